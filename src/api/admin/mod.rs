@@ -1,0 +1,219 @@
+//! The admin API: JSON over HTTP on the Unix socket (0660; file permissions are its
+//! authentication). The console and the admin CLI use it; the CLI also runs these same
+//! handlers in-process when no server is running.
+//!
+//! Envelope: `{"ok": true, "data": ...}` or `{"ok": false, "status": N, "error": "...",
+//! "fields": [...]}` with the HTTP status.
+
+use std::sync::Arc;
+
+use futures_util::future::BoxFuture;
+use serde_json::{json, Value};
+use warp::http::Method;
+
+use super::{Doc, Family, Problem, Request, Response, Route};
+use crate::domain::identity::Role;
+use crate::domain::validate::Fields;
+use crate::i18n::{self, Lang};
+use crate::service::{identity as ident, Services};
+
+pub type AdminResult = Result<Value, Problem>;
+pub type AdminFn = fn(Arc<Services>, Request) -> BoxFuture<'static, AdminResult>;
+
+pub fn route(method: Method, path: &'static str, summary: &'static str, f: AdminFn) -> Route {
+    let handler: super::Handler = Arc::new(move |svc, req| {
+        Box::pin(async move {
+            let probe = Request {
+                body: bytes::Bytes::new(),
+                ..clone_head(&req)
+            };
+            match f(svc, req).await {
+                Ok(data) => Response::json(200, &json!({"ok": true, "data": data})),
+                Err(p) => render_problem(&probe, &p),
+            }
+        })
+    });
+    Route {
+        method,
+        path,
+        family: Family::Admin,
+        summary,
+        tag: "Admin",
+        doc: Doc::default(),
+        handler,
+        max_body: None,
+    }
+}
+
+fn clone_head(r: &Request) -> Request {
+    Request {
+        method: r.method.clone(),
+        path: r.path.clone(),
+        query: r.query.clone(),
+        headers: r.headers.clone(),
+        body: bytes::Bytes::new(),
+        params: r.params.clone(),
+        peer: r.peer,
+    }
+}
+
+pub fn routes() -> Vec<Route> {
+    vec![
+        route(Method::GET, "/admin/status", "Status", |svc, _| {
+            Box::pin(status(svc))
+        }),
+        route(Method::POST, "/admin/users", "Add User", |svc, req| {
+            Box::pin(add_user(svc, req))
+        }),
+        route(Method::GET, "/admin/users", "List Users", |svc, _| {
+            Box::pin(list_users(svc))
+        }),
+        route(Method::POST, "/admin/clients", "Add Client", |svc, req| {
+            Box::pin(add_client(svc, req))
+        }),
+        route(Method::GET, "/admin/clients", "List Clients", |svc, _| {
+            Box::pin(list_clients(svc))
+        }),
+        route(Method::POST, "/admin/backup", "Backup Now", |svc, req| {
+            Box::pin(backup(svc, req))
+        }),
+        route(Method::GET, "/admin/check", "Check Store", |svc, _| {
+            Box::pin(check(svc))
+        }),
+    ]
+}
+
+pub fn render_problem(_req: &Request, p: &Problem) -> Response {
+    let args: Vec<(&str, String)> = p.args.iter().map(|(k, v)| (*k, v.clone())).collect();
+    let fields: Vec<Value> = p
+        .fields
+        .iter()
+        .map(|fe| {
+            let a: Vec<(&str, String)> = fe.args.iter().map(|(k, v)| (*k, v.clone())).collect();
+            json!({"field": fe.field, "message": i18n::t(Lang::En, fe.key, &a)})
+        })
+        .collect();
+    let mut msg = i18n::t(Lang::En, p.key, &args);
+    if let Some(first) = fields.first() {
+        msg = format!("{msg}: {}", first["message"].as_str().unwrap_or(""));
+    }
+    Response::json(
+        p.status,
+        &json!({"ok": false, "status": p.status, "error": msg, "fields": fields}),
+    )
+}
+
+fn body_fields(req: &Request) -> Result<serde_json::Map<String, Value>, Problem> {
+    req.json_object()
+}
+
+fn ok_fields(f: &Fields<'_>) -> Result<(), Problem> {
+    if f.ok() {
+        Ok(())
+    } else {
+        Err(Problem::invalid(f.errors.clone()))
+    }
+}
+
+async fn status(svc: Arc<Services>) -> AdminResult {
+    Ok(json!({
+        "version": env!("CARGO_PKG_VERSION"),
+        "site": svc.config.site.name,
+        "uptime_secs": svc.started.elapsed().as_secs(),
+        "store_bytes": svc.store.engine().size_on_disk(),
+        "users": ident::users(&svc.store)?.len(),
+    }))
+}
+
+async fn add_user(svc: Arc<Services>, req: Request) -> AdminResult {
+    let body = body_fields(&req)?;
+    let mut f = Fields::new(&body);
+    let username = f.required("username", 1, 64);
+    let password = f.required("password", 1, 64);
+    let role_s = f.optional("role", 32).unwrap_or_else(|| "clerk".into());
+    let name = f.optional("name", 100).unwrap_or_default();
+    let phone = f.optional("phone", 20).unwrap_or_default();
+    let role = Role::parse(&role_s);
+    if role.is_none() {
+        f.fail(
+            "role",
+            "field.one_of",
+            vec![(
+                "allowed",
+                "admin, manager, supervisor, clerk, gate_guard, labourer".into(),
+            )],
+        );
+    }
+    ok_fields(&f)?;
+    let mut tx = svc.store.begin().await;
+    let user = ident::add_user(
+        &svc,
+        &mut tx,
+        ident::NewUser {
+            username: &username,
+            password: &password,
+            role: role.unwrap_or(Role::Clerk),
+            name: &name,
+            phone: &phone,
+            email: "",
+        },
+    )?;
+    tx.commit().await?;
+    tracing::info!(user = %user.username, role = user.role.as_str(), "user added");
+    Ok(
+        json!({"user_id": user.id.0, "username": user.username, "role": user.role.as_str(), "name": user.name}),
+    )
+}
+
+async fn list_users(svc: Arc<Services>) -> AdminResult {
+    let users: Vec<Value> = ident::users(&svc.store)?
+        .iter()
+        .map(|u| json!({"user_id": u.id.0, "username": u.username, "name": u.name, "role": u.role.as_str(), "active": u.active}))
+        .collect();
+    Ok(Value::Array(users))
+}
+
+async fn add_client(svc: Arc<Services>, req: Request) -> AdminResult {
+    let body = body_fields(&req)?;
+    let mut f = Fields::new(&body);
+    let name = f.required("name", 1, 100);
+    ok_fields(&f)?;
+    let mut tx = svc.store.begin().await;
+    let (client, private) = ident::add_client(&svc, &mut tx, &name)?;
+    tx.commit().await?;
+    tracing::info!(client = %client.name, app_key = %client.app_key, "client system added");
+    Ok(
+        json!({"name": client.name, "app_key": client.app_key.as_str(), "private_key": private.expose()}),
+    )
+}
+
+async fn list_clients(svc: Arc<Services>) -> AdminResult {
+    let list: Vec<Value> = ident::clients(&svc.store)?
+        .iter()
+        .map(|c| json!({"name": c.name, "app_key": c.app_key.as_str(), "revoked": c.revoked, "created_unix": c.created_unix}))
+        .collect();
+    Ok(Value::Array(list))
+}
+
+async fn backup(svc: Arc<Services>, req: Request) -> AdminResult {
+    let body = body_fields(&req)?;
+    let mut f = Fields::new(&body);
+    let out = f.required("out", 1, 4096);
+    ok_fields(&f)?;
+    let store = svc.store.clone();
+    let summary = tokio::task::spawn_blocking(move || {
+        crate::store::backup::backup(&store, std::path::Path::new(&out))
+    })
+    .await
+    .map_err(|e| Problem::from(crate::service::ServiceError::Internal(e.to_string())))??;
+    tracing::info!(file = %summary.file.display(), entries = summary.entries, blobs = summary.blobs, "backup written");
+    Ok(serde_json::to_value(summary).unwrap_or(Value::Null))
+}
+
+async fn check(svc: Arc<Services>) -> AdminResult {
+    let store = svc.store.clone();
+    let report = tokio::task::spawn_blocking(move || crate::store::schema::check(&store))
+        .await
+        .map_err(|e| Problem::from(crate::service::ServiceError::Internal(e.to_string())))??;
+    Ok(serde_json::to_value(report).unwrap_or(Value::Null))
+}

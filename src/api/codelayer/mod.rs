@@ -1,0 +1,174 @@
+//! Codelayer (POABS) family, base `/codelayer` (DESIGN.md §3.2). All POST, JSON in and out;
+//! every answer carries `e` and `msg` beside its fields and is sent with HTTP 200 — `e` is
+//! authoritative, as in the public POABS documents.
+
+use std::sync::Arc;
+
+use futures_util::future::BoxFuture;
+use serde_json::{json, Map, Value};
+use warp::http::Method;
+
+use super::{Doc, Family, Problem, Request, Response, Route};
+use crate::i18n::{self, Lang};
+use crate::service::Services;
+
+pub const BASE: &str = "/codelayer";
+
+/// The response-code table served by `Response Codes`.
+pub const CODES: &[(u16, &str)] = &[
+    (200, "Success"),
+    (400, "Invalid field: the message names the field"),
+    (
+        401,
+        "Invalid authentication credentials, or the key expired: authenticate again",
+    ),
+    (403, "Device unknown, blocked or not licensed"),
+    (404, "Not found"),
+    (
+        409,
+        "Conflict: the same client id was sent with different content",
+    ),
+    (413, "Request too large"),
+    (415, "Content-Type must be application/json"),
+    (
+        426,
+        "Client version below the supported minimum: update the application",
+    ),
+    (429, "Too many failed attempts: wait and try again"),
+    (500, "Server error"),
+];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Auth {
+    /// No key (license request, register device, auth, response codes).
+    Public,
+    /// A session `key` from `system/auth` (or `estate/auth`).
+    Session,
+}
+
+pub struct Call {
+    pub svc: Arc<Services>,
+    pub req: Request,
+    pub body: Map<String, Value>,
+    /// The authenticated session, for `Auth::Session` operations.
+    pub session: Option<crate::service::codelayer_session::Session>,
+}
+
+/// Success payload fields (without `e`/`msg`, which the wrapper adds).
+pub type OpResult = Result<Map<String, Value>, Problem>;
+pub type OpFn = for<'a> fn(&'a mut Call) -> BoxFuture<'a, OpResult>;
+
+#[macro_export]
+macro_rules! cl_op {
+    ($f:path) => {{
+        fn wrapped<'a>(
+            c: &'a mut $crate::api::codelayer::Call,
+        ) -> futures_util::future::BoxFuture<'a, $crate::api::codelayer::OpResult> {
+            Box::pin($f(c))
+        }
+        wrapped as $crate::api::codelayer::OpFn
+    }};
+}
+
+pub fn routes() -> Vec<Route> {
+    vec![route(
+        "/codelayer/response_codes",
+        "Response Codes",
+        "Codelayer",
+        Auth::Public,
+        Doc {
+            description: "The table of `e` codes this server answers with.",
+            request: Some(json!({})),
+            response: Some(json!({"codes": [{"e": 200, "msg": "Success"}]})),
+            ..Doc::default()
+        },
+        crate::cl_op!(response_codes),
+    )]
+}
+
+pub fn route(
+    path: &'static str,
+    summary: &'static str,
+    tag: &'static str,
+    auth: Auth,
+    mut doc: Doc,
+    f: OpFn,
+) -> Route {
+    if auth == Auth::Session {
+        doc.security = vec!["codelayerKey"];
+    }
+    let handler: super::Handler = Arc::new(move |svc, req| Box::pin(run(svc, req, auth, f)));
+    Route {
+        method: Method::POST,
+        path,
+        family: Family::Codelayer,
+        summary,
+        tag,
+        doc,
+        handler,
+        max_body: None,
+    }
+}
+
+async fn run(svc: Arc<Services>, req: Request, auth: Auth, f: OpFn) -> Response {
+    let body = match req.json_object() {
+        Ok(b) => b,
+        Err(p) => return render_problem(&req, &p),
+    };
+    let session = match auth {
+        Auth::Public => None,
+        Auth::Session => {
+            let key = body.get("key").and_then(Value::as_str).unwrap_or("");
+            match crate::service::codelayer_session::resolve(&svc, key).await {
+                Ok(s) => Some(s),
+                Err(e) => return render_problem(&req, &e.into()),
+            }
+        }
+    };
+    let mut call = Call {
+        svc,
+        req,
+        body,
+        session,
+    };
+    match f(&mut call).await {
+        Ok(mut fields) => {
+            fields.insert("e".into(), json!(200));
+            fields.insert("msg".into(), json!("Success"));
+            Response::json(200, &Value::Object(fields))
+        }
+        Err(p) => render_problem(&call.req, &p),
+    }
+}
+
+/// `{"e": <code>, "msg": <text>}` with HTTP 200. A 400 names the offending field first.
+pub fn render_problem(_req: &Request, p: &Problem) -> Response {
+    let msg = match p.fields.first() {
+        Some(fe) => {
+            let args: Vec<(&str, String)> = fe.args.iter().map(|(k, v)| (*k, v.clone())).collect();
+            format!(
+                "Invalid field {}: {}",
+                fe.field,
+                i18n::t(Lang::En, fe.key, &args)
+            )
+        }
+        None if p.status == 401 && p.key == "auth.credentials.invalid" => {
+            "Invalid authentication credentials.".into()
+        }
+        None => {
+            let args: Vec<(&str, String)> = p.args.iter().map(|(k, v)| (*k, v.clone())).collect();
+            i18n::t(Lang::En, p.key, &args)
+        }
+    };
+    Response::json(200, &json!({"e": p.status, "msg": msg}))
+}
+
+async fn response_codes(_call: &mut Call) -> OpResult {
+    let codes: Vec<Value> = CODES
+        .iter()
+        .map(|(e, m)| json!({"e": e, "msg": m}))
+        .collect();
+    let mut out = Map::new();
+    out.insert("codes".into(), Value::Array(codes));
+    Ok(out)
+}

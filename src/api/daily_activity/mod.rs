@@ -1,0 +1,368 @@
+//! Daily Activity family, base `/daily/v1` (DESIGN.md §3.1).
+//!
+//! Envelope `{"code","message","data","request_id"}` (+ `errors`), messages in `x-language`.
+//! The wrapper in `op()` does what every operation of the family shares: headers, client key,
+//! bearer token level, idempotent replay of writes, and rendering.
+
+mod identity;
+
+use std::sync::Arc;
+
+use futures_util::future::BoxFuture;
+use serde_json::{json, Value};
+use warp::http::Method;
+
+use super::{Doc, Family, Problem, Request, Response, Route};
+use crate::domain::identity::{ClientApp, TokenKind, TokenRecord, User};
+use crate::domain::ids::TokenHash;
+use crate::i18n::{self, Lang};
+use crate::service::{identity as ident, Services};
+use crate::store::idempotency::{self, IdempotencyRecord, Seen};
+use crate::store::Tx;
+
+pub const BASE: &str = "/daily/v1";
+
+/// Which credential an operation needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Auth {
+    /// Only `x-app-key` (Verify).
+    AppKey,
+    /// Bearer client_token.
+    Client,
+    /// Bearer user_token (Refresh Token).
+    UserToken,
+    /// Bearer refresh_token (Access Token).
+    Refresh,
+    /// Bearer access_token + matching `x-user-token`.
+    Access,
+    /// The wablas gateway: a shared secret, no client headers (it can't send them).
+    Gateway,
+}
+
+/// Who is calling, once the wrapper has checked the credentials.
+pub struct Caller {
+    pub client: Option<ClientApp>,
+    pub token: Option<(TokenHash, TokenRecord)>,
+    /// The user-token hash the call's chain hangs from (Access and UserToken levels).
+    pub user_token: Option<TokenHash>,
+    pub user: Option<User>,
+}
+
+pub struct Call {
+    pub svc: Arc<Services>,
+    pub req: Request,
+    pub lang: Lang,
+    pub request_id: String,
+    pub caller: Caller,
+    /// Present for writes: the operation stages its changes here; the wrapper commits them
+    /// together with the idempotency record.
+    pub tx: Option<Tx>,
+}
+
+impl Call {
+    pub fn body(&self) -> Result<serde_json::Map<String, Value>, Problem> {
+        self.req.json_object()
+    }
+
+    /// The transaction of a write operation.
+    pub fn tx(&mut self) -> &mut Tx {
+        self.tx
+            .as_mut()
+            .expect("write operations run with a transaction")
+    }
+
+    pub fn user(&self) -> Result<&User, Problem> {
+        self.caller
+            .user
+            .as_ref()
+            .ok_or_else(|| Problem::new(401, "auth.token.invalid"))
+    }
+}
+
+pub struct Reply {
+    pub status: u16,
+    pub message: &'static str,
+    pub data: Value,
+}
+
+impl Reply {
+    pub fn ok(data: Value) -> Self {
+        Self {
+            status: 200,
+            message: "ok",
+            data,
+        }
+    }
+    pub fn created(data: Value) -> Self {
+        Self {
+            status: 201,
+            message: "created",
+            data,
+        }
+    }
+}
+
+pub type OpResult = Result<Reply, Problem>;
+pub type OpFn = for<'a> fn(&'a mut Call) -> BoxFuture<'a, OpResult>;
+
+/// Wraps an `async fn(&mut Call) -> OpResult` as an `OpFn`.
+#[macro_export]
+macro_rules! da_op {
+    ($f:path) => {{
+        fn wrapped<'a>(
+            c: &'a mut $crate::api::daily_activity::Call,
+        ) -> futures_util::future::BoxFuture<'a, $crate::api::daily_activity::OpResult> {
+            Box::pin($f(c))
+        }
+        wrapped as $crate::api::daily_activity::OpFn
+    }};
+}
+
+pub fn routes() -> Vec<Route> {
+    identity::routes()
+}
+
+/// Builds a route of this family.
+pub fn route(
+    method: Method,
+    path: &'static str,
+    summary: &'static str,
+    tag: &'static str,
+    auth: Auth,
+    mut doc: Doc,
+    f: OpFn,
+) -> Route {
+    doc.security = match auth {
+        Auth::AppKey => vec!["appKey"],
+        Auth::Client => vec!["appKey", "clientToken"],
+        Auth::UserToken => vec!["appKey", "userTokenBearer"],
+        Auth::Refresh => vec!["appKey", "refreshToken"],
+        Auth::Access => vec!["appKey", "accessToken", "userToken"],
+        Auth::Gateway => vec!["wablasSecret"],
+    };
+    let handler: super::Handler = Arc::new(move |svc, req| Box::pin(run(svc, req, auth, f)));
+    Route {
+        method,
+        path,
+        family: Family::DailyActivity,
+        summary,
+        tag,
+        doc,
+        handler,
+        max_body: None,
+    }
+}
+
+fn bearer(req: &Request) -> Option<&str> {
+    let h = req.header("authorization")?;
+    let (scheme, token) = h.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then_some(token.trim())
+        .filter(|t| !t.is_empty())
+}
+
+fn valid_request_id(id: &str) -> bool {
+    !id.is_empty() && id.len() <= 128 && id.bytes().all(|b| (0x21..0x7f).contains(&b))
+}
+
+async fn authenticate(svc: &Arc<Services>, req: &Request, auth: Auth) -> Result<Caller, Problem> {
+    let mut caller = Caller {
+        client: None,
+        token: None,
+        user_token: None,
+        user: None,
+    };
+    if auth == Auth::Gateway {
+        return Ok(caller);
+    }
+    let app_key = req
+        .header("x-app-key")
+        .ok_or_else(|| Problem::new(401, "auth.app_key.invalid"))?;
+    let client = ident::active_client(&svc.store, app_key)?
+        .ok_or_else(|| Problem::new(401, "auth.app_key.invalid"))?;
+    let kind = match auth {
+        Auth::AppKey | Auth::Gateway => {
+            caller.client = Some(client);
+            return Ok(caller);
+        }
+        Auth::Client => TokenKind::Client,
+        Auth::UserToken => TokenKind::User,
+        Auth::Refresh => TokenKind::Refresh,
+        Auth::Access => TokenKind::Access,
+    };
+    let token = bearer(req).ok_or_else(|| Problem::new(401, "auth.bearer.required"))?;
+    let (hash, rec) = ident::resolve_token(svc, token, kind, &client.app_key)?;
+    match auth {
+        Auth::UserToken => caller.user_token = Some(hash),
+        Auth::Access => {
+            let ut = req
+                .header("x-user-token")
+                .ok_or_else(|| Problem::new(401, "auth.user_token.required"))?;
+            let (ut_hash, _) = ident::resolve_token(svc, ut, TokenKind::User, &client.app_key)?;
+            // access → refresh → user token: the chain must end at this x-user-token.
+            let refresh = rec
+                .parent
+                .and_then(|p| svc.store.get::<TokenRecord>(&p.0).ok().flatten());
+            let root = refresh.and_then(|r| r.parent);
+            let same = root.is_some_and(|r| crate::domain::credentials::ct_eq(&r.0, &ut_hash.0));
+            if !same {
+                return Err(Problem::new(401, "auth.token.mismatch"));
+            }
+            caller.user_token = Some(ut_hash);
+        }
+        _ => {}
+    }
+    if let Some(uid) = rec.user {
+        caller.user = ident::user(&svc.store, uid)?;
+    }
+    caller.client = Some(client);
+    caller.token = Some((hash, rec));
+    Ok(caller)
+}
+
+async fn run(svc: Arc<Services>, req: Request, auth: Auth, f: OpFn) -> Response {
+    let lang = Lang::from_header(req.header("x-language"));
+    let request_id = req.header("x-request-id").unwrap_or("").to_string();
+    if auth != Auth::Gateway {
+        if request_id.is_empty() {
+            return render_problem(
+                &req,
+                &Problem::new(400, "header.required").arg("header", "x-request-id"),
+            );
+        }
+        if !valid_request_id(&request_id) {
+            return render_problem(&req, &Problem::new(400, "header.request_id.length"));
+        }
+    }
+    let caller = match authenticate(&svc, &req, auth).await {
+        Ok(c) => c,
+        Err(p) => return render_problem(&req, &p),
+    };
+    let write = req.method != Method::GET && req.method != Method::HEAD && auth != Auth::Gateway;
+    let scope = caller
+        .client
+        .as_ref()
+        .map(|c| format!("da:{}", c.app_key))
+        .unwrap_or_default();
+    let mut call = Call {
+        svc: svc.clone(),
+        req,
+        lang,
+        request_id: request_id.clone(),
+        caller,
+        tx: None,
+    };
+    let mut req_hash = Vec::new();
+    if write {
+        let tx = svc.store.begin().await;
+        req_hash = idempotency::request_hash(&[
+            call.req.method.as_str().as_bytes(),
+            call.req.path.as_bytes(),
+            call.req.query.as_bytes(),
+            &call.req.body,
+        ]);
+        match idempotency::check(&tx, &scope, &request_id, &req_hash) {
+            Ok(Seen::New) => {}
+            Ok(Seen::Replay(rec)) => {
+                drop(tx);
+                return replay(&svc, &rec, &call.req);
+            }
+            Ok(Seen::Conflict) => {
+                return render_problem(
+                    &call.req,
+                    &Problem::new(409, "idempotency.conflict").arg("id", request_id),
+                );
+            }
+            Err(e) => return render_problem(&call.req, &e.into()),
+        }
+        call.tx = Some(tx);
+    }
+    let result = f(&mut call).await;
+    let resp = match result {
+        Ok(reply) => envelope(
+            lang,
+            &request_id,
+            reply.status,
+            reply.message,
+            &[],
+            reply.data,
+            &[],
+        ),
+        Err(p) => return render_problem(&call.req, &p),
+    };
+    if let Some(mut tx) = call.tx.take() {
+        let record = IdempotencyRecord {
+            created_unix: svc.now_unix(),
+            request_sha256: req_hash,
+            status: resp.status.as_u16(),
+            // Sealed: an answer may carry a token, and the database must hold no usable secret.
+            body: svc.secrets.seal(&resp.body, scope.as_bytes()),
+        };
+        idempotency::remember(&mut tx, &scope, &request_id, &record);
+        if let Err(e) = tx.commit().await {
+            return render_problem(&call.req, &e.into());
+        }
+    }
+    resp
+}
+
+fn replay(svc: &Services, rec: &IdempotencyRecord, req: &Request) -> Response {
+    let scope = req
+        .header("x-app-key")
+        .map(|k| format!("da:{k}"))
+        .unwrap_or_default();
+    match svc.secrets.open(&rec.body, scope.as_bytes()) {
+        Some(body) => Response::bytes(rec.status, "application/json", body)
+            .with_header("x-idempotent-replay", "true"),
+        None => render_problem(req, &Problem::new(500, "internal")),
+    }
+}
+
+fn envelope(
+    lang: Lang,
+    request_id: &str,
+    status: u16,
+    key: &str,
+    args: &[(&str, String)],
+    data: Value,
+    errors: &[crate::domain::validate::FieldError],
+) -> Response {
+    let mut body = json!({
+        "code": status,
+        "message": i18n::t(lang, key, args),
+        "data": data,
+        "request_id": request_id,
+    });
+    if !errors.is_empty() {
+        body["errors"] = errors
+            .iter()
+            .map(|e| {
+                let args: Vec<(&str, String)> =
+                    e.args.iter().map(|(k, v)| (*k, v.clone())).collect();
+                json!({"field": e.field, "message": i18n::t(lang, e.key, &args)})
+            })
+            .collect();
+    }
+    Response::json(status, &body)
+}
+
+pub fn render_problem(req: &Request, p: &Problem) -> Response {
+    let lang = Lang::from_header(req.header("x-language"));
+    let rid = req.header("x-request-id").unwrap_or("");
+    let args: Vec<(&str, String)> = p.args.iter().map(|(k, v)| (*k, v.clone())).collect();
+    let resp = envelope(lang, rid, p.status, p.key, &args, Value::Null, &p.fields);
+    match p.retry_after {
+        Some(s) => resp.with_header("retry-after", s.to_string()),
+        None => resp,
+    }
+}
+
+/// Turns validation errors into the family's 400.
+pub fn fields_ok(f: &crate::domain::validate::Fields<'_>) -> Result<(), Problem> {
+    if f.ok() {
+        Ok(())
+    } else {
+        Err(Problem::invalid(f.errors.clone()))
+    }
+}

@@ -1,0 +1,69 @@
+//! Operations endpoints on the LAN port: health, Prometheus metrics, the OpenAPI document.
+
+use std::sync::Arc;
+
+use serde_json::json;
+use warp::http::Method;
+
+use super::{Doc, Family, Response, Route};
+
+fn route(
+    path: &'static str,
+    summary: &'static str,
+    description: &'static str,
+    h: super::Handler,
+) -> Route {
+    Route {
+        method: Method::GET,
+        path,
+        family: Family::Ops,
+        summary,
+        tag: "Operations",
+        doc: Doc {
+            description,
+            ..Doc::default()
+        },
+        handler: h,
+        max_body: Some(0),
+    }
+}
+
+pub fn routes() -> Vec<Route> {
+    vec![
+        route(
+            "/healthz",
+            "Health",
+            "200 with `{\"status\":\"ok\"}` while the store answers; 503 otherwise.",
+            Arc::new(|svc, _req| {
+                Box::pin(async move {
+                    let store_ok = crate::store::schema::current(&svc.store).is_ok();
+                    let body = json!({
+                        "status": if store_ok { "ok" } else { "degraded" },
+                        "version": env!("CARGO_PKG_VERSION"),
+                        "uptime_secs": svc.started.elapsed().as_secs(),
+                    });
+                    Response::json(if store_ok { 200 } else { 503 }, &body)
+                })
+            }),
+        ),
+        route(
+            "/metrics",
+            "Metrics",
+            "Prometheus text: requests by family/operation/status, latency, store size, flush latency.",
+            Arc::new(|svc, _req| {
+                Box::pin(async move {
+                    let text = svc.metrics.render(svc.store.engine().size_on_disk(), svc.store.flush_stats());
+                    Response::bytes(200, "text/plain; version=0.0.4", text)
+                })
+            }),
+        ),
+        route(
+            "/openapi.json",
+            "OpenAPI Document",
+            "This document.",
+            Arc::new(|_svc, _req| {
+                Box::pin(async move { Response::json(200, &super::openapi::document(&super::Router::lan().routes)) })
+            }),
+        ),
+    ]
+}

@@ -1,0 +1,483 @@
+//! The command line (DESIGN.md §3.5). Administration commands go through the running server's
+//! admin socket when one answers, and otherwise run the very same admin handlers in-process on
+//! the store. With `--json`, stdout is exactly one JSON document; everything else is stderr.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use clap::{Args, Parser, Subcommand};
+use serde_json::{json, Value};
+
+use crate::config::Config;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "gatehouse",
+    version,
+    about = "Estate gatehouse appliance server"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub cmd: Cmd,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct Global {
+    /// TOML configuration file.
+    #[arg(long, global = true, env = "GATEHOUSE_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// State directory (database, blobs, admin socket).
+    #[arg(long, global = true)]
+    pub state: Option<PathBuf>,
+    /// Print exactly one JSON document on stdout.
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Cmd {
+    /// Run the server.
+    Serve {
+        /// Listen address, e.g. 0.0.0.0:8080 (port 0 picks a free one).
+        #[arg(long)]
+        listen: Option<String>,
+        /// Seed a demo estate (idempotent).
+        #[arg(long)]
+        demo: bool,
+    },
+    /// The gatehouse console (attaches to the running server).
+    Console,
+    /// Users.
+    User {
+        #[command(subcommand)]
+        cmd: UserCmd,
+    },
+    /// Daily Activity client systems (app key pairs).
+    Client {
+        #[command(subcommand)]
+        cmd: ClientCmd,
+    },
+    /// Codelayer handheld licences.
+    Device {
+        #[command(subcommand)]
+        cmd: DeviceCmd,
+    },
+    /// Import a CSV file (employees, labour, locations, shifts, hr ...).
+    Import { kind: String, file: PathBuf },
+    /// Export records (attendance, muster, gatepasses, tasks ...).
+    Export {
+        kind: String,
+        #[arg(long)]
+        from: Option<String>,
+        #[arg(long)]
+        to: Option<String>,
+        #[arg(long, default_value = "csv")]
+        format: String,
+        /// Output file (default: <kind>-<from>-<to>.<format> in the current directory).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Write a backup file of the whole store (online).
+    Backup {
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Restore the store from a backup file (the server must be stopped).
+    Restore {
+        #[arg(long)]
+        from: PathBuf,
+    },
+    /// Decode every stored value and verify every blob.
+    Check,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum UserCmd {
+    Add {
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        password: String,
+        #[arg(long, default_value = "clerk")]
+        role: String,
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long)]
+        phone: Option<String>,
+    },
+    List,
+    /// Lift a login lockout.
+    Unlock {
+        #[arg(long)]
+        username: String,
+    },
+    /// Set a new password (revokes the user's sessions).
+    ResetPassword {
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        password: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ClientCmd {
+    Add {
+        #[arg(long)]
+        name: String,
+    },
+    List,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum DeviceCmd {
+    Approve {
+        #[arg(long)]
+        imei: String,
+    },
+    Reject {
+        #[arg(long)]
+        imei: String,
+    },
+    Block {
+        #[arg(long)]
+        imei: String,
+    },
+    List,
+}
+
+/// Entry point; returns the exit status.
+pub fn main() -> i32 {
+    let cli = Cli::parse();
+    let json_out = cli.global.json;
+    match run(cli) {
+        Ok(()) => 0,
+        Err(msg) => {
+            if json_out {
+                println!("{}", json!({"ok": false, "error": msg}));
+            }
+            eprintln!("gatehouse: {msg}");
+            1
+        }
+    }
+}
+
+fn load_config(g: &Global) -> Result<Config, String> {
+    let mut cfg = Config::load(g.config.as_deref(), std::env::vars()).map_err(|e| e.to_string())?;
+    if let Some(s) = &g.state {
+        cfg.state_dir = s.clone();
+    }
+    Ok(cfg)
+}
+
+fn run(cli: Cli) -> Result<(), String> {
+    let mut cfg = load_config(&cli.global)?;
+    let g = cli.global.clone();
+    match cli.cmd {
+        Cmd::Serve { listen, demo } => {
+            if let Some(l) = listen {
+                cfg.listen = l;
+            }
+            crate::telemetry::init_logs(&cfg.log_format, &cfg.log_level);
+            let rt = runtime()?;
+            rt.block_on(crate::server::serve(
+                cfg,
+                crate::server::ServeOptions { demo },
+            ))
+        }
+        Cmd::Console => {
+            gatehouse_tui::run_console(cfg.admin_socket_path()).map_err(|e| e.to_string())
+        }
+        Cmd::User { cmd } => match cmd {
+            UserCmd::Add {
+                username,
+                password,
+                role,
+                name,
+                phone,
+            } => {
+                let body = json!({"username": username, "password": password, "role": role,
+                                  "name": name.unwrap_or_default(), "phone": phone.unwrap_or_default()});
+                let d = admin(&cfg, "POST", "/admin/users", Some(body))?;
+                emit(&g, &d, || {
+                    format!(
+                        "user '{}' added (id {}, role {})",
+                        d["username"].as_str().unwrap_or(""),
+                        d["user_id"],
+                        d["role"].as_str().unwrap_or("")
+                    )
+                })
+            }
+            UserCmd::List => {
+                let d = admin(&cfg, "GET", "/admin/users", None)?;
+                emit(&g, &d, || {
+                    table(&d, &["user_id", "username", "name", "role", "active"])
+                })
+            }
+            UserCmd::Unlock { username } => {
+                let d = admin(
+                    &cfg,
+                    "POST",
+                    "/admin/users/unlock",
+                    Some(json!({"username": username})),
+                )?;
+                emit(&g, &d, || format!("'{username}' unlocked"))
+            }
+            UserCmd::ResetPassword { username, password } => {
+                let d = admin(
+                    &cfg,
+                    "POST",
+                    "/admin/users/password",
+                    Some(json!({"username": username, "password": password})),
+                )?;
+                emit(&g, &d, || {
+                    format!("password of '{username}' changed; its sessions were revoked")
+                })
+            }
+        },
+        Cmd::Client { cmd } => match cmd {
+            ClientCmd::Add { name } => {
+                let d = admin(&cfg, "POST", "/admin/clients", Some(json!({"name": name})))?;
+                emit(&g, &d, || {
+                    format!(
+                        "client '{}' added\napp_key:     {}\nprivate_key: {}\n(the private key is shown once; give it to the client system's operator)",
+                        d["name"].as_str().unwrap_or(""),
+                        d["app_key"].as_str().unwrap_or(""),
+                        d["private_key"].as_str().unwrap_or("")
+                    )
+                })
+            }
+            ClientCmd::List => {
+                let d = admin(&cfg, "GET", "/admin/clients", None)?;
+                emit(&g, &d, || table(&d, &["name", "app_key", "revoked"]))
+            }
+        },
+        Cmd::Device { cmd } => {
+            let (path, imei, verb) = match &cmd {
+                DeviceCmd::Approve { imei } => ("/admin/devices/approve", imei.clone(), "approved"),
+                DeviceCmd::Reject { imei } => ("/admin/devices/reject", imei.clone(), "rejected"),
+                DeviceCmd::Block { imei } => ("/admin/devices/block", imei.clone(), "blocked"),
+                DeviceCmd::List => {
+                    let d = admin(&cfg, "GET", "/admin/devices", None)?;
+                    return emit(&g, &d, || {
+                        table(&d, &["imei", "app_id", "client_id", "status", "last_seen"])
+                    });
+                }
+            };
+            let d = admin(&cfg, "POST", path, Some(json!({"imei": imei})))?;
+            emit(&g, &d, || format!("device {imei} {verb}"))
+        }
+        Cmd::Import { kind, file } => crate::service::transfer::import_cli(&cfg, &g, &kind, &file),
+        Cmd::Export {
+            kind,
+            from,
+            to,
+            format,
+            out,
+        } => crate::service::transfer::export_cli(
+            &cfg,
+            &g,
+            &kind,
+            from.as_deref(),
+            to.as_deref(),
+            &format,
+            out.as_deref(),
+        ),
+        Cmd::Backup { out } => {
+            let out = absolute(&out)?;
+            let d = admin(&cfg, "POST", "/admin/backup", Some(json!({"out": out})))?;
+            emit(&g, &d, || {
+                format!(
+                    "backup written to {} ({} entries, {} blobs, {} bytes)",
+                    out.display(),
+                    d["entries"],
+                    d["blobs"],
+                    d["bytes"]
+                )
+            })
+        }
+        Cmd::Restore { from } => {
+            let client = gatehouse_tui::client::AdminClient::new(cfg.admin_socket_path());
+            if client.is_running() {
+                return Err(
+                    "the server is running: stop it first (systemctl stop gatehouse), then restore"
+                        .into(),
+                );
+            }
+            let report = crate::store::backup::restore(
+                &from,
+                &cfg.state_dir,
+                crate::store::StoreOptions {
+                    cache_bytes: cfg.cache_bytes(),
+                },
+            )
+            .map_err(|e| format!("restore from {}: {e}", from.display()))?;
+            let d = serde_json::to_value(&report).unwrap_or(Value::Null);
+            if !report.ok() {
+                emit(&g, &d, || {
+                    format!(
+                        "restored, but check found problems:\n{}",
+                        report.errors.join("\n")
+                    )
+                })?;
+                return Err("check after restore failed".into());
+            }
+            emit(&g, &d, || {
+                format!(
+                    "restored from {}; check passed ({} trees, {} blobs)",
+                    from.display(),
+                    report.trees.len(),
+                    report.blobs
+                )
+            })
+        }
+        Cmd::Check => {
+            let d = admin(&cfg, "GET", "/admin/check", None)?;
+            let errors: Vec<String> = d["errors"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|e| e.as_str().map(str::to_string))
+                        .collect()
+                })
+                .unwrap_or_default();
+            emit(&g, &d, || {
+                let trees = d["trees"].as_array().map(|a| a.len()).unwrap_or(0);
+                let values: u64 = d["trees"]
+                    .as_array()
+                    .map(|a| a.iter().filter_map(|t| t["values"].as_u64()).sum())
+                    .unwrap_or(0);
+                if errors.is_empty() {
+                    format!(
+                        "check passed: schema v{}, {trees} trees, {values} values, {} blobs",
+                        d["schema_version"], d["blobs"]
+                    )
+                } else {
+                    format!("check FAILED:\n{}", errors.join("\n"))
+                }
+            })?;
+            if errors.is_empty() {
+                Ok(())
+            } else {
+                Err(format!("check found {} problem(s)", errors.len()))
+            }
+        }
+    }
+}
+
+fn absolute(p: &std::path::Path) -> Result<PathBuf, String> {
+    if p.is_absolute() {
+        Ok(p.to_path_buf())
+    } else {
+        Ok(std::env::current_dir().map_err(|e| e.to_string())?.join(p))
+    }
+}
+
+pub fn runtime() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("tokio runtime: {e}"))
+}
+
+/// Prints `data` as JSON (with `--json`) or as the human text.
+pub fn emit(g: &Global, data: &Value, human: impl FnOnce() -> String) -> Result<(), String> {
+    if g.json {
+        println!("{}", serde_json::to_string(data).unwrap_or_default());
+    } else {
+        println!("{}", human());
+    }
+    Ok(())
+}
+
+fn table(rows: &Value, cols: &[&str]) -> String {
+    let rows = rows.as_array().cloned().unwrap_or_default();
+    let cell = |v: &Value| match v {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    };
+    let mut widths: Vec<usize> = cols.iter().map(|c| c.len()).collect();
+    for r in &rows {
+        for (i, c) in cols.iter().enumerate() {
+            widths[i] = widths[i].max(cell(&r[*c]).chars().count());
+        }
+    }
+    let mut out = String::new();
+    let line = |vals: Vec<String>| {
+        vals.iter()
+            .enumerate()
+            .map(|(i, v)| format!("{v:<w$}", w = widths[i]))
+            .collect::<Vec<_>>()
+            .join("  ")
+    };
+    out.push_str(&line(cols.iter().map(|c| c.to_string()).collect()));
+    for r in &rows {
+        out.push('\n');
+        out.push_str(&line(cols.iter().map(|c| cell(&r[*c])).collect()));
+    }
+    if rows.is_empty() {
+        out.push_str("\n(none)");
+    }
+    out
+}
+
+/// One admin call: over the socket when a server answers, otherwise in-process on the store.
+pub fn admin(cfg: &Config, method: &str, path: &str, body: Option<Value>) -> Result<Value, String> {
+    let client = gatehouse_tui::client::AdminClient::new(cfg.admin_socket_path());
+    match client.request(method, path, body.as_ref()) {
+        Ok(answer) => return answer.into_data(),
+        Err(gatehouse_tui::client::ClientError::NotRunning(_)) => {}
+        Err(e) => return Err(e.to_string()),
+    }
+    let rt = runtime()?;
+    rt.block_on(async {
+        let store = crate::store::Store::open(
+            &cfg.state_dir,
+            crate::store::StoreOptions {
+                cache_bytes: 16 << 20,
+            },
+        )
+        .map_err(|e| {
+            format!(
+                "{e} (is a server using this state directory without its admin socket at {}?)",
+                cfg.admin_socket_path().display()
+            )
+        })?;
+        let svc = crate::service::Services::new(
+            store.clone(),
+            Arc::new(cfg.clone()),
+            Arc::new(crate::telemetry::Metrics::default()),
+        )
+        .map_err(|e| e.to_string())?;
+        let router = crate::api::Router::admin();
+        let method =
+            warp::http::Method::from_bytes(method.as_bytes()).map_err(|e| e.to_string())?;
+        let bytes = bytes::Bytes::from(
+            body.map(|b| serde_json::to_vec(&b).unwrap_or_default())
+                .unwrap_or_default(),
+        );
+        let mut headers = warp::http::HeaderMap::new();
+        headers.insert(
+            "content-type",
+            warp::http::HeaderValue::from_static("application/json"),
+        );
+        let stream = futures_util::stream::once(async move { Ok::<_, String>(bytes) });
+        let (path, query) = path
+            .split_once('?')
+            .map(|(p, q)| (p.to_string(), q.to_string()))
+            .unwrap_or((path.to_string(), String::new()));
+        let resp = router
+            .dispatch(svc, method, path, query, headers, stream, None)
+            .await;
+        store.flush_blocking().map_err(|e| e.to_string())?;
+        let body: Value = serde_json::from_slice(&resp.body).map_err(|e| e.to_string())?;
+        gatehouse_tui::client::Answer {
+            status: resp.status.as_u16(),
+            body,
+        }
+        .into_data()
+    })
+}

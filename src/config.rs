@@ -1,0 +1,376 @@
+//! Configuration: embedded defaults, then an optional TOML file, then `GATEHOUSE_*` environment
+//! overrides (`GATEHOUSE_LISTEN`, `GATEHOUSE_STORE__CACHE_MB`: a double underscore descends into
+//! a section), then command-line flags.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    pub listen: String,
+    pub state_dir: PathBuf,
+    /// Default `<state_dir>/admin.sock`.
+    pub admin_socket: Option<PathBuf>,
+    /// `auto` (text on a terminal, JSON lines otherwise), `text` or `json`.
+    pub log_format: String,
+    /// tracing filter, e.g. `info` or `gatehouse=debug`.
+    pub log_level: String,
+    pub site: Site,
+    pub store: StoreConfig,
+    pub http: Http,
+    pub auth: Auth,
+    pub codelayer: Codelayer,
+    pub attendance: Attendance,
+    pub backup: Backup,
+    pub wablas: Wablas,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Site {
+    pub name: String,
+    /// The estate's offset from UTC in minutes; "today" is the site's local day.
+    pub timezone_offset_minutes: i32,
+    pub timezone_name: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StoreConfig {
+    /// sled page cache. Real memory can reach several times this (sled#1309); 0 = derive from
+    /// the cgroup memory limit (1/8 of it, 16..=128 MiB).
+    pub cache_mb: u64,
+    pub idempotency_ttl_hours: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Http {
+    pub max_body_bytes: usize,
+    pub max_image_bytes: usize,
+    pub request_timeout_secs: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Auth {
+    pub password_min_len: usize,
+    pub pbkdf2_iterations: u32,
+    pub client_token_ttl_minutes: i64,
+    pub user_token_ttl_hours: i64,
+    pub refresh_token_ttl_hours: i64,
+    pub access_token_ttl_minutes: i64,
+    pub signature_skew_secs: i64,
+    pub lockout_after_failures: u32,
+    pub lockout_minutes: i64,
+    pub reset_code_ttl_minutes: i64,
+    pub authorize_token_idle_hours: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Codelayer {
+    pub session_idle_minutes: i64,
+    /// Clients older than this `N.N.N.N` get e=426.
+    pub min_client_version: String,
+    pub face_threshold: String,
+    pub app_id: String,
+    pub product_name: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Attendance {
+    /// Two punches of one direction within this window are one punch (double taps, retries).
+    pub dedupe_window_secs: i64,
+    /// Above this speed between two punches the later one is flagged as likely spoofed.
+    pub max_plausible_speed_kmh: f64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Backup {
+    /// Folder for scheduled backups (e.g. a mounted USB stick); empty = no schedule.
+    pub dir: PathBuf,
+    pub every_hours: u64,
+    pub keep: usize,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Wablas {
+    /// Shared secret the gateway sends as `?secret=` or `x-wablas-secret`; empty = callback refused.
+    pub callback_secret: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: "0.0.0.0:8080".into(),
+            state_dir: PathBuf::from("./gatehouse-data"),
+            admin_socket: None,
+            log_format: "auto".into(),
+            log_level: "info".into(),
+            site: Site::default(),
+            store: StoreConfig::default(),
+            http: Http::default(),
+            auth: Auth::default(),
+            codelayer: Codelayer::default(),
+            attendance: Attendance::default(),
+            backup: Backup::default(),
+            wablas: Wablas::default(),
+        }
+    }
+}
+
+impl Default for Site {
+    fn default() -> Self {
+        Self {
+            name: "Estate".into(),
+            timezone_offset_minutes: 420,
+            timezone_name: "Asia/Jakarta".into(),
+        }
+    }
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        Self {
+            cache_mb: 0,
+            idempotency_ttl_hours: 48,
+        }
+    }
+}
+
+impl Default for Http {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: 8 << 20,
+            max_image_bytes: 2 << 20,
+            request_timeout_secs: 30,
+        }
+    }
+}
+
+impl Default for Auth {
+    fn default() -> Self {
+        Self {
+            password_min_len: 8,
+            pbkdf2_iterations: 100_000,
+            client_token_ttl_minutes: 60,
+            user_token_ttl_hours: 24 * 30,
+            refresh_token_ttl_hours: 24 * 7,
+            access_token_ttl_minutes: 60,
+            signature_skew_secs: 300,
+            lockout_after_failures: 5,
+            lockout_minutes: 15,
+            reset_code_ttl_minutes: 15,
+            authorize_token_idle_hours: 24 * 30,
+        }
+    }
+}
+
+impl Default for Codelayer {
+    fn default() -> Self {
+        Self {
+            session_idle_minutes: 30,
+            min_client_version: "1.0.0.0".into(),
+            face_threshold: "3".into(),
+            app_id: "POABS".into(),
+            product_name: "Gatehouse Estate".into(),
+        }
+    }
+}
+
+impl Default for Attendance {
+    fn default() -> Self {
+        Self {
+            dedupe_window_secs: 120,
+            max_plausible_speed_kmh: 120.0,
+        }
+    }
+}
+
+impl Default for Backup {
+    fn default() -> Self {
+        Self {
+            dir: PathBuf::new(),
+            every_hours: 24,
+            keep: 7,
+        }
+    }
+}
+
+impl Default for Wablas {
+    fn default() -> Self {
+        Self {
+            callback_secret: String::new(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {0}: {1}")]
+    Read(PathBuf, std::io::Error),
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+}
+
+impl Config {
+    /// Defaults ← file ← environment (`vars`, usually `std::env::vars()`).
+    pub fn load(
+        file: Option<&Path>,
+        vars: impl Iterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        let mut value = toml::Value::try_from(Config::default())
+            .map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        if let Some(path) = file {
+            let text =
+                std::fs::read_to_string(path).map_err(|e| ConfigError::Read(path.into(), e))?;
+            let from_file: toml::Value = toml::from_str(&text)
+                .map_err(|e| ConfigError::Invalid(format!("{}: {e}", path.display())))?;
+            merge(&mut value, from_file);
+        }
+        for (k, v) in vars {
+            let Some(rest) = k.strip_prefix("GATEHOUSE_") else {
+                continue;
+            };
+            let path: Vec<String> = rest
+                .to_ascii_lowercase()
+                .split("__")
+                .map(str::to_string)
+                .collect();
+            set_path(&mut value, &path, &v)
+                .map_err(|e| ConfigError::Invalid(format!("{k}: {e}")))?;
+        }
+        let cfg: Config = value
+            .try_into()
+            .map_err(|e: toml::de::Error| ConfigError::Invalid(e.to_string()))?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        if self.auth.pbkdf2_iterations < 100_000 {
+            return Err(ConfigError::Invalid(
+                "auth.pbkdf2_iterations must be at least 100000".into(),
+            ));
+        }
+        if self.store.idempotency_ttl_hours < 24 {
+            return Err(ConfigError::Invalid(
+                "store.idempotency_ttl_hours must be at least 24".into(),
+            ));
+        }
+        if !(-720..=840).contains(&self.site.timezone_offset_minutes) {
+            return Err(ConfigError::Invalid(
+                "site.timezone_offset_minutes must be within -720..=840".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    pub fn admin_socket_path(&self) -> PathBuf {
+        self.admin_socket
+            .clone()
+            .unwrap_or_else(|| self.state_dir.join("admin.sock"))
+    }
+
+    /// The sled cache in bytes: configured, or derived from the cgroup limit.
+    pub fn cache_bytes(&self) -> u64 {
+        if self.store.cache_mb > 0 {
+            return self.store.cache_mb << 20;
+        }
+        let limit = std::fs::read_to_string("/sys/fs/cgroup/memory.max")
+            .ok()
+            .and_then(|s| s.trim().parse::<u64>().ok());
+        let mb = limit.map(|l| (l >> 20) / 8).unwrap_or(64).clamp(16, 128);
+        mb << 20
+    }
+}
+
+fn merge(base: &mut toml::Value, over: toml::Value) {
+    match (base, over) {
+        (toml::Value::Table(b), toml::Value::Table(o)) => {
+            for (k, v) in o {
+                match b.get_mut(&k) {
+                    Some(existing) => merge(existing, v),
+                    None => {
+                        b.insert(k, v);
+                    }
+                }
+            }
+        }
+        (b, o) => *b = o,
+    }
+}
+
+fn set_path(root: &mut toml::Value, path: &[String], raw: &str) -> Result<(), String> {
+    let mut cur = root;
+    for (i, part) in path.iter().enumerate() {
+        let table = cur.as_table_mut().ok_or("not a section")?;
+        if i + 1 == path.len() {
+            // Keep the type of the default: numbers stay numbers, booleans booleans.
+            let parsed = match table.get(part) {
+                Some(toml::Value::Integer(_)) => {
+                    toml::Value::Integer(raw.parse().map_err(|_| "expected an integer")?)
+                }
+                Some(toml::Value::Float(_)) => {
+                    toml::Value::Float(raw.parse().map_err(|_| "expected a number")?)
+                }
+                Some(toml::Value::Boolean(_)) => {
+                    toml::Value::Boolean(raw.parse().map_err(|_| "expected true or false")?)
+                }
+                _ => toml::Value::String(raw.to_string()),
+            };
+            table.insert(part.clone(), parsed);
+            return Ok(());
+        }
+        cur = table
+            .entry(part.clone())
+            .or_insert_with(|| toml::Value::Table(Default::default()));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn env_overrides_file_and_keeps_types() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("g.toml");
+        std::fs::write(&f, "listen = \"127.0.0.1:9000\"\n[store]\ncache_mb = 32\n").unwrap();
+        let vars = vec![
+            ("GATEHOUSE_STORE__CACHE_MB".to_string(), "48".to_string()),
+            (
+                "GATEHOUSE_SITE__NAME".to_string(),
+                "Munjamullay".to_string(),
+            ),
+            ("PATH".to_string(), "/bin".to_string()),
+        ];
+        let c = Config::load(Some(&f), vars.into_iter()).unwrap();
+        assert_eq!(c.listen, "127.0.0.1:9000");
+        assert_eq!(c.store.cache_mb, 48);
+        assert_eq!(c.site.name, "Munjamullay");
+        assert_eq!(c.cache_bytes(), 48 << 20);
+    }
+
+    #[test]
+    fn bad_values_are_refused_with_the_variable_named() {
+        let vars = vec![("GATEHOUSE_STORE__CACHE_MB".to_string(), "lots".to_string())];
+        let e = Config::load(None, vars.into_iter())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("GATEHOUSE_STORE__CACHE_MB"), "{e}");
+        let e = Config::load(
+            None,
+            vec![("GATEHOUSE_NOPE".into(), "1".into())].into_iter(),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("nope"), "{e}");
+    }
+}

@@ -1,0 +1,208 @@
+//! `gatehouse serve`: the LAN listener, the admin socket, background jobs, clean shutdown.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+
+use tokio::sync::watch;
+
+use crate::api::{self, Router};
+use crate::config::Config;
+use crate::service::{identity as ident, Services};
+use crate::store::{Store, StoreOptions};
+use crate::telemetry::Metrics;
+
+pub struct ServeOptions {
+    pub demo: bool,
+}
+
+/// Runs until SIGTERM/SIGINT; returns the process exit code.
+pub async fn serve(cfg: Config, opts: ServeOptions) -> Result<(), String> {
+    let cfg = Arc::new(cfg);
+    let store = Store::open(
+        &cfg.state_dir,
+        StoreOptions {
+            cache_bytes: cfg.cache_bytes(),
+        },
+    )
+    .map_err(|e| format!("{e}"))?;
+    let metrics = Arc::new(Metrics::default());
+    let svc = Services::new(store.clone(), cfg.clone(), metrics).map_err(|e| e.to_string())?;
+    first_run(&svc).await?;
+    if opts.demo {
+        crate::service::demo::seed(&svc)
+            .await
+            .map_err(|e| format!("demo data: {e}"))?;
+    }
+
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let stopped = |mut rx: watch::Receiver<bool>| async move {
+        while !*rx.borrow() {
+            if rx.changed().await.is_err() {
+                break;
+            }
+        }
+    };
+
+    // Admin socket first, so the console can attach as soon as the LAN side is up.
+    let sock_path = cfg.admin_socket_path();
+    let admin = bind_admin_socket(&sock_path)?;
+    let admin_filter = api::filter(Arc::new(Router::admin()), svc.clone());
+    let admin_task = tokio::spawn(
+        warp::serve(admin_filter).serve_incoming_with_graceful_shutdown(
+            tokio_stream::wrappers::UnixListenerStream::new(admin),
+            stopped(stop_rx.clone()),
+        ),
+    );
+
+    let addr: SocketAddr = cfg
+        .listen
+        .parse()
+        .map_err(|e| format!("listen address {}: {e}", cfg.listen))?;
+    let lan_filter = api::filter(Arc::new(Router::lan()), svc.clone());
+    let (bound, lan) = warp::serve(lan_filter)
+        .try_bind_with_graceful_shutdown(addr, stopped(stop_rx.clone()))
+        .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+    let lan_task = tokio::spawn(lan);
+    {
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "listening on http://{bound}");
+        let _ = out.flush();
+    }
+    tracing::info!(%bound, admin_socket = %sock_path.display(), "gatehouse serving");
+    notify_systemd("READY=1");
+
+    let jobs = tokio::spawn(background_jobs(svc.clone(), stop_rx.clone()));
+
+    wait_for_signal().await;
+    tracing::info!("shutting down");
+    notify_systemd("STOPPING=1");
+    let _ = stop_tx.send(true);
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        let _ = lan_task.await;
+        let _ = admin_task.await;
+    })
+    .await;
+    jobs.abort();
+    store
+        .flush_blocking()
+        .map_err(|e| format!("final flush: {e}"))?;
+    let _ = std::fs::remove_file(&sock_path);
+    tracing::info!("stopped cleanly");
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
+    let mut int = signal(SignalKind::interrupt()).expect("SIGINT handler");
+    tokio::select! {
+        _ = term.recv() => {},
+        _ = int.recv() => {},
+    }
+}
+
+/// Binds the admin socket with mode 0660, replacing a stale socket file left by a crash but
+/// never one a live server still answers on.
+fn bind_admin_socket(path: &Path) -> Result<tokio::net::UnixListener, String> {
+    use std::os::unix::fs::PermissionsExt;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    }
+    if path.exists() {
+        if std::os::unix::net::UnixStream::connect(path).is_ok() {
+            return Err(format!(
+                "another gatehouse is already serving on {}",
+                path.display()
+            ));
+        }
+        std::fs::remove_file(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+    let listener = tokio::net::UnixListener::bind(path)
+        .map_err(|e| format!("admin socket {}: {e}", path.display()))?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o660))
+        .map_err(|e| format!("admin socket {}: {e}", path.display()))?;
+    Ok(listener)
+}
+
+/// sd_notify without a library: one datagram to $NOTIFY_SOCKET.
+fn notify_systemd(state: &str) {
+    let Some(path) = std::env::var_os("NOTIFY_SOCKET") else {
+        return;
+    };
+    let sock = match std::os::unix::net::UnixDatagram::unbound() {
+        Ok(s) => s,
+        Err(_) => return,
+    };
+    let p = path.to_string_lossy();
+    let result = if let Some(abstract_name) = p.strip_prefix('@') {
+        use std::os::linux::net::SocketAddrExt;
+        std::os::unix::net::SocketAddr::from_abstract_name(abstract_name.as_bytes())
+            .and_then(|a| sock.send_to_addr(state.as_bytes(), &a))
+    } else {
+        sock.send_to(state.as_bytes(), &*p)
+    };
+    if let Err(e) = result {
+        tracing::warn!(error = %e, "sd_notify failed");
+    }
+}
+
+/// Creates the admin user and the first client key pair on an empty store, and shows them
+/// once (stdout, which systemd puts in the journal). They are never shown again.
+async fn first_run(svc: &Arc<Services>) -> Result<(), String> {
+    if !ident::users(&svc.store)
+        .map_err(|e| e.to_string())?
+        .is_empty()
+    {
+        return Ok(());
+    }
+    let password = svc.secrets.alnum(16);
+    let mut tx = svc.store.begin().await;
+    ident::add_user(
+        svc,
+        &mut tx,
+        ident::NewUser {
+            username: "admin",
+            password: password.expose(),
+            role: crate::domain::identity::Role::Admin,
+            name: "Administrator",
+            phone: "",
+            email: "",
+        },
+    )
+    .map_err(|e| e.to_string())?;
+    let (client, private) =
+        ident::add_client(svc, &mut tx, "first client").map_err(|e| e.to_string())?;
+    tx.commit().await.map_err(|e| e.to_string())?;
+    println!(
+        "first-run: admin username=admin password={} | client app_key={} private_key={} | shown once; change the password",
+        password.expose(),
+        client.app_key,
+        private.expose()
+    );
+    tracing::info!(
+        "first run: admin user and first client created (credentials printed once on stdout)"
+    );
+    Ok(())
+}
+
+async fn background_jobs(svc: Arc<Services>, mut stop: watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(600));
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = stop.changed() => return,
+        }
+        let ttl = svc.config.store.idempotency_ttl_hours as i64 * 3600;
+        let before = svc.now_unix() - ttl;
+        let store = svc.store.clone();
+        match tokio::task::spawn_blocking(move || crate::store::idempotency::sweep(&store, before))
+            .await
+        {
+            Ok(Ok(n)) if n > 0 => tracing::info!(removed = n, "expired idempotency records swept"),
+            Ok(Err(e)) => tracing::warn!(error = %e, "idempotency sweep failed"),
+            _ => {}
+        }
+    }
+}

@@ -1,0 +1,325 @@
+//! Users, client systems and the Daily Activity token chain
+//! (client → user → refresh → access, DESIGN.md §3.1).
+
+use crate::domain::credentials::{check_policy, PasswordHash, PolicyError};
+use crate::domain::identity::{ClientApp, Role, TokenKind, TokenRecord, User};
+use crate::domain::ids::{AppKey, Secret, TokenHash, UserId};
+use crate::store::tables::identity::{Counter, TOKENS_BY_USER, USERS_BY_NAME};
+use crate::store::{self, Store, Tx};
+
+use super::{Result, ServiceError, Services};
+
+/// Next value of a named counter (inside the writer lock, so ids never repeat).
+pub fn next_id(tx: &mut Tx, name: &str) -> Result<u64> {
+    let next = tx
+        .get::<Counter>(name.as_bytes())?
+        .map(|c| c.0)
+        .unwrap_or(0)
+        + 1;
+    tx.put(name.as_bytes(), &Counter(next));
+    Ok(next)
+}
+
+pub fn user_by_username(store: &Store, username: &str) -> Result<Option<User>> {
+    let prefix = store::prefix(&[&User::username_key(username)]);
+    let ids = store.index_keys(USERS_BY_NAME, &prefix)?;
+    match ids.first() {
+        Some(id) => Ok(store.get::<User>(id)?),
+        None => Ok(None),
+    }
+}
+
+pub fn user(store: &Store, id: UserId) -> Result<Option<User>> {
+    Ok(store.get::<User>(&id.key())?)
+}
+
+pub fn users(store: &Store) -> Result<Vec<User>> {
+    Ok(store
+        .scan::<User>(b"")?
+        .into_iter()
+        .map(|(_, u)| u)
+        .collect())
+}
+
+fn policy_error(e: PolicyError) -> ServiceError {
+    match e {
+        PolicyError::TooShort { min } => ServiceError::invalid(
+            "password",
+            "password.too_short",
+            vec![("min", min.to_string())],
+        ),
+        PolicyError::TooLong { max } => ServiceError::invalid(
+            "password",
+            "field.length",
+            vec![("min", "1".into()), ("max", max.to_string())],
+        ),
+    }
+}
+
+pub struct NewUser<'a> {
+    pub username: &'a str,
+    pub password: &'a str,
+    pub role: Role,
+    pub name: &'a str,
+    pub phone: &'a str,
+    pub email: &'a str,
+}
+
+pub fn add_user(svc: &Services, tx: &mut Tx, new: NewUser<'_>) -> Result<User> {
+    let username = new.username.trim();
+    if username.is_empty() || username.chars().count() > 64 {
+        return Err(ServiceError::invalid(
+            "username",
+            "field.length",
+            vec![("min", "1".into()), ("max", "64".into())],
+        ));
+    }
+    check_policy(new.password, svc.config.auth.password_min_len).map_err(policy_error)?;
+    let name_key = User::username_key(username);
+    let prefix = store::prefix(&[&name_key]);
+    if !tx.store().index_keys(USERS_BY_NAME, &prefix)?.is_empty() {
+        return Err(ServiceError::conflict(format!(
+            "user {username} already exists"
+        )));
+    }
+    let now = svc.now_unix();
+    let id = UserId(next_id(tx, "user")?);
+    let user = User {
+        id,
+        username: username.to_string(),
+        name: if new.name.trim().is_empty() {
+            username.to_string()
+        } else {
+            new.name.trim().to_string()
+        },
+        role: new.role,
+        password: PasswordHash::new(
+            new.password,
+            svc.secrets.salt(),
+            svc.config.auth.pbkdf2_iterations,
+        ),
+        active: true,
+        phone: new.phone.to_string(),
+        email: new.email.to_string(),
+        employee_code: None,
+        created_unix: now,
+        password_changed_unix: now,
+    };
+    tx.put(&id.key(), &user);
+    tx.index(USERS_BY_NAME, &[prefix.as_slice(), &id.key()].concat());
+    Ok(user)
+}
+
+/// Sets a new password and revokes every token the user holds.
+pub fn set_password(svc: &Services, tx: &mut Tx, id: UserId, password: &str) -> Result<User> {
+    check_policy(password, svc.config.auth.password_min_len).map_err(policy_error)?;
+    let mut user = tx
+        .get::<User>(&id.key())?
+        .ok_or(ServiceError::NotFound { key: "not_found" })?;
+    user.password = PasswordHash::new(
+        password,
+        svc.secrets.salt(),
+        svc.config.auth.pbkdf2_iterations,
+    );
+    user.password_changed_unix = svc.now_unix();
+    tx.put(&id.key(), &user);
+    revoke_user_tokens(tx, id)?;
+    Ok(user)
+}
+
+pub fn revoke_user_tokens(tx: &mut Tx, id: UserId) -> Result<usize> {
+    let hashes = tx.store().index_keys(TOKENS_BY_USER, &id.key())?;
+    let mut n = 0;
+    for h in hashes {
+        if let Some(mut t) = tx.get::<TokenRecord>(&h)? {
+            if !t.revoked {
+                t.revoked = true;
+                tx.put(&h, &t);
+                n += 1;
+            }
+        }
+    }
+    Ok(n)
+}
+
+/// Creates a client system: returns it with its private key, shown once.
+pub fn add_client(svc: &Services, tx: &mut Tx, name: &str) -> Result<(ClientApp, Secret)> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(ServiceError::invalid(
+            "name",
+            "field.length",
+            vec![("min", "1".into()), ("max", "100".into())],
+        ));
+    }
+    let app_key = AppKey(format!("ak_{}", svc.secrets.hex_token(16).expose()));
+    let private = Secret(format!("pk_{}", svc.secrets.hex_token(32).expose()));
+    let client = ClientApp {
+        app_key: app_key.clone(),
+        name: name.to_string(),
+        sealed_private_key: svc
+            .secrets
+            .seal(private.expose().as_bytes(), app_key.as_str().as_bytes()),
+        revoked: false,
+        created_unix: svc.now_unix(),
+    };
+    tx.put(app_key.as_str().as_bytes(), &client);
+    Ok((client, private))
+}
+
+pub fn clients(store: &Store) -> Result<Vec<ClientApp>> {
+    Ok(store
+        .scan::<ClientApp>(b"")?
+        .into_iter()
+        .map(|(_, c)| c)
+        .collect())
+}
+
+/// The client system behind `x-app-key`, if it exists and is not revoked.
+pub fn active_client(store: &Store, app_key: &str) -> Result<Option<ClientApp>> {
+    Ok(store
+        .get::<ClientApp>(app_key.as_bytes())?
+        .filter(|c| !c.revoked))
+}
+
+/// Verify: the signature is hex(HMAC-SHA256(private_key, request_id + "\n" + timestamp)).
+pub fn verify_client_signature(
+    svc: &Services,
+    client: &ClientApp,
+    request_id: &str,
+    timestamp: i64,
+    signature_hex: &str,
+) -> Result<()> {
+    let skew = (svc.now_unix() - timestamp).abs();
+    if skew > svc.config.auth.signature_skew_secs {
+        return Err(ServiceError::Unauthorized {
+            key: "auth.signature.skew",
+        });
+    }
+    let private = svc
+        .secrets
+        .open(
+            &client.sealed_private_key,
+            client.app_key.as_str().as_bytes(),
+        )
+        .ok_or_else(|| {
+            ServiceError::Internal("client key cannot be unsealed (master key changed?)".into())
+        })?;
+    let sig = hex::decode(signature_hex.trim()).map_err(|_| ServiceError::Unauthorized {
+        key: "auth.signature.invalid",
+    })?;
+    let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &private);
+    let msg = format!("{request_id}\n{timestamp}");
+    ring::hmac::verify(&key, msg.as_bytes(), &sig).map_err(|_| ServiceError::Unauthorized {
+        key: "auth.signature.invalid",
+    })
+}
+
+pub struct Issued {
+    pub token: Secret,
+    pub record: TokenRecord,
+}
+
+pub fn issue_token(
+    svc: &Services,
+    tx: &mut Tx,
+    kind: TokenKind,
+    app_key: &AppKey,
+    user: Option<UserId>,
+    parent: Option<TokenHash>,
+    device_id: Option<String>,
+) -> Issued {
+    let a = &svc.config.auth;
+    let ttl = match kind {
+        TokenKind::Client => a.client_token_ttl_minutes * 60,
+        TokenKind::User => a.user_token_ttl_hours * 3600,
+        TokenKind::Refresh => a.refresh_token_ttl_hours * 3600,
+        TokenKind::Access => a.access_token_ttl_minutes * 60,
+    };
+    let now = svc.now_unix();
+    let token = svc.secrets.hex_token(32);
+    let record = TokenRecord {
+        kind,
+        app_key: app_key.clone(),
+        user,
+        parent,
+        device_id,
+        issued_unix: now,
+        expires_unix: now + ttl,
+        revoked: false,
+    };
+    let hash = token.hash();
+    tx.put(&hash.0, &record);
+    if let Some(u) = user {
+        tx.index(TOKENS_BY_USER, &[u.key().as_slice(), &hash.0].concat());
+    }
+    Issued { token, record }
+}
+
+/// Resolves a bearer token of `kind` issued to `app_key`; every ancestor must still be usable,
+/// so revoking a user token (logout) kills everything derived from it.
+pub fn resolve_token(
+    svc: &Services,
+    token: &str,
+    kind: TokenKind,
+    app_key: &AppKey,
+) -> Result<(TokenHash, TokenRecord)> {
+    let invalid = ServiceError::Unauthorized {
+        key: "auth.token.invalid",
+    };
+    let hash = TokenHash::of(token.trim().as_bytes());
+    let rec = svc
+        .store
+        .get::<TokenRecord>(&hash.0)?
+        .ok_or(invalid.clone())?;
+    let now = svc.now_unix();
+    if rec.kind != kind || !rec.usable_at(now) || rec.app_key != *app_key {
+        return Err(invalid);
+    }
+    let mut parent = rec.parent;
+    while let Some(p) = parent {
+        let pr = svc.store.get::<TokenRecord>(&p.0)?.ok_or(invalid.clone())?;
+        if !pr.usable_at(now) {
+            return Err(invalid);
+        }
+        parent = pr.parent;
+    }
+    if let Some(uid) = rec.user {
+        match user(&svc.store, uid)? {
+            Some(u) if u.active => {}
+            _ => return Err(invalid),
+        }
+    }
+    Ok((hash, rec))
+}
+
+/// Marks a token revoked (idempotent).
+pub fn revoke(tx: &mut Tx, hash: &TokenHash) -> Result<()> {
+    if let Some(mut t) = tx.get::<TokenRecord>(&hash.0)? {
+        t.revoked = true;
+        tx.put(&hash.0, &t);
+    }
+    Ok(())
+}
+
+/// Checks a username/password pair; the same answer for an unknown user and a wrong password.
+pub fn check_credentials(store: &Store, username: &str, password: &str) -> Result<User> {
+    let bad = ServiceError::Unauthorized {
+        key: "auth.credentials.invalid",
+    };
+    match user_by_username(store, username)? {
+        Some(u) if u.active && u.password.verify(password) => Ok(u),
+        Some(_) => Err(bad),
+        None => {
+            // Spend the same time as a real check so response timing does not reveal which
+            // usernames exist.
+            let dummy = PasswordHash {
+                salt: vec![0; 16],
+                iterations: 100_000,
+                hash: vec![0; 32],
+            };
+            let _ = dummy.verify(password);
+            Err(bad)
+        }
+    }
+}

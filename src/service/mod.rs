@@ -1,0 +1,53 @@
+//! Operations every wire family shares: load from the store, apply domain rules, write through a
+//! `Tx` (atomic, group-committed). A Clock In from the app and a punch from a handheld are one
+//! call here.
+//!
+//! Convention: functions that change state take `&mut Tx` and are synchronous (the caller
+//! commits); read-only functions take `&Services` or `&Store`.
+
+pub mod codelayer_session;
+pub mod demo;
+pub mod error;
+pub mod identity;
+pub mod secrets;
+pub mod transfer;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+pub use error::ServiceError;
+
+use crate::config::Config;
+use crate::store::Store;
+use crate::telemetry::Metrics;
+
+pub type Result<T, E = ServiceError> = std::result::Result<T, E>;
+
+pub struct Services {
+    pub store: Store,
+    pub config: Arc<Config>,
+    pub secrets: secrets::Secrets,
+    pub metrics: Arc<Metrics>,
+    pub started: Instant,
+}
+
+impl Services {
+    pub fn new(store: Store, config: Arc<Config>, metrics: Arc<Metrics>) -> Result<Arc<Self>> {
+        let secrets = secrets::Secrets::load_or_create(store.state_dir())?;
+        Ok(Arc::new(Self {
+            store,
+            config,
+            secrets,
+            metrics,
+            started: Instant::now(),
+        }))
+    }
+
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        chrono::Utc::now()
+    }
+
+    pub fn now_unix(&self) -> i64 {
+        self.now().timestamp()
+    }
+}

@@ -1,0 +1,151 @@
+//! Randomness and the box's master key. The master key lives in `<state>/master.key` (0600),
+//! outside the database, so a copied database holds no usable secret; backups carry it.
+
+use std::io::Write;
+use std::path::Path;
+
+use ring::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM, NONCE_LEN};
+use ring::rand::{SecureRandom, SystemRandom};
+
+use super::{Result, ServiceError};
+use crate::domain::ids::Secret;
+
+pub const MASTER_KEY_FILE: &str = "master.key";
+
+pub struct Secrets {
+    rng: SystemRandom,
+    master: LessSafeKey,
+}
+
+impl Secrets {
+    pub fn load_or_create(state_dir: &Path) -> Result<Self> {
+        let path = state_dir.join(MASTER_KEY_FILE);
+        let rng = SystemRandom::new();
+        let bytes = match std::fs::read(&path) {
+            Ok(b) if b.len() == 32 => b,
+            Ok(_) => {
+                return Err(ServiceError::Internal(format!(
+                    "{} is not a 32-byte key",
+                    path.display()
+                )))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let mut k = vec![0u8; 32];
+                rng.fill(&mut k)
+                    .map_err(|_| ServiceError::Internal("no randomness".into()))?;
+                write_private(&path, &k)
+                    .map_err(|e| ServiceError::Internal(format!("{}: {e}", path.display())))?;
+                k
+            }
+            Err(e) => return Err(ServiceError::Internal(format!("{}: {e}", path.display()))),
+        };
+        let key = UnboundKey::new(&AES_256_GCM, &bytes)
+            .map_err(|_| ServiceError::Internal("bad master key".into()))?;
+        Ok(Self {
+            rng,
+            master: LessSafeKey::new(key),
+        })
+    }
+
+    pub fn fill(&self, out: &mut [u8]) {
+        // SystemRandom only fails when the OS has no entropy source at all; nothing sensible
+        // can continue without one.
+        self.rng.fill(out).expect("operating system randomness");
+    }
+
+    pub fn salt(&self) -> [u8; 16] {
+        let mut s = [0u8; 16];
+        self.fill(&mut s);
+        s
+    }
+
+    /// `bytes` random bytes as lower-case hex.
+    pub fn hex_token(&self, bytes: usize) -> Secret {
+        let mut b = vec![0u8; bytes];
+        self.fill(&mut b);
+        Secret(hex::encode(b))
+    }
+
+    /// `len` random characters from [A-Za-z0-9] (Codelayer's 32-character keys).
+    pub fn alnum(&self, len: usize) -> Secret {
+        const SET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+        let mut out = String::with_capacity(len);
+        let mut buf = [0u8; 64];
+        while out.len() < len {
+            self.fill(&mut buf);
+            // 62 * 4 = 248: reject bytes >= 248 to keep the distribution uniform.
+            for &b in buf.iter().filter(|&&b| b < 248) {
+                if out.len() == len {
+                    break;
+                }
+                out.push(SET[(b % 62) as usize] as char);
+            }
+        }
+        Secret(out)
+    }
+
+    /// Decimal digits (reset codes).
+    pub fn digits(&self, len: usize) -> Secret {
+        let mut out = String::with_capacity(len);
+        let mut buf = [0u8; 32];
+        while out.len() < len {
+            self.fill(&mut buf);
+            for &b in buf.iter().filter(|&&b| b < 250) {
+                if out.len() == len {
+                    break;
+                }
+                out.push((b'0' + b % 10) as char);
+            }
+        }
+        Secret(out)
+    }
+
+    /// AES-256-GCM under the master key: nonce ‖ ciphertext ‖ tag.
+    pub fn seal(&self, plain: &[u8], context: &[u8]) -> Vec<u8> {
+        let mut nonce = [0u8; NONCE_LEN];
+        self.fill(&mut nonce);
+        let mut buf = plain.to_vec();
+        self.master
+            .seal_in_place_append_tag(
+                Nonce::assume_unique_for_key(nonce),
+                Aad::from(context),
+                &mut buf,
+            )
+            .expect("AES-GCM seal of a small buffer");
+        let mut out = nonce.to_vec();
+        out.extend_from_slice(&buf);
+        out
+    }
+
+    pub fn open(&self, sealed: &[u8], context: &[u8]) -> Option<Vec<u8>> {
+        if sealed.len() < NONCE_LEN + 16 {
+            return None;
+        }
+        let (n, rest) = sealed.split_at(NONCE_LEN);
+        let nonce = Nonce::try_assume_unique_for_key(n).ok()?;
+        let mut buf = rest.to_vec();
+        let plain = self
+            .master
+            .open_in_place(nonce, Aad::from(context), &mut buf)
+            .ok()?;
+        Some(plain.to_vec())
+    }
+}
+
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let tmp = path.with_extension("tmp");
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&tmp)?;
+    f.write_all(bytes)?;
+    f.sync_all()?;
+    std::fs::rename(&tmp, path)?;
+    if let Some(dir) = path.parent() {
+        std::fs::File::open(dir)?.sync_all()?;
+    }
+    Ok(())
+}

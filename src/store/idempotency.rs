@@ -1,0 +1,76 @@
+//! Idempotency records: (scope, client request id) → hash of the request and the first answer.
+//! Written in the same transaction as the write they answer, so a crash can never leave the
+//! effect without its record (which would let a retry apply it twice).
+
+use serde::{Deserialize, Serialize};
+
+use super::{codec, Record, Result, Store, Tx};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdempotencyRecord {
+    pub created_unix: i64,
+    pub request_sha256: Vec<u8>,
+    pub status: u16,
+    pub body: Vec<u8>,
+}
+
+impl Record for IdempotencyRecord {
+    const TREE: &'static str = "idempotency";
+}
+
+pub enum Seen {
+    New,
+    /// Same request again: answer with the stored first response.
+    Replay(IdempotencyRecord),
+    /// Same id, different request.
+    Conflict,
+}
+
+fn record_key(scope: &str, request_id: &str) -> Vec<u8> {
+    super::key(&[scope.as_bytes(), request_id.as_bytes()])
+}
+
+pub fn request_hash(parts: &[&[u8]]) -> Vec<u8> {
+    let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
+    for p in parts {
+        ctx.update(&(p.len() as u64).to_be_bytes());
+        ctx.update(p);
+    }
+    ctx.finish().as_ref().to_vec()
+}
+
+pub fn check(tx: &Tx, scope: &str, request_id: &str, request_sha256: &[u8]) -> Result<Seen> {
+    Ok(
+        match tx.get::<IdempotencyRecord>(&record_key(scope, request_id))? {
+            None => Seen::New,
+            Some(r) if crate::domain::credentials::ct_eq(&r.request_sha256, request_sha256) => {
+                Seen::Replay(r)
+            }
+            Some(_) => Seen::Conflict,
+        },
+    )
+}
+
+pub fn remember(tx: &mut Tx, scope: &str, request_id: &str, record: &IdempotencyRecord) {
+    tx.put(&record_key(scope, request_id), record);
+}
+
+/// Deletes records created before `before_unix`. Returns how many went.
+pub fn sweep(store: &Store, before_unix: i64) -> Result<usize> {
+    let mut doomed = Vec::new();
+    for item in store.engine().scan(IdempotencyRecord::TREE, b"")? {
+        let (k, v) = item?;
+        match codec::decode::<IdempotencyRecord>(&v) {
+            Ok(r) if r.created_unix >= before_unix => {}
+            _ => doomed.push(super::Op {
+                tree: IdempotencyRecord::TREE.into(),
+                key: k,
+                value: None,
+            }),
+        }
+    }
+    for chunk in doomed.chunks(1000) {
+        store.apply(chunk)?;
+    }
+    Ok(doomed.len())
+}

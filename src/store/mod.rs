@@ -1,0 +1,271 @@
+//! Storage: sled behind the `Engine` trait, typed records, one serialized write path with
+//! atomic multi-tree commits, group-committed durability, idempotency records, blobs on disk,
+//! backup/restore and `check`.
+//!
+//! The write path: `Store::begin()` takes the writer lock and returns a `Tx`; a service reads,
+//! decides, stages puts/deletes on the `Tx`; `Tx::commit()` applies them in one transaction,
+//! releases the lock, and waits for the shared flush. Reads never take the lock.
+
+pub mod backup;
+pub mod blobs;
+pub mod codec;
+pub mod commit;
+pub mod engine;
+pub mod idempotency;
+pub mod schema;
+pub mod tables;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use tokio::sync::{Mutex, OwnedMutexGuard};
+
+pub use blobs::{BlobId, Blobs};
+pub use codec::Record;
+pub use engine::{Engine, KvIter, Op, SledEngine};
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot open store: {0}")]
+    Open(String),
+    #[error("storage engine: {0}")]
+    Engine(String),
+    #[error("undecodable value: {0}")]
+    Decode(String),
+    #[error("{0}")]
+    Schema(String),
+    #[error("i/o: {0}")]
+    Io(String),
+}
+
+impl From<std::io::Error> for StoreError {
+    fn from(e: std::io::Error) -> Self {
+        StoreError::Io(e.to_string())
+    }
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+pub struct StoreOptions {
+    pub cache_bytes: u64,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        Self {
+            cache_bytes: 64 << 20,
+        }
+    }
+}
+
+struct Inner {
+    engine: Arc<dyn Engine>,
+    commit: commit::GroupCommit,
+    writer: Arc<Mutex<()>>,
+    blobs: Blobs,
+    dir: PathBuf,
+}
+
+/// Cheap to clone; every clone is the same store.
+#[derive(Clone)]
+pub struct Store(Arc<Inner>);
+
+impl Store {
+    /// Opens (or creates) the store under `state_dir`, and brings its schema up to date.
+    pub fn open(state_dir: &Path, opts: StoreOptions) -> Result<Self> {
+        std::fs::create_dir_all(state_dir)
+            .map_err(|e| StoreError::Open(format!("{}: {e}", state_dir.display())))?;
+        let engine: Arc<dyn Engine> =
+            Arc::new(SledEngine::open(&state_dir.join("db"), opts.cache_bytes)?);
+        let store = Self::with_engine(engine, state_dir)?;
+        schema::migrate(&store)?;
+        Ok(store)
+    }
+
+    pub fn with_engine(engine: Arc<dyn Engine>, state_dir: &Path) -> Result<Self> {
+        let blobs = Blobs::open(&state_dir.join("blobs"))?;
+        let commit = commit::GroupCommit::start(engine.clone());
+        Ok(Self(Arc::new(Inner {
+            engine,
+            commit,
+            writer: Arc::new(Mutex::new(())),
+            blobs,
+            dir: state_dir.to_path_buf(),
+        })))
+    }
+
+    pub fn engine(&self) -> &dyn Engine {
+        self.0.engine.as_ref()
+    }
+
+    pub fn blobs(&self) -> &Blobs {
+        &self.0.blobs
+    }
+
+    pub fn state_dir(&self) -> &Path {
+        &self.0.dir
+    }
+
+    pub fn flush_stats(&self) -> &commit::FlushStats {
+        &self.0.commit.stats
+    }
+
+    pub fn get<R: Record>(&self, key: &[u8]) -> Result<Option<R>> {
+        self.0
+            .engine
+            .get(R::TREE, key)?
+            .map(|v| codec::decode::<R>(&v))
+            .transpose()
+    }
+
+    /// Every record whose key starts with `prefix`, in key order.
+    pub fn scan<R: Record>(&self, prefix: &[u8]) -> Result<Vec<(Vec<u8>, R)>> {
+        self.scan_iter::<R>(prefix)?.collect()
+    }
+
+    pub fn scan_iter<R: Record>(
+        &self,
+        prefix: &[u8],
+    ) -> Result<impl Iterator<Item = Result<(Vec<u8>, R)>> + '_> {
+        Ok(self.0.engine.scan(R::TREE, prefix)?.map(|r| {
+            let (k, v) = r?;
+            Ok((k, codec::decode::<R>(&v)?))
+        }))
+    }
+
+    /// Primary keys listed under `prefix` in an index tree (key = prefix ++ primary key).
+    pub fn index_keys(&self, index_tree: &str, prefix: &[u8]) -> Result<Vec<Vec<u8>>> {
+        self.0
+            .engine
+            .scan(index_tree, prefix)?
+            .map(|r| r.map(|(k, _)| k[prefix.len()..].to_vec()))
+            .collect()
+    }
+
+    /// Takes the writer lock. Hold it only for reads-then-writes, never across slow I/O.
+    pub async fn begin(&self) -> Tx {
+        let guard = self.0.writer.clone().lock_owned().await;
+        Tx {
+            store: self.clone(),
+            _guard: guard,
+            pending: HashMap::new(),
+        }
+    }
+
+    /// Waits until everything applied so far is durable (shared flush).
+    pub async fn durable(&self) -> Result<()> {
+        self.0.commit.durable().await
+    }
+
+    /// Applies ops directly, outside a Tx; for maintenance (sweeps, restore).
+    pub fn apply(&self, ops: &[Op]) -> Result<()> {
+        self.0.engine.apply(ops)
+    }
+
+    pub fn flush_blocking(&self) -> Result<()> {
+        self.0.engine.flush()
+    }
+}
+
+/// A write transaction: staged changes plus the writer lock. Dropping it without `commit`
+/// discards every staged change, so an operation that fails half-way writes nothing.
+pub struct Tx {
+    store: Store,
+    _guard: OwnedMutexGuard<()>,
+    pending: HashMap<(String, Vec<u8>), Option<Vec<u8>>>,
+}
+
+impl Tx {
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Reads through the staged changes.
+    pub fn get<R: Record>(&self, key: &[u8]) -> Result<Option<R>> {
+        match self.pending.get(&(R::TREE.to_string(), key.to_vec())) {
+            Some(Some(v)) => Ok(Some(codec::decode::<R>(v)?)),
+            Some(None) => Ok(None),
+            None => self.store.get::<R>(key),
+        }
+    }
+
+    /// True when `key` is present in a raw (index) tree, staged changes included.
+    pub fn contains_raw(&self, tree: &str, key: &[u8]) -> Result<bool> {
+        match self.pending.get(&(tree.to_string(), key.to_vec())) {
+            Some(v) => Ok(v.is_some()),
+            None => Ok(self.store.engine().get(tree, key)?.is_some()),
+        }
+    }
+
+    pub fn get_raw(&self, tree: &str, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        match self.pending.get(&(tree.to_string(), key.to_vec())) {
+            Some(v) => Ok(v.clone()),
+            None => self.store.engine().get(tree, key),
+        }
+    }
+
+    pub fn put<R: Record>(&mut self, key: &[u8], value: &R) {
+        self.put_raw(R::TREE, key, codec::encode(value));
+    }
+
+    pub fn delete<R: Record>(&mut self, key: &[u8]) {
+        self.delete_raw(R::TREE, key);
+    }
+
+    pub fn put_raw(&mut self, tree: &str, key: &[u8], value: Vec<u8>) {
+        self.pending
+            .insert((tree.to_string(), key.to_vec()), Some(value));
+    }
+
+    pub fn delete_raw(&mut self, tree: &str, key: &[u8]) {
+        self.pending.insert((tree.to_string(), key.to_vec()), None);
+    }
+
+    /// Adds an index entry (`key` is the index key, usually term ++ primary key).
+    pub fn index(&mut self, tree: &str, key: &[u8]) {
+        self.put_raw(tree, key, codec::INDEX_VALUE.to_vec());
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.pending.is_empty()
+    }
+
+    /// Applies everything atomically, releases the writer lock, then waits for durability.
+    pub async fn commit(self) -> Result<()> {
+        let Tx {
+            store,
+            _guard,
+            pending,
+        } = self;
+        if pending.is_empty() {
+            return Ok(());
+        }
+        let ops: Vec<Op> = pending
+            .into_iter()
+            .map(|((tree, key), value)| Op { tree, key, value })
+            .collect();
+        store.0.engine.apply(&ops)?;
+        drop(_guard);
+        store.durable().await
+    }
+}
+
+/// Builds composite keys: parts joined by 0x00 (parts must not contain 0x00; ids never do).
+pub fn key(parts: &[&[u8]]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(parts.iter().map(|p| p.len() + 1).sum());
+    for (i, p) in parts.iter().enumerate() {
+        if i > 0 {
+            out.push(0);
+        }
+        out.extend_from_slice(p);
+    }
+    out
+}
+
+/// `key(parts)` followed by the separator, for prefix scans.
+pub fn prefix(parts: &[&[u8]]) -> Vec<u8> {
+    let mut k = key(parts);
+    k.push(0);
+    k
+}

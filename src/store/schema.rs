@@ -1,0 +1,151 @@
+//! Schema version of the whole store, migrations, and `check`.
+
+use serde::{Deserialize, Serialize};
+
+use super::{codec, tables, Record, Result, Store, StoreError};
+
+/// Bump when a migration is added below.
+pub const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SchemaMeta {
+    pub version: u32,
+    pub created_unix: i64,
+    pub migrated_unix: i64,
+}
+
+impl Record for SchemaMeta {
+    const TREE: &'static str = "meta";
+}
+
+const META_KEY: &[u8] = b"schema";
+
+/// Migration from version N-1 to N lives at index N-2.
+type Migration = fn(&Store) -> Result<()>;
+const MIGRATIONS: &[Migration] = &[];
+
+pub fn current(store: &Store) -> Result<Option<SchemaMeta>> {
+    store.get::<SchemaMeta>(META_KEY)
+}
+
+/// Brings a store up to `SCHEMA_VERSION`; refuses a store written by a newer binary.
+pub fn migrate(store: &Store) -> Result<()> {
+    let now = chrono::Utc::now().timestamp();
+    let meta = match current(store)? {
+        None => SchemaMeta {
+            version: SCHEMA_VERSION,
+            created_unix: now,
+            migrated_unix: now,
+        },
+        Some(m) if m.version == SCHEMA_VERSION => return Ok(()),
+        Some(m) if m.version > SCHEMA_VERSION => {
+            return Err(StoreError::Schema(format!(
+                "the store has schema version {} but this gatehouse binary only knows up to {}: \
+                 refusing to downgrade. Install the newer binary again, or restore a backup made \
+                 by this version",
+                m.version, SCHEMA_VERSION
+            )))
+        }
+        Some(mut m) => {
+            for v in m.version..SCHEMA_VERSION {
+                let step = MIGRATIONS
+                    .get(v as usize - 1)
+                    .ok_or_else(|| StoreError::Schema(format!("no migration from schema {v}")))?;
+                step(store)?;
+                tracing::info!(from = v, to = v + 1, "store migrated");
+            }
+            m.version = SCHEMA_VERSION;
+            m.migrated_unix = now;
+            m
+        }
+    };
+    store.apply(&[super::Op {
+        tree: SchemaMeta::TREE.into(),
+        key: META_KEY.to_vec(),
+        value: Some(codec::encode(&meta)),
+    }])?;
+    store.flush_blocking()
+}
+
+#[derive(Debug, Default, Serialize)]
+pub struct CheckReport {
+    pub schema_version: u32,
+    pub trees: Vec<TreeReport>,
+    pub blobs: usize,
+    pub errors: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct TreeReport {
+    pub name: String,
+    pub values: u64,
+    pub known: bool,
+}
+
+impl CheckReport {
+    pub fn ok(&self) -> bool {
+        self.errors.is_empty()
+    }
+}
+
+/// Decodes every value of every known tree, and re-hashes every blob.
+pub fn check(store: &Store) -> Result<CheckReport> {
+    let known = tables::all();
+    let mut report = CheckReport {
+        schema_version: current(store)?.map(|m| m.version).unwrap_or(0),
+        ..Default::default()
+    };
+    if report.schema_version != SCHEMA_VERSION {
+        report.errors.push(format!(
+            "schema version {} (expected {SCHEMA_VERSION})",
+            report.schema_version
+        ));
+    }
+    let mut names = store.engine().tree_names();
+    names.sort();
+    for name in names {
+        let table = known.iter().find(|t| t.tree == name);
+        let mut values = 0u64;
+        for item in store.engine().scan(&name, b"")? {
+            let (k, v) = match item {
+                Ok(kv) => kv,
+                Err(e) => {
+                    report.errors.push(format!("{name}: unreadable: {e}"));
+                    break;
+                }
+            };
+            values += 1;
+            if let Some(t) = table {
+                if let Err(e) = (t.check)(&v) {
+                    if report.errors.len() < 100 {
+                        report
+                            .errors
+                            .push(format!("{name}[{}]: {e}", String::from_utf8_lossy(&k)));
+                    }
+                }
+            }
+        }
+        if table.is_none() && values > 0 {
+            report
+                .errors
+                .push(format!("{name}: unknown tree with {values} values"));
+        }
+        report.trees.push(TreeReport {
+            name,
+            values,
+            known: table.is_some(),
+        });
+    }
+    for id in store.blobs().list()? {
+        report.blobs += 1;
+        match store.blobs().get(&id) {
+            Ok(bytes) if super::BlobId::of(&bytes) == id => {}
+            Ok(_) => report.errors.push(format!(
+                "blob {}: content does not match its name",
+                id.as_str()
+            )),
+            Err(e) => report.errors.push(e.to_string()),
+        }
+    }
+    Ok(report)
+}

@@ -1,0 +1,8 @@
+//! Trees of the store itself.
+
+use super::TableInfo;
+use crate::store::{idempotency::IdempotencyRecord, schema::SchemaMeta};
+
+pub fn tables() -> Vec<TableInfo> {
+    vec![crate::table!(SchemaMeta), crate::table!(IdempotencyRecord)]
+}

@@ -1,0 +1,7 @@
+//! Trees of the work area (records are defined in src/domain, keys chosen by src/service).
+
+use super::TableInfo;
+
+pub fn tables() -> Vec<TableInfo> {
+    vec![]
+}
