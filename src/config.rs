@@ -374,3 +374,15 @@ mod tests {
         assert!(e.to_string().contains("nope"), "{e}");
     }
 }
+
+#[cfg(test)]
+mod shipped_file {
+    #[test]
+    fn the_shipped_config_file_loads_and_matches_the_defaults() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/gatehouse.toml");
+        let c = super::Config::load(Some(std::path::Path::new(path)), std::iter::empty()).unwrap();
+        let d = super::Config::default();
+        assert_eq!(c.listen, d.listen);
+        assert_eq!(c.auth.pbkdf2_iterations, d.auth.pbkdf2_iterations);
+    }
+}

@@ -1,4 +1,4 @@
-//! Message catalogue (`assets/i18n/{id,en}.json`): every message a family sends has a key here.
+//! Message catalogue (`assets/i18n/{id,en}/<area>.json`): every message a family sends has a key here.
 //! Daily Activity answers in the caller's `x-language`; Codelayer and Authorize answer in English,
 //! as their public documents do.
 
@@ -27,14 +27,42 @@ impl Lang {
 
 type Catalogue = HashMap<String, String>;
 
+/// One file per area and language, so areas never edit the same catalogue file.
+macro_rules! area_files {
+    ($lang:literal: $($area:literal),*) => {
+        [$((
+            concat!("assets/i18n/", $lang, "/", $area, ".json"),
+            include_str!(concat!("../assets/i18n/", $lang, "/", $area, ".json")),
+        )),*]
+    };
+}
+
+fn load(files: &[(&str, &str)]) -> Catalogue {
+    let mut out = Catalogue::new();
+    for (name, text) in files {
+        let part: Catalogue = serde_json::from_str(text).unwrap_or_else(|e| panic!("{name}: {e}"));
+        for (k, v) in part {
+            assert!(
+                out.insert(k.clone(), v).is_none(),
+                "{name}: key {k} is defined twice"
+            );
+        }
+    }
+    out
+}
+
 fn catalogues() -> &'static (Catalogue, Catalogue) {
     static C: OnceLock<(Catalogue, Catalogue)> = OnceLock::new();
     C.get_or_init(|| {
-        let id = serde_json::from_str(include_str!("../assets/i18n/id.json"))
-            .expect("assets/i18n/id.json");
-        let en = serde_json::from_str(include_str!("../assets/i18n/en.json"))
-            .expect("assets/i18n/en.json");
-        (id, en)
+        let areas = |lang| match lang {
+            "id" => load(
+                &area_files!("id": "core", "identity", "attendance", "estate", "gatepass", "work"),
+            ),
+            _ => load(
+                &area_files!("en": "core", "identity", "attendance", "estate", "gatepass", "work"),
+            ),
+        };
+        (areas("id"), areas("en"))
     })
 }
 

@@ -35,6 +35,9 @@ pub async fn serve(cfg: Config, opts: ServeOptions) -> Result<(), String> {
             .map_err(|e| format!("demo data: {e}"))?;
     }
 
+    // Handlers first: a SIGTERM that arrives right after the listening line must still stop us
+    // cleanly.
+    let signals = Signals::install()?;
     let (stop_tx, stop_rx) = watch::channel(false);
     let stopped = |mut rx: watch::Receiver<bool>| async move {
         while !*rx.borrow() {
@@ -75,7 +78,7 @@ pub async fn serve(cfg: Config, opts: ServeOptions) -> Result<(), String> {
 
     let jobs = tokio::spawn(background_jobs(svc.clone(), stop_rx.clone()));
 
-    wait_for_signal().await;
+    signals.wait().await;
     tracing::info!("shutting down");
     notify_systemd("STOPPING=1");
     let _ = stop_tx.send(true);
@@ -93,13 +96,25 @@ pub async fn serve(cfg: Config, opts: ServeOptions) -> Result<(), String> {
     Ok(())
 }
 
-async fn wait_for_signal() {
-    use tokio::signal::unix::{signal, SignalKind};
-    let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
-    let mut int = signal(SignalKind::interrupt()).expect("SIGINT handler");
-    tokio::select! {
-        _ = term.recv() => {},
-        _ = int.recv() => {},
+struct Signals {
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn install() -> Result<Self, String> {
+        use tokio::signal::unix::{signal, SignalKind};
+        Ok(Self {
+            term: signal(SignalKind::terminate()).map_err(|e| format!("SIGTERM handler: {e}"))?,
+            int: signal(SignalKind::interrupt()).map_err(|e| format!("SIGINT handler: {e}"))?,
+        })
+    }
+
+    async fn wait(mut self) {
+        tokio::select! {
+            _ = self.term.recv() => {},
+            _ = self.int.recv() => {},
+        }
     }
 }
 

@@ -6,3 +6,9 @@ pub mod identity;
 pub mod ids;
 pub mod time;
 pub mod validate;
+// Areas (one file each; see ARCHITECTURE.md).
+pub mod attendance;
+pub mod estate;
+pub mod gatepass;
+pub mod hr;
+pub mod work;

@@ -5,12 +5,17 @@
 //! Convention: functions that change state take `&mut Tx` and are synchronous (the caller
 //! commits); read-only functions take `&Services` or `&Store`.
 
+pub mod attendance;
 pub mod codelayer_session;
 pub mod demo;
 pub mod error;
+pub mod estate;
+pub mod gatepass;
+pub mod hr;
 pub mod identity;
 pub mod secrets;
 pub mod transfer;
+pub mod work;
 
 use std::sync::Arc;
 use std::time::Instant;

@@ -70,8 +70,13 @@ macro_rules! cl_op {
     }};
 }
 
+mod estate;
+mod frontoffice;
+mod hr;
+mod system;
+
 pub fn routes() -> Vec<Route> {
-    vec![route(
+    let mut all = vec![route(
         "/codelayer/response_codes",
         "Response Codes",
         "Codelayer",
@@ -83,7 +88,18 @@ pub fn routes() -> Vec<Route> {
             ..Doc::default()
         },
         crate::cl_op!(response_codes),
-    )]
+    )];
+    all.extend(
+        [
+            system::routes(),
+            hr::routes(),
+            estate::routes(),
+            frontoffice::routes(),
+        ]
+        .into_iter()
+        .flatten(),
+    );
+    all
 }
 
 pub fn route(

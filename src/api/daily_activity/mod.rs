@@ -4,7 +4,9 @@
 //! The wrapper in `op()` does what every operation of the family shares: headers, client key,
 //! bearer token level, idempotent replay of writes, and rendering.
 
+mod attendance;
 mod identity;
+mod work;
 
 use std::sync::Arc;
 
@@ -119,7 +121,10 @@ macro_rules! da_op {
 }
 
 pub fn routes() -> Vec<Route> {
-    identity::routes()
+    [identity::routes(), attendance::routes(), work::routes()]
+        .into_iter()
+        .flatten()
+        .collect()
 }
 
 /// Builds a route of this family.

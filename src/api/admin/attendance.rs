@@ -1,0 +1,7 @@
+//! Admin API: attendance.
+
+use crate::api::Route;
+
+pub fn routes() -> Vec<Route> {
+    vec![]
+}

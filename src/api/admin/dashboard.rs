@@ -1,0 +1,7 @@
+//! Admin API: dashboard.
+
+use crate::api::Route;
+
+pub fn routes() -> Vec<Route> {
+    vec![]
+}

@@ -1,0 +1,7 @@
+//! Admin API: estate.
+
+use crate::api::Route;
+
+pub fn routes() -> Vec<Route> {
+    vec![]
+}

@@ -1,0 +1,7 @@
+//! Codelayer: estate operations.
+
+use crate::api::Route;
+
+pub fn routes() -> Vec<Route> {
+    vec![]
+}

@@ -1,0 +1,7 @@
+//! Codelayer: frontoffice operations.
+
+use crate::api::Route;
+
+pub fn routes() -> Vec<Route> {
+    vec![]
+}

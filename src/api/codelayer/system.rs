@@ -1,0 +1,7 @@
+//! Codelayer: system operations.
+
+use crate::api::Route;
+
+pub fn routes() -> Vec<Route> {
+    vec![]
+}

@@ -1,0 +1,7 @@
+//! Daily Activity: attendance operations.
+
+use crate::api::Route;
+
+pub fn routes() -> Vec<Route> {
+    vec![]
+}

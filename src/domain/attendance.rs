@@ -1,0 +1,1 @@
+//! attendance rules (plain types, no I/O).

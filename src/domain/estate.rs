@@ -1,0 +1,1 @@
+//! estate rules (plain types, no I/O).

@@ -1,0 +1,1 @@
+//! gatepass rules (plain types, no I/O).

@@ -1,0 +1,1 @@
+//! hr rules (plain types, no I/O).

@@ -1,0 +1,1 @@
+//! work rules (plain types, no I/O).

@@ -1,0 +1,1 @@
+//! estate operations.

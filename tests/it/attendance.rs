@@ -1,0 +1,4 @@
+//! Black-box tests: attendance.
+
+#[allow(unused_imports)]
+use crate::harness::*;

@@ -1,0 +1,4 @@
+//! Black-box tests: console.
+
+#[allow(unused_imports)]
+use crate::harness::*;

@@ -1,0 +1,4 @@
+//! Black-box tests: estate.
+
+#[allow(unused_imports)]
+use crate::harness::*;

@@ -1,0 +1,4 @@
+//! Black-box tests: gatepass.
+
+#[allow(unused_imports)]
+use crate::harness::*;

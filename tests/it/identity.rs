@@ -1,0 +1,4 @@
+//! Black-box tests: identity.
+
+#[allow(unused_imports)]
+use crate::harness::*;

@@ -1,0 +1,13 @@
+//! Black-box tests: the real binary on an ephemeral port, spoken to over HTTP. One test binary
+//! (faster to link on 2 cores), one module per capability.
+
+mod harness;
+
+mod attendance;
+mod console;
+mod crash;
+mod estate;
+mod foundation;
+mod gatepass;
+mod identity;
+mod work;

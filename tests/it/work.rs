@@ -1,0 +1,4 @@
+//! Black-box tests: work.
+
+#[allow(unused_imports)]
+use crate::harness::*;
