@@ -83,6 +83,43 @@ pub fn check_policy(password: &str, min_len: usize) -> Result<(), PolicyError> {
     Ok(())
 }
 
+/// Failed sign-ins of one subject (a user, or a device / IMEI / client system). Failures slow the
+/// subject down, then lock it out for a while; they are forgotten once a lockout period passes
+/// without a new failure.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoginFailures {
+    pub failures: u32,
+    pub last_failure_unix: i64,
+    pub locked_until_unix: i64,
+}
+
+impl LoginFailures {
+    /// Seconds of lockout left, if locked at `now`.
+    pub fn locked_for(&self, now_unix: i64) -> Option<i64> {
+        (self.locked_until_unix > now_unix).then(|| self.locked_until_unix - now_unix)
+    }
+
+    /// Counts one failure; the `after`-th failure within `lock_secs` of the previous one locks
+    /// the subject for `lock_secs`.
+    pub fn record_failure(&mut self, now_unix: i64, after: u32, lock_secs: i64) {
+        if now_unix - self.last_failure_unix > lock_secs {
+            self.failures = 0;
+        }
+        self.failures += 1;
+        self.last_failure_unix = now_unix;
+        if after > 0 && self.failures >= after {
+            self.locked_until_unix = now_unix + lock_secs;
+            self.failures = 0;
+        }
+    }
+
+    /// How long to hold back the answer to this failure: nothing for the first, then 250 ms more
+    /// per failure (at most 2 s), so guessing gets slow well before the lockout.
+    pub fn delay_ms(&self) -> u64 {
+        (u64::from(self.failures.saturating_sub(1)) * 250).min(2000)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -95,6 +132,26 @@ mod tests {
         assert!(!h.verify(""));
         let h2 = PasswordHash::new("SupportMe", [8; 16], 1000);
         assert_ne!(h.hash, h2.hash, "salt must change the hash");
+    }
+
+    #[test]
+    fn failures_slow_then_lock_then_are_forgotten() {
+        let mut f = LoginFailures::default();
+        f.record_failure(1000, 3, 900);
+        assert_eq!(f.delay_ms(), 0);
+        f.record_failure(1001, 3, 900);
+        assert_eq!(f.delay_ms(), 250);
+        assert_eq!(f.locked_for(1001), None);
+        f.record_failure(1002, 3, 900);
+        assert_eq!(f.locked_for(1002), Some(900));
+        assert_eq!(f.locked_for(1902), None);
+        // A failure long after the last one starts counting afresh.
+        let mut g = LoginFailures::default();
+        g.record_failure(0, 3, 900);
+        g.record_failure(10, 3, 900);
+        g.record_failure(2000, 3, 900);
+        assert_eq!(g.failures, 1);
+        assert_eq!(g.locked_for(2000), None);
     }
 
     #[test]

@@ -1,9 +1,11 @@
-//! Codelayer session keys: issued by `system/auth`, carried as `key` in every later call,
-//! expiring after configurable inactivity.
+//! Codelayer session keys: issued by `system/auth` (and `estate/auth`), carried as `key` in
+//! every later call, expiring after configurable inactivity, and killed when their handheld is
+//! blocked.
 
-use crate::domain::devices::CodelayerSession;
+use crate::domain::devices::{CodelayerSession, Device, DeviceStatus};
 use crate::domain::ids::{Secret, TokenHash, UserId};
-use crate::store::{Op, Record, Tx};
+use crate::store::tables::identity::SESSIONS_BY_IMEI;
+use crate::store::{self, Op, Record, Tx};
 
 use super::{Result, ServiceError, Services};
 
@@ -27,8 +29,43 @@ pub fn issue(svc: &Services, tx: &mut Tx, user: UserId, imei: &str, ver: &str) -
         last_used_unix: now,
         revoked: false,
     };
-    tx.put(&key.hash().0, &rec);
+    let hash = key.hash();
+    tx.put(&hash.0, &rec);
+    tx.index(
+        SESSIONS_BY_IMEI,
+        &[store::prefix(&[imei.as_bytes()]).as_slice(), &hash.0].concat(),
+    );
     key
+}
+
+/// Revokes every session opened from `imei` (the device was blocked or rejected).
+pub fn revoke_for_imei(tx: &mut Tx, imei: &str) -> Result<usize> {
+    let prefix = store::prefix(&[imei.as_bytes()]);
+    let hashes = tx.store().index_keys(SESSIONS_BY_IMEI, &prefix)?;
+    let mut n = 0;
+    for h in hashes {
+        if let Some(mut s) = tx.get::<CodelayerSession>(&h)? {
+            if !s.revoked {
+                s.revoked = true;
+                tx.put(&h, &s);
+                n += 1;
+            }
+        }
+    }
+    Ok(n)
+}
+
+/// Revokes every Codelayer session of a user (password changed or reset).
+pub fn revoke_for_user(tx: &mut Tx, user: UserId) -> Result<usize> {
+    let mut n = 0;
+    for (k, mut s) in tx.store().scan::<CodelayerSession>(b"")? {
+        if s.user == user && !s.revoked {
+            s.revoked = true;
+            tx.put(&k, &s);
+            n += 1;
+        }
+    }
+    Ok(n)
 }
 
 pub async fn resolve(svc: &Services, key: &str) -> Result<Session> {
@@ -46,6 +83,19 @@ pub async fn resolve(svc: &Services, key: &str) -> Result<Session> {
     let now = svc.now_unix();
     if !rec.live_at(now, svc.config.codelayer.session_idle_minutes * 60) {
         return Err(expired);
+    }
+    // The handheld must still be licensed: a blocked device's sessions die at once.
+    match svc.store.get::<Device>(rec.imei.as_bytes())? {
+        Some(d) if d.status == DeviceStatus::Approved => {}
+        _ => {
+            return Err(ServiceError::Forbidden {
+                key: "device.not_licensed",
+            })
+        }
+    }
+    match super::identity::user(&svc.store, rec.user)? {
+        Some(u) if u.active => {}
+        _ => return Err(expired),
     }
     if now - rec.last_used_unix >= 60 {
         // Touch at most once a minute, without waiting for a flush: losing a touch in a crash

@@ -7,6 +7,7 @@ use crate::domain::ids::{AppKey, Secret, TokenHash, UserId};
 use crate::store::tables::identity::{Counter, TOKENS_BY_USER, USERS_BY_NAME};
 use crate::store::{self, Store, Tx};
 
+use super::lockout::{self, Subject};
 use super::{Result, ServiceError, Services};
 
 /// Next value of a named counter (inside the writer lock, so ids never repeat).
@@ -124,6 +125,7 @@ pub fn set_password(svc: &Services, tx: &mut Tx, id: UserId, password: &str) -> 
     user.password_changed_unix = svc.now_unix();
     tx.put(&id.key(), &user);
     revoke_user_tokens(tx, id)?;
+    super::codelayer_session::revoke_for_user(tx, id)?;
     Ok(user)
 }
 
@@ -300,6 +302,50 @@ pub fn revoke(tx: &mut Tx, hash: &TokenHash) -> Result<()> {
         tx.put(&hash.0, &t);
     }
     Ok(())
+}
+
+/// Why a sign-in failed, and how long to hold back the answer (lockout slowing). The caller
+/// waits `delay` after releasing anything it holds (the writer lock above all).
+#[derive(Debug)]
+pub struct SignInFailure {
+    pub error: ServiceError,
+    pub delay: std::time::Duration,
+}
+
+impl From<ServiceError> for SignInFailure {
+    fn from(error: ServiceError) -> Self {
+        Self {
+            error,
+            delay: std::time::Duration::ZERO,
+        }
+    }
+}
+
+/// Every family's sign-in: refuses a locked-out user or device, checks the password, counts a
+/// failure against the user and the device subjects, forgets them on success.
+pub fn sign_in(
+    svc: &Services,
+    username: &str,
+    password: &str,
+    devices: &[Subject],
+) -> std::result::Result<User, SignInFailure> {
+    let mut subjects = vec![Subject::user(username)];
+    subjects.extend(devices.iter().cloned());
+    lockout::check(svc, &subjects)?;
+    match check_credentials(&svc.store, username, password) {
+        Ok(u) => {
+            lockout::succeeded(svc, &subjects)?;
+            Ok(u)
+        }
+        Err(error) => {
+            let delay = lockout::failed(svc, &subjects)?;
+            tracing::info!(
+                user = %username.trim().chars().take(64).collect::<String>(),
+                "sign-in failed"
+            );
+            Err(SignInFailure { error, delay })
+        }
+    }
 }
 
 /// Checks a username/password pair; the same answer for an unknown user and a wrong password.

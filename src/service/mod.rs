@@ -8,11 +8,13 @@
 pub mod attendance;
 pub mod codelayer_session;
 pub mod demo;
+pub mod devices;
 pub mod error;
 pub mod estate;
 pub mod gatepass;
 pub mod hr;
 pub mod identity;
+pub mod lockout;
 pub mod secrets;
 pub mod transfer;
 pub mod work;

@@ -433,3 +433,58 @@ impl DaSession {
         )
     }
 }
+
+/// A signed-in Codelayer handheld: creates the user with the CLI, requests a licence for `imei`,
+/// approves it with the CLI, registers the device, authenticates; returns the session key.
+pub fn codelayer_session(server: &Server, username: &str, password: &str, imei: &str) -> String {
+    let u = server.cli(&[
+        "user",
+        "add",
+        "--username",
+        username,
+        "--password",
+        password,
+        "--role",
+        "supervisor",
+    ]);
+    assert!(u.status.success(), "{}", String::from_utf8_lossy(&u.stderr));
+    codelayer_login(server, username, password, imei)
+}
+
+/// Like `codelayer_session` for a user that already exists; licenses the device if needed.
+pub fn codelayer_login(server: &Server, username: &str, password: &str, imei: &str) -> String {
+    let lic = codelayer_licence(server, imei);
+    let r = codelayer(
+        server,
+        "system/register_device",
+        &json!({"imei": imei, "appID": "POABS", "clientID": "ESTATE", "deviceName": "Test handheld", "mobileNumber": "+62822997572"}),
+    );
+    assert_eq!(r["status"], "OK", "{r}");
+    let a = codelayer(
+        server,
+        "system/auth",
+        &json!({"key": lic, "username": username, "password": password, "imei": imei, "ver": "1.0.0.0"}),
+    );
+    assert_eq!(a["e"], 200, "system/auth: {a}");
+    a["key"].as_str().unwrap().to_string()
+}
+
+/// Requests (and, through the CLI, approves) the licence of `imei`; returns its licence key.
+pub fn codelayer_licence(server: &Server, imei: &str) -> String {
+    let l = codelayer(
+        server,
+        "system/license",
+        &json!({"imei": imei, "appID": "POABS"}),
+    );
+    assert_eq!(l["e"], 200, "{l}");
+    if l["licenses"][0]["statusCode"] != 2 {
+        server.cli_json(&["device", "approve", "--imei", imei]);
+    }
+    let l = codelayer(
+        server,
+        "system/license",
+        &json!({"imei": imei, "appID": "POABS"}),
+    );
+    assert_eq!(l["licenses"][0]["statusCode"], 2, "{l}");
+    l["licenses"][0]["key"].as_str().unwrap().to_string()
+}

@@ -1,4 +1,4 @@
-//! Admin API: users and client systems.
+//! Admin API: users (lockout, password), client systems, and Codelayer handheld licences.
 
 use std::sync::Arc;
 
@@ -6,9 +6,13 @@ use serde_json::{json, Value};
 use warp::http::Method;
 
 use super::{body_fields, ok_fields, route, AdminResult};
+use crate::api::Problem;
 use crate::api::{Request, Route};
+use crate::domain::devices::Device;
 use crate::domain::identity::Role;
 use crate::domain::validate::Fields;
+use crate::service::devices::{self, Decision};
+use crate::service::lockout::{self, Subject};
 use crate::service::{identity as ident, Services};
 
 pub fn routes() -> Vec<Route> {
@@ -25,6 +29,42 @@ pub fn routes() -> Vec<Route> {
         route(Method::GET, "/admin/clients", "List Clients", |svc, _| {
             Box::pin(list_clients(svc))
         }),
+        route(
+            Method::POST,
+            "/admin/users/unlock",
+            "Unlock User",
+            |svc, req| Box::pin(unlock_user(svc, req)),
+        ),
+        route(
+            Method::POST,
+            "/admin/users/password",
+            "Reset User Password",
+            |svc, req| Box::pin(reset_password(svc, req)),
+        ),
+        route(Method::GET, "/admin/lockouts", "List Lockouts", |svc, _| {
+            Box::pin(list_lockouts(svc))
+        }),
+        route(Method::GET, "/admin/devices", "List Devices", |svc, _| {
+            Box::pin(list_devices(svc))
+        }),
+        route(
+            Method::POST,
+            "/admin/devices/approve",
+            "Approve Device",
+            |svc, req| Box::pin(decide(svc, req, Decision::Approve)),
+        ),
+        route(
+            Method::POST,
+            "/admin/devices/reject",
+            "Reject Device",
+            |svc, req| Box::pin(decide(svc, req, Decision::Reject)),
+        ),
+        route(
+            Method::POST,
+            "/admin/devices/block",
+            "Block Device",
+            |svc, req| Box::pin(decide(svc, req, Decision::Block)),
+        ),
     ]
 }
 
@@ -96,4 +136,82 @@ async fn list_clients(svc: Arc<Services>) -> AdminResult {
         .map(|c| json!({"name": c.name, "app_key": c.app_key.as_str(), "revoked": c.revoked, "created_unix": c.created_unix}))
         .collect();
     Ok(Value::Array(list))
+}
+
+fn username_field(req: &Request) -> Result<String, Problem> {
+    let body = body_fields(req)?;
+    let mut f = Fields::new(&body);
+    let username = f.required("username", 1, 64);
+    ok_fields(&f)?;
+    Ok(username)
+}
+
+async fn unlock_user(svc: Arc<Services>, req: Request) -> AdminResult {
+    let username = username_field(&req)?;
+    let user = ident::user_by_username(&svc.store, &username)?
+        .ok_or_else(|| Problem::new(404, "user.unknown"))?;
+    let mut tx = svc.store.begin().await;
+    let was_locked = lockout::unlock(&mut tx, &Subject::user(&user.username))?;
+    tx.commit().await?;
+    tracing::info!(user = %user.username, was_locked, "user unlocked");
+    Ok(json!({"username": user.username, "was_locked": was_locked}))
+}
+
+async fn reset_password(svc: Arc<Services>, req: Request) -> AdminResult {
+    let body = body_fields(&req)?;
+    let mut f = Fields::new(&body);
+    let username = f.required("username", 1, 64);
+    let password = f.required("password", 1, 64);
+    ok_fields(&f)?;
+    let user = ident::user_by_username(&svc.store, &username)?
+        .ok_or_else(|| Problem::new(404, "user.unknown"))?;
+    let mut tx = svc.store.begin().await;
+    ident::set_password(&svc, &mut tx, user.id, &password)?;
+    lockout::unlock(&mut tx, &Subject::user(&user.username))?;
+    tx.commit().await?;
+    tracing::info!(user = %user.username, "password reset by an admin; sessions revoked");
+    Ok(json!({"username": user.username, "sessions_revoked": true}))
+}
+
+async fn list_lockouts(svc: Arc<Services>) -> AdminResult {
+    let list: Vec<Value> = lockout::locked(&svc)?
+        .into_iter()
+        .map(|(subject, secs)| json!({"subject": subject, "retry_after_secs": secs}))
+        .collect();
+    Ok(Value::Array(list))
+}
+
+fn device_json(d: &Device) -> Value {
+    json!({
+        "imei": d.imei,
+        "app_id": d.app_id,
+        "client_id": d.client_id,
+        "device_name": d.device_name,
+        "mobile": d.mobile,
+        "status": d.status.as_str(),
+        "requested_unix": d.requested_unix,
+        "decided_unix": d.decided_unix,
+        "valid_till_unix": d.valid_till_unix,
+        "last_seen_unix": d.last_seen_unix,
+        "app_version": d.app_version,
+    })
+}
+
+async fn list_devices(svc: Arc<Services>) -> AdminResult {
+    let list: Vec<Value> = devices::devices(&svc.store)?
+        .iter()
+        .map(device_json)
+        .collect();
+    Ok(Value::Array(list))
+}
+
+async fn decide(svc: Arc<Services>, req: Request, decision: Decision) -> AdminResult {
+    let body = body_fields(&req)?;
+    let mut f = Fields::new(&body);
+    let imei = f.required("imei", 14, 50);
+    ok_fields(&f)?;
+    let mut tx = svc.store.begin().await;
+    let d = devices::decide(&svc, &mut tx, &imei, decision)?;
+    tx.commit().await?;
+    Ok(device_json(&d))
 }

@@ -1,9 +1,11 @@
-//! Identity trees: users (+ username index), client systems, tokens (+ per-user index), counters.
+//! Identity trees: users (+ username index), client systems, tokens (+ per-user index), counters,
+//! handheld licences and Codelayer sessions (+ per-IMEI index), login failures.
 
 use serde::{Deserialize, Serialize};
 
 use super::TableInfo;
-use crate::domain::devices::CodelayerSession;
+use crate::domain::credentials::LoginFailures;
+use crate::domain::devices::{CodelayerSession, Device};
 use crate::domain::identity::{ClientApp, TokenRecord, User};
 use crate::store::Record;
 
@@ -19,11 +21,21 @@ impl Record for TokenRecord {
 impl Record for CodelayerSession {
     const TREE: &'static str = "codelayer_sessions";
 }
+/// Keyed by IMEI.
+impl Record for Device {
+    const TREE: &'static str = "devices";
+}
+/// Keyed by subject (`user:<username>`, `imei:<imei>`, `device:<id>`, `client:<app key>`).
+impl Record for LoginFailures {
+    const TREE: &'static str = "login_failures";
+}
 
 /// username key ‖ 0 ‖ user id (BE).
 pub const USERS_BY_NAME: &str = "users_by_name";
 /// user id (BE) ‖ token hash.
 pub const TOKENS_BY_USER: &str = "tokens_by_user";
+/// IMEI ‖ 0 ‖ session key hash.
+pub const SESSIONS_BY_IMEI: &str = "codelayer_sessions_by_imei";
 
 /// Named monotonic counters (ids).
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
@@ -39,7 +51,10 @@ pub fn tables() -> Vec<TableInfo> {
         crate::table!(TokenRecord),
         crate::table!(Counter),
         crate::table!(CodelayerSession),
+        crate::table!(Device),
+        crate::table!(LoginFailures),
         crate::index_table!(USERS_BY_NAME),
         crate::index_table!(TOKENS_BY_USER),
+        crate::index_table!(SESSIONS_BY_IMEI),
     ]
 }

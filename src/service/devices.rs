@@ -1,0 +1,229 @@
+//! Codelayer handhelds: licence requests, registration, the admin's decisions, and the device
+//! sign-in (`system/auth`, `estate/auth`).
+
+use std::sync::Arc;
+
+use crate::domain::credentials::ct_eq;
+use crate::domain::devices::{AppVersion, Device, DeviceStatus};
+use crate::domain::ids::Secret;
+use crate::store::{Store, Tx};
+
+use super::identity::{self as ident, SignInFailure};
+use super::lockout::Subject;
+use super::{codelayer_session, Result, ServiceError, Services};
+
+/// How long an approval is valid for.
+const LICENCE_DAYS: i64 = 365;
+
+pub fn device(store: &Store, imei: &str) -> Result<Option<Device>> {
+    Ok(store.get::<Device>(imei.trim().as_bytes())?)
+}
+
+pub fn devices(store: &Store) -> Result<Vec<Device>> {
+    Ok(store
+        .scan::<Device>(b"")?
+        .into_iter()
+        .map(|(_, d)| d)
+        .collect())
+}
+
+fn new_device(now: i64, imei: &str, app_id: &str) -> Device {
+    Device {
+        imei: imei.to_string(),
+        app_id: app_id.to_string(),
+        client_id: String::new(),
+        device_name: String::new(),
+        mobile: String::new(),
+        status: DeviceStatus::Pending,
+        sealed_licence_key: None,
+        requested_unix: now,
+        decided_unix: None,
+        valid_till_unix: None,
+        last_seen_unix: None,
+        app_version: String::new(),
+    }
+}
+
+/// `system/license`: the device's licence; a first request from an unknown IMEI files a pending
+/// one for the admin to decide.
+pub fn licence_request(svc: &Services, tx: &mut Tx, imei: &str, app_id: &str) -> Result<Device> {
+    let now = svc.now_unix();
+    match tx.get::<Device>(imei.as_bytes())? {
+        Some(mut d) => {
+            let mut changed = false;
+            if d.status == DeviceStatus::Pending && d.app_id != app_id {
+                d.app_id = app_id.to_string();
+                changed = true;
+            }
+            if d.last_seen_unix.map_or(true, |t| now - t >= 60) {
+                d.last_seen_unix = Some(now);
+                changed = true;
+            }
+            if changed {
+                tx.put(imei.as_bytes(), &d);
+            }
+            Ok(d)
+        }
+        None => {
+            let mut d = new_device(now, imei, app_id);
+            d.last_seen_unix = Some(now);
+            tx.put(imei.as_bytes(), &d);
+            tracing::info!(imei, app_id, "licence requested");
+            Ok(d)
+        }
+    }
+}
+
+pub struct Registration<'a> {
+    pub imei: &'a str,
+    pub app_id: &'a str,
+    pub client_id: &'a str,
+    pub device_name: &'a str,
+    pub mobile: &'a str,
+}
+
+/// `system/register_device`: records the handheld's details; files a pending licence when none
+/// exists. A decision already taken stands.
+pub fn register(svc: &Services, tx: &mut Tx, r: Registration<'_>) -> Result<Device> {
+    let now = svc.now_unix();
+    let mut d = tx
+        .get::<Device>(r.imei.as_bytes())?
+        .unwrap_or_else(|| new_device(now, r.imei, r.app_id));
+    if d.status == DeviceStatus::Pending {
+        d.app_id = r.app_id.to_string();
+    }
+    d.client_id = r.client_id.to_string();
+    d.device_name = r.device_name.to_string();
+    d.mobile = r.mobile.to_string();
+    d.last_seen_unix = Some(now);
+    tx.put(r.imei.as_bytes(), &d);
+    tracing::info!(imei = r.imei, client_id = r.client_id, "device registered");
+    Ok(d)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    Approve,
+    Reject,
+    Block,
+}
+
+/// An admin's decision. Approving issues a fresh licence key (so a device blocked and approved
+/// again does not get its old key back); rejecting or blocking kills the device's sessions.
+pub fn decide(svc: &Services, tx: &mut Tx, imei: &str, decision: Decision) -> Result<Device> {
+    let mut d = tx
+        .get::<Device>(imei.trim().as_bytes())?
+        .ok_or(ServiceError::NotFound {
+            key: "device.unknown",
+        })?;
+    let now = svc.now_unix();
+    match decision {
+        Decision::Approve => {
+            if d.status != DeviceStatus::Approved {
+                let key = svc.secrets.alnum(32);
+                d.sealed_licence_key = Some(
+                    svc.secrets
+                        .seal(key.expose().as_bytes(), licence_context(&d.imei).as_bytes()),
+                );
+                d.status = DeviceStatus::Approved;
+                d.decided_unix = Some(now);
+                d.valid_till_unix = Some(now + LICENCE_DAYS * 86_400);
+            }
+        }
+        Decision::Reject | Decision::Block => {
+            d.status = if decision == Decision::Reject {
+                DeviceStatus::Rejected
+            } else {
+                DeviceStatus::Blocked
+            };
+            d.sealed_licence_key = None;
+            d.decided_unix = Some(now);
+            d.valid_till_unix = None;
+            let n = codelayer_session::revoke_for_imei(tx, &d.imei)?;
+            if n > 0 {
+                tracing::info!(imei = %d.imei, sessions = n, "device sessions revoked");
+            }
+        }
+    }
+    tx.put(d.imei.as_bytes(), &d);
+    tracing::info!(imei = %d.imei, status = d.status.as_str(), "device decision");
+    Ok(d)
+}
+
+fn licence_context(imei: &str) -> String {
+    format!("licence:{imei}")
+}
+
+/// The approved device's licence key, for `system/license`.
+pub fn licence_key(svc: &Services, d: &Device) -> Option<Secret> {
+    if d.status != DeviceStatus::Approved {
+        return None;
+    }
+    let sealed = d.sealed_licence_key.as_ref()?;
+    let plain = svc
+        .secrets
+        .open(sealed, licence_context(&d.imei).as_bytes())?;
+    String::from_utf8(plain).ok().map(Secret)
+}
+
+/// The device must be approved, still valid, and `key` must be its licence key.
+pub fn check_licensed(svc: &Services, imei: &str, key: &str) -> Result<Device> {
+    let refused = ServiceError::Forbidden {
+        key: "device.not_licensed",
+    };
+    let d = device(&svc.store, imei)?.ok_or(refused.clone())?;
+    let valid = d.valid_till_unix.is_some_and(|t| svc.now_unix() < t);
+    match licence_key(svc, &d) {
+        Some(k) if valid && ct_eq(k.expose().as_bytes(), key.as_bytes()) => Ok(d),
+        _ => Err(refused),
+    }
+}
+
+pub struct DeviceSignIn<'a> {
+    pub licence_key: &'a str,
+    pub username: &'a str,
+    pub password: &'a str,
+    pub imei: &'a str,
+    pub ver: &'a str,
+}
+
+/// `system/auth` / `estate/auth`: version, licence, lockout, credentials → a session key.
+pub async fn sign_in(svc: &Arc<Services>, s: DeviceSignIn<'_>) -> Result<Secret> {
+    let min = &svc.config.codelayer.min_client_version;
+    match (AppVersion::parse(s.ver), AppVersion::parse(min)) {
+        (Some(v), Some(m)) if v < m => {
+            return Err(ServiceError::UpgradeRequired { min: min.clone() })
+        }
+        (None, _) => {
+            return Err(ServiceError::invalid(
+                "ver",
+                "field.format",
+                vec![("expected", "N.N.N.N".into())],
+            ))
+        }
+        _ => {}
+    }
+    check_licensed(svc, s.imei, s.licence_key)?;
+    let user = match ident::sign_in(
+        svc,
+        s.username,
+        s.password,
+        &[Subject::device("imei", s.imei)],
+    ) {
+        Ok(u) => u,
+        Err(SignInFailure { error, delay }) => {
+            tokio::time::sleep(delay).await;
+            return Err(error);
+        }
+    };
+    let mut tx = svc.store.begin().await;
+    let key = codelayer_session::issue(svc, &mut tx, user.id, s.imei, s.ver);
+    if let Some(mut d) = tx.get::<Device>(s.imei.as_bytes())? {
+        d.last_seen_unix = Some(svc.now_unix());
+        d.app_version = s.ver.to_string();
+        tx.put(s.imei.as_bytes(), &d);
+    }
+    tx.commit().await?;
+    tracing::info!(user = %user.username, imei = s.imei, "codelayer session opened");
+    Ok(key)
+}

@@ -1,0 +1,122 @@
+//! Login lockout, shared by the three families: failed sign-ins of a user, and from a device
+//! (Daily Activity device id / client system, Codelayer IMEI, Authorize deviceID), are slowed
+//! down and then refused for `auth.lockout_minutes` after `auth.lockout_after_failures`.
+//!
+//! Failure counts are written straight to the store rather than through a `Tx`: the sign-in that
+//! failed writes nothing else (its `Tx` is discarded), and it may still hold the writer lock.
+//! Losing a count in a crash only forgives one guess.
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use crate::domain::credentials::LoginFailures;
+use crate::domain::identity::User;
+use crate::store::{Op, Record, Tx};
+
+use super::{Result, ServiceError, Services};
+
+/// Serializes the read-modify-write of failure counts (they bypass the writer lock).
+static COUNTS: Mutex<()> = Mutex::new(());
+
+/// What a lockout is kept for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Subject(pub String);
+
+impl Subject {
+    pub fn user(username: &str) -> Subject {
+        Subject(format!(
+            "user:{}",
+            String::from_utf8_lossy(&User::username_key(username))
+        ))
+    }
+    /// A handheld or app installation: `kind` is `imei`, `device` (Daily Activity device id),
+    /// `client` (a client system) or `authorize` (Authorize API deviceID).
+    pub fn device(kind: &str, id: &str) -> Subject {
+        Subject(format!("{kind}:{}", id.trim()))
+    }
+    fn key(&self) -> &[u8] {
+        self.0.as_bytes()
+    }
+}
+
+/// Refuses the sign-in if any subject is locked out.
+pub fn check(svc: &Services, subjects: &[Subject]) -> Result<()> {
+    let now = svc.now_unix();
+    let mut worst = None;
+    for s in subjects {
+        if let Some(f) = svc.store.get::<LoginFailures>(s.key())? {
+            if let Some(left) = f.locked_for(now) {
+                worst = Some(worst.map_or(left, |w: i64| w.max(left)));
+            }
+        }
+    }
+    match worst {
+        Some(retry_after_secs) => Err(ServiceError::Locked { retry_after_secs }),
+        None => Ok(()),
+    }
+}
+
+/// Counts a failed sign-in against every subject; returns how long to hold back the answer.
+pub fn failed(svc: &Services, subjects: &[Subject]) -> Result<Duration> {
+    let a = &svc.config.auth;
+    let now = svc.now_unix();
+    let _g = COUNTS.lock().unwrap_or_else(|p| p.into_inner());
+    let mut ops = Vec::new();
+    let mut delay = 0;
+    for s in subjects {
+        let mut f = svc.store.get::<LoginFailures>(s.key())?.unwrap_or_default();
+        f.record_failure(now, a.lockout_after_failures, a.lockout_minutes * 60);
+        if f.locked_for(now).is_some() && f.failures == 0 {
+            tracing::warn!(subject = %s.0, minutes = a.lockout_minutes, "sign-in locked out after repeated failures");
+        }
+        delay = delay.max(f.delay_ms());
+        ops.push(Op {
+            tree: LoginFailures::TREE.into(),
+            key: s.key().to_vec(),
+            value: Some(crate::store::codec::encode(&f)),
+        });
+    }
+    svc.store.apply(&ops)?;
+    Ok(Duration::from_millis(delay))
+}
+
+/// A successful sign-in forgets the subjects' earlier failures (not an active lockout: `check`
+/// runs first, so a locked subject never gets here).
+pub fn succeeded(svc: &Services, subjects: &[Subject]) -> Result<()> {
+    let _g = COUNTS.lock().unwrap_or_else(|p| p.into_inner());
+    let mut ops = Vec::new();
+    for s in subjects {
+        if svc.store.get::<LoginFailures>(s.key())?.is_some() {
+            ops.push(Op {
+                tree: LoginFailures::TREE.into(),
+                key: s.key().to_vec(),
+                value: None,
+            });
+        }
+    }
+    if !ops.is_empty() {
+        svc.store.apply(&ops)?;
+    }
+    Ok(())
+}
+
+/// Lifts a lockout (admin). Returns whether there was anything to lift.
+pub fn unlock(tx: &mut Tx, subject: &Subject) -> Result<bool> {
+    let had = tx.get::<LoginFailures>(subject.key())?.is_some();
+    tx.delete::<LoginFailures>(subject.key());
+    Ok(had)
+}
+
+/// Subjects currently locked, with seconds left (for the console).
+pub fn locked(svc: &Services) -> Result<Vec<(String, i64)>> {
+    let now = svc.now_unix();
+    Ok(svc
+        .store
+        .scan::<LoginFailures>(b"")?
+        .into_iter()
+        .filter_map(|(k, f)| {
+            f.locked_for(now)
+                .map(|left| (String::from_utf8_lossy(&k).into_owned(), left))
+        })
+        .collect())
+}
