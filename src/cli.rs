@@ -10,6 +10,8 @@ use serde_json::{json, Value};
 
 use crate::config::Config;
 
+mod transfer;
+
 #[derive(Parser, Debug)]
 #[command(
     name = "gatehouse",
@@ -155,7 +157,7 @@ pub fn main() -> i32 {
     match run(cli) {
         Ok(()) => 0,
         Err(msg) => {
-            if json_out {
+            if json_out && !EMITTED.load(std::sync::atomic::Ordering::Relaxed) {
                 println!("{}", json!({"ok": false, "error": msg}));
             }
             eprintln!("gatehouse: {msg}");
@@ -269,14 +271,14 @@ fn run(cli: Cli) -> Result<(), String> {
             let d = admin(&cfg, "POST", path, Some(json!({"imei": imei})))?;
             emit(&g, &d, || format!("device {imei} {verb}"))
         }
-        Cmd::Import { kind, file } => crate::service::transfer::import_cli(&cfg, &g, &kind, &file),
+        Cmd::Import { kind, file } => transfer::import(&cfg, &g, &kind, &file),
         Cmd::Export {
             kind,
             from,
             to,
             format,
             out,
-        } => crate::service::transfer::export_cli(
+        } => transfer::export(
             &cfg,
             &g,
             &kind,
@@ -382,8 +384,13 @@ pub fn runtime() -> Result<tokio::runtime::Runtime, String> {
         .map_err(|e| format!("tokio runtime: {e}"))
 }
 
+/// Set once a command has printed its document, so a failure after it (an import with refused
+/// lines) does not add a second JSON document to stdout.
+static EMITTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 /// Prints `data` as JSON (with `--json`) or as the human text.
 pub fn emit(g: &Global, data: &Value, human: impl FnOnce() -> String) -> Result<(), String> {
+    EMITTED.store(true, std::sync::atomic::Ordering::Relaxed);
     if g.json {
         println!("{}", serde_json::to_string(data).unwrap_or_default());
     } else {
@@ -426,14 +433,29 @@ fn table(rows: &Value, cols: &[&str]) -> String {
 
 /// One admin call: over the socket when a server answers, otherwise in-process on the store.
 pub fn admin(cfg: &Config, method: &str, path: &str, body: Option<Value>) -> Result<Value, String> {
-    let client = gatehouse_tui::client::AdminClient::new(cfg.admin_socket_path());
-    match client.request(method, path, body.as_ref()) {
-        Ok(answer) => return answer.into_data(),
-        Err(gatehouse_tui::client::ClientError::NotRunning(_)) => {}
-        Err(e) => return Err(e.to_string()),
-    }
-    let rt = runtime()?;
-    rt.block_on(async {
+    Admin::connect(cfg)?.call(method, path, body)
+}
+
+/// A connection to the admin API for several calls: the running server's socket, or the same
+/// admin router in-process on the store (opened once) when no server runs.
+pub enum Admin {
+    Socket(gatehouse_tui::client::AdminClient),
+    Local {
+        rt: tokio::runtime::Runtime,
+        svc: Arc<crate::service::Services>,
+        router: crate::api::Router,
+    },
+}
+
+impl Admin {
+    pub fn connect(cfg: &Config) -> Result<Admin, String> {
+        let client = gatehouse_tui::client::AdminClient::new(cfg.admin_socket_path());
+        match client.request("GET", "/admin/status", None) {
+            Ok(_) => return Ok(Admin::Socket(client)),
+            Err(gatehouse_tui::client::ClientError::NotRunning(_)) => {}
+            Err(e) => return Err(e.to_string()),
+        }
+        let rt = runtime()?;
         let store = crate::store::Store::open(
             &cfg.state_dir,
             crate::store::StoreOptions {
@@ -447,37 +469,52 @@ pub fn admin(cfg: &Config, method: &str, path: &str, body: Option<Value>) -> Res
             )
         })?;
         let svc = crate::service::Services::new(
-            store.clone(),
+            store,
             Arc::new(cfg.clone()),
             Arc::new(crate::telemetry::Metrics::default()),
         )
         .map_err(|e| e.to_string())?;
-        let router = crate::api::Router::admin();
-        let method =
-            warp::http::Method::from_bytes(method.as_bytes()).map_err(|e| e.to_string())?;
-        let bytes = bytes::Bytes::from(
-            body.map(|b| serde_json::to_vec(&b).unwrap_or_default())
-                .unwrap_or_default(),
-        );
-        let mut headers = warp::http::HeaderMap::new();
-        headers.insert(
-            "content-type",
-            warp::http::HeaderValue::from_static("application/json"),
-        );
-        let stream = futures_util::stream::once(async move { Ok::<_, String>(bytes) });
-        let (path, query) = path
-            .split_once('?')
-            .map(|(p, q)| (p.to_string(), q.to_string()))
-            .unwrap_or((path.to_string(), String::new()));
-        let resp = router
-            .dispatch(svc, method, path, query, headers, stream, None)
-            .await;
-        store.flush_blocking().map_err(|e| e.to_string())?;
-        let body: Value = serde_json::from_slice(&resp.body).map_err(|e| e.to_string())?;
-        gatehouse_tui::client::Answer {
-            status: resp.status.as_u16(),
-            body,
+        Ok(Admin::Local {
+            rt,
+            svc,
+            router: crate::api::Router::admin(),
+        })
+    }
+
+    pub fn call(&self, method: &str, path: &str, body: Option<Value>) -> Result<Value, String> {
+        match self {
+            Admin::Socket(client) => client
+                .request(method, path, body.as_ref())
+                .map_err(|e| e.to_string())?
+                .into_data(),
+            Admin::Local { rt, svc, router } => rt.block_on(async {
+                let method =
+                    warp::http::Method::from_bytes(method.as_bytes()).map_err(|e| e.to_string())?;
+                let bytes = bytes::Bytes::from(
+                    body.map(|b| serde_json::to_vec(&b).unwrap_or_default())
+                        .unwrap_or_default(),
+                );
+                let mut headers = warp::http::HeaderMap::new();
+                headers.insert(
+                    "content-type",
+                    warp::http::HeaderValue::from_static("application/json"),
+                );
+                let stream = futures_util::stream::once(async move { Ok::<_, String>(bytes) });
+                let (path, query) = path
+                    .split_once('?')
+                    .map(|(p, q)| (p.to_string(), q.to_string()))
+                    .unwrap_or((path.to_string(), String::new()));
+                let resp = router
+                    .dispatch(svc.clone(), method, path, query, headers, stream, None)
+                    .await;
+                svc.store.flush_blocking().map_err(|e| e.to_string())?;
+                let body: Value = serde_json::from_slice(&resp.body).map_err(|e| e.to_string())?;
+                gatehouse_tui::client::Answer {
+                    status: resp.status.as_u16(),
+                    body,
+                }
+                .into_data()
+            }),
         }
-        .into_data()
-    })
+    }
 }

@@ -24,8 +24,20 @@ pub struct FlushStats {
 pub const BUCKETS_US: [u64; 8] = [500, 1_000, 2_500, 5_000, 10_000, 25_000, 100_000, u64::MAX];
 
 pub struct GroupCommit {
-    tx: mpsc::Sender<Waiter>,
+    tx: Option<mpsc::Sender<Waiter>>,
+    thread: Option<std::thread::JoinHandle<()>>,
     pub stats: Arc<FlushStats>,
+}
+
+impl Drop for GroupCommit {
+    /// Stops the flusher and waits for it, so the engine (and sled's file lock) is released
+    /// when the store is dropped — `restore` and tests reopen the same directory right after.
+    fn drop(&mut self) {
+        self.tx.take();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
 }
 
 impl GroupCommit {
@@ -33,7 +45,7 @@ impl GroupCommit {
         let (tx, rx) = mpsc::channel::<Waiter>();
         let stats = Arc::new(FlushStats::default());
         let s = stats.clone();
-        std::thread::Builder::new()
+        let thread = std::thread::Builder::new()
             .name("store-flusher".into())
             .spawn(move || {
                 while let Ok(first) = rx.recv() {
@@ -53,13 +65,19 @@ impl GroupCommit {
                 }
             })
             .expect("spawn flusher thread");
-        Self { tx, stats }
+        Self {
+            tx: Some(tx),
+            thread: Some(thread),
+            stats,
+        }
     }
 
     /// Resolves once everything applied before this call is on disk.
     pub async fn durable(&self) -> Result<(), StoreError> {
         let (tx, rx) = oneshot::channel();
         self.tx
+            .as_ref()
+            .ok_or_else(|| StoreError::Engine("flusher stopped".into()))?
             .send(tx)
             .map_err(|_| StoreError::Engine("flusher stopped".into()))?;
         rx.await

@@ -150,6 +150,7 @@ impl Store {
             store: self.clone(),
             _guard: guard,
             pending: HashMap::new(),
+            undo: None,
         }
     }
 
@@ -174,7 +175,16 @@ pub struct Tx {
     store: Store,
     _guard: OwnedMutexGuard<()>,
     pending: HashMap<(String, Vec<u8>), Option<Vec<u8>>>,
+    /// Previous staged state of each key changed since the first savepoint (None = not logging).
+    undo: Option<Vec<UndoEntry>>,
 }
+
+type UndoEntry = ((String, Vec<u8>), Option<Option<Vec<u8>>>);
+
+/// A point a `Tx` can roll back to, so one refused line of a batch leaves nothing behind while
+/// the rest of the batch commits.
+#[derive(Debug, Clone, Copy)]
+pub struct Savepoint(usize);
 
 impl Tx {
     pub fn store(&self) -> &Store {
@@ -213,13 +223,44 @@ impl Tx {
         self.delete_raw(R::TREE, key);
     }
 
+    fn stage(&mut self, tree: &str, key: &[u8], value: Option<Vec<u8>>) {
+        let k = (tree.to_string(), key.to_vec());
+        let prev = self.pending.insert(k.clone(), value);
+        if let Some(log) = self.undo.as_mut() {
+            log.push((k, prev));
+        }
+    }
+
+    /// Marks the current staged state; see `rollback_to`.
+    pub fn savepoint(&mut self) -> Savepoint {
+        let log = self.undo.get_or_insert_with(Vec::new);
+        Savepoint(log.len())
+    }
+
+    /// Undoes everything staged since `sp` (later savepoints become invalid).
+    pub fn rollback_to(&mut self, sp: Savepoint) {
+        let Some(log) = self.undo.as_mut() else {
+            return;
+        };
+        while log.len() > sp.0 {
+            let (k, prev) = log.pop().expect("non-empty undo log");
+            match prev {
+                Some(v) => {
+                    self.pending.insert(k, v);
+                }
+                None => {
+                    self.pending.remove(&k);
+                }
+            }
+        }
+    }
+
     pub fn put_raw(&mut self, tree: &str, key: &[u8], value: Vec<u8>) {
-        self.pending
-            .insert((tree.to_string(), key.to_vec()), Some(value));
+        self.stage(tree, key, Some(value));
     }
 
     pub fn delete_raw(&mut self, tree: &str, key: &[u8]) {
-        self.pending.insert((tree.to_string(), key.to_vec()), None);
+        self.stage(tree, key, None);
     }
 
     /// Adds an index entry (`key` is the index key, usually term ++ primary key).
@@ -237,6 +278,7 @@ impl Tx {
             store,
             _guard,
             pending,
+            ..
         } = self;
         if pending.is_empty() {
             return Ok(());
@@ -269,3 +311,6 @@ pub fn prefix(parts: &[&[u8]]) -> Vec<u8> {
     k.push(0);
     k
 }
+
+#[cfg(test)]
+mod tests;

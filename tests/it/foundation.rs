@@ -541,3 +541,86 @@ impl CallFor for DaSession {
         moved.call(method, path, None)
     }
 }
+
+#[test]
+fn import_reports_each_refused_line_and_reimport_changes_nothing() {
+    let s = Server::start();
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("users.csv");
+    // A spreadsheet's BOM, a bad role, a short password, a missing username.
+    std::fs::write(
+        &csv,
+        "\u{feff}username,password,role,name\nmandor1,mandor-pass-1,supervisor,Budi\nguard1,guard-pass-1,gate guard,Siti\nbad1,bad-pass-11,wizard,X\nbad2,short,clerk,Y\n,nobody-pass-1,clerk,Z\n",
+    )
+    .unwrap();
+    let out = s.cli(&["import", "users", csv.to_str().unwrap(), "--json"]);
+    assert!(
+        !out.status.success(),
+        "refused lines make the exit status non-zero"
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["inserted"], 2, "{v}");
+    assert_eq!(v["refused"], 3, "{v}");
+    let lines: Vec<u64> = v["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["line"].as_u64().unwrap())
+        .collect();
+    assert_eq!(lines, vec![4, 5, 6], "{v}");
+    assert!(
+        v["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("wizard"),
+        "{v}"
+    );
+    assert!(
+        v["errors"][1]["message"]
+            .as_str()
+            .unwrap()
+            .contains("at least 8"),
+        "{v}"
+    );
+    // The imported users can sign in; the refused ones do not exist.
+    let c = s.cli_json(&["client", "add", "--name", "imp"]);
+    let da = DaSession::login(
+        &s,
+        c["app_key"].as_str().unwrap(),
+        c["private_key"].as_str().unwrap(),
+        "guard1",
+        "guard-pass-1",
+    );
+    assert_eq!(
+        da.call("GET", "/user/profile", None).json()["data"]["role"],
+        "gate_guard"
+    );
+    let names: Vec<String> = s
+        .cli_json(&["user", "list"])
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["username"].as_str().unwrap().to_string())
+        .collect();
+    assert!(!names.iter().any(|n| n.starts_with("bad")), "{names:?}");
+    // Re-importing the good lines changes nothing.
+    std::fs::write(&csv, "username,password,role,name\nmandor1,mandor-pass-1,supervisor,Budi\nguard1,guard-pass-1,gate_guard,Siti\n").unwrap();
+    let again = s.cli_json(&["import", "users", csv.to_str().unwrap()]);
+    assert_eq!(
+        (again["inserted"].as_u64(), again["unchanged"].as_u64()),
+        (Some(0), Some(2)),
+        "{again}"
+    );
+    // Unknown kinds and formats are refused clearly.
+    let bad = s.cli(&["import", "nonsense", csv.to_str().unwrap()]);
+    assert!(!bad.status.success());
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("users"),
+        "lists the known kinds: {}",
+        String::from_utf8_lossy(&bad.stderr)
+    );
+    let bad = s.cli(&["export", "nonsense", "--format", "pdf"]);
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("csv or xlsx"));
+    let bad = s.cli(&["export", "nonsense", "--from", "2026-13-01"]);
+    assert!(!bad.status.success());
+}

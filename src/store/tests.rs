@@ -1,0 +1,387 @@
+//! The store's rules, proven on the real sled engine in a temporary directory.
+
+use proptest::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use super::*;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Sample {
+    id: u64,
+    name: String,
+    weight: f64,
+    tags: Vec<String>,
+    flag: Option<bool>,
+}
+
+impl Record for Sample {
+    const TREE: &'static str = "test_samples";
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct SampleV2 {
+    id: u64,
+    name: String,
+}
+
+impl Record for SampleV2 {
+    const TREE: &'static str = "test_samples";
+    const VERSION: u8 = 2;
+    fn upgrade(version: u8, body: &[u8]) -> Result<Self> {
+        assert_eq!(version, 1);
+        let old: Sample = codec::decode_body("test_samples", body)?;
+        Ok(SampleV2 {
+            id: old.id,
+            name: old.name,
+        })
+    }
+}
+
+fn open() -> (tempfile::TempDir, Store) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(
+        dir.path(),
+        StoreOptions {
+            cache_bytes: 8 << 20,
+        },
+    )
+    .unwrap();
+    (dir, store)
+}
+
+fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+proptest! {
+    #[test]
+    fn codec_round_trips(id in any::<u64>(), name in ".{0,40}", weight in any::<f64>().prop_filter("finite", |w| w.is_finite()),
+                         tags in proptest::collection::vec(".{0,8}", 0..5), flag in any::<Option<bool>>()) {
+        let v = Sample { id, name, weight, tags, flag };
+        let bytes = codec::encode(&v);
+        prop_assert_eq!(bytes[0], Sample::VERSION);
+        prop_assert_eq!(codec::decode::<Sample>(&bytes).unwrap(), v);
+    }
+
+    #[test]
+    fn garbage_never_panics_the_decoder(bytes in proptest::collection::vec(any::<u8>(), 0..64)) {
+        let _ = codec::decode::<Sample>(&bytes);
+    }
+}
+
+#[test]
+fn older_values_are_upgraded_and_newer_refused() {
+    let v1 = Sample {
+        id: 7,
+        name: "lama".into(),
+        weight: 1.5,
+        tags: vec![],
+        flag: None,
+    };
+    let bytes = codec::encode(&v1);
+    assert_eq!(
+        codec::decode::<SampleV2>(&bytes).unwrap(),
+        SampleV2 {
+            id: 7,
+            name: "lama".into()
+        }
+    );
+    let mut newer = codec::encode(&SampleV2 {
+        id: 1,
+        name: "x".into(),
+    });
+    newer[0] = 9;
+    assert!(codec::decode::<SampleV2>(&newer).is_err());
+}
+
+#[test]
+fn commit_is_atomic_across_trees_and_drop_discards() {
+    let (_d, store) = open();
+    rt().block_on(async {
+        let mut tx = store.begin().await;
+        tx.put(
+            b"a",
+            &Sample {
+                id: 1,
+                name: "a".into(),
+                weight: 0.0,
+                tags: vec![],
+                flag: None,
+            },
+        );
+        tx.index("test_index", b"term\0a");
+        assert!(
+            tx.get::<Sample>(b"a").unwrap().is_some(),
+            "reads see staged writes"
+        );
+        assert!(
+            store.get::<Sample>(b"a").unwrap().is_none(),
+            "nothing visible before commit"
+        );
+        tx.commit().await.unwrap();
+        assert_eq!(store.get::<Sample>(b"a").unwrap().unwrap().id, 1);
+        assert_eq!(
+            store.index_keys("test_index", b"term\0").unwrap(),
+            vec![b"a".to_vec()]
+        );
+
+        let mut tx = store.begin().await;
+        tx.put(
+            b"b",
+            &Sample {
+                id: 2,
+                name: "b".into(),
+                weight: 0.0,
+                tags: vec![],
+                flag: None,
+            },
+        );
+        drop(tx);
+        assert!(
+            store.get::<Sample>(b"b").unwrap().is_none(),
+            "a dropped Tx writes nothing"
+        );
+    });
+}
+
+#[test]
+fn savepoints_roll_back_one_line_and_keep_the_rest() {
+    let (_d, store) = open();
+    rt().block_on(async {
+        let mut tx = store.begin().await;
+        let s = |id| Sample {
+            id,
+            name: String::new(),
+            weight: 0.0,
+            tags: vec![],
+            flag: None,
+        };
+        tx.put(b"1", &s(1));
+        let sp = tx.savepoint();
+        tx.put(b"1", &s(100));
+        tx.put(b"2", &s(2));
+        tx.delete::<Sample>(b"1");
+        tx.rollback_to(sp);
+        tx.put(b"3", &s(3));
+        tx.commit().await.unwrap();
+        assert_eq!(store.get::<Sample>(b"1").unwrap().unwrap().id, 1);
+        assert!(store.get::<Sample>(b"2").unwrap().is_none());
+        assert_eq!(store.get::<Sample>(b"3").unwrap().unwrap().id, 3);
+    });
+}
+
+#[test]
+fn writers_are_serialized_and_concurrent_commits_share_flushes() {
+    let (_d, store) = open();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let mut tasks = Vec::new();
+        for _ in 0..32 {
+            let store = store.clone();
+            tasks.push(tokio::spawn(async move {
+                for _ in 0..20 {
+                    // Read-modify-write of one counter: lost updates would show as a short count.
+                    let mut tx = store.begin().await;
+                    let n = tx
+                        .get::<tables::identity::Counter>(b"c")
+                        .unwrap()
+                        .map(|c| c.0)
+                        .unwrap_or(0);
+                    tx.put(b"c", &tables::identity::Counter(n + 1));
+                    tx.commit().await.unwrap();
+                }
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap();
+        }
+    });
+    assert_eq!(
+        store
+            .get::<tables::identity::Counter>(b"c")
+            .unwrap()
+            .unwrap()
+            .0,
+        640
+    );
+    let st = store.flush_stats();
+    let flushes = st.flushes.load(std::sync::atomic::Ordering::Relaxed);
+    let waiters = st.waiters.load(std::sync::atomic::Ordering::Relaxed);
+    assert_eq!(waiters, 640);
+    assert!(
+        flushes <= waiters,
+        "{flushes} flushes for {waiters} commits"
+    );
+}
+
+#[test]
+fn idempotency_records_replay_conflict_and_expire() {
+    let (_d, store) = open();
+    rt().block_on(async {
+        let h1 = idempotency::request_hash(&[b"POST", b"/x", b"{}"]);
+        let h2 = idempotency::request_hash(&[b"POST", b"/x", b"{ }"]);
+        let mut tx = store.begin().await;
+        assert!(matches!(
+            idempotency::check(&tx, "da:k", "r1", &h1).unwrap(),
+            idempotency::Seen::New
+        ));
+        let rec = idempotency::IdempotencyRecord {
+            created_unix: 100,
+            request_sha256: h1.clone(),
+            status: 200,
+            body: b"first".to_vec(),
+        };
+        idempotency::remember(&mut tx, "da:k", "r1", &rec);
+        tx.commit().await.unwrap();
+        let tx = store.begin().await;
+        match idempotency::check(&tx, "da:k", "r1", &h1).unwrap() {
+            idempotency::Seen::Replay(r) => assert_eq!(r.body, b"first"),
+            _ => panic!("expected a replay"),
+        }
+        assert!(matches!(
+            idempotency::check(&tx, "da:k", "r1", &h2).unwrap(),
+            idempotency::Seen::Conflict
+        ));
+        assert!(
+            matches!(
+                idempotency::check(&tx, "da:other", "r1", &h1).unwrap(),
+                idempotency::Seen::New
+            ),
+            "ids are per client"
+        );
+        drop(tx);
+        assert_eq!(
+            idempotency::sweep(&store, 100).unwrap(),
+            0,
+            "kept until its time"
+        );
+        assert_eq!(idempotency::sweep(&store, 101).unwrap(), 1);
+    });
+}
+
+#[test]
+fn backup_restore_round_trip_with_blobs_and_check() {
+    let (dir, store) = open();
+    rt().block_on(async {
+        let mut tx = store.begin().await;
+        for i in 0..500u64 {
+            tx.put(
+                &i.to_be_bytes(),
+                &Sample {
+                    id: i,
+                    name: format!("n{i}"),
+                    weight: i as f64,
+                    tags: vec![],
+                    flag: Some(true),
+                },
+            );
+        }
+        tx.commit().await.unwrap();
+    });
+    let blob = store.blobs().put(b"face template bytes").unwrap();
+    std::fs::write(dir.path().join("master.key"), [7u8; 32]).unwrap();
+    let file = dir.path().join("b.ghb");
+    let summary = backup::backup(&store, &file).unwrap();
+    assert!(summary.entries >= 500);
+    assert_eq!(summary.blobs, 1);
+    drop(store);
+
+    let target = tempfile::tempdir().unwrap();
+    let report = backup::restore(
+        &file,
+        target.path(),
+        StoreOptions {
+            cache_bytes: 8 << 20,
+        },
+    )
+    .unwrap();
+    // test_samples is not a registered tree: check reports it, which is what it must do.
+    assert!(
+        report.errors.iter().all(|e| e.contains("unknown tree")),
+        "{:?}",
+        report.errors
+    );
+    let restored = Store::open(
+        target.path(),
+        StoreOptions {
+            cache_bytes: 8 << 20,
+        },
+    );
+    // restore() opened it once already; sled allows reopening after that handle dropped.
+    let restored = restored.unwrap();
+    assert_eq!(restored.scan::<Sample>(b"").unwrap().len(), 500);
+    assert_eq!(restored.blobs().get(&blob).unwrap(), b"face template bytes");
+    assert_eq!(
+        std::fs::read(target.path().join("master.key")).unwrap(),
+        vec![7u8; 32]
+    );
+}
+
+#[test]
+fn a_store_from_a_newer_binary_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store = Store::open(
+            dir.path(),
+            StoreOptions {
+                cache_bytes: 8 << 20,
+            },
+        )
+        .unwrap();
+        let meta = schema::SchemaMeta {
+            version: schema::SCHEMA_VERSION + 1,
+            created_unix: 0,
+            migrated_unix: 0,
+        };
+        store
+            .apply(&[Op {
+                tree: "meta".into(),
+                key: b"schema".to_vec(),
+                value: Some(codec::encode(&meta)),
+            }])
+            .unwrap();
+        store.flush_blocking().unwrap();
+    }
+    let err = Store::open(
+        dir.path(),
+        StoreOptions {
+            cache_bytes: 8 << 20,
+        },
+    )
+    .err()
+    .expect("must refuse");
+    assert!(err.to_string().contains("refusing to downgrade"), "{err}");
+}
+
+#[test]
+fn check_finds_undecodable_values_and_bad_blobs() {
+    let (dir, store) = open();
+    store
+        .apply(&[Op {
+            tree: "users".into(),
+            key: b"x".to_vec(),
+            value: Some(vec![1, 0xff, 0xff]),
+        }])
+        .unwrap();
+    let id = store.blobs().put(b"abc").unwrap();
+    std::fs::write(store.blobs().path(&id), b"tampered").unwrap();
+    let report = schema::check(&store).unwrap();
+    assert!(
+        report.errors.iter().any(|e| e.starts_with("users[x]")),
+        "{:?}",
+        report.errors
+    );
+    assert!(
+        report.errors.iter().any(|e| e.contains("does not match")),
+        "{:?}",
+        report.errors
+    );
+    drop(dir);
+}
