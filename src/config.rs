@@ -22,6 +22,7 @@ pub struct Config {
     pub http: Http,
     pub auth: Auth,
     pub codelayer: Codelayer,
+    pub estate: Estate,
     pub attendance: Attendance,
     pub backup: Backup,
     pub wablas: Wablas,
@@ -80,6 +81,20 @@ pub struct Codelayer {
     pub product_name: String,
 }
 
+/// Estate labour, muster and faces (Codelayer estate operations).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Estate {
+    /// A muster line heavier than this (gross, kg) is refused as a bad weight.
+    pub max_gross_weight_kg: f64,
+    /// How far a handheld's netWeight may be from the server's (kg) and still be accepted;
+    /// the server's value is stored either way.
+    pub net_weight_tolerance_kg: f64,
+    /// About how many bytes of face images one Download Face File answer carries; more
+    /// follow with `more: "T"`.
+    pub face_file_max_bytes: usize,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Attendance {
@@ -118,6 +133,7 @@ impl Default for Config {
             http: Http::default(),
             auth: Auth::default(),
             codelayer: Codelayer::default(),
+            estate: Estate::default(),
             attendance: Attendance::default(),
             backup: Backup::default(),
             wablas: Wablas::default(),
@@ -180,6 +196,16 @@ impl Default for Codelayer {
             face_threshold: "3".into(),
             app_id: "POABS".into(),
             product_name: "Gatehouse Estate".into(),
+        }
+    }
+}
+
+impl Default for Estate {
+    fn default() -> Self {
+        Self {
+            max_gross_weight_kg: 200.0,
+            net_weight_tolerance_kg: 0.05,
+            face_file_max_bytes: 4 << 20,
         }
     }
 }

@@ -1,10 +1,14 @@
-//! `serve --demo`: a demo estate so a newcomer can try every family at once. Idempotent: it
-//! only adds what is missing.
+//! `serve --demo`: a demo estate so a newcomer can try every family at once. Idempotent: each
+//! area's `demo` only adds what is missing.
+//!
+//! Each area adds ONE line below (its own idempotent `pub async fn demo(svc)`), in any order
+//! that respects what it needs from the others (estate first: firms and labourers).
 
 use super::{Result, Services};
 
 pub async fn seed(svc: &std::sync::Arc<Services>) -> Result<()> {
-    let _ = svc;
-    tracing::info!("demo data: nothing to seed yet");
+    crate::service::estate::demo(svc).await?;
+    // Other areas: one line each, e.g. `crate::service::attendance::demo(svc).await?;`
+    tracing::info!("demo data seeded");
     Ok(())
 }

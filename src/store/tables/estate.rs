@@ -1,7 +1,93 @@
-//! Trees of the estate area (records are defined in src/domain, keys chosen by src/service).
+//! Trees of the estate area (records are defined in src/domain/estate, keys chosen by
+//! src/service/estate). Key parts are joined by `store::key` (0x00 separators; codes never
+//! contain 0x00, `domain::estate::valid_code`).
+
+use serde::{Deserialize, Serialize};
 
 use super::TableInfo;
+use crate::domain::estate::faces::{FaceChange, FaceRecord};
+use crate::domain::estate::labour::{EstateTask, Firm, Gang, Labourer};
+use crate::domain::estate::muster::{MusterLine, MusterSlip};
+use crate::store::Record;
+
+/// firm id → Firm.
+impl Record for Firm {
+    const TREE: &'static str = "estate_firms";
+}
+/// gang id → Gang.
+impl Record for Gang {
+    const TREE: &'static str = "estate_gangs";
+}
+/// lcode → Labourer.
+impl Record for Labourer {
+    const TREE: &'static str = "estate_labourers";
+}
+/// firm ‖ TaskID → EstateTask.
+impl Record for EstateTask {
+    const TREE: &'static str = "estate_tasks";
+}
+/// task date (yyyy-MM-dd) ‖ firm ‖ TaskID ‖ lcode → MusterLine: one line per labourer and
+/// task-day, and date-ordered for exports and today's counts.
+impl Record for MusterLine {
+    const TREE: &'static str = "estate_muster_lines";
+}
+/// task date ‖ firm ‖ TaskID ‖ imei ‖ DiarySlipNo → MusterSlip.
+impl Record for MusterSlip {
+    const TREE: &'static str = "estate_muster_slips";
+}
+/// lcode → FaceRecord.
+impl Record for FaceRecord {
+    const TREE: &'static str = "estate_faces";
+}
+/// firm ‖ version (u64 BE) → FaceChange: each firm's face change log.
+impl Record for FaceChange {
+    const TREE: &'static str = "estate_face_changes";
+}
+
+/// imei ‖ firm ‖ TaskID ‖ lineID → where the line is stored and its fingerprint: what makes a
+/// retried line a replay (same fingerprint) or a reused id (different one).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LineIdRecord {
+    pub line_key: Vec<u8>,
+    pub fingerprint: [u8; 32],
+}
+impl Record for LineIdRecord {
+    const TREE: &'static str = "estate_muster_line_ids";
+}
+
+/// firm → the latest face version of its face file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FirmFaceVersion(pub u64);
+impl Record for FirmFaceVersion {
+    const TREE: &'static str = "estate_face_versions";
+}
+
+/// Single-value facts of the estate area (e.g. when the last muster arrived).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EstateFact(pub i64);
+impl Record for EstateFact {
+    const TREE: &'static str = "estate_facts";
+}
+
+/// date ‖ firm ‖ TaskID: the tasks of a day.
+pub const TASKS_BY_DAY: &str = "estate_tasks_by_day";
+/// displaycode ‖ lcode: `Labor Details` looks labourers up by display code.
+pub const LABOURERS_BY_DISPLAY: &str = "estate_labourers_by_display";
 
 pub fn tables() -> Vec<TableInfo> {
-    vec![]
+    vec![
+        crate::table!(Firm),
+        crate::table!(Gang),
+        crate::table!(Labourer),
+        crate::table!(EstateTask),
+        crate::table!(MusterLine),
+        crate::table!(MusterSlip),
+        crate::table!(FaceRecord),
+        crate::table!(FaceChange),
+        crate::table!(LineIdRecord),
+        crate::table!(FirmFaceVersion),
+        crate::table!(EstateFact),
+        crate::index_table!(TASKS_BY_DAY),
+        crate::index_table!(LABOURERS_BY_DISPLAY),
+    ]
 }
