@@ -63,21 +63,44 @@ fn describe(errors: &[FieldError]) -> String {
 /// fatherName, gender, address, desigid, designame, displaycode, musterfirmid, laborFirmID,
 /// isHelper, isSupervisor, ltype, gang, active). Re-importing the same row changes nothing.
 /// `Err` is the line's reason for the per-line error report.
-pub fn import_labour_fields(svc: &Services, tx: &mut Tx, row: &Map<String, Value>) -> std::result::Result<Upsert, String> {
+pub fn import_labour_fields(
+    svc: &Services,
+    tx: &mut Tx,
+    row: &Map<String, Value>,
+) -> std::result::Result<Upsert, String> {
     let lab = labourer_from_fields(row, svc.now_unix()).map_err(|e| describe(&e))?;
     for firm in [&lab.muster_firm, &lab.labour_firm] {
-        if tx.get::<Firm>(firm.key()).map_err(|e| e.to_string())?.is_none() {
+        if tx
+            .get::<Firm>(firm.key())
+            .map_err(|e| e.to_string())?
+            .is_none()
+        {
             // A firm first seen in a labour file is created with its id as its name; Firm List
             // shows it, and a later firm import can name it.
-            labour::put_firm(tx, &Firm { id: firm.clone(), name: firm.0.clone() })
-                .map_err(|e| e.to_string())?;
+            labour::put_firm(
+                tx,
+                &Firm {
+                    id: firm.clone(),
+                    name: firm.0.clone(),
+                },
+            )
+            .map_err(|e| e.to_string())?;
         }
     }
     if let Some(g) = &lab.gang {
-        if tx.get::<Gang>(g.key()).map_err(|e| e.to_string())?.is_none() {
+        if tx
+            .get::<Gang>(g.key())
+            .map_err(|e| e.to_string())?
+            .is_none()
+        {
             labour::put_gang(
                 tx,
-                &Gang { id: g.clone(), firm: lab.labour_firm.clone(), name: g.0.clone(), supervisor: None },
+                &Gang {
+                    id: g.clone(),
+                    firm: lab.labour_firm.clone(),
+                    name: g.0.clone(),
+                    supervisor: None,
+                },
             )
             .map_err(|e| e.to_string())?;
         }
@@ -87,16 +110,27 @@ pub fn import_labour_fields(svc: &Services, tx: &mut Tx, row: &Map<String, Value
 
 /// One row of an estate-task import (firmid, TaskID, Date, Crop, cropID, Field, FieldCode, Job,
 /// JobCode, laborCount, HarvestJob, MaterialReqd, CocktailReqd, MoisturePerc).
-pub fn import_task_fields(tx: &mut Tx, row: &Map<String, Value>) -> std::result::Result<Upsert, String> {
+pub fn import_task_fields(
+    tx: &mut Tx,
+    row: &Map<String, Value>,
+) -> std::result::Result<Upsert, String> {
     let task = task_from_fields(row).map_err(|e| describe(&e))?;
-    if tx.get::<Firm>(task.firm.key()).map_err(|e| e.to_string())?.is_none() {
+    if tx
+        .get::<Firm>(task.firm.key())
+        .map_err(|e| e.to_string())?
+        .is_none()
+    {
         return Err(format!("unknown firm {}", task.firm));
     }
     labour::put_task(tx, &task).map_err(|e| e.to_string())
 }
 
 /// The muster export for `gatehouse export muster --from --to`.
-pub fn export_muster(svc: &Services, from: NaiveDate, to: NaiveDate) -> Result<(Vec<String>, Vec<Vec<String>>)> {
+pub fn export_muster(
+    svc: &Services,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<(Vec<String>, Vec<Vec<String>>)> {
     muster::export_table(&svc.store, from, to)
 }
 
@@ -104,11 +138,23 @@ pub fn export_muster(svc: &Services, from: NaiveDate, to: NaiveDate) -> Result<(
 /// today's tasks. Idempotent: what exists is left as it is.
 pub async fn demo(svc: &Arc<Services>) -> Result<()> {
     let mut tx = svc.store.begin().await;
-    let firms = [("1", "MUNJAMULLAY ESTATE", "MNJ"), ("2", "KARUNAGAMA ESTATE", "KRG")];
+    let firms = [
+        ("1", "MUNJAMULLAY ESTATE", "MNJ"),
+        ("2", "KARUNAGAMA ESTATE", "KRG"),
+    ];
     for (id, name, _) in firms {
-        labour::put_firm(&mut tx, &Firm { id: FirmId(id.into()), name: name.into() })?;
+        labour::put_firm(
+            &mut tx,
+            &Firm {
+                id: FirmId(id.into()),
+                name: name.into(),
+            },
+        )?;
     }
-    let given = ["Muthu", "Lakshmi", "Selvi", "Murugan", "Kamala", "Ravi", "Meena", "Arjun", "Valli", "Sundar"];
+    let given = [
+        "Muthu", "Lakshmi", "Selvi", "Murugan", "Kamala", "Ravi", "Meena", "Arjun", "Valli",
+        "Sundar",
+    ];
     let fathers = ["Ramasamy", "Perumal", "Subbiah", "Karuppan", "Velu"];
     for n in 0..200usize {
         let (firm, _, prefix) = firms[n % 2];
@@ -120,16 +166,31 @@ pub async fn demo(svc: &Arc<Services>) -> Result<()> {
             lcode: LabourCode(lcode.clone()),
             name: format!("{} {}", given[n % given.len()], seq),
             father_name: fathers[n % fathers.len()].into(),
-            gender: if n % 3 == 0 { crate::domain::estate::labour::Gender::Male } else { crate::domain::estate::labour::Gender::Female },
+            gender: if n % 3 == 0 {
+                crate::domain::estate::labour::Gender::Male
+            } else {
+                crate::domain::estate::labour::Gender::Female
+            },
             address: "EDAIKAL, TENKASI, THIRUNELVELI DISTRICT".into(),
             desig_id: if n < 4 { "2".into() } else { "1".into() },
-            desig_name: if n < 4 { "KANGANI".into() } else { "LABOUR".into() },
-            display_code: format!("{prefix}-{}", &lcode[..1]).chars().chain(seq.to_string().chars()).collect(),
+            desig_name: if n < 4 {
+                "KANGANI".into()
+            } else {
+                "LABOUR".into()
+            },
+            display_code: format!("{prefix}-{}", &lcode[..1])
+                .chars()
+                .chain(seq.to_string().chars())
+                .collect(),
             muster_firm: FirmId(firm.into()),
             labour_firm: FirmId(firm.into()),
             is_helper: n % 7 == 3,
             is_supervisor: n < 4,
-            ltype: if casual { crate::domain::estate::labour::LabourType::Casual } else { crate::domain::estate::labour::LabourType::Regular },
+            ltype: if casual {
+                crate::domain::estate::labour::LabourType::Casual
+            } else {
+                crate::domain::estate::labour::LabourType::Regular
+            },
             gang: Some(GangId(gang.clone())),
             active: true,
             updated_unix: svc.now_unix(),
@@ -139,7 +200,15 @@ pub async fn demo(svc: &Arc<Services>) -> Result<()> {
         }
         if tx.get::<Gang>(gang.as_bytes())?.is_none() {
             let supervisor = (n < 4).then(|| LabourCode(lcode.clone()));
-            labour::put_gang(&mut tx, &Gang { id: GangId(gang.clone()), firm: FirmId(firm.into()), name: format!("Gang {gang}"), supervisor })?;
+            labour::put_gang(
+                &mut tx,
+                &Gang {
+                    id: GangId(gang.clone()),
+                    firm: FirmId(firm.into()),
+                    name: format!("Gang {gang}"),
+                    supervisor,
+                },
+            )?;
         }
     }
     let date = today(svc);

@@ -1,4 +1,353 @@
-//! Black-box tests: estate.
+//! Black-box tests: Codelayer estate (labour, tasks, faces, Post Muster) over HTTP, on the
+//! demo estate (`serve --demo`: firms 1 and 2, labourers R1xxxx / R2xxxx, today's tasks).
 
-#[allow(unused_imports)]
+use serde_json::{json, Value};
+
 use crate::harness::*;
+
+const IMEI: &str = "352099001761481";
+
+fn demo_handheld(env: &[(&str, &str)]) -> (Server, String) {
+    let s = Server::start_with(&["--demo"], env);
+    let key = codelayer_session(&s, "kangani1", "secret-pass-1", IMEI);
+    (s, key)
+}
+
+/// Today's task of `firm` whose JobCode is `job` (SP: harvest, 5 % moisture; WD: no weighment).
+fn task(s: &Server, key: &str, firm: &str, job: &str) -> Value {
+    let t = codelayer(s, "estate/sync/taskdetails", &json!({"key": key}));
+    assert_eq!(t["e"], 200, "{t}");
+    t["Task"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["firmid"] == firm && t["JobCode"] == job)
+        .unwrap_or_else(|| panic!("no {job} task of firm {firm}: {t}"))
+        .clone()
+}
+
+fn line(id: &str, lcode: &str, gross: f64, bag: f64, net: f64, helper: &str) -> Value {
+    json!({"lineID": id, "lcode": lcode, "grossWeight": gross, "BagWeight": bag, "netWeight": net,
+        "isHelper": helper, "HalfDay": "F", "withMuster": "T", "DateTime": "2026-03-02 08:15:00"})
+}
+
+fn reasons(m: &Value) -> Vec<(String, i64, String)> {
+    m["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| {
+            (
+                l["lineID"].as_str().unwrap_or("-").to_string(),
+                l["e"].as_i64().unwrap(),
+                l["reason"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn sync_lists_firms_labour_and_todays_tasks() {
+    let (s, key) = demo_handheld(&[]);
+    let f = codelayer(&s, "estate/firms", &json!({"key": key}));
+    assert_eq!(f["e"], 200, "{f}");
+    assert_eq!(f["Firm"].as_array().unwrap().len(), 2, "{f}");
+    assert_eq!(f["Firm"][0]["firmName"], "MUNJAMULLAY ESTATE");
+    let l = codelayer(&s, "estate/sync/labors", &json!({"key": key}));
+    let labour = l["Labor"].as_array().unwrap();
+    assert_eq!(labour.len(), 200);
+    let r = labour.iter().find(|x| x["lcode"] == "R11003").unwrap();
+    for field in [
+        "name",
+        "desigid",
+        "designame",
+        "displaycode",
+        "musterfirmid",
+        "isHelper",
+        "laborFirmID",
+        "isSupervisor",
+    ] {
+        assert!(r.get(field).is_some(), "Labor entry without {field}: {r}");
+    }
+    assert_eq!(r["musterfirmid"], "1");
+    assert_eq!(r["isSupervisor"], "F");
+    let t = task(&s, &key, "1", "SP");
+    assert_eq!(t["HarvestJob"], "T");
+    assert_eq!(t["MoisturePerc"], 5.0);
+    assert_eq!(t["firm"], "MUNJAMULLAY ESTATE");
+    let today = t["Date"].as_str().unwrap().to_string();
+    assert_eq!(today.len(), 10);
+    // Labor Details by display code.
+    let d = codelayer(
+        &s,
+        "estate/labor/details",
+        &json!({"key": key, "code": r["displaycode"], "firmID": "1", "ltype": "R"}),
+    );
+    assert_eq!(d["e"], 200, "{d}");
+    assert_eq!(d["lcode"], "R11003");
+    assert_eq!(d["firmName"], "MUNJAMULLAY ESTATE");
+    for field in ["fatherName", "gender", "address", "name"] {
+        assert!(d[field].is_string(), "{d}");
+    }
+    let d = codelayer(
+        &s,
+        "estate/labor/details",
+        &json!({"key": key, "code": r["displaycode"], "firmID": "2"}),
+    );
+    assert_eq!(d["e"], 404, "{d}");
+    // Without a session key: 401.
+    let n = codelayer(&s, "estate/sync/labors", &json!({"key": "x".repeat(32)}));
+    assert_eq!(n["e"], 401, "{n}");
+}
+
+#[test]
+fn muster_batch_retried_over_a_dropped_connection_changes_nothing() {
+    let (s, key) = demo_handheld(&[]);
+    let sp = task(&s, &key, "1", "SP");
+    let wd = task(&s, &key, "1", "WD");
+    let batch = json!({"key": key, "musters": [
+        {"TaskID": sp["TaskID"], "firmid": "1", "DiarySlipNo": "DS-1", "JobEnds": "F",
+         "materials": [{"cocktailcode": "0", "MaterialCode": "UREA", "Qty": 2.5}],
+         "pests": [{"pestID": "3", "value": 0}],
+         "muster": [
+            line("L1", "R11003", 20.5, 0.5, 19.0, "F"),      // (20.5-0.5)*0.95
+            line("L2", "R11004", 10.0, 0.5, 9.5, "T"),       // helper: gross - bag
+            line("L3", "R99999", 10.0, 0.5, 9.025, "F"),     // unknown labourer
+            line("L4", "R21003", 10.0, 0.5, 9.025, "F"),     // labourer of firm 2
+            line("L5", "R11003", 12.0, 0.0, 11.4, "F"),      // R11003 twice on the task-day
+            line("L6", "R11005", 20.5, 0.5, 20.0, "F"),      // net weight does not add up
+            line("L7", "R11006", 1.0, 2.0, 0.0, "F"),        // bag heavier than gross
+            {"lineID": "L8", "lcode": "R11007", "grossWeight": 5, "BagWeight": 0, "netWeight": 4.75, "DateTime": "02/03/2026 08:15"},
+            {"lcode": "R11008", "grossWeight": 5, "BagWeight": 0, "netWeight": 4.75, "DateTime": "2026-03-02 08:15:00"},
+            line("L10", "R11009", 20.04, 0.0, 19.0, "F"),    // 19.038 computed: within 0.05 kg
+            line("L11", "R11001", 5.0, 0.0, 4.75, "F"),      // a kangani: no weighment
+         ]},
+        {"TaskID": wd["TaskID"], "firmid": "1", "DiarySlipNo": "DS-2", "JobEnds": "T",
+         "materials": [], "pests": [],
+         "muster": [line("W1", "R11003", 0.0, 0.0, 0.0, "F")]},
+        {"TaskID": "NO-SUCH-TASK", "firmid": "1", "muster": [line("X1", "R11010", 1.0, 0.0, 0.95, "F")]}
+    ]});
+    let first = codelayer(&s, "estate/sync/muster", &batch);
+    assert_eq!(first["e"], 200, "{first}");
+    let m = &first["musters"][0];
+    let want: Vec<(String, i64, String)> = [
+        ("L1", 200, ""),
+        ("L2", 200, ""),
+        ("L3", 404, "unknown_labourer"),
+        ("L4", 400, "other_firm"),
+        ("L5", 409, "twice_on_task_day"),
+        ("L6", 400, "bad_weight"),
+        ("L7", 400, "bad_weight"),
+        ("L8", 400, "invalid_field"),
+        ("-", 400, "invalid_field"),
+        ("L10", 200, ""),
+        ("L11", 400, "bad_weight"),
+    ]
+    .iter()
+    .map(|(a, b, c)| (a.to_string(), *b, c.to_string()))
+    .collect();
+    assert_eq!(reasons(m), want, "{m}");
+    assert_eq!(m["lines"][0]["netWeight"], 19.0);
+    assert_eq!(m["lines"][1]["netWeight"], 9.5);
+    assert_eq!(
+        m["lines"][9]["netWeight"], 19.038,
+        "the server's net weight is stored"
+    );
+    assert!(
+        m["lines"][3]["msg"].as_str().unwrap().contains("firm 2"),
+        "{m}"
+    );
+    assert!(m["lines"][4]["msg"].as_str().unwrap().contains("L1"), "{m}");
+    assert!(
+        m["lines"][5]["msg"].as_str().unwrap().contains("19.000"),
+        "{m}"
+    );
+    assert!(
+        m["lines"][7]["msg"].as_str().unwrap().contains("DateTime"),
+        "{m}"
+    );
+    assert!(
+        m["lines"][8]["msg"].as_str().unwrap().contains("lineID"),
+        "{m}"
+    );
+    assert_eq!(
+        (m["accepted"].as_i64(), m["refused"].as_i64()),
+        (Some(3), Some(8))
+    );
+    assert_eq!(first["musters"][1]["lines"][0]["e"], 200, "{first}");
+    assert_eq!(first["musters"][2]["e"], 404, "{first}");
+    assert_eq!(first["musters"][2]["lines"][0]["reason"], "unknown_task");
+    assert_eq!(
+        (first["accepted"].as_i64(), first["refused"].as_i64()),
+        (Some(4), Some(9))
+    );
+    let before = admin_get(&s, "/admin/estate/summary");
+    assert_eq!(before["muster_lines_today"], 4, "{before}");
+    assert_eq!(before["musters_today"], 2, "{before}");
+    assert_eq!(before["labourers"], 200);
+    assert!(before["last_muster_unix"].as_i64().unwrap() >= now_unix() - 60);
+
+    // The connection dropped before the handheld saw the answer: it sends the same batch again.
+    let again = codelayer(&s, "estate/sync/muster", &batch);
+    assert_eq!(
+        again, first,
+        "a retried batch gets the same answers, line by line"
+    );
+    let after = admin_get(&s, "/admin/estate/summary");
+    assert_eq!(after["muster_lines_today"], 4, "nothing doubled: {after}");
+    assert_eq!(after["musters_today"], 2);
+
+    // The same line id with other content is a conflict, not an overwrite.
+    let reused = codelayer(
+        &s,
+        "estate/sync/muster",
+        &json!({"key": key, "musters": [
+            {"TaskID": sp["TaskID"], "firmid": "1", "DiarySlipNo": "DS-1", "muster": [line("L1", "R11003", 30.0, 0.5, 28.025, "F")]}
+        ]}),
+    );
+    assert_eq!(
+        reasons(&reused["musters"][0]),
+        vec![("L1".to_string(), 409, "line_id_reused".to_string())]
+    );
+    // A corrected line under a new id is stored.
+    let fixed = codelayer(
+        &s,
+        "estate/sync/muster",
+        &json!({"key": key, "musters": [
+            {"TaskID": sp["TaskID"], "firmid": "1", "DiarySlipNo": "DS-1", "muster": [line("L6b", "R11005", 20.5, 0.5, 19.0, "F")]}
+        ]}),
+    );
+    assert_eq!(fixed["musters"][0]["lines"][0]["e"], 200, "{fixed}");
+    assert_eq!(
+        admin_get(&s, "/admin/estate/summary")["muster_lines_today"],
+        5
+    );
+}
+
+#[test]
+fn malformed_musters_refuse_the_request_and_store_nothing() {
+    let (s, key) = demo_handheld(&[]);
+    let sp = task(&s, &key, "1", "SP");
+    for (body, field) in [
+        (json!({"key": key}), "musters"),
+        (
+            json!({"key": key, "musters": [{"firmid": "1", "muster": [line("a", "R11003", 0.0, 0.0, 0.0, "F")]}]}),
+            "musters[0].TaskID",
+        ),
+        (
+            json!({"key": key, "musters": [{"firmid": "1", "TaskID": sp["TaskID"], "muster": []}]}),
+            "musters[0].muster",
+        ),
+    ] {
+        let a = codelayer(&s, "estate/sync/muster", &body);
+        assert_eq!(a["e"], 400, "{a}");
+        assert!(a["msg"].as_str().unwrap().contains(field), "{field}: {a}");
+    }
+    assert_eq!(
+        admin_get(&s, "/admin/estate/summary")["muster_lines_today"],
+        0
+    );
+}
+
+fn b64(bytes: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+fn faces(s: &Server, key: &str, version: i64) -> Value {
+    let f = codelayer(
+        s,
+        "estate/sync/faces",
+        &json!({"key": key, "firmID": "1", "version": version}),
+    );
+    assert_eq!(f["e"], 200, "{f}");
+    assert_eq!(f["face_threshold"], "3");
+    f
+}
+
+fn lcodes(f: &Value) -> Vec<(String, String)> {
+    f["faces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| {
+            (
+                x["lcode"].as_str().unwrap().to_string(),
+                x["removed"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn face_file_synced_changed_and_synced_again() {
+    let (s, key) = demo_handheld(&[("GATEHOUSE_HTTP__MAX_IMAGE_BYTES", "1000")]);
+    // Nothing registered yet: nothing to send.
+    let empty = faces(&s, &key, 0);
+    assert_eq!(
+        (
+            empty["modified"].as_str(),
+            empty["faces"].as_array().unwrap().len()
+        ),
+        (Some("F"), 0)
+    );
+
+    let register = |lcode: &str, img: &[u8]| {
+        codelayer(
+            &s,
+            "estate/labor/register_face",
+            &json!({"key": key, "lcode": lcode, "faceImages": [b64(img)], "faceTemplate": b64(b"tmpl")}),
+        )
+    };
+    // Image size at its edge: 1000 bytes accepted, 1001 refused.
+    let r = register("R11003", &[7u8; 1000]);
+    assert_eq!(r["e"], 200, "{r}");
+    let too_big = register("R11004", &[7u8; 1001]);
+    assert_eq!(too_big["e"], 400, "{too_big}");
+    assert!(
+        too_big["msg"].as_str().unwrap().contains("faceImages[0]"),
+        "{too_big}"
+    );
+    let unknown = register("R99999", b"face");
+    assert_eq!(unknown["e"], 404, "{unknown}");
+
+    // First sync: everything.
+    let full = faces(&s, &key, 0);
+    assert_eq!(full["full"], "T");
+    assert_eq!(lcodes(&full), vec![("R11003".into(), "F".into())]);
+    assert_eq!(full["faces"][0]["faceImages"][0], b64(&[7u8; 1000]));
+    assert_eq!(full["faces"][0]["faceTemplate"], b64(b"tmpl"));
+    let v1 = full["version"].as_i64().unwrap();
+    // Current: not modified.
+    let same = faces(&s, &key, v1);
+    assert_eq!(same["modified"], "F");
+    assert_eq!(same["version"], v1);
+    assert!(same["faces"].as_array().unwrap().is_empty());
+
+    // Changes: a new face, and R11003 registered again; a firm-2 face does not show.
+    assert_eq!(register("R11004", b"second face")["e"], 200);
+    assert_eq!(register("R21003", b"other firm")["e"], 200);
+    let delta = faces(&s, &key, v1);
+    assert_eq!(
+        (delta["full"].as_str(), delta["modified"].as_str()),
+        (Some("F"), Some("T"))
+    );
+    assert_eq!(
+        lcodes(&delta),
+        vec![("R11004".into(), "F".into())],
+        "only the change"
+    );
+    let v2 = delta["version"].as_i64().unwrap();
+    assert!(v2 > v1);
+    assert_eq!(register("R11003", b"new look")["e"], 200);
+    let delta = faces(&s, &key, v2);
+    assert_eq!(lcodes(&delta), vec![("R11003".into(), "F".into())]);
+    assert_eq!(delta["faces"][0]["faceImages"][0], b64(b"new look"));
+    let v3 = delta["version"].as_i64().unwrap();
+    assert_eq!(faces(&s, &key, v3)["modified"], "F");
+    // A version this server never issued: the whole file again.
+    let restart = faces(&s, &key, v3 + 100);
+    assert_eq!(restart["full"], "T");
+    assert_eq!(restart["faces"].as_array().unwrap().len(), 2);
+    assert_eq!(admin_get(&s, "/admin/estate/summary")["faces"], 3);
+}

@@ -488,3 +488,19 @@ pub fn codelayer_licence(server: &Server, imei: &str) -> String {
     assert_eq!(l["licenses"][0]["statusCode"], 2, "{l}");
     l["licenses"][0]["key"].as_str().unwrap().to_string()
 }
+
+/// GET on the running server's admin socket (`<state>/admin.sock`); returns the `data` of its
+/// `{"ok": true, "data": ...}` envelope.
+pub fn admin_get(server: &Server, path: &str) -> Value {
+    use std::io::{Read, Write};
+    let mut sock = std::os::unix::net::UnixStream::connect(server.state.join("admin.sock"))
+        .expect("connect to the admin socket");
+    write!(sock, "GET {path} HTTP/1.0\r\nHost: admin\r\n\r\n").unwrap();
+    let mut raw = String::new();
+    sock.read_to_string(&mut raw).unwrap();
+    let body = raw.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
+    let v: Value =
+        serde_json::from_str(body).unwrap_or_else(|e| panic!("admin {path}: {e}: {raw}"));
+    assert_eq!(v["ok"], true, "admin {path}: {v}");
+    v["data"].clone()
+}

@@ -31,8 +31,12 @@ pub fn routes() -> Vec<Route> {
                 description: "A labourer by `code` (the display code shown in the PEMS front-end, \
                     1–10 characters; an lcode is accepted too), `firmID` and optionally `ltype` \
                     (R regular, C casual). e=404 when no such labourer.",
-                request: Some(json!({"key": "QH7LlQ3wQMK9oYEKjeG5QOIVJQT4emeq", "code": "MNJ-R1045", "firmID": "1", "ltype": "R"})),
-                response: Some(json!({"firmID": "1", "firmName": "MUNJAMULLAY ESTATE", "lcode": "R101", "name": "MUTHU", "fatherName": "RAMASAMY", "gender": "M", "address": "EDAIKAL, TENKASI, THIRUNELVELI DISTRICT", "displaycode": "MNJ-R1045", "ltype": "R"})),
+                request: Some(
+                    json!({"key": "QH7LlQ3wQMK9oYEKjeG5QOIVJQT4emeq", "code": "MNJ-R1045", "firmID": "1", "ltype": "R"}),
+                ),
+                response: Some(
+                    json!({"firmID": "1", "firmName": "MUNJAMULLAY ESTATE", "lcode": "R101", "name": "MUTHU", "fatherName": "RAMASAMY", "gender": "M", "address": "EDAIKAL, TENKASI, THIRUNELVELI DISTRICT", "displaycode": "MNJ-R1045", "ltype": "R"}),
+                ),
                 ..Doc::default()
             },
             cl_op!(details),
@@ -49,8 +53,12 @@ pub fn routes() -> Vec<Route> {
                     http.max_image_bytes (default 2 MiB); the whole request must fit in \
                     http.max_body_bytes. The face goes into the face file of the labourer's \
                     muster firm with a new `faceVersion`.",
-                request: Some(json!({"key": "QH7LlQ3wQMK9oYEKjeG5QOIVJQT4emeq", "lcode": "R101", "firmID": "1", "faceImages": ["/9j/4AAQSkZJRg…"], "faceTemplate": "AAECAw…"})),
-                response: Some(json!({"lcode": "R101", "firmID": "1", "faceVersion": 42, "images": 1})),
+                request: Some(
+                    json!({"key": "QH7LlQ3wQMK9oYEKjeG5QOIVJQT4emeq", "lcode": "R101", "firmID": "1", "faceImages": ["/9j/4AAQSkZJRg…"], "faceTemplate": "AAECAw…"}),
+                ),
+                response: Some(
+                    json!({"lcode": "R101", "firmID": "1", "faceVersion": 42, "images": 1}),
+                ),
                 ..Doc::default()
             },
             cl_op!(register_face),
@@ -70,9 +78,13 @@ pub fn routes() -> Vec<Route> {
                     `version`. An answer carries about estate.face_file_max_bytes of images; when \
                     `more` is \"T\", call again with the returned `version`. `face_threshold` is \
                     the matching threshold of Settings.",
-                request: Some(json!({"key": "QH7LlQ3wQMK9oYEKjeG5QOIVJQT4emeq", "firmID": "1", "version": 41})),
-                response: Some(json!({"firmID": "1", "version": 42, "full": "F", "modified": "T", "more": "F", "face_threshold": "3",
-                    "faces": [{"lcode": "R101", "faceVersion": 42, "removed": "F", "faceImages": ["/9j/4AAQSkZJRg…"], "faceTemplate": "AAECAw…"}]})),
+                request: Some(
+                    json!({"key": "QH7LlQ3wQMK9oYEKjeG5QOIVJQT4emeq", "firmID": "1", "version": 41}),
+                ),
+                response: Some(
+                    json!({"firmID": "1", "version": 42, "full": "F", "modified": "T", "more": "F", "face_threshold": "3",
+                    "faces": [{"lcode": "R101", "faceVersion": 42, "removed": "F", "faceImages": ["/9j/4AAQSkZJRg…"], "faceTemplate": "AAECAw…"}]}),
+                ),
                 ..Doc::default()
             },
             cl_op!(sync_faces),
@@ -100,7 +112,9 @@ pub fn routes() -> Vec<Route> {
                 description: "The estate tasks of today (the site's local day). Harvest jobs need \
                     weighment; `MoisturePerc` is deducted from non-helpers' net weight.",
                 request: Some(json!({"key": "QH7LlQ3wQMK9oYEKjeG5QOIVJQT4emeq"})),
-                response: Some(json!({"Task": [{"firmid": "1", "TaskID": "MNJ20190430-1", "Date": "2019-04-30", "Crop": "TEA", "Field": "TF18", "Job": "SHEAR PLUCKING [SP]", "laborCount": 40, "cropID": "1", "FieldCode": "F18", "JobCode": "SP", "HarvestJob": "T", "MaterialReqd": "F", "CocktailReqd": "F", "firm": "MUNJAMULLAY ESTATE", "MoisturePerc": 5.0}]})),
+                response: Some(
+                    json!({"Task": [{"firmid": "1", "TaskID": "MNJ20190430-1", "Date": "2019-04-30", "Crop": "TEA", "Field": "TF18", "Job": "SHEAR PLUCKING [SP]", "laborCount": 40, "cropID": "1", "FieldCode": "F18", "JobCode": "SP", "HarvestJob": "T", "MaterialReqd": "F", "CocktailReqd": "F", "firm": "MUNJAMULLAY ESTATE", "MoisturePerc": 5.0}]}),
+                ),
                 ..Doc::default()
             },
             cl_op!(get_tasks),
@@ -111,7 +125,8 @@ pub fn routes() -> Vec<Route> {
             SYNC,
             Auth::Session,
             Doc {
-                description: "A batch of musters, stored in one transaction and answered per line. \
+                description:
+                    "A batch of musters, stored in one transaction and answered per line. \
                     Each muster: firmid, TaskID, DiarySlipNo, JobEnds (T/F), materials[] \
                     {cocktailcode, MaterialCode, Qty}, pests[] {pestID, value}, and muster[] of \
                     1–10,000 lines {lineID, lcode, grossWeight, BagWeight, netWeight, isHelper, \
@@ -133,18 +148,20 @@ pub fn routes() -> Vec<Route> {
                     supervisors carry zero weights. A muster of more than 10,000 lines, or a \
                     malformed muster header, refuses the request (e=400, nothing stored). The \
                     batch must fit in http.max_body_bytes.",
-                request: Some(json!({"key": "QH7LlQ3wQMK9oYEKjeG5QOIVJQT4emeq", "musters": [{
-                    "TaskID": "MNJ20190430-1", "firmid": "1", "DiarySlipNo": "DS-118", "JobEnds": "F",
-                    "materials": [{"cocktailcode": "0", "MaterialCode": "UREA", "Qty": 2.5}],
-                    "pests": [{"pestID": "3", "value": 0}],
-                    "muster": [{"lineID": "HH42-000001", "lcode": "R101", "grossWeight": 20.5, "BagWeight": 0.5, "netWeight": 19.0, "isHelper": "F", "HalfDay": "F", "withMuster": "T", "DateTime": "2019-04-30 08:15:00"}]
-                }]})),
+                request: Some(
+                    json!({"key": "QH7LlQ3wQMK9oYEKjeG5QOIVJQT4emeq", "musters": [{
+                        "TaskID": "MNJ20190430-1", "firmid": "1", "DiarySlipNo": "DS-118", "JobEnds": "F",
+                        "materials": [{"cocktailcode": "0", "MaterialCode": "UREA", "Qty": 2.5}],
+                        "pests": [{"pestID": "3", "value": 0}],
+                        "muster": [{"lineID": "HH42-000001", "lcode": "R101", "grossWeight": 20.5, "BagWeight": 0.5, "netWeight": 19.0, "isHelper": "F", "HalfDay": "F", "withMuster": "T", "DateTime": "2019-04-30 08:15:00"}]
+                    }]}),
+                ),
                 response: Some(json!({"accepted": 1, "refused": 1, "musters": [{
-                    "TaskID": "MNJ20190430-1", "firmid": "1", "DiarySlipNo": "DS-118", "e": 200, "msg": "Success", "accepted": 1, "refused": 1,
-                    "lines": [
-                        {"index": 0, "lineID": "HH42-000001", "e": 200, "msg": "Success", "netWeight": 19.0},
-                        {"index": 1, "lineID": "HH42-000002", "e": 404, "reason": "unknown_labourer", "msg": "Unknown labourer R999"}
-                    ]}]})),
+                "TaskID": "MNJ20190430-1", "firmid": "1", "DiarySlipNo": "DS-118", "e": 200, "msg": "Success", "accepted": 1, "refused": 1,
+                "lines": [
+                    {"index": 0, "lineID": "HH42-000001", "e": 200, "msg": "Success", "netWeight": 19.0},
+                    {"index": 1, "lineID": "HH42-000002", "e": 404, "reason": "unknown_labourer", "msg": "Unknown labourer R999"}
+                ]}]})),
                 ..Doc::default()
             },
             cl_op!(post_muster),
@@ -157,7 +174,9 @@ pub fn routes() -> Vec<Route> {
             Doc {
                 description: "The estate's firms.",
                 request: Some(json!({"key": "QH7LlQ3wQMK9oYEKjeG5QOIVJQT4emeq"})),
-                response: Some(json!({"Firm": [{"firmID": "1", "firmName": "MUNJAMULLAY ESTATE"}]})),
+                response: Some(
+                    json!({"Firm": [{"firmID": "1", "firmName": "MUNJAMULLAY ESTATE"}]}),
+                ),
                 ..Doc::default()
             },
             cl_op!(firm_list),
@@ -183,7 +202,11 @@ fn payload(v: Value) -> Map<String, Value> {
 fn code_field(f: &mut Fields<'_>, name: &str) -> String {
     let s = f.required(name, 1, 30);
     if !s.is_empty() && !valid_code(&s) {
-        f.fail(name, "field.format", vec![("expected", "printable code".into())]);
+        f.fail(
+            name,
+            "field.format",
+            vec![("expected", "printable code".into())],
+        );
     }
     s
 }
@@ -223,7 +246,9 @@ async fn details(call: &mut Call) -> OpResult {
     let firm = FirmId(firm);
     let l = labour::labourer_by_code(store, &code, &firm, ltype)?
         .ok_or_else(|| Problem::new(404, "estate.labour.not_found"))?;
-    let firm_name = labour::firm(store, &firm)?.map(|f| f.name).unwrap_or_default();
+    let firm_name = labour::firm(store, &firm)?
+        .map(|f| f.name)
+        .unwrap_or_default();
     Ok(payload(json!({
         "firmID": firm.as_str(), "firmName": firm_name, "lcode": l.lcode.as_str(), "name": l.name,
         "fatherName": l.father_name, "gender": l.gender.code(), "address": l.address,
@@ -235,12 +260,20 @@ async fn details(call: &mut Call) -> OpResult {
 /// anything larger than the limit.
 fn image(f: &mut Fields<'_>, field: &str, v: &Value, limit: usize) -> Option<Vec<u8>> {
     let Some(s) = v.as_str() else {
-        f.fail(field, "field.type", vec![("expected", "base64 text".into())]);
+        f.fail(
+            field,
+            "field.type",
+            vec![("expected", "base64 text".into())],
+        );
         return None;
     };
     let s = s.split_once(";base64,").map_or(s, |(_, b)| b).trim();
     if s.len() > limit.div_ceil(3) * 4 + 4 {
-        f.fail(field, "estate.face.image_size", vec![("max", limit.to_string())]);
+        f.fail(
+            field,
+            "estate.face.image_size",
+            vec![("max", limit.to_string())],
+        );
         return None;
     }
     match base64::engine::general_purpose::STANDARD.decode(s) {
@@ -249,7 +282,11 @@ fn image(f: &mut Fields<'_>, field: &str, v: &Value, limit: usize) -> Option<Vec
             None
         }
         Ok(b) if b.len() > limit => {
-            f.fail(field, "estate.face.image_size", vec![("max", limit.to_string())]);
+            f.fail(
+                field,
+                "estate.face.image_size",
+                vec![("max", limit.to_string())],
+            );
             None
         }
         Ok(b) => Some(b),
@@ -269,17 +306,31 @@ async fn register_face(call: &mut Call) -> OpResult {
     match (f.raw("faceImages"), f.raw("faceImage")) {
         (Some(Value::Array(list)), _) => {
             if list.is_empty() || list.len() > crate::domain::estate::faces::MAX_IMAGES {
-                f.fail("faceImages", "field.range", vec![("min", "1".into()), ("max", "5".into())]);
+                f.fail(
+                    "faceImages",
+                    "field.range",
+                    vec![("min", "1".into()), ("max", "5".into())],
+                );
             }
-            for (i, v) in list.iter().enumerate().take(crate::domain::estate::faces::MAX_IMAGES) {
+            for (i, v) in list
+                .iter()
+                .enumerate()
+                .take(crate::domain::estate::faces::MAX_IMAGES)
+            {
                 images.extend(image(&mut f, &format!("faceImages[{i}]"), v, limit));
             }
         }
-        (Some(_), _) => f.fail("faceImages", "field.type", vec![("expected", "a list of base64 images".into())]),
+        (Some(_), _) => f.fail(
+            "faceImages",
+            "field.type",
+            vec![("expected", "a list of base64 images".into())],
+        ),
         (None, Some(v)) => images.extend(image(&mut f, "faceImage", v, limit)),
         (None, None) => f.fail("faceImages", "field.required", vec![]),
     }
-    let template = f.raw("faceTemplate").and_then(|v| image(&mut f, "faceTemplate", v, limit));
+    let template = f
+        .raw("faceTemplate")
+        .and_then(|v| image(&mut f, "faceTemplate", v, limit));
     ok_fields(&f)?;
     let svc = call.svc.clone();
     let lcode = LabourCode(lcode);
@@ -290,11 +341,17 @@ async fn register_face(call: &mut Call) -> OpResult {
         return Err(Problem::new(404, "estate.labour.not_found"));
     }
     let (names, template) = faces::save_blobs(&svc, &images, template.as_deref())?;
-    let imei = call.session.as_ref().map(|s| s.imei.clone()).unwrap_or_default();
+    let imei = call
+        .session
+        .as_ref()
+        .map(|s| s.imei.clone())
+        .unwrap_or_default();
     let mut tx = svc.store.begin().await;
     let rec = faces::register(&svc, &mut tx, &lcode, names, template, &imei)?;
     tx.commit().await?;
-    Ok(payload(json!({"lcode": rec.lcode.as_str(), "firmID": rec.firm.as_str(), "faceVersion": rec.version, "images": rec.images.len()})))
+    Ok(payload(
+        json!({"lcode": rec.lcode.as_str(), "firmID": rec.firm.as_str(), "faceVersion": rec.version, "images": rec.images.len()}),
+    ))
 }
 
 async fn sync_faces(call: &mut Call) -> OpResult {
@@ -381,23 +438,42 @@ fn parse_line(v: &Value) -> muster::LineIn {
     let empty = Map::new();
     let obj = v.as_object().unwrap_or(&empty);
     let mut f = Fields::new(obj);
-    let key = LINE_ID_KEYS.iter().find(|k| f.raw(k).is_some()).copied().unwrap_or("lineID");
+    let key = LINE_ID_KEYS
+        .iter()
+        .find(|k| f.raw(k).is_some())
+        .copied()
+        .unwrap_or("lineID");
     let line_id = f
         .string(key, 1, 64)
         .filter(|s| s.chars().all(|c| !c.is_control()));
     let first_error = |f: &Fields<'_>| f.errors.first().cloned();
     if !v.is_object() {
-        f.fail("muster", "field.type", vec![("expected", "an object".into())]);
+        f.fail(
+            "muster",
+            "field.type",
+            vec![("expected", "an object".into())],
+        );
     }
     if line_id.is_none() {
         if f.errors.is_empty() {
-            f.fail(key, "field.format", vec![("expected", "1–64 printable characters".into())]);
+            f.fail(
+                key,
+                "field.format",
+                vec![("expected", "1–64 printable characters".into())],
+            );
         }
-        return muster::LineIn { line_id: None, fields: Err(first_error(&f).expect("an error")) };
+        return muster::LineIn {
+            line_id: None,
+            fields: Err(first_error(&f).expect("an error")),
+        };
     }
     let lcode = f.required("lcode", 1, 30);
     if !lcode.is_empty() && !valid_code(&lcode) {
-        f.fail("lcode", "field.format", vec![("expected", "printable code".into())]);
+        f.fail(
+            "lcode",
+            "field.format",
+            vec![("expected", "printable code".into())],
+        );
     }
     let w = |f: &mut Fields<'_>, name: &str| f.number(name, -1e9, 1e9, false);
     let gross = w(&mut f, "grossWeight").unwrap_or(0.0);
@@ -409,13 +485,21 @@ fn parse_line(v: &Value) -> muster::LineIn {
     let at_s = f.required("DateTime", 19, 19);
     let at = NaiveDateTime::parse_from_str(&at_s, LINE_TIME_FORMAT).ok();
     if at.is_none() && !at_s.is_empty() {
-        f.fail("DateTime", "field.format", vec![("expected", "YYYY-MM-DD HH:mm:ss".into())]);
+        f.fail(
+            "DateTime",
+            "field.format",
+            vec![("expected", "YYYY-MM-DD HH:mm:ss".into())],
+        );
     }
     let fields = match (first_error(&f), at) {
         (Some(fe), _) => Err(fe),
         (None, Some(at)) => Ok(LineFields {
             lcode: LabourCode(lcode),
-            weighment: Weighment { gross_g: grams(gross), bag_g: grams(bag), net_g: net.map(grams) },
+            weighment: Weighment {
+                gross_g: grams(gross),
+                bag_g: grams(bag),
+                net_g: net.map(grams),
+            },
             is_helper,
             half_day,
             with_muster,
@@ -444,7 +528,14 @@ fn list<'a>(f: &mut Fields<'a>, name: &str, path: &str) -> &'a [Value] {
 fn parse_muster(i: usize, v: &Value, errors: &mut Vec<FieldError>) -> Option<muster::MusterIn> {
     let at = |name: &str| format!("musters[{i}].{name}");
     let Some(obj) = v.as_object() else {
-        errors.push(FieldError { field: format!("musters[{i}]"), key: "field.type", args: vec![("field", format!("musters[{i}]")), ("expected", "an object".into())] });
+        errors.push(FieldError {
+            field: format!("musters[{i}]"),
+            key: "field.type",
+            args: vec![
+                ("field", format!("musters[{i}]")),
+                ("expected", "an object".into()),
+            ],
+        });
         return None;
     };
     let mut f = Fields::new(obj);
@@ -462,7 +553,15 @@ fn parse_muster(i: usize, v: &Value, errors: &mut Vec<FieldError>) -> Option<mus
             qty: g.number("Qty", 0.0, 1e9, true).unwrap_or(0.0),
         };
         if let Some(e) = g.errors.first() {
-            f.fail(&at(&format!("materials.{}", e.field)), e.key, e.args.iter().filter(|(k, _)| *k != "field").cloned().collect());
+            f.fail(
+                &at(&format!("materials.{}", e.field)),
+                e.key,
+                e.args
+                    .iter()
+                    .filter(|(k, _)| *k != "field")
+                    .cloned()
+                    .collect(),
+            );
         }
         materials.push(material);
     }
@@ -470,16 +569,31 @@ fn parse_muster(i: usize, v: &Value, errors: &mut Vec<FieldError>) -> Option<mus
     for p in list(&mut f, "pests", &at("pests")) {
         let empty = Map::new();
         let mut g = Fields::new(p.as_object().unwrap_or(&empty));
-        let pest = Pest { pest_id: g.required("pestID", 1, 30), value: g.number("value", 0.0, 1e9, false).unwrap_or(0.0) };
+        let pest = Pest {
+            pest_id: g.required("pestID", 1, 30),
+            value: g.number("value", 0.0, 1e9, false).unwrap_or(0.0),
+        };
         if let Some(e) = g.errors.first() {
-            f.fail(&at(&format!("pests.{}", e.field)), e.key, e.args.iter().filter(|(k, _)| *k != "field").cloned().collect());
+            f.fail(
+                &at(&format!("pests.{}", e.field)),
+                e.key,
+                e.args
+                    .iter()
+                    .filter(|(k, _)| *k != "field")
+                    .cloned()
+                    .collect(),
+            );
         }
         pests.push(pest);
     }
     let lines = match f.raw("muster") {
         Some(Value::Array(a)) if (1..=MAX_LINES).contains(&a.len()) => a.as_slice(),
         Some(Value::Array(_)) => {
-            f.fail(&at("muster"), "estate.muster.line_count", vec![("max", MAX_LINES.to_string())]);
+            f.fail(
+                &at("muster"),
+                "estate.muster.line_count",
+                vec![("max", MAX_LINES.to_string())],
+            );
             &[]
         }
         _ => {
@@ -531,8 +645,14 @@ async fn post_muster(call: &mut Call) -> OpResult {
     if !errors.is_empty() {
         return Err(Problem::invalid(errors));
     }
-    let session = call.session.as_ref().ok_or_else(|| Problem::new(401, "auth.token.invalid"))?;
-    let device = muster::Device { imei: session.imei.clone(), user: session.user };
+    let session = call
+        .session
+        .as_ref()
+        .ok_or_else(|| Problem::new(401, "auth.token.invalid"))?;
+    let device = muster::Device {
+        imei: session.imei.clone(),
+        user: session.user,
+    };
     let svc = call.svc.clone();
     let mut tx = svc.store.begin().await;
     let outs = muster::post(&svc, &mut tx, &device, &musters)?;
@@ -551,7 +671,9 @@ async fn post_muster(call: &mut Call) -> OpResult {
             .map(|(i, (l, v))| verdict_json(i, l.line_id.as_deref(), v))
             .collect();
         let task_refusal = out.verdicts.iter().find_map(|v| match v {
-            Verdict::Refused(r @ crate::domain::estate::muster::Refusal::UnknownTask { .. }) => Some(r.describe()),
+            Verdict::Refused(r @ crate::domain::estate::muster::Refusal::UnknownTask { .. }) => {
+                Some(r.describe())
+            }
             _ => None,
         });
         let (e, msg) = match task_refusal {
@@ -564,7 +686,9 @@ async fn post_muster(call: &mut Call) -> OpResult {
         }));
     }
     tracing::info!(imei = %device.imei, musters = outs.len(), accepted, refused, "muster posted");
-    Ok(payload(json!({"accepted": accepted, "refused": refused, "musters": rendered})))
+    Ok(payload(
+        json!({"accepted": accepted, "refused": refused, "musters": rendered}),
+    ))
 }
 
 fn verdict_json(index: usize, line_id: Option<&str>, v: &Verdict) -> Value {

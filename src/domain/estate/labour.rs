@@ -143,7 +143,10 @@ fn code<T>(f: &mut Fields<'_>, name: &str, required: bool, wrap: fn(String) -> T
 /// A labourer from POABS-named fields: lcode, name, fatherName, gender (M/F), address, desigid,
 /// designame, displaycode, musterfirmid, laborFirmID, isHelper, isSupervisor (T/F), ltype (R/C),
 /// gang (optional), active (T/F, default T).
-pub fn labourer_from_fields(obj: &Map<String, Value>, now_unix: i64) -> Result<Labourer, Vec<FieldError>> {
+pub fn labourer_from_fields(
+    obj: &Map<String, Value>,
+    now_unix: i64,
+) -> Result<Labourer, Vec<FieldError>> {
     let mut f = Fields::new(obj);
     let lcode = code(&mut f, "lcode", true, LabourCode);
     let name = f.required("name", 1, 100);
@@ -155,7 +158,9 @@ pub fn labourer_from_fields(obj: &Map<String, Value>, now_unix: i64) -> Result<L
     }
     let address = f.optional("address", 200).unwrap_or_default();
     let desig_id = f.optional("desigid", 30).unwrap_or_default();
-    let desig_name = f.optional("designame", 60).unwrap_or_else(|| "LABOUR".into());
+    let desig_name = f
+        .optional("designame", 60)
+        .unwrap_or_else(|| "LABOUR".into());
     let display_code = f.optional("displaycode", 10);
     let muster_firm = code(&mut f, "musterfirmid", true, FirmId);
     let labour_firm = code(&mut f, "laborFirmID", false, FirmId);
@@ -203,7 +208,11 @@ pub fn task_from_fields(obj: &Map<String, Value>) -> Result<EstateTask, Vec<Fiel
     let date_s = f.required("Date", 10, 10);
     let date = NaiveDate::parse_from_str(&date_s, "%Y-%m-%d").ok();
     if date.is_none() && !date_s.is_empty() {
-        f.fail("Date", "field.format", vec![("expected", "yyyy-MM-dd".into())]);
+        f.fail(
+            "Date",
+            "field.format",
+            vec![("expected", "yyyy-MM-dd".into())],
+        );
     }
     let crop = f.required("Crop", 1, 60);
     let crop_id = f.optional("cropID", 30).unwrap_or_default();
@@ -259,7 +268,17 @@ mod tests {
         let v = json!({"lcode": "R/1", "gender": "X", "ltype": "Z", "displaycode": "12345678901"});
         let e = labourer_from_fields(v.as_object().unwrap(), 0).unwrap_err();
         let names: Vec<_> = e.iter().map(|e| e.field.as_str()).collect();
-        assert_eq!(names, vec!["lcode", "name", "gender", "displaycode", "musterfirmid", "ltype"]);
+        assert_eq!(
+            names,
+            vec![
+                "lcode",
+                "name",
+                "gender",
+                "displaycode",
+                "musterfirmid",
+                "ltype"
+            ]
+        );
     }
 
     #[test]

@@ -49,9 +49,14 @@ pub struct Weighment {
 pub enum WeightProblem {
     Negative,
     BagAboveGross,
-    TooHeavy { max_g: i64 },
+    TooHeavy {
+        max_g: i64,
+    },
     /// The handheld's netWeight differs from the server's by more than the tolerance.
-    NetMismatch { claimed_g: i64, expected_g: i64 },
+    NetMismatch {
+        claimed_g: i64,
+        expected_g: i64,
+    },
     /// Weights on a line that has no weighment (not a harvest job, or a supervisor).
     NotWeighed,
 }
@@ -210,14 +215,23 @@ pub enum Refusal {
     UnknownLabourer(LabourCode),
     InactiveLabourer(LabourCode),
     /// The labourer's muster firm is not the task's firm.
-    OtherFirm { labour_firm: FirmId, task_firm: FirmId },
+    OtherFirm {
+        labour_firm: FirmId,
+        task_firm: FirmId,
+    },
     /// The labourer already has a line on this task-day.
-    TwiceOnTaskDay { lcode: LabourCode, other_line: String },
+    TwiceOnTaskDay {
+        lcode: LabourCode,
+        other_line: String,
+    },
     Weight(WeightProblem),
     /// The line id was used before for a different line.
     LineIdReused(String),
     /// The muster's task is unknown for its firm (every line of it is refused).
-    UnknownTask { firm: FirmId, task: EstateTaskId },
+    UnknownTask {
+        firm: FirmId,
+        task: EstateTaskId,
+    },
 }
 
 impl Refusal {
@@ -262,9 +276,7 @@ impl Refusal {
                 vec![("lcode", lcode.0.clone()), ("line", other_line.clone())],
             ),
             Refusal::Weight(w) => match w {
-                WeightProblem::Negative => {
-                    (400, "bad_weight", "estate.weight.negative", vec![])
-                }
+                WeightProblem::Negative => (400, "bad_weight", "estate.weight.negative", vec![]),
                 WeightProblem::BagAboveGross => {
                     (400, "bad_weight", "estate.weight.bag_above_gross", vec![])
                 }
@@ -343,34 +355,64 @@ mod tests {
     #[test]
     fn the_servers_net_is_stored_within_tolerance() {
         let r = rules(true, 10.0);
-        assert_eq!(check_weighment(&r, false, false, &w(20.0, 0.5, Some(17.55))), Ok(17_550));
-        assert_eq!(check_weighment(&r, false, false, &w(20.0, 0.5, Some(17.6))), Ok(17_550));
-        assert_eq!(check_weighment(&r, false, false, &w(20.0, 0.5, None)), Ok(17_550));
+        assert_eq!(
+            check_weighment(&r, false, false, &w(20.0, 0.5, Some(17.55))),
+            Ok(17_550)
+        );
+        assert_eq!(
+            check_weighment(&r, false, false, &w(20.0, 0.5, Some(17.6))),
+            Ok(17_550)
+        );
+        assert_eq!(
+            check_weighment(&r, false, false, &w(20.0, 0.5, None)),
+            Ok(17_550)
+        );
         assert_eq!(
             check_weighment(&r, false, false, &w(20.0, 0.5, Some(17.601))),
-            Err(WeightProblem::NetMismatch { claimed_g: 17_601, expected_g: 17_550 })
+            Err(WeightProblem::NetMismatch {
+                claimed_g: 17_601,
+                expected_g: 17_550
+            })
         );
         // the helper formula ignores moisture
-        assert_eq!(check_weighment(&r, false, true, &w(20.0, 0.5, Some(19.5))), Ok(19_500));
+        assert_eq!(
+            check_weighment(&r, false, true, &w(20.0, 0.5, Some(19.5))),
+            Ok(19_500)
+        );
     }
 
     #[test]
     fn bad_weights_are_named() {
         let r = rules(true, 0.0);
-        assert_eq!(check_weighment(&r, false, false, &w(-1.0, 0.0, None)), Err(WeightProblem::Negative));
-        assert_eq!(check_weighment(&r, false, false, &w(1.0, 2.0, None)), Err(WeightProblem::BagAboveGross));
-        assert_eq!(check_weighment(&r, false, false, &w(200.0, 0.0, None)), Ok(200_000));
+        assert_eq!(
+            check_weighment(&r, false, false, &w(-1.0, 0.0, None)),
+            Err(WeightProblem::Negative)
+        );
+        assert_eq!(
+            check_weighment(&r, false, false, &w(1.0, 2.0, None)),
+            Err(WeightProblem::BagAboveGross)
+        );
+        assert_eq!(
+            check_weighment(&r, false, false, &w(200.0, 0.0, None)),
+            Ok(200_000)
+        );
         assert_eq!(
             check_weighment(&r, false, false, &w(200.001, 0.0, None)),
             Err(WeightProblem::TooHeavy { max_g: 200_000 })
         );
         // no weighment: zeros only
-        assert_eq!(check_weighment(&rules(false, 0.0), false, false, &w(0.0, 0.0, Some(0.0))), Ok(0));
+        assert_eq!(
+            check_weighment(&rules(false, 0.0), false, false, &w(0.0, 0.0, Some(0.0))),
+            Ok(0)
+        );
         assert_eq!(
             check_weighment(&rules(false, 0.0), false, false, &w(3.0, 0.0, Some(3.0))),
             Err(WeightProblem::NotWeighed)
         );
-        assert_eq!(check_weighment(&r, true, false, &w(3.0, 0.0, None)), Err(WeightProblem::NotWeighed));
+        assert_eq!(
+            check_weighment(&r, true, false, &w(3.0, 0.0, None)),
+            Err(WeightProblem::NotWeighed)
+        );
     }
 
     #[test]
@@ -380,7 +422,16 @@ mod tests {
             expected_g: 900,
         })
         .describe();
-        assert_eq!((e, reason, key), (400, "bad_weight", "estate.weight.net_mismatch"));
-        assert_eq!(args, vec![("claimed", "1.000".to_string()), ("expected", "0.900".to_string())]);
+        assert_eq!(
+            (e, reason, key),
+            (400, "bad_weight", "estate.weight.net_mismatch")
+        );
+        assert_eq!(
+            args,
+            vec![
+                ("claimed", "1.000".to_string()),
+                ("expected", "0.900".to_string())
+            ]
+        );
     }
 }

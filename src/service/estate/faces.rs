@@ -16,7 +16,11 @@ fn change_key(firm: &FirmId, version: u64) -> Vec<u8> {
 
 /// Writes face images (and template) as blobs, before the transaction: a blob nobody
 /// references after a failure is harmless, and the writer lock is not held across fsyncs.
-pub fn save_blobs(svc: &Services, images: &[Vec<u8>], template: Option<&[u8]>) -> Result<(Vec<String>, Option<String>)> {
+pub fn save_blobs(
+    svc: &Services,
+    images: &[Vec<u8>],
+    template: Option<&[u8]>,
+) -> Result<(Vec<String>, Option<String>)> {
     let limit = svc.config.http.max_image_bytes;
     if images.is_empty() || images.len() > MAX_IMAGES {
         return Err(ServiceError::invalid(
@@ -78,7 +82,15 @@ pub fn register(
     if let Some(old) = tx.get::<FaceRecord>(lcode.key())? {
         tx.delete::<FaceChange>(&change_key(&old.firm, old.version));
         if old.firm != lab.muster_firm {
-            bump(svc, tx, &old.firm, &FaceChange { lcode: lcode.clone(), removed: true })?;
+            bump(
+                svc,
+                tx,
+                &old.firm,
+                &FaceChange {
+                    lcode: lcode.clone(),
+                    removed: true,
+                },
+            )?;
         }
     }
     let version = bump(

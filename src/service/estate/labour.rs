@@ -19,7 +19,11 @@ pub enum Upsert {
 }
 
 pub fn firms(store: &Store) -> Result<Vec<Firm>> {
-    Ok(store.scan::<Firm>(b"")?.into_iter().map(|(_, f)| f).collect())
+    Ok(store
+        .scan::<Firm>(b"")?
+        .into_iter()
+        .map(|(_, f)| f)
+        .collect())
 }
 
 pub fn firm(store: &Store, id: &FirmId) -> Result<Option<Firm>> {
@@ -32,11 +36,19 @@ pub fn put_firm(tx: &mut Tx, firm: &Firm) -> Result<Upsert> {
         return Ok(Upsert::Unchanged);
     }
     tx.put(firm.id.key(), firm);
-    Ok(if old.is_some() { Upsert::Updated } else { Upsert::Added })
+    Ok(if old.is_some() {
+        Upsert::Updated
+    } else {
+        Upsert::Added
+    })
 }
 
 pub fn gangs(store: &Store) -> Result<Vec<Gang>> {
-    Ok(store.scan::<Gang>(b"")?.into_iter().map(|(_, g)| g).collect())
+    Ok(store
+        .scan::<Gang>(b"")?
+        .into_iter()
+        .map(|(_, g)| g)
+        .collect())
 }
 
 pub fn put_gang(tx: &mut Tx, gang: &Gang) -> Result<Upsert> {
@@ -45,7 +57,11 @@ pub fn put_gang(tx: &mut Tx, gang: &Gang) -> Result<Upsert> {
         return Ok(Upsert::Unchanged);
     }
     tx.put(gang.id.key(), gang);
-    Ok(if old.is_some() { Upsert::Updated } else { Upsert::Added })
+    Ok(if old.is_some() {
+        Upsert::Updated
+    } else {
+        Upsert::Added
+    })
 }
 
 /// Every labourer, in lcode order.
@@ -100,7 +116,11 @@ pub fn put_labourer(svc: &super::super::Services, tx: &mut Tx, new: &Labourer) -
     tx.put(new.lcode.key(), new);
     tx.index(LABOURERS_BY_DISPLAY, &display_key(new));
     super::faces::follow_labourer(svc, tx, new)?;
-    Ok(if old.is_some() { Upsert::Updated } else { Upsert::Added })
+    Ok(if old.is_some() {
+        Upsert::Updated
+    } else {
+        Upsert::Added
+    })
 }
 
 pub fn task_key(firm: &FirmId, id: &EstateTaskId) -> Vec<u8> {
@@ -128,8 +148,15 @@ pub fn put_task(tx: &mut Tx, task: &EstateTask) -> Result<Upsert> {
         tx.delete_raw(TASKS_BY_DAY, &store::key(&[day(o.date).as_bytes(), &key]));
     }
     tx.put(&key, task);
-    tx.index(TASKS_BY_DAY, &store::key(&[day(task.date).as_bytes(), &key]));
-    Ok(if old.is_some() { Upsert::Updated } else { Upsert::Added })
+    tx.index(
+        TASKS_BY_DAY,
+        &store::key(&[day(task.date).as_bytes(), &key]),
+    );
+    Ok(if old.is_some() {
+        Upsert::Updated
+    } else {
+        Upsert::Added
+    })
 }
 
 pub fn task(tx: &Tx, firm: &FirmId, id: &EstateTaskId) -> Result<Option<EstateTask>> {

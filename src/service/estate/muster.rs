@@ -62,7 +62,12 @@ fn day(d: NaiveDate) -> String {
 }
 
 fn line_key(task: &EstateTask, lcode: &[u8]) -> Vec<u8> {
-    store::key(&[day(task.date).as_bytes(), task.firm.key(), task.id.key(), lcode])
+    store::key(&[
+        day(task.date).as_bytes(),
+        task.firm.key(),
+        task.id.key(),
+        lcode,
+    ])
 }
 
 fn line_id_key(imei: &str, firm: &FirmId, task: &EstateTaskId, line_id: &str) -> Vec<u8> {
@@ -70,7 +75,12 @@ fn line_id_key(imei: &str, firm: &FirmId, task: &EstateTaskId, line_id: &str) ->
 }
 
 /// Stages every muster of a batch on `tx`; the caller commits once (atomic and durable).
-pub fn post(svc: &Services, tx: &mut Tx, device: &Device, musters: &[MusterIn]) -> Result<Vec<MusterOut>> {
+pub fn post(
+    svc: &Services,
+    tx: &mut Tx,
+    device: &Device,
+    musters: &[MusterIn],
+) -> Result<Vec<MusterOut>> {
     let now = svc.now_unix();
     let offset_secs = i64::from(svc.config.site.timezone_offset_minutes) * 60;
     let est = &svc.config.estate;
@@ -83,7 +93,11 @@ pub fn post(svc: &Services, tx: &mut Tx, device: &Device, musters: &[MusterIn]) 
                 task: m.task.clone(),
             };
             out.push(MusterOut {
-                verdicts: m.lines.iter().map(|_| Verdict::Refused(r.clone())).collect(),
+                verdicts: m
+                    .lines
+                    .iter()
+                    .map(|_| Verdict::Refused(r.clone()))
+                    .collect(),
             });
             continue;
         };
@@ -162,7 +176,9 @@ fn one_line(
             return Ok(Verdict::Refused(Refusal::LineIdReused(line_id.to_string())));
         }
         if let Some(stored) = tx.get::<MusterLine>(&seen.line_key)? {
-            return Ok(Verdict::Stored { net_g: stored.net_g });
+            return Ok(Verdict::Stored {
+                net_g: stored.net_g,
+            });
         }
     }
     let Some(lab) = tx.get::<Labourer>(f.lcode.key())? else {
@@ -245,11 +261,30 @@ pub fn lines_between(store: &Store, from: NaiveDate, to: NaiveDate) -> Result<Ve
 }
 
 /// The muster export: one row per stored line.
-pub fn export_table(store: &Store, from: NaiveDate, to: NaiveDate) -> Result<(Vec<String>, Vec<Vec<String>>)> {
+pub fn export_table(
+    store: &Store,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<(Vec<String>, Vec<Vec<String>>)> {
     let headers = [
-        "Date", "firmid", "TaskID", "Job", "DiarySlipNo", "lineID", "lcode", "name", "displaycode",
-        "isHelper", "HalfDay", "withMuster", "grossWeight", "BagWeight", "netWeight", "DateTime",
-        "imei", "received_utc",
+        "Date",
+        "firmid",
+        "TaskID",
+        "Job",
+        "DiarySlipNo",
+        "lineID",
+        "lcode",
+        "name",
+        "displaycode",
+        "isHelper",
+        "HalfDay",
+        "withMuster",
+        "grossWeight",
+        "BagWeight",
+        "netWeight",
+        "DateTime",
+        "imei",
+        "received_utc",
     ]
     .iter()
     .map(|s| s.to_string())
@@ -284,7 +319,9 @@ pub fn export_table(store: &Store, from: NaiveDate, to: NaiveDate) -> Result<(Ve
             format!("{:.3}", kg(l.gross_g)),
             format!("{:.3}", kg(l.bag_g)),
             format!("{:.3}", kg(l.net_g)),
-            l.at_local.format(crate::domain::estate::muster::LINE_TIME_FORMAT).to_string(),
+            l.at_local
+                .format(crate::domain::estate::muster::LINE_TIME_FORMAT)
+                .to_string(),
             l.imei.clone(),
             chrono::DateTime::from_timestamp(l.received_unix, 0)
                 .map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
