@@ -15,6 +15,7 @@ use crate::domain::estate::{FirmId, GangId, LabourCode};
 use crate::domain::time::local_day;
 use crate::domain::validate::FieldError;
 use crate::i18n::{self, Lang};
+use crate::service::transfer::{Row, RowOutcome, Table};
 use crate::store::{Record, Tx};
 
 use super::{Result, Services};
@@ -59,24 +60,60 @@ fn describe(errors: &[FieldError]) -> String {
         .join("; ")
 }
 
-/// One row of `gatehouse import labour` (CSV headers are the POABS field names: lcode, name,
-/// fatherName, gender, address, desigid, designame, displaycode, musterfirmid, laborFirmID,
-/// isHelper, isSupervisor, ltype, gang, active). Re-importing the same row changes nothing.
-/// `Err` is the line's reason for the per-line error report.
-pub fn import_labour_fields(
+/// The named columns of an import row as a JSON object, so CSV rows and JSON bodies share the
+/// domain's field parsers.
+fn row_fields(row: &Row<'_>, columns: &[&str]) -> Map<String, Value> {
+    columns
+        .iter()
+        .filter_map(|c| {
+            row.get(c)
+                .map(|v| (c.to_string(), Value::String(v.to_string())))
+        })
+        .collect()
+}
+
+fn outcome(u: Upsert) -> RowOutcome {
+    match u {
+        Upsert::Added => RowOutcome::Inserted,
+        Upsert::Updated => RowOutcome::Updated,
+        Upsert::Unchanged => RowOutcome::Unchanged,
+    }
+}
+
+fn store_err(e: impl std::fmt::Display) -> String {
+    e.to_string()
+}
+
+/// Columns of `gatehouse import labour` (POABS field names; matched case-insensitively).
+pub const LABOUR_COLUMNS: &[&str] = &[
+    "lcode",
+    "name",
+    "fatherName",
+    "gender",
+    "address",
+    "desigid",
+    "designame",
+    "displaycode",
+    "musterfirmid",
+    "laborFirmID",
+    "isHelper",
+    "isSupervisor",
+    "ltype",
+    "gang",
+    "active",
+];
+
+/// One row of `gatehouse import labour`. Firms and gangs first seen here are created (named by
+/// their id until a `firms` import names them). Re-importing the same row changes nothing.
+pub fn import_labour_row(
     svc: &Services,
     tx: &mut Tx,
-    row: &Map<String, Value>,
-) -> std::result::Result<Upsert, String> {
-    let lab = labourer_from_fields(row, svc.now_unix()).map_err(|e| describe(&e))?;
+    row: &Row<'_>,
+) -> std::result::Result<RowOutcome, String> {
+    let lab = labourer_from_fields(&row_fields(row, LABOUR_COLUMNS), svc.now_unix())
+        .map_err(|e| describe(&e))?;
     for firm in [&lab.muster_firm, &lab.labour_firm] {
-        if tx
-            .get::<Firm>(firm.key())
-            .map_err(|e| e.to_string())?
-            .is_none()
-        {
-            // A firm first seen in a labour file is created with its id as its name; Firm List
-            // shows it, and a later firm import can name it.
+        if tx.get::<Firm>(firm.key()).map_err(store_err)?.is_none() {
             labour::put_firm(
                 tx,
                 &Firm {
@@ -84,54 +121,91 @@ pub fn import_labour_fields(
                     name: firm.0.clone(),
                 },
             )
-            .map_err(|e| e.to_string())?;
+            .map_err(store_err)?;
         }
     }
     if let Some(g) = &lab.gang {
-        if tx
-            .get::<Gang>(g.key())
-            .map_err(|e| e.to_string())?
-            .is_none()
-        {
-            labour::put_gang(
-                tx,
-                &Gang {
-                    id: g.clone(),
-                    firm: lab.labour_firm.clone(),
-                    name: g.0.clone(),
-                    supervisor: None,
-                },
-            )
-            .map_err(|e| e.to_string())?;
+        if tx.get::<Gang>(g.key()).map_err(store_err)?.is_none() {
+            let gang = Gang {
+                id: g.clone(),
+                firm: lab.labour_firm.clone(),
+                name: g.0.clone(),
+                supervisor: None,
+            };
+            labour::put_gang(tx, &gang).map_err(store_err)?;
         }
     }
-    labour::put_labourer(svc, tx, &lab).map_err(|e| e.to_string())
+    labour::put_labourer(svc, tx, &lab)
+        .map(outcome)
+        .map_err(store_err)
 }
 
-/// One row of an estate-task import (firmid, TaskID, Date, Crop, cropID, Field, FieldCode, Job,
-/// JobCode, laborCount, HarvestJob, MaterialReqd, CocktailReqd, MoisturePerc).
-pub fn import_task_fields(
+/// One row of `gatehouse import firms`: firmid, firmName.
+pub fn import_firm_row(
+    _svc: &Services,
     tx: &mut Tx,
-    row: &Map<String, Value>,
-) -> std::result::Result<Upsert, String> {
-    let task = task_from_fields(row).map_err(|e| describe(&e))?;
+    row: &Row<'_>,
+) -> std::result::Result<RowOutcome, String> {
+    let id = row.required("firmid")?;
+    if !crate::domain::estate::valid_code(id) {
+        return Err(format!(
+            "firmid '{id}' is not a printable code of 1 to 30 characters"
+        ));
+    }
+    let name = row.required("firmName")?;
+    if name.chars().count() > 100 {
+        return Err("firmName must be 1 to 100 characters long".into());
+    }
+    labour::put_firm(
+        tx,
+        &Firm {
+            id: FirmId(id.into()),
+            name: name.into(),
+        },
+    )
+    .map(outcome)
+    .map_err(store_err)
+}
+
+/// Columns of `gatehouse import estate-tasks`.
+pub const TASK_COLUMNS: &[&str] = &[
+    "firmid",
+    "TaskID",
+    "Date",
+    "Crop",
+    "cropID",
+    "Field",
+    "FieldCode",
+    "Job",
+    "JobCode",
+    "laborCount",
+    "HarvestJob",
+    "MaterialReqd",
+    "CocktailReqd",
+    "MoisturePerc",
+];
+
+/// One row of `gatehouse import estate-tasks` (the tasks Get Tasks serves on their Date).
+pub fn import_task_row(
+    _svc: &Services,
+    tx: &mut Tx,
+    row: &Row<'_>,
+) -> std::result::Result<RowOutcome, String> {
+    let task = task_from_fields(&row_fields(row, TASK_COLUMNS)).map_err(|e| describe(&e))?;
     if tx
         .get::<Firm>(task.firm.key())
-        .map_err(|e| e.to_string())?
+        .map_err(store_err)?
         .is_none()
     {
         return Err(format!("unknown firm {}", task.firm));
     }
-    labour::put_task(tx, &task).map_err(|e| e.to_string())
+    labour::put_task(tx, &task).map(outcome).map_err(store_err)
 }
 
-/// The muster export for `gatehouse export muster --from --to`.
-pub fn export_muster(
-    svc: &Services,
-    from: NaiveDate,
-    to: NaiveDate,
-) -> Result<(Vec<String>, Vec<Vec<String>>)> {
-    muster::export_table(&svc.store, from, to)
+/// `gatehouse export muster --from --to`: one row per stored line whose task date is in range.
+pub fn export_muster(svc: &Services, from: NaiveDate, to: NaiveDate) -> Result<Table> {
+    let (headers, rows) = muster::export_table(&svc.store, from, to)?;
+    Ok(Table { headers, rows })
 }
 
 /// `serve --demo`: two firms, four gangs, 200 labourers (helpers and kanganis among them) and

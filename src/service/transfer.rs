@@ -78,14 +78,23 @@ pub struct Table {
 pub type ExportFn = fn(&Services, NaiveDate, NaiveDate) -> Result<Table>;
 
 /// (kind, what it is, the row function). One line per kind.
-pub const IMPORTERS: &[(&str, &str, ImportRowFn)] = &[(
-    "users",
-    "user accounts: username, password, role, name, phone",
-    import_user_row,
-)];
+pub const IMPORTERS: &[(&str, &str, ImportRowFn)] = &[
+    (
+        "users",
+        "user accounts: username, password, role, name, phone",
+        import_user_row,
+    ),
+    ("labour", "estate labourers: lcode, name, fatherName, gender, address, desigid, designame, displaycode, musterfirmid, laborFirmID, isHelper, isSupervisor, ltype, gang, active", crate::service::estate::import_labour_row),
+    ("firms", "estate firms: firmid, firmName", crate::service::estate::import_firm_row),
+    ("estate-tasks", "estate tasks of a day: firmid, TaskID, Date, Crop, cropID, Field, FieldCode, Job, JobCode, laborCount, HarvestJob, MaterialReqd, CocktailReqd, MoisturePerc", crate::service::estate::import_task_row),
+];
 
 /// (kind, what it is, the table function). One line per kind.
-pub const EXPORTERS: &[(&str, &str, ExportFn)] = &[];
+pub const EXPORTERS: &[(&str, &str, ExportFn)] = &[(
+    "muster",
+    "estate muster lines by task date",
+    crate::service::estate::export_muster,
+)];
 
 /// The longest period one export may cover.
 pub const MAX_EXPORT_DAYS: i64 = 366;

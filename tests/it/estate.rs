@@ -351,3 +351,151 @@ fn face_file_synced_changed_and_synced_again() {
     assert_eq!(restart["faces"].as_array().unwrap().len(), 2);
     assert_eq!(admin_get(&s, "/admin/estate/summary")["faces"], 3);
 }
+
+#[test]
+fn muster_edge_10000_lines_accepted_10001_refused_then_exported() {
+    let (s, key) = demo_handheld(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("labour.csv");
+    let mut text =
+        String::from("lcode,name,fatherName,gender,musterfirmid,isHelper,ltype,displaycode\n");
+    for n in 0..10_001 {
+        text.push_str(&format!(
+            "B{n:05},Pekerja {n},Ayah,F,1,{},R,MNJ-B{n:05}\n",
+            if n % 5 == 0 { "T" } else { "F" }
+        ));
+    }
+    text.push_str("B99999,,Ayah,X,1,F,R,\n"); // refused: no name, bad gender
+    std::fs::write(&csv, &text).unwrap();
+    let out = s.cli(&["import", "labour", csv.to_str().unwrap(), "--json"]);
+    let v: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    assert_eq!(v["inserted"], 10_001, "{v}");
+    assert_eq!(v["errors"][0]["line"], 10_003, "{v}");
+    assert!(
+        v["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("gender"),
+        "{v}"
+    );
+    // Re-importing changes nothing.
+    let again: Value = serde_json::from_slice(
+        &s.cli(&["import", "labour", csv.to_str().unwrap(), "--json"])
+            .stdout,
+    )
+    .unwrap();
+    assert_eq!(again["unchanged"], 10_001, "{again}");
+
+    let sp = task(&s, &key, "1", "SP");
+    let lines = |n: usize| -> Vec<Value> {
+        (0..n)
+            .map(|i| {
+                let helper = if i % 5 == 0 { "T" } else { "F" };
+                let net = if i % 5 == 0 { 11.5 } else { 10.925 }; // (12 - 0.5) or × 0.95
+                line(
+                    &format!("E{i}"),
+                    &format!("B{i:05}"),
+                    12.0,
+                    0.5,
+                    net,
+                    helper,
+                )
+            })
+            .collect()
+    };
+    let post = |n: usize| {
+        codelayer(
+            &s,
+            "estate/sync/muster",
+            &json!({"key": key, "musters": [
+                {"TaskID": sp["TaskID"], "firmid": "1", "DiarySlipNo": "BIG", "JobEnds": "T", "materials": [], "pests": [], "muster": lines(n)}
+            ]}),
+        )
+    };
+    let over = post(10_001);
+    assert_eq!(over["e"], 400, "{}", over["msg"]);
+    assert!(
+        over["msg"].as_str().unwrap().contains("musters[0].muster"),
+        "{over}"
+    );
+    assert_eq!(
+        admin_get(&s, "/admin/estate/summary")["muster_lines_today"],
+        0,
+        "nothing stored"
+    );
+    let full = post(10_000);
+    assert_eq!(full["e"], 200, "{}", full["msg"]);
+    assert_eq!(
+        (full["accepted"].as_i64(), full["refused"].as_i64()),
+        (Some(10_000), Some(0))
+    );
+    assert_eq!(full["musters"][0]["lines"][9_999]["lineID"], "E9999");
+    assert_eq!(full["musters"][0]["lines"][9_999]["netWeight"], 10.925);
+    assert_eq!(
+        admin_get(&s, "/admin/estate/summary")["muster_lines_today"],
+        10_000
+    );
+
+    // Export: CSV and XLSX for today.
+    let day = sp["Date"].as_str().unwrap();
+    let out_csv = dir.path().join("muster.csv");
+    let e = s.cli_json(&[
+        "export",
+        "muster",
+        "--from",
+        day,
+        "--to",
+        day,
+        "--format",
+        "csv",
+        "--out",
+        out_csv.to_str().unwrap(),
+    ]);
+    assert_eq!(e["rows"], 10_000, "{e}");
+    let exported = std::fs::read_to_string(&out_csv).unwrap();
+    let mut rows = exported.lines();
+    let header = rows.next().unwrap();
+    assert!(
+        header.starts_with("Date,firmid,TaskID,Job,DiarySlipNo,lineID,lcode,name"),
+        "{header}"
+    );
+    let first = rows.next().unwrap();
+    assert!(
+        first.contains(",B00000,Pekerja 0,") && first.contains(",12.000,0.500,11.500,"),
+        "{first}"
+    );
+    assert_eq!(exported.lines().count(), 10_001);
+    let out_xlsx = dir.path().join("muster.xlsx");
+    let x = s.cli_json(&[
+        "export",
+        "muster",
+        "--from",
+        day,
+        "--to",
+        day,
+        "--format",
+        "xlsx",
+        "--out",
+        out_xlsx.to_str().unwrap(),
+    ]);
+    assert_eq!(x["rows"], 10_000);
+    assert!(
+        std::fs::read(&out_xlsx).unwrap().starts_with(b"PK"),
+        "an xlsx is a zip file"
+    );
+    // Another period exports nothing.
+    let none = s.cli_json(&[
+        "export",
+        "muster",
+        "--from",
+        "2020-01-01",
+        "--to",
+        "2020-01-31",
+        "--format",
+        "csv",
+        "--out",
+        out_csv.to_str().unwrap(),
+    ]);
+    assert_eq!(none["rows"], 0);
+}
