@@ -118,6 +118,12 @@ pub struct Backup {
 pub struct Wablas {
     /// Shared secret the gateway sends as `?secret=` or `x-wablas-secret`; empty = callback refused.
     pub callback_secret: String,
+    /// Where to send outbox messages (`<api_url>/api/send-message`), e.g. a LAN relay
+    /// `http://10.0.0.5:8081`; empty = messages stay in the outbox for the console. Plain HTTP
+    /// only: the box ships no TLS client, so reaching wablas.com needs a relay.
+    pub api_url: String,
+    /// The gateway's token (`token.secret_key`), sent as the Authorization header.
+    pub token: String,
 }
 
 impl Default for Config {
@@ -233,6 +239,8 @@ impl Default for Wablas {
     fn default() -> Self {
         Self {
             callback_secret: String::new(),
+            api_url: String::new(),
+            token: String::new(),
         }
     }
 }
@@ -293,6 +301,11 @@ impl Config {
         if !(-720..=840).contains(&self.site.timezone_offset_minutes) {
             return Err(ConfigError::Invalid(
                 "site.timezone_offset_minutes must be within -720..=840".into(),
+            ));
+        }
+        if !self.wablas.api_url.is_empty() && !self.wablas.api_url.starts_with("http://") {
+            return Err(ConfigError::Invalid(
+                "wablas.api_url must be an http:// address (a relay on the LAN); this build has no TLS client".into(),
             ));
         }
         Ok(())

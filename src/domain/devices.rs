@@ -57,6 +57,22 @@ pub struct Device {
     pub app_version: String,
 }
 
+/// A Daily Activity app installation registered by a client system (Register Device), keyed by
+/// app key ‖ 0 ‖ device id.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AppDevice {
+    pub app_key: String,
+    pub device_id: String,
+    pub device_name: String,
+    pub platform: String,
+    pub os_version: String,
+    pub app_version: String,
+    /// Push notification token, if the app has one.
+    pub push_token: String,
+    pub registered_unix: i64,
+    pub updated_unix: i64,
+}
+
 /// A Codelayer session key's record; the key itself is never stored (keyed by its hash).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CodelayerSession {

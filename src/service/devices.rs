@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use crate::domain::credentials::ct_eq;
-use crate::domain::devices::{AppVersion, Device, DeviceStatus};
+use crate::domain::devices::{AppDevice, AppVersion, Device, DeviceStatus};
 use crate::domain::ids::Secret;
 use crate::store::{Store, Tx};
 
@@ -226,4 +226,48 @@ pub async fn sign_in(svc: &Arc<Services>, s: DeviceSignIn<'_>) -> Result<Secret>
     tx.commit().await?;
     tracing::info!(user = %user.username, imei = s.imei, "codelayer session opened");
     Ok(key)
+}
+
+pub struct AppRegistration<'a> {
+    pub device_id: &'a str,
+    pub device_name: &'a str,
+    pub platform: &'a str,
+    pub os_version: &'a str,
+    pub app_version: &'a str,
+    pub push_token: &'a str,
+}
+
+/// Daily Activity `Register Device`: records (or updates) an app installation of a client
+/// system. Registering again updates it; nothing is duplicated.
+pub fn register_app_device(
+    svc: &Services,
+    tx: &mut Tx,
+    app_key: &str,
+    r: AppRegistration<'_>,
+) -> Result<(AppDevice, bool)> {
+    let key = crate::store::key(&[app_key.as_bytes(), r.device_id.as_bytes()]);
+    let now = svc.now_unix();
+    let existing = tx.get::<AppDevice>(&key)?;
+    let created = existing.is_none();
+    let d = AppDevice {
+        app_key: app_key.to_string(),
+        device_id: r.device_id.to_string(),
+        device_name: r.device_name.to_string(),
+        platform: r.platform.to_string(),
+        os_version: r.os_version.to_string(),
+        app_version: r.app_version.to_string(),
+        push_token: r.push_token.to_string(),
+        registered_unix: existing.map_or(now, |e| e.registered_unix),
+        updated_unix: now,
+    };
+    tx.put(&key, &d);
+    Ok((d, created))
+}
+
+pub fn app_devices(store: &Store) -> Result<Vec<AppDevice>> {
+    Ok(store
+        .scan::<AppDevice>(b"")?
+        .into_iter()
+        .map(|(_, d)| d)
+        .collect())
 }

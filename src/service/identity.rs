@@ -111,7 +111,7 @@ pub fn add_user(svc: &Services, tx: &mut Tx, new: NewUser<'_>) -> Result<User> {
     Ok(user)
 }
 
-/// Sets a new password and revokes every token the user holds.
+/// Sets a new password and revokes every session the user holds, in every family.
 pub fn set_password(svc: &Services, tx: &mut Tx, id: UserId, password: &str) -> Result<User> {
     check_policy(password, svc.config.auth.password_min_len).map_err(policy_error)?;
     let mut user = tx
@@ -126,6 +126,7 @@ pub fn set_password(svc: &Services, tx: &mut Tx, id: UserId, password: &str) -> 
     tx.put(&id.key(), &user);
     revoke_user_tokens(tx, id)?;
     super::codelayer_session::revoke_for_user(tx, id)?;
+    super::device_logins::revoke_for_user(tx, id)?;
     Ok(user)
 }
 
@@ -293,6 +294,10 @@ pub fn resolve_token(
         }
     }
     Ok((hash, rec))
+}
+
+pub fn token_record(store: &Store, hash: &TokenHash) -> Result<Option<TokenRecord>> {
+    Ok(store.get::<TokenRecord>(&hash.0)?)
 }
 
 /// Marks a token revoked (idempotent).

@@ -8,6 +8,7 @@
 pub mod attendance;
 pub mod codelayer_session;
 pub mod demo;
+pub mod device_logins;
 pub mod devices;
 pub mod error;
 pub mod estate;
@@ -15,6 +16,8 @@ pub mod gatepass;
 pub mod hr;
 pub mod identity;
 pub mod lockout;
+pub mod outbox;
+pub mod recovery;
 pub mod secrets;
 pub mod transfer;
 pub mod work;

@@ -504,3 +504,70 @@ pub fn admin_get(server: &Server, path: &str) -> Value {
     assert_eq!(v["ok"], true, "admin {path}: {v}");
     v["data"].clone()
 }
+/// One request to the running server's admin API over its Unix socket; returns (status, body).
+pub fn admin_call(server: &Server, method: &str, path: &str, body: Option<&Value>) -> (u16, Value) {
+    use std::io::{Read, Write};
+    let mut sock = std::os::unix::net::UnixStream::connect(server.state.join("admin.sock"))
+        .expect("admin socket");
+    let b = body.map(|b| b.to_string()).unwrap_or_default();
+    write!(
+        sock,
+        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{b}",
+        b.len()
+    )
+    .unwrap();
+    let mut out = Vec::new();
+    sock.read_to_end(&mut out).unwrap();
+    let text = String::from_utf8_lossy(&out).into_owned();
+    let status = text
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let (head, rest) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let json_text = if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        // De-chunk.
+        let mut body = String::new();
+        let mut r = rest;
+        while let Some((size, tail)) = r.split_once("\r\n") {
+            let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+            if n == 0 {
+                break;
+            }
+            body.push_str(&tail[..n]);
+            r = tail[n..].trim_start_matches("\r\n");
+        }
+        body
+    } else {
+        rest.to_string()
+    };
+    let v = serde_json::from_str(&json_text).unwrap_or(Value::Null);
+    (status, v)
+}
+
+/// `admin_call` expecting `{"ok": true}`; returns `data`.
+pub fn admin_data(server: &Server, method: &str, path: &str, body: Option<&Value>) -> Value {
+    let (status, v) = admin_call(server, method, path, body);
+    assert!(
+        status == 200 && v["ok"] == true,
+        "{method} {path}: {status} {v}"
+    );
+    v["data"].clone()
+}
+
+/// Headers of a Daily Activity call carrying a client token.
+pub fn da_client_headers<'a>(
+    app_key: &'a str,
+    bearer: &'a str,
+    rid: &'a str,
+) -> Vec<(&'a str, &'a str)> {
+    vec![
+        ("x-app-key", app_key),
+        ("x-request-id", rid),
+        ("x-language", "en"),
+        ("authorization", bearer),
+    ]
+}

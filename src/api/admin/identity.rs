@@ -13,6 +13,7 @@ use crate::domain::identity::Role;
 use crate::domain::validate::Fields;
 use crate::service::devices::{self, Decision};
 use crate::service::lockout::{self, Subject};
+use crate::service::outbox;
 use crate::service::{identity as ident, Services};
 
 pub fn routes() -> Vec<Route> {
@@ -44,6 +45,15 @@ pub fn routes() -> Vec<Route> {
         route(Method::GET, "/admin/lockouts", "List Lockouts", |svc, _| {
             Box::pin(list_lockouts(svc))
         }),
+        route(Method::GET, "/admin/outbox", "Outbox", |svc, _| {
+            Box::pin(list_outbox(svc))
+        }),
+        route(
+            Method::GET,
+            "/admin/wablas",
+            "Gateway Callbacks",
+            |svc, _| Box::pin(list_wablas(svc)),
+        ),
         route(Method::GET, "/admin/devices", "List Devices", |svc, _| {
             Box::pin(list_devices(svc))
         }),
@@ -214,4 +224,55 @@ async fn decide(svc: Arc<Services>, req: Request, decision: Decision) -> AdminRe
     let d = devices::decide(&svc, &mut tx, &imei, decision)?;
     tx.commit().await?;
     Ok(device_json(&d))
+}
+
+/// The outbox with texts opened: gatehouse staff read reset codes to people without a phone.
+async fn list_outbox(svc: Arc<Services>) -> AdminResult {
+    let now = svc.now_unix();
+    let list: Vec<Value> = outbox::list(&svc, 200)?
+        .into_iter()
+        .map(|(m, text)| {
+            json!({
+                "id": m.id,
+                "user_id": m.user.map(|u| u.0),
+                "channel": match m.channel {
+                    crate::domain::identity::Channel::Console => "console",
+                    crate::domain::identity::Channel::Wablas => "wablas",
+                },
+                "to": m.to,
+                "purpose": m.purpose,
+                "text": text,
+                "status": m.status.as_str(),
+                "created_unix": m.created_unix,
+                "expires_unix": m.expires_unix,
+                "expired": m.expires_unix.is_some_and(|t| t <= now),
+            })
+        })
+        .collect();
+    Ok(Value::Array(list))
+}
+
+async fn list_wablas(svc: Arc<Services>) -> AdminResult {
+    let list: Vec<Value> = outbox::wablas_events(&svc, 200)?
+        .into_iter()
+        .map(|e| {
+            json!({
+                "id": e.id,
+                "kind": match e.kind {
+                    crate::domain::identity::WablasKind::Message => "message",
+                    crate::domain::identity::WablasKind::Status => "status",
+                },
+                "phone": e.phone,
+                "message": e.message,
+                "message_type": e.message_type,
+                "device_id": e.device_id,
+                "sender": e.sender,
+                "is_from_me": e.is_from_me,
+                "timestamp": e.timestamp,
+                "status": e.status,
+                "received_unix": e.received_unix,
+            })
+        })
+        .collect();
+    Ok(Value::Array(list))
 }

@@ -2,13 +2,112 @@
 //! body; success `{"status":"success","message":{...}}`, errors
 //! `{"status":"error","message":["<reason>"]}` with HTTP 400/401/405.
 
-use serde_json::json;
+mod users;
 
-use super::{Problem, Request, Response, Route};
+use std::sync::Arc;
+
+use futures_util::future::BoxFuture;
+use serde_json::{json, Map, Value};
+use warp::http::Method;
+
+use super::{Doc, Family, Problem, Request, Response, Route};
+use crate::domain::identity::{DeviceLogin, User};
 use crate::i18n::{self, Lang};
+use crate::service::{device_logins, Services};
+
+pub const BASE: &str = "/api";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Auth {
+    /// No credential (`users/authorize`).
+    Public,
+    /// `deviceID` + `token` in the body. `touch`: the call counts as activity and extends the
+    /// token's idle expiry (every operation but `users/checktoken`).
+    Token { touch: bool },
+}
+
+pub struct Call {
+    pub svc: Arc<Services>,
+    pub req: Request,
+    pub body: Map<String, Value>,
+    /// The signed-in device and its user, for `Auth::Token` operations.
+    pub login: Option<(DeviceLogin, User)>,
+}
+
+/// The `message` of a success answer.
+pub type OpResult = Result<Value, Problem>;
+pub type OpFn = for<'a> fn(&'a mut Call) -> BoxFuture<'a, OpResult>;
+
+#[macro_export]
+macro_rules! az_op {
+    ($f:path) => {{
+        fn wrapped<'a>(
+            c: &'a mut $crate::api::authorize::Call,
+        ) -> futures_util::future::BoxFuture<'a, $crate::api::authorize::OpResult> {
+            Box::pin($f(c))
+        }
+        wrapped as $crate::api::authorize::OpFn
+    }};
+}
 
 pub fn routes() -> Vec<Route> {
-    Vec::new()
+    users::routes()
+}
+
+pub fn route(
+    path: &'static str,
+    summary: &'static str,
+    tag: &'static str,
+    auth: Auth,
+    mut doc: Doc,
+    f: OpFn,
+) -> Route {
+    if auth != Auth::Public {
+        doc.security = vec!["authorizeToken"];
+    }
+    let handler: super::Handler = Arc::new(move |svc, req| Box::pin(run(svc, req, auth, f)));
+    Route {
+        method: Method::POST,
+        path,
+        family: Family::Authorize,
+        summary,
+        tag,
+        doc,
+        handler,
+        max_body: None,
+    }
+}
+
+async fn run(svc: Arc<Services>, req: Request, auth: Auth, f: OpFn) -> Response {
+    let body = match req.json_object() {
+        Ok(b) => b,
+        Err(p) => return render_problem(&req, &p),
+    };
+    let login = match auth {
+        Auth::Public => None,
+        Auth::Token { touch } => {
+            let text = |k: &str| {
+                body.get(k)
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string()
+            };
+            match device_logins::resolve(&svc, &text("deviceID"), &text("token"), touch) {
+                Ok(l) => Some(l),
+                Err(e) => return render_problem(&req, &e.into()),
+            }
+        }
+    };
+    let mut call = Call {
+        svc,
+        req,
+        body,
+        login,
+    };
+    match f(&mut call).await {
+        Ok(message) => Response::json(200, &json!({"status": "success", "message": message})),
+        Err(p) => render_problem(&call.req, &p),
+    }
 }
 
 pub fn render_problem(_req: &Request, p: &Problem) -> Response {

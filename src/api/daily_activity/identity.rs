@@ -1,5 +1,8 @@
 //! Daily Activity: Authorize (Verify, Refresh Token, Access Token) and User (Login, Logout,
-//! Profile).
+//! Profile); the rest of the family's identity operations are in `identity/`.
+
+mod account;
+mod wablas;
 
 use serde_json::{json, Value};
 use warp::http::Method;
@@ -9,9 +12,17 @@ use crate::api::{Doc, Problem, Route};
 use crate::da_op;
 use crate::domain::identity::{TokenKind, User};
 use crate::domain::validate::Fields;
-use crate::service::identity as ident;
+use crate::service::identity::{self as ident, SignInFailure};
+use crate::service::lockout::Subject;
 
 pub fn routes() -> Vec<Route> {
+    let mut all = chain_routes();
+    all.extend(account::routes());
+    all.extend(wablas::routes());
+    all
+}
+
+fn chain_routes() -> Vec<Route> {
     vec![
         route(
             Method::POST,
@@ -148,7 +159,6 @@ async fn login(call: &mut Call) -> OpResult {
     let password = f.required("password", 1, 64);
     let device = f.optional("device_id", 100);
     fields_ok(&f)?;
-    let user = ident::check_credentials(&call.svc.store, &username, &password)?;
     let svc = call.svc.clone();
     let app_key = call
         .caller
@@ -156,6 +166,20 @@ async fn login(call: &mut Call) -> OpResult {
         .as_ref()
         .map(|c| c.app_key.clone())
         .ok_or_else(|| Problem::new(401, "auth.app_key.invalid"))?;
+    // The device counts failures; without a device id, the client system does.
+    let subject = match &device {
+        Some(d) => Subject::device("device", d),
+        None => Subject::device("client", app_key.as_str()),
+    };
+    let user = match ident::sign_in(&svc, &username, &password, &[subject]) {
+        Ok(u) => u,
+        Err(SignInFailure { error, delay }) => {
+            // Release the writer lock before holding the answer back.
+            drop(call.tx.take());
+            tokio::time::sleep(delay).await;
+            return Err(error.into());
+        }
+    };
     let issued = ident::issue_token(
         &svc,
         call.tx(),

@@ -5,8 +5,10 @@ use serde::{Deserialize, Serialize};
 
 use super::TableInfo;
 use crate::domain::credentials::LoginFailures;
-use crate::domain::devices::{CodelayerSession, Device};
-use crate::domain::identity::{ClientApp, TokenRecord, User};
+use crate::domain::devices::{AppDevice, CodelayerSession, Device};
+use crate::domain::identity::{
+    ClientApp, DeviceLogin, DeviceSlot, OutboxMessage, ResetCode, TokenRecord, User, WablasEvent,
+};
 use crate::store::Record;
 
 impl Record for User {
@@ -28,6 +30,31 @@ impl Record for Device {
 /// Keyed by subject (`user:<username>`, `imei:<imei>`, `device:<id>`, `client:<app key>`).
 impl Record for LoginFailures {
     const TREE: &'static str = "login_failures";
+}
+
+/// Keyed by app key ‖ 0 ‖ device id.
+impl Record for AppDevice {
+    const TREE: &'static str = "app_devices";
+}
+/// Keyed by user id (BE): one live reset code per user.
+impl Record for ResetCode {
+    const TREE: &'static str = "reset_codes";
+}
+/// Keyed by id (BE).
+impl Record for OutboxMessage {
+    const TREE: &'static str = "outbox";
+}
+/// Keyed by `WablasEvent::key()`.
+impl Record for WablasEvent {
+    const TREE: &'static str = "wablas_events";
+}
+/// Authorize API sign-ins, keyed by token hash.
+impl Record for DeviceLogin {
+    const TREE: &'static str = "device_logins";
+}
+/// Keyed by `DeviceSlot::key(user, deviceID)`.
+impl Record for DeviceSlot {
+    const TREE: &'static str = "device_slots";
 }
 
 /// username key ‖ 0 ‖ user id (BE).
@@ -53,6 +80,12 @@ pub fn tables() -> Vec<TableInfo> {
         crate::table!(CodelayerSession),
         crate::table!(Device),
         crate::table!(LoginFailures),
+        crate::table!(AppDevice),
+        crate::table!(ResetCode),
+        crate::table!(OutboxMessage),
+        crate::table!(WablasEvent),
+        crate::table!(DeviceLogin),
+        crate::table!(DeviceSlot),
         crate::index_table!(USERS_BY_NAME),
         crate::index_table!(TOKENS_BY_USER),
         crate::index_table!(SESSIONS_BY_IMEI),

@@ -1,0 +1,214 @@
+//! Authorize API: `users/authorize` (seed 004), `users/checktoken`, `users/profile`.
+
+use serde_json::{json, Value};
+
+use super::{route, Auth, Call, OpResult};
+use crate::api::{Doc, Problem, Route};
+use crate::az_op;
+use crate::domain::identity::{yn, DeviceLogin, Role, User};
+use crate::domain::validate::Fields;
+use crate::service::device_logins::{self, Authorize};
+use crate::service::ServiceError;
+
+const CENTERS: &[&str] = &["apple", "android", "blackberry", "windows", "none"];
+const BUILDS: &[&str] = &["DEV", "PROD"];
+
+pub fn routes() -> Vec<Route> {
+    vec![
+        route(
+            "/api/users/authorize",
+            "Authorize API",
+            "Authorize API",
+            Auth::Public,
+            Doc {
+                description: "Authorizes a user upon login; no authentication. Required: \
+                    username, password, deviceID, notificationCenterType (apple, android, \
+                    blackberry, windows, none). Optional: buildVersion (DEV or PROD, default \
+                    PROD), notifToken, timezoneOffset (minutes), timezoneName, deviceType, \
+                    appVersion, OSVersion, hierarchylogin (if true, password is the output of \
+                    the Daily Activity Encrypt operation). Authorizing again on the same device \
+                    replaces that device's token only. Dates are Unix seconds; \
+                    server_timezoneOffset is the server's offset from UTC in minutes. HTTP 400 \
+                    for bad fields or credentials (also while locked out after repeated \
+                    failures), 405 for a method other than POST.",
+                request: Some(
+                    json!({"username": "support@superfy.com", "password": "SupportMe",
+                    "notificationCenterType": "apple", "deviceType": "iPad", "appVersion": "SmartSensor 1.0.0",
+                    "OSVersion": "iOS 9.2.0", "deviceID": "ABCD-EFGH-IJKL-MNOP", "notifToken": "abcdefgh13234123423",
+                    "timezoneOffset": 420, "timezoneName": "Asia/Jakarta", "buildVersion": "DEV", "hierarchylogin": false}),
+                ),
+                response: Some(
+                    json!({"profile": {"userID": 198, "username": "support@superfy.com",
+                    "firstName": "Support", "lastName": "", "phone": "", "mobile": "+62822997572606",
+                    "profilePicture": "", "companyID": 0, "departmentID": 0, "createdDate": 1563937240,
+                    "isAdmin": "Y", "active": "Y", "timezoneOffset": 420, "timezoneName": "Asia/Jakarta",
+                    "isEmailVerified": "N", "welcomepopup": "N", "isDemo": "N", "acceptEula": "Y",
+                    "acceptEulaDate": "1563937240", "acceptEulaVer": null},
+                    "company": null, "deviceID": "ABCD-EFGH-IJKL-MNOP", "token": "895dbfbcc3deb395bb39d6451b24c1d5",
+                    "lastActivityTime": "1692253718", "server_timezoneOffset": 420}),
+                ),
+                ..Doc::default()
+            },
+            az_op!(authorize),
+        ),
+        route(
+            "/api/users/checktoken",
+            "Check Token",
+            "Authorize API",
+            Auth::Token { touch: false },
+            Doc {
+                description: "Checks `deviceID` + `token` without extending the token's expiry. \
+                    401 when they are not valid together.",
+                request: Some(
+                    json!({"deviceID": "ABCD-EFGH-IJKL-MNOP", "token": "895dbfbcc3deb395bb39d6451b24c1d5"}),
+                ),
+                response: Some(json!(["token and deviceID are valid."])),
+                ..Doc::default()
+            },
+            az_op!(checktoken),
+        ),
+        route(
+            "/api/users/profile",
+            "User Profile",
+            "Authorize API",
+            Auth::Token { touch: true },
+            Doc {
+                description: "The signed-in user's profile with this device's registration \
+                    (OSVersion, appVersion, notificationCenterType, buildVersion, \
+                    udl_timezoneOffset, udl_timezoneName) and the company (the estate).",
+                request: Some(
+                    json!({"deviceID": "ABCD-EFGH-IJKL-MNOP", "token": "895dbfbcc3deb395bb39d6451b24c1d5"}),
+                ),
+                response: Some(
+                    json!({"profile": {"userID": 198, "username": "support@superfy.com",
+                    "OSVersion": "iOS 9.2.0", "appVersion": "SmartSensor 1.0.0", "notificationCenterType": "apple",
+                    "buildVersion": "DEV", "udl_timezoneOffset": 420, "udl_timezoneName": "Asia/Jakarta", "departmentName": ""},
+                    "company": {"companyID": 0, "companyName": "Estate"}}),
+                ),
+                ..Doc::default()
+            },
+            az_op!(profile),
+        ),
+    ]
+}
+
+fn profile_json(call: &Call, u: &User, l: &DeviceLogin) -> Value {
+    let site = &call.svc.config.site;
+    let (first, last) = u.split_name();
+    json!({
+        "userID": u.id.0,
+        "username": u.username,
+        "firstName": first,
+        "lastName": last,
+        "phone": "",
+        "mobile": u.phone,
+        "profilePicture": "",
+        "companyID": 0,
+        "departmentID": 0,
+        "createdDate": u.created_unix,
+        "isAdmin": yn(u.role == Role::Admin),
+        "active": yn(u.active),
+        "timezoneOffset": l.timezone_offset.unwrap_or(site.timezone_offset_minutes),
+        "timezoneName": if l.timezone_name.is_empty() { site.timezone_name.clone() } else { l.timezone_name.clone() },
+        "isEmailVerified": "N",
+        "welcomepopup": "N",
+        "isDemo": "N",
+        "acceptEula": "Y",
+        "acceptEulaDate": u.created_unix.to_string(),
+        "acceptEulaVer": null,
+    })
+}
+
+async fn authorize(call: &mut Call) -> OpResult {
+    let mut f = Fields::new(&call.body);
+    let username = f.required("username", 1, 128);
+    let password = f.required("password", 1, 512);
+    let device_id = f.required("deviceID", 1, 128);
+    let center = f.one_of("notificationCenterType", CENTERS, true);
+    let build = f
+        .one_of("buildVersion", BUILDS, false)
+        .unwrap_or_else(|| "PROD".into());
+    let notif_token = f.optional("notifToken", 512).unwrap_or_default();
+    let tz_offset = f.int("timezoneOffset", -720, 840, false);
+    let tz_name = f.optional("timezoneName", 64).unwrap_or_default();
+    let device_type = f.optional("deviceType", 256).unwrap_or_default();
+    let app_version = f.optional("appVersion", 64).unwrap_or_default();
+    let os_version = f.optional("OSVersion", 64).unwrap_or_default();
+    let hierarchy = f.boolean("hierarchylogin").unwrap_or(false);
+    if !f.ok() {
+        return Err(Problem::invalid(f.errors.clone()));
+    }
+    let svc = call.svc.clone();
+    let done = device_logins::authorize(
+        &svc,
+        Authorize {
+            username: &username,
+            password: &password,
+            hierarchy_login: hierarchy,
+            device_id: &device_id,
+            notification_center_type: center.as_deref().unwrap_or("none"),
+            notif_token: &notif_token,
+            build_version: &build,
+            timezone_offset: tz_offset.map(|o| o as i32),
+            timezone_name: &tz_name,
+            device_type: &device_type,
+            app_version: &app_version,
+            os_version: &os_version,
+        },
+    )
+    .await
+    .map_err(|e| match e {
+        // The family answers bad credentials with 400 (seed: 200, 400, 405).
+        ServiceError::Unauthorized { key } => Problem::new(400, key),
+        e => e.into(),
+    })?;
+    Ok(json!({
+        "profile": profile_json(call, &done.user, &done.login),
+        "company": null,
+        "deviceID": done.login.device_id,
+        "token": done.token.expose(),
+        "lastActivityTime": done.login.last_activity_unix.to_string(),
+        "server_timezoneOffset": svc.config.site.timezone_offset_minutes,
+    }))
+}
+
+async fn checktoken(_call: &mut Call) -> OpResult {
+    Ok(json!(["token and deviceID are valid."]))
+}
+
+async fn profile(call: &mut Call) -> OpResult {
+    let (l, u) = call
+        .login
+        .clone()
+        .ok_or_else(|| Problem::new(401, "authorize.token.invalid"))?;
+    let site = &call.svc.config.site;
+    let mut p = profile_json(call, &u, &l);
+    p["OSVersion"] = json!(l.os_version);
+    p["appVersion"] = json!(l.app_version);
+    p["notificationCenterType"] = json!(l.notification_center_type);
+    p["buildVersion"] = json!(l.build_version);
+    p["udl_timezoneOffset"] = json!(l.timezone_offset.unwrap_or(site.timezone_offset_minutes));
+    p["udl_timezoneName"] = p["timezoneName"].clone();
+    p["departmentName"] = json!("");
+    Ok(json!({
+        "profile": p,
+        "company": {
+            "companyID": 0,
+            "companyName": site.name,
+            "companyLogoURL": "",
+            "companyAddress1": "",
+            "companyAddress2": "",
+            "companyCity": "",
+            "companyState": "",
+            "companyCountry": "",
+            "companyZipCode": "",
+            "companyLatitude": "",
+            "companyLongitude": "",
+            "companyPhone": "",
+            "companyFax": "",
+            "companyWebsite": "",
+        },
+        "lastActivityTime": l.last_activity_unix.to_string(),
+        "server_timezoneOffset": site.timezone_offset_minutes,
+    }))
+}
