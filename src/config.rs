@@ -102,6 +102,22 @@ pub struct Attendance {
     pub dedupe_window_secs: i64,
     /// Above this speed between two punches the later one is flagged as likely spoofed.
     pub max_plausible_speed_kmh: f64,
+    /// A punch whose reported GPS accuracy is worse (larger) than this is refused: such a fix
+    /// cannot tell inside a fence from outside it. The accuracy also widens every fence.
+    pub max_gps_accuracy_m: f64,
+    /// A device clock further than this from the server's flags the punch (the punch time is
+    /// always the server's).
+    pub device_clock_skew_secs: i64,
+    /// A clock-in without a clock-out for longer than this is treated as a forgotten clock-out.
+    pub max_open_shift_hours: i64,
+    /// How early before its start a clock-in still counts for a shift.
+    pub early_clock_in_minutes: i64,
+    /// How late after its end a clock-out still counts for a shift.
+    pub late_clock_out_minutes: i64,
+    /// Worked minutes for a full day when the employee has no shift.
+    pub full_day_minutes: u32,
+    /// Longest period one HR request (emp_attendance, emp_leavesummary, ...) may ask for.
+    pub hr_max_range_days: i64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -221,6 +237,13 @@ impl Default for Attendance {
         Self {
             dedupe_window_secs: 120,
             max_plausible_speed_kmh: 120.0,
+            max_gps_accuracy_m: 100.0,
+            device_clock_skew_secs: 300,
+            max_open_shift_hours: 20,
+            early_clock_in_minutes: 120,
+            late_clock_out_minutes: 240,
+            full_day_minutes: 420,
+            hr_max_range_days: 366,
         }
     }
 }

@@ -8,6 +8,8 @@ pub mod time;
 pub mod validate;
 // Areas (one file each; see ARCHITECTURE.md).
 pub mod attendance;
+pub mod geofence;
+pub mod shift;
 pub mod estate;
 pub mod gatepass;
 pub mod hr;

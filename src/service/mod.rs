@@ -6,6 +6,7 @@
 //! commits); read-only functions take `&Services` or `&Store`.
 
 pub mod attendance;
+pub mod attendance_demo;
 pub mod codelayer_session;
 pub mod demo;
 pub mod device_logins;
@@ -13,7 +14,9 @@ pub mod devices;
 pub mod error;
 pub mod estate;
 pub mod gatepass;
+pub mod geofence;
 pub mod hr;
+pub mod hr_details;
 pub mod identity;
 pub mod lockout;
 pub mod outbox;
