@@ -112,7 +112,9 @@ pub enum Decision {
     /// A clock-out with no clock-in open.
     NotClockedIn,
     /// A second clock-in while one is open.
-    AlreadyClockedIn { since_unix: i64 },
+    AlreadyClockedIn {
+        since_unix: i64,
+    },
 }
 
 pub struct Rules {
@@ -212,7 +214,10 @@ mod tests {
     #[test]
     fn clock_out_needs_an_open_clock_in() {
         let empty = PunchState::default();
-        assert_eq!(decide(&empty, Direction::Out, 5, &RULES), Decision::NotClockedIn);
+        assert_eq!(
+            decide(&empty, Direction::Out, 5, &RULES),
+            Decision::NotClockedIn
+        );
         assert_eq!(decide(&empty, Direction::In, 5, &RULES), Decision::Record);
         // A clock-in forgotten for more than max_open is abandoned.
         let stale = PunchState {
@@ -232,7 +237,10 @@ mod tests {
             open_in: None,
             last: Some(pref(Direction::Out, 100)),
         };
-        assert_eq!(decide(&out, Direction::Out, 500, &RULES), Decision::NotClockedIn);
+        assert_eq!(
+            decide(&out, Direction::Out, 500, &RULES),
+            Decision::NotClockedIn
+        );
         assert!(matches!(
             decide(&out, Direction::Out, 200, &RULES),
             Decision::Duplicate(_)

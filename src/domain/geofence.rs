@@ -39,10 +39,15 @@ pub fn haversine_m(a: LatLon, b: LatLon) -> f64 {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Shape {
-    Circle { center: LatLon, radius_m: f64 },
+    Circle {
+        center: LatLon,
+        radius_m: f64,
+    },
     /// Vertices in order; the ring closes itself. Fences are a few hundred metres across, so a
     /// local equirectangular projection is exact enough for inside/outside and edge distance.
-    Polygon { points: Vec<LatLon> },
+    Polygon {
+        points: Vec<LatLon>,
+    },
 }
 
 /// Who a fence applies to. Several fences may apply to one employee; any of them will do.
@@ -222,7 +227,11 @@ pub enum FenceCheck {
     NoFence,
 }
 
-pub fn check<'a>(fences: impl IntoIterator<Item = &'a Fence>, p: LatLon, accuracy_m: f64) -> FenceCheck {
+pub fn check<'a>(
+    fences: impl IntoIterator<Item = &'a Fence>,
+    p: LatLon,
+    accuracy_m: f64,
+) -> FenceCheck {
     let mut best: Option<(&Fence, f64)> = None;
     for f in fences {
         let d = f.distance_m(p);
@@ -268,9 +277,15 @@ mod tests {
         let d = haversine_m(LatLon::new(0.0, 0.0), LatLon::new(1.0, 0.0));
         assert!((d - 111_195.0).abs() < 50.0, "{d}");
         // Jakarta–Bandung ≈ 116–120 km.
-        let d = haversine_m(LatLon::new(-6.2088, 106.8456), LatLon::new(-6.9175, 107.6191));
+        let d = haversine_m(
+            LatLon::new(-6.2088, 106.8456),
+            LatLon::new(-6.9175, 107.6191),
+        );
         assert!((115_000.0..121_000.0).contains(&d), "{d}");
-        assert_eq!(haversine_m(LatLon::new(8.9, 77.3), LatLon::new(8.9, 77.3)), 0.0);
+        assert_eq!(
+            haversine_m(LatLon::new(8.9, 77.3), LatLon::new(8.9, 77.3)),
+            0.0
+        );
     }
 
     #[test]

@@ -429,6 +429,9 @@ mod tests {
             tds: 500.0,
             other_deductions: 0.0,
         };
-        assert_eq!((p.gross(), p.deductions(), p.net()), (13000.0, 1800.0, 11200.0));
+        assert_eq!(
+            (p.gross(), p.deductions(), p.net()),
+            (13000.0, 1800.0, 11200.0)
+        );
     }
 }

@@ -8,9 +8,9 @@ pub mod time;
 pub mod validate;
 // Areas (one file each; see ARCHITECTURE.md).
 pub mod attendance;
-pub mod geofence;
-pub mod shift;
 pub mod estate;
 pub mod gatepass;
+pub mod geofence;
 pub mod hr;
+pub mod shift;
 pub mod work;

@@ -58,12 +58,11 @@ impl Shift {
     /// today) whose window, widened by `slack`, contains `t`. Today's wins when both do.
     pub fn day_of(&self, t: NaiveDateTime, slack: Slack) -> Option<NaiveDate> {
         let today = t.date();
-        [today, today - Duration::days(1)]
-            .into_iter()
-            .find(|d| {
-                let (s, e) = self.instance(*d);
-                t >= s - Duration::minutes(slack.early_min) && t <= e + Duration::minutes(slack.late_min)
-            })
+        [today, today - Duration::days(1)].into_iter().find(|d| {
+            let (s, e) = self.instance(*d);
+            t >= s - Duration::minutes(slack.early_min)
+                && t <= e + Duration::minutes(slack.late_min)
+        })
     }
 
     /// "HH:MM".
@@ -150,7 +149,10 @@ mod tests {
         // 09:59 (end + 4h - 1m) is still the 1st's; 10:01 is nobody's; 20:00 is the 2nd's.
         assert_eq!(n.day_of(at(2, 9, 59), SLACK), Some(d1));
         assert_eq!(n.day_of(at(2, 10, 1), SLACK), None);
-        assert_eq!(n.day_of(at(2, 20, 0), SLACK), NaiveDate::from_ymd_opt(2026, 3, 2));
+        assert_eq!(
+            n.day_of(at(2, 20, 0), SLACK),
+            NaiveDate::from_ymd_opt(2026, 3, 2)
+        );
         let (s, e) = n.instance(d1);
         assert_eq!((s, e), (at(1, 22, 0), at(2, 6, 0)));
     }
@@ -158,8 +160,14 @@ mod tests {
     #[test]
     fn day_shift_stays_on_its_day() {
         let d = day();
-        assert_eq!(d.day_of(at(5, 6, 50), SLACK), NaiveDate::from_ymd_opt(2026, 3, 5));
-        assert_eq!(d.day_of(at(5, 15, 10), SLACK), NaiveDate::from_ymd_opt(2026, 3, 5));
+        assert_eq!(
+            d.day_of(at(5, 6, 50), SLACK),
+            NaiveDate::from_ymd_opt(2026, 3, 5)
+        );
+        assert_eq!(
+            d.day_of(at(5, 15, 10), SLACK),
+            NaiveDate::from_ymd_opt(2026, 3, 5)
+        );
         assert_eq!(d.day_of(at(5, 4, 59), SLACK), None);
         assert!(!d.crosses_midnight());
     }

@@ -13,8 +13,8 @@ use crate::domain::attendance::{
 };
 use crate::domain::geofence::{check, FenceCheck, LatLon};
 use crate::domain::hr::Employee;
-use crate::domain::ids::UserId;
 use crate::domain::identity::User;
+use crate::domain::ids::UserId;
 use crate::domain::shift::{Shift, Slack};
 use crate::store::tables::attendance::PUNCHES_BY_DAY;
 use crate::store::{self, codec, Record, Store, Tx};
@@ -26,15 +26,22 @@ use super::{geofence, hr, Result, ServiceError, Services};
 pub enum PunchError {
     Service(ServiceError),
     /// Outside every allowed location; the nearest one and how far it is (metres).
-    Outside { fence: String, distance_m: f64 },
+    Outside {
+        fence: String,
+        distance_m: f64,
+    },
     /// No allowed location applies to this employee.
     NoFence,
     /// The reported GPS accuracy is worse than the configured maximum.
-    Accuracy { max_m: f64 },
+    Accuracy {
+        max_m: f64,
+    },
     /// Clock-out with no clock-in open.
     NotClockedIn,
     /// Clock-in while one is open (since, as site-local "HH:MM").
-    AlreadyClockedIn { since_local: String },
+    AlreadyClockedIn {
+        since_local: String,
+    },
 }
 
 impl From<ServiceError> for PunchError {
@@ -120,7 +127,11 @@ fn day_text(d: NaiveDate) -> String {
     d.format("%Y-%m-%d").to_string()
 }
 
-pub fn punch(svc: &Services, tx: &mut Tx, input: PunchInput<'_>) -> Result<PunchOutcome, PunchError> {
+pub fn punch(
+    svc: &Services,
+    tx: &mut Tx,
+    input: PunchInput<'_>,
+) -> Result<PunchOutcome, PunchError> {
     let cfg = &svc.config.attendance;
     let emp = input.employee;
     if input.accuracy_m > cfg.max_gps_accuracy_m {
@@ -147,7 +158,9 @@ pub fn punch(svc: &Services, tx: &mut Tx, input: PunchInput<'_>) -> Result<Punch
         Decision::NotClockedIn => return Err(PunchError::NotClockedIn),
         Decision::AlreadyClockedIn { since_unix } => {
             return Err(PunchError::AlreadyClockedIn {
-                since_local: local(since_unix, offset).format("%Y-%m-%d %H:%M").to_string(),
+                since_local: local(since_unix, offset)
+                    .format("%Y-%m-%d %H:%M")
+                    .to_string(),
             })
         }
     }
@@ -224,7 +237,11 @@ pub fn punch(svc: &Services, tx: &mut Tx, input: PunchInput<'_>) -> Result<Punch
     tx.put(&key, &p);
     tx.index(
         PUNCHES_BY_DAY,
-        &[store::prefix(&[day_text(attendance_day).as_bytes()]), key.clone()].concat(),
+        &[
+            store::prefix(&[day_text(attendance_day).as_bytes()]),
+            key.clone(),
+        ]
+        .concat(),
     );
     tx.put(emp.code.as_bytes(), &advance(&key, &p));
     if p.suspicious() {
@@ -358,7 +375,13 @@ pub fn rfc3339(unix: i64) -> String {
 /// The shift instance of `day` as JSON (local and UTC bounds).
 pub fn shift_json(s: &Shift, day: NaiveDate, offset_min: i32) -> Value {
     let (start, end) = s.instance(day);
-    let to_utc = |t: NaiveDateTime| rfc3339((t - Duration::minutes(offset_min as i64)).and_utc().timestamp());
+    let to_utc = |t: NaiveDateTime| {
+        rfc3339(
+            (t - Duration::minutes(offset_min as i64))
+                .and_utc()
+                .timestamp(),
+        )
+    };
     json!({
         "code": s.code,
         "name": s.name,
@@ -382,10 +405,9 @@ pub fn today_json(svc: &Services, emp: &Employee) -> Result<Value> {
         .store
         .get::<PunchState>(emp.code.as_bytes())?
         .unwrap_or_default();
-    let open = state
-        .open_in
-        .as_ref()
-        .is_some_and(|o| o.attendance_day == day && svc.now_unix() - o.at_unix <= rules(svc).max_open_secs);
+    let open = state.open_in.as_ref().is_some_and(|o| {
+        o.attendance_day == day && svc.now_unix() - o.at_unix <= rules(svc).max_open_secs
+    });
     let first_in = punches.iter().find(|p| p.direction == Direction::In);
     let last_out = punches.iter().rev().find(|p| p.direction == Direction::Out);
     Ok(json!({
@@ -433,8 +455,12 @@ pub fn admin_today(svc: &Services) -> Result<Value> {
             flagged += 1;
         }
     }
-    let mut groups: std::collections::BTreeMap<String, (u64, u64, Vec<String>)> = Default::default();
-    for e in hr::employees(&svc.store)?.into_iter().filter(|e| e.on_roll(day)) {
+    let mut groups: std::collections::BTreeMap<String, (u64, u64, Vec<String>)> =
+        Default::default();
+    for e in hr::employees(&svc.store)?
+        .into_iter()
+        .filter(|e| e.on_roll(day))
+    {
         let name = [&e.group, &e.department]
             .into_iter()
             .find(|s| !s.is_empty())
@@ -462,12 +488,32 @@ pub fn admin_today(svc: &Services) -> Result<Value> {
 
 /// `gatehouse export attendance`: one row per punch whose attendance day is in `from..=to`
 /// (site-local days; a night shift's clock-out after midnight stays with its shift's day).
-pub fn export_rows(store: &Store, from: NaiveDate, to: NaiveDate) -> Result<(Vec<String>, Vec<Vec<String>>)> {
+pub fn export_rows(
+    store: &Store,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<(Vec<String>, Vec<Vec<String>>)> {
     let headers = [
-        "attendance_day", "employee_code", "employee_name", "firm", "department", "group",
-        "direction", "local_time", "utc_time", "site_offset_minutes", "device_time",
-        "clock_offset_secs", "shift", "location", "location_distance_m", "latitude", "longitude",
-        "accuracy_m", "flags", "request_id",
+        "attendance_day",
+        "employee_code",
+        "employee_name",
+        "firm",
+        "department",
+        "group",
+        "direction",
+        "local_time",
+        "utc_time",
+        "site_offset_minutes",
+        "device_time",
+        "clock_offset_secs",
+        "shift",
+        "location",
+        "location_distance_m",
+        "latitude",
+        "longitude",
+        "accuracy_m",
+        "flags",
+        "request_id",
     ]
     .map(String::from)
     .to_vec();
@@ -490,11 +536,15 @@ pub fn export_rows(store: &Store, from: NaiveDate, to: NaiveDate) -> Result<(Vec
                 f(|e| &e.department),
                 f(|e| &e.group),
                 p.direction.as_str().into(),
-                local(p.at_unix, p.site_offset_min).format("%Y-%m-%d %H:%M:%S").to_string(),
+                local(p.at_unix, p.site_offset_min)
+                    .format("%Y-%m-%d %H:%M:%S")
+                    .to_string(),
                 rfc3339(p.at_unix),
                 p.site_offset_min.to_string(),
                 p.device_unix.map(rfc3339).unwrap_or_default(),
-                p.clock_offset_secs.map(|s| s.to_string()).unwrap_or_default(),
+                p.clock_offset_secs
+                    .map(|s| s.to_string())
+                    .unwrap_or_default(),
                 p.shift.clone().unwrap_or_default(),
                 p.fence.clone(),
                 format!("{:.1}", p.fence_distance_m),
@@ -515,10 +565,26 @@ pub fn export_rows(store: &Store, from: NaiveDate, to: NaiveDate) -> Result<(Vec
 
 /// Get Coordinate History: the positions of an employee's punches made on site-local days
 /// `from..=to`, oldest first.
-pub fn coordinate_history(svc: &Services, emp: &Employee, from: NaiveDate, to: NaiveDate) -> Result<Vec<Value>> {
+pub fn coordinate_history(
+    svc: &Services,
+    emp: &Employee,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Vec<Value>> {
     let offset = offset_min(svc) as i64 * 60;
-    let start = from.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc().timestamp() - offset;
-    let end = to.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc().timestamp() + 86_400 - offset;
+    let start = from
+        .and_hms_opt(0, 0, 0)
+        .unwrap_or_default()
+        .and_utc()
+        .timestamp()
+        - offset;
+    let end = to
+        .and_hms_opt(0, 0, 0)
+        .unwrap_or_default()
+        .and_utc()
+        .timestamp()
+        + 86_400
+        - offset;
     Ok(employee_between(&svc.store, &emp.code, start, end)?
         .iter()
         .map(|p| {
@@ -538,3 +604,13 @@ pub fn coordinate_history(svc: &Services, emp: &Employee, from: NaiveDate, to: N
 }
 
 pub use super::attendance_demo::demo;
+
+/// The `attendance` export kind.
+pub fn export_table(
+    svc: &Services,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<super::transfer::Table> {
+    let (headers, rows) = export_rows(&svc.store, from, to)?;
+    Ok(super::transfer::Table { headers, rows })
+}

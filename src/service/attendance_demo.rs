@@ -38,8 +38,18 @@ pub async fn demo(svc: &Arc<Services>) -> Result<()> {
     let mut tx = svc.store.begin().await;
     let bad = |e: String| ServiceError::Internal(format!("demo data: {e}"));
     for s in [
-        [("code", "DAY"), ("name", "Day shift"), ("start", "07:00"), ("end", "15:00")],
-        [("code", "NIGHT"), ("name", "Night shift"), ("start", "22:00"), ("end", "06:00")],
+        [
+            ("code", "DAY"),
+            ("name", "Day shift"),
+            ("start", "07:00"),
+            ("end", "15:00"),
+        ],
+        [
+            ("code", "NIGHT"),
+            ("name", "Night shift"),
+            ("start", "22:00"),
+            ("end", "06:00"),
+        ],
     ] {
         geofence::upsert_shift(svc, &mut tx, &row(&s)).map_err(bad)?;
     }
@@ -54,7 +64,10 @@ pub async fn demo(svc: &Arc<Services>) -> Result<()> {
     let field: &[(&str, &str)] = &[
         ("code", "TF18"),
         ("name", "Field TF18"),
-        ("polygon", "8.9650 77.3050; 8.9650 77.3100; 8.9700 77.3100; 8.9700 77.3050"),
+        (
+            "polygon",
+            "8.9650 77.3050; 8.9650 77.3100; 8.9700 77.3100; 8.9700 77.3050",
+        ),
         ("scope", "department:FLD"),
     ];
     geofence::upsert_fence(svc, &mut tx, &row(office)).map_err(bad)?;
@@ -84,11 +97,37 @@ pub async fn demo(svc: &Arc<Services>) -> Result<()> {
         hr::upsert_employee(svc, &mut tx, g).map_err(bad)?;
     }
     let records: &[&[(&str, &str)]] = &[
-        &[("record", "holiday"), ("firm", "0"), ("date", "2026-01-15"), ("name", "Pongal")],
-        &[("record", "leave_opening"), ("empcode", "E002"), ("date", "2026-01-01"), ("leave_type", "EL"), ("days", "12")],
-        &[("record", "leave_opening"), ("empcode", "E002"), ("date", "2026-01-01"), ("leave_type", "CL"), ("days", "6")],
-        &[("record", "payroll"), ("empcode", "E002"), ("month", "2026-10"), ("days_worked", "26"),
-          ("basic", "12000"), ("da", "2000"), ("hra", "1000"), ("pf", "1440"), ("tds", "200")],
+        &[
+            ("record", "holiday"),
+            ("firm", "0"),
+            ("date", "2026-01-15"),
+            ("name", "Pongal"),
+        ],
+        &[
+            ("record", "leave_opening"),
+            ("empcode", "E002"),
+            ("date", "2026-01-01"),
+            ("leave_type", "EL"),
+            ("days", "12"),
+        ],
+        &[
+            ("record", "leave_opening"),
+            ("empcode", "E002"),
+            ("date", "2026-01-01"),
+            ("leave_type", "CL"),
+            ("days", "6"),
+        ],
+        &[
+            ("record", "payroll"),
+            ("empcode", "E002"),
+            ("month", "2026-10"),
+            ("days_worked", "26"),
+            ("basic", "12000"),
+            ("da", "2000"),
+            ("hra", "1000"),
+            ("pf", "1440"),
+            ("tds", "200"),
+        ],
     ];
     for r in records {
         hr::import_hr_record(svc, &mut tx, &row(r)).map_err(bad)?;

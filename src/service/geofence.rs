@@ -10,7 +10,11 @@ use super::hr::{Get, Outcome};
 use super::{Result, Services};
 
 pub fn fences(store: &Store) -> Result<Vec<Fence>> {
-    Ok(store.scan::<Fence>(b"")?.into_iter().map(|(_, f)| f).collect())
+    Ok(store
+        .scan::<Fence>(b"")?
+        .into_iter()
+        .map(|(_, f)| f)
+        .collect())
 }
 
 /// The active fences that apply to an employee.
@@ -28,7 +32,11 @@ pub fn allowed_fences(store: &Store, e: &Employee) -> Result<Vec<Fence>> {
 }
 
 pub fn shifts(store: &Store) -> Result<Vec<Shift>> {
-    Ok(store.scan::<Shift>(b"")?.into_iter().map(|(_, s)| s).collect())
+    Ok(store
+        .scan::<Shift>(b"")?
+        .into_iter()
+        .map(|(_, s)| s)
+        .collect())
 }
 
 pub fn shift(store: &Store, code: &str) -> Result<Option<Shift>> {
@@ -119,7 +127,9 @@ pub fn upsert_fence(
         "radius" => "radius_m: must be 1 to 50000 metres".to_string(),
         _ => "polygon: 3 to 500 valid 'lat lon' vertices".to_string(),
     })?;
-    let old = tx.get::<Fence>(code.as_bytes()).map_err(|e| e.to_string())?;
+    let old = tx
+        .get::<Fence>(code.as_bytes())
+        .map_err(|e| e.to_string())?;
     if let Some(o) = &old {
         f.updated_unix = o.updated_unix;
         if *o == f {
@@ -173,7 +183,9 @@ pub fn upsert_shift(
             .ok_or_else(|| format!("full_day_minutes: 1 to {}", s.length_min()))?,
         None => s.length_min().saturating_sub(60).max(60),
     };
-    let old = tx.get::<Shift>(code.as_bytes()).map_err(|e| e.to_string())?;
+    let old = tx
+        .get::<Shift>(code.as_bytes())
+        .map_err(|e| e.to_string())?;
     if let Some(o) = &old {
         s.updated_unix = o.updated_unix;
         if *o == s {
@@ -212,4 +224,29 @@ pub fn fence_json(f: &Fence) -> serde_json::Value {
         "scopes": f.scopes.iter().map(Scope::text).collect::<Vec<_>>(),
         "active": f.active,
     })
+}
+
+pub const LOCATIONS_HELP: &str =
+    "allowed locations: code, name, scope (all | firm:X | department:X | \
+    group:X | employee:X, several separated by ;), latitude, longitude, radius_m (a circle) or \
+    polygon (\"lat lon; lat lon; ...\"), active (T/F)";
+
+pub const SHIFTS_HELP: &str =
+    "shifts: code, name, start, end (HH:MM; an end at or before the start \
+    is the next day), full_day_minutes, active (T/F)";
+
+pub fn import_location_row(
+    svc: &Services,
+    tx: &mut Tx,
+    row: &crate::service::transfer::Row<'_>,
+) -> std::result::Result<crate::service::transfer::RowOutcome, String> {
+    upsert_fence(svc, tx, &super::hr::cells(row)).map(|(_, o)| o.into())
+}
+
+pub fn import_shift_row(
+    svc: &Services,
+    tx: &mut Tx,
+    row: &crate::service::transfer::Row<'_>,
+) -> std::result::Result<crate::service::transfer::RowOutcome, String> {
+    upsert_shift(svc, tx, &super::hr::cells(row)).map(|(_, o)| o.into())
 }

@@ -65,9 +65,7 @@ pub type Get<'a> = &'a dyn Fn(&str) -> Option<String>;
 fn text(get: Get<'_>, name: &str, max: usize) -> std::result::Result<Option<String>, String> {
     match get(name) {
         None => Ok(None),
-        Some(v) if v.chars().count() > max => {
-            Err(format!("{name}: at most {max} characters"))
-        }
+        Some(v) if v.chars().count() > max => Err(format!("{name}: at most {max} characters")),
         Some(v) => Ok(Some(v)),
     }
 }
@@ -102,10 +100,15 @@ pub fn upsert_employee(
     get: Get<'_>,
 ) -> std::result::Result<(Employee, Outcome), String> {
     let code = text(get, "code", 20)?.ok_or("code: required")?;
-    if !code.chars().all(|c| c.is_ascii_alphanumeric() || "-_/.".contains(c)) {
+    if !code
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "-_/.".contains(c))
+    {
         return Err("code: letters, digits and - _ / . only".into());
     }
-    let existing = tx.get::<Employee>(code.as_bytes()).map_err(|e| e.to_string())?;
+    let existing = tx
+        .get::<Employee>(code.as_bytes())
+        .map_err(|e| e.to_string())?;
     let mut e = match &existing {
         Some(e) => e.clone(),
         None => {
@@ -170,8 +173,16 @@ pub fn upsert_employee(
     if let Some(v) = number(get, "basic_pay")? {
         e.basic_pay = v;
     }
-    if !e.shift.is_empty() && tx.get::<crate::domain::shift::Shift>(e.shift.as_bytes()).map_err(|x| x.to_string())?.is_none() {
-        return Err(format!("shift: no shift '{}' (import shifts first)", e.shift));
+    if !e.shift.is_empty()
+        && tx
+            .get::<crate::domain::shift::Shift>(e.shift.as_bytes())
+            .map_err(|x| x.to_string())?
+            .is_none()
+    {
+        return Err(format!(
+            "shift: no shift '{}' (import shifts first)",
+            e.shift
+        ));
     }
     if let Some(dor) = date(get, "dor")? {
         if dor < e.doj {
@@ -246,7 +257,9 @@ pub fn import_hr_record(
     tx: &mut Tx,
     get: Get<'_>,
 ) -> std::result::Result<Outcome, String> {
-    let record = get("record").ok_or("record: required")?.to_ascii_lowercase();
+    let record = get("record")
+        .ok_or("record: required")?
+        .to_ascii_lowercase();
     if record == "holiday" {
         let firm = Filterless::firm(get("firm"));
         let d = date(get, "date")?.ok_or("date: required")?;
@@ -262,7 +275,11 @@ pub fn import_hr_record(
             return Ok(Outcome::Unchanged);
         }
         tx.put(&key, &h);
-        return Ok(if old.is_some() { Outcome::Updated } else { Outcome::Created });
+        return Ok(if old.is_some() {
+            Outcome::Updated
+        } else {
+            Outcome::Created
+        });
     }
     let code = get("empcode").ok_or("empcode: required")?;
     let mut e = tx
@@ -382,4 +399,45 @@ pub fn address_line(a: &Address) -> String {
         .map(|s| s.as_str())
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+impl From<Outcome> for super::transfer::RowOutcome {
+    fn from(o: Outcome) -> Self {
+        match o {
+            Outcome::Created => super::transfer::RowOutcome::Inserted,
+            Outcome::Updated => super::transfer::RowOutcome::Updated,
+            Outcome::Unchanged => super::transfer::RowOutcome::Unchanged,
+        }
+    }
+}
+
+/// A transfer `Row` as the `Get` the upserts take.
+pub fn cells<'a>(row: &'a super::transfer::Row<'a>) -> impl Fn(&str) -> Option<String> + 'a {
+    move |name: &str| row.get(name).map(str::to_string)
+}
+
+pub const EMPLOYEES_HELP: &str =
+    "the HR roll: code, name, sex (M/F/T), doj, dob, pan, cpf, accode, \
+    father_name, department, designation, firm, group, shift, hname, place, post, district, state, \
+    pin, phone, basic_pay, dor, relieving_reason, changed_on, order_no (dates yyyy-MM-dd)";
+
+pub const HR_HELP: &str = "HR history and holidays: record (leave | leave_credit | leave_opening | \
+    payroll | tds | holiday), empcode, date, to_date, leave_type, half_day, days, month, days_worked, \
+    basic, da, hra, other_earnings, pf, esi, tds, other_deductions, fin_year, gross_income, \
+    exemptions, taxable_income, tax, firm, name";
+
+pub fn import_employee_row(
+    svc: &Services,
+    tx: &mut Tx,
+    row: &super::transfer::Row<'_>,
+) -> std::result::Result<super::transfer::RowOutcome, String> {
+    upsert_employee(svc, tx, &cells(row)).map(|(_, o)| o.into())
+}
+
+pub fn import_hr_row(
+    svc: &Services,
+    tx: &mut Tx,
+    row: &super::transfer::Row<'_>,
+) -> std::result::Result<super::transfer::RowOutcome, String> {
+    import_hr_record(svc, tx, &cells(row)).map(Into::into)
 }

@@ -29,6 +29,15 @@ fn r2(x: f64) -> f64 {
     (x * 100.0).round() / 100.0
 }
 
+/// 1 and 0 as integers, 0.5 as a decimal, as the POABS page shows them.
+fn whole_or_half(x: f64) -> Value {
+    if x.fract() == 0.0 {
+        json!(x as i64)
+    } else {
+        json!(x)
+    }
+}
+
 fn roll(svc: &Services, f: &Filter) -> Result<Vec<Employee>> {
     Ok(hr::employees(&svc.store)?
         .into_iter()
@@ -38,7 +47,12 @@ fn roll(svc: &Services, f: &Filter) -> Result<Vec<Employee>> {
 
 /// `emp_attendance`: one line per employee and day on the roll in `from..=till` (days after
 /// the site's today are left out: they have no attendance yet).
-pub fn attendance(svc: &Services, f: &Filter, from: NaiveDate, till: NaiveDate) -> Result<Vec<Value>> {
+pub fn attendance(
+    svc: &Services,
+    f: &Filter,
+    from: NaiveDate,
+    till: NaiveDate,
+) -> Result<Vec<Value>> {
     let emps = roll(svc, f)?;
     let till = till.min(hr::today(svc));
     let shifts: HashMap<String, u32> = geofence::shifts(&svc.store)?
@@ -103,7 +117,7 @@ pub fn attendance(svc: &Services, f: &Filter, from: NaiveDate, till: NaiveDate) 
                 "employee": e.name,
                 "holiday": tf(holiday),
                 "isleav": tf(leave.is_some()),
-                "atstatus_updated": status,
+                "atstatus_updated": whole_or_half(status),
                 "firm": e.firm,
                 "intime": time_of(Direction::In, false),
                 "outtime": time_of(Direction::Out, true),
@@ -119,7 +133,12 @@ pub fn attendance(svc: &Services, f: &Filter, from: NaiveDate, till: NaiveDate) 
 }
 
 /// `emp_leavesummary`: per employee, for EL, CL and SL: opening, credited, taken, closing.
-pub fn leave_summary(svc: &Services, f: &Filter, from: NaiveDate, to: NaiveDate) -> Result<Vec<Value>> {
+pub fn leave_summary(
+    svc: &Services,
+    f: &Filter,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Vec<Value>> {
     let mut out = Vec::new();
     for e in roll(svc, f)?.into_iter().filter(|e| e.doj <= to) {
         let mut row = serde_json::Map::new();
@@ -202,7 +221,12 @@ pub fn relieved(svc: &Services, from: NaiveDate, unit: &Option<String>) -> Resul
 /// `emp_edited`: employees whose record changed on or after `from` (site-local day).
 pub fn edited(svc: &Services, from: NaiveDate, unit: &Option<String>) -> Result<Vec<Value>> {
     let offset = svc.config.site.timezone_offset_minutes as i64 * 60;
-    let since = from.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc().timestamp() - offset;
+    let since = from
+        .and_hms_opt(0, 0, 0)
+        .unwrap_or_default()
+        .and_utc()
+        .timestamp()
+        - offset;
     Ok(hr::employees(&svc.store)?
         .into_iter()
         .filter(|e| e.updated_unix >= since && unit_matches(unit, e))
@@ -217,10 +241,19 @@ pub fn edited(svc: &Services, from: NaiveDate, unit: &Option<String>) -> Result<
 }
 
 /// `emp_payrevision`: pay revisions effective within the period.
-pub fn pay_revisions(svc: &Services, f: &Filter, from: NaiveDate, to: NaiveDate) -> Result<Vec<Value>> {
+pub fn pay_revisions(
+    svc: &Services,
+    f: &Filter,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Vec<Value>> {
     let mut out = Vec::new();
     for e in roll(svc, f)? {
-        for p in e.pay_revisions.iter().filter(|p| from <= p.effective && p.effective <= to) {
+        for p in e
+            .pay_revisions
+            .iter()
+            .filter(|p| from <= p.effective && p.effective <= to)
+        {
             out.push(json!({
                 "co_id": e.code, "accode": e.accode, "employee": e.name,
                 "effdate": d(p.effective), "oldbasic": r2(p.old_basic), "newbasic": r2(p.new_basic),
@@ -236,7 +269,11 @@ pub fn payroll(svc: &Services, f: &Filter, from: NaiveDate, to: NaiveDate) -> Re
     let first = from.with_day(1).unwrap_or(from);
     let mut out = Vec::new();
     for e in roll(svc, f)? {
-        for p in e.payroll.iter().filter(|p| first <= p.month && p.month <= to) {
+        for p in e
+            .payroll
+            .iter()
+            .filter(|p| first <= p.month && p.month <= to)
+        {
             out.push(json!({
                 "co_id": e.code, "accode": e.accode, "employee": e.name,
                 "departmentcode": e.department, "degcode": e.designation,
@@ -253,10 +290,19 @@ pub fn payroll(svc: &Services, f: &Filter, from: NaiveDate, to: NaiveDate) -> Re
 }
 
 /// `emp_tdscalculated`: tax computations made within the period.
-pub fn tds_calculated(svc: &Services, f: &Filter, from: NaiveDate, to: NaiveDate) -> Result<Vec<Value>> {
+pub fn tds_calculated(
+    svc: &Services,
+    f: &Filter,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Vec<Value>> {
     let mut out = Vec::new();
     for e in roll(svc, f)? {
-        for t in e.tds.iter().filter(|t| from <= t.calculated_on && t.calculated_on <= to) {
+        for t in e
+            .tds
+            .iter()
+            .filter(|t| from <= t.calculated_on && t.calculated_on <= to)
+        {
             out.push(json!({
                 "co_id": e.code, "accode": e.accode, "employee": e.name, "pan": e.pan,
                 "finyear": format!("{}-{:02}", t.fin_year, (t.fin_year + 1) % 100),
@@ -270,11 +316,20 @@ pub fn tds_calculated(svc: &Services, f: &Filter, from: NaiveDate, to: NaiveDate
 }
 
 /// `emp_tdsdeducted`: tax deducted from the pay slips of the period's months.
-pub fn tds_deducted(svc: &Services, f: &Filter, from: NaiveDate, to: NaiveDate) -> Result<Vec<Value>> {
+pub fn tds_deducted(
+    svc: &Services,
+    f: &Filter,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Vec<Value>> {
     let first = from.with_day(1).unwrap_or(from);
     let mut out = Vec::new();
     for e in roll(svc, f)? {
-        for p in e.payroll.iter().filter(|p| first <= p.month && p.month <= to && p.tds > 0.0) {
+        for p in e
+            .payroll
+            .iter()
+            .filter(|p| first <= p.month && p.month <= to && p.tds > 0.0)
+        {
             out.push(json!({
                 "co_id": e.code, "accode": e.accode, "employee": e.name, "pan": e.pan,
                 "month": p.month.format("%Y-%m").to_string(),
@@ -289,7 +344,11 @@ pub fn tds_deducted(svc: &Services, f: &Filter, from: NaiveDate, to: NaiveDate) 
 pub fn transfers(svc: &Services, f: &Filter, from: NaiveDate, to: NaiveDate) -> Result<Vec<Value>> {
     let mut out = Vec::new();
     for e in roll(svc, f)? {
-        for t in e.transfers.iter().filter(|t| from <= t.date && t.date <= to) {
+        for t in e
+            .transfers
+            .iter()
+            .filter(|t| from <= t.date && t.date <= to)
+        {
             out.push(json!({
                 "co_id": e.code, "accode": e.accode, "employee": e.name,
                 "trdate": d(t.date), "fromfirm": t.from_firm, "tofirm": t.to_firm,

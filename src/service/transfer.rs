@@ -87,14 +87,37 @@ pub const IMPORTERS: &[(&str, &str, ImportRowFn)] = &[
     ("labour", "estate labourers: lcode, name, fatherName, gender, address, desigid, designame, displaycode, musterfirmid, laborFirmID, isHelper, isSupervisor, ltype, gang, active", crate::service::estate::import_labour_row),
     ("firms", "estate firms: firmid, firmName", crate::service::estate::import_firm_row),
     ("estate-tasks", "estate tasks of a day: firmid, TaskID, Date, Crop, cropID, Field, FieldCode, Job, JobCode, laborCount, HarvestJob, MaterialReqd, CocktailReqd, MoisturePerc", crate::service::estate::import_task_row),
+    (
+        "employees",
+        super::hr::EMPLOYEES_HELP,
+        super::hr::import_employee_row,
+    ),
+    (
+        "locations",
+        super::geofence::LOCATIONS_HELP,
+        super::geofence::import_location_row,
+    ),
+    (
+        "shifts",
+        super::geofence::SHIFTS_HELP,
+        super::geofence::import_shift_row,
+    ),
+    ("hr", super::hr::HR_HELP, super::hr::import_hr_row),
 ];
 
 /// (kind, what it is, the table function). One line per kind.
-pub const EXPORTERS: &[(&str, &str, ExportFn)] = &[(
-    "muster",
-    "estate muster lines by task date",
-    crate::service::estate::export_muster,
-)];
+pub const EXPORTERS: &[(&str, &str, ExportFn)] = &[
+    (
+        "muster",
+        "estate muster lines by task date",
+        crate::service::estate::export_muster,
+    ),
+    (
+        "attendance",
+        "one row per punch whose attendance day (site-local) is in the period",
+        super::attendance::export_table,
+    ),
+];
 
 /// The longest period one export may cover.
 pub const MAX_EXPORT_DAYS: i64 = 366;

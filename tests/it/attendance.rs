@@ -1,4 +1,863 @@
-//! Black-box tests: attendance.
+//! Black-box tests: attendance (Daily Activity Remove/Attendances, coordinate history, the
+//! console's morning view, export) and the Codelayer HR Details.
+//!
+//! The server's clock cannot be moved, so the tests move the *site* instead: the site's UTC
+//! offset is chosen so that "now" is a given local time (10:00 for a day shift, 05:40 for the
+//! end of a night shift). The 22:00 clock-in → 05:50 clock-out sequence itself is covered by the
+//! unit tests in src/domain/shift.rs; here a punch at 05:40 is shown to belong to the shift that
+//! started the evening before, end to end.
 
-#[allow(unused_imports)]
+use chrono::{Duration, NaiveDate};
+use serde_json::{json, Value};
+
 use crate::harness::*;
+
+/// Metres per degree of latitude (haversine radius 6,371,008.8 m).
+const M_PER_DEG: f64 = 111_195.08;
+/// The demo's estate office fence: centre and radius.
+const OFFICE: (f64, f64, f64) = (8.9600, 77.3000, 300.0);
+
+fn server_at(hh: i64, mm: i64, extra: &[(&str, &str)]) -> (Server, i64) {
+    let off = offset_for_local_time(hh, mm);
+    let off_s = off.to_string();
+    let mut env = vec![("GATEHOUSE_SITE__TIMEZONE_OFFSET_MINUTES", off_s.as_str())];
+    env.extend_from_slice(extra);
+    (Server::start_with(&["--demo"], &env), off)
+}
+
+fn local_today(off: i64) -> NaiveDate {
+    chrono::DateTime::from_timestamp(now_unix() + off * 60, 0)
+        .unwrap()
+        .date_naive()
+}
+
+fn ymd(d: NaiveDate) -> String {
+    d.format("%Y-%m-%d").to_string()
+}
+
+/// A Daily Activity user linked to an employee of the HR roll.
+fn linked_user(s: &Server, username: &str, role: &str, employee: &str) -> DaSession {
+    let da = DaSession::open(s, username, "secret-pass-1", role);
+    let (st, v) = admin_call(
+        s,
+        "POST",
+        "/admin/attendance/link-user",
+        Some(&json!({"username": username, "employee_code": employee})),
+    );
+    assert_eq!(st, 200, "{v}");
+    assert_eq!(v["data"]["employee_code"], employee);
+    da
+}
+
+fn north_of_office(m: f64) -> (f64, f64) {
+    (OFFICE.0 + m / M_PER_DEG, OFFICE.1)
+}
+
+fn punch_body(pos: (f64, f64), accuracy: f64) -> Value {
+    json!({"latitude": pos.0, "longitude": pos.1, "accuracy": accuracy, "device_time": now_unix()})
+}
+
+#[test]
+fn day_in_the_life_fences_double_taps_replays_and_flags() {
+    let (s, off) = server_at(10, 0, &[("GATEHOUSE_ATTENDANCE__DEDUPE_WINDOW_SECS", "2")]);
+    let today = ymd(local_today(off));
+    let da = linked_user(&s, "lakshmi", "labourer", "E002");
+
+    // Allowed locations: the office for everyone, field TF18 for her department.
+    let l = da.call("GET", "/attendances/locations", None);
+    assert_eq!(l.status, 200, "{}", l.text);
+    let lj = l.json();
+    let mut sorted: Vec<&str> = lj["data"]["locations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["code"].as_str().unwrap())
+        .collect();
+    sorted.sort();
+    assert_eq!(sorted, ["OFFICE", "TF18"]);
+    assert_eq!(l.json()["data"]["max_accuracy_m"], 100.0);
+
+    let t = da.call("GET", "/attendances/today", None).json();
+    assert_eq!(t["data"]["status"], "not_clocked_in", "{t}");
+    assert_eq!(t["data"]["date"], today.as_str());
+
+    // Clock-out before any clock-in: a clear 409.
+    let a = da.call(
+        "POST",
+        "/attendances/clock-out",
+        Some(&punch_body(north_of_office(0.0), 10.0)),
+    );
+    assert_eq!(a.status, 409, "{}", a.text);
+    assert!(
+        a.json()["message"]
+            .as_str()
+            .unwrap()
+            .contains("not clocked in"),
+        "{}",
+        a.text
+    );
+
+    // 200 m outside the office circle: refused with the distance, in both languages.
+    let outside = punch_body(north_of_office(500.0), 10.0);
+    let a = da.call("POST", "/attendances/clock-in", Some(&outside));
+    assert_eq!(a.status, 403, "{}", a.text);
+    assert_eq!(
+        a.json()["message"],
+        "You are outside every allowed location: 200 m from the nearest one (Estate office)"
+    );
+    let a = da.call_as(
+        "POST",
+        "/attendances/clock-in",
+        Some(&outside),
+        &request_id(),
+        "id",
+    );
+    assert_eq!(
+        a.json()["message"],
+        "Anda berada di luar semua lokasi yang diizinkan: 200 m dari lokasi terdekat (Estate office)"
+    );
+
+    // 99 m outside: refused with accuracy 98 m, accepted with 100 m (the maximum), and an
+    // accuracy just above the maximum is refused whatever the position.
+    let a = da.call(
+        "POST",
+        "/attendances/clock-in",
+        Some(&punch_body(north_of_office(399.0), 98.0)),
+    );
+    assert_eq!(a.status, 403, "{}", a.text);
+    assert!(
+        a.json()["message"].as_str().unwrap().contains(" 99 m "),
+        "{}",
+        a.text
+    );
+    let a = da.call(
+        "POST",
+        "/attendances/clock-in",
+        Some(&punch_body(north_of_office(0.0), 100.5)),
+    );
+    assert_eq!(a.status, 422, "{}", a.text);
+    assert!(
+        a.json()["message"].as_str().unwrap().contains("100 m"),
+        "{}",
+        a.text
+    );
+
+    let rid = request_id();
+    let body = punch_body(north_of_office(399.0), 100.0);
+    let first = da.call_as("POST", "/attendances/clock-in", Some(&body), &rid, "en");
+    assert_eq!(first.status, 201, "{}", first.text);
+    let p = first.json()["data"]["punch"].clone();
+    assert_eq!(first.json()["data"]["duplicate"], false);
+    assert_eq!(p["direction"], "in");
+    assert_eq!(p["location"], "OFFICE");
+    assert!(
+        (p["location_distance_m"].as_f64().unwrap() - 99.0).abs() < 0.6,
+        "{p}"
+    );
+    assert_eq!(p["attendance_day"], today.as_str());
+    assert_eq!(p["shift"], "DAY");
+    assert_eq!(p["suspicious"], false);
+    assert_eq!(p["flags"], json!([]));
+    assert_eq!(p["site_offset_minutes"], off);
+    assert!(p["clock_offset_secs"].as_i64().unwrap().abs() <= 5, "{p}");
+    assert!(p["local_time"].as_str().unwrap().starts_with(&today));
+
+    // A double tap (new request id, same direction, inside the window) is the first punch.
+    let dup = da.call("POST", "/attendances/clock-in", Some(&body));
+    assert_eq!(dup.status, 200, "{}", dup.text);
+    assert_eq!(dup.json()["data"]["duplicate"], true);
+    assert_eq!(dup.json()["data"]["punch"]["punch_id"], p["punch_id"]);
+    assert!(dup.json()["message"]
+        .as_str()
+        .unwrap()
+        .contains("Already recorded"));
+
+    // A retry with the same x-request-id replays the first answer byte for byte; with a
+    // different body it is a conflict.
+    let again = da.call_as("POST", "/attendances/clock-in", Some(&body), &rid, "en");
+    assert_eq!(again.status, 201);
+    assert_eq!(again.header("x-idempotent-replay"), Some("true"));
+    assert_eq!(again.text, first.text);
+    let other = da.call_as(
+        "POST",
+        "/attendances/clock-in",
+        Some(&punch_body(north_of_office(0.0), 5.0)),
+        &rid,
+        "en",
+    );
+    assert_eq!(other.status, 409, "{}", other.text);
+
+    // Past the (2 s) window (3.2 s: punch times are whole seconds), a second clock-in is refused, not recorded.
+    std::thread::sleep(std::time::Duration::from_millis(3200));
+    let a = da.call("POST", "/attendances/clock-in", Some(&body));
+    assert_eq!(a.status, 409, "{}", a.text);
+    assert!(
+        a.json()["message"]
+            .as_str()
+            .unwrap()
+            .contains("already clocked in"),
+        "{}",
+        a.text
+    );
+
+    // Clock-out in field TF18, ~1 km away seconds later, from a mock-location provider, with
+    // a device clock an hour slow: stored and shown as suspicious, not refused.
+    let a = da.call(
+        "POST",
+        "/attendances/clock-out",
+        Some(
+            &json!({"latitude": 8.9675, "longitude": 77.3075, "accuracy": 8,
+                     "mock_location": true, "device_time": now_unix() - 3600, "note": "field"}),
+        ),
+    );
+    assert_eq!(a.status, 201, "{}", a.text);
+    let out = a.json()["data"]["punch"].clone();
+    assert_eq!(out["direction"], "out");
+    assert_eq!(out["location"], "TF18");
+    assert_eq!(out["location_distance_m"], 0.0);
+    assert_eq!(out["suspicious"], true);
+    let flags: Vec<&str> = out["flags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        flags,
+        ["mock_location", "impossible_speed", "device_clock_skew"],
+        "{out}"
+    );
+    assert!(out["flags"][1]["speed_kmh"].as_f64().unwrap() > 120.0);
+    let skew = out["clock_offset_secs"].as_i64().unwrap();
+    assert!((-3605..=-3595).contains(&skew), "{skew}");
+
+    let t = da.call("GET", "/attendances/today", None).json()["data"].clone();
+    assert_eq!(t["status"], "clocked_out", "{t}");
+    assert_eq!(t["punches"].as_array().unwrap().len(), 2);
+    assert_eq!(t["clock_in"]["punch_id"], p["punch_id"]);
+    assert_eq!(t["clock_out"]["location"], "TF18");
+
+    let st = da.call("GET", "/attendances/shift-today", None).json()["data"].clone();
+    assert_eq!(st["date"], today.as_str());
+    assert_eq!(st["shift"]["code"], "DAY");
+    assert_eq!(st["shift"]["start"], "07:00");
+    assert_eq!(st["shift"]["end"], "15:00");
+    assert_eq!(st["shift"]["crosses_midnight"], false);
+    assert_eq!(st["shift"]["starts_at"], format!("{today} 07:00"));
+
+    // Coordinate history: her own, and a supervisor's view of hers; a labourer cannot see others.
+    let c = da.call("GET", "/users/me/coordinates", None);
+    assert_eq!(c.status, 200, "{}", c.text);
+    let pts = c.json()["data"]["coordinates"].as_array().unwrap().clone();
+    assert_eq!(pts.len(), 2);
+    assert_eq!(pts[0]["direction"], "in");
+    assert_eq!(pts[1]["suspicious"], true);
+    let her_id = da.call("GET", "/user/profile", None).json()["data"]["user_id"].clone();
+    let boss = linked_user(&s, "mandor", "supervisor", "E001");
+    let c = boss.call(
+        "GET",
+        &format!("/users/{her_id}/coordinates?from={today}&to={today}"),
+        None,
+    );
+    assert_eq!(c.status, 200, "{}", c.text);
+    assert_eq!(c.json()["data"]["coordinates"].as_array().unwrap().len(), 2);
+    assert_eq!(c.json()["data"]["employee_code"], "E002");
+    let boss_id = boss.call("GET", "/user/profile", None).json()["data"]["user_id"].clone();
+    let c = da.call("GET", &format!("/users/{boss_id}/coordinates"), None);
+    assert_eq!(c.status, 403, "{}", c.text);
+    // Period edges: 31 days inclusive accepted, 32 refused, backwards refused, bad date refused.
+    let d0 = local_today(off);
+    let q =
+        |a: NaiveDate, b: NaiveDate| format!("/users/me/coordinates?from={}&to={}", ymd(a), ymd(b));
+    assert_eq!(
+        da.call("GET", &q(d0 - Duration::days(30), d0), None).status,
+        200
+    );
+    assert_eq!(
+        da.call("GET", &q(d0 - Duration::days(31), d0), None).status,
+        400
+    );
+    assert_eq!(
+        da.call("GET", &q(d0, d0 - Duration::days(1)), None).status,
+        400
+    );
+    let bad = da.call("GET", "/users/me/coordinates?from=2026-02-30", None);
+    assert_eq!(bad.status, 400);
+    assert_eq!(bad.json()["errors"][0]["field"], "from");
+
+    // The console's morning view.
+    let (st, v) = admin_call(&s, "GET", "/admin/attendance/today", None);
+    assert_eq!(st, 200, "{v}");
+    let d = &v["data"];
+    assert_eq!(d["date"], today.as_str());
+    assert_eq!(
+        (d["punches_in"].as_u64(), d["punches_out"].as_u64()),
+        (Some(1), Some(1))
+    );
+    assert_eq!(d["present"], 1);
+    assert_eq!(d["flagged"], 1);
+    let gang_a = d["by_gang_or_department"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["name"] == "GANG-A")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        gang_a,
+        json!({"name": "GANG-A", "expected": 3, "present": 1, "missing": ["SELVI R", "KANNAN P"]})
+    );
+
+    // A user not on the HR roll gets a clear answer.
+    let stranger = DaSession::open(&s, "visitor", "secret-pass-1", "clerk");
+    let a = stranger.call("GET", "/attendances/today", None);
+    assert_eq!(a.status, 404, "{}", a.text);
+    assert!(a.json()["message"].as_str().unwrap().contains("not linked"));
+}
+
+#[test]
+fn night_shift_punch_before_six_belongs_to_the_evening_before_and_exports_by_that_day() {
+    let (s, off) = server_at(5, 40, &[]);
+    let today = local_today(off);
+    let yesterday = today - Duration::days(1);
+    let da = linked_user(&s, "watchman", "gate_guard", "E007");
+
+    let st = da.call("GET", "/attendances/shift-today", None).json()["data"].clone();
+    assert_eq!(st["date"], ymd(yesterday), "{st}");
+    assert_eq!(st["shift"]["code"], "NIGHT");
+    assert_eq!(st["shift"]["crosses_midnight"], true);
+    assert_eq!(
+        st["shift"]["starts_at"],
+        format!("{} 22:00", ymd(yesterday))
+    );
+    assert_eq!(st["shift"]["ends_at"], format!("{} 06:00", ymd(today)));
+
+    let inside = punch_body(north_of_office(10.0), 5.0);
+    let a = da.call("POST", "/attendances/clock-in", Some(&inside));
+    assert_eq!(a.status, 201, "{}", a.text);
+    let p = a.json()["data"]["punch"].clone();
+    assert_eq!(p["attendance_day"], ymd(yesterday));
+    assert_eq!(p["shift"], "NIGHT");
+    assert_eq!(p["flags"], json!([]));
+    assert!(p["local_time"]
+        .as_str()
+        .unwrap()
+        .starts_with(&format!("{} 05:", ymd(today))));
+    let a = da.call("POST", "/attendances/clock-out", Some(&inside));
+    assert_eq!(a.status, 201, "{}", a.text);
+    assert_eq!(a.json()["data"]["punch"]["attendance_day"], ymd(yesterday));
+
+    let t = da.call("GET", "/attendances/today", None).json()["data"].clone();
+    assert_eq!(t["date"], ymd(yesterday));
+    assert_eq!(t["site_date"], ymd(today));
+    assert_eq!(t["status"], "clocked_out");
+
+    // The export honours the period by attendance day: both punches are yesterday's.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("att.csv");
+    let e = s.cli_json(&[
+        "export",
+        "attendance",
+        "--from",
+        &ymd(yesterday),
+        "--to",
+        &ymd(yesterday),
+        "--format",
+        "csv",
+        "--out",
+        file.to_str().unwrap(),
+    ]);
+    assert_eq!(e["rows"], 2, "{e}");
+    let csv = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        csv.starts_with("attendance_day,employee_code,employee_name"),
+        "{csv}"
+    );
+    assert_eq!(
+        csv.lines().filter(|l| l.contains(",E007,")).count(),
+        2,
+        "{csv}"
+    );
+    assert!(
+        csv.lines().skip(1).all(|l| l.starts_with(&ymd(yesterday))),
+        "{csv}"
+    );
+    let e = s.cli_json(&[
+        "export",
+        "attendance",
+        "--from",
+        &ymd(today),
+        "--to",
+        &ymd(today),
+        "--format",
+        "csv",
+        "--out",
+        file.to_str().unwrap(),
+    ]);
+    assert_eq!(e["rows"], 0, "{e}");
+    let x = dir.path().join("att.xlsx");
+    let e = s.cli_json(&[
+        "export",
+        "attendance",
+        "--from",
+        &ymd(yesterday),
+        "--to",
+        &ymd(today),
+        "--format",
+        "xlsx",
+        "--out",
+        x.to_str().unwrap(),
+    ]);
+    assert_eq!(e["rows"], 2, "{e}");
+    assert_eq!(&std::fs::read(&x).unwrap()[..2], b"PK");
+
+    // HR attendance counts the night under the evening it started: clocked in and out within a
+    // minute is a half day (a clock-in proves presence), not a full one.
+    let key = codelayer_session(&s, "hrclient", "hr-pass-123", "352099001761481");
+    let r = codelayer(
+        &s,
+        "hrdetails/emp_attendance",
+        &json!({"key": key, "attendancefrom": ymd(yesterday), "attendancetill": ymd(today),
+                "firm": "0", "deptcode": "0", "desigcode": "0", "empcode": "E007"}),
+    );
+    assert_eq!(r["e"], 200, "{r}");
+    let rows = r["employeeatt"].as_array().unwrap();
+    assert_eq!(rows.len(), 2, "{r}");
+    assert_eq!(rows[0]["adate"], ymd(yesterday));
+    assert_eq!(rows[0]["atype_updated"], "HD");
+    assert_eq!(rows[0]["atstatus_updated"], 0.5);
+    assert_eq!(rows[0]["co_id"], "E007");
+    assert!(rows[0]["intime"].as_str().unwrap().starts_with(&ymd(today)));
+    assert_eq!(rows[1]["adate"], ymd(today));
+    assert_eq!(rows[1]["atype_updated"], "AB");
+    assert_eq!(rows[1]["atstatus_updated"], 0);
+}
+
+fn write(dir: &std::path::Path, name: &str, text: &str) -> String {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p.to_str().unwrap().to_string()
+}
+
+fn import(s: &Server, kind: &str, file: &str) -> Value {
+    let out = s.cli(&["import", kind, file, "--json"]);
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)))
+}
+
+#[test]
+fn imports_are_idempotent_and_refuse_bad_lines_alone() {
+    let s = Server::start();
+    let dir = tempfile::tempdir().unwrap();
+    let shifts = write(
+        dir.path(),
+        "shifts.csv",
+        "code,name,start,end,full_day_minutes\nG,General,08:00,16:00,\nN,Night,22:00,06:00,420\nX,Broken,25:00,06:00,\nY,Too long,08:00,16:00,481\n",
+    );
+    let v = import(&s, "shifts", &shifts);
+    assert_eq!(
+        (v["inserted"].as_u64(), v["refused"].as_u64()),
+        (Some(2), Some(2)),
+        "{v}"
+    );
+    let lines: Vec<u64> = v["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["line"].as_u64().unwrap())
+        .collect();
+    assert_eq!(lines, [4, 5]);
+    assert!(
+        v["errors"][1]["message"]
+            .as_str()
+            .unwrap()
+            .contains("full_day_minutes: 1 to 480"),
+        "{v}"
+    );
+    let locs = write(
+        dir.path(),
+        "locations.csv",
+        "code,name,scope,latitude,longitude,radius_m,polygon\nOFF,Office,all,8.96,77.30,300,\nF1,Field 1,group:G1;employee:E9,,,,8.965 77.305; 8.965 77.310; 8.970 77.310\nBAD,Bad,all,95,77.3,300,\nR0,No radius,all,8.96,77.3,0,\nQ,Queer scope,planet:x,8.96,77.3,10,\n",
+    );
+    let v = import(&s, "locations", &locs);
+    assert_eq!(
+        (v["inserted"].as_u64(), v["refused"].as_u64()),
+        (Some(2), Some(3)),
+        "{v}"
+    );
+    let emps = write(
+        dir.path(),
+        "employees.csv",
+        "code,name,sex,dob,doj,pan,department,designation,firm,group,shift\nE1,Ravi,M,1990-01-01,2020-01-01,AAAPL1234C,FLD,LAB,1,G1,N\nE2,Uma,F,,2021-05-01,,FLD,LAB,1,G1,G\nE3,Bad sex,X,,2021-05-01,,FLD,LAB,1,,\nE4,Bad pan,M,,2021-05-01,AAAP1234C,FLD,LAB,1,,\nE5,No shift,M,,2021-05-01,,FLD,LAB,1,,ZZ\nE6,No doj,M,,,,FLD,LAB,1,,\n",
+    );
+    let v = import(&s, "employees", &emps);
+    assert_eq!(
+        (v["inserted"].as_u64(), v["refused"].as_u64()),
+        (Some(2), Some(4)),
+        "{v}"
+    );
+    // Re-import: nothing changes, for every kind.
+    for (kind, f) in [
+        ("shifts", &shifts),
+        ("locations", &locs),
+        ("employees", &emps),
+    ] {
+        let v = import(&s, kind, f);
+        assert_eq!(
+            (v["inserted"].as_u64(), v["updated"].as_u64()),
+            (Some(0), Some(0)),
+            "{kind}: {v}"
+        );
+        assert!(v["unchanged"].as_u64().unwrap() >= 2, "{kind}: {v}");
+    }
+    let (_, v) = admin_call(&s, "GET", "/admin/locations", None);
+    let f1 = v["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == "F1")
+        .unwrap()
+        .clone();
+    assert_eq!(f1["shape"]["type"], "polygon");
+    assert_eq!(f1["scopes"], json!(["group:G1", "employee:E9"]));
+    let (_, v) = admin_call(&s, "GET", "/admin/shifts", None);
+    let n = v["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["code"] == "N")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (
+            n["crosses_midnight"].as_bool(),
+            n["full_day_minutes"].as_u64()
+        ),
+        (Some(true), Some(420))
+    );
+    // Linking a user to an unknown employee is refused.
+    s.cli_json(&[
+        "user",
+        "add",
+        "--username",
+        "u1",
+        "--password",
+        "secret-pass-1",
+    ]);
+    let (st, _) = admin_call(
+        &s,
+        "POST",
+        "/admin/attendance/link-user",
+        Some(&json!({"username": "u1", "employee_code": "NOPE"})),
+    );
+    assert_eq!(st, 404);
+}
+
+#[test]
+fn hr_details_answer_seed_shaped_requests_with_poabs_fields() {
+    let s = Server::start();
+    let dir = tempfile::tempdir().unwrap();
+    let emps = write(
+        dir.path(),
+        "employees.csv",
+        "code,name,sex,dob,doj,pan,cpf,department,designation,firm,hname,place,district,post,basic_pay,dor\n\
+         009,LAKSHMI K,F,1990-05-14,2019-01-10,AAAPL1234C,TN/MDU/1/009,FLD,CLK,7,12/4 MAIN ROAD,EDAIKAL,TIRUNELVELI,EDAIKAL,12000,\n\
+         010,KANNAN P,M,1985-02-01,2018-03-01,AAAPL1234C,TN/MDU/1/010,FLD,LAB,7,,TENKASI,TIRUNELVELI,TENKASI,9000,2019-08-28\n",
+    );
+    let v = import(&s, "employees", &emps);
+    assert_eq!(v["inserted"], 2, "{v}");
+    let hr = write(
+        dir.path(),
+        "hr.csv",
+        "record,empcode,date,to_date,leave_type,half_day,days,month,basic,da,hra,pf,tds,fin_year,gross_income,exemptions,taxable_income,tax,firm,name\n\
+         leave_opening,009,2026-01-01,,EL,,12,,,,,,,,,,,,,\n\
+         leave,009,2026-02-10,2026-02-11,EL,,,,,,,,,,,,,,,\n\
+         leave_credit,009,2026-03-01,,EL,,1.5,,,,,,,,,,,,,\n\
+         leave,009,2026-03-05,,CL,T,,,,,,,,,,,,,,\n\
+         payroll,009,,,,,,2026-03,12000,2000,1000,1440,500,,,,,,,\n\
+         tds,009,2026-03-20,,,,,,,,,,,2025,180000,50000,130000,0,,\n\
+         holiday,,2026-03-10,,,,,,,,,,,,,,,,0,Holi\n\
+         vacation,009,2026-03-01,,,,,,,,,,,,,,,,,\n",
+    );
+    let v = import(&s, "hr", &hr);
+    assert_eq!(
+        (
+            v["updated"].as_u64(),
+            v["inserted"].as_u64(),
+            v["refused"].as_u64()
+        ),
+        (Some(6), Some(1), Some(1)),
+        "{v}"
+    );
+    assert_eq!(import(&s, "hr", &hr)["unchanged"], 7);
+
+    let key = codelayer_session(&s, "hrclient", "hr-pass-123", "352099001761481");
+    let cl = |path: &str, body: Value| {
+        let mut b = body;
+        b["key"] = json!(key);
+        codelayer(&s, &format!("hrdetails/{path}"), &b)
+    };
+
+    // Employee Relieving: exactly the public sample's shape.
+    let r = cl(
+        "emp_relieving",
+        json!({"from": "2019-08-01", "unitid": "0"}),
+    );
+    assert_eq!(
+        r,
+        json!({"employee": [{"co_id": "010", "dor": "2019-08-28", "pan": "AAAPL1234C"}], "e": 200, "msg": "Success"})
+    );
+    assert_eq!(
+        cl(
+            "emp_relieving",
+            json!({"from": "2019-08-29", "unitid": "0"})
+        )["employee"],
+        json!([])
+    );
+
+    // Employee List (emp_newjoin): joined on or after `from`, in the unit.
+    let r = cl("emp_newjoin", json!({"from": "2019-01-01", "unitid": 7}));
+    let e = r["employee"].as_array().unwrap();
+    assert_eq!(e.len(), 1, "{r}");
+    for (k, want) in [
+        ("co_id", "009"),
+        ("name", "LAKSHMI K"),
+        ("sex", "F"),
+        ("dob", "1990-05-14"),
+        ("pan", "AAAPL1234C"),
+        ("doj", "2019-01-10"),
+        ("hname", "12/4 MAIN ROAD"),
+        ("place", "EDAIKAL"),
+        ("district", "TIRUNELVELI"),
+        ("post", "EDAIKAL"),
+        ("cpf", "TN/MDU/1/009"),
+    ] {
+        assert_eq!(e[0][k], want, "{k}: {r}");
+    }
+    assert_eq!(
+        cl("emp_newjoin", json!({"from": "2018-01-01", "unitid": "8"}))["employee"],
+        json!([])
+    );
+
+    // Employee Leave Summary for March.
+    let r = cl(
+        "emp_leavesummary",
+        json!({"fromdate": "2026-03-01", "todate": "2026-03-31", "firm": 0, "deptcode": 0, "desigcode": 0, "empcode": "009"}),
+    );
+    let l = &r["employeeleave"][0];
+    assert_eq!(
+        (
+            l["employee"].as_str(),
+            l["co_id"].as_str(),
+            l["accode"].as_str()
+        ),
+        (Some("LAKSHMI K"), Some("009"), Some("009"))
+    );
+    assert_eq!(
+        (
+            l["elopening"].as_f64(),
+            l["eltrnscr"].as_f64(),
+            l["eltrnsded"].as_f64(),
+            l["elclosing"].as_f64()
+        ),
+        (Some(10.0), Some(1.5), Some(0.0), Some(11.5)),
+        "{r}"
+    );
+    assert_eq!(l["cltrnsded"], 0.5);
+
+    // Employee Attendance: absent, holiday, and leave days from the stored data.
+    let r = cl(
+        "emp_attendance",
+        json!({"attendancefrom": "2026-03-09", "attendancetill": "2026-03-11", "firm": "0", "deptcode": "0", "desigcode": "0", "empcode": "009"}),
+    );
+    let rows = r["employeeatt"].as_array().unwrap();
+    assert_eq!(rows.len(), 3, "{r}");
+    let want = json!({"adate": "2026-03-10", "accode": "009", "atype_updated": "HO", "co_id": "009", "doj": "2019-01-10",
+                      "departmentcode": "FLD", "degcode": "CLK", "employee": "LAKSHMI K", "holiday": "T", "isleav": "F",
+                      "atstatus_updated": 0});
+    for (k, v) in want.as_object().unwrap() {
+        assert_eq!(&rows[1][k], v, "{k}: {}", rows[1]);
+    }
+    assert_eq!(
+        (
+            rows[0]["atype_updated"].as_str(),
+            rows[0]["holiday"].as_str()
+        ),
+        (Some("AB"), Some("F"))
+    );
+    let r = cl(
+        "emp_attendance",
+        json!({"attendancefrom": "2026-02-11", "attendancetill": "2026-02-11", "firm": "7", "deptcode": "FLD", "desigcode": "0", "empcode": "0"}),
+    );
+    let rows = r["employeeatt"].as_array().unwrap();
+    assert_eq!(rows.len(), 1, "the relieved employee is off the roll: {r}");
+    assert_eq!(
+        (
+            rows[0]["isleav"].as_str(),
+            rows[0]["atype_updated"].as_str()
+        ),
+        (Some("T"), Some("EL"))
+    );
+
+    // Payroll and TDS.
+    let r = cl(
+        "emp_payroll",
+        json!({"fromdate": "2026-03-01", "todate": "2026-03-31", "firm": "0", "deptcode": "0", "desigcode": "0", "empcode": "0"}),
+    );
+    let p = &r["employeepayroll"][0];
+    assert_eq!(
+        (
+            p["month"].as_str(),
+            p["gross"].as_f64(),
+            p["netpay"].as_f64()
+        ),
+        (Some("2026-03"), Some(15000.0), Some(13060.0)),
+        "{r}"
+    );
+    let r = cl(
+        "emp_tdsdeducted",
+        json!({"fromdate": "2026-03-01", "todate": "2026-03-31", "firm": "0", "deptcode": "0", "desigcode": "0", "empcode": "0"}),
+    );
+    assert_eq!(r["employeetdsded"][0]["tdsamount"], 500.0);
+    let r = cl(
+        "emp_tdscalculated",
+        json!({"fromdate": "2026-03-01", "todate": "2026-03-31", "firm": "0", "deptcode": "0", "desigcode": "0", "empcode": "009"}),
+    );
+    assert_eq!(
+        (
+            r["employeetdscalc"][0]["finyear"].as_str(),
+            r["employeetdscalc"][0]["taxableincome"].as_f64()
+        ),
+        (Some("2025-26"), Some(130000.0))
+    );
+
+    // A transfer and a pay revision recorded by re-importing an edited line.
+    let edit = write(
+        dir.path(),
+        "edit.csv",
+        "code,firm,basic_pay,changed_on,order_no\n009,8,13200,2026-04-10,TR/26/14\n",
+    );
+    assert_eq!(import(&s, "employees", &edit)["updated"], 1);
+    let period = json!({"fromdate": "2026-04-01", "todate": "2026-04-30", "firm": "0", "deptcode": "0", "desigcode": "0", "empcode": "0"});
+    let r = cl("emp_transfer", period.clone());
+    assert_eq!(
+        r["employeetransfer"],
+        json!([{"co_id": "009", "accode": "009", "employee": "LAKSHMI K", "trdate": "2026-04-10",
+        "fromfirm": "7", "tofirm": "8", "fromdept": "FLD", "todept": "FLD", "orderno": "TR/26/14"}])
+    );
+    let r = cl("emp_payrevision", period.clone());
+    assert_eq!(
+        (
+            r["employeepayrevision"][0]["oldbasic"].as_f64(),
+            r["employeepayrevision"][0]["newbasic"].as_f64()
+        ),
+        (Some(12000.0), Some(13200.0))
+    );
+    let today = chrono::Utc::now().date_naive() - Duration::days(1);
+    let r = cl("emp_edited", json!({"from": ymd(today), "unitid": "0"}));
+    let codes: Vec<&str> = r["employee"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["co_id"].as_str().unwrap())
+        .collect();
+    assert!(codes.contains(&"009"), "{r}");
+    assert!(r["employee"][0]["editedon"].is_string());
+
+    // Validation: dates, direction and length of the period, the key.
+    let r = cl(
+        "emp_attendance",
+        json!({"attendancefrom": "2026-13-01", "attendancetill": "2026-03-11"}),
+    );
+    assert_eq!(r["e"], 400);
+    assert!(r["msg"].as_str().unwrap().contains("attendancefrom"), "{r}");
+    let r = cl(
+        "emp_leavesummary",
+        json!({"fromdate": "2026-03-02", "todate": "2026-03-01"}),
+    );
+    assert_eq!(r["e"], 400);
+    assert!(r["msg"].as_str().unwrap().contains("todate"), "{r}");
+    let ok = cl(
+        "emp_leavesummary",
+        json!({"fromdate": "2024-01-01", "todate": "2024-12-31"}),
+    );
+    assert_eq!(ok["e"], 200, "366 days are allowed: {ok}");
+    let r = cl(
+        "emp_leavesummary",
+        json!({"fromdate": "2024-01-01", "todate": "2025-01-01"}),
+    );
+    assert_eq!(r["e"], 400, "367 days are not: {r}");
+    let r = cl("emp_newjoin", json!({"unitid": "0"}));
+    assert_eq!(r["e"], 400);
+    assert!(r["msg"].as_str().unwrap().contains("from"));
+    let r = codelayer(
+        &s,
+        "hrdetails/emp_payroll",
+        &json!({"key": "x".repeat(32), "fromdate": "2026-03-01", "todate": "2026-03-31"}),
+    );
+    assert_eq!(r["e"], 401);
+}
+
+#[test]
+fn openapi_lists_attendance_and_hr_operations_with_seed_names() {
+    let s = Server::start();
+    let doc = get(&s.url("/openapi.json"), &[]).json();
+    let mut ops = Vec::new();
+    for (_, item) in doc["paths"].as_object().unwrap() {
+        for (_, op) in item.as_object().unwrap() {
+            if let (Some(sum), Some(tag)) = (op["summary"].as_str(), op["tags"][0].as_str()) {
+                ops.push((tag.to_string(), sum.to_string()));
+            }
+        }
+    }
+    for sum in [
+        "Attendance Today",
+        "Shift Today",
+        "Allowed Locations",
+        "Clock In",
+        "Clock Out",
+    ] {
+        assert!(
+            ops.contains(&("Daily Activity/Remove/Attendances".into(), sum.into())),
+            "{sum}"
+        );
+    }
+    assert!(ops.contains(&(
+        "Daily Activity/Remove/Users".into(),
+        "Get Coordinate History".into()
+    )));
+    for sum in [
+        "Employee Attendance",
+        "Employee Leave Summary",
+        "Employee List",
+        "Employee Payrevision",
+        "Employee Payroll",
+        "Employee Relieving",
+        "Employee TDS Calculated",
+        "Employee TDS Deducted",
+        "Employee Transfer",
+        "Employees Edited",
+    ] {
+        assert!(
+            ops.contains(&("Codelayer/HR Details".into(), sum.into())),
+            "{sum}"
+        );
+    }
+    for p in [
+        "emp_attendance",
+        "emp_leavesummary",
+        "emp_newjoin",
+        "emp_relieving",
+        "emp_payrevision",
+        "emp_payroll",
+        "emp_tdscalculated",
+        "emp_tdsdeducted",
+        "emp_transfer",
+        "emp_edited",
+    ] {
+        assert!(
+            doc["paths"][format!("/codelayer/hrdetails/{p}")]["post"].is_object(),
+            "{p}"
+        );
+    }
+}

@@ -571,3 +571,17 @@ pub fn da_client_headers<'a>(
         ("authorization", bearer),
     ]
 }
+
+/// The site offset (minutes) that makes the site's local time now `hh:mm`: lets a black-box
+/// test put the server's "now" at a chosen local time (e.g. just before a night shift ends).
+pub fn offset_for_local_time(hh: i64, mm: i64) -> i64 {
+    let utc_min = (now_unix() / 60).rem_euclid(1440);
+    let mut off = hh * 60 + mm - utc_min;
+    while off < -720 {
+        off += 1440;
+    }
+    while off > 840 {
+        off -= 1440;
+    }
+    off
+}

@@ -12,34 +12,52 @@ use warp::http::Method;
 use super::{body_fields, ok_fields, route, AdminResult};
 use crate::api::{Problem, Request, Route};
 use crate::domain::validate::Fields;
-use crate::service::{attendance as att, geofence, hr, Services, ServiceError};
+use crate::service::{attendance as att, geofence, hr, ServiceError, Services};
 
 pub fn routes() -> Vec<Route> {
     vec![
-        route(Method::GET, "/admin/attendance/today", "Attendance Today (console)", |svc, _| {
-            Box::pin(today(svc))
-        }),
-        route(Method::GET, "/admin/employees", "List Employees", |svc, _| {
-            Box::pin(list_employees(svc))
-        }),
-        route(Method::POST, "/admin/employees", "Save Employee", |svc, req| {
-            Box::pin(save(svc, req, Kind::Employee))
-        }),
-        route(Method::GET, "/admin/locations", "List Allowed Locations", |svc, _| {
-            Box::pin(list_locations(svc))
-        }),
-        route(Method::POST, "/admin/locations", "Save Allowed Location", |svc, req| {
-            Box::pin(save(svc, req, Kind::Location))
-        }),
+        route(
+            Method::GET,
+            "/admin/attendance/today",
+            "Attendance Today (console)",
+            |svc, _| Box::pin(today(svc)),
+        ),
+        route(
+            Method::GET,
+            "/admin/employees",
+            "List Employees",
+            |svc, _| Box::pin(list_employees(svc)),
+        ),
+        route(
+            Method::POST,
+            "/admin/employees",
+            "Save Employee",
+            |svc, req| Box::pin(save(svc, req, Kind::Employee)),
+        ),
+        route(
+            Method::GET,
+            "/admin/locations",
+            "List Allowed Locations",
+            |svc, _| Box::pin(list_locations(svc)),
+        ),
+        route(
+            Method::POST,
+            "/admin/locations",
+            "Save Allowed Location",
+            |svc, req| Box::pin(save(svc, req, Kind::Location)),
+        ),
         route(Method::GET, "/admin/shifts", "List Shifts", |svc, _| {
             Box::pin(list_shifts(svc))
         }),
         route(Method::POST, "/admin/shifts", "Save Shift", |svc, req| {
             Box::pin(save(svc, req, Kind::Shift))
         }),
-        route(Method::POST, "/admin/hr/records", "Save HR Record", |svc, req| {
-            Box::pin(save(svc, req, Kind::HrRecord))
-        }),
+        route(
+            Method::POST,
+            "/admin/hr/records",
+            "Save HR Record",
+            |svc, req| Box::pin(save(svc, req, Kind::HrRecord)),
+        ),
         route(
             Method::POST,
             "/admin/attendance/link-user",

@@ -17,8 +17,10 @@ const KEY: &str = "QH7LlQ3wQMK9oYEKjeG5QOIVJQT4emeq";
 fn period_doc(description: &'static str, list: &'static str, line: Value) -> Doc {
     Doc {
         description,
-        request: Some(json!({"key": KEY, "fromdate": "2026-04-01", "todate": "2026-04-30",
-                             "firm": "0", "deptcode": "0", "desigcode": "0", "empcode": "0"})),
+        request: Some(
+            json!({"key": KEY, "fromdate": "2026-04-01", "todate": "2026-04-30",
+                             "firm": "0", "deptcode": "0", "desigcode": "0", "empcode": "0"}),
+        ),
         response: Some(json!({ list: [line] })),
         ..Doc::default()
     }
@@ -55,8 +57,10 @@ pub fn routes() -> Vec<Route> {
                     0.5 half day (≥ half of it, or a clock-in without clock-out), 0 absent. \
                     atype_updated: PR, HD, HO (holiday), EL/CL/SL/LOP (leave) or AB. The period \
                     may cover at most attendance.hr_max_range_days days.",
-                request: Some(json!({"key": KEY, "attendancefrom": "2026-04-01", "attendancetill": "2026-04-30",
-                                     "firm": "0", "deptcode": "0", "desigcode": "0", "empcode": "0"})),
+                request: Some(
+                    json!({"key": KEY, "attendancefrom": "2026-04-01", "attendancetill": "2026-04-30",
+                                     "firm": "0", "deptcode": "0", "desigcode": "0", "empcode": "0"}),
+                ),
                 response: Some(json!({"employeeatt": [{
                     "adate": "2026-04-01", "accode": "009", "atype_updated": "PR", "co_id": "009",
                     "doj": "2026-02-01", "departmentcode": "FLD", "degcode": "CLK", "employee": "LAKSHMI K",
@@ -129,9 +133,12 @@ pub fn routes() -> Vec<Route> {
             TAG,
             Auth::Session,
             Doc {
-                description: "Employees relieved on or after `from`, in firm `unitid` (0 = every firm).",
+                description:
+                    "Employees relieved on or after `from`, in firm `unitid` (0 = every firm).",
                 request: Some(json!({"key": KEY, "from": "2019-08-01", "unitid": "0"})),
-                response: Some(json!({"employee": [{"co_id": "009", "dor": "2019-08-28", "pan": "AAAPL1234C"}]})),
+                response: Some(
+                    json!({"employee": [{"co_id": "009", "dor": "2019-08-28", "pan": "AAAPL1234C"}]}),
+                ),
                 ..Doc::default()
             },
             cl_op!(emp_relieving),
@@ -217,7 +224,11 @@ fn filter(f: &mut Fields<'_>) -> Filter {
 }
 
 /// A period (`from_name`..=`to_name`) and the POABS filters.
-fn period(call: &Call, from_name: &str, to_name: &str) -> Result<(Filter, NaiveDate, NaiveDate), Problem> {
+fn period(
+    call: &Call,
+    from_name: &str,
+    to_name: &str,
+) -> Result<(Filter, NaiveDate, NaiveDate), Problem> {
     let mut f = Fields::new(&call.body);
     let from = date(&mut f, from_name);
     let to = date(&mut f, to_name);
@@ -277,7 +288,10 @@ async fn emp_edited(call: &mut Call) -> OpResult {
 
 async fn emp_payrevision(call: &mut Call) -> OpResult {
     let (f, a, b) = period(call, "fromdate", "todate")?;
-    list("employeepayrevision", hd::pay_revisions(&call.svc, &f, a, b)?)
+    list(
+        "employeepayrevision",
+        hd::pay_revisions(&call.svc, &f, a, b)?,
+    )
 }
 
 async fn emp_payroll(call: &mut Call) -> OpResult {

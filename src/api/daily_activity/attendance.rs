@@ -290,18 +290,23 @@ async fn coordinates(call: &mut Call) -> OpResult {
                 Problem::invalid(vec![crate::domain::validate::FieldError {
                     field: name.to_string(),
                     key: "field.format",
-                    args: vec![("field", name.to_string()), ("expected", "yyyy-MM-dd".into())],
+                    args: vec![
+                        ("field", name.to_string()),
+                        ("expected", "yyyy-MM-dd".into()),
+                    ],
                 }])
             }),
         }
     };
     let (from, to) = (parse("from", from)?, parse("to", to)?);
     if to < from || (to - from).num_days() >= 31 {
-        return Err(Problem::invalid(vec![crate::domain::validate::FieldError {
-            field: "to".into(),
-            key: "attendance.range",
-            args: vec![("field", "to".into()), ("max", "31".into())],
-        }]));
+        return Err(Problem::invalid(vec![
+            crate::domain::validate::FieldError {
+                field: "to".into(),
+                key: "attendance.range",
+                args: vec![("field", "to".into()), ("max", "31".into())],
+            },
+        ]));
     }
     let emp = att::employee_of_user(&call.svc.store, &user)?;
     let points = att::coordinate_history(&call.svc, &emp, from, to)?;
