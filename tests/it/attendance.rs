@@ -861,3 +861,152 @@ fn openapi_lists_attendance_and_hr_operations_with_seed_names() {
         );
     }
 }
+
+#[test]
+fn punch_fields_are_checked_at_their_edges() {
+    let (s, _) = server_at(10, 0, &[]);
+    let da = linked_user(&s, "selvi", "labourer", "E003");
+    let inside = north_of_office(0.0);
+    let field = |a: &Answer| {
+        a.json()["errors"][0]["field"]
+            .as_str()
+            .unwrap_or("")
+            .to_string()
+    };
+    // Latitude 90 is a valid coordinate (and far from every fence); 90.0001 is not one.
+    let a = da.call(
+        "POST",
+        "/attendances/clock-in",
+        Some(&json!({"latitude": 90, "longitude": 77.3, "accuracy": 5})),
+    );
+    assert_eq!(a.status, 403, "{}", a.text);
+    let a = da.call(
+        "POST",
+        "/attendances/clock-in",
+        Some(&json!({"latitude": 90.0001, "longitude": 77.3, "accuracy": 5})),
+    );
+    assert_eq!(
+        (a.status, field(&a)),
+        (400, "latitude".to_string()),
+        "{}",
+        a.text
+    );
+    let a = da.call(
+        "POST",
+        "/attendances/clock-in",
+        Some(&json!({"latitude": 8.96, "longitude": -180.5, "accuracy": 5})),
+    );
+    assert_eq!(
+        (a.status, field(&a)),
+        (400, "longitude".to_string()),
+        "{}",
+        a.text
+    );
+    let a = da.call(
+        "POST",
+        "/attendances/clock-in",
+        Some(&json!({"latitude": 8.96, "longitude": 77.3})),
+    );
+    assert_eq!(
+        (a.status, field(&a)),
+        (400, "accuracy".to_string()),
+        "{}",
+        a.text
+    );
+    let a = da.call(
+        "POST",
+        "/attendances/clock-in",
+        Some(
+            &json!({"latitude": 8.96, "longitude": 77.3, "accuracy": 5, "mock_location": "maybe"}),
+        ),
+    );
+    assert_eq!(
+        (a.status, field(&a)),
+        (400, "mock_location".to_string()),
+        "{}",
+        a.text
+    );
+    let a = da.call("POST", "/attendances/clock-in", Some(&json!({"latitude": 8.96, "longitude": 77.3, "accuracy": 5, "device_time": "yesterday"})));
+    assert_eq!(
+        (a.status, field(&a)),
+        (400, "device_time".to_string()),
+        "{}",
+        a.text
+    );
+    let mut body = json!({"latitude": inside.0, "longitude": inside.1, "accuracy": 5, "note": "n".repeat(201)});
+    let a = da.call("POST", "/attendances/clock-in", Some(&body));
+    assert_eq!(
+        (a.status, field(&a)),
+        (400, "note".to_string()),
+        "{}",
+        a.text
+    );
+    // Nothing refused above was recorded: the first valid punch is the first punch.
+    body["note"] = json!("n".repeat(200));
+    body["device_time"] = json!(chrono::Utc::now().to_rfc3339());
+    let a = da.call("POST", "/attendances/clock-in", Some(&body));
+    assert_eq!(a.status, 201, "{}", a.text);
+    let p = a.json()["data"]["punch"].clone();
+    assert_eq!(p["note"].as_str().unwrap().len(), 200);
+    assert!(p["clock_offset_secs"].as_i64().unwrap().abs() <= 5, "{p}");
+    let t = da.call("GET", "/attendances/today", None).json();
+    assert_eq!(t["data"]["punches"].as_array().unwrap().len(), 1, "{t}");
+}
+
+/// Figures for the closing note (run with `--ignored --nocapture`): sequential durable punches
+/// over HTTP, and `emp_attendance` for 1,000 employees over 31 days.
+#[test]
+#[ignore]
+fn bench_punches_and_hr_attendance() {
+    let (s, _) = server_at(10, 0, &[("GATEHOUSE_ATTENDANCE__DEDUPE_WINDOW_SECS", "0")]);
+    let da = linked_user(&s, "bench", "labourer", "E002");
+    let body = punch_body(north_of_office(0.0), 5.0);
+    let n = 200;
+    let t0 = std::time::Instant::now();
+    for i in 0..n {
+        let path = if i % 2 == 0 {
+            "/attendances/clock-in"
+        } else {
+            "/attendances/clock-out"
+        };
+        let a = da.call("POST", path, Some(&body));
+        assert_eq!(a.status, 201, "{}", a.text);
+    }
+    let el = t0.elapsed();
+    println!(
+        "BENCH {n} sequential durable punches: {:.2} s, {:.1} ms each, {:.0}/s",
+        el.as_secs_f64(),
+        el.as_secs_f64() * 1e3 / n as f64,
+        n as f64 / el.as_secs_f64()
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let mut csv = String::from("code,name,sex,doj,department,designation,firm,group,shift\n");
+    for i in 0..1000 {
+        csv.push_str(&format!(
+            "B{i:04},Worker {i},F,2020-01-01,FLD,LAB,1,G{},DAY\n",
+            i % 20
+        ));
+    }
+    let f = write(dir.path(), "emps.csv", &csv);
+    let t0 = std::time::Instant::now();
+    let v = import(&s, "employees", &f);
+    println!(
+        "BENCH import 1000 employees: {:.2} s ({v})",
+        t0.elapsed().as_secs_f64()
+    );
+    let key = codelayer_session(&s, "hrbench", "hr-pass-123", "352099001761481");
+    let today = chrono::Utc::now().date_naive() - Duration::days(1);
+    let t0 = std::time::Instant::now();
+    let r = codelayer(
+        &s,
+        "hrdetails/emp_attendance",
+        &json!({"key": key, "attendancefrom": ymd(today - Duration::days(30)), "attendancetill": ymd(today),
+                "firm": "0", "deptcode": "0", "desigcode": "0", "empcode": "0"}),
+    );
+    let rows = r["employeeatt"].as_array().map(|a| a.len()).unwrap_or(0);
+    println!(
+        "BENCH emp_attendance 31 days: {rows} lines in {:.2} s",
+        t0.elapsed().as_secs_f64()
+    );
+    assert!(rows >= 31_000);
+}

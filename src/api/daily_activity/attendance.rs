@@ -38,7 +38,7 @@ fn punch_doc(dir: &'static str) -> Doc {
         },
         request: Some(json!({
             "latitude": 8.9601, "longitude": 77.3004, "accuracy": 12.5,
-            "mock_location": false, "device_time": 1763870000, "note": "gate 2"
+            "mock_location": false, "device_time": 1763870000, "note": "gate 2 (at most 200 characters)"
         })),
         response: Some(json!({
             "duplicate": false,
@@ -197,7 +197,23 @@ async fn punch(call: &mut Call, direction: Direction) -> OpResult {
     // The ceiling is checked by the service against the configured maximum, with its own message.
     let accuracy = f.number("accuracy", 0.0, 1.0e7, true);
     let mock = f.boolean("mock_location").unwrap_or(false);
-    let device_time = f.int("device_time", 0, 32_503_680_000, false);
+    // Unix seconds, or an RFC 3339 timestamp ("2026-11-23T07:58:00+07:00").
+    let device_time = match body.get("device_time") {
+        Some(Value::String(t)) if t.trim().parse::<i64>().is_err() => {
+            match chrono::DateTime::parse_from_rfc3339(t.trim()) {
+                Ok(d) => Some(d.timestamp()),
+                Err(_) => {
+                    f.fail(
+                        "device_time",
+                        "field.format",
+                        vec![("expected", "unix seconds or RFC 3339".into())],
+                    );
+                    None
+                }
+            }
+        }
+        _ => f.int("device_time", 0, 32_503_680_000, false),
+    };
     let note = f.optional("note", 200).unwrap_or_default();
     fields_ok(&f)?;
     let user = call.user()?.clone();
