@@ -170,6 +170,19 @@ pub fn add_client(svc: &Services, tx: &mut Tx, name: &str) -> Result<(ClientApp,
     Ok((client, private))
 }
 
+/// Revokes a client system: its `x-app-key` is refused from now on, and with it every token
+/// issued to it.
+pub fn revoke_client(tx: &mut Tx, app_key: &str) -> Result<ClientApp> {
+    let mut c = tx
+        .get::<ClientApp>(app_key.as_bytes())?
+        .ok_or(ServiceError::NotFound {
+            key: "client.unknown",
+        })?;
+    c.revoked = true;
+    tx.put(app_key.as_bytes(), &c);
+    Ok(c)
+}
+
 pub fn clients(store: &Store) -> Result<Vec<ClientApp>> {
     Ok(store
         .scan::<ClientApp>(b"")?

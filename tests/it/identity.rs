@@ -561,3 +561,956 @@ fn wablas_callback_secret_payloads_and_idempotence() {
         401
     );
 }
+
+fn seed_authorize_payload() -> serde_json::Value {
+    json!({
+        "username": "support@superfy.com",
+        "password": "SupportMe",
+        "notificationCenterType": "apple",
+        "deviceType": "iPad",
+        "appVersion": "SmartSensor 1.0.0",
+        "OSVersion": "iOS 9.2.0",
+        "deviceID": "ABCD-EFGH-IJKL-MNOP",
+        "notifToken": "abcdefgh13234123423",
+        "timezoneOffset": 420,
+        "timezoneName": "Asia/Jakarta",
+        "buildVersion": "DEV",
+        "hierarchylogin": false
+    })
+}
+
+fn authorize(s: &Server, body: &serde_json::Value) -> Answer {
+    post_json(&s.url("/api/users/authorize"), &[], body)
+}
+
+#[test]
+fn authorize_api_seed_sample_checktoken_profile_and_per_device_tokens() {
+    let s = Server::start_with(&[], &[("GATEHOUSE_SITE__TIMEZONE_OFFSET_MINUTES", "600")]);
+    s.cli_json(&[
+        "user",
+        "add",
+        "--username",
+        "support@superfy.com",
+        "--password",
+        "SupportMe",
+        "--role",
+        "admin",
+        "--name",
+        "Support",
+        "--phone",
+        "+62822997572606",
+    ]);
+    let r = authorize(&s, &seed_authorize_payload());
+    assert_eq!(r.status, 200, "{}", r.text);
+    let v = r.json();
+    assert_eq!(v["status"], "success");
+    let m = &v["message"];
+    let token = m["token"].as_str().unwrap().to_string();
+    assert_eq!(token.len(), 32);
+    assert!(token.bytes().all(|b| b.is_ascii_hexdigit()));
+    assert_eq!(m["deviceID"], "ABCD-EFGH-IJKL-MNOP");
+    assert_eq!(m["server_timezoneOffset"], 600);
+    assert_eq!(m["company"], serde_json::Value::Null);
+    let last: i64 = m["lastActivityTime"].as_str().unwrap().parse().unwrap();
+    assert!((last - now_unix()).abs() < 60);
+    let p = &m["profile"];
+    assert_eq!(p["username"], "support@superfy.com");
+    assert_eq!(p["firstName"], "Support");
+    assert_eq!(p["lastName"], "");
+    assert_eq!(p["mobile"], "+62822997572606");
+    assert_eq!(p["isAdmin"], "Y");
+    assert_eq!(p["active"], "Y");
+    assert_eq!(p["timezoneOffset"], 420);
+    assert_eq!(p["timezoneName"], "Asia/Jakarta");
+    assert!(p["userID"].as_u64().is_some());
+    assert!(p["createdDate"].as_i64().is_some());
+    for k in [
+        "phone",
+        "profilePicture",
+        "companyID",
+        "departmentID",
+        "isEmailVerified",
+        "welcomepopup",
+        "isDemo",
+        "acceptEula",
+        "acceptEulaDate",
+        "acceptEulaVer",
+    ] {
+        assert!(p.get(k).is_some(), "profile.{k} missing: {p}");
+    }
+    // checktoken: valid, and it does not extend the expiry; profile does.
+    let dev = "ABCD-EFGH-IJKL-MNOP";
+    let check = |t: &str, d: &str| {
+        post_json(
+            &s.url("/api/users/checktoken"),
+            &[],
+            &json!({"deviceID": d, "token": t}),
+        )
+    };
+    let c = check(&token, dev);
+    assert_eq!(c.status, 200, "{}", c.text);
+    assert_eq!(
+        c.json(),
+        json!({"status": "success", "message": ["token and deviceID are valid."]})
+    );
+    let c = check(&token, "OTHER-DEVICE");
+    assert_eq!(c.status, 401);
+    assert_eq!(c.json()["status"], "error");
+    assert!(c.json()["message"].is_array());
+    let pr = post_json(
+        &s.url("/api/users/profile"),
+        &[],
+        &json!({"deviceID": dev, "token": token}),
+    );
+    assert_eq!(pr.status, 200, "{}", pr.text);
+    let pp = &pr.json()["message"]["profile"];
+    assert_eq!(pp["notificationCenterType"], "apple");
+    assert_eq!(pp["buildVersion"], "DEV");
+    assert_eq!(pp["OSVersion"], "iOS 9.2.0");
+    assert_eq!(pp["appVersion"], "SmartSensor 1.0.0");
+    assert_eq!(pp["udl_timezoneOffset"], 420);
+    assert_eq!(pr.json()["message"]["company"]["companyName"], "Estate");
+    // A second device: its own token. Authorizing again on the first replaces only its token.
+    let mut other = seed_authorize_payload();
+    other["deviceID"] = json!("PHONE-2");
+    other["notificationCenterType"] = json!("android");
+    other.as_object_mut().unwrap().remove("buildVersion");
+    let t2 = authorize(&s, &other).json()["message"]["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let pr2 = post_json(
+        &s.url("/api/users/profile"),
+        &[],
+        &json!({"deviceID": "PHONE-2", "token": t2}),
+    );
+    assert_eq!(
+        pr2.json()["message"]["profile"]["buildVersion"],
+        "PROD",
+        "default build"
+    );
+    assert_eq!(
+        pr2.json()["message"]["profile"]["notificationCenterType"],
+        "android"
+    );
+    let t1b = authorize(&s, &seed_authorize_payload()).json()["message"]["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_ne!(t1b, token);
+    assert_eq!(check(&token, dev).status, 401, "the replaced token is dead");
+    assert_eq!(check(&t1b, dev).status, 200);
+    assert_eq!(
+        check(&t2, "PHONE-2").status,
+        200,
+        "the other device is untouched"
+    );
+    // Hierarchy login: the Encrypt output of the password is accepted as the password.
+    let c = s.cli_json(&["client", "add", "--name", "superfy"]);
+    let da = DaSession::login(
+        &s,
+        c["app_key"].as_str().unwrap(),
+        c["private_key"].as_str().unwrap(),
+        "support@superfy.com",
+        "SupportMe",
+    );
+    let enc = da
+        .call("POST", "/encrypt", Some(&json!({"text": "SupportMe"})))
+        .json()["data"]["encrypted"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut h = seed_authorize_payload();
+    h["hierarchylogin"] = json!(true);
+    h["password"] = json!(enc);
+    let r = authorize(&s, &h);
+    assert_eq!(r.status, 200, "{}", r.text);
+    h["password"] = json!("SupportMe");
+    assert_eq!(
+        authorize(&s, &h).status,
+        400,
+        "hierarchylogin wants the encrypted password"
+    );
+    let mut plain_enc = seed_authorize_payload();
+    plain_enc["password"] = json!(enc);
+    assert_eq!(
+        authorize(&s, &plain_enc).status,
+        400,
+        "without hierarchylogin the password is plain"
+    );
+}
+
+#[test]
+fn authorize_api_errors() {
+    let s = Server::start();
+    s.cli_json(&[
+        "user",
+        "add",
+        "--username",
+        "support@superfy.com",
+        "--password",
+        "SupportMe",
+    ]);
+    // Wrong method: 405 in the family's envelope.
+    let r = get(&s.url("/api/users/authorize"), &[]);
+    assert_eq!(r.status, 405);
+    assert_eq!(r.json()["status"], "error");
+    assert!(r.json()["message"][0].is_string());
+    // Missing required fields: one reason each.
+    let r = authorize(&s, &json!({}));
+    assert_eq!(r.status, 400);
+    let v = r.json();
+    assert_eq!(v["status"], "error");
+    let reasons = v["message"].as_array().unwrap();
+    assert_eq!(reasons.len(), 4, "{v}");
+    for f in ["username", "password", "deviceID", "notificationCenterType"] {
+        assert!(
+            reasons.iter().any(|m| m.as_str().unwrap().contains(f)),
+            "{f}: {v}"
+        );
+    }
+    let with = |k: &str, val: serde_json::Value| {
+        let mut b = seed_authorize_payload();
+        b[k] = val;
+        authorize(&s, &b)
+    };
+    let r = with("notificationCenterType", json!("nokia"));
+    assert_eq!(r.status, 400);
+    assert!(r.json()["message"][0]
+        .as_str()
+        .unwrap()
+        .contains("apple, android, blackberry, windows, none"));
+    for ok in ["apple", "android", "blackberry", "windows", "none"] {
+        assert_eq!(
+            with("notificationCenterType", json!(ok)).status,
+            200,
+            "{ok}"
+        );
+    }
+    assert_eq!(with("buildVersion", json!("BETA")).status, 400);
+    assert_eq!(with("buildVersion", json!("PROD")).status, 200);
+    assert_eq!(with("timezoneOffset", json!(841)).status, 400);
+    assert_eq!(with("timezoneOffset", json!(-720)).status, 200);
+    assert_eq!(with("hierarchylogin", json!("maybe")).status, 400);
+    // Bad credentials: 400 with a reason.
+    let r = with("password", json!("WrongPass"));
+    assert_eq!(r.status, 400);
+    assert_eq!(
+        r.json(),
+        json!({"status": "error", "message": ["Invalid username or password"]})
+    );
+    // Bad token on the token operations: 401.
+    for path in ["/api/users/checktoken", "/api/users/profile"] {
+        let r = post_json(
+            &s.url(path),
+            &[],
+            &json!({"deviceID": "ABCD-EFGH-IJKL-MNOP", "token": "0".repeat(32)}),
+        );
+        assert_eq!(r.status, 401, "{path}");
+        let r = post_json(&s.url(path), &[], &json!({}));
+        assert_eq!(r.status, 401, "{path}");
+    }
+}
+
+/// Verify → Login → Refresh → Access without asserting, for servers with tiny token lifetimes.
+fn chain(s: &Server, app_key: &str, pk: &str, user: &str, pw: &str) -> [Option<String>; 4] {
+    let base = s.url("/daily/v1");
+    let rid = request_id();
+    let ts = now_unix();
+    let sig = hmac_hex(pk, &format!("{rid}\n{ts}"));
+    let v = post_json(
+        &format!("{base}/authorize/verify"),
+        &[("x-app-key", app_key), ("x-request-id", &rid)],
+        &json!({"timestamp": ts, "signature": sig}),
+    );
+    let ct = v.json()["data"]["client_token"]
+        .as_str()
+        .map(str::to_string);
+    let step = |method: &str,
+                path: &str,
+                bearer: &Option<String>,
+                body: Option<serde_json::Value>,
+                field: &str|
+     -> Option<String> {
+        let b = format!("Bearer {}", bearer.as_deref()?);
+        let rid = request_id();
+        let h = [
+            ("x-app-key", app_key),
+            ("x-request-id", rid.as_str()),
+            ("authorization", b.as_str()),
+            ("content-type", "application/json"),
+        ];
+        let a = send(
+            method,
+            &format!("{base}{path}"),
+            &h,
+            body.map(|b| b.to_string()).as_deref().map(str::as_bytes),
+        );
+        a.json()["data"][field].as_str().map(str::to_string)
+    };
+    let ut = step(
+        "POST",
+        "/user/login",
+        &ct,
+        Some(json!({"username": user, "password": pw, "device_id": "HH-M"})),
+        "user_token",
+    );
+    let rt = step(
+        "GET",
+        "/authorize/refresh-token",
+        &ut,
+        None,
+        "refresh_token",
+    );
+    let at = step("GET", "/authorize/access-token", &rt, None, "access_token");
+    [ct, ut, rt, at]
+}
+
+#[test]
+fn lockout_in_all_three_families_and_admin_unlock() {
+    let env = [
+        ("GATEHOUSE_AUTH__LOCKOUT_AFTER_FAILURES", "4"),
+        ("GATEHOUSE_AUTH__LOCKOUT_MINUTES", "5"),
+    ];
+    let s = Server::start_with(&[], &env);
+    let c = s.cli_json(&["client", "add", "--name", "lock"]);
+    let (ak, pk) = (
+        c["app_key"].as_str().unwrap(),
+        c["private_key"].as_str().unwrap(),
+    );
+    s.cli_json(&[
+        "user",
+        "add",
+        "--username",
+        "siti",
+        "--password",
+        "siti-pass-1",
+    ]);
+    s.cli_json(&[
+        "user",
+        "add",
+        "--username",
+        "joko",
+        "--password",
+        "joko-pass-1",
+    ]);
+    let [ct, ..] = chain(&s, ak, pk, "siti", "siti-pass-1");
+    let bearer = format!("Bearer {}", ct.unwrap());
+    let login = |user: &str, pw: &str, device: &str| {
+        let rid = request_id();
+        let mut h = da_client_headers(ak, &bearer, &rid);
+        h.push(("content-type", "application/json"));
+        let t = std::time::Instant::now();
+        let a = send(
+            "POST",
+            &s.url("/daily/v1/user/login"),
+            &h,
+            Some(
+                json!({"username": user, "password": pw, "device_id": device})
+                    .to_string()
+                    .as_bytes(),
+            ),
+        );
+        (a, t.elapsed())
+    };
+    // Daily Activity: failures are slowed, then the user and the device are locked.
+    let (a, t1) = login("siti", "wrong-pass", "HH-1");
+    assert_eq!(a.status, 401);
+    let (_, t2) = login("siti", "wrong-pass", "HH-1");
+    let (_, t3) = login("siti", "wrong-pass", "HH-1");
+    assert!(
+        t2 >= std::time::Duration::from_millis(250),
+        "second failure answered in {t2:?}"
+    );
+    assert!(
+        t3 >= std::time::Duration::from_millis(500) && t3 > t1,
+        "third failure answered in {t3:?}"
+    );
+    let (a, _) = login("siti", "wrong-pass", "HH-1");
+    assert_eq!(a.status, 401);
+    // Locked: even the right password is refused, from any device; another user on HH-1 too.
+    let (a, _) = login("siti", "siti-pass-1", "HH-2");
+    assert_eq!(a.status, 429, "{}", a.text);
+    assert!(a.header("retry-after").is_some());
+    assert!(
+        a.json()["message"].as_str().unwrap().contains("minutes"),
+        "{}",
+        a.text
+    );
+    let (a, _) = login("joko", "joko-pass-1", "HH-1");
+    assert_eq!(a.status, 429, "device lockout: {}", a.text);
+    let (a, _) = login("joko", "joko-pass-1", "HH-3");
+    assert_eq!(a.status, 200, "{}", a.text);
+    // The lock holds in the other families too (it is the user's).
+    let lic = codelayer_licence(&s, IMEI);
+    let cl = |user: &str, pw: &str, imei: &str| {
+        codelayer(
+            &s,
+            "system/auth",
+            &json!({"key": codelayer_licence(&s, imei), "username": user, "password": pw, "imei": imei, "ver": "1.0.0.0"}),
+        )
+    };
+    assert_eq!(cl("siti", "siti-pass-1", IMEI)["e"], 429);
+    let mut az = seed_authorize_payload();
+    az["username"] = json!("siti");
+    az["password"] = json!("siti-pass-1");
+    let r = authorize(&s, &az);
+    assert_eq!(r.status, 400);
+    assert!(
+        r.json()["message"][0]
+            .as_str()
+            .unwrap()
+            .contains("Too many failed attempts"),
+        "{}",
+        r.text
+    );
+    let locked = admin_data(&s, "GET", "/admin/lockouts", None);
+    assert!(
+        locked
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|l| l["subject"] == "user:siti"),
+        "{locked}"
+    );
+    // The CLI lifts it.
+    s.cli_json(&["user", "unlock", "--username", "siti"]);
+    let (a, _) = login("siti", "siti-pass-1", "HH-2");
+    assert_eq!(a.status, 200, "{}", a.text);
+    assert_eq!(cl("siti", "siti-pass-1", IMEI)["e"], 200);
+    let _ = lic;
+    // Codelayer: per IMEI and per user.
+    for _ in 0..4 {
+        assert_eq!(cl("joko", "bad-pass-x", IMEI)["e"], 401);
+    }
+    assert_eq!(
+        cl("joko", "joko-pass-1", "35209900176148")["e"],
+        429,
+        "user locked"
+    );
+    assert_eq!(cl("siti", "siti-pass-1", IMEI)["e"], 429, "IMEI locked");
+    // Authorize API: per deviceID.
+    s.cli_json(&["user", "unlock", "--username", "joko"]);
+    let mut az = seed_authorize_payload();
+    az["username"] = json!("joko");
+    az["deviceID"] = json!("PHONE-9");
+    az["password"] = json!("bad-pass-x");
+    for _ in 0..4 {
+        assert_eq!(
+            authorize(&s, &az).json()["message"][0],
+            "Invalid username or password"
+        );
+    }
+    s.cli_json(&["user", "unlock", "--username", "joko"]);
+    az["username"] = json!("siti");
+    az["password"] = json!("siti-pass-1");
+    assert!(
+        authorize(&s, &az).json()["message"][0]
+            .as_str()
+            .unwrap()
+            .contains("Too many"),
+        "deviceID locked"
+    );
+    az["deviceID"] = json!("PHONE-10");
+    assert_eq!(authorize(&s, &az).status, 200);
+    // Reset password from the CLI: sessions end, the new password works, the lock is gone.
+    let da = DaSession::login(&s, ak, pk, "siti", "siti-pass-1");
+    s.cli_json(&[
+        "user",
+        "reset-password",
+        "--username",
+        "siti",
+        "--password",
+        "siti-pass-2",
+    ]);
+    assert_eq!(da.call("GET", "/user/profile", None).status, 401);
+    let (a, _) = login("siti", "siti-pass-1", "HH-5");
+    assert_eq!(a.status, 401);
+    let (a, _) = login("siti", "siti-pass-2", "HH-5");
+    assert_eq!(a.status, 200);
+    let out = s.cli(&["user", "unlock", "--username", "nobody"]);
+    assert!(!out.status.success());
+}
+
+/// The credentials of one server, good or spoiled, for every family.
+struct Creds {
+    app_key: String,
+    ct: Option<String>,
+    ut: Option<String>,
+    rt: Option<String>,
+    at: Option<String>,
+    cl_key: String,
+    az_token: String,
+}
+
+fn creds(s: &Server, user: &str, imei: &str, device: &str) -> Creds {
+    let c = s.cli_json(&["client", "add", "--name", &format!("m-{user}")]);
+    let (ak, pk) = (
+        c["app_key"].as_str().unwrap(),
+        c["private_key"].as_str().unwrap(),
+    );
+    let cl_key = codelayer_session(s, user, "matrix-pass-1", imei);
+    let [ct, ut, rt, at] = chain(s, ak, pk, user, "matrix-pass-1");
+    let mut az = seed_authorize_payload();
+    az["username"] = json!(user);
+    az["password"] = json!("matrix-pass-1");
+    az["deviceID"] = json!(device);
+    let az_token = authorize(s, &az).json()["message"]["token"]
+        .as_str()
+        .unwrap_or("")
+        .to_string();
+    Creds {
+        app_key: ak.to_string(),
+        ct,
+        ut,
+        rt,
+        at,
+        cl_key,
+        az_token,
+    }
+}
+
+/// What one DA operation is sent: (x-app-key, bearer, x-user-token, ?secret=).
+type DaCred = (
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
+
+#[test]
+fn auth_matrix_every_operation_refuses_every_bad_credential() {
+    // Good server, and servers whose tokens of one kind are born expired.
+    let s = Server::start_with(&[], &[("GATEHOUSE_WABLAS__CALLBACK_SECRET", "hook-secret")]);
+    let e_short = Server::start_with(
+        &[],
+        &[
+            ("GATEHOUSE_AUTH__ACCESS_TOKEN_TTL_MINUTES", "0"),
+            ("GATEHOUSE_CODELAYER__SESSION_IDLE_MINUTES", "0"),
+            ("GATEHOUSE_AUTH__AUTHORIZE_TOKEN_IDLE_HOURS", "0"),
+        ],
+    );
+    let e_client = Server::start_with(&[], &[("GATEHOUSE_AUTH__CLIENT_TOKEN_TTL_MINUTES", "0")]);
+    let e_user = Server::start_with(&[], &[("GATEHOUSE_AUTH__USER_TOKEN_TTL_HOURS", "0")]);
+    let e_refresh = Server::start_with(&[], &[("GATEHOUSE_AUTH__REFRESH_TOKEN_TTL_HOURS", "0")]);
+    let good = creds(&s, "matrix", IMEI, "DEV-1");
+    let revoked = creds(&s, "matrix2", "35209900176149", "DEV-2");
+    let short = creds(&e_short, "matrix", IMEI, "DEV-1");
+    let exp_client = creds(&e_client, "matrix", IMEI, "DEV-1");
+    let exp_user = creds(&e_user, "matrix", IMEI, "DEV-1");
+    let exp_refresh = creds(&e_refresh, "matrix", IMEI, "DEV-1");
+    assert!(good.at.is_some() && short.at.is_some() && exp_client.ct.is_some());
+    assert!(exp_user.ut.is_some() && exp_refresh.rt.is_some());
+    // Revoke the second user's sessions everywhere: DA logout, device block, password reset.
+    let rid = request_id();
+    let b = format!("Bearer {}", revoked.at.as_deref().unwrap());
+    let lo = send(
+        "POST",
+        &s.url("/daily/v1/user/logout"),
+        &[
+            ("x-app-key", &revoked.app_key),
+            ("x-request-id", &rid),
+            ("authorization", &b),
+            ("x-user-token", revoked.ut.as_deref().unwrap()),
+        ],
+        Some(b"{}"),
+    );
+    assert_eq!(lo.status, 200, "{}", lo.text);
+    s.cli_json(&["device", "block", "--imei", "35209900176149"]);
+    s.cli_json(&[
+        "user",
+        "reset-password",
+        "--username",
+        "matrix2",
+        "--password",
+        "matrix-pass-2",
+    ]);
+    // A revoked client system, with a token it got before.
+    let rc = s.cli_json(&["client", "add", "--name", "to-revoke"]);
+    let [rc_ct, ..] = chain(
+        &s,
+        rc["app_key"].as_str().unwrap(),
+        rc["private_key"].as_str().unwrap(),
+        "matrix",
+        "matrix-pass-1",
+    );
+    admin_data(
+        &s,
+        "POST",
+        "/admin/clients/revoke",
+        Some(&json!({"app_key": rc["app_key"]})),
+    );
+    std::thread::sleep(std::time::Duration::from_millis(2100)); // idle sessions on e_short expire
+
+    let doc = get(&s.url("/openapi.json"), &[]).json();
+    let mut public = Vec::new();
+    let mut checked = 0;
+    for (path, ops) in doc["paths"].as_object().unwrap() {
+        let family = path.split('/').nth(1).unwrap();
+        if !["daily", "codelayer", "api"].contains(&family) {
+            continue;
+        }
+        for (method, op) in ops.as_object().unwrap() {
+            let sec: Vec<String> = op["security"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .flat_map(|o| o.as_object().unwrap().keys().cloned())
+                .collect();
+            let concrete: String = path
+                .split('/')
+                .map(|seg| if seg.starts_with('{') { "1" } else { seg })
+                .collect::<Vec<_>>()
+                .join("/");
+            if sec.is_empty() {
+                public.push(format!("{} {path}", method.to_uppercase()));
+                continue;
+            }
+            let m = method.to_uppercase();
+            let what = format!("{m} {path}");
+            match family {
+                "daily" => {
+                    let has = |k: &str| sec.iter().any(|x| x == k);
+                    let own = |c: &Creds| -> DaCred {
+                        let tok = if has("accessToken") {
+                            c.at.clone()
+                        } else if has("refreshToken") {
+                            c.rt.clone()
+                        } else if has("userTokenBearer") {
+                            c.ut.clone()
+                        } else if has("clientToken") {
+                            c.ct.clone()
+                        } else {
+                            None
+                        };
+                        let ut = if has("userToken") { c.ut.clone() } else { None };
+                        (Some(c.app_key.clone()), tok, ut, None)
+                    };
+                    let mut cases: Vec<(&str, DaCred)> = Vec::new();
+                    if has("wablasSecret") {
+                        cases.push(("none", (None, None, None, None)));
+                        cases.push(("wrong", (None, None, None, Some("nope".into()))));
+                        cases.push((
+                            "other family",
+                            (None, None, None, Some(good.cl_key.clone())),
+                        ));
+                    } else {
+                        cases.push(("none", (None, None, None, None)));
+                        let (ak, tok, ut, _) = own(&good);
+                        if tok.is_some() {
+                            cases.push(("no bearer", (ak.clone(), None, ut.clone(), None)));
+                            cases.push((
+                                "wrong",
+                                (
+                                    ak.clone(),
+                                    Some("f".repeat(64)),
+                                    ut.clone().map(|_| "e".repeat(64)),
+                                    None,
+                                ),
+                            ));
+                            let exp = if has("accessToken") {
+                                own(&short)
+                            } else if has("refreshToken") {
+                                own(&exp_refresh)
+                            } else if has("userTokenBearer") {
+                                own(&exp_user)
+                            } else {
+                                own(&exp_client)
+                            };
+                            let exp_server = if has("accessToken") {
+                                &e_short
+                            } else if has("refreshToken") {
+                                &e_refresh
+                            } else if has("userTokenBearer") {
+                                &e_user
+                            } else {
+                                &e_client
+                            };
+                            check_da(exp_server, &m, &concrete, &exp, &format!("{what} expired"));
+                            if has("clientToken") {
+                                cases.push((
+                                    "revoked client",
+                                    (
+                                        Some(rc["app_key"].as_str().unwrap().into()),
+                                        rc_ct.clone(),
+                                        None,
+                                        None,
+                                    ),
+                                ));
+                            } else {
+                                cases.push(("revoked", own(&revoked)));
+                            }
+                            cases.push((
+                                "other family",
+                                (
+                                    ak.clone(),
+                                    Some(good.cl_key.clone()),
+                                    ut.clone().map(|_| good.az_token.clone()),
+                                    None,
+                                ),
+                            ));
+                            cases.push((
+                                "another level",
+                                (
+                                    ak.clone(),
+                                    if has("clientToken") {
+                                        good.at.clone()
+                                    } else {
+                                        good.ct.clone()
+                                    },
+                                    ut.clone(),
+                                    None,
+                                ),
+                            ));
+                        } else {
+                            // Verify: the app key is the credential.
+                            cases.push(("wrong", (Some("ak_nope".into()), None, None, None)));
+                            cases.push((
+                                "revoked",
+                                (
+                                    Some(rc["app_key"].as_str().unwrap().into()),
+                                    None,
+                                    None,
+                                    None,
+                                ),
+                            ));
+                            cases.push((
+                                "other family",
+                                (Some(good.cl_key.clone()), None, None, None),
+                            ));
+                        }
+                    }
+                    for (case, cred) in cases {
+                        check_da(&s, &m, &concrete, &cred, &format!("{what} {case}"));
+                    }
+                }
+                "codelayer" => {
+                    assert_eq!(sec, ["codelayerKey"], "{what}");
+                    for (case, key, server) in [
+                        ("none", None, &s),
+                        ("wrong", Some("Q".repeat(32)), &s),
+                        ("expired", Some(short.cl_key.clone()), &e_short),
+                        ("revoked", Some(revoked.cl_key.clone()), &s),
+                        ("other family", Some(good.az_token.clone()), &s),
+                        ("other family (DA)", good.at.clone(), &s),
+                    ] {
+                        let body = match &key {
+                            Some(k) => json!({"key": k, "imei": IMEI}),
+                            None => json!({"imei": IMEI}),
+                        };
+                        let v =
+                            codelayer(server, concrete.trim_start_matches("/codelayer/"), &body);
+                        let e = v["e"].as_i64().unwrap();
+                        assert!(e == 401 || e == 403, "{what} {case}: {v}");
+                    }
+                }
+                _ => {
+                    assert_eq!(sec, ["authorizeToken"], "{what}");
+                    for (case, dev, tok, server) in [
+                        ("none", None, None, &s),
+                        ("wrong", Some("DEV-1"), Some("0".repeat(32)), &s),
+                        (
+                            "expired",
+                            Some("DEV-1"),
+                            Some(short.az_token.clone()),
+                            &e_short,
+                        ),
+                        ("revoked", Some("DEV-2"), Some(revoked.az_token.clone()), &s),
+                        ("other family", Some("DEV-1"), Some(good.cl_key.clone()), &s),
+                        ("other family (DA)", Some("DEV-1"), good.at.clone(), &s),
+                    ] {
+                        let mut body = json!({});
+                        if let Some(d) = dev {
+                            body["deviceID"] = json!(d);
+                        }
+                        if let Some(t) = tok {
+                            body["token"] = json!(t);
+                        }
+                        let a = send(
+                            &m,
+                            &server.url(&concrete),
+                            &[("content-type", "application/json")],
+                            Some(body.to_string().as_bytes()),
+                        );
+                        assert_eq!(a.status, 401, "{what} {case}: {}", a.text);
+                        let v = a.json();
+                        assert_eq!(v["status"], "error", "{what} {case}");
+                        assert!(v["message"][0].is_string(), "{what} {case}: {v}");
+                    }
+                }
+            }
+            checked += 1;
+        }
+    }
+    public.sort();
+    assert_eq!(
+        public,
+        [
+            "POST /api/users/authorize",
+            "POST /codelayer/estate/auth",
+            "POST /codelayer/response_codes",
+            "POST /codelayer/system/auth",
+            "POST /codelayer/system/license",
+            "POST /codelayer/system/register_device",
+        ],
+        "only these operations may answer without a credential"
+    );
+    assert!(checked >= 15, "only {checked} operations checked");
+    // The good credentials do work (so the refusals above are about the credential).
+    assert_eq!(
+        codelayer(
+            &s,
+            "system/settings",
+            &json!({"key": good.cl_key, "imei": IMEI})
+        )["e"],
+        200
+    );
+    let a = post_json(
+        &s.url("/api/users/checktoken"),
+        &[],
+        &json!({"deviceID": "DEV-1", "token": good.az_token}),
+    );
+    assert_eq!(a.status, 200);
+    let rid = request_id();
+    let b = format!("Bearer {}", good.at.as_deref().unwrap());
+    let p = get(
+        &s.url("/daily/v1/user/profile"),
+        &[
+            ("x-app-key", &good.app_key),
+            ("x-request-id", &rid),
+            ("authorization", &b),
+            ("x-user-token", good.ut.as_deref().unwrap()),
+        ],
+    );
+    assert_eq!(p.status, 200, "{}", p.text);
+}
+
+fn check_da(s: &Server, method: &str, path: &str, cred: &DaCred, what: &str) {
+    let rid = request_id();
+    let (ak, tok, ut, secret) = cred;
+    let bearer = tok.as_ref().map(|t| format!("Bearer {t}"));
+    let mut h: Vec<(&str, &str)> = vec![
+        ("x-request-id", &rid),
+        ("content-type", "application/json"),
+        ("x-language", "en"),
+    ];
+    if let Some(k) = ak {
+        h.push(("x-app-key", k));
+    }
+    if let Some(b) = &bearer {
+        h.push(("authorization", b));
+    }
+    if let Some(u) = ut {
+        h.push(("x-user-token", u));
+    }
+    let url = match secret {
+        Some(q) => s.url(&format!("{path}?secret={q}")),
+        None => s.url(path),
+    };
+    let body = if method == "GET" {
+        None
+    } else {
+        Some(&b"{}"[..])
+    };
+    let a = send(method, &url, &h, body);
+    assert_eq!(a.status, 401, "{what}: {}", a.text);
+    let v = a.json();
+    assert_eq!(v["code"], 401, "{what}");
+    assert_eq!(v["data"], serde_json::Value::Null, "{what}");
+    assert!(
+        v["message"].is_string() && v.get("request_id").is_some(),
+        "{what}: {v}"
+    );
+}
+
+#[test]
+fn no_secret_reaches_the_logs() {
+    let s = Server::start_with(
+        &[],
+        &[
+            ("GATEHOUSE_LOG_LEVEL", "debug"),
+            ("GATEHOUSE_WABLAS__CALLBACK_SECRET", "hook-secret-77"),
+        ],
+    );
+    let c = creds(&s, "logtest", IMEI, "DEV-L");
+    let da = DaSession::open(&s, "logtest2", "log-pass-2", "clerk");
+    // Failures too: a wrong password is as secret as a right one.
+    let cl_lic = codelayer_licence(&s, IMEI);
+    codelayer(
+        &s,
+        "system/auth",
+        &json!({"key": cl_lic, "username": "logtest", "password": "wrong-secret-pw", "imei": IMEI, "ver": "1.0.0.0"}),
+    );
+    let enc = da
+        .call(
+            "POST",
+            "/encrypt",
+            Some(&json!({"text": "encrypt-me-secret"})),
+        )
+        .json()["data"]["encrypted"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    da.call(
+        "PUT",
+        "/user/change-password",
+        Some(&json!({"old_password": "log-pass-2", "new_password": "log-pass-3"})),
+    );
+    client_call(
+        &s,
+        &da,
+        "POST",
+        "/user/forgot-password",
+        &json!({"username": "logtest2"}),
+    );
+    let text = admin_data(&s, "GET", "/admin/outbox", None)[0]["text"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let code: String = text
+        .split(|ch: char| !ch.is_ascii_digit())
+        .find(|w| w.len() == 6)
+        .unwrap()
+        .to_string();
+    client_call(
+        &s,
+        &da,
+        "POST",
+        "/user/reset-password",
+        &json!({"username": "logtest2", "code": code, "new_password": "log-pass-4"}),
+    );
+    post_json(
+        &s.url("/daily/v1/wablas/callback?secret=hook-secret-77"),
+        &[],
+        &json!({"id": "x1", "phone": "62", "message": "hi"}),
+    );
+    let out = s.output();
+    assert!(
+        out.contains("sign-in failed") || out.contains("codelayer session opened"),
+        "logs were captured: {out}"
+    );
+    let mut secrets = vec![
+        "matrix-pass-1".to_string(),
+        "wrong-secret-pw".into(),
+        "log-pass-2".into(),
+        "log-pass-3".into(),
+        "log-pass-4".into(),
+        "encrypt-me-secret".into(),
+        enc,
+        code,
+        "hook-secret-77".into(),
+        cl_lic,
+        c.cl_key,
+        c.az_token,
+        da.private_key.clone(),
+        da.client_token.clone(),
+        da.user_token.clone(),
+        da.refresh_token.clone(),
+        da.access_token.clone(),
+    ];
+    secrets.extend([c.ct, c.ut, c.rt, c.at].into_iter().flatten());
+    for sct in secrets {
+        assert!(!sct.is_empty());
+        assert!(!out.contains(&sct), "a secret reached the logs: {sct}");
+    }
+}

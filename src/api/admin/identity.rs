@@ -32,6 +32,12 @@ pub fn routes() -> Vec<Route> {
         }),
         route(
             Method::POST,
+            "/admin/clients/revoke",
+            "Revoke Client",
+            |svc, req| Box::pin(revoke_client(svc, req)),
+        ),
+        route(
+            Method::POST,
             "/admin/users/unlock",
             "Unlock User",
             |svc, req| Box::pin(unlock_user(svc, req)),
@@ -275,4 +281,16 @@ async fn list_wablas(svc: Arc<Services>) -> AdminResult {
         })
         .collect();
     Ok(Value::Array(list))
+}
+
+async fn revoke_client(svc: Arc<Services>, req: Request) -> AdminResult {
+    let body = body_fields(&req)?;
+    let mut f = Fields::new(&body);
+    let app_key = f.required("app_key", 1, 100);
+    ok_fields(&f)?;
+    let mut tx = svc.store.begin().await;
+    let c = ident::revoke_client(&mut tx, &app_key)?;
+    tx.commit().await?;
+    tracing::info!(client = %c.name, app_key = %c.app_key, "client system revoked");
+    Ok(json!({"name": c.name, "app_key": c.app_key.as_str(), "revoked": true}))
 }
