@@ -24,6 +24,7 @@ pub struct Config {
     pub codelayer: Codelayer,
     pub estate: Estate,
     pub attendance: Attendance,
+    pub gatepass: Gatepass,
     pub backup: Backup,
     pub wablas: Wablas,
 }
@@ -122,6 +123,20 @@ pub struct Attendance {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
+pub struct Gatepass {
+    /// Validity of a pass when the request names none.
+    pub default_valid_hours: u32,
+    pub max_valid_hours: u32,
+    /// Most material lines on one pass.
+    pub max_items: usize,
+    /// Most rows one desk listing returns (newest first).
+    pub list_limit: usize,
+    /// How far in the future a handheld's `datetime` may be (clock drift).
+    pub clock_skew_secs: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct Backup {
     /// Folder for scheduled backups (e.g. a mounted USB stick); empty = no schedule.
     pub dir: PathBuf,
@@ -157,6 +172,7 @@ impl Default for Config {
             codelayer: Codelayer::default(),
             estate: Estate::default(),
             attendance: Attendance::default(),
+            gatepass: Gatepass::default(),
             backup: Backup::default(),
             wablas: Wablas::default(),
         }
@@ -244,6 +260,18 @@ impl Default for Attendance {
             late_clock_out_minutes: 240,
             full_day_minutes: 420,
             hr_max_range_days: 366,
+        }
+    }
+}
+
+impl Default for Gatepass {
+    fn default() -> Self {
+        Self {
+            default_valid_hours: 12,
+            max_valid_hours: 72,
+            max_items: 100,
+            list_limit: 500,
+            clock_skew_secs: 300,
         }
     }
 }

@@ -9,6 +9,7 @@ use super::{Result, Services};
 pub async fn seed(svc: &std::sync::Arc<Services>) -> Result<()> {
     crate::service::estate::demo(svc).await?;
     crate::service::attendance::demo(svc).await?;
+    crate::service::gatepass::demo(svc).await?;
     tracing::info!("demo data seeded");
     Ok(())
 }
