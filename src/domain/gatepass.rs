@@ -18,7 +18,9 @@ mod materials;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
-pub use fields::{date, parse_content, parse_items, parse_stamp_fields, ContentInput, ContentLimits};
+pub use fields::{
+    date, parse_content, parse_items, parse_stamp_fields, ContentInput, ContentLimits,
+};
 pub use materials::{
     fmt_qty, outstanding, record_return, ReturnEntry, ReturnRefusal, Returned, Returns,
 };
@@ -58,8 +60,7 @@ impl PassNumber {
         let s = s.trim();
         let ok = !s.is_empty()
             && s.chars().count() <= limits::NUMBER
-            && s
-                .chars()
+            && s.chars()
                 .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '/' | '_' | '.'));
         ok.then(|| PassNumber(s.to_string()))
     }
@@ -223,8 +224,7 @@ impl Content {
             }
             Subject::LabourExit(l) => hay.push(&l.lcode),
         }
-        hay.iter()
-            .any(|h| h.to_lowercase().contains(needle_lower))
+        hay.iter().any(|h| h.to_lowercase().contains(needle_lower))
     }
 }
 

@@ -246,13 +246,7 @@ pub fn update(
             args: vec![("status", pass.status(svc.now_unix()).as_str().into())],
         });
     }
-    pass = Gatepass::new(
-        pass.number,
-        pass.day,
-        pass.issued,
-        content,
-        pass.source,
-    );
+    pass = Gatepass::new(pass.number, pass.day, pass.issued, content, pass.source);
     write(tx, &pass, None);
     Ok((pass, true))
 }

@@ -25,18 +25,24 @@ pub fn routes() -> Vec<Route> {
             "Gatepass Summary",
             |svc, _| Box::pin(summary(svc)),
         ),
-        route(Method::GET, "/admin/gatepasses", "List Gatepasses", |svc, req| {
-            Box::pin(list(svc, req))
-        }),
+        route(
+            Method::GET,
+            "/admin/gatepasses",
+            "List Gatepasses",
+            |svc, req| Box::pin(list(svc, req)),
+        ),
         route(
             Method::GET,
             "/admin/gatepasses/{number}",
             "Get Gatepass",
             |svc, req| Box::pin(detail(svc, req)),
         ),
-        route(Method::POST, "/admin/gatepasses", "Issue Gatepass", |svc, req| {
-            Box::pin(issue(svc, req))
-        }),
+        route(
+            Method::POST,
+            "/admin/gatepasses",
+            "Issue Gatepass",
+            |svc, req| Box::pin(issue(svc, req)),
+        ),
         route(
             Method::POST,
             "/admin/gatepasses/{number}/in",
@@ -61,15 +67,22 @@ pub fn routes() -> Vec<Route> {
             "Gatepass Material Return",
             |svc, req| Box::pin(material_return(svc, req)),
         ),
-        route(Method::POST, "/admin/closing", "Daily Closing", |svc, req| {
-            Box::pin(closing(svc, req))
-        }),
+        route(
+            Method::POST,
+            "/admin/closing",
+            "Daily Closing",
+            |svc, req| Box::pin(closing(svc, req)),
+        ),
     ]
 }
 
 fn number_param(req: &Request) -> Result<PassNumber, Problem> {
     // Handheld numbers may hold '/', sent percent-encoded in the path.
-    let raw = req.param("number").unwrap_or("").replace("%2F", "/").replace("%2f", "/");
+    let raw = req
+        .param("number")
+        .unwrap_or("")
+        .replace("%2F", "/")
+        .replace("%2f", "/");
     PassNumber::parse(&raw).ok_or(Problem::new(404, "gatepass.not_found"))
 }
 
@@ -98,7 +111,10 @@ async fn list(svc: Arc<Services>, req: Request) -> AdminResult {
         Problem::invalid(vec![crate::domain::validate::FieldError {
             field: "view".into(),
             key: "field.one_of",
-            args: vec![("field", "view".into()), ("allowed", "inside, today, overdue, all".into())],
+            args: vec![
+                ("field", "view".into()),
+                ("allowed", "inside, today, overdue, all".into()),
+            ],
         }])
     })?;
     let date = date_param(req.query_param("date"), "date")?;
@@ -109,7 +125,8 @@ async fn list(svc: Arc<Services>, req: Request) -> AdminResult {
 
 async fn detail(svc: Arc<Services>, req: Request) -> AdminResult {
     let number = number_param(&req)?;
-    let (p, r) = svc_gp::get(&svc.store, &number)?.ok_or(Problem::new(404, "gatepass.not_found"))?;
+    let (p, r) =
+        svc_gp::get(&svc.store, &number)?.ok_or(Problem::new(404, "gatepass.not_found"))?;
     Ok(svc_gp::detail_json(&svc, &p, &r))
 }
 
@@ -163,7 +180,8 @@ async fn step(svc: Arc<Services>, req: Request, mv: Move) -> AdminResult {
     let mut tx = svc.store.begin().await;
     svc_gp::move_pass(&svc, &mut tx, &number, mv, stamp)?;
     tx.commit().await?;
-    let (p, r) = svc_gp::get(&svc.store, &number)?.ok_or(Problem::new(404, "gatepass.not_found"))?;
+    let (p, r) =
+        svc_gp::get(&svc.store, &number)?.ok_or(Problem::new(404, "gatepass.not_found"))?;
     Ok(svc_gp::detail_json(&svc, &p, &r))
 }
 
@@ -208,7 +226,10 @@ async fn closing(svc: Arc<Services>, req: Request) -> AdminResult {
         let mut out = Vec::new();
         for n in numbers {
             if let Some((p, r)) = svc_gp::get(&svc.store, n)? {
-                out.push(serde_json::to_value(svc_gp::row(&p, &r, today, svc.now_unix())).unwrap_or(Value::Null));
+                out.push(
+                    serde_json::to_value(svc_gp::row(&p, &r, today, svc.now_unix()))
+                        .unwrap_or(Value::Null),
+                );
             }
         }
         Ok(out)

@@ -184,8 +184,8 @@ async fn gatepass_save(call: &mut Call) -> OpResult {
         None => None,
     };
     let (gate, guard) = gp::parse_stamp_fields(&mut f);
-    let wants_content = matches!(action, Some(Action::Issue | Action::Update))
-        || f.raw("kind").is_some();
+    let wants_content =
+        matches!(action, Some(Action::Issue | Action::Update)) || f.raw("kind").is_some();
     let input = if wants_content {
         gp::parse_content(&mut f, svc_gp::limits(&svc))
     } else {

@@ -65,9 +65,9 @@ pub fn parse_content(f: &mut Fields<'_>, lim: ContentLimits) -> Option<ContentIn
                 name,
                 phone,
                 id_document,
-                photo: photo.as_ref().map(|b| {
-                    hex::encode(ring::digest::digest(&ring::digest::SHA256, b).as_ref())
-                }),
+                photo: photo
+                    .as_ref()
+                    .map(|b| hex::encode(ring::digest::digest(&ring::digest::SHA256, b).as_ref())),
             })
         }
         Kind::Vehicle => Subject::Vehicle(VehicleTrip {
@@ -216,7 +216,11 @@ fn parse_photo(f: &mut Fields<'_>, max_bytes: usize) -> Option<Vec<u8>> {
         Some(Value::String(s)) if s.trim().is_empty() => return None,
         Some(Value::String(s)) => s.trim(),
         Some(_) => {
-            f.fail("photo", "field.type", vec![("expected", "base64 text".into())]);
+            f.fail(
+                "photo",
+                "field.type",
+                vec![("expected", "base64 text".into())],
+            );
             return None;
         }
     };
@@ -245,11 +249,7 @@ fn parse_photo(f: &mut Fields<'_>, max_bytes: usize) -> Option<Vec<u8>> {
         }
         Ok(b) => Some(b),
         Err(_) => {
-            f.fail(
-                "photo",
-                "field.format",
-                vec![("expected", "base64".into())],
-            );
+            f.fail("photo", "field.format", vec![("expected", "base64".into())]);
             None
         }
     }

@@ -41,7 +41,10 @@ impl ReturnRefusal {
             }
             ReturnRefusal::TooMuch { name, outstanding } => (
                 "gatepass.return.too_much",
-                vec![("item", name.clone()), ("outstanding", fmt_qty(*outstanding))],
+                vec![
+                    ("item", name.clone()),
+                    ("outstanding", fmt_qty(*outstanding)),
+                ],
             ),
         }
     }

@@ -60,8 +60,14 @@ fn numbers_follow_the_day_sequence_and_refuse_odd_characters() {
 fn a_visitor_goes_in_and_out_and_retries_change_nothing() {
     let mut p = visitor();
     assert_eq!(p.status(1001), Status::Issued);
-    assert_eq!(p.apply(Move::Out, stamp(1100, "North")), Err(Refusal::NotIn));
-    assert_eq!(p.apply(Move::In, stamp(1100, "North")), Ok(Outcome::Changed));
+    assert_eq!(
+        p.apply(Move::Out, stamp(1100, "North")),
+        Err(Refusal::NotIn)
+    );
+    assert_eq!(
+        p.apply(Move::In, stamp(1100, "North")),
+        Ok(Outcome::Changed)
+    );
     assert_eq!(
         p.apply(Move::In, stamp(1150, "North")),
         Ok(Outcome::AlreadyDone)
@@ -74,7 +80,10 @@ fn a_visitor_goes_in_and_out_and_retries_change_nothing() {
         p.apply(Move::Cancel, stamp(1200, "North")),
         Err(Refusal::InsideCannotCancel)
     );
-    assert_eq!(p.apply(Move::Out, stamp(1300, "South")), Ok(Outcome::Changed));
+    assert_eq!(
+        p.apply(Move::Out, stamp(1300, "South")),
+        Ok(Outcome::Changed)
+    );
     assert_eq!(p.entered().unwrap().gate, "North");
     assert_eq!(p.left().unwrap().gate, "South");
     assert_eq!(
@@ -105,13 +114,19 @@ fn validity_bounds_entry_but_never_leaving() {
         Ok(Outcome::Changed)
     );
     let mut q = visitor();
-    assert_eq!(q.apply(Move::In, stamp(999, "N")), Err(Refusal::BeforeIssue));
+    assert_eq!(
+        q.apply(Move::In, stamp(999, "N")),
+        Err(Refusal::BeforeIssue)
+    );
 }
 
 #[test]
 fn cancelled_and_expired_passes_are_final() {
     let mut p = visitor();
-    assert_eq!(p.apply(Move::Cancel, stamp(1100, "N")), Ok(Outcome::Changed));
+    assert_eq!(
+        p.apply(Move::Cancel, stamp(1100, "N")),
+        Ok(Outcome::Changed)
+    );
     assert_eq!(
         p.apply(Move::Cancel, stamp(1200, "N")),
         Ok(Outcome::AlreadyDone)
@@ -147,19 +162,24 @@ fn each_kind_requires_its_own_fields() {
         vec!["host", "name"]
     );
     assert_eq!(
-        content(json!({"kind": "vehicle", "purpose": "x", "vehicle": "tn 72 ab 1234"})).unwrap_err(),
+        content(json!({"kind": "vehicle", "purpose": "x", "vehicle": "tn 72 ab 1234"}))
+            .unwrap_err(),
         vec!["driver"]
     );
-    let v = content(json!({"kind": "vehicle", "purpose": "x", "vehicle": "tn 72 ab 1234", "driver": "Mani"}))
-        .unwrap();
+    let v = content(
+        json!({"kind": "vehicle", "purpose": "x", "vehicle": "tn 72 ab 1234", "driver": "Mani"}),
+    )
+    .unwrap();
     assert_eq!(v.vehicle(), Some("TN72AB1234"));
     assert_eq!(
         content(json!({"kind": "boat", "purpose": "x"})).unwrap_err(),
         vec!["kind"]
     );
     assert_eq!(
-        content(json!({"kind": "visitor", "name": "A", "host": "B", "purpose": "C", "id_type": "KTP"}))
-            .unwrap_err(),
+        content(
+            json!({"kind": "visitor", "name": "A", "host": "B", "purpose": "C", "id_type": "KTP"})
+        )
+        .unwrap_err(),
         vec!["id_number"]
     );
 }
@@ -168,21 +188,34 @@ fn each_kind_requires_its_own_fields() {
 fn material_items_and_return_dates_are_checked_at_their_edges() {
     let item = json!({"name": "Sprayer", "qty": "2", "unit": "pcs"});
     let base = |items: serde_json::Value, extra: serde_json::Value| {
-        let mut v = json!({"kind": "material", "name": "Mani", "purpose": "Repair", "items": items});
+        let mut v =
+            json!({"kind": "material", "name": "Mani", "purpose": "Repair", "items": items});
         for (k, x) in extra.as_object().unwrap() {
             v[k] = x.clone();
         }
         content(v)
     };
     let three = json!([item, item, item]);
-    assert_eq!(base(three.clone(), json!({})).unwrap().material().unwrap().items.len(), 3);
+    assert_eq!(
+        base(three.clone(), json!({}))
+            .unwrap()
+            .material()
+            .unwrap()
+            .items
+            .len(),
+        3
+    );
     assert_eq!(
         base(json!([item, item, item, item]), json!({})).unwrap_err(),
         vec!["items"]
     );
     assert_eq!(base(json!([]), json!({})).unwrap_err(), vec!["items"]);
     assert_eq!(
-        base(json!([{"name": "Sprayer", "qty": 0, "unit": "pcs"}]), json!({})).unwrap_err(),
+        base(
+            json!([{"name": "Sprayer", "qty": 0, "unit": "pcs"}]),
+            json!({})
+        )
+        .unwrap_err(),
         vec!["items[0].qty"]
     );
     assert_eq!(
@@ -190,14 +223,22 @@ fn material_items_and_return_dates_are_checked_at_their_edges() {
         vec!["return_due"]
     );
     assert_eq!(
-        base(three.clone(), json!({"returnable": "F", "return_due": "2026-11-30"})).unwrap_err(),
+        base(
+            three.clone(),
+            json!({"returnable": "F", "return_due": "2026-11-30"})
+        )
+        .unwrap_err(),
         vec!["return_due"]
     );
     assert_eq!(
         base(three.clone(), json!({"return_due": "30/11/2026"})).unwrap_err(),
         vec!["return_due"]
     );
-    let c = base(three, json!({"returnable": true, "return_due": "2026-11-30"})).unwrap();
+    let c = base(
+        three,
+        json!({"returnable": true, "return_due": "2026-11-30"}),
+    )
+    .unwrap();
     assert_eq!(
         c.return_due(),
         Some(NaiveDate::from_ymd_opt(2026, 11, 30).unwrap())
@@ -228,19 +269,26 @@ fn equal_content_tells_a_retry_from_other_content() {
     let a = visitor();
     let b = visitor();
     assert_eq!(a.content, b.content);
-    let c = pass(json!({"kind": "visitor", "name": "Asha", "host": "Manager", "purpose": "Audit", "valid_hours": 13}));
+    let c = pass(
+        json!({"kind": "visitor", "name": "Asha", "host": "Manager", "purpose": "Audit", "valid_hours": 13}),
+    );
     assert_ne!(a.content, c.content);
 }
 
 #[test]
 fn returnable_material_is_overdue_after_its_date_until_all_is_back() {
-    let mut p = pass(json!({"kind": "material", "name": "Mani", "purpose": "Repair",
+    let mut p = pass(
+        json!({"kind": "material", "name": "Mani", "purpose": "Repair",
         "items": [{"name": "Sprayer", "qty": 2, "unit": "pcs"}, {"name": "Hose", "qty": 10.5, "unit": "m"}],
-        "returnable": "T", "return_due": "2026-11-25"}));
+        "returnable": "T", "return_due": "2026-11-25"}),
+    );
     let mut returns = Returns::default();
     let due = NaiveDate::from_ymd_opt(2026, 11, 25).unwrap();
     let after = due.succ_opt().unwrap();
-    assert!(!p.overdue(&returns, after), "material that never left is not owed");
+    assert!(
+        !p.overdue(&returns, after),
+        "material that never left is not owed"
+    );
     p.apply(Move::In, stamp(1100, "N")).unwrap();
     p.apply(Move::Out, stamp(1200, "N")).unwrap();
     assert!(!p.overdue(&returns, due));
@@ -251,20 +299,35 @@ fn returnable_material_is_overdue_after_its_date_until_all_is_back() {
         qty,
     };
     assert_eq!(
-        record_return(&items, &mut returns, vec![r("Ladder", 1.0)], stamp(1300, "N")),
+        record_return(
+            &items,
+            &mut returns,
+            vec![r("Ladder", 1.0)],
+            stamp(1300, "N")
+        ),
         Err(ReturnRefusal::UnknownItem {
             name: "Ladder".into()
         })
     );
     assert_eq!(
-        record_return(&items, &mut returns, vec![r("sprayer", 3.0)], stamp(1300, "N")),
+        record_return(
+            &items,
+            &mut returns,
+            vec![r("sprayer", 3.0)],
+            stamp(1300, "N")
+        ),
         Err(ReturnRefusal::TooMuch {
             name: "Sprayer".into(),
             outstanding: 2.0
         })
     );
-    record_return(&items, &mut returns, vec![r("Sprayer", 2.0), r("Hose", 10.0)], stamp(1300, "N"))
-        .unwrap();
+    record_return(
+        &items,
+        &mut returns,
+        vec![r("Sprayer", 2.0), r("Hose", 10.0)],
+        stamp(1300, "N"),
+    )
+    .unwrap();
     assert!(p.overdue(&returns, after));
     assert_eq!(outstanding(&items, &returns)[1].qty, 0.5);
     record_return(&items, &mut returns, vec![r("Hose", 0.5)], stamp(1400, "N")).unwrap();

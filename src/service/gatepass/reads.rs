@@ -184,8 +184,8 @@ fn stamp_json(s: Option<&Stamp>) -> Value {
 
 /// One pass in full: the list row plus everything the pass says and every stamp.
 pub fn detail_json(svc: &Services, p: &Gatepass, returns: &Returns) -> Value {
-    let mut v = serde_json::to_value(row(p, returns, today(svc), svc.now_unix()))
-        .unwrap_or(Value::Null);
+    let mut v =
+        serde_json::to_value(row(p, returns, today(svc), svc.now_unix())).unwrap_or(Value::Null);
     let d = v.as_object_mut().expect("row is an object");
     d.insert("day".into(), json!(p.day.format("%Y-%m-%d").to_string()));
     d.insert("issued".into(), stamp_json(Some(&p.issued)));
@@ -196,7 +196,13 @@ pub fn detail_json(svc: &Services, p: &Gatepass, returns: &Returns) -> Value {
     }
     d.insert(
         "closed_inside".into(),
-        json!(matches!(&p.stage, crate::domain::gatepass::Stage::Expired { entered: Some(_), .. })),
+        json!(matches!(
+            &p.stage,
+            crate::domain::gatepass::Stage::Expired {
+                entered: Some(_),
+                ..
+            }
+        )),
     );
     d.insert("valid_hours".into(), json!(p.content.valid_hours));
     d.insert(
@@ -300,7 +306,13 @@ pub fn export_table(
     Ok((EXPORT_HEADERS.iter().map(|s| s.to_string()).collect(), rows))
 }
 
-fn export_row(svc: &Services, p: &Gatepass, r: &Returns, today: NaiveDate, now: i64) -> Vec<String> {
+fn export_row(
+    svc: &Services,
+    p: &Gatepass,
+    r: &Returns,
+    today: NaiveDate,
+    now: i64,
+) -> Vec<String> {
     let t = |s: Option<&Stamp>| {
         s.map(|s| (local_time(svc, s.at_unix), s.gate.clone(), s.guard.clone()))
             .unwrap_or_default()
