@@ -117,6 +117,11 @@ pub const EXPORTERS: &[(&str, &str, ExportFn)] = &[
         "one row per punch whose attendance day (site-local) is in the period",
         super::attendance::export_table,
     ),
+    (
+        "gatepasses",
+        "gatepasses of the period's site days: kind, status, person, vehicle, items, stamps",
+        super::gatepass::export_table,
+    ),
 ];
 
 /// The longest period one export may cover.

@@ -472,6 +472,63 @@ fn a_labour_exit_pass_records_only_the_exit() {
     assert_eq!(st, 404);
     let (st, v) = admin_call(&s, "GET", "/admin/gatepasses?view=sideways", None);
     assert_eq!(st, 400, "{v}");
+
+    // `gatehouse export gatepasses` keeps to the chosen period (by the passes' site day).
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("gp.csv");
+    let today = site_day(0);
+    let e = s.cli_json(&[
+        "export",
+        "gatepasses",
+        "--from",
+        &today,
+        "--to",
+        &today,
+        "--format",
+        "csv",
+        "--out",
+        csv.to_str().unwrap(),
+    ]);
+    assert_eq!(e["rows"], 1, "{e}");
+    let text = std::fs::read_to_string(&csv).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let row: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let col = |name: &str| row[header.iter().position(|h| *h == name).unwrap()];
+    assert_eq!(
+        (col("number"), col("kind"), col("status"), col("lcode")),
+        (n, "labour", "out", "29C399")
+    );
+    assert_eq!((col("out_gate"), col("issued_guard")), ("East", "Siti"));
+    assert!(col("out_at").starts_with(&today), "site time: {text}");
+    let before = s.cli_json(&[
+        "export",
+        "gatepasses",
+        "--from",
+        "2026-01-01",
+        "--to",
+        &site_day(-1),
+        "--format",
+        "csv",
+        "--out",
+        csv.to_str().unwrap(),
+    ]);
+    assert_eq!(before["rows"], 0, "{before}");
+    let xlsx = dir.path().join("gp.xlsx");
+    let x = s.cli_json(&[
+        "export",
+        "gatepasses",
+        "--format",
+        "xlsx",
+        "--out",
+        xlsx.to_str().unwrap(),
+    ]);
+    assert_eq!(x["rows"], 1, "{x}");
+    assert_eq!(
+        &std::fs::read(&xlsx).unwrap()[..2],
+        b"PK",
+        "an xlsx is a zip"
+    );
 }
 
 #[test]

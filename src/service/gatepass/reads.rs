@@ -287,7 +287,7 @@ pub fn export_table(
     svc: &Services,
     from: NaiveDate,
     to: NaiveDate,
-) -> Result<(Vec<String>, Vec<Vec<String>>)> {
+) -> Result<crate::service::transfer::Table> {
     let store = &svc.store;
     let (today, now) = (today(svc), svc.now_unix());
     let mut rows = Vec::new();
@@ -303,7 +303,10 @@ pub fn export_table(
             None => break,
         }
     }
-    Ok((EXPORT_HEADERS.iter().map(|s| s.to_string()).collect(), rows))
+    Ok(crate::service::transfer::Table {
+        headers: EXPORT_HEADERS.iter().map(|s| s.to_string()).collect(),
+        rows,
+    })
 }
 
 fn export_row(
