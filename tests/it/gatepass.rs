@@ -625,3 +625,43 @@ fn gatepass_limits_hold_at_their_edges() {
     assert_eq!(st, 400, "{v}");
     assert_eq!(v["fields"][0]["field"], "vehicle");
 }
+
+#[test]
+fn demo_passes_and_labour_exit_passes_checked_against_the_labour_roll() {
+    let s = Server::start_with(&["--demo"], &[]);
+    let sum = admin_ok(&s, "GET", "/admin/gatepasses/summary", None);
+    assert_eq!(sum["inside"], 1, "{sum}");
+    assert_eq!(sum["overdue"], 1, "{sum}");
+    let demo = admin_ok(&s, "GET", "/admin/gatepasses/DEMO-L-1", None);
+    let lcode = demo["lcode"].as_str().unwrap().to_string();
+    assert!(
+        !demo["name"].as_str().unwrap().is_empty(),
+        "name from the roll: {demo}"
+    );
+    assert_ne!(demo["name"], lcode.as_str());
+    // The estate's roll names the labourer; an unknown code is refused, naming the field.
+    let p = admin_ok(
+        &s,
+        "POST",
+        "/admin/gatepasses",
+        Some(&json!({"kind": "labour", "lcode": lcode, "purpose": "Bank"})),
+    );
+    assert_eq!(p["name"], demo["name"]);
+    let (st, v) = admin_call(
+        &s,
+        "POST",
+        "/admin/gatepasses",
+        Some(&json!({"kind": "labour", "lcode": "ZZ999", "purpose": "Bank"})),
+    );
+    assert_eq!(st, 400, "{v}");
+    assert_eq!(v["fields"][0]["field"], "lcode");
+    // Restarting with --demo adds nothing twice.
+    let mut s = s;
+    let keep = s.keep_state();
+    let state = s.state.clone();
+    assert_eq!(s.stop(), Some(0));
+    let s2 = Server::start_on(&state, &["--demo"]);
+    let all = admin_ok(&s2, "GET", "/admin/gatepasses?view=all", None);
+    assert_eq!(all.as_array().unwrap().len(), 5, "{all}");
+    drop(keep);
+}
