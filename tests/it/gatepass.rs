@@ -629,10 +629,10 @@ fn gatepass_limits_hold_at_their_edges() {
 #[test]
 fn demo_passes_and_labour_exit_passes_checked_against_the_labour_roll() {
     let s = Server::start_with(&["--demo"], &[]);
-    let sum = admin_ok(&s, "GET", "/admin/gatepasses/summary", None);
+    let sum = admin_data(&s, "GET", "/admin/gatepasses/summary", None);
     assert_eq!(sum["inside"], 1, "{sum}");
     assert_eq!(sum["overdue"], 1, "{sum}");
-    let demo = admin_ok(&s, "GET", "/admin/gatepasses/DEMO-L-1", None);
+    let demo = admin_data(&s, "GET", "/admin/gatepasses/DEMO-L-1", None);
     let lcode = demo["lcode"].as_str().unwrap().to_string();
     assert!(
         !demo["name"].as_str().unwrap().is_empty(),
@@ -640,7 +640,7 @@ fn demo_passes_and_labour_exit_passes_checked_against_the_labour_roll() {
     );
     assert_ne!(demo["name"], lcode.as_str());
     // The estate's roll names the labourer; an unknown code is refused, naming the field.
-    let p = admin_ok(
+    let p = admin_data(
         &s,
         "POST",
         "/admin/gatepasses",
@@ -661,7 +661,7 @@ fn demo_passes_and_labour_exit_passes_checked_against_the_labour_roll() {
     let state = s.state.clone();
     assert_eq!(s.stop(), Some(0));
     let s2 = Server::start_on(&state, &["--demo"]);
-    let all = admin_ok(&s2, "GET", "/admin/gatepasses?view=all", None);
+    let all = admin_data(&s2, "GET", "/admin/gatepasses?view=all", None);
     assert_eq!(all.as_array().unwrap().len(), 5, "{all}");
     drop(keep);
 }
