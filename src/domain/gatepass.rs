@@ -98,10 +98,10 @@ impl Kind {
 
     pub fn parse(s: &str) -> Option<Kind> {
         Some(match s.trim().to_ascii_lowercase().as_str() {
-            "visitor" | "v" => Kind::Visitor,
-            "vehicle" | "h" => Kind::Vehicle,
-            "material" | "m" => Kind::Material,
-            "labour" | "labor" | "labour_exit" | "labor_exit" | "l" => Kind::LabourExit,
+            "visitor" => Kind::Visitor,
+            "vehicle" => Kind::Vehicle,
+            "material" => Kind::Material,
+            "labour" | "labor" | "labour_exit" | "labor_exit" => Kind::LabourExit,
             _ => return None,
         })
     }

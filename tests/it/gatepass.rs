@@ -665,3 +665,57 @@ fn demo_passes_and_labour_exit_passes_checked_against_the_labour_roll() {
     assert_eq!(all.as_array().unwrap().len(), 5, "{all}");
     drop(keep);
 }
+
+/// `cargo test --test it gatepass::bench -- --ignored --nocapture`: handheld saves over HTTP.
+#[test]
+#[ignore]
+fn bench_gatepass_saves() {
+    let s = Server::start();
+    let key = codelayer_session(&s, "bench", "bench-pass-1", IMEI);
+    let n = 1000;
+    let t = std::time::Instant::now();
+    for i in 0..n {
+        assert_eq!(save(&s, &key, visitor(&format!("B-{i}")))["e"], 200);
+    }
+    let first = t.elapsed();
+    let t = std::time::Instant::now();
+    for i in 0..n {
+        assert_eq!(save(&s, &key, visitor(&format!("B-{i}")))["e"], 200);
+    }
+    let retry = t.elapsed();
+    let t = std::time::Instant::now();
+    let threads: Vec<_> = (0..8)
+        .map(|w| {
+            let (url, key) = (
+                s.url("/codelayer/frontoffice_poabs/gatepass_save"),
+                key.clone(),
+            );
+            std::thread::spawn(move || {
+                for i in 0..n / 8 {
+                    let mut b = visitor(&format!("C-{w}-{i}"));
+                    b["key"] = json!(key);
+                    assert_eq!(post_json(&url, &[], &b).json()["e"], 200);
+                }
+            })
+        })
+        .collect();
+    threads.into_iter().for_each(|h| h.join().unwrap());
+    let parallel = t.elapsed();
+    let t = std::time::Instant::now();
+    let all = admin_data(&s, "GET", "/admin/gatepasses?view=today&q=asha", None);
+    let list = t.elapsed();
+    let t = std::time::Instant::now();
+    let sum = admin_data(&s, "GET", "/admin/gatepasses/summary", None);
+    let summary = t.elapsed();
+    println!(
+        "{n} new saves: {:.0}/s; {n} retries: {:.0}/s; {n} new saves from 8 threads: {:.0}/s; \
+         list of {} (limit) out of {}: {:?}; summary: {:?}",
+        n as f64 / first.as_secs_f64(),
+        n as f64 / retry.as_secs_f64(),
+        n as f64 / parallel.as_secs_f64(),
+        all.as_array().unwrap().len(),
+        sum["today"],
+        list,
+        summary
+    );
+}

@@ -218,6 +218,14 @@ async fn closing(svc: Arc<Services>, req: Request) -> AdminResult {
     let by = f.optional("by", 100).unwrap_or_else(|| DESK_GUARD.into());
     ok_fields(&f)?;
     let day = day.unwrap_or_else(|| svc_gp::today(&svc));
+    if day > svc_gp::today(&svc) {
+        return Err(crate::service::ServiceError::invalid(
+            "date",
+            "gatepass.closing.future",
+            vec![],
+        )
+        .into());
+    }
     let mut tx = svc.store.begin().await;
     let (c, new) = svc_gp::close_day(&svc, &mut tx, day, &company_id, &by)?;
     tx.commit().await?;
