@@ -60,7 +60,10 @@ need_arch=0
 dpkg --print-foreign-architectures | grep -qx "$DEB_ARCH" || need_arch=1
 
 if [ "${#missing[@]}" -gt 0 ] || [ "$need_arch" = 1 ]; then
-    [ "$INSTALL" = 1 ] || die "missing packages: ${missing[*]:-none} (dpkg arch $DEB_ARCH added: $((1 - need_arch))); rerun without --no-install"
+    if [ "$INSTALL" = 0 ]; then
+        [ "$need_arch" = 0 ] || missing+=("(dpkg --add-architecture $DEB_ARCH)")
+        die "missing: ${missing[*]}; rerun without --no-install"
+    fi
     [ "$(id -u)" = 0 ] || die "missing packages (${missing[*]}); run as root to install them"
     [ "$need_arch" = 1 ] && dpkg --add-architecture "$DEB_ARCH"
     aptlog="$(mktemp)"
@@ -77,7 +80,7 @@ if [ "${#missing[@]}" -gt 0 ] || [ "$need_arch" = 1 ]; then
     fi
     rm -f "$aptlog"
 fi
-[ -x "$DEB_RUSTC" ] && [ -x "$DEB_CARGO" ] || die "$DEB_RUSTC / $DEB_CARGO missing after install"
+{ [ -x "$DEB_RUSTC" ] && [ -x "$DEB_CARGO" ]; } || die "$DEB_RUSTC / $DEB_CARGO missing after install"
 [ -d "/usr/lib/rustlib/$TARGET/lib" ] || die "no Debian std for $TARGET in /usr/lib/rustlib"
 
 # ---------------------------------------------------------------------------------------------
@@ -170,8 +173,7 @@ BIN="$CARGO_TARGET_DIR/$TARGET/release/gatehouse"
 if "$GNU-readelf" -lW "$BIN" | grep -q 'Requesting program interpreter'; then
     die "$BIN is dynamically linked (expected +crt-static)"
 fi
-OUT="$CROSS/gatehouse-$TARGET"
-cp -p "$BIN" "$OUT"
+OUT="$BIN"
 bytes="$(stat -c %s "$OUT")"
 printf '%s: %s bytes (%s MiB), static, rustc %s\n' \
     "${OUT#"$ROOT"/}" "$bytes" "$(awk "BEGIN{printf \"%.1f\", $bytes/1048576}")" "$RUSTC_VER"

@@ -5,10 +5,12 @@
 #
 # 1. `BINARY serve --state <fresh temp dir> --listen 127.0.0.1:0`, wait for the stdout line
 #    `listening on http://127.0.0.1:PORT`, GET /healthz (expects HTTP 200);
-# 2. SIGTERM, expects exit status 0 within SMOKE_STOP_TIMEOUT seconds;
-# 3. one write on the stopped store: `user add --username smoke --password smoke-pass-1 --json`
-#    (exit 0, stdout one JSON document);
-# 4. serve again on the same store (it must reopen after the write), /healthz, SIGTERM, exit 0.
+# 2. one write while it runs (the CLI goes through the server's admin socket):
+#    `user add --username smoke-live ... --json` (exit 0, stdout one JSON document);
+# 3. SIGTERM, expects exit status 0 within SMOKE_STOP_TIMEOUT seconds;
+# 4. one write on the stopped store (the CLI opens the store itself):
+#    `user add --username smoke --password smoke-pass-1 --json`;
+# 5. serve again on the same store (it must reopen after the write), /healthz, SIGTERM, exit 0.
 #
 # The emulator is chosen from the ELF header (aarch64 -> qemu-aarch64, arm -> qemu-arm, x86_64 on
 # an x86_64 host -> none); QEMU=... overrides. Quiet on success (one line); on failure it says
@@ -20,7 +22,7 @@ set -euo pipefail
 die() { echo "qemu-smoke: FAIL: $*" >&2; exit 1; }
 [ $# -eq 1 ] || { echo "usage: $0 BINARY" >&2; exit 2; }
 BIN="$(readlink -f "$1")"
-[ -f "$BIN" ] && [ -x "$BIN" ] || die "$1: not an executable file"
+{ [ -f "$BIN" ] && [ -x "$BIN" ]; } || die "$1: not an executable file"
 START_TIMEOUT="${SMOKE_START_TIMEOUT:-90}"
 STOP_TIMEOUT="${SMOKE_STOP_TIMEOUT:-30}"
 
@@ -113,25 +115,29 @@ stop_server() {
     [ "$rc" = 0 ] || die "server exited with status $rc after SIGTERM (expected 0)"
 }
 
+user_add() {  # user_add TAG USERNAME PASSWORD
+    STEP="user add ($1)"
+    local rc=0
+    "${RUN[@]}" user add --state "$STATE" --username "$2" --password "$3" --json \
+        >"$TMP/user-add-$1.out" 2>"$TMP/user-add-$1.err" || rc=$?
+    [ "$rc" = 0 ] || die "$STEP exited with status $rc"
+    if command -v python3 >/dev/null 2>&1; then
+        python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$TMP/user-add-$1.out" 2>/dev/null \
+            || die "$STEP: stdout is not one JSON document"
+    else
+        [ "$(tr -d ' \t\r\n' <"$TMP/user-add-$1.out" | head -c1)" = '{' ] || die "$STEP: stdout is not a JSON object"
+    fi
+}
+
 # --- the run --------------------------------------------------------------------------------
 start_server first
 check_healthz
+user_add running smoke-live smoke-pass-1
 stop_server
-
-STEP="user add (stopped store)"
-rc=0
-"${RUN[@]}" user add --state "$STATE" --username smoke --password smoke-pass-1 --json \
-    >"$TMP/user-add.out" 2>"$TMP/user-add.err" || rc=$?
-[ "$rc" = 0 ] || die "$STEP exited with status $rc"
-if command -v python3 >/dev/null 2>&1; then
-    python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$TMP/user-add.out" 2>/dev/null \
-        || die "$STEP: stdout is not one JSON document"
-else
-    [ "$(tr -d ' \t\r\n' <"$TMP/user-add.out" | head -c1)" = '{' ] || die "$STEP: stdout is not a JSON object"
-fi
+user_add stopped smoke smoke-pass-1
 
 start_server second
 check_healthz
 stop_server
 
-echo "qemu-smoke: ok ($(basename "$BIN")${EMU:+ under $EMU}: serve, /healthz 200, SIGTERM exit 0, user add, reopen)"
+echo "qemu-smoke: ok ($(basename "$BIN")${EMU:+ under $EMU}: serve, /healthz 200, user add (live), SIGTERM exit 0, user add (stopped), reopen)"

@@ -161,5 +161,6 @@ if [ -n "$creds" ]; then
     echo "-------------------------------------------------------------------------------"
 else
     say "no first-run credentials in the journal (the store already existed). Add an admin with:"
-    say "  gatehouse user add --state $STATE_DIR --username NAME --password PASS [--role R]"
+    say "  GATEHOUSE_ADMIN_SOCKET=/run/gatehouse/admin.sock gatehouse user add --state $STATE_DIR --username NAME --password PASS [--role R]"
 fi
+say "console: GATEHOUSE_ADMIN_SOCKET=/run/gatehouse/admin.sock gatehouse console (as root or a member of group $USER_NAME)"
