@@ -572,6 +572,21 @@ fn gatepass_limits_hold_at_their_edges() {
         v[field] = json!("x".repeat(max + 1));
         refused(&save(&s, &key, v), field);
     }
+    // Step fields: gate 50, guard 100; labour code 10; vehicle 20.
+    for (field, max) in [("gate", 50), ("guard", 100)] {
+        let mut v = visitor(&format!("L-{field}-ok"));
+        v[field] = json!("g".repeat(max));
+        assert_eq!(save(&s, &key, v)["e"], 200, "{field} of {max}");
+        let mut v = visitor(&format!("L-{field}-long"));
+        v[field] = json!("g".repeat(max + 1));
+        refused(&save(&s, &key, v), field);
+    }
+    let labour = |n: &str, lcode: String| json!({"gpno": n, "kind": "labour", "lcode": lcode, "purpose": "Bank"});
+    assert_eq!(save(&s, &key, labour("L-LC-10", "R".repeat(10)))["e"], 200);
+    refused(&save(&s, &key, labour("L-LC-11", "R".repeat(11))), "lcode");
+    let lorry = |n: &str, number: String| json!({"gpno": n, "kind": "vehicle", "vehicle": number, "driver": "Mani", "purpose": "Leaf"});
+    assert_eq!(save(&s, &key, lorry("L-VN-20", "T".repeat(20)))["e"], 200);
+    refused(&save(&s, &key, lorry("L-VN-21", "T".repeat(21))), "vehicle");
     // Items: 1..=gatepass.max_items (3 here).
     let item = json!({"name": "Sickle", "qty": 1, "unit": "pcs"});
     let material = |n: &str, items: Value| {
@@ -717,5 +732,32 @@ fn bench_gatepass_saves() {
         sum["today"],
         list,
         summary
+    );
+}
+
+#[test]
+fn the_same_save_sent_at_once_from_many_threads_makes_one_pass() {
+    let s = Server::start();
+    let key = codelayer_session(&s, "guard5", "guard-pass-5", IMEI);
+    let url = s.url("/codelayer/frontoffice_poabs/gatepass_save");
+    let mut body = visitor("RACE-1");
+    body["key"] = json!(key);
+    body["action"] = json!("in");
+    let answers: Vec<Value> = (0..8)
+        .map(|_| {
+            let (url, body) = (url.clone(), body.clone());
+            std::thread::spawn(move || post_json(&url, &[], &body).json())
+        })
+        .collect::<Vec<_>>()
+        .into_iter()
+        .map(|h| h.join().unwrap())
+        .collect();
+    assert_eq!(answers[0]["e"], 200, "{}", answers[0]);
+    assert!(answers.iter().all(|a| a == &answers[0]), "{answers:?}");
+    let all = admin_data(&s, "GET", "/admin/gatepasses?view=all", None);
+    assert_eq!(all.as_array().unwrap().len(), 1, "{all}");
+    assert_eq!(
+        admin_data(&s, "GET", "/admin/gatepasses/summary", None)["inside"],
+        1
     );
 }
