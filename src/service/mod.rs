@@ -7,6 +7,7 @@
 
 pub mod attendance;
 pub mod attendance_demo;
+pub mod attendance_views;
 pub mod codelayer_session;
 pub mod demo;
 pub mod device_logins;

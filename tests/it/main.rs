@@ -9,5 +9,6 @@ mod crash;
 mod estate;
 mod foundation;
 mod gatepass;
+mod hr;
 mod identity;
 mod work;

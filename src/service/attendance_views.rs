@@ -1,0 +1,296 @@
+//! What the punches look like from outside: the JSON of Attendance Today, Shift Today and
+//! coordinate history, the console's morning view, and the `attendance` export.
+
+use chrono::{Duration, NaiveDate, NaiveDateTime};
+use serde_json::{json, Value};
+
+use crate::domain::attendance::{Direction, Flag, Punch, PunchState};
+use crate::domain::hr::Employee;
+use crate::domain::shift::Shift;
+use crate::store::Store;
+
+use super::attendance::{
+    current_day, day_key as day_text, employee_between, employee_day, local, max_open_secs,
+    punches_of_day, site_offset as offset_min, worked_minutes,
+};
+use super::{geofence, hr, Result, Services};
+
+pub fn punch_json(p: &Punch) -> Value {
+    let local_t = local(p.at_unix, p.site_offset_min);
+    json!({
+        "punch_id": p.id,
+        "employee_code": p.employee,
+        "direction": p.direction.as_str(),
+        "time": rfc3339(p.at_unix),
+        "local_time": local_t.format("%Y-%m-%d %H:%M:%S").to_string(),
+        "site_offset_minutes": p.site_offset_min,
+        "device_time": p.device_unix.map(rfc3339),
+        "clock_offset_secs": p.clock_offset_secs,
+        "attendance_day": day_text(p.attendance_day),
+        "shift": p.shift,
+        "latitude": p.position.lat,
+        "longitude": p.position.lon,
+        "accuracy_m": p.accuracy_m,
+        "location": p.fence,
+        "location_distance_m": p.fence_distance_m,
+        "suspicious": p.suspicious(),
+        "flags": p.flags.iter().map(flag_json).collect::<Vec<_>>(),
+        "note": p.note,
+    })
+}
+
+fn flag_json(f: &Flag) -> Value {
+    match f {
+        Flag::ImpossibleSpeed { kmh } => json!({"code": f.code(), "speed_kmh": kmh}),
+        Flag::DeviceClockSkew { secs } => json!({"code": f.code(), "offset_secs": secs}),
+        _ => json!({"code": f.code()}),
+    }
+}
+
+pub fn rfc3339(unix: i64) -> String {
+    chrono::DateTime::from_timestamp(unix, 0)
+        .unwrap_or_default()
+        .format("%Y-%m-%dT%H:%M:%SZ")
+        .to_string()
+}
+
+/// The shift instance of `day` as JSON (local and UTC bounds).
+pub fn shift_json(s: &Shift, day: NaiveDate, offset_min: i32) -> Value {
+    let (start, end) = s.instance(day);
+    let to_utc = |t: NaiveDateTime| {
+        rfc3339(
+            (t - Duration::minutes(offset_min as i64))
+                .and_utc()
+                .timestamp(),
+        )
+    };
+    json!({
+        "code": s.code,
+        "name": s.name,
+        "start": Shift::hhmm(s.start_min),
+        "end": Shift::hhmm(s.end_min),
+        "crosses_midnight": s.crosses_midnight(),
+        "attendance_day": day_text(day),
+        "starts_at": start.format("%Y-%m-%d %H:%M").to_string(),
+        "ends_at": end.format("%Y-%m-%d %H:%M").to_string(),
+        "starts_at_utc": to_utc(start),
+        "ends_at_utc": to_utc(end),
+        "full_day_minutes": s.full_day_min,
+    })
+}
+
+/// Attendance Today: the employee's current attendance day and its punches.
+pub fn today_json(svc: &Services, emp: &Employee) -> Result<Value> {
+    let day = current_day(svc, emp)?;
+    let punches = employee_day(&svc.store, &emp.code, day)?;
+    let state = svc
+        .store
+        .get::<PunchState>(emp.code.as_bytes())?
+        .unwrap_or_default();
+    let open = state.open_in.as_ref().is_some_and(|o| {
+        o.attendance_day == day && svc.now_unix() - o.at_unix <= max_open_secs(svc)
+    });
+    let first_in = punches.iter().find(|p| p.direction == Direction::In);
+    let last_out = punches.iter().rev().find(|p| p.direction == Direction::Out);
+    Ok(json!({
+        "date": day_text(day),
+        "site_date": day_text(local(svc.now_unix(), offset_min(svc)).date()),
+        "employee_code": emp.code,
+        "employee_name": emp.name,
+        "status": if open { "clocked_in" } else if punches.is_empty() { "not_clocked_in" } else { "clocked_out" },
+        "clock_in": first_in.map(|p| punch_json(p)),
+        "clock_out": last_out.map(|p| punch_json(p)),
+        "worked_minutes": worked_minutes(&punches),
+        "punches": punches.iter().map(punch_json).collect::<Vec<_>>(),
+    }))
+}
+
+/// Shift Today: the employee's shift instance for the current attendance day.
+pub fn shift_today_json(svc: &Services, emp: &Employee) -> Result<Value> {
+    let day = current_day(svc, emp)?;
+    let shift = geofence::shift(&svc.store, &emp.shift)?;
+    let holiday = hr::is_holiday(&svc.store, &emp.firm, day)?;
+    Ok(json!({
+        "date": day_text(day),
+        "employee_code": emp.code,
+        "holiday": holiday,
+        "on_leave": emp.leave_on(day).map(|l| l.leave_type.code()),
+        "shift": shift.map(|s| shift_json(&s, day, offset_min(svc))),
+    }))
+}
+
+/// The console's morning view: who is in, per gang (or department when no gang is set).
+pub fn admin_today(svc: &Services) -> Result<Value> {
+    let day = hr::today(svc);
+    let punches = punches_of_day(&svc.store, day)?;
+    let mut present = std::collections::BTreeSet::new();
+    let (mut ins, mut outs, mut flagged) = (0, 0, 0);
+    for p in &punches {
+        match p.direction {
+            Direction::In => {
+                ins += 1;
+                present.insert(p.employee.clone());
+            }
+            Direction::Out => outs += 1,
+        }
+        if p.suspicious() {
+            flagged += 1;
+        }
+    }
+    let mut groups: std::collections::BTreeMap<String, (u64, u64, Vec<String>)> =
+        Default::default();
+    for e in hr::employees(&svc.store)?
+        .into_iter()
+        .filter(|e| e.on_roll(day))
+    {
+        let name = [&e.group, &e.department]
+            .into_iter()
+            .find(|s| !s.is_empty())
+            .cloned()
+            .unwrap_or_else(|| "-".into());
+        let g = groups.entry(name).or_default();
+        g.0 += 1;
+        if present.contains(&e.code) {
+            g.1 += 1;
+        } else {
+            g.2.push(e.name.clone());
+        }
+    }
+    Ok(json!({
+        "date": day_text(day),
+        "punches_in": ins,
+        "punches_out": outs,
+        "present": present.len(),
+        "flagged": flagged,
+        "by_gang_or_department": groups.into_iter().map(|(name, (expected, present, missing))| json!({
+            "name": name, "expected": expected, "present": present, "missing": missing,
+        })).collect::<Vec<_>>(),
+    }))
+}
+
+/// `gatehouse export attendance`: one row per punch whose attendance day is in `from..=to`
+/// (site-local days; a night shift's clock-out after midnight stays with its shift's day).
+pub fn export_rows(
+    store: &Store,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<(Vec<String>, Vec<Vec<String>>)> {
+    let headers = [
+        "attendance_day",
+        "employee_code",
+        "employee_name",
+        "firm",
+        "department",
+        "group",
+        "direction",
+        "local_time",
+        "utc_time",
+        "site_offset_minutes",
+        "device_time",
+        "clock_offset_secs",
+        "shift",
+        "location",
+        "location_distance_m",
+        "latitude",
+        "longitude",
+        "accuracy_m",
+        "flags",
+        "request_id",
+    ]
+    .map(String::from)
+    .to_vec();
+    let mut rows = Vec::new();
+    let mut names = std::collections::HashMap::new();
+    let mut d = from;
+    while d <= to {
+        for p in punches_of_day(store, d)? {
+            if !names.contains_key(&p.employee) {
+                let e = hr::employee(store, &p.employee)?;
+                names.insert(p.employee.clone(), e);
+            }
+            let e = names.get(&p.employee).and_then(|e| e.as_ref());
+            let f = |g: fn(&Employee) -> &String| e.map(|e| g(e).clone()).unwrap_or_default();
+            rows.push(vec![
+                day_text(p.attendance_day),
+                p.employee.clone(),
+                f(|e| &e.name),
+                f(|e| &e.firm),
+                f(|e| &e.department),
+                f(|e| &e.group),
+                p.direction.as_str().into(),
+                local(p.at_unix, p.site_offset_min)
+                    .format("%Y-%m-%d %H:%M:%S")
+                    .to_string(),
+                rfc3339(p.at_unix),
+                p.site_offset_min.to_string(),
+                p.device_unix.map(rfc3339).unwrap_or_default(),
+                p.clock_offset_secs
+                    .map(|s| s.to_string())
+                    .unwrap_or_default(),
+                p.shift.clone().unwrap_or_default(),
+                p.fence.clone(),
+                format!("{:.1}", p.fence_distance_m),
+                format!("{:.6}", p.position.lat),
+                format!("{:.6}", p.position.lon),
+                format!("{:.1}", p.accuracy_m),
+                p.flags.iter().map(Flag::code).collect::<Vec<_>>().join(";"),
+                p.request_id.clone(),
+            ]);
+        }
+        match d.succ_opt() {
+            Some(n) => d = n,
+            None => break,
+        }
+    }
+    Ok((headers, rows))
+}
+
+/// Get Coordinate History: the positions of an employee's punches made on site-local days
+/// `from..=to`, oldest first.
+pub fn coordinate_history(
+    svc: &Services,
+    emp: &Employee,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Vec<Value>> {
+    let offset = offset_min(svc) as i64 * 60;
+    let start = from
+        .and_hms_opt(0, 0, 0)
+        .unwrap_or_default()
+        .and_utc()
+        .timestamp()
+        - offset;
+    let end = to
+        .and_hms_opt(0, 0, 0)
+        .unwrap_or_default()
+        .and_utc()
+        .timestamp()
+        + 86_400
+        - offset;
+    Ok(employee_between(&svc.store, &emp.code, start, end)?
+        .iter()
+        .map(|p| {
+            json!({
+                "time": rfc3339(p.at_unix),
+                "local_time": local(p.at_unix, p.site_offset_min).format("%Y-%m-%d %H:%M:%S").to_string(),
+                "latitude": p.position.lat,
+                "longitude": p.position.lon,
+                "accuracy_m": p.accuracy_m,
+                "direction": p.direction.as_str(),
+                "location": p.fence,
+                "suspicious": p.suspicious(),
+                "flags": p.flags.iter().map(flag_json).collect::<Vec<_>>(),
+            })
+        })
+        .collect())
+}
+
+/// The `attendance` export kind.
+pub fn export_table(
+    svc: &Services,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<super::transfer::Table> {
+    let (headers, rows) = export_rows(&svc.store, from, to)?;
+    Ok(super::transfer::Table { headers, rows })
+}
