@@ -7,6 +7,7 @@
 use super::{Result, Services};
 
 pub async fn seed(svc: &std::sync::Arc<Services>) -> Result<()> {
+    crate::service::identity::demo(svc).await?;
     crate::service::estate::demo(svc).await?;
     crate::service::attendance::demo(svc).await?;
     crate::service::gatepass::demo(svc).await?;

@@ -387,3 +387,55 @@ pub fn check_credentials(store: &Store, username: &str, password: &str) -> Resul
         }
     }
 }
+
+/// The demo's sign-ins: one user per estate role (password `demo-pass-1`) and a licensed demo
+/// handheld (IMEI 352099001761481), so every family can be tried at once. Idempotent.
+pub async fn demo(svc: &std::sync::Arc<Services>) -> Result<()> {
+    const PASSWORD: &str = "demo-pass-1";
+    const IMEI: &str = "352099001761481";
+    let users = [
+        ("demo.manager", Role::Manager, "Demo Manager"),
+        ("demo.kangani", Role::Supervisor, "Demo Kangani"),
+        ("demo.clerk", Role::Clerk, "Demo Clerk"),
+        ("demo.guard", Role::GateGuard, "Demo Guard"),
+        ("demo.labourer", Role::Labourer, "Demo Labourer"),
+    ];
+    let mut tx = svc.store.begin().await;
+    let mut added = Vec::new();
+    for (username, role, name) in users {
+        if user_by_username(tx.store(), username)?.is_none()
+            && !added.iter().any(|u: &String| u == username)
+        {
+            add_user(
+                svc,
+                &mut tx,
+                NewUser {
+                    username,
+                    password: PASSWORD,
+                    role,
+                    name,
+                    phone: "",
+                    email: "",
+                },
+            )?;
+            added.push(username.to_string());
+        }
+    }
+    if tx
+        .get::<crate::domain::devices::Device>(IMEI.as_bytes())?
+        .is_none()
+    {
+        super::devices::licence_request(svc, &mut tx, IMEI, &svc.config.codelayer.app_id)?;
+        super::devices::decide(svc, &mut tx, IMEI, super::devices::Decision::Approve)?;
+    }
+    tx.commit().await?;
+    if !added.is_empty() {
+        // stdout, like the first-run credentials: never a log line.
+        println!(
+            "demo: users {} with password {PASSWORD}; handheld IMEI {IMEI} licensed",
+            added.join(", ")
+        );
+        tracing::info!(users = added.len(), "demo users added");
+    }
+    Ok(())
+}

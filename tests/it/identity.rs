@@ -1514,3 +1514,133 @@ fn no_secret_reaches_the_logs() {
         assert!(!out.contains(&sct), "a secret reached the logs: {sct}");
     }
 }
+
+#[test]
+fn reset_code_goes_out_through_a_configured_wablas_relay_and_tracks_delivery() {
+    use std::io::{Read, Write};
+    let relay = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let relay_url = format!("http://{}", relay.local_addr().unwrap());
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        let (mut conn, _) = relay.accept().unwrap();
+        conn.set_read_timeout(Some(std::time::Duration::from_secs(5)))
+            .unwrap();
+        let mut buf = Vec::new();
+        let mut chunk = [0u8; 4096];
+        // Read until the whole body (Content-Length) is in.
+        loop {
+            let n = conn.read(&mut chunk).unwrap_or(0);
+            if n == 0 {
+                break;
+            }
+            buf.extend_from_slice(&chunk[..n]);
+            let text = String::from_utf8_lossy(&buf).to_string();
+            if let Some((head, body)) = text.split_once("\r\n\r\n") {
+                let len = head
+                    .lines()
+                    .find_map(|l| {
+                        l.to_ascii_lowercase()
+                            .strip_prefix("content-length:")
+                            .map(|v| v.trim().parse::<usize>().unwrap())
+                    })
+                    .unwrap_or(0);
+                if body.len() >= len {
+                    break;
+                }
+            }
+        }
+        let reply = r#"{"status":true,"message":"ok","data":{"messages":[{"id":"gw-msg-1","phone":"6282299757260","status":"pending"}]}}"#;
+        write!(conn, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{reply}", reply.len()).unwrap();
+        tx.send(String::from_utf8_lossy(&buf).into_owned()).unwrap();
+    });
+    let s = Server::start_with(
+        &[],
+        &[
+            ("GATEHOUSE_WABLAS__API_URL", relay_url.as_str()),
+            ("GATEHOUSE_WABLAS__TOKEN", "tok.secretkey"),
+            ("GATEHOUSE_WABLAS__CALLBACK_SECRET", "hook"),
+        ],
+    );
+    s.cli_json(&[
+        "user",
+        "add",
+        "--username",
+        "wa-user",
+        "--password",
+        "wa-pass-123",
+        "--phone",
+        "6282299757260",
+    ]);
+    let da = DaSession::open(&s, "someone", "someone-pass", "clerk");
+    let r = client_call(
+        &s,
+        &da,
+        "POST",
+        "/user/forgot-password",
+        &json!({"username": "wa-user"}),
+    );
+    assert_eq!(r.status, 200, "{}", r.text);
+    let req = rx
+        .recv_timeout(std::time::Duration::from_secs(15))
+        .expect("the relay got the message");
+    assert!(req.starts_with("POST /api/send-message HTTP/1.1"), "{req}");
+    assert!(req.contains("Authorization: tok.secretkey"), "{req}");
+    assert!(req.contains("phone=6282299757260"), "{req}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let msg = loop {
+        let m = admin_data(&s, "GET", "/admin/outbox", None)[0].clone();
+        if m["status"] == "sent" || std::time::Instant::now() > deadline {
+            break m;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    assert_eq!(msg["channel"], "wablas");
+    assert_eq!(msg["status"], "sent", "{msg}");
+    let code: String = msg["text"]
+        .as_str()
+        .unwrap()
+        .split(|c: char| !c.is_ascii_digit())
+        .find(|w| w.len() == 6)
+        .unwrap()
+        .to_string();
+    assert!(req.contains(&code), "the code went to the gateway");
+    // The gateway's tracking callback moves the message on.
+    let r = send(
+        "POST",
+        &s.url("/daily/v1/wablas/callback?secret=hook"),
+        &[("content-type", "application/x-www-form-urlencoded")],
+        Some(b"id=gw-msg-1&phone=6282299757260&status=read&device_id=RF0WVV"),
+    );
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(
+        admin_data(&s, "GET", "/admin/outbox", None)[0]["status"],
+        "read"
+    );
+    assert!(!s.output().contains(&code));
+}
+
+#[test]
+fn demo_users_and_handheld_sign_in_everywhere() {
+    let s = Server::start_with(&["--demo"], &[]);
+    let lic = codelayer(
+        &s,
+        "system/license",
+        &json!({"imei": IMEI, "appID": "POABS"}),
+    );
+    let key = lic["licenses"][0]["key"]
+        .as_str()
+        .expect("demo handheld licensed")
+        .to_string();
+    let a = codelayer(
+        &s,
+        "system/auth",
+        &json!({"key": key, "username": "demo.kangani", "password": "demo-pass-1", "imei": IMEI, "ver": "1.0.0.0"}),
+    );
+    assert_eq!(a["e"], 200, "{a}");
+    let mut az = seed_authorize_payload();
+    az["username"] = json!("demo.guard");
+    az["password"] = json!("demo-pass-1");
+    assert_eq!(authorize(&s, &az).status, 200);
+    let users = s.cli_json(&["user", "list"]);
+    assert!(users.to_string().contains("demo.labourer"), "{users}");
+}
