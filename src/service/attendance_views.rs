@@ -294,3 +294,23 @@ pub fn export_table(
     let (headers, rows) = export_rows(&svc.store, from, to)?;
     Ok(super::transfer::Table { headers, rows })
 }
+
+/// The punches of one attendance day with the employee's name, for the console; with
+/// `only_flagged`, just the ones that look spoofed.
+pub fn punches_json(svc: &Services, day: NaiveDate, only_flagged: bool) -> Result<Value> {
+    let mut names = std::collections::HashMap::new();
+    let mut out = Vec::new();
+    for p in punches_of_day(&svc.store, day)? {
+        if only_flagged && !p.suspicious() {
+            continue;
+        }
+        if !names.contains_key(&p.employee) {
+            let n = hr::employee(&svc.store, &p.employee)?.map(|e| e.name);
+            names.insert(p.employee.clone(), n.unwrap_or_default());
+        }
+        let mut v = punch_json(&p);
+        v["employee_name"] = json!(names[&p.employee]);
+        out.push(v);
+    }
+    Ok(json!({"date": day_text(day), "punches": out}))
+}

@@ -308,6 +308,20 @@ fn day_in_the_life_fences_double_taps_replays_and_flags() {
         json!({"name": "GANG-A", "expected": 3, "present": 1, "missing": ["SELVI R", "KANNAN P"]})
     );
 
+    let (st, v) = admin_call(&s, "GET", "/admin/attendance/punches?flagged=true", None);
+    assert_eq!(st, 200, "{v}");
+    let flagged = v["data"]["punches"].as_array().unwrap();
+    assert_eq!(flagged.len(), 1, "{v}");
+    assert_eq!(flagged[0]["employee_name"], "LAKSHMI K");
+    assert_eq!(flagged[0]["direction"], "out");
+    let (_, v) = admin_call(
+        &s,
+        "GET",
+        &format!("/admin/attendance/punches?date={today}"),
+        None,
+    );
+    assert_eq!(v["data"]["punches"].as_array().unwrap().len(), 2, "{v}");
+
     // A user not on the HR roll gets a clear answer.
     let stranger = DaSession::open(&s, "visitor", "secret-pass-1", "clerk");
     let a = stranger.call("GET", "/attendances/today", None);

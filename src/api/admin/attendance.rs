@@ -24,6 +24,12 @@ pub fn routes() -> Vec<Route> {
         ),
         route(
             Method::GET,
+            "/admin/attendance/punches",
+            "Punches Of A Day",
+            |svc, req| Box::pin(punches(svc, req)),
+        ),
+        route(
+            Method::GET,
             "/admin/employees",
             "List Employees",
             |svc, _| Box::pin(list_employees(svc)),
@@ -69,6 +75,18 @@ pub fn routes() -> Vec<Route> {
 
 async fn today(svc: Arc<Services>) -> AdminResult {
     Ok(att::admin_today(&svc)?)
+}
+
+/// `?date=yyyy-MM-dd` (default: the site's today) `&flagged=true` (only suspicious punches).
+async fn punches(svc: Arc<Services>, req: Request) -> AdminResult {
+    let date = match req.query_param("date") {
+        None => hr::today(&svc),
+        Some(d) => hr::parse_date(&d).ok_or_else(|| {
+            Problem::new(400, "attendance.invalid").arg("detail", "date: yyyy-MM-dd")
+        })?,
+    };
+    let only_flagged = req.query_param("flagged").is_some_and(|v| v == "true");
+    Ok(att::punches_json(&svc, date, only_flagged)?)
 }
 
 #[derive(Clone, Copy)]
