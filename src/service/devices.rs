@@ -166,15 +166,29 @@ pub fn licence_key(svc: &Services, d: &Device) -> Option<Secret> {
     String::from_utf8(plain).ok().map(Secret)
 }
 
-/// The device must be approved, still valid, and `key` must be its licence key.
+/// The device must be approved, still valid, and `key` must be its licence key (or a session
+/// key it was given).
 pub fn check_licensed(svc: &Services, imei: &str, key: &str) -> Result<Device> {
     let refused = ServiceError::Forbidden {
         key: "device.not_licensed",
     };
     let d = device(&svc.store, imei)?.ok_or(refused.clone())?;
     let valid = d.valid_till_unix.is_some_and(|t| svc.now_unix() < t);
-    match licence_key(svc, &d) {
-        Some(k) if valid && ct_eq(k.expose().as_bytes(), key.as_bytes()) => Ok(d),
+    let Some(licence) = licence_key(svc, &d).filter(|_| valid) else {
+        return Err(refused);
+    };
+    if ct_eq(licence.expose().as_bytes(), key.as_bytes()) {
+        return Ok(d);
+    }
+    // The POABS page calls the request's `key` the "key obtained from authentication": a
+    // handheld whose session timed out re-authenticates with its old session key. Accept a
+    // session key this device was given (expired or not, but not revoked).
+    let hash = crate::domain::ids::TokenHash::of(key.as_bytes());
+    match svc
+        .store
+        .get::<crate::domain::devices::CodelayerSession>(&hash.0)?
+    {
+        Some(s) if s.imei == d.imei && !s.revoked => Ok(d),
         _ => Err(refused),
     }
 }

@@ -1644,3 +1644,36 @@ fn demo_users_and_handheld_sign_in_everywhere() {
     let users = s.cli_json(&["user", "list"]);
     assert!(users.to_string().contains("demo.labourer"), "{users}");
 }
+
+#[test]
+fn codelayer_reauthenticates_with_its_expired_session_key() {
+    let s = Server::start_with(&[], &[("GATEHOUSE_CODELAYER__SESSION_IDLE_MINUTES", "0")]);
+    let key = codelayer_session(&s, "testuser", "testpassword", IMEI);
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    assert_eq!(
+        codelayer(&s, "system/settings", &json!({"key": key, "imei": IMEI}))["e"],
+        401,
+        "expired"
+    );
+    let a = codelayer(
+        &s,
+        "system/auth",
+        &json!({"key": key, "username": "testuser", "password": "testpassword", "imei": IMEI, "ver": "1.0.0.0"}),
+    );
+    assert_eq!(a["e"], 200, "{a}");
+    // Another device's key, or any key after the device is blocked, is refused.
+    let other = "35209900176150";
+    let a = codelayer(
+        &s,
+        "system/auth",
+        &json!({"key": key, "username": "testuser", "password": "testpassword", "imei": other, "ver": "1.0.0.0"}),
+    );
+    assert_eq!(a["e"], 403);
+    s.cli_json(&["device", "block", "--imei", IMEI]);
+    let a = codelayer(
+        &s,
+        "system/auth",
+        &json!({"key": key, "username": "testuser", "password": "testpassword", "imei": IMEI, "ver": "1.0.0.0"}),
+    );
+    assert_eq!(a["e"], 403);
+}

@@ -90,7 +90,8 @@ fn licence_example() -> Value {
 fn auth_doc() -> Doc {
     Doc {
         description: "Signs a user in on a licensed handheld. `key` is the device's approved \
-            licence key (from License request); the answer's `key` is the session key every later \
+            licence key (from License request) or a session key this device was given earlier \
+            (re-authentication after the session timed out); the answer's `key` is the session key every later \
             call carries, expiring after `codelayer.session_idle_minutes` of inactivity. e=401 for \
             bad credentials, 403 for an unknown, unapproved or blocked device, 426 for a `ver` \
             below `codelayer.min_client_version`, 429 while locked out after repeated failures.",
