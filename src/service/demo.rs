@@ -11,6 +11,7 @@ pub async fn seed(svc: &std::sync::Arc<Services>) -> Result<()> {
     crate::service::estate::demo(svc).await?;
     crate::service::attendance::demo(svc).await?;
     crate::service::gatepass::demo(svc).await?;
+    crate::service::work::demo(svc).await?;
     tracing::info!("demo data seeded");
     Ok(())
 }

@@ -85,6 +85,18 @@ pub struct Reply {
     pub status: u16,
     pub message: &'static str,
     pub data: Value,
+    /// A file sent as it is instead of the envelope (downloads; GET operations only, since
+    /// idempotent replay stores envelopes).
+    pub file: Option<FileBody>,
+}
+
+pub struct FileBody {
+    pub content_type: &'static str,
+    /// Offered to the client as the download's name.
+    pub name: String,
+    /// `attachment` (save it) or `inline` (show it, e.g. a photo).
+    pub disposition: &'static str,
+    pub bytes: Vec<u8>,
 }
 
 impl Reply {
@@ -93,6 +105,7 @@ impl Reply {
             status: 200,
             message: "ok",
             data,
+            file: None,
         }
     }
     pub fn created(data: Value) -> Self {
@@ -100,6 +113,13 @@ impl Reply {
             status: 201,
             message: "created",
             data,
+            file: None,
+        }
+    }
+    pub fn file(f: FileBody) -> Self {
+        Self {
+            file: Some(f),
+            ..Self::ok(Value::Null)
         }
     }
 }
@@ -285,6 +305,19 @@ async fn run(svc: Arc<Services>, req: Request, auth: Auth, f: OpFn) -> Response 
     }
     let result = f(&mut call).await;
     let resp = match result {
+        Ok(Reply { file: Some(f), .. }) => {
+            let name: String = f
+                .name
+                .chars()
+                .filter(|c| c.is_ascii_alphanumeric() || "._-".contains(*c))
+                .collect();
+            return Response::bytes(200, f.content_type, f.bytes)
+                .with_header(
+                    "content-disposition",
+                    format!("{}; filename=\"{name}\"", f.disposition),
+                )
+                .with_header("x-request-id", request_id);
+        }
         Ok(reply) => envelope(
             lang,
             &request_id,

@@ -1,0 +1,135 @@
+//! Task photos: the file is a blob named by its SHA-256, the record is its metadata.
+
+use crate::domain::identity::{Permission, User};
+use crate::domain::work::tasks::{self as dt, ImageMedia, Task, TaskId, TaskImage, TaskImageId};
+use crate::service::identity::next_id;
+use crate::store::{BlobId, Tx};
+
+use super::{not_found, require};
+use crate::service::{Result, ServiceError, Services};
+
+pub struct NewImage<'a> {
+    pub bytes: &'a [u8],
+    pub caption: String,
+    pub latitude: Option<f64>,
+    pub longitude: Option<f64>,
+}
+
+fn image_key(task: TaskId, image: TaskImageId) -> Vec<u8> {
+    [task.key(), image.key()].concat()
+}
+
+/// Save Task Image / Save Image Task. The size limit is `http.max_image_bytes` of image
+/// bytes (after base64 decoding); the format is read from the bytes themselves.
+pub fn save_image(
+    svc: &Services,
+    tx: &mut Tx,
+    actor: &User,
+    task: TaskId,
+    new: NewImage<'_>,
+) -> Result<TaskImage> {
+    require(actor, Permission::TasksEdit)?;
+    if tx.get::<Task>(&task.key())?.is_none() {
+        return Err(not_found("task.not_found"));
+    }
+    let limit = svc.config.http.max_image_bytes;
+    if new.bytes.is_empty() {
+        return Err(ServiceError::invalid("image", "field.required", vec![]));
+    }
+    if new.bytes.len() > limit {
+        return Err(ServiceError::invalid(
+            "image",
+            "task.image.too_large",
+            vec![("limit", limit.to_string())],
+        ));
+    }
+    let media = ImageMedia::sniff(new.bytes)
+        .ok_or_else(|| ServiceError::invalid("image", "task.image.format", vec![]))?;
+    let caption = new.caption.trim().to_string();
+    if caption.chars().count() > dt::CAPTION_MAX {
+        return Err(ServiceError::invalid(
+            "caption",
+            "field.length",
+            vec![("min", "0".into()), ("max", dt::CAPTION_MAX.to_string())],
+        ));
+    }
+    let existing = tx.store().scan::<TaskImage>(&task.key())?.len();
+    if existing >= dt::MAX_IMAGES_PER_TASK {
+        return Err(ServiceError::Conflict {
+            key: "task.image.too_many",
+            args: vec![("max", dt::MAX_IMAGES_PER_TASK.to_string())],
+        });
+    }
+    // The file first: if the record never commits, an unnamed blob is harmless; a record
+    // naming a missing file would not be.
+    let blob = svc.store.blobs().put(new.bytes)?;
+    let id = TaskImageId(next_id(tx, "work.task_image")?);
+    let img = TaskImage {
+        id,
+        task,
+        sha256: blob.as_str().to_string(),
+        media,
+        bytes: new.bytes.len() as u64,
+        caption,
+        uploaded_by: actor.id,
+        uploaded_unix: svc.now_unix(),
+        latitude: new.latitude,
+        longitude: new.longitude,
+    };
+    tx.put(&image_key(task, id), &img);
+    Ok(img)
+}
+
+/// Get Task Image List / Get Image Task: a task's photos, oldest first.
+pub fn images(svc: &Services, actor: &User, task: TaskId) -> Result<Vec<TaskImage>> {
+    require(actor, Permission::TasksView)?;
+    super::tasks::load(&svc.store, task)?;
+    Ok(svc
+        .store
+        .scan::<TaskImage>(&task.key())?
+        .into_iter()
+        .map(|(_, i)| i)
+        .collect())
+}
+
+/// One photo's file.
+pub fn image_file(
+    svc: &Services,
+    actor: &User,
+    task: TaskId,
+    image: TaskImageId,
+) -> Result<(TaskImage, Vec<u8>)> {
+    require(actor, Permission::TasksView)?;
+    let img = svc
+        .store
+        .get::<TaskImage>(&image_key(task, image))?
+        .ok_or_else(|| not_found("task.image.not_found"))?;
+    let id = BlobId::parse(&img.sha256)
+        .ok_or_else(|| ServiceError::Internal(format!("image {image}: bad blob name")))?;
+    let bytes = svc.store.blobs().get(&id)?;
+    Ok((img, bytes))
+}
+
+/// Delete Task Image.
+pub fn delete_image(
+    tx: &mut Tx,
+    actor: &User,
+    task: TaskId,
+    image: TaskImageId,
+) -> Result<TaskImage> {
+    require(actor, Permission::TasksEdit)?;
+    let key = image_key(task, image);
+    let img = tx
+        .get::<TaskImage>(&key)?
+        .ok_or_else(|| not_found("task.image.not_found"))?;
+    tx.delete::<TaskImage>(&key);
+    Ok(img)
+}
+
+/// How many photos each task has (for lists).
+pub fn count(svc: &Services, task: TaskId) -> usize {
+    svc.store
+        .scan::<TaskImage>(&task.key())
+        .map(|v| v.len())
+        .unwrap_or(0)
+}

@@ -1,0 +1,122 @@
+//! Projects: list (with task progress) and save.
+
+use chrono::NaiveDate;
+
+use crate::domain::identity::{Permission, User};
+use crate::domain::work::org::{Business, BusinessId};
+use crate::domain::work::projects::{self as dp, Project, ProjectId, ProjectStatus};
+use crate::domain::work::tasks::{Task, TaskStatus};
+use crate::service::identity::next_id;
+use crate::store::tables::work::PROJECTS_BY_CODE;
+use crate::store::{self, Tx};
+
+use super::require;
+use crate::service::{Result, ServiceError, Services};
+
+pub struct NewProject {
+    pub code: String,
+    pub name: String,
+    pub description: String,
+    pub business: Option<BusinessId>,
+    pub status: ProjectStatus,
+    pub start_date: Option<NaiveDate>,
+    pub end_date: Option<NaiveDate>,
+}
+
+fn length(field: &str, v: &str, min: usize, max: usize) -> Result<()> {
+    let n = v.chars().count();
+    if n < min || n > max {
+        return Err(ServiceError::invalid(
+            field,
+            "field.length",
+            vec![("min", min.to_string()), ("max", max.to_string())],
+        ));
+    }
+    Ok(())
+}
+
+/// Save Project (managers: OrgEdit — projects are part of how the estate is organised).
+pub fn save_project(svc: &Services, tx: &mut Tx, actor: &User, new: NewProject) -> Result<Project> {
+    require(actor, Permission::OrgEdit)?;
+    let code = new.code.trim().to_string();
+    let name = new.name.trim().to_string();
+    let description = new.description.trim().to_string();
+    length("code", &code, 1, dp::CODE_MAX)?;
+    length("name", &name, 1, dp::NAME_MAX)?;
+    length("description", &description, 0, dp::DESCRIPTION_MAX)?;
+    if !dp::dates_ok(new.start_date, new.end_date) {
+        return Err(ServiceError::invalid("end_date", "project.dates", vec![]));
+    }
+    if let Some(b) = new.business {
+        if tx.get::<Business>(&b.key())?.is_none() {
+            return Err(ServiceError::invalid(
+                "business_id",
+                "org.business.unknown",
+                vec![],
+            ));
+        }
+    }
+    let prefix = store::prefix(&[code.to_lowercase().as_bytes()]);
+    if !tx.store().index_keys(PROJECTS_BY_CODE, &prefix)?.is_empty() {
+        return Err(ServiceError::Conflict {
+            key: "project.code_taken",
+            args: vec![("code", code)],
+        });
+    }
+    let id = ProjectId(next_id(tx, "work.project")?);
+    let p = Project {
+        id,
+        code,
+        name,
+        description,
+        business: new.business,
+        status: new.status,
+        start_date: new.start_date,
+        end_date: new.end_date,
+        created_by: actor.id,
+        created_unix: svc.now_unix(),
+    };
+    tx.put(&id.key(), &p);
+    tx.index(PROJECTS_BY_CODE, &[prefix.as_slice(), &id.key()].concat());
+    Ok(p)
+}
+
+/// A project with its task progress.
+pub struct ProjectView {
+    pub project: Project,
+    pub tasks_total: u64,
+    pub tasks_done: u64,
+}
+
+/// Projects: every project (optionally of one status), with task counts.
+pub fn list(
+    svc: &Services,
+    actor: &User,
+    status: Option<ProjectStatus>,
+) -> Result<Vec<ProjectView>> {
+    require(actor, Permission::ProjectsView)?;
+    let tasks: Vec<Task> = svc
+        .store
+        .scan::<Task>(b"")?
+        .into_iter()
+        .map(|(_, t)| t)
+        .collect();
+    Ok(svc
+        .store
+        .scan::<Project>(b"")?
+        .into_iter()
+        .map(|(_, p)| p)
+        .filter(|p| status.map_or(true, |s| p.status == s))
+        .map(|p| {
+            let of: Vec<&Task> = tasks
+                .iter()
+                .filter(|t| t.project == Some(p.id) && t.status != TaskStatus::Cancelled)
+                .collect();
+            ProjectView {
+                tasks_total: of.len() as u64,
+                tasks_done: of.iter().filter(|t| t.status == TaskStatus::Done).count() as u64,
+                project: p,
+            }
+        })
+        .collect())
+}

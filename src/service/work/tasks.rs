@@ -1,0 +1,542 @@
+//! Tasks: save, update, delete, read, list, and the groupings the app shows.
+//! Both wire paths (Tasks and Remove/Tasks) call these, so one rule serves both.
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+
+use crate::domain::identity::{Permission, User};
+use crate::domain::ids::UserId;
+use crate::domain::work::org::{Business, BusinessId};
+use crate::domain::work::projects::{Project, ProjectId};
+use crate::domain::work::tasks::{
+    self as dt, list_order, Priority, Task, TaskCategory, TaskFilter, TaskId, TaskImage,
+    TaskRuleError, TaskStatus,
+};
+use crate::domain::work::Paging;
+use crate::service::identity::{self as ident, next_id};
+use crate::store::tables::work::{TASKS_BY_ASSIGNEE, TASKS_RUNNING};
+use crate::store::{Store, Tx};
+
+use super::{not_found, require, today};
+use crate::service::{Result, ServiceError, Services};
+
+/// Fields of Save Task / Update Task. `None` = not sent (keep); for nullable references,
+/// `Some(None)` = clear.
+#[derive(Debug, Clone, Default)]
+pub struct TaskChanges {
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub category: Option<TaskCategory>,
+    pub priority: Option<Priority>,
+    pub status: Option<TaskStatus>,
+    pub date: Option<NaiveDate>,
+    pub due_date: Option<Option<NaiveDate>>,
+    pub business: Option<Option<BusinessId>>,
+    pub project: Option<Option<ProjectId>>,
+    pub assignee: Option<Option<UserId>>,
+    pub latitude: Option<Option<f64>>,
+    pub longitude: Option<Option<f64>>,
+}
+
+fn length(field: &str, v: &str, min: usize, max: usize) -> Result<()> {
+    let n = v.chars().count();
+    if n < min || n > max {
+        return Err(ServiceError::invalid(
+            field,
+            "field.length",
+            vec![("min", min.to_string()), ("max", max.to_string())],
+        ));
+    }
+    Ok(())
+}
+
+/// The references a task makes must exist when it is written.
+fn check_refs(tx: &Tx, t: &Task) -> Result<()> {
+    let mut errs = Vec::new();
+    if let Some(b) = t.business {
+        if tx.get::<Business>(&b.key())?.is_none() {
+            errs.push(("business_id", "org.business.unknown"));
+        }
+    }
+    if let Some(p) = t.project {
+        if tx.get::<Project>(&p.key())?.is_none() {
+            errs.push(("project_id", "project.unknown"));
+        }
+    }
+    if let Some(u) = t.assignee {
+        match tx.get::<User>(&u.key())? {
+            Some(u) if u.active => {}
+            _ => errs.push(("assignee_id", "task.assignee.unknown")),
+        }
+    }
+    if let Some(d) = t.due_date {
+        if d < t.date {
+            errs.push(("due_date", "task.due_before_date"));
+        }
+    }
+    if errs.is_empty() {
+        return Ok(());
+    }
+    Err(ServiceError::Invalid(
+        errs.into_iter()
+            .map(|(f, k)| crate::domain::validate::FieldError {
+                field: f.to_string(),
+                key: k,
+                args: vec![("field", f.to_string())],
+            })
+            .collect(),
+    ))
+}
+
+fn apply(t: &mut Task, c: TaskChanges) -> Result<()> {
+    if let Some(v) = c.title {
+        let v = v.trim().to_string();
+        length("title", &v, 1, dt::TITLE_MAX)?;
+        t.title = v;
+    }
+    if let Some(v) = c.description {
+        let v = v.trim().to_string();
+        length("description", &v, 0, dt::DESCRIPTION_MAX)?;
+        t.description = v;
+    }
+    if let Some(v) = c.category {
+        t.category = v;
+    }
+    if let Some(v) = c.priority {
+        t.priority = v;
+    }
+    if let Some(v) = c.date {
+        t.date = v;
+    }
+    if let Some(v) = c.due_date {
+        t.due_date = v;
+    }
+    if let Some(v) = c.business {
+        t.business = v;
+    }
+    if let Some(v) = c.project {
+        t.project = v;
+    }
+    if let Some(v) = c.assignee {
+        t.assignee = v;
+    }
+    if let Some(v) = c.latitude {
+        t.latitude = v;
+    }
+    if let Some(v) = c.longitude {
+        t.longitude = v;
+    }
+    Ok(())
+}
+
+fn running_key(user: UserId, task: TaskId) -> Vec<u8> {
+    [user.key(), task.key()].concat()
+}
+
+/// Writes a task and keeps its indexes in step with what changed.
+fn put(tx: &mut Tx, old: Option<&Task>, new: &Task) {
+    let assignee = |t: Option<&Task>| t.and_then(|t| t.assignee);
+    let runner = |t: Option<&Task>| t.and_then(|t| t.running()).map(|s| s.user);
+    if assignee(old) != new.assignee {
+        if let Some(u) = assignee(old) {
+            tx.delete_raw(TASKS_BY_ASSIGNEE, &running_key(u, new.id));
+        }
+        if let Some(u) = new.assignee {
+            tx.index(TASKS_BY_ASSIGNEE, &running_key(u, new.id));
+        }
+    }
+    if runner(old) != runner(Some(new)) {
+        if let Some(u) = runner(old) {
+            tx.delete_raw(TASKS_RUNNING, &running_key(u, new.id));
+        }
+        if let Some(u) = runner(Some(new)) {
+            tx.index(TASKS_RUNNING, &running_key(u, new.id));
+        }
+    }
+    tx.put(&new.id.key(), new);
+}
+
+/// The task `user` has running, if any.
+pub fn running_for(store: &Store, user: UserId) -> Result<Option<Task>> {
+    for k in store.index_keys(TASKS_RUNNING, &user.key())? {
+        if let Some(t) = store.get::<Task>(&k)? {
+            if t.running().is_some_and(|s| s.user == user) {
+                return Ok(Some(t));
+            }
+        }
+    }
+    Ok(None)
+}
+
+/// Applies a status change; a user works on one task at a time, so starting a second one
+/// while another runs is refused (409) rather than silently double-counting hours.
+fn change_status(
+    svc: &Services,
+    tx: &Tx,
+    t: &mut Task,
+    to: TaskStatus,
+    actor: &User,
+) -> Result<()> {
+    if to == TaskStatus::InProgress && t.status != TaskStatus::InProgress {
+        let worker = t.worker(actor.id);
+        for k in tx.store().index_keys(TASKS_RUNNING, &worker.key())? {
+            if let Some(other) = tx.get::<Task>(&k)? {
+                if other.id != t.id && other.running().is_some_and(|s| s.user == worker) {
+                    return Err(ServiceError::Conflict {
+                        key: "task.already_running",
+                        args: vec![("task_id", other.id.to_string()), ("title", other.title)],
+                    });
+                }
+            }
+        }
+    }
+    t.set_status(to, actor.id, svc.now_unix())
+        .map_err(
+            |TaskRuleError::Transition { from, to }| ServiceError::Conflict {
+                key: "task.status.transition",
+                args: vec![("from", from.as_str().into()), ("to", to.as_str().into())],
+            },
+        )
+}
+
+/// Save Task: a new task (title required; the work day defaults to the site's today).
+pub fn save_task(svc: &Services, tx: &mut Tx, actor: &User, mut c: TaskChanges) -> Result<Task> {
+    require(actor, Permission::TasksEdit)?;
+    if c.title.as_deref().map_or(true, |t| t.trim().is_empty()) {
+        return Err(ServiceError::invalid("title", "field.required", vec![]));
+    }
+    let now = svc.now_unix();
+    let status = c.status.take();
+    let id = TaskId(next_id(tx, "work.task")?);
+    let mut t = Task {
+        id,
+        title: String::new(),
+        description: String::new(),
+        category: TaskCategory::Other,
+        priority: Priority::Normal,
+        status: TaskStatus::Open,
+        date: today(svc),
+        due_date: None,
+        business: None,
+        project: None,
+        assignee: None,
+        created_by: actor.id,
+        created_unix: now,
+        updated_unix: now,
+        completed_unix: None,
+        completed_by: None,
+        sessions: Vec::new(),
+        latitude: None,
+        longitude: None,
+    };
+    apply(&mut t, c)?;
+    check_refs(tx, &t)?;
+    if let Some(s) = status {
+        change_status(svc, tx, &mut t, s, actor)?;
+    }
+    put(tx, None, &t);
+    Ok(t)
+}
+
+/// Update Task: changes only the fields sent.
+pub fn update_task(
+    svc: &Services,
+    tx: &mut Tx,
+    actor: &User,
+    id: TaskId,
+    mut c: TaskChanges,
+) -> Result<Task> {
+    require(actor, Permission::TasksEdit)?;
+    let old = tx
+        .get::<Task>(&id.key())?
+        .ok_or_else(|| not_found("task.not_found"))?;
+    let mut t = old.clone();
+    let status = c.status.take();
+    let reassigned = c.assignee.is_some_and(|a| a != old.assignee);
+    if reassigned && t.running().is_some() {
+        // The running session belongs to the old assignee: stop it before handing over.
+        return Err(ServiceError::Conflict {
+            key: "task.reassign_running",
+            args: vec![],
+        });
+    }
+    apply(&mut t, c)?;
+    check_refs(tx, &t)?;
+    if let Some(s) = status {
+        change_status(svc, tx, &mut t, s, actor)?;
+    }
+    t.updated_unix = svc.now_unix();
+    put(tx, Some(&old), &t);
+    Ok(t)
+}
+
+/// Delete Task: the task, its index entries and its photos' metadata (the photo files stay
+/// until no record names them; blobs are shared by content).
+pub fn delete_task(tx: &mut Tx, actor: &User, id: TaskId) -> Result<Task> {
+    require(actor, Permission::TasksEdit)?;
+    let t = tx
+        .get::<Task>(&id.key())?
+        .ok_or_else(|| not_found("task.not_found"))?;
+    if let Some(u) = t.assignee {
+        tx.delete_raw(TASKS_BY_ASSIGNEE, &running_key(u, id));
+    }
+    if let Some(s) = t.running() {
+        tx.delete_raw(TASKS_RUNNING, &running_key(s.user, id));
+    }
+    for (k, _) in tx.store().scan::<TaskImage>(&id.key())? {
+        tx.delete::<TaskImage>(&k);
+    }
+    tx.delete::<Task>(&id.key());
+    Ok(t)
+}
+
+pub fn load(store: &Store, id: TaskId) -> Result<Task> {
+    store
+        .get::<Task>(&id.key())?
+        .ok_or_else(|| not_found("task.not_found"))
+}
+
+/// Get Task Detail.
+pub fn task(svc: &Services, actor: &User, id: TaskId) -> Result<Task> {
+    require(actor, Permission::TasksView)?;
+    load(&svc.store, id)
+}
+
+/// Every task matching `f`, in list order. Uses the assignee index when the filter names one.
+pub fn matching(store: &Store, f: &TaskFilter) -> Result<Vec<Task>> {
+    let mut out: Vec<Task> = match f.assignee {
+        Some(u) => {
+            let mut v = Vec::new();
+            for k in store.index_keys(TASKS_BY_ASSIGNEE, &u.key())? {
+                if let Some(t) = store.get::<Task>(&k)? {
+                    v.push(t);
+                }
+            }
+            v
+        }
+        None => store
+            .scan::<Task>(b"")?
+            .into_iter()
+            .map(|(_, t)| t)
+            .collect(),
+    };
+    out.retain(|t| f.matches(t));
+    out.sort_by(list_order);
+    Ok(out)
+}
+
+/// Get Task List / Get Tasks: one page and the total.
+pub fn list(
+    svc: &Services,
+    actor: &User,
+    f: &TaskFilter,
+    paging: Paging,
+) -> Result<(Vec<Task>, usize)> {
+    require(actor, Permission::TasksView)?;
+    let all = matching(&svc.store, f)?;
+    let total = all.len();
+    let page = all[paging.window(total)].to_vec();
+    Ok((page, total))
+}
+
+/// Get Task Has Been Running: the caller's running task.
+pub fn running(svc: &Services, actor: &User) -> Result<Option<Task>> {
+    require(actor, Permission::TasksView)?;
+    running_for(&svc.store, actor.id)
+}
+
+/// Count per status, every status present (zeros included).
+pub fn count_by_status(tasks: &[Task]) -> BTreeMap<&'static str, u64> {
+    let mut m: BTreeMap<&'static str, u64> =
+        TaskStatus::ALL.iter().map(|s| (s.as_str(), 0)).collect();
+    for t in tasks {
+        *m.entry(t.status.as_str()).or_default() += 1;
+    }
+    m
+}
+
+/// Get Tasks Grouping: the tasks matching `f`, grouped by status.
+pub fn grouping(
+    svc: &Services,
+    actor: &User,
+    f: &TaskFilter,
+) -> Result<Vec<(TaskStatus, Vec<Task>)>> {
+    require(actor, Permission::TasksView)?;
+    let all = matching(&svc.store, f)?;
+    Ok(TaskStatus::ALL
+        .into_iter()
+        .map(|s| (s, all.iter().filter(|t| t.status == s).cloned().collect()))
+        .collect())
+}
+
+/// One line of Get Task Grouping User.
+pub struct UserGroup {
+    pub user: Option<User>,
+    pub counts: BTreeMap<&'static str, u64>,
+    pub total: u64,
+}
+
+/// Get Task Grouping User: per assignee (unassigned last), counts per status.
+pub fn grouping_by_user(svc: &Services, actor: &User, f: &TaskFilter) -> Result<Vec<UserGroup>> {
+    require(actor, Permission::TasksView)?;
+    let all = matching(&svc.store, f)?;
+    let mut by: BTreeMap<Option<UserId>, Vec<Task>> = BTreeMap::new();
+    for t in all {
+        by.entry(t.assignee).or_default().push(t);
+    }
+    let mut out = Vec::new();
+    let mut unassigned = None;
+    for (u, tasks) in by {
+        let g = UserGroup {
+            user: match u {
+                Some(id) => ident::user(&svc.store, id)?,
+                None => None,
+            },
+            counts: count_by_status(&tasks),
+            total: tasks.len() as u64,
+        };
+        if u.is_none() {
+            unassigned = Some(g);
+        } else {
+            out.push(g);
+        }
+    }
+    out.extend(unassigned);
+    Ok(out)
+}
+
+/// Get Task User: the users a task can be assigned to, with how many open tasks each holds.
+pub fn assignable_users(svc: &Services, actor: &User) -> Result<Vec<(User, u64)>> {
+    require(actor, Permission::TasksEdit)?;
+    let mut out = Vec::new();
+    for u in ident::users(&svc.store)?.into_iter().filter(|u| u.active) {
+        let mut open = 0;
+        for k in svc.store.index_keys(TASKS_BY_ASSIGNEE, &u.id.key())? {
+            if let Some(t) = svc.store.get::<Task>(&k)? {
+                if matches!(t.status, TaskStatus::Open | TaskStatus::InProgress) {
+                    open += 1;
+                }
+            }
+        }
+        out.push((u, open));
+    }
+    Ok(out)
+}
+
+/// `gatehouse export tasks --from --to`: every task whose work day is in the period.
+pub fn export_rows(
+    svc: &Services,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<(Vec<String>, Vec<Vec<String>>)> {
+    let f = TaskFilter {
+        from: Some(from),
+        to: Some(to),
+        ..Default::default()
+    };
+    let mut tasks = matching(&svc.store, &f)?;
+    tasks.sort_by(|a, b| a.date.cmp(&b.date).then(a.id.cmp(&b.id)));
+    let now = svc.now_unix();
+    let off = svc.config.site.timezone_offset_minutes;
+    let headers = [
+        "task_id",
+        "date",
+        "title",
+        "category",
+        "priority",
+        "status",
+        "business",
+        "project",
+        "assignee",
+        "created_by",
+        "completed_at",
+        "worked_hours",
+    ]
+    .map(String::from)
+    .to_vec();
+    let mut names = NameCache::default();
+    let rows = tasks
+        .iter()
+        .map(|t| {
+            vec![
+                t.id.to_string(),
+                t.date.to_string(),
+                t.title.clone(),
+                t.category.as_str().to_string(),
+                t.priority.as_str().to_string(),
+                t.status.as_str().to_string(),
+                names.business(svc, t.business),
+                names.project(svc, t.project),
+                names.user(svc, t.assignee),
+                names.user(svc, Some(t.created_by)),
+                t.completed_unix
+                    .map(|u| local_text(u, off))
+                    .unwrap_or_default(),
+                hours(t.worked_seconds(now)),
+            ]
+        })
+        .collect();
+    Ok((headers, rows))
+}
+
+/// `YYYY-MM-DD HH:MM` at the site's offset (what a spreadsheet user expects to read).
+pub fn local_text(unix: i64, offset_minutes: i32) -> String {
+    chrono::DateTime::from_timestamp(unix, 0)
+        .map(|t| {
+            t.with_timezone(&crate::domain::time::site_offset(offset_minutes))
+                .format("%Y-%m-%d %H:%M")
+                .to_string()
+        })
+        .unwrap_or_default()
+}
+
+pub fn hours(secs: i64) -> String {
+    format!("{:.2}", secs as f64 / 3600.0)
+}
+
+/// Names of referenced records, looked up once each.
+#[derive(Default)]
+pub struct NameCache {
+    users: BTreeMap<u64, String>,
+    businesses: BTreeMap<u64, String>,
+    projects: BTreeMap<u64, String>,
+}
+
+impl NameCache {
+    pub fn user(&mut self, svc: &Services, id: Option<UserId>) -> String {
+        let Some(id) = id else { return String::new() };
+        self.users
+            .entry(id.0)
+            .or_insert_with(|| super::user_name(svc, id))
+            .clone()
+    }
+    pub fn business(&mut self, svc: &Services, id: Option<BusinessId>) -> String {
+        let Some(id) = id else { return String::new() };
+        self.businesses
+            .entry(id.0)
+            .or_insert_with(|| {
+                svc.store
+                    .get::<Business>(&id.key())
+                    .ok()
+                    .flatten()
+                    .map(|b| b.name)
+                    .unwrap_or_default()
+            })
+            .clone()
+    }
+    pub fn project(&mut self, svc: &Services, id: Option<ProjectId>) -> String {
+        let Some(id) = id else { return String::new() };
+        self.projects
+            .entry(id.0)
+            .or_insert_with(|| {
+                svc.store
+                    .get::<Project>(&id.key())
+                    .ok()
+                    .flatten()
+                    .map(|p| p.name)
+                    .unwrap_or_default()
+            })
+            .clone()
+    }
+}

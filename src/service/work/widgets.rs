@@ -1,0 +1,131 @@
+//! Dashboard counters for the signed-in user: Timesheet, Tasks, Ticket.
+
+use chrono::{Datelike, TimeDelta};
+
+use crate::domain::identity::User;
+use crate::domain::work::report::Period;
+use crate::domain::work::tasks::{Task, TaskFilter, TaskStatus};
+use crate::domain::work::tickets::TicketStatus;
+
+use super::tasks::{matching, running_for};
+use super::today;
+use crate::service::{Result, Services};
+
+pub struct Timesheet {
+    pub today_secs: i64,
+    pub week_secs: i64,
+    pub month_secs: i64,
+    pub running: Option<Task>,
+}
+
+/// Hours the user logged on tasks (work sessions) today, this week (from Monday) and this
+/// month, site-local days; a running task counts up to now.
+pub fn timesheet(svc: &Services, user: &User) -> Result<Timesheet> {
+    let day = today(svc);
+    let off = svc.config.site.timezone_offset_minutes;
+    let now = svc.now_unix();
+    let bounds = |from| Period { from, to: day }.unix_bounds(off);
+    let week_start = day - TimeDelta::days(day.weekday().num_days_from_monday().into());
+    let month_start = day.with_day(1).unwrap_or(day);
+    let ranges = [bounds(day), bounds(week_start), bounds(month_start)];
+    let mut secs = [0i64; 3];
+    // Every task the user has sessions on: their own tasks plus any they started unassigned.
+    for (_, t) in svc.store.scan::<Task>(b"")? {
+        if !t.sessions.iter().any(|s| s.user == user.id) {
+            continue;
+        }
+        for (i, (a, b)) in ranges.iter().enumerate() {
+            secs[i] += t.worked_by_within(user.id, *a, *b, now);
+        }
+    }
+    Ok(Timesheet {
+        today_secs: secs[0],
+        week_secs: secs[1],
+        month_secs: secs[2],
+        running: running_for(&svc.store, user.id)?,
+    })
+}
+
+pub struct TaskCounts {
+    pub open: u64,
+    pub in_progress: u64,
+    pub done_today: u64,
+    pub overdue: u64,
+    pub due_today: u64,
+    pub total_active: u64,
+}
+
+/// The user's assigned tasks: what is waiting, running, finished today, late.
+pub fn tasks(svc: &Services, user: &User) -> Result<TaskCounts> {
+    let day = today(svc);
+    let (start, end) =
+        Period { from: day, to: day }.unix_bounds(svc.config.site.timezone_offset_minutes);
+    let mine = matching(
+        &svc.store,
+        &TaskFilter {
+            assignee: Some(user.id),
+            ..Default::default()
+        },
+    )?;
+    let mut c = TaskCounts {
+        open: 0,
+        in_progress: 0,
+        done_today: 0,
+        overdue: 0,
+        due_today: 0,
+        total_active: 0,
+    };
+    for t in &mine {
+        match t.status {
+            TaskStatus::Open => c.open += 1,
+            TaskStatus::InProgress => c.in_progress += 1,
+            TaskStatus::Done => {
+                if t.completed_unix.is_some_and(|u| u >= start && u < end) {
+                    c.done_today += 1
+                }
+            }
+            TaskStatus::Cancelled => {}
+        }
+        if t.is_overdue(day) {
+            c.overdue += 1;
+        }
+        if matches!(t.status, TaskStatus::Open | TaskStatus::InProgress) {
+            c.total_active += 1;
+            if t.due_date == Some(day) {
+                c.due_today += 1;
+            }
+        }
+    }
+    Ok(c)
+}
+
+pub struct TicketCounts {
+    pub open: u64,
+    pub in_progress: u64,
+    pub resolved: u64,
+    pub closed: u64,
+    pub assigned_to_me_active: u64,
+}
+
+/// Tickets the user reported or is assigned.
+pub fn tickets(svc: &Services, user: &User) -> Result<TicketCounts> {
+    let mut c = TicketCounts {
+        open: 0,
+        in_progress: 0,
+        resolved: 0,
+        closed: 0,
+        assigned_to_me_active: 0,
+    };
+    for t in super::tickets::concerning(svc, user.id)? {
+        match t.status {
+            TicketStatus::Open => c.open += 1,
+            TicketStatus::InProgress => c.in_progress += 1,
+            TicketStatus::Resolved => c.resolved += 1,
+            TicketStatus::Closed => c.closed += 1,
+        }
+        if t.assignee == Some(user.id) && t.status.is_active() {
+            c.assigned_to_me_active += 1;
+        }
+    }
+    Ok(c)
+}
