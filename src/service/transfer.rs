@@ -122,6 +122,7 @@ pub const EXPORTERS: &[(&str, &str, ExportFn)] = &[
         "gatepasses of the period's site days: kind, status, person, vehicle, items, stamps",
         super::gatepass::export_table,
     ),
+    ("tasks", "Daily Activity tasks by work day: task_id, date, title, category, priority, status, business, project, assignee, created_by, completed_at, worked_hours", crate::service::work::tasks::export_tasks),
 ];
 
 /// The longest period one export may cover.

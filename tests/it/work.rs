@@ -1121,3 +1121,67 @@ fn every_work_seed_entry_is_documented_with_its_tag() {
         );
     }
 }
+
+#[test]
+fn export_tasks_honours_the_period_of_work_days() {
+    let s = Server::start();
+    let da = DaSession::open(&s, "eko", "eko-pass-1", "manager");
+    let today = today(&da);
+    let mk = |title: &str, date: &str| {
+        ok(
+            &da.call(
+                "POST",
+                "/tasks",
+                Some(&json!({"title": title, "date": date})),
+            ),
+            201,
+        )["task_id"]
+            .as_u64()
+            .unwrap()
+    };
+    let old = mk("Ten days ago", &day_offset(&today, -10));
+    let y = mk(
+        "Yesterday, with \"quotes\", and a comma",
+        &day_offset(&today, -1),
+    );
+    let t = mk("Today", &today);
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("tasks.csv");
+    let e = s.cli_json(&[
+        "export",
+        "tasks",
+        "--from",
+        &day_offset(&today, -1),
+        "--to",
+        &today,
+        "--format",
+        "csv",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(e["rows"], 2, "{e}");
+    let mut rd = csv::Reader::from_path(&out).unwrap();
+    assert_eq!(&rd.headers().unwrap()[0], "task_id");
+    let rows: Vec<csv::StringRecord> = rd.records().map(Result::unwrap).collect();
+    let ids: Vec<u64> = rows.iter().map(|r| r[0].parse().unwrap()).collect();
+    assert_eq!(
+        ids,
+        vec![y, t],
+        "only work days inside the period, oldest first"
+    );
+    assert_eq!(&rows[0][2], "Yesterday, with \"quotes\", and a comma");
+    let e = s.cli_json(&[
+        "export",
+        "tasks",
+        "--from",
+        &day_offset(&today, -10),
+        "--to",
+        &day_offset(&today, -10),
+        "--format",
+        "xlsx",
+        "--out",
+        dir.path().join("t.xlsx").to_str().unwrap(),
+    ]);
+    assert_eq!(e["rows"], 1);
+    let _ = old;
+}

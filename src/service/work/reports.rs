@@ -123,6 +123,9 @@ pub fn csv_bytes(headers: &[&str], rows: &[Vec<String>]) -> Result<Vec<u8>> {
         .map_err(|e| ServiceError::Internal(format!("csv: {e}")))
 }
 
+/// A sheet: name, headers, numeric columns, rows.
+type Sheet<'a> = (&'a str, &'a [&'a str], &'a [usize], Vec<Vec<String>>);
+
 /// XLSX: a Summary sheet (per user) and a Tasks sheet (per task).
 pub fn xlsx_bytes(period: Period, c: &Contents) -> Result<Vec<u8>> {
     use rust_xlsxwriter::{Format, Workbook};
@@ -130,7 +133,7 @@ pub fn xlsx_bytes(period: Period, c: &Contents) -> Result<Vec<u8>> {
     let mut wb = Workbook::new();
     let bold = Format::new().set_bold();
     // Numeric columns are written as numbers, so the sheet can sum them.
-    let sheets: [(&str, &[&str], &[usize], Vec<Vec<String>>); 2] = [
+    let sheets: [Sheet<'_>; 2] = [
         (
             "Summary",
             &SUMMARY_HEADERS,

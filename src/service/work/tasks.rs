@@ -15,6 +15,7 @@ use crate::domain::work::tasks::{
 };
 use crate::domain::work::Paging;
 use crate::service::identity::{self as ident, next_id};
+use crate::service::transfer::Table;
 use crate::store::tables::work::{TASKS_BY_ASSIGNEE, TASKS_RUNNING};
 use crate::store::{Store, Tx};
 
@@ -425,11 +426,7 @@ pub fn assignable_users(svc: &Services, actor: &User) -> Result<Vec<(User, u64)>
 }
 
 /// `gatehouse export tasks --from --to`: every task whose work day is in the period.
-pub fn export_rows(
-    svc: &Services,
-    from: NaiveDate,
-    to: NaiveDate,
-) -> Result<(Vec<String>, Vec<Vec<String>>)> {
+pub fn export_tasks(svc: &Services, from: NaiveDate, to: NaiveDate) -> Result<Table> {
     let f = TaskFilter {
         from: Some(from),
         to: Some(to),
@@ -477,7 +474,7 @@ pub fn export_rows(
             ]
         })
         .collect();
-    Ok((headers, rows))
+    Ok(Table { headers, rows })
 }
 
 /// `YYYY-MM-DD HH:MM` at the site's offset (what a spreadsheet user expects to read).

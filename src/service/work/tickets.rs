@@ -124,7 +124,7 @@ pub fn list(
         .filter(|t| all_visible || t.concerns(actor.id))
         .filter(|t| status.map_or(true, |s| t.status == s))
         .collect();
-    v.sort_by(|a, b| b.id.cmp(&a.id));
+    v.sort_by_key(|t| std::cmp::Reverse(t.id));
     let total = v.len();
     Ok((v[paging.window(total)].to_vec(), total))
 }

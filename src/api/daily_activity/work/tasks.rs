@@ -374,8 +374,15 @@ async fn delete(call: &mut Call) -> OpResult {
     Ok(Reply::ok(json!({"task_id": id.0, "deleted": true})))
 }
 
+struct ImageInput {
+    bytes: Vec<u8>,
+    caption: String,
+    latitude: Option<f64>,
+    longitude: Option<f64>,
+}
+
 /// The image bytes and metadata from either a JSON body (base64) or a raw file body.
-fn image_input(call: &Call) -> Result<(Vec<u8>, String, Option<f64>, Option<f64>), Problem> {
+fn image_input(call: &Call) -> Result<ImageInput, Problem> {
     let limit = call.svc.config.http.max_image_bytes;
     let too_large = || Problem::new(413, "task.image.too_large").arg("limit", limit.to_string());
     let ct = call
@@ -432,12 +439,22 @@ fn image_input(call: &Call) -> Result<(Vec<u8>, String, Option<f64>, Option<f64>
     let lat = f.number("latitude", -90.0, 90.0, false);
     let lon = f.number("longitude", -180.0, 180.0, false);
     check(&f)?;
-    Ok((bytes, caption, lat, lon))
+    Ok(ImageInput {
+        bytes,
+        caption,
+        latitude: lat,
+        longitude: lon,
+    })
 }
 
 pub(super) async fn save_image(call: &mut Call) -> OpResult {
     let id = TaskId(path_id(call, "id")?);
-    let (bytes, caption, latitude, longitude) = image_input(call)?;
+    let ImageInput {
+        bytes,
+        caption,
+        latitude,
+        longitude,
+    } = image_input(call)?;
     let svc = call.svc.clone();
     let actor = user(call)?.clone();
     let img = images::save_image(
