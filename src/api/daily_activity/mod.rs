@@ -59,6 +59,8 @@ pub struct Call {
     /// Present for writes: the operation stages its changes here; the wrapper commits them
     /// together with the idempotency record.
     pub tx: Option<Tx>,
+    /// Set by `file()`: the answer is this file, not an envelope.
+    pub file: Option<FileBody>,
 }
 
 impl Call {
@@ -73,6 +75,12 @@ impl Call {
             .expect("write operations run with a transaction")
     }
 
+    /// Answers with a file instead of the envelope (GET operations only).
+    pub fn file(&mut self, f: FileBody) -> OpResult {
+        self.file = Some(f);
+        Ok(Reply::ok(Value::Null))
+    }
+
     pub fn user(&self) -> Result<&User, Problem> {
         self.caller
             .user
@@ -85,11 +93,10 @@ pub struct Reply {
     pub status: u16,
     pub message: &'static str,
     pub data: Value,
-    /// A file sent as it is instead of the envelope (downloads; GET operations only, since
-    /// idempotent replay stores envelopes).
-    pub file: Option<FileBody>,
 }
 
+/// A file sent as it is instead of the envelope (downloads; GET operations only, since
+/// idempotent replay stores envelopes). See `Call::file`.
 pub struct FileBody {
     pub content_type: &'static str,
     /// Offered to the client as the download's name.
@@ -105,7 +112,6 @@ impl Reply {
             status: 200,
             message: "ok",
             data,
-            file: None,
         }
     }
     pub fn created(data: Value) -> Self {
@@ -113,13 +119,6 @@ impl Reply {
             status: 201,
             message: "created",
             data,
-            file: None,
-        }
-    }
-    pub fn file(f: FileBody) -> Self {
-        Self {
-            file: Some(f),
-            ..Self::ok(Value::Null)
         }
     }
 }
@@ -277,6 +276,7 @@ async fn run(svc: Arc<Services>, req: Request, auth: Auth, f: OpFn) -> Response 
         request_id: request_id.clone(),
         caller,
         tx: None,
+        file: None,
     };
     let mut req_hash = Vec::new();
     if write {
@@ -305,7 +305,8 @@ async fn run(svc: Arc<Services>, req: Request, auth: Auth, f: OpFn) -> Response 
     }
     let result = f(&mut call).await;
     let resp = match result {
-        Ok(Reply { file: Some(f), .. }) => {
+        Ok(_) if call.file.is_some() => {
+            let f = call.file.take().expect("checked above");
             let name: String = f
                 .name
                 .chars()

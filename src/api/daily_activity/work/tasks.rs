@@ -484,12 +484,12 @@ async fn image_file(call: &mut Call) -> OpResult {
     let image = TaskImageId(path_id(call, "image_id")?);
     let (img, bytes) = images::image_file(&call.svc, user(call)?, id, image)?;
     let ext = img.media.content_type().trim_start_matches("image/");
-    Ok(Reply::file(FileBody {
+    call.file(FileBody {
         content_type: img.media.content_type(),
         name: format!("task-{}-image-{}.{ext}", id.0, image.0),
         disposition: "inline",
         bytes,
-    }))
+    })
 }
 
 async fn delete_image(call: &mut Call) -> OpResult {
@@ -558,10 +558,10 @@ async fn generate_report(call: &mut Call) -> OpResult {
 async fn download_report(call: &mut Call) -> OpResult {
     let id = ReportId(path_id(call, "id")?);
     let (r, bytes) = reports::download(&call.svc, user(call)?, id)?;
-    Ok(Reply::file(FileBody {
+    call.file(FileBody {
         content_type: r.format.content_type(),
         name: r.file_name(),
         disposition: "attachment",
         bytes,
-    }))
+    })
 }
