@@ -19,6 +19,18 @@ pub struct ServeOptions {
 /// Runs until SIGTERM/SIGINT; returns the process exit code.
 pub async fn serve(cfg: Config, opts: ServeOptions) -> Result<(), String> {
     let cfg = Arc::new(cfg);
+    match crate::service::maintenance::apply_staged_restore(
+        &cfg.state_dir,
+        StoreOptions {
+            cache_bytes: cfg.cache_bytes(),
+        },
+    ) {
+        Ok(Some(from)) => tracing::warn!(%from, "staged restore applied; check passed"),
+        Ok(None) => {}
+        Err(e) => {
+            tracing::error!(error = %e, "staged restore failed; starting on the store as it was")
+        }
+    }
     let store = Store::open(
         &cfg.state_dir,
         StoreOptions {
@@ -78,7 +90,10 @@ pub async fn serve(cfg: Config, opts: ServeOptions) -> Result<(), String> {
 
     let jobs = tokio::spawn(background_jobs(svc.clone(), stop_rx.clone()));
 
-    signals.wait().await;
+    let restarting = tokio::select! {
+        _ = signals.wait() => false,
+        _ = svc.restart.notified() => true,
+    };
     tracing::info!("shutting down");
     notify_systemd("STOPPING=1");
     let _ = stop_tx.send(true);
@@ -93,6 +108,12 @@ pub async fn serve(cfg: Config, opts: ServeOptions) -> Result<(), String> {
         .map_err(|e| format!("final flush: {e}"))?;
     let _ = std::fs::remove_file(&sock_path);
     tracing::info!("stopped cleanly");
+    if restarting {
+        // Non-zero so systemd's Restart=on-failure starts us again to apply the restore.
+        return Err(
+            "stopped to apply a staged restore; start the server again (systemd does it)".into(),
+        );
+    }
     Ok(())
 }
 
@@ -203,21 +224,36 @@ async fn first_run(svc: &Arc<Services>) -> Result<(), String> {
 }
 
 async fn background_jobs(svc: Arc<Services>, mut stop: watch::Receiver<bool>) {
-    let mut tick = tokio::time::interval(std::time::Duration::from_secs(600));
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+    let mut minutes = 0u64;
     loop {
         tokio::select! {
             _ = tick.tick() => {}
             _ = stop.changed() => return,
         }
-        let ttl = svc.config.store.idempotency_ttl_hours as i64 * 3600;
-        let before = svc.now_unix() - ttl;
-        let store = svc.store.clone();
-        match tokio::task::spawn_blocking(move || crate::store::idempotency::sweep(&store, before))
+        minutes += 1;
+        if minutes % 10 == 1 {
+            let ttl = svc.config.store.idempotency_ttl_hours as i64 * 3600;
+            let before = svc.now_unix() - ttl;
+            let store = svc.store.clone();
+            match tokio::task::spawn_blocking(move || {
+                crate::store::idempotency::sweep(&store, before)
+            })
             .await
+            {
+                Ok(Ok(n)) if n > 0 => {
+                    tracing::info!(removed = n, "expired idempotency records swept")
+                }
+                Ok(Err(e)) => tracing::warn!(error = %e, "idempotency sweep failed"),
+                _ => {}
+            }
+        }
+        if !svc.config.backup.dir.as_os_str().is_empty()
+            && crate::service::maintenance::next_backup_in(&svc) == 0
         {
-            Ok(Ok(n)) if n > 0 => tracing::info!(removed = n, "expired idempotency records swept"),
-            Ok(Err(e)) => tracing::warn!(error = %e, "idempotency sweep failed"),
-            _ => {}
+            if let Err(e) = crate::service::maintenance::scheduled_backup(&svc).await {
+                tracing::error!(error = %e, "scheduled backup failed");
+            }
         }
     }
 }

@@ -20,6 +20,7 @@ pub mod hr;
 pub mod hr_details;
 pub mod identity;
 pub mod lockout;
+pub mod maintenance;
 pub mod outbox;
 pub mod recovery;
 pub mod secrets;
@@ -43,6 +44,8 @@ pub struct Services {
     pub secrets: secrets::Secrets,
     pub metrics: Arc<Metrics>,
     pub started: Instant,
+    /// Signalled when an operation needs the server to restart (a staged restore).
+    pub restart: Arc<tokio::sync::Notify>,
 }
 
 impl Services {
@@ -54,6 +57,7 @@ impl Services {
             secrets,
             metrics,
             started: Instant::now(),
+            restart: Arc::new(tokio::sync::Notify::new()),
         }))
     }
 

@@ -35,6 +35,21 @@ impl<W: Write> Write for HashingWriter<W> {
     }
 }
 
+/// The last backup attempt (tree `backup_log`), shown on the dashboard.
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+pub struct BackupLog {
+    pub at_unix: i64,
+    pub file: String,
+    pub ok: bool,
+    pub bytes: u64,
+    pub error: String,
+    pub scheduled: bool,
+}
+
+impl super::Record for BackupLog {
+    const TREE: &'static str = "backup_log";
+}
+
 #[derive(Debug, Serialize, Clone)]
 pub struct BackupSummary {
     pub file: PathBuf,
@@ -116,6 +131,11 @@ pub fn backup(store: &Store, out: &Path) -> Result<BackupSummary> {
         schema_version,
         sha256: hex::encode(digest.as_ref()),
     })
+}
+
+/// Checks a backup file's digest without restoring it.
+pub fn verify(path: &Path) -> Result<()> {
+    verify_digest(path)
 }
 
 fn verify_digest(path: &Path) -> Result<()> {

@@ -144,6 +144,21 @@ impl Server {
         }
     }
 
+    /// Waits (up to 20 s) for the server to exit by itself; returns its exit code.
+    pub fn stop_waiting(mut self) -> Option<i32> {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(st) = self.child.try_wait().unwrap() {
+                return st.code();
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// Keeps the state directory after the server is gone (for restart tests).
     pub fn keep_state(&mut self) -> Option<tempfile::TempDir> {
         self._tmp.take()

@@ -3,6 +3,7 @@
 
 mod harness;
 
+mod appliance;
 mod attendance;
 mod console;
 mod crash;

@@ -71,6 +71,12 @@ pub fn routes() -> Vec<Route> {
         route(Method::POST, "/admin/backup", "Backup Now", |svc, req| {
             Box::pin(backup(svc, req))
         }),
+        route(Method::GET, "/admin/backup", "Backup Status", |svc, _| {
+            Box::pin(backup_status(svc))
+        }),
+        route(Method::POST, "/admin/restore", "Restore", |svc, req| {
+            Box::pin(restore(svc, req))
+        }),
         route(Method::GET, "/admin/check", "Check Store", |svc, _| {
             Box::pin(check(svc))
         }),
@@ -135,14 +141,32 @@ async fn backup(svc: Arc<Services>, req: Request) -> AdminResult {
     let mut f = Fields::new(&body);
     let out = f.required("out", 1, 4096);
     ok_fields(&f)?;
-    let store = svc.store.clone();
-    let summary = tokio::task::spawn_blocking(move || {
-        crate::store::backup::backup(&store, std::path::Path::new(&out))
-    })
-    .await
-    .map_err(|e| Problem::from(crate::service::ServiceError::Internal(e.to_string())))??;
+    let summary = crate::service::maintenance::backup_now(&svc, out.into(), false).await?;
     tracing::info!(file = %summary.file.display(), entries = summary.entries, blobs = summary.blobs, "backup written");
     Ok(serde_json::to_value(summary).unwrap_or(Value::Null))
+}
+
+async fn backup_status(svc: Arc<Services>) -> AdminResult {
+    use crate::service::maintenance;
+    Ok(json!({
+        "last": maintenance::last_backup(&svc.store)?,
+        "dir": svc.config.backup.dir,
+        "every_hours": svc.config.backup.every_hours,
+        "keep": svc.config.backup.keep,
+        "next_in_secs": if svc.config.backup.dir.as_os_str().is_empty() { Value::Null } else { json!(maintenance::next_backup_in(&svc)) },
+    }))
+}
+
+/// Checks the file, stages it, and restarts the server (systemd brings it back up; the next
+/// start restores before opening the store).
+async fn restore(svc: Arc<Services>, req: Request) -> AdminResult {
+    let body = body_fields(&req)?;
+    let mut f = Fields::new(&body);
+    let from = f.required("from", 1, 4096);
+    ok_fields(&f)?;
+    crate::service::maintenance::stage_restore(&svc, std::path::Path::new(&from))?;
+    svc.restart.notify_one();
+    Ok(json!({"staged": from, "restarting": true}))
 }
 
 async fn check(svc: Arc<Services>) -> AdminResult {

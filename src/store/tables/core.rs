@@ -4,5 +4,9 @@ use super::TableInfo;
 use crate::store::{idempotency::IdempotencyRecord, schema::SchemaMeta};
 
 pub fn tables() -> Vec<TableInfo> {
-    vec![crate::table!(SchemaMeta), crate::table!(IdempotencyRecord)]
+    vec![
+        crate::table!(SchemaMeta),
+        crate::table!(IdempotencyRecord),
+        crate::table!(crate::store::backup::BackupLog),
+    ]
 }

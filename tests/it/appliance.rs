@@ -1,0 +1,113 @@
+//! The appliance: scheduled backups with rotation onto a "USB stick", the backup log, and a
+//! restore staged from the admin API (the console's path) applied on the next start.
+
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+
+use crate::harness::*;
+
+fn wait_for(what: &str, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !f() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn scheduled_backup_then_console_restore_brings_the_old_state_back() {
+    let usb = tempfile::tempdir().unwrap();
+    // Older backups on the stick: rotation keeps the newest `keep` of ours, and nothing else.
+    for n in [
+        "gatehouse-20200101T000000Z.ghb",
+        "gatehouse-20200102T000000Z.ghb",
+        "holiday-photos.jpg",
+    ] {
+        std::fs::write(usb.path().join(n), b"old").unwrap();
+    }
+    let usb_dir = usb.path().to_str().unwrap().to_string();
+    let mut s = Server::start_with(
+        &[],
+        &[
+            ("GATEHOUSE_BACKUP__DIR", &usb_dir),
+            ("GATEHOUSE_BACKUP__KEEP", "2"),
+        ],
+    );
+    let keep = s.keep_state();
+    let state = s.state.clone();
+    // The first scheduled backup runs at start (none was ever made).
+    let ours = || {
+        let mut v: Vec<String> = std::fs::read_dir(usb.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .filter(|n| n.starts_with("gatehouse-2026") || n.starts_with("gatehouse-2027"))
+            .collect();
+        v.sort();
+        v
+    };
+    wait_for("a scheduled backup on the stick", || !ours().is_empty());
+    let status = admin_data(&s, "GET", "/admin/backup", None);
+    assert_eq!(status["last"]["ok"], true, "{status}");
+    assert_eq!(status["last"]["scheduled"], true, "{status}");
+    assert!(status["next_in_secs"].as_i64().unwrap() > 3000, "{status}");
+    let mut left: Vec<String> = std::fs::read_dir(usb.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    left.sort();
+    assert_eq!(
+        left.len(),
+        3,
+        "kept 2 backups + the unrelated file: {left:?}"
+    );
+    assert!(left.contains(&"holiday-photos.jpg".to_string()));
+    assert!(
+        !left.contains(&"gatehouse-20200101T000000Z.ghb".to_string()),
+        "oldest rotated away: {left:?}"
+    );
+    let backup = usb.path().join(&ours()[0]);
+
+    // Changes after the backup...
+    s.cli_json(&[
+        "user",
+        "add",
+        "--username",
+        "after-backup",
+        "--password",
+        "after-backup-1",
+    ]);
+    // A corrupt file is refused before anything is staged.
+    let bad = usb.path().join("bad.ghb");
+    std::fs::write(&bad, b"GATEHOUSE-BACKUP\nnot really").unwrap();
+    let (st, v) = admin_call(&s, "POST", "/admin/restore", Some(&json!({"from": bad})));
+    assert_eq!(st, 400, "{v}");
+    assert!(!state.join("restore.pending").exists());
+    // ...are undone by restoring it from the admin API: the server stops to apply it.
+    let (st, v) = admin_call(&s, "POST", "/admin/restore", Some(&json!({"from": backup})));
+    assert_eq!(st, 200, "{v}");
+    assert_eq!(v["data"]["restarting"], true);
+    let code = s.stop_waiting();
+    assert_ne!(code, Some(0), "exits non-zero so systemd restarts it");
+    let s = Server::start_on(&state, &[]);
+    assert!(
+        s.output().contains("staged restore applied"),
+        "{}",
+        s.output()
+    );
+    let users = s.cli_json(&["user", "list"]);
+    let names: Vec<&str> = users
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["username"].as_str().unwrap())
+        .collect();
+    assert!(
+        names.contains(&"admin") && !names.contains(&"after-backup"),
+        "{names:?}"
+    );
+    assert!(!state.join("restore.pending").exists());
+    let check = s.cli_json(&["check"]);
+    assert!(check["errors"].as_array().unwrap().is_empty(), "{check}");
+    drop(keep);
+}
