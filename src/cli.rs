@@ -167,7 +167,12 @@ pub fn main() -> i32 {
 }
 
 fn load_config(g: &Global) -> Result<Config, String> {
-    let mut cfg = Config::load(g.config.as_deref(), std::env::vars()).map_err(|e| e.to_string())?;
+    let system = std::path::Path::new(crate::config::SYSTEM_CONFIG);
+    let file = g
+        .config
+        .as_deref()
+        .or_else(|| system.exists().then_some(system));
+    let mut cfg = Config::load(file, std::env::vars()).map_err(|e| e.to_string())?;
     if let Some(s) = &g.state {
         cfg.state_dir = s.clone();
     }

@@ -304,6 +304,13 @@ pub enum ConfigError {
     Invalid(String),
 }
 
+/// `GATEHOUSE_*` variables that name no setting.
+const NOT_SETTINGS: &[&str] = &["CONFIG", "LOG"];
+
+/// Where the CLI looks for a configuration file when none is given (the install script puts
+/// one there), so `gatehouse user add` on the box finds the service's socket and state.
+pub const SYSTEM_CONFIG: &str = "/etc/gatehouse/gatehouse.toml";
+
 impl Config {
     /// Defaults ← file ← environment (`vars`, usually `std::env::vars()`).
     pub fn load(
@@ -323,6 +330,11 @@ impl Config {
             let Some(rest) = k.strip_prefix("GATEHOUSE_") else {
                 continue;
             };
+            // Variables that are not settings: the config file's path (read by the CLI) and
+            // the log filter (read by telemetry).
+            if NOT_SETTINGS.contains(&rest) {
+                continue;
+            }
             let path: Vec<String> = rest
                 .to_ascii_lowercase()
                 .split("__")
@@ -368,17 +380,43 @@ impl Config {
             .unwrap_or_else(|| self.state_dir.join("admin.sock"))
     }
 
-    /// The sled cache in bytes: configured, or derived from the cgroup limit.
+    /// The sled cache in bytes: configured, or derived from this process's cgroup memory limit.
     pub fn cache_bytes(&self) -> u64 {
         if self.store.cache_mb > 0 {
             return self.store.cache_mb << 20;
         }
-        let limit = std::fs::read_to_string("/sys/fs/cgroup/memory.max")
-            .ok()
-            .and_then(|s| s.trim().parse::<u64>().ok());
-        let mb = limit.map(|l| (l >> 20) / 8).unwrap_or(64).clamp(16, 128);
+        let mb = cgroup_memory_limit()
+            .map(|l| (l >> 20) / 8)
+            .unwrap_or(64)
+            .clamp(16, 128);
         mb << 20
     }
+}
+
+/// The tightest `memory.max` on the path from this process's cgroup (v2) up to the root:
+/// under systemd that is the unit's `MemoryMax=`.
+fn cgroup_memory_limit() -> Option<u64> {
+    let own = std::fs::read_to_string("/proc/self/cgroup").ok()?;
+    let rel = own
+        .lines()
+        .find_map(|l| l.strip_prefix("0::"))?
+        .trim()
+        .trim_start_matches('/')
+        .to_string();
+    let mut dir = PathBuf::from("/sys/fs/cgroup").join(rel);
+    let mut best: Option<u64> = None;
+    loop {
+        if let Some(limit) = std::fs::read_to_string(dir.join("memory.max"))
+            .ok()
+            .and_then(|s| s.trim().parse::<u64>().ok())
+        {
+            best = Some(best.map_or(limit, |b| b.min(limit)));
+        }
+        if !dir.pop() || !dir.starts_with("/sys/fs/cgroup") {
+            break;
+        }
+    }
+    best
 }
 
 fn merge(base: &mut toml::Value, over: toml::Value) {
