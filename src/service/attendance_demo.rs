@@ -1,7 +1,8 @@
 //! `serve --demo` for attendance and HR: twelve employees in two firms and three gangs, a day
 //! shift and a night shift, two allowed locations (a circle round the estate office and a
-//! polygon over field TF18), a holiday and some HR history. The admin user is linked to the
-//! first employee so Clock In can be tried at once. Idempotent: upserts are no-ops the second time.
+//! polygon over field TF18), a holiday and some HR history. The admin user and the demo users
+//! are linked to employees so Clock In can be tried at once. Idempotent: upserts are no-ops
+//! the second time.
 
 use std::sync::Arc;
 
@@ -132,9 +133,19 @@ pub async fn demo(svc: &Arc<Services>) -> Result<()> {
     for r in records {
         hr::import_hr_record(svc, &mut tx, &row(r)).map_err(bad)?;
     }
-    if let Some(admin) = super::identity::user_by_username(&svc.store, "admin")? {
-        if admin.employee_code.is_none() {
-            hr::set_user_employee(&mut tx, admin.id, Some("E001"))?;
+    // The first-run admin and the identity area's demo users, so every one can punch.
+    for (username, code) in [
+        ("admin", "E001"),
+        ("demo.manager", "E006"),
+        ("demo.kangani", "E004"),
+        ("demo.clerk", "E009"),
+        ("demo.guard", "E012"),
+        ("demo.labourer", "E002"),
+    ] {
+        if let Some(u) = super::identity::user_by_username(&svc.store, username)? {
+            if u.employee_code.is_none() {
+                hr::set_user_employee(&mut tx, u.id, Some(code))?;
+            }
         }
     }
     tx.commit().await?;

@@ -671,3 +671,41 @@ fn bench_punches_and_hr_attendance() {
     );
     assert!(rows >= 31_000);
 }
+
+#[test]
+fn demo_users_are_on_the_roll_and_can_punch_at_once() {
+    let (s, off) = server_at(10, 0, &[]);
+    let out = s.output();
+    let grab = |k: &str| {
+        let i = out.find(k).unwrap_or_else(|| panic!("{k} in {out}")) + k.len();
+        out[i..].split([' ', '\n', '"']).next().unwrap().to_string()
+    };
+    let (app_key, private_key) = (grab("app_key="), grab("private_key="));
+    let da = DaSession::login(&s, &app_key, &private_key, "demo.labourer", "demo-pass-1");
+    let t = da.call("GET", "/attendances/today", None).json();
+    assert_eq!(t["data"]["employee_code"], "E002", "{t}");
+    let a = da.call(
+        "POST",
+        "/attendances/clock-in",
+        Some(&punch_body(north_of_office(0.0), 5.0)),
+    );
+    assert_eq!(a.status, 201, "{}", a.text);
+    // Restarting with --demo again changes nothing and keeps the link and the punch.
+    let mut s = s;
+    let keep = s.keep_state();
+    let state = s.state.clone();
+    assert_eq!(s.stop(), Some(0));
+    let s = Server::start_on(&state, &["--demo"]);
+    let (_, v) = admin_call(&s, "GET", "/admin/employees", None);
+    assert_eq!(v["data"].as_array().unwrap().len(), 12);
+    let (_, v) = admin_call(&s, "GET", "/admin/locations", None);
+    assert_eq!(v["data"].as_array().unwrap().len(), 2);
+    let (_, v) = admin_call(
+        &s,
+        "GET",
+        &format!("/admin/attendance/punches?date={}", ymd(local_today(off))),
+        None,
+    );
+    assert_eq!(v["data"]["punches"].as_array().unwrap().len(), 1, "{v}");
+    drop(keep);
+}
