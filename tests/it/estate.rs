@@ -499,3 +499,79 @@ fn muster_edge_10000_lines_accepted_10001_refused_then_exported() {
     ]);
     assert_eq!(none["rows"], 0);
 }
+
+#[test]
+fn get_tasks_serves_the_sites_local_day_from_imported_tasks() {
+    // UTC+14: the site's day is ahead of UTC's for ten hours of every day, and never behind.
+    let s = Server::start_with(&[], &[("GATEHOUSE_SITE__TIMEZONE_OFFSET_MINUTES", "840")]);
+    let key = codelayer_session(&s, "kangani1", "secret-pass-1", IMEI);
+    let local = |days: i64| {
+        chrono::DateTime::from_timestamp(now_unix() + 840 * 60 + days * 86_400, 0)
+            .unwrap()
+            .format("%Y-%m-%d")
+            .to_string()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let firms = dir.path().join("firms.csv");
+    std::fs::write(&firms, "firmid,firmName\n7,MUNJAMULLAY ESTATE\n").unwrap();
+    assert_eq!(
+        s.cli_json(&["import", "firms", firms.to_str().unwrap()])["inserted"],
+        1
+    );
+    let tasks = dir.path().join("tasks.csv");
+    let mut text = String::from("firmid,TaskID,Date,Crop,cropID,Field,FieldCode,Job,JobCode,laborCount,HarvestJob,MaterialReqd,CocktailReqd,MoisturePerc\n");
+    for (id, day) in [("Y", -1), ("T", 0), ("N", 1)] {
+        text.push_str(&format!(
+            "7,{id},{},TEA,1,TF18,F18,SHEAR PLUCKING [SP],SP,40,T,F,F,4.5\n",
+            local(day)
+        ));
+    }
+    text.push_str("9,Z,2026-01-01,TEA,1,TF1,F1,SP,SP,1,T,F,F,0\n"); // unknown firm: refused
+    std::fs::write(&tasks, text).unwrap();
+    let out = s.cli(&["import", "estate-tasks", tasks.to_str().unwrap(), "--json"]);
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["inserted"], 3, "{v}");
+    assert!(
+        v["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("unknown firm 9"),
+        "{v}"
+    );
+    let t = codelayer(&s, "estate/sync/taskdetails", &json!({"key": key}));
+    let list = t["Task"].as_array().unwrap();
+    assert_eq!(list.len(), 1, "only the site's today: {t}");
+    assert_eq!(list[0]["TaskID"], "T");
+    assert_eq!(list[0]["Date"], local(0));
+    assert_eq!(list[0]["MoisturePerc"], 4.5);
+    assert_eq!(list[0]["firm"], "MUNJAMULLAY ESTATE");
+}
+
+#[test]
+fn an_acknowledged_muster_survives_kill_9_and_its_retry_still_replays() {
+    let (mut s, key) = demo_handheld(&[]);
+    let sp = task(&s, &key, "1", "SP");
+    let batch = json!({"key": key, "musters": [{"TaskID": sp["TaskID"], "firmid": "1", "DiarySlipNo": "K9",
+        "muster": [line("K1", "R11003", 20.5, 0.5, 19.0, "F"), line("K2", "R11005", 8.0, 0.0, 7.6, "F")]}]});
+    let first = codelayer(&s, "estate/sync/muster", &batch);
+    assert_eq!(first["accepted"], 2, "{first}");
+    let keep = s.keep_state();
+    let state = s.kill9();
+    let s = Server::start_on(&state, &[]);
+    assert_eq!(
+        admin_get(&s, "/admin/estate/summary")["muster_lines_today"],
+        2
+    );
+    let again = codelayer(&s, "estate/sync/muster", &batch);
+    assert_eq!(again["musters"], first["musters"]);
+    assert_eq!(
+        admin_get(&s, "/admin/estate/summary")["muster_lines_today"],
+        2
+    );
+    let check = s.cli_json(&["check"]);
+    assert!(
+        check.to_string().contains("estate_muster_lines"),
+        "check decodes the estate trees: {check}"
+    );
+    drop(keep);
+}
