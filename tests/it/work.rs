@@ -83,6 +83,12 @@ fn download(da: &DaSession, path: &str) -> (u16, String, String, Vec<u8>) {
     (status, ct, cd, bytes)
 }
 
+/// `gatehouse check` on the running server: every work tree decodes, every blob re-hashes.
+fn store_checks(s: &Server) {
+    let check = s.cli_json(&["check"]);
+    assert!(check["errors"].as_array().unwrap().is_empty(), "{check}");
+}
+
 #[test]
 fn task_create_list_detail_update_delete() {
     let s = Server::start();
@@ -437,6 +443,7 @@ fn task_images_at_the_size_edge_list_download_delete() {
         .unwrap()
         .iter()
         .all(|i| i["image_id"] != img1));
+    store_checks(&s);
 }
 
 #[test]
@@ -620,6 +627,7 @@ fn report_covers_only_the_chosen_period_as_csv_and_xlsx() {
         da.call("GET", "/reports/tasks/999/download", None).status,
         404
     );
+    store_checks(&s);
 }
 
 #[test]
@@ -758,6 +766,7 @@ fn org_structure_designations_company_and_users() {
         u["total"].as_u64().unwrap() >= 2,
         "the first-run admin and boss: {u}"
     );
+    store_checks(&s);
 }
 
 #[test]
@@ -936,6 +945,7 @@ fn widgets_count_real_actions() {
         ),
         201,
     );
+    store_checks(&s);
 }
 
 #[test]
@@ -1061,6 +1071,7 @@ fn app_task_screens_groupings_projects_and_demo() {
             .len(),
         2
     );
+    store_checks(&s);
 }
 
 #[test]
@@ -1184,4 +1195,66 @@ fn export_tasks_honours_the_period_of_work_days() {
     ]);
     assert_eq!(e["rows"], 1);
     let _ = old;
+}
+
+/// `cargo test --test it work::bench -- --ignored --nocapture`: Save Task over HTTP from 8
+/// clients, then the reads that walk every task (list, report, timesheet, projects).
+#[test]
+#[ignore]
+fn bench_tasks_saves_lists_reports() {
+    let s = Server::start();
+    let da = std::sync::Arc::new(DaSession::open(&s, "bench", "bench-pass-1", "manager"));
+    let me = ok(&da.call("GET", "/user/profile", None), 200)["user_id"].clone();
+    let today = today(&da);
+    let (threads, per) = (8, 1250);
+    let t = std::time::Instant::now();
+    let hs: Vec<_> = (0..threads)
+        .map(|k| {
+            let da = da.clone();
+            let me = me.clone();
+            std::thread::spawn(move || {
+                for i in 0..per {
+                    let a = da.call(
+                        "POST",
+                        "/tasks",
+                        Some(&json!({"title": format!("Task {k}-{i}"), "assignee_id": me, "status": if i % 2 == 0 { "done" } else { "open" }})),
+                    );
+                    assert_eq!(a.status, 201, "{}", a.text);
+                }
+            })
+        })
+        .collect();
+    for h in hs {
+        h.join().unwrap();
+    }
+    let n = threads * per;
+    let secs = t.elapsed().as_secs_f64();
+    println!(
+        "Save Task: {n} over HTTP from {threads} clients in {secs:.2} s = {:.0}/s",
+        n as f64 / secs
+    );
+    let time = |label: &str, path: &str| {
+        let t = std::time::Instant::now();
+        let rounds = 10;
+        for _ in 0..rounds {
+            assert_eq!(da.call("GET", path, None).status, 200);
+        }
+        println!(
+            "{label}: {:.1} ms each ({n} tasks)",
+            t.elapsed().as_secs_f64() * 1e3 / rounds as f64
+        );
+    };
+    time("Get Task List (100 per page)", "/tasks?per_page=100");
+    time("Get Tasks (mine, 100 per page)", "/app/tasks?per_page=100");
+    time("Timesheet widget", "/widgets/timesheet");
+    time("Tasks widget", "/widgets/tasks");
+    time("Projects", "/projects");
+    time(
+        "Generate Report (csv, today)",
+        &format!("/reports/tasks?from={today}&to={today}"),
+    );
+    time(
+        "Generate Report (xlsx, today)",
+        &format!("/reports/tasks?from={today}&to={today}&format=xlsx"),
+    );
 }
