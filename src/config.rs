@@ -53,6 +53,10 @@ pub struct Http {
     pub max_body_bytes: usize,
     pub max_image_bytes: usize,
     pub request_timeout_secs: u64,
+    /// LAN requests handled at once; more are answered 503 at once (in the family's envelope).
+    pub max_in_flight: usize,
+    /// Request bodies held in memory at once, all requests together; past it, 503.
+    pub max_in_flight_body_mb: usize,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -204,6 +208,8 @@ impl Default for Http {
             max_body_bytes: 8 << 20,
             max_image_bytes: 2 << 20,
             request_timeout_secs: 30,
+            max_in_flight: 256,
+            max_in_flight_body_mb: 96,
         }
     }
 }

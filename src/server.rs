@@ -210,13 +210,16 @@ async fn first_run(svc: &Arc<Services>) -> Result<(), String> {
     .map_err(|e| e.to_string())?;
     let (client, private) =
         ident::add_client(svc, &mut tx, "first client").map_err(|e| e.to_string())?;
-    tx.commit().await.map_err(|e| e.to_string())?;
-    println!(
-        "first-run: admin username=admin password={} | client app_key={} private_key={} | shown once; change the password",
+    let text = format!(
+        "admin username=admin password={} | client app_key={} private_key={} | shown once; change the password",
         password.expose(),
         client.app_key,
         private.expose()
     );
+    // Also kept (sealed) for the console, which shows it once and deletes it.
+    crate::service::maintenance::keep_first_run_notice(svc, &mut tx, &text);
+    tx.commit().await.map_err(|e| e.to_string())?;
+    println!("first-run: {text}");
     tracing::info!(
         "first run: admin user and first client created (credentials printed once on stdout)"
     );

@@ -342,6 +342,25 @@ impl Router {
             return self.finish(&svc, family, "(unknown path)", resp, started);
         };
         req.params = params;
+        let busy = |req: &Request| route.family.render(req, &Problem::new(503, "unavailable"));
+        // The admin socket is never refused for load: the console must work when the LAN is busy.
+        let _slot = if self.admin {
+            None
+        } else {
+            match svc.in_flight.clone().try_acquire_owned() {
+                Ok(p) => Some(p),
+                Err(_) => {
+                    return self.finish(
+                        &svc,
+                        route.family,
+                        route.summary,
+                        busy(&req).with_header("retry-after", "1"),
+                        started,
+                    )
+                }
+            }
+        };
+        let mut held_kib = Vec::new();
         let limit = route.max_body.unwrap_or(svc.config.http.max_body_bytes);
         let declared = req
             .header("content-length")
@@ -357,7 +376,25 @@ impl Router {
         futures_util::pin_mut!(body);
         while let Some(chunk) = body.next().await {
             match chunk {
-                Ok(c) if buf.len() + c.len() <= limit => buf.extend_from_slice(&c),
+                Ok(c) if buf.len() + c.len() <= limit => {
+                    if !self.admin {
+                        let kib = (c.len() as u32).div_ceil(1024);
+                        match svc.body_budget_kib.clone().try_acquire_many_owned(kib) {
+                            Ok(p) => held_kib.push(p),
+                            Err(_) => {
+                                let resp = busy(&req).with_header("retry-after", "1");
+                                return self.finish(
+                                    &svc,
+                                    route.family,
+                                    route.summary,
+                                    resp,
+                                    started,
+                                );
+                            }
+                        }
+                    }
+                    buf.extend_from_slice(&c)
+                }
                 Ok(_) => {
                     let p = Problem::new(413, "body.too_large").arg("limit", limit.to_string());
                     let resp = route.family.render(&req, &p);

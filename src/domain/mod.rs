@@ -7,6 +7,7 @@ pub mod ids;
 pub mod time;
 pub mod validate;
 // Areas (one file each; see ARCHITECTURE.md).
+pub mod appliance;
 pub mod attendance;
 pub mod estate;
 pub mod gatepass;

@@ -165,3 +165,30 @@ mod tests {
         );
     }
 }
+
+const FIRST_RUN_KEY: &[u8] = b"credentials";
+const FIRST_RUN_CONTEXT: &[u8] = b"first-run";
+
+/// Keeps the first-run credentials (sealed) for the console to show once.
+pub fn keep_first_run_notice(svc: &Services, tx: &mut crate::store::Tx, text: &str) {
+    let notice = crate::domain::appliance::FirstRunNotice {
+        sealed_text: svc.secrets.seal(text.as_bytes(), FIRST_RUN_CONTEXT),
+        created_unix: svc.now_unix(),
+    };
+    tx.put(FIRST_RUN_KEY, &notice);
+}
+
+/// The first-run credentials, once: taking them deletes them.
+pub async fn take_first_run_notice(svc: &Services) -> Result<Option<String>> {
+    let mut tx = svc.store.begin().await;
+    let Some(notice) = tx.get::<crate::domain::appliance::FirstRunNotice>(FIRST_RUN_KEY)? else {
+        return Ok(None);
+    };
+    tx.delete::<crate::domain::appliance::FirstRunNotice>(FIRST_RUN_KEY);
+    tx.commit().await?;
+    let text = svc
+        .secrets
+        .open(&notice.sealed_text, FIRST_RUN_CONTEXT)
+        .map(|b| String::from_utf8_lossy(&b).into_owned());
+    Ok(text)
+}

@@ -46,6 +46,9 @@ pub struct Services {
     pub started: Instant,
     /// Signalled when an operation needs the server to restart (a staged restore).
     pub restart: Arc<tokio::sync::Notify>,
+    /// Bounds on LAN load: requests at once, and KiB of request bodies held at once.
+    pub in_flight: Arc<tokio::sync::Semaphore>,
+    pub body_budget_kib: Arc<tokio::sync::Semaphore>,
 }
 
 impl Services {
@@ -53,11 +56,18 @@ impl Services {
         let secrets = secrets::Secrets::load_or_create(store.state_dir())?;
         Ok(Arc::new(Self {
             store,
-            config,
             secrets,
             metrics,
             started: Instant::now(),
             restart: Arc::new(tokio::sync::Notify::new()),
+            in_flight: Arc::new(tokio::sync::Semaphore::new(
+                config.http.max_in_flight.max(1),
+            )),
+            body_budget_kib: Arc::new(tokio::sync::Semaphore::new(
+                (config.http.max_in_flight_body_mb.max(1) << 10)
+                    .min(tokio::sync::Semaphore::MAX_PERMITS),
+            )),
+            config,
         }))
     }
 

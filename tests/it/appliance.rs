@@ -111,3 +111,65 @@ fn scheduled_backup_then_console_restore_brings_the_old_state_back() {
     assert!(check["errors"].as_array().unwrap().is_empty(), "{check}");
     drop(keep);
 }
+
+#[test]
+fn first_run_credentials_reach_the_console_once() {
+    let s = Server::start();
+    let shown = admin_data(&s, "POST", "/admin/first-run", None);
+    let text = shown["text"]
+        .as_str()
+        .expect("credentials kept for the console");
+    assert!(
+        text.contains("username=admin password=") && text.contains("app_key=ak_"),
+        "{text}"
+    );
+    // The same text as the journal line, so either place can be used.
+    assert!(s.output().contains(&format!("first-run: {text}")));
+    let again = admin_data(&s, "POST", "/admin/first-run", None);
+    assert!(again["text"].is_null(), "shown once only: {again}");
+}
+
+#[test]
+fn load_is_bounded_and_refused_in_the_familys_envelope() {
+    use std::io::Write;
+    let s = Server::start_with(
+        &[],
+        &[
+            ("GATEHOUSE_HTTP__MAX_IN_FLIGHT", "1"),
+            ("GATEHOUSE_HTTP__MAX_IN_FLIGHT_BODY_MB", "1"),
+        ],
+    );
+    // A slow handheld: headers and half a body, then silence. It holds the only slot.
+    let mut slow = std::net::TcpStream::connect(&s.addr).unwrap();
+    write!(slow, "POST /codelayer/response_codes HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{{\"a\": ").unwrap();
+    slow.flush().unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let busy = send(
+        "POST",
+        &s.url("/codelayer/response_codes"),
+        &[("content-type", "application/json")],
+        Some(b"{}"),
+    );
+    assert_eq!(busy.status, 200);
+    assert_eq!(busy.json()["e"], 503, "{}", busy.text);
+    let busy = send(
+        "GET",
+        &s.url("/daily/v1/user/profile"),
+        &[("x-request-id", "b1")],
+        None,
+    );
+    assert_eq!(busy.status, 503);
+    assert_eq!(busy.json()["code"], 503);
+    assert_eq!(busy.header("retry-after"), Some("1"));
+    // The console's socket is never refused for LAN load.
+    assert_eq!(admin_call(&s, "GET", "/admin/status", None).0, 200);
+    drop(slow);
+    std::thread::sleep(Duration::from_millis(300));
+    let ok = send(
+        "POST",
+        &s.url("/codelayer/response_codes"),
+        &[("content-type", "application/json")],
+        Some(b"{}"),
+    );
+    assert_eq!(ok.json()["e"], 200, "the slot is free again: {}", ok.text);
+}

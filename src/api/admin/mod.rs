@@ -77,6 +77,12 @@ pub fn routes() -> Vec<Route> {
         route(Method::POST, "/admin/restore", "Restore", |svc, req| {
             Box::pin(restore(svc, req))
         }),
+        route(
+            Method::POST,
+            "/admin/first-run",
+            "Take First-Run Credentials",
+            |svc, _| Box::pin(first_run(svc)),
+        ),
         route(Method::GET, "/admin/check", "Check Store", |svc, _| {
             Box::pin(check(svc))
         }),
@@ -167,6 +173,12 @@ async fn restore(svc: Arc<Services>, req: Request) -> AdminResult {
     crate::service::maintenance::stage_restore(&svc, std::path::Path::new(&from))?;
     svc.restart.notify_one();
     Ok(json!({"staged": from, "restarting": true}))
+}
+
+/// The first-run credentials, once (POST: taking them deletes them).
+async fn first_run(svc: Arc<Services>) -> AdminResult {
+    let text = crate::service::maintenance::take_first_run_notice(&svc).await?;
+    Ok(json!({"text": text}))
 }
 
 async fn check(svc: Arc<Services>) -> AdminResult {

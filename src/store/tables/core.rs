@@ -8,5 +8,10 @@ pub fn tables() -> Vec<TableInfo> {
         crate::table!(SchemaMeta),
         crate::table!(IdempotencyRecord),
         crate::table!(crate::store::backup::BackupLog),
+        crate::table!(crate::domain::appliance::FirstRunNotice),
     ]
+}
+
+impl crate::store::Record for crate::domain::appliance::FirstRunNotice {
+    const TREE: &'static str = "first_run";
 }
