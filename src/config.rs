@@ -357,6 +357,45 @@ impl Config {
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
+        let a = &self.attendance;
+        for (ok, what) in [
+            (
+                a.dedupe_window_secs >= 0,
+                "attendance.dedupe_window_secs must not be negative",
+            ),
+            (
+                a.max_plausible_speed_kmh > 0.0,
+                "attendance.max_plausible_speed_kmh must be positive",
+            ),
+            (
+                a.max_gps_accuracy_m > 0.0,
+                "attendance.max_gps_accuracy_m must be positive",
+            ),
+            (
+                a.device_clock_skew_secs >= 0,
+                "attendance.device_clock_skew_secs must not be negative",
+            ),
+            (
+                a.max_open_shift_hours >= 1,
+                "attendance.max_open_shift_hours must be at least 1",
+            ),
+            (
+                a.early_clock_in_minutes >= 0 && a.late_clock_out_minutes >= 0,
+                "attendance.early_clock_in_minutes and late_clock_out_minutes must not be negative",
+            ),
+            (
+                a.full_day_minutes >= 1,
+                "attendance.full_day_minutes must be at least 1",
+            ),
+            (
+                a.hr_max_range_days >= 1,
+                "attendance.hr_max_range_days must be at least 1",
+            ),
+        ] {
+            if !ok {
+                return Err(ConfigError::Invalid(what.into()));
+            }
+        }
         if self.auth.pbkdf2_iterations < 100_000 {
             return Err(ConfigError::Invalid(
                 "auth.pbkdf2_iterations must be at least 100000".into(),
@@ -471,6 +510,16 @@ fn set_path(root: &mut toml::Value, path: &[String], raw: &str) -> Result<(), St
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn attendance_settings_are_checked() {
+        let env = |k: &str, v: &str| vec![(k.to_string(), v.to_string())].into_iter();
+        assert!(Config::load(None, env("GATEHOUSE_ATTENDANCE__MAX_GPS_ACCURACY_M", "0")).is_err());
+        assert!(Config::load(None, env("GATEHOUSE_ATTENDANCE__DEDUPE_WINDOW_SECS", "-1")).is_err());
+        assert!(Config::load(None, env("GATEHOUSE_ATTENDANCE__HR_MAX_RANGE_DAYS", "0")).is_err());
+        let c = Config::load(None, env("GATEHOUSE_ATTENDANCE__DEDUPE_WINDOW_SECS", "0")).unwrap();
+        assert_eq!(c.attendance.dedupe_window_secs, 0);
+    }
+
     use super::*;
 
     #[test]
