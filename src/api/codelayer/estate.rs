@@ -211,6 +211,16 @@ fn code_field(f: &mut Fields<'_>, name: &str) -> String {
     s
 }
 
+/// POABS spells the firm `firmID` in Labor requests and `firmid` in tasks and musters; accept
+/// either where the documents leave it open.
+fn firm_key(body: &Map<String, Value>) -> &'static str {
+    if body.contains_key("firmID") || !body.contains_key("firmid") {
+        "firmID"
+    } else {
+        "firmid"
+    }
+}
+
 fn example_labourer() -> Labourer {
     let v = json!({"lcode": "R101", "name": "MUTHU", "gender": "M", "desigid": "1", "designame": "LABOUR",
         "displaycode": "MNJ-R1045", "musterfirmid": "1", "laborFirmID": "1", "ltype": "R", "gang": "G11"});
@@ -230,7 +240,7 @@ fn labor_json(l: &Labourer) -> Value {
 async fn details(call: &mut Call) -> OpResult {
     let mut f = Fields::new(&call.body);
     let code = f.required("code", 1, 10);
-    let firm = code_field(&mut f, "firmID");
+    let firm = code_field(&mut f, firm_key(&call.body));
     let ltype = match f.optional("ltype", 1) {
         Some(s) => {
             let t = LabourType::parse(&s);
@@ -340,7 +350,9 @@ async fn register_face(call: &mut Call) -> OpResult {
     if firm.is_some_and(|fm| fm != lab.muster_firm.0 && fm != lab.labour_firm.0) {
         return Err(Problem::new(404, "estate.labour.not_found"));
     }
-    let (names, template) = faces::save_blobs(&svc, &images, template.as_deref())?;
+    // Blob writes fsync: off the async workers.
+    let (names, template) =
+        tokio::task::block_in_place(|| faces::save_blobs(&svc, &images, template.as_deref()))?;
     let imei = call
         .session
         .as_ref()
@@ -356,7 +368,7 @@ async fn register_face(call: &mut Call) -> OpResult {
 
 async fn sync_faces(call: &mut Call) -> OpResult {
     let mut f = Fields::new(&call.body);
-    let firm = code_field(&mut f, "firmID");
+    let firm = code_field(&mut f, firm_key(&call.body));
     let held = f.int("version", 0, i64::MAX, false).unwrap_or(0) as u64;
     ok_fields(&f)?;
     let svc = call.svc.clone();
@@ -365,7 +377,7 @@ async fn sync_faces(call: &mut Call) -> OpResult {
         return Err(Problem::new(404, "estate.firm.not_found").arg("firm", firm.0.clone()));
     }
     let budget = svc.config.estate.face_file_max_bytes;
-    let file = faces::face_file(&svc, &firm, held, budget)?;
+    let file = tokio::task::block_in_place(|| faces::face_file(&svc, &firm, held, budget))?;
     let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
     let list: Vec<Value> = file
         .entries
@@ -386,11 +398,11 @@ async fn sync_faces(call: &mut Call) -> OpResult {
 }
 
 async fn get_labor(call: &mut Call) -> OpResult {
-    let list: Vec<Value> = labour::labourers(&call.svc.store)?
-        .iter()
-        .filter(|l| l.active)
-        .map(labor_json)
-        .collect();
+    // 25,000 labourers take a noticeable slice of CPU: keep the async workers free meanwhile.
+    let list: Vec<Value> = tokio::task::block_in_place(|| {
+        labour::labourers(&call.svc.store)
+            .map(|all| all.iter().filter(|l| l.active).map(labor_json).collect())
+    })?;
     let mut out = Map::new();
     out.insert("Labor".into(), Value::Array(list));
     Ok(out)
@@ -655,7 +667,8 @@ async fn post_muster(call: &mut Call) -> OpResult {
     };
     let svc = call.svc.clone();
     let mut tx = svc.store.begin().await;
-    let outs = muster::post(&svc, &mut tx, &device, &musters)?;
+    // Up to 10,000 lines per muster are checked under the writer lock: off the async workers.
+    let outs = tokio::task::block_in_place(|| muster::post(&svc, &mut tx, &device, &musters))?;
     tx.commit().await?;
     let (mut accepted, mut refused) = (0usize, 0usize);
     let mut rendered = Vec::with_capacity(outs.len());
