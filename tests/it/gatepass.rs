@@ -117,6 +117,22 @@ fn a_visitor_goes_in_and_out_and_the_desk_sees_each_step() {
         again["msg"].as_str().unwrap().contains("already went out"),
         "{again}"
     );
+    // Both seed operations are documented with the seed's names (DESIGN.md §3).
+    let doc = get(&s.url("/openapi.json"), &[]).json();
+    for (path, summary) in [
+        (
+            "/codelayer/frontoffice_poabs/gatepass_save",
+            "Gatepass Save",
+        ),
+        (
+            "/codelayer/frontoffice_poabs/dailyclosing_save",
+            "Daily Closing",
+        ),
+    ] {
+        let op = &doc["paths"][path]["post"];
+        assert_eq!(op["summary"], summary, "{path}");
+        assert_eq!(op["tags"][0], "Codelayer/FrontOffice Poabs", "{path}");
+    }
     // Without a session key: 401.
     let anon = codelayer(&s, "frontoffice_poabs/gatepass_save", &visitor("HH1-0002"));
     assert_eq!(anon["e"], 401, "{anon}");
