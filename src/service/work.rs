@@ -43,6 +43,20 @@ pub fn user_name(svc: &Services, id: UserId) -> String {
         .unwrap_or_default()
 }
 
+/// A text of `min..=max` characters (the rule every record's names and texts follow, also for
+/// callers that bypass the wire's field checks, such as imports and the demo).
+fn length(field: &str, v: &str, min: usize, max: usize) -> Result<()> {
+    let n = v.chars().count();
+    if n < min || n > max {
+        return Err(ServiceError::invalid(
+            field,
+            "field.length",
+            vec![("min", min.to_string()), ("max", max.to_string())],
+        ));
+    }
+    Ok(())
+}
+
 fn not_found(key: &'static str) -> ServiceError {
     ServiceError::NotFound { key }
 }

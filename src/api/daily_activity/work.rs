@@ -42,6 +42,24 @@ pub(crate) fn query(call: &Call) -> Map<String, Value> {
         .collect()
 }
 
+/// One of a fixed set of values, named as the wire writes them.
+pub(crate) fn choice<T: Copy>(
+    f: &mut Fields<'_>,
+    name: &str,
+    all: &[T],
+    as_str: fn(T) -> &'static str,
+    required: bool,
+) -> Option<T> {
+    let names: Vec<&str> = all.iter().map(|v| as_str(*v)).collect();
+    let s = f.one_of(name, &names, required)?;
+    all.iter().copied().find(|v| as_str(*v) == s)
+}
+
+/// Hours with two decimals, as numbers.
+pub(crate) fn hours(secs: i64) -> f64 {
+    (secs as f64 / 36.0).round() / 100.0
+}
+
 /// `page` (from 1) and `per_page` (1..=100, default 20).
 pub(crate) fn paging(f: &mut Fields<'_>) -> Paging {
     let d = Paging::default();

@@ -153,7 +153,7 @@ pub fn forest<T: Node>(items: &[T]) -> Vec<Tree<'_, T>> {
     }
     sorted
         .iter()
-        .filter(|i| i.parent_id().map_or(true, |p| !ids.contains(&p)))
+        .filter(|i| i.parent_id().is_none_or(|p| !ids.contains(&p)))
         .map(|i| Tree {
             item: *i,
             children: build(&sorted, i.node_id(), 1),

@@ -280,17 +280,17 @@ pub struct TaskFilter {
 
 impl TaskFilter {
     pub fn matches(&self, t: &Task) -> bool {
-        self.status.map_or(true, |s| t.status == s)
-            && self.assignee.map_or(true, |u| t.assignee == Some(u))
-            && self.business.map_or(true, |b| t.business == Some(b))
-            && self.project.map_or(true, |p| t.project == Some(p))
-            && self.category.map_or(true, |c| t.category == c)
-            && self.from.map_or(true, |d| t.date >= d)
-            && self.to.map_or(true, |d| t.date <= d)
+        self.status.is_none_or(|s| t.status == s)
+            && self.assignee.is_none_or(|u| t.assignee == Some(u))
+            && self.business.is_none_or(|b| t.business == Some(b))
+            && self.project.is_none_or(|p| t.project == Some(p))
+            && self.category.is_none_or(|c| t.category == c)
+            && self.from.is_none_or(|d| t.date >= d)
+            && self.to.is_none_or(|d| t.date <= d)
             && self
                 .involving
-                .map_or(true, |u| t.assignee == Some(u) || t.created_by == u)
-            && self.q.as_deref().map_or(true, |q| {
+                .is_none_or(|u| t.assignee == Some(u) || t.created_by == u)
+            && self.q.as_deref().is_none_or(|q| {
                 let q = q.to_lowercase();
                 t.title.to_lowercase().contains(&q) || t.description.to_lowercase().contains(&q)
             })

@@ -8,7 +8,7 @@ use crate::service::identity::next_id;
 use crate::store::tables::work::BUSINESSES_BY_CODE;
 use crate::store::{self, Store, Tx};
 
-use super::{not_found, require};
+use super::{length, not_found, require};
 use crate::service::{Result, ServiceError, Services};
 
 const COMPANY_KEY: &[u8] = b"company";
@@ -59,8 +59,8 @@ pub fn businesses(
     Ok(all_businesses(&svc.store)?
         .into_iter()
         .filter(|b| include_inactive || b.active)
-        .filter(|b| kind.map_or(true, |k| b.kind == k))
-        .filter(|b| parent.map_or(true, |p| b.parent == Some(p)))
+        .filter(|b| kind.is_none_or(|k| b.kind == k))
+        .filter(|b| parent.is_none_or(|p| b.parent == Some(p)))
         .collect())
 }
 
@@ -100,20 +100,8 @@ pub fn save_business(
     require(actor, Permission::OrgEdit)?;
     let code = new.code.trim().to_string();
     let name = new.name.trim().to_string();
-    if code.is_empty() || code.chars().count() > dorg::CODE_MAX {
-        return Err(ServiceError::invalid(
-            "code",
-            "field.length",
-            vec![("min", "1".into()), ("max", dorg::CODE_MAX.to_string())],
-        ));
-    }
-    if name.is_empty() || name.chars().count() > dorg::NAME_MAX {
-        return Err(ServiceError::invalid(
-            "name",
-            "field.length",
-            vec![("min", "1".into()), ("max", dorg::NAME_MAX.to_string())],
-        ));
-    }
+    length("code", &code, 1, dorg::CODE_MAX)?;
+    length("name", &name, 1, dorg::NAME_MAX)?;
     if let Some(p) = new.parent {
         if tx.get::<Business>(&p.key())?.is_none() {
             return Err(ServiceError::invalid(
@@ -161,20 +149,8 @@ pub fn save_designation(
 ) -> Result<Designation> {
     require(actor, Permission::OrgEdit)?;
     let (code, name) = (code.trim(), name.trim());
-    if code.is_empty() || code.chars().count() > dorg::CODE_MAX {
-        return Err(ServiceError::invalid(
-            "code",
-            "field.length",
-            vec![("min", "1".into()), ("max", dorg::CODE_MAX.to_string())],
-        ));
-    }
-    if name.is_empty() || name.chars().count() > dorg::NAME_MAX {
-        return Err(ServiceError::invalid(
-            "name",
-            "field.length",
-            vec![("min", "1".into()), ("max", dorg::NAME_MAX.to_string())],
-        ));
-    }
+    length("code", code, 1, dorg::CODE_MAX)?;
+    length("name", name, 1, dorg::NAME_MAX)?;
     if let Some(p) = parent {
         if tx.get::<Designation>(&p.key())?.is_none() {
             return Err(ServiceError::invalid(
@@ -296,9 +272,9 @@ pub fn users(
     Ok(crate::service::identity::users(&svc.store)?
         .into_iter()
         .filter(|u| include_inactive || u.active)
-        .filter(|u| role.map_or(true, |r| u.role == r))
+        .filter(|u| role.is_none_or(|r| u.role == r))
         .filter(|u| {
-            q.as_deref().map_or(true, |q| {
+            q.as_deref().is_none_or(|q| {
                 u.name.to_lowercase().contains(q) || u.username.to_lowercase().contains(q)
             })
         })

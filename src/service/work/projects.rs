@@ -10,7 +10,7 @@ use crate::service::identity::next_id;
 use crate::store::tables::work::PROJECTS_BY_CODE;
 use crate::store::{self, Tx};
 
-use super::require;
+use super::{length, require};
 use crate::service::{Result, ServiceError, Services};
 
 pub struct NewProject {
@@ -21,18 +21,6 @@ pub struct NewProject {
     pub status: ProjectStatus,
     pub start_date: Option<NaiveDate>,
     pub end_date: Option<NaiveDate>,
-}
-
-fn length(field: &str, v: &str, min: usize, max: usize) -> Result<()> {
-    let n = v.chars().count();
-    if n < min || n > max {
-        return Err(ServiceError::invalid(
-            field,
-            "field.length",
-            vec![("min", min.to_string()), ("max", max.to_string())],
-        ));
-    }
-    Ok(())
 }
 
 /// Save Project (managers: OrgEdit — projects are part of how the estate is organised).
@@ -106,7 +94,7 @@ pub fn list(
         .scan::<Project>(b"")?
         .into_iter()
         .map(|(_, p)| p)
-        .filter(|p| status.map_or(true, |s| p.status == s))
+        .filter(|p| status.is_none_or(|s| p.status == s))
         .map(|p| {
             let of: Vec<&Task> = tasks
                 .iter()

@@ -19,7 +19,7 @@ use crate::service::transfer::Table;
 use crate::store::tables::work::{TASKS_BY_ASSIGNEE, TASKS_RUNNING};
 use crate::store::{Store, Tx};
 
-use super::{not_found, require, today};
+use super::{length, not_found, require, today};
 use crate::service::{Result, ServiceError, Services};
 
 /// Fields of Save Task / Update Task. `None` = not sent (keep); for nullable references,
@@ -38,18 +38,6 @@ pub struct TaskChanges {
     pub assignee: Option<Option<UserId>>,
     pub latitude: Option<Option<f64>>,
     pub longitude: Option<Option<f64>>,
-}
-
-fn length(field: &str, v: &str, min: usize, max: usize) -> Result<()> {
-    let n = v.chars().count();
-    if n < min || n > max {
-        return Err(ServiceError::invalid(
-            field,
-            "field.length",
-            vec![("min", min.to_string()), ("max", max.to_string())],
-        ));
-    }
-    Ok(())
 }
 
 /// The references a task makes must exist when it is written.
@@ -204,7 +192,7 @@ fn change_status(
 /// Save Task: a new task (title required; the work day defaults to the site's today).
 pub fn save_task(svc: &Services, tx: &mut Tx, actor: &User, mut c: TaskChanges) -> Result<Task> {
     require(actor, Permission::TasksEdit)?;
-    if c.title.as_deref().map_or(true, |t| t.trim().is_empty()) {
+    if c.title.as_deref().is_none_or(|t| t.trim().is_empty()) {
         return Err(ServiceError::invalid("title", "field.required", vec![]));
     }
     let now = svc.now_unix();

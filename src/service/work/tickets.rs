@@ -8,7 +8,7 @@ use crate::domain::work::Paging;
 use crate::service::identity::next_id;
 use crate::store::Tx;
 
-use super::{not_found, require};
+use super::{length, not_found, require};
 use crate::service::{Result, ServiceError, Services};
 
 pub struct NewTicket {
@@ -17,18 +17,6 @@ pub struct NewTicket {
     pub priority: Priority,
     pub assignee: Option<UserId>,
     pub task: Option<TaskId>,
-}
-
-fn length(field: &str, v: &str, min: usize, max: usize) -> Result<()> {
-    let n = v.chars().count();
-    if n < min || n > max {
-        return Err(ServiceError::invalid(
-            field,
-            "field.length",
-            vec![("min", min.to_string()), ("max", max.to_string())],
-        ));
-    }
-    Ok(())
 }
 
 fn check_refs(tx: &Tx, assignee: Option<UserId>, task: Option<TaskId>) -> Result<()> {
@@ -122,7 +110,7 @@ pub fn list(
         .into_iter()
         .map(|(_, t)| t)
         .filter(|t| all_visible || t.concerns(actor.id))
-        .filter(|t| status.map_or(true, |s| t.status == s))
+        .filter(|t| status.is_none_or(|s| t.status == s))
         .collect();
     v.sort_by_key(|t| std::cmp::Reverse(t.id));
     let total = v.len();

@@ -4,17 +4,17 @@ use serde_json::{json, Value};
 use warp::http::Method;
 
 use super::super::{route, Auth, Call, OpResult, Reply};
-use super::org::address_json;
+use super::org::{address, address_json};
 use super::{
-    at, check, date, id_field, nullable, page_json, paging, path_id, query, task_json, user,
-    user_json,
+    at, check, choice, date, hours, id_field, nullable, page_json, paging, path_id, query,
+    task_json, user, user_json,
 };
 use crate::api::{Doc, Route};
 use crate::da_op;
 use crate::domain::identity::{Role, ALL_ROLES};
 use crate::domain::ids::UserId;
 use crate::domain::validate::Fields;
-use crate::domain::work::org::{Address, BusinessId, Company};
+use crate::domain::work::org::{BusinessId, Company};
 use crate::domain::work::projects::{self as dp, ProjectStatus};
 use crate::domain::work::tasks::{Priority, TaskId};
 use crate::domain::work::tickets::{self as dk, Ticket, TicketId, TicketStatus};
@@ -228,10 +228,7 @@ async fn users_list(call: &mut Call) -> OpResult {
     let q = query(call);
     let mut f = Fields::new(&q);
     let text = f.optional("q", 100);
-    let roles: Vec<&str> = ALL_ROLES.iter().map(|r| r.as_str()).collect();
-    let role = f
-        .one_of("role", &roles, false)
-        .and_then(|r| Role::parse(&r));
+    let role = choice(&mut f, "role", &ALL_ROLES, Role::as_str, false);
     let inactive = f.boolean("include_inactive").unwrap_or(false);
     let p = paging(&mut f);
     check(&f)?;
@@ -259,25 +256,7 @@ async fn save_company(call: &mut Call) -> OpResult {
     let tax_id = f.string("tax_id", 0, 40).unwrap_or_default();
     let phone = f.string("phone", 0, 30).unwrap_or_default();
     let email = f.string("email", 0, 100).unwrap_or_default();
-    let mut address = Address::default();
-    if let Some(Value::Object(a)) = body.get("address") {
-        let mut g = Fields::new(a);
-        address = Address {
-            line: g.string("line", 0, 200).unwrap_or_default(),
-            city: g.string("city", 0, 100).unwrap_or_default(),
-            province: g.string("province", 0, 100).unwrap_or_default(),
-            postal_code: g.string("postal_code", 0, 20).unwrap_or_default(),
-            latitude: g.number("latitude", -90.0, 90.0, false),
-            longitude: g.number("longitude", -180.0, 180.0, false),
-        };
-        for mut e in g.errors {
-            e.field = format!("address.{}", e.field);
-            if let Some(a) = e.args.iter_mut().find(|(k, _)| *k == "field") {
-                a.1 = e.field.clone();
-            }
-            f.errors.push(e);
-        }
-    }
+    let address = address(&mut f, &body);
     check(&f)?;
     let c = Company {
         legal_name: if legal_name.is_empty() {
@@ -306,10 +285,6 @@ async fn addresses(call: &mut Call) -> OpResult {
         })
         .collect();
     Ok(Reply::ok(json!({ "items": items })))
-}
-
-fn hours(secs: i64) -> f64 {
-    (secs as f64 / 36.0).round() / 100.0
 }
 
 async fn widget_timesheet(call: &mut Call) -> OpResult {
@@ -360,9 +335,7 @@ fn ticket_json(svc: &Services, names: &mut NameCache, t: &Ticket) -> Value {
 }
 
 fn ticket_status(f: &mut Fields<'_>) -> Option<TicketStatus> {
-    let all: Vec<&str> = TicketStatus::ALL.iter().map(|s| s.as_str()).collect();
-    f.one_of("status", &all, false)
-        .and_then(|s| TicketStatus::parse(&s))
+    choice(f, "status", &TicketStatus::ALL, TicketStatus::as_str, false)
 }
 
 async fn ticket_list(call: &mut Call) -> OpResult {
@@ -388,10 +361,7 @@ async fn ticket_create(call: &mut Call) -> OpResult {
     let description = f
         .string("description", 0, dk::DESCRIPTION_MAX)
         .unwrap_or_default();
-    let pr: Vec<&str> = Priority::ALL.iter().map(|p| p.as_str()).collect();
-    let priority = f
-        .one_of("priority", &pr, false)
-        .and_then(|p| Priority::parse(&p));
+    let priority = choice(&mut f, "priority", &Priority::ALL, Priority::as_str, false);
     let assignee = id_field(&mut f, "assignee_id", false).map(UserId);
     let task = id_field(&mut f, "task_id", false).map(TaskId);
     check(&f)?;
@@ -433,9 +403,13 @@ async fn ticket_update(call: &mut Call) -> OpResult {
 }
 
 fn project_status(f: &mut Fields<'_>) -> Option<ProjectStatus> {
-    let all: Vec<&str> = ProjectStatus::ALL.iter().map(|s| s.as_str()).collect();
-    f.one_of("status", &all, false)
-        .and_then(|s| ProjectStatus::parse(&s))
+    choice(
+        f,
+        "status",
+        &ProjectStatus::ALL,
+        ProjectStatus::as_str,
+        false,
+    )
 }
 
 fn project_json(svc: &Services, v: &projects::ProjectView) -> Value {

@@ -4,7 +4,7 @@ use serde_json::{json, Map, Value};
 use warp::http::Method;
 
 use super::super::{route, Auth, Call, OpResult, Reply};
-use super::{at, check, id_field, path_id, query, user};
+use super::{at, check, choice, id_field, path_id, query, user};
 use crate::api::{Doc, Route};
 use crate::da_op;
 use crate::domain::validate::Fields;
@@ -160,10 +160,13 @@ fn tree_json<T>(nodes: &[Tree<'_, T>], f: &dyn Fn(&T) -> Value) -> Vec<Value> {
 async fn business_list(call: &mut Call) -> OpResult {
     let q = query(call);
     let mut f = Fields::new(&q);
-    let kinds: Vec<&str> = BusinessKind::ALL.iter().map(|k| k.as_str()).collect();
-    let kind = f
-        .one_of("kind", &kinds, false)
-        .and_then(|k| BusinessKind::parse(&k));
+    let kind = choice(
+        &mut f,
+        "kind",
+        &BusinessKind::ALL,
+        BusinessKind::as_str,
+        false,
+    );
     let parent = id_field(&mut f, "parent_id", false).map(BusinessId);
     let inactive = f.boolean("include_inactive").unwrap_or(false);
     check(&f)?;
@@ -194,7 +197,8 @@ async fn designations(call: &mut Call) -> OpResult {
     Ok(Reply::ok(json!({ "items": items })))
 }
 
-fn address(f: &mut Fields<'_>, obj: &Map<String, Value>) -> Address {
+/// The optional `address` object, its errors named `address.<field>`.
+pub(super) fn address(f: &mut Fields<'_>, obj: &Map<String, Value>) -> Address {
     let Some(Value::Object(a)) = obj.get("address") else {
         if obj.get("address").is_some_and(|v| !v.is_null()) {
             f.fail(
@@ -229,10 +233,13 @@ async fn save_business(call: &mut Call) -> OpResult {
     let mut f = Fields::new(&body);
     let code = f.required("code", 1, dorg::CODE_MAX);
     let name = f.required("name", 1, dorg::NAME_MAX);
-    let kinds: Vec<&str> = BusinessKind::ALL.iter().map(|k| k.as_str()).collect();
-    let kind = f
-        .one_of("kind", &kinds, true)
-        .and_then(|k| BusinessKind::parse(&k));
+    let kind = choice(
+        &mut f,
+        "kind",
+        &BusinessKind::ALL,
+        BusinessKind::as_str,
+        true,
+    );
     let parent = id_field(&mut f, "parent_id", false).map(BusinessId);
     let addr = address(&mut f, &body);
     check(&f)?;

@@ -7,8 +7,8 @@ use warp::http::Method;
 
 use super::super::{route, Auth, Call, FileBody, OpResult, Reply};
 use super::{
-    check, date, id_field, image_example, image_json, nullable, page_json, paging, path_id, query,
-    task_example, task_json, user,
+    check, choice, date, id_field, image_example, image_json, nullable, page_json, paging, path_id,
+    query, task_example, task_json, user,
 };
 use crate::api::{Doc, Problem, Route};
 use crate::da_op;
@@ -239,17 +239,6 @@ pub(super) fn image_doc() -> Doc {
     }
 }
 
-fn one_of<T: Copy>(
-    f: &mut Fields<'_>,
-    name: &str,
-    all: &[T],
-    as_str: fn(T) -> &'static str,
-) -> Option<T> {
-    let names: Vec<&str> = all.iter().map(|v| as_str(*v)).collect();
-    let s = f.one_of(name, &names, false)?;
-    all.iter().copied().find(|v| as_str(*v) == s)
-}
-
 /// The task fields of Save Task and Update Task (Save Task requires the title).
 pub(super) fn task_changes(
     obj: &Map<String, Value>,
@@ -264,9 +253,21 @@ pub(super) fn task_changes(
     let c = TaskChanges {
         title,
         description: f.string("description", 0, dt::DESCRIPTION_MAX),
-        category: one_of(&mut f, "category", &TaskCategory::ALL, TaskCategory::as_str),
-        priority: one_of(&mut f, "priority", &Priority::ALL, Priority::as_str),
-        status: one_of(&mut f, "status", &TaskStatus::ALL, TaskStatus::as_str),
+        category: choice(
+            &mut f,
+            "category",
+            &TaskCategory::ALL,
+            TaskCategory::as_str,
+            false,
+        ),
+        priority: choice(&mut f, "priority", &Priority::ALL, Priority::as_str, false),
+        status: choice(
+            &mut f,
+            "status",
+            &TaskStatus::ALL,
+            TaskStatus::as_str,
+            false,
+        ),
         date: date(&mut f, "date", false),
         due_date: nullable(&mut f, obj, "due_date", |f| date(f, "due_date", true)),
         business: nullable(&mut f, obj, "business_id", |f| {
@@ -300,11 +301,17 @@ pub(super) fn filter(call: &Call, q: &Map<String, Value>, f: &mut Fields<'_>) ->
         _ => id_field(f, "assignee_id", false).map(UserId),
     };
     TaskFilter {
-        status: one_of(f, "status", &TaskStatus::ALL, TaskStatus::as_str),
+        status: choice(f, "status", &TaskStatus::ALL, TaskStatus::as_str, false),
         assignee,
         business: id_field(f, "business_id", false).map(BusinessId),
         project: id_field(f, "project_id", false).map(ProjectId),
-        category: one_of(f, "category", &TaskCategory::ALL, TaskCategory::as_str),
+        category: choice(
+            f,
+            "category",
+            &TaskCategory::ALL,
+            TaskCategory::as_str,
+            false,
+        ),
         from: date(f, "date_from", false),
         to: date(f, "date_to", false),
         q: f.optional("q", dt::SEARCH_MAX),
@@ -536,7 +543,7 @@ async fn generate_report(call: &mut Call) -> OpResult {
                 "user_id": l.user.map(|u| u.0),
                 "name": l.name,
                 "tasks_done": l.tasks_done,
-                "worked_hours": (l.worked_secs as f64 / 36.0).round() / 100.0,
+                "worked_hours": super::hours(l.worked_secs),
             })
         })
         .collect();
