@@ -36,7 +36,7 @@ pub fn routes() -> Vec<Route> {
             "200 with `{\"status\":\"ok\"}` while the store answers; 503 otherwise.",
             Arc::new(|svc, _req| {
                 Box::pin(async move {
-                    let store_ok = crate::store::schema::current(&svc.store).is_ok();
+                    let store_ok = crate::service::maintenance::healthy(&svc);
                     let body = json!({
                         "status": if store_ok { "ok" } else { "degraded" },
                         "version": env!("CARGO_PKG_VERSION"),

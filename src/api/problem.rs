@@ -66,8 +66,9 @@ impl From<ServiceError> for Problem {
     }
 }
 
-impl From<crate::store::StoreError> for Problem {
-    fn from(e: crate::store::StoreError) -> Self {
+/// `Tx::commit` fails with the store's error; it is a service failure like any other.
+impl From<crate::service::StoreError> for Problem {
+    fn from(e: crate::service::StoreError) -> Self {
         ServiceError::from(e).into()
     }
 }

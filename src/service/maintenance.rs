@@ -192,3 +192,18 @@ pub async fn take_first_run_notice(svc: &Services) -> Result<Option<String>> {
         .map(|b| String::from_utf8_lossy(&b).into_owned());
     Ok(text)
 }
+
+/// Decodes every stored value and re-hashes every blob (off the async threads).
+pub async fn check(svc: &Services) -> Result<crate::store::schema::CheckReport> {
+    let store = svc.store.clone();
+    Ok(
+        tokio::task::spawn_blocking(move || crate::store::schema::check(&store))
+            .await
+            .map_err(|e| ServiceError::Internal(e.to_string()))??,
+    )
+}
+
+/// True while the store answers reads.
+pub fn healthy(svc: &Services) -> bool {
+    crate::store::schema::current(&svc.store).is_ok()
+}

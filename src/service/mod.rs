@@ -18,6 +18,7 @@ pub mod gatepass;
 pub mod geofence;
 pub mod hr;
 pub mod hr_details;
+pub mod idempotency;
 pub mod identity;
 pub mod lockout;
 pub mod maintenance;
@@ -30,6 +31,8 @@ pub mod work;
 use std::sync::Arc;
 use std::time::Instant;
 
+/// The unit of work services stage their changes on (opened by the caller, committed once).
+pub use crate::store::{StoreError, Tx};
 pub use error::ServiceError;
 
 use crate::config::Config;

@@ -182,9 +182,6 @@ async fn first_run(svc: Arc<Services>) -> AdminResult {
 }
 
 async fn check(svc: Arc<Services>) -> AdminResult {
-    let store = svc.store.clone();
-    let report = tokio::task::spawn_blocking(move || crate::store::schema::check(&store))
-        .await
-        .map_err(|e| Problem::from(crate::service::ServiceError::Internal(e.to_string())))??;
+    let report = crate::service::maintenance::check(&svc).await?;
     Ok(serde_json::to_value(report).unwrap_or(Value::Null))
 }

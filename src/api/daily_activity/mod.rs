@@ -18,9 +18,9 @@ use super::{Doc, Family, Problem, Request, Response, Route};
 use crate::domain::identity::{ClientApp, TokenKind, TokenRecord, User};
 use crate::domain::ids::TokenHash;
 use crate::i18n::{self, Lang};
+use crate::service::idempotency::{self, Start};
+use crate::service::Tx;
 use crate::service::{identity as ident, Services};
-use crate::store::idempotency::{self, IdempotencyRecord, Seen};
-use crate::store::Tx;
 
 pub const BASE: &str = "/daily/v1";
 
@@ -280,20 +280,22 @@ async fn run(svc: Arc<Services>, req: Request, auth: Auth, f: OpFn) -> Response 
     };
     let mut req_hash = Vec::new();
     if write {
-        let tx = svc.store.begin().await;
-        req_hash = idempotency::request_hash(&[
+        let parts: [&[u8]; 4] = [
             call.req.method.as_str().as_bytes(),
             call.req.path.as_bytes(),
             call.req.query.as_bytes(),
             &call.req.body,
-        ]);
-        match idempotency::check(&tx, &scope, &request_id, &req_hash) {
-            Ok(Seen::New) => {}
-            Ok(Seen::Replay(rec)) => {
-                drop(tx);
-                return replay(&svc, &rec, &call.req);
+        ];
+        match idempotency::begin(&svc, &scope, &request_id, &parts).await {
+            Ok(Start::New { tx, request_hash }) => {
+                call.tx = Some(tx);
+                req_hash = request_hash;
             }
-            Ok(Seen::Conflict) => {
+            Ok(Start::Replay { status, body }) => {
+                return Response::bytes(status, "application/json", body)
+                    .with_header("x-idempotent-replay", "true");
+            }
+            Ok(Start::Conflict) => {
                 return render_problem(
                     &call.req,
                     &Problem::new(409, "idempotency.conflict").arg("id", request_id),
@@ -301,7 +303,6 @@ async fn run(svc: Arc<Services>, req: Request, auth: Auth, f: OpFn) -> Response 
             }
             Err(e) => return render_problem(&call.req, &e.into()),
         }
-        call.tx = Some(tx);
     }
     let result = f(&mut call).await;
     let resp = match result {
@@ -330,32 +331,15 @@ async fn run(svc: Arc<Services>, req: Request, auth: Auth, f: OpFn) -> Response 
         ),
         Err(p) => return render_problem(&call.req, &p),
     };
-    if let Some(mut tx) = call.tx.take() {
-        let record = IdempotencyRecord {
-            created_unix: svc.now_unix(),
-            request_sha256: req_hash,
-            status: resp.status.as_u16(),
-            // Sealed: an answer may carry a token, and the database must hold no usable secret.
-            body: svc.secrets.seal(&resp.body, scope.as_bytes()),
-        };
-        idempotency::remember(&mut tx, &scope, &request_id, &record);
-        if let Err(e) = tx.commit().await {
+    if let Some(tx) = call.tx.take() {
+        let status = resp.status.as_u16();
+        if let Err(e) =
+            idempotency::finish(&svc, tx, &scope, &request_id, req_hash, status, &resp.body).await
+        {
             return render_problem(&call.req, &e.into());
         }
     }
     resp
-}
-
-fn replay(svc: &Services, rec: &IdempotencyRecord, req: &Request) -> Response {
-    let scope = req
-        .header("x-app-key")
-        .map(|k| format!("da:{k}"))
-        .unwrap_or_default();
-    match svc.secrets.open(&rec.body, scope.as_bytes()) {
-        Some(body) => Response::bytes(rec.status, "application/json", body)
-            .with_header("x-idempotent-replay", "true"),
-        None => render_problem(req, &Problem::new(500, "internal")),
-    }
 }
 
 fn envelope(
