@@ -321,6 +321,13 @@ fn a_labourer_can_look_but_not_edit() {
             a.text
         );
     }
+    // Tickets: the labourer sees only the ones that concern them.
+    ok(
+        &boss.call("POST", "/tickets", Some(&json!({"subject": "Fence down"}))),
+        201,
+    );
+    assert_eq!(ok(&lab.call("GET", "/tickets", None), 200)["total"], 0);
+    assert_eq!(ok(&boss.call("GET", "/tickets", None), 200)["total"], 1);
     // Reading is allowed, and nothing changed.
     let d = ok(&lab.call("GET", &format!("/tasks/{id}"), None), 200);
     assert_eq!(d["status"], "open");
@@ -1256,5 +1263,76 @@ fn bench_tasks_saves_lists_reports() {
     time(
         "Generate Report (xlsx, today)",
         &format!("/reports/tasks?from={today}&to={today}&format=xlsx"),
+    );
+}
+
+/// "Today" and report periods are the site's days, not UTC's: with the site far enough from UTC
+/// that the dates differ now, a task finished now belongs to the site's date, not UTC's.
+#[test]
+fn report_days_are_site_days_not_utc_days() {
+    // -12:00 shifts the date while UTC is before 12:00, +14:00 from 10:00 on; each choice
+    // keeps at least two hours of margin, except in the last minutes before UTC midnight,
+    // which are waited out.
+    let minute_of_day = |t: chrono::DateTime<chrono::Utc>| {
+        chrono::Timelike::hour(&t) * 60 + chrono::Timelike::minute(&t)
+    };
+    let mut now = chrono::Utc::now();
+    if minute_of_day(now) >= 1435 {
+        std::thread::sleep(std::time::Duration::from_secs(
+            u64::from(1441 - minute_of_day(now)) * 60,
+        ));
+        now = chrono::Utc::now();
+    }
+    let offset = if minute_of_day(now) < 600 { -720 } else { 840 };
+    let s = Server::start_with(
+        &[],
+        &[(
+            "GATEHOUSE_SITE__TIMEZONE_OFFSET_MINUTES",
+            &offset.to_string(),
+        )],
+    );
+    let da = DaSession::open(&s, "wati", "wati-pass-1", "manager");
+    let site_day = today(&da);
+    let utc_day = now.date_naive().to_string();
+    assert_ne!(site_day, utc_day);
+    let id = ok(
+        &da.call(
+            "POST",
+            "/tasks",
+            Some(&json!({"title": "Night round", "status": "done"})),
+        ),
+        201,
+    )["task_id"]
+        .clone();
+    let t = ok(&da.call("GET", &format!("/tasks/{id}"), None), 200);
+    assert_eq!(
+        t["date"],
+        site_day.as_str(),
+        "the work day defaults to the site's today"
+    );
+    let sign = if offset < 0 { "-12:00" } else { "+14:00" };
+    assert!(t["completed_at"].as_str().unwrap().ends_with(sign), "{t}");
+    let r = ok(
+        &da.call(
+            "GET",
+            &format!("/reports/tasks?from={site_day}&to={site_day}"),
+            None,
+        ),
+        200,
+    );
+    assert_eq!(r["tasks_done"], 1);
+    let r = ok(
+        &da.call(
+            "GET",
+            &format!("/reports/tasks?from={utc_day}&to={utc_day}"),
+            None,
+        ),
+        200,
+    );
+    assert_eq!(r["tasks_done"], 0);
+    assert_eq!(
+        ok(&da.call("GET", "/widgets/tasks", None), 200)["done_today"],
+        0,
+        "not assigned to the caller"
     );
 }
