@@ -450,6 +450,35 @@ fn task_images_at_the_size_edge_list_download_delete() {
         .unwrap()
         .iter()
         .all(|i| i["image_id"] != img1));
+    // Caption at its edge, then photos per task at theirs: 20 kept, the 21st refused.
+    let cap = |n: usize| json!({"image": b64(&jpeg(8)), "caption": "c".repeat(n)});
+    let a = da.call("POST", &format!("/tasks/{id}/images"), Some(&cap(201)));
+    assert_eq!(a.status, 400);
+    assert_eq!(a.json()["errors"][0]["field"], "caption");
+    let other = ok(
+        &da.call(
+            "POST",
+            "/tasks",
+            Some(&json!({"title": "Many photos", "description": "d".repeat(2000)})),
+        ),
+        201,
+    );
+    let oid = other["task_id"].as_u64().unwrap();
+    for _ in 0..20 {
+        ok(
+            &da.call("POST", &format!("/tasks/{oid}/images"), Some(&cap(200))),
+            201,
+        );
+    }
+    let a = da.call("POST", &format!("/tasks/{oid}/images"), Some(&cap(0)));
+    assert_eq!(a.status, 409, "{}", a.text);
+    assert!(a.json()["message"].as_str().unwrap().contains("20"));
+    // Deleting the task takes its photos' records with it.
+    ok(&da.call("DELETE", &format!("/tasks/{oid}"), None), 200);
+    assert_eq!(
+        da.call("GET", &format!("/tasks/{oid}/images"), None).status,
+        404
+    );
     store_checks(&s);
 }
 
@@ -648,7 +677,7 @@ fn org_structure_designations_company_and_users() {
     );
     let eid = estate["business_id"].clone();
     let div = ok(
-        &da.call("POST", "/org/businesses", Some(&json!({"code": "MNJ-D1", "name": "Division 1", "kind": "division", "parent_id": eid}))),
+        &da.call("POST", "/org/businesses", Some(&json!({"code": "D".repeat(20), "name": "D".repeat(100), "kind": "division", "parent_id": eid}))),
         201,
     );
     let a = da.call(
