@@ -254,7 +254,7 @@ async fn run() {
                         bag_g: grams(0.5),
                         net_g: None,
                     },
-                    is_helper: n % 5 == 0,
+                    is_helper: Some(n % 5 == 0),
                     half_day: false,
                     with_muster: true,
                     at: date.and_hms_opt(8, 15, 0).unwrap(),

@@ -575,3 +575,51 @@ fn an_acknowledged_muster_survives_kill_9_and_its_retry_still_replays() {
     );
     drop(keep);
 }
+
+#[test]
+fn handheld_variants_are_read_as_meant() {
+    let (s, key) = demo_handheld(&[]);
+    let sp = task(&s, &key, "1", "SP");
+    // No isHelper on the line: the labourer's own flag (R11006 is a helper) picks the formula;
+    // an ISO 'T' in DateTime is read too.
+    let m = codelayer(
+        &s,
+        "estate/sync/muster",
+        &json!({"key": key, "musters": [{"TaskID": sp["TaskID"], "firmid": sp["firmid"],
+        "muster": [
+            {"musterID": 17, "lcode": "R11006", "grossWeight": "10", "BagWeight": "0", "DateTime": "2026-03-02T08:15:00"},
+            {"musterID": 18, "lcode": "R11007", "grossWeight": "10", "BagWeight": "0", "DateTime": "2026-03-02 08:16:00"}
+        ]}]}),
+    );
+    let lines = &m["musters"][0]["lines"];
+    assert_eq!(
+        (lines[0]["e"].as_i64(), lines[0]["netWeight"].as_f64()),
+        (Some(200), Some(10.0)),
+        "{m}"
+    );
+    assert_eq!(
+        (lines[1]["e"].as_i64(), lines[1]["netWeight"].as_f64()),
+        (Some(200), Some(9.5)),
+        "{m}"
+    );
+    assert_eq!(lines[0]["lineID"], "17");
+    // Base64 wrapped every 76 characters (Android's Base64.DEFAULT) is the same image.
+    let img = vec![42u8; 300];
+    let wrapped: String = b64(&img)
+        .as_bytes()
+        .chunks(76)
+        .map(|c| String::from_utf8_lossy(c) + "\n")
+        .collect();
+    let r = codelayer(
+        &s,
+        "estate/labor/register_face",
+        &json!({"key": key, "lcode": "R11003", "faceImage": wrapped}),
+    );
+    assert_eq!(r["e"], 200, "{r}");
+    let f = codelayer(
+        &s,
+        "estate/sync/faces",
+        &json!({"key": key, "firmid": "1", "version": 0}),
+    );
+    assert_eq!(f["faces"][0]["faceImages"][0], b64(&img));
+}

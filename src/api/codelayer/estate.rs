@@ -277,7 +277,9 @@ fn image(f: &mut Fields<'_>, field: &str, v: &Value, limit: usize) -> Option<Vec
         );
         return None;
     };
-    let s = s.split_once(";base64,").map_or(s, |(_, b)| b).trim();
+    let s = s.split_once(";base64,").map_or(s, |(_, b)| b);
+    // Android's Base64.DEFAULT wraps lines every 76 characters: whitespace is not data.
+    let s: String = s.chars().filter(|c| !c.is_ascii_whitespace()).collect();
     if s.len() > limit.div_ceil(3) * 4 + 4 {
         f.fail(
             field,
@@ -286,7 +288,7 @@ fn image(f: &mut Fields<'_>, field: &str, v: &Value, limit: usize) -> Option<Vec
         );
         return None;
     }
-    match base64::engine::general_purpose::STANDARD.decode(s) {
+    match base64::engine::general_purpose::STANDARD.decode(&s) {
         Ok(b) if b.is_empty() => {
             f.fail(field, "field.required", vec![]);
             None
@@ -491,11 +493,15 @@ fn parse_line(v: &Value) -> muster::LineIn {
     let gross = w(&mut f, "grossWeight").unwrap_or(0.0);
     let bag = w(&mut f, "BagWeight").unwrap_or(0.0);
     let net = w(&mut f, "netWeight");
-    let is_helper = f.flag("isHelper", false).unwrap_or(false);
+    // Absent: the labourer's own helper flag decides (see the service).
+    let is_helper = f.flag("isHelper", false);
     let half_day = f.flag("HalfDay", false).unwrap_or(false);
     let with_muster = f.flag("withMuster", false).unwrap_or(true);
     let at_s = f.required("DateTime", 19, 19);
-    let at = NaiveDateTime::parse_from_str(&at_s, LINE_TIME_FORMAT).ok();
+    // "YYYY-MM-DD HH:mm:ss" as documented; the ISO 'T' separator is read too.
+    let at = NaiveDateTime::parse_from_str(&at_s, LINE_TIME_FORMAT)
+        .or_else(|_| NaiveDateTime::parse_from_str(&at_s, "%Y-%m-%dT%H:%M:%S"))
+        .ok();
     if at.is_none() && !at_s.is_empty() {
         f.fail(
             "DateTime",

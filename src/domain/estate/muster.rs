@@ -114,7 +114,8 @@ pub fn check_weighment(
 pub struct LineFields {
     pub lcode: LabourCode,
     pub weighment: Weighment,
-    pub is_helper: bool,
+    /// `None` when the handheld left it out: the labourer's own flag applies.
+    pub is_helper: Option<bool>,
     pub half_day: bool,
     pub with_muster: bool,
     /// Site-local time of the line.
@@ -125,7 +126,7 @@ impl LineFields {
     /// What makes two sends of one line id "the same line": a retry must match this exactly.
     pub fn canonical(&self) -> String {
         format!(
-            "{}|{}|{}|{:?}|{}|{}|{}|{}",
+            "{}|{}|{}|{:?}|{:?}|{}|{}|{}",
             self.lcode,
             self.weighment.gross_g,
             self.weighment.bag_g,

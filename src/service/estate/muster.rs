@@ -200,7 +200,8 @@ fn one_line(
             other_line: other.line_id,
         }));
     }
-    let net_g = match check_weighment(rules, lab.is_supervisor, f.is_helper, &f.weighment) {
+    let is_helper = f.is_helper.unwrap_or(lab.is_helper);
+    let net_g = match check_weighment(rules, lab.is_supervisor, is_helper, &f.weighment) {
         Ok(n) => n,
         Err(w) => return Ok(Verdict::Refused(Refusal::Weight(w))),
     };
@@ -216,7 +217,7 @@ fn one_line(
         gross_g: f.weighment.gross_g,
         bag_g: f.weighment.bag_g,
         net_g,
-        is_helper: f.is_helper,
+        is_helper,
         half_day: f.half_day,
         with_muster: f.with_muster,
         at_local: f.at,
