@@ -7,30 +7,46 @@ use std::sync::Mutex;
 
 use tracing_subscriber::EnvFilter;
 
-/// Initialises logging once. `format`: auto | text | json.
+pub mod logring;
+
+/// Initialises logging once. `format`: auto | text | json. Every event that passes the filter
+/// is also kept in the in-memory ring the console's log screen reads (`recent_logs`).
 pub fn init_logs(format: &str, level: &str) {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
     let filter = EnvFilter::try_from_env("GATEHOUSE_LOG").unwrap_or_else(|_| EnvFilter::new(level));
     let json = match format {
         "json" => true,
         "text" => false,
         _ => !std::io::stderr().is_terminal(),
     };
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+    let registry = tracing_subscriber::registry()
+        .with(filter)
+        .with(logring::RingLayer);
     let _ = if json {
-        builder
-            .json()
-            .flatten_event(true)
-            .with_current_span(false)
+        registry
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .json()
+                    .flatten_event(true)
+                    .with_current_span(false)
+                    .with_writer(std::io::stderr),
+            )
             .try_init()
     } else {
-        builder.try_init()
+        registry
+            .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
+            .try_init()
     };
 }
 
+pub use logring::{recent_logs, LogEvent};
+
 /// Latency buckets in seconds.
 const LATENCY_BUCKETS: [f64; 10] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0, 5.0];
+
+/// Seconds of history behind the dashboard's requests-per-second figure.
+const RATE_WINDOW_SECS: i64 = 60;
 
 #[derive(Default)]
 pub struct Metrics {
@@ -38,6 +54,22 @@ pub struct Metrics {
     latency: [AtomicU64; 11],
     latency_sum_us: AtomicU64,
     latency_count: AtomicU64,
+    /// (unix second, requests answered in it), newest last, at most RATE_WINDOW_SECS entries.
+    per_second: Mutex<std::collections::VecDeque<(i64, u64)>>,
+    /// Unix time of the last backup this process wrote (0 = none since start).
+    last_backup_unix: std::sync::atomic::AtomicI64,
+}
+
+/// Request figures for the console's dashboard.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct RequestFigures {
+    pub total: u64,
+    /// Answers with status 400–499 (a client's mistake: bad field, wrong password ...).
+    pub client_errors: u64,
+    /// Answers with status 500 or more (ours).
+    pub server_errors: u64,
+    /// Mean over the last minute.
+    pub per_sec_1m: f64,
 }
 
 impl Metrics {
@@ -56,6 +88,49 @@ impl Metrics {
         self.latency_sum_us
             .fetch_add((seconds * 1e6) as u64, Ordering::Relaxed);
         self.latency_count.fetch_add(1, Ordering::Relaxed);
+        let now = chrono::Utc::now().timestamp();
+        let mut ps = self.per_second.lock().unwrap_or_else(|p| p.into_inner());
+        match ps.back_mut() {
+            Some((sec, n)) if *sec == now => *n += 1,
+            _ => ps.push_back((now, 1)),
+        }
+        while ps
+            .front()
+            .is_some_and(|(sec, _)| *sec <= now - RATE_WINDOW_SECS)
+        {
+            ps.pop_front();
+        }
+    }
+
+    /// Totals, errors and the last minute's rate.
+    pub fn request_figures(&self) -> RequestFigures {
+        let mut f = RequestFigures::default();
+        for (_, _, status, n) in self.request_counts() {
+            f.total += n;
+            match status {
+                400..=499 => f.client_errors += n,
+                500.. => f.server_errors += n,
+                _ => {}
+            }
+        }
+        let now = chrono::Utc::now().timestamp();
+        let ps = self.per_second.lock().unwrap_or_else(|p| p.into_inner());
+        let recent: u64 = ps
+            .iter()
+            .filter(|(sec, _)| *sec > now - RATE_WINDOW_SECS)
+            .map(|(_, n)| n)
+            .sum();
+        f.per_sec_1m = recent as f64 / RATE_WINDOW_SECS as f64;
+        f
+    }
+
+    pub fn backup_written(&self, unix: i64) {
+        self.last_backup_unix.store(unix, Ordering::Relaxed);
+    }
+
+    /// The last backup written since the server started, if any.
+    pub fn last_backup_unix(&self) -> Option<i64> {
+        Some(self.last_backup_unix.load(Ordering::Relaxed)).filter(|t| *t > 0)
     }
 
     /// Requests by family/operation/status (for the console's dashboard).

@@ -71,6 +71,12 @@ impl AdminClient {
         }
     }
 
+    /// How long one request may take (the console uses a short one so it stays responsive).
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
     pub fn socket(&self) -> &Path {
         &self.socket
     }
@@ -108,6 +114,7 @@ impl AdminClient {
     ) -> Result<Answer, ClientError> {
         let mut s = self.connect()?;
         s.set_read_timeout(Some(self.timeout)).ok();
+        s.set_write_timeout(Some(self.timeout)).ok();
         let payload = body
             .map(|b| serde_json::to_vec(b).unwrap_or_default())
             .unwrap_or_default();

@@ -1,7 +1,90 @@
-//! Admin API: dashboard.
+//! Admin API: the console's dashboard (one call that composes every area's summary) and the
+//! recent-log ring.
+//!
+//! The dashboard calls each area's SERVICE summary. An area whose service has not landed yet is
+//! `null`, so the console can say "not available" instead of showing a made-up zero.
 
-use crate::api::Route;
+use std::sync::Arc;
+
+use serde_json::{json, Value};
+use warp::http::Method;
+
+use super::{route, AdminResult};
+use crate::api::{Problem, Request, Route};
+use crate::domain::time::{local_day, site_offset};
+use crate::domain::validate::FieldError;
+use crate::service::Services;
+
+/// Most log events one call returns (the ring holds about this many anyway).
+pub const MAX_LOG_LIMIT: usize = 500;
+const DEFAULT_LOG_LIMIT: usize = 200;
 
 pub fn routes() -> Vec<Route> {
-    vec![]
+    vec![
+        route(Method::GET, "/admin/dashboard", "Dashboard", |svc, _| {
+            Box::pin(dashboard(svc))
+        }),
+        route(Method::GET, "/admin/logs", "Recent Logs", |_, req| {
+            Box::pin(logs(req))
+        }),
+    ]
+}
+
+async fn dashboard(svc: Arc<Services>) -> AdminResult {
+    let now = svc.now();
+    let offset = svc.config.site.timezone_offset_minutes;
+    let requests = svc.metrics.request_figures();
+    let store_bytes = {
+        let store = svc.store.clone();
+        // size_on_disk walks the directory: keep it off the async workers.
+        tokio::task::spawn_blocking(move || store.engine().size_on_disk())
+            .await
+            .unwrap_or(0)
+    };
+    Ok(json!({
+        "site": svc.config.site.name,
+        "version": env!("CARGO_PKG_VERSION"),
+        "now_unix": now.timestamp(),
+        "local_date": local_day(now, offset).format("%Y-%m-%d").to_string(),
+        "local_time": now.with_timezone(&site_offset(offset)).format("%H:%M").to_string(),
+        "timezone_offset_minutes": offset,
+        "state_dir": svc.store.state_dir().display().to_string(),
+        "uptime_secs": svc.started.elapsed().as_secs(),
+        "requests": requests,
+        "store_bytes": store_bytes,
+        "last_backup_unix": svc.metrics.last_backup_unix(),
+        // Areas: each becomes its service's summary as that area lands on main.
+        "devices": Value::Null,
+        "attendance": Value::Null,
+        "gatepasses": Value::Null,
+        "estate": Value::Null,
+    }))
+}
+
+async fn logs(req: Request) -> AdminResult {
+    let level = req.query_param("level").filter(|l| !l.is_empty());
+    if let Some(l) = &level {
+        if crate::telemetry::logring::level_rank(l).is_none() {
+            return Err(Problem::invalid(vec![FieldError {
+                field: "level".into(),
+                key: "field.one_of",
+                args: vec![("allowed", "error, warn, info, debug, trace".into())],
+            }]));
+        }
+    }
+    let limit = match req.query_param("limit").filter(|l| !l.is_empty()) {
+        None => DEFAULT_LOG_LIMIT,
+        Some(s) => match s.parse::<usize>() {
+            Ok(n) if (1..=MAX_LOG_LIMIT).contains(&n) => n,
+            _ => {
+                return Err(Problem::invalid(vec![FieldError {
+                    field: "limit".into(),
+                    key: "field.range",
+                    args: vec![("min", "1".into()), ("max", MAX_LOG_LIMIT.to_string())],
+                }]))
+            }
+        },
+    };
+    let events = crate::telemetry::recent_logs(level.as_deref(), limit);
+    Ok(serde_json::to_value(events).unwrap_or(Value::Array(vec![])))
 }

@@ -1,0 +1,181 @@
+//! The dashboard: today's figures at the gate and the server's health, from one
+//! `GET /admin/dashboard`.
+
+use crossterm::event::KeyEvent;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::Line;
+use ratatui::widgets::{Block, Borders, Paragraph};
+use ratatui::Frame;
+use serde_json::Value;
+
+use super::{placeholder, Action, Ctx, Load, Screen};
+use crate::data::{ago, bytes, float, int, local_datetime, text};
+use crate::io::{Cmd, Reply, Tag};
+
+#[derive(Debug, Default)]
+pub struct Dashboard {
+    pub data: Load<Value>,
+}
+
+const KEYS: &[(&str, &str)] = &[("r", "refresh now (it also refreshes every 2 s)")];
+
+/// "n/a" for an area the server does not report (yet).
+const NA: &str = "n/a";
+
+fn area_figure(d: &Value, area: &str, key: &str) -> String {
+    match d.get(area) {
+        Some(a) if a.is_object() => int(a, key)
+            .map(|n| n.to_string())
+            .unwrap_or_else(|| NA.into()),
+        _ => NA.into(),
+    }
+}
+
+impl Screen for Dashboard {
+    fn title(&self) -> &'static str {
+        "Dashboard"
+    }
+
+    fn keys(&self) -> &'static [(&'static str, &'static str)] {
+        KEYS
+    }
+
+    fn refresh(&self) -> Vec<Cmd> {
+        vec![Cmd::get(Tag::Dashboard, "/admin/dashboard")]
+    }
+
+    fn on_reply(&mut self, reply: &Reply) {
+        if reply.tag == Tag::Dashboard {
+            self.data.take(&reply.fetch, Value::clone);
+        }
+    }
+
+    fn on_key(&mut self, key: KeyEvent) -> Action {
+        match key.code {
+            crossterm::event::KeyCode::Char('r') => Action::Refresh,
+            _ => Action::None,
+        }
+    }
+
+    fn draw(&self, f: &mut Frame, area: Rect, ctx: &Ctx) {
+        let Some(d) = self.data.ready() else {
+            super::draw_note(
+                f,
+                area,
+                &placeholder(&self.data, "Dashboard").unwrap_or_default(),
+            );
+            return;
+        };
+        let cols = Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)])
+            .split(area);
+        let date = text(d, "local_date");
+        let time = text(d, "local_time");
+        let pair = |a: String, b: String| format!("{a} / {b}");
+        let devices = match d.get("devices") {
+            Some(v) if v.is_object() => format!(
+                "{} online, {} pending",
+                int(v, "online").map(|n| n.to_string()).unwrap_or(NA.into()),
+                int(v, "pending")
+                    .map(|n| n.to_string())
+                    .unwrap_or(NA.into())
+            ),
+            _ => NA.into(),
+        };
+        let today = vec![
+            row("Devices", devices),
+            row(
+                "Punches in/out",
+                pair(
+                    area_figure(d, "attendance", "punches_in"),
+                    area_figure(d, "attendance", "punches_out"),
+                ),
+            ),
+            row("On site (staff)", area_figure(d, "attendance", "present")),
+            row("Visitors inside", area_figure(d, "gatepasses", "inside")),
+            row("Gatepasses today", area_figure(d, "gatepasses", "today")),
+            row("Overdue passes", area_figure(d, "gatepasses", "overdue")),
+            row(
+                "Muster lines",
+                area_figure(d, "estate", "muster_lines_today"),
+            ),
+            row(
+                "Labourers/faces",
+                pair(
+                    area_figure(d, "estate", "labourers"),
+                    area_figure(d, "estate", "faces"),
+                ),
+            ),
+            Line::raw(""),
+            Line::raw("n/a = not reported by"),
+            Line::raw("this server (yet)"),
+        ];
+        let req = d.get("requests").cloned().unwrap_or(Value::Null);
+        let (last_backup, backup_ago) = match int(d, "last_backup_unix") {
+            Some(t) if t > 0 => (local_datetime(t, ctx.tz), format!("({})", ago(t, ctx.now))),
+            _ => ("none since start".to_string(), String::new()),
+        };
+        let server = vec![
+            row(
+                "Requests/s",
+                float(&req, "per_sec_1m")
+                    .map(|r| format!("{r:.2} (last minute)"))
+                    .unwrap_or(NA.into()),
+            ),
+            row(
+                "Requests",
+                int(&req, "total")
+                    .map(|n| n.to_string())
+                    .unwrap_or(NA.into()),
+            ),
+            row(
+                "Errors 4xx/5xx",
+                pair(
+                    int(&req, "client_errors")
+                        .map(|n| n.to_string())
+                        .unwrap_or(NA.into()),
+                    int(&req, "server_errors")
+                        .map(|n| n.to_string())
+                        .unwrap_or(NA.into()),
+                ),
+            ),
+            row(
+                "Store size",
+                int(d, "store_bytes").map(bytes).unwrap_or(NA.into()),
+            ),
+            row("Last backup", last_backup),
+            row("", backup_ago),
+            row(
+                "Uptime",
+                int(d, "uptime_secs").map(uptime).unwrap_or(NA.into()),
+            ),
+            row("Version", text(d, "version")),
+        ];
+        f.render_widget(
+            Paragraph::new(today).block(
+                Block::default()
+                    .borders(Borders::ALL)
+                    .title(format!(" Today {date} {time} ")),
+            ),
+            cols[0],
+        );
+        f.render_widget(
+            Paragraph::new(server).block(Block::default().borders(Borders::ALL).title(" Server ")),
+            cols[1],
+        );
+    }
+}
+
+fn row(label: &str, value: String) -> Line<'static> {
+    Line::raw(format!("{label:<16}{value}"))
+}
+
+fn uptime(s: i64) -> String {
+    let s = s.max(0);
+    if s < 3600 {
+        format!("{} min", s / 60)
+    } else if s < 86_400 {
+        format!("{} h {} min", s / 3600, (s % 3600) / 60)
+    } else {
+        format!("{} d {} h", s / 86_400, (s % 86_400) / 3600)
+    }
+}

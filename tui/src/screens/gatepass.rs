@@ -1,0 +1,320 @@
+//! The gatepass desk: who and what is inside, issue a pass, mark in/out, search by person or
+//! vehicle, and the returnables that are overdue.
+
+use crossterm::event::{KeyCode, KeyEvent};
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::Frame;
+use serde_json::{json, Map, Value};
+
+use super::{draw_note, draw_table, placeholder, rows_of, Action, Ctx, Load, Screen, Sel};
+use crate::data::{boolean, int, local_datetime, text};
+use crate::form::{Field, Form, FormKind};
+use crate::io::{enc, Cmd, Reply, Tag};
+
+pub const VIEWS: [&str; 4] = ["inside", "today", "overdue", "all"];
+
+#[derive(Debug)]
+pub struct Gatepass {
+    pub list: Load<Vec<Value>>,
+    pub summary: Load<Value>,
+    pub sel: Sel,
+    pub view: usize,
+    pub query: String,
+    /// Gate and guard of the last in/out, offered again (one desk, one guard, all shift).
+    pub gate: String,
+    pub guard: String,
+}
+
+impl Default for Gatepass {
+    fn default() -> Self {
+        Gatepass {
+            list: Load::Waiting,
+            summary: Load::Waiting,
+            sel: Sel(0),
+            view: 0,
+            query: String::new(),
+            gate: "main".into(),
+            guard: "console".into(),
+        }
+    }
+}
+
+const KEYS: &[(&str, &str)] = &[
+    ("↑/↓", "choose a pass"),
+    ("n", "issue a new gatepass"),
+    ("i", "mark the pass in (arrived)"),
+    ("o", "mark the pass out (left)"),
+    ("c", "cancel the pass (asks first)"),
+    ("v", "view: inside / today / overdue / all"),
+    ("/", "search by person, vehicle or number"),
+    ("r", "refresh"),
+];
+
+impl Gatepass {
+    fn selected(&self) -> Option<String> {
+        self.list
+            .ready()
+            .and_then(|l| l.get(self.sel.0))
+            .map(|p| text(p, "number"))
+            .filter(|s| !s.is_empty())
+    }
+
+    fn list_cmd(&self) -> Cmd {
+        let mut path = format!("/admin/gatepasses?view={}", VIEWS[self.view % VIEWS.len()]);
+        if !self.query.is_empty() {
+            path.push_str(&format!("&q={}", enc(&self.query)));
+        }
+        Cmd::get(Tag::Gatepasses, path)
+    }
+
+    fn move_form(&self, verb: &'static str) -> Action {
+        let Some(number) = self.selected() else {
+            return Action::Message("no gatepass selected".into());
+        };
+        Action::Form(Form::new(
+            FormKind::GatepassMove(verb),
+            format!("Mark {number} {verb}"),
+            vec![
+                Field::text("number", "Pass number").with(number),
+                Field::text("gate", "Gate").with(self.gate.clone()).max(40),
+                Field::text("guard", "Guard")
+                    .with(self.guard.clone())
+                    .max(64),
+            ],
+        ))
+    }
+}
+
+pub fn issue_form() -> Form {
+    Form::new(
+        FormKind::IssueGatepass,
+        "Issue a gatepass",
+        vec![
+            Field::choice("kind", "Kind", &["visitor", "vehicle", "material"]),
+            Field::text("name", "Name").max(100),
+            Field::text("phone", "Phone").max(20),
+            Field::choice("id_type", "ID type", &["KTP", "SIM", "passport", "other"]),
+            Field::text("id_number", "ID number").max(40),
+            Field::text("host", "Visiting (host)").max(100),
+            Field::text("purpose", "Purpose").max(200),
+            Field::text("vehicle", "Vehicle no.").max(20),
+            Field::text("driver", "Driver").max(100),
+            Field::text("load", "Load").max(200),
+            Field::text("items", "Items").max(500),
+            Field::choice("returnable", "Returnable", &["no", "yes"]),
+            Field::text("return_due", "Return due").max(20),
+            Field::text("valid_hours", "Valid hours").with("8").max(4),
+            Field::text("gate", "Gate").with("main").max(40),
+            Field::text("guard", "Guard").with("console").max(64),
+        ],
+    )
+}
+
+impl Screen for Gatepass {
+    fn title(&self) -> &'static str {
+        "Gatepass"
+    }
+
+    fn keys(&self) -> &'static [(&'static str, &'static str)] {
+        KEYS
+    }
+
+    fn refresh(&self) -> Vec<Cmd> {
+        vec![
+            self.list_cmd(),
+            Cmd::get(Tag::GatepassSummary, "/admin/gatepasses/summary"),
+        ]
+    }
+
+    fn on_reply(&mut self, reply: &Reply) {
+        match reply.tag {
+            Tag::Gatepasses => {
+                self.list.take(&reply.fetch, rows_of);
+                let n = self.list.ready().map(Vec::len).unwrap_or(0);
+                self.sel.clamp(n);
+            }
+            Tag::GatepassSummary => self.summary.take(&reply.fetch, Value::clone),
+            _ => {}
+        }
+    }
+
+    fn on_key(&mut self, key: KeyEvent) -> Action {
+        let n = self.list.ready().map(Vec::len).unwrap_or(0);
+        if self.sel.on_key(&key, n) {
+            return Action::None;
+        }
+        match key.code {
+            KeyCode::Char('n') => Action::Form(issue_form()),
+            KeyCode::Char('i') => self.move_form("in"),
+            KeyCode::Char('o') => self.move_form("out"),
+            KeyCode::Char('c') => match self.selected() {
+                Some(number) => Action::Confirm(
+                    format!("Cancel gatepass {number}?"),
+                    Cmd::post(
+                        Tag::Done(format!("gatepass {number} cancelled")),
+                        format!("/admin/gatepasses/{}/cancel", enc(&number)),
+                        json!({"gate": self.gate, "guard": self.guard}),
+                    ),
+                ),
+                None => Action::Message("no gatepass selected".into()),
+            },
+            KeyCode::Char('v') => {
+                self.view = (self.view + 1) % VIEWS.len();
+                self.sel = Sel(0);
+                self.list = Load::Waiting;
+                Action::Refresh
+            }
+            KeyCode::Char('r') => Action::Refresh,
+            _ => Action::None,
+        }
+    }
+
+    fn submit(&mut self, form: &Form) -> Result<Cmd, String> {
+        match &form.kind {
+            FormKind::IssueGatepass => {
+                if form.value("name").is_empty() {
+                    return Err("a name is required".into());
+                }
+                let mut body = Map::new();
+                for fl in &form.fields {
+                    let v = fl.value.trim();
+                    let value = match fl.name {
+                        "returnable" => Value::Bool(v == "yes"),
+                        "valid_hours" if v.is_empty() => continue,
+                        "valid_hours" => match v.parse::<u32>() {
+                            Ok(h) => json!(h),
+                            Err(_) => return Err("valid hours must be a whole number".into()),
+                        },
+                        _ if v.is_empty() => continue,
+                        _ => Value::String(v.to_string()),
+                    };
+                    body.insert(fl.name.to_string(), value);
+                }
+                self.gate = form.value("gate");
+                self.guard = form.value("guard");
+                Ok(Cmd::post(
+                    Tag::Done(format!("gatepass issued to {}", form.value("name"))),
+                    "/admin/gatepasses",
+                    Value::Object(body),
+                ))
+            }
+            FormKind::GatepassMove(verb) => {
+                let number = form.value("number");
+                if number.is_empty() {
+                    return Err("the pass number is required".into());
+                }
+                self.gate = form.value("gate");
+                self.guard = form.value("guard");
+                Ok(Cmd::post(
+                    Tag::Done(format!("gatepass {number} marked {verb}")),
+                    format!("/admin/gatepasses/{}/{verb}", enc(&number)),
+                    json!({"gate": self.gate, "guard": self.guard}),
+                ))
+            }
+            _ => Err("not a gatepass form".into()),
+        }
+    }
+
+    fn searchable(&self) -> bool {
+        true
+    }
+
+    fn query(&self) -> &str {
+        &self.query
+    }
+
+    fn search(&mut self, q: &str) -> Vec<Cmd> {
+        self.query = q.to_string();
+        self.sel = Sel(0);
+        vec![self.list_cmd()]
+    }
+
+    fn scroll(&mut self, delta: i32) {
+        let n = self.list.ready().map(Vec::len).unwrap_or(0);
+        self.sel.by(delta, n);
+    }
+
+    fn draw(&self, f: &mut Frame, area: Rect, ctx: &Ctx) {
+        let [top, table, detail] = Layout::vertical([
+            Constraint::Length(1),
+            Constraint::Fill(1),
+            Constraint::Length(2),
+        ])
+        .areas(area);
+        let summary = match &self.summary {
+            Load::Ready(s) => format!(
+                "Inside {} · today {} · overdue {}",
+                crate::data::figure(int(s, "inside")),
+                crate::data::figure(int(s, "today")),
+                crate::data::figure(int(s, "overdue"))
+            ),
+            _ => "Summary n/a".into(),
+        };
+        let view = VIEWS[self.view % VIEWS.len()];
+        let search = if self.query.is_empty() {
+            String::new()
+        } else {
+            format!(" · search \"{}\"", self.query)
+        };
+        draw_note(f, top, &format!("View: {view}{search} · {summary}"));
+        if let Some(note) = placeholder(&self.list, "Gatepasses") {
+            draw_note(f, table, &note);
+            return;
+        }
+        let list = self.list.ready().map(Vec::as_slice).unwrap_or(&[]);
+        if list.is_empty() {
+            draw_note(
+                f,
+                table,
+                &format!("No gatepasses in view \"{view}\". Press n to issue one."),
+            );
+            return;
+        }
+        let rows = list
+            .iter()
+            .map(|p| {
+                let mut status = text(p, "status");
+                if boolean(p, "overdue") {
+                    status = format!("{status} OVERDUE");
+                }
+                let due = int(p, "return_due_unix")
+                    .or_else(|| int(p, "valid_until_unix"))
+                    .map(|t| local_datetime(t, ctx.tz).chars().skip(5).collect())
+                    .unwrap_or_else(|| text(p, "return_due"));
+                vec![
+                    text(p, "number"),
+                    text(p, "kind"),
+                    text(p, "name"),
+                    text(p, "vehicle"),
+                    status,
+                    due,
+                ]
+            })
+            .collect();
+        draw_table(
+            f,
+            table,
+            vec!["Number", "Kind", "Name", "Vehicle", "Status", "Due"],
+            rows,
+            &[
+                Constraint::Length(14),
+                Constraint::Length(8),
+                Constraint::Fill(1),
+                Constraint::Length(11),
+                Constraint::Length(12),
+                Constraint::Length(11),
+            ],
+            Some(self.sel.0),
+        );
+        if let Some(p) = list.get(self.sel.0) {
+            let d = format!(
+                "Host: {} · Purpose: {} · Items: {} · Phone: {}",
+                text(p, "host"),
+                text(p, "purpose"),
+                text(p, "items"),
+                text(p, "phone")
+            );
+            draw_note(f, detail, &d);
+        }
+    }
+}

@@ -1,0 +1,202 @@
+//! One module per screen. A screen holds its own state, turns keys into `Action`s, turns
+//! replies into state and draws itself. It never does I/O: it returns `Cmd`s for the `App` to
+//! run.
+
+pub mod attendance;
+pub mod backup;
+pub mod dashboard;
+pub mod devices;
+pub mod gatepass;
+pub mod logs;
+pub mod outbox;
+pub mod users;
+
+use crossterm::event::{KeyCode, KeyEvent};
+use ratatui::layout::Rect;
+use ratatui::style::{Modifier, Style};
+use ratatui::text::Line;
+use ratatui::widgets::{Paragraph, Row, Table, TableState, Wrap};
+use ratatui::Frame;
+use serde_json::Value;
+
+use crate::form::Form;
+use crate::io::{Cmd, Fetch, Reply, Tag};
+
+/// What every screen may read while drawing.
+#[derive(Debug, Clone, Default)]
+pub struct Ctx {
+    pub now: i64,
+    /// The site's offset from UTC in minutes (from the dashboard).
+    pub tz: i32,
+}
+
+/// What a key asks the `App` to do.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    None,
+    Send(Cmd),
+    Form(Form),
+    /// Ask "y/n" first, then send.
+    Confirm(String, Cmd),
+    Refresh,
+    Message(String),
+}
+
+pub trait Screen {
+    fn title(&self) -> &'static str;
+    /// (key, what it does) for the help overlay and the footer.
+    fn keys(&self) -> &'static [(&'static str, &'static str)];
+    /// The commands that load this screen's data.
+    fn refresh(&self) -> Vec<Cmd>;
+    fn on_reply(&mut self, reply: &Reply);
+    fn on_key(&mut self, key: KeyEvent) -> Action;
+    fn draw(&self, f: &mut Frame, area: Rect, ctx: &Ctx);
+    /// Turns a submitted form into a command, or says what is wrong with it.
+    fn submit(&mut self, _form: &Form) -> Result<Cmd, String> {
+        Err("this screen has no form".into())
+    }
+    fn searchable(&self) -> bool {
+        false
+    }
+    fn query(&self) -> &str {
+        ""
+    }
+    /// Applies a search; returns the commands to reload with it (none for a local filter).
+    fn search(&mut self, _q: &str) -> Vec<Cmd> {
+        vec![]
+    }
+    /// Mouse wheel / list movement.
+    fn scroll(&mut self, _delta: i32) {}
+}
+
+/// Data that is loading, loaded, not offered by this server, or failed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Load<T> {
+    Waiting,
+    Ready(T),
+    NotAvailable,
+    Failed(String),
+}
+
+impl<T> Default for Load<T> {
+    fn default() -> Self {
+        Load::Waiting
+    }
+}
+
+impl<T> Load<T> {
+    /// Takes a reply: offline replies keep what was shown (the banner says why it is stale).
+    pub fn take(&mut self, fetch: &Fetch, parse: impl FnOnce(&Value) -> T) {
+        match fetch {
+            Fetch::Ok(v) => *self = Load::Ready(parse(v)),
+            Fetch::NotAvailable => *self = Load::NotAvailable,
+            Fetch::Failed(e) => *self = Load::Failed(e.clone()),
+            Fetch::Offline(_) => {}
+        }
+    }
+
+    pub fn ready(&self) -> Option<&T> {
+        match self {
+            Load::Ready(t) => Some(t),
+            _ => None,
+        }
+    }
+}
+
+/// The list under the answer (a bare array, or `items`/`data` inside an object).
+pub fn rows_of(v: &Value) -> Vec<Value> {
+    if let Some(a) = v.as_array() {
+        return a.clone();
+    }
+    for k in ["items", "rows", "list"] {
+        if let Some(a) = v.get(k).and_then(Value::as_array) {
+            return a.clone();
+        }
+    }
+    vec![]
+}
+
+/// Says why there is nothing to show, or `None` when the data is ready.
+pub fn placeholder<T>(load: &Load<T>, what: &str) -> Option<String> {
+    match load {
+        Load::Waiting => Some(format!("Loading {what}…")),
+        Load::NotAvailable => Some(format!(
+            "{what}: not available on this server yet (its admin endpoint is missing)."
+        )),
+        Load::Failed(e) => Some(format!("{what}: the server answered with an error: {e}")),
+        Load::Ready(_) => None,
+    }
+}
+
+pub fn draw_note(f: &mut Frame, area: Rect, text: &str) {
+    f.render_widget(
+        Paragraph::new(text.to_string()).wrap(Wrap { trim: true }),
+        area,
+    );
+}
+
+/// A selection within a list of `len` rows.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Sel(pub usize);
+
+impl Sel {
+    pub fn clamp(&mut self, len: usize) {
+        self.0 = self.0.min(len.saturating_sub(1));
+    }
+
+    pub fn by(&mut self, delta: i32, len: usize) {
+        if len == 0 {
+            self.0 = 0;
+            return;
+        }
+        let i = self.0 as i64 + delta as i64;
+        self.0 = i.clamp(0, len as i64 - 1) as usize;
+    }
+
+    /// Arrow keys, PgUp/PgDn, Home/End, j/k. True when the key moved the selection.
+    pub fn on_key(&mut self, key: &KeyEvent, len: usize) -> bool {
+        match key.code {
+            KeyCode::Down | KeyCode::Char('j') => self.by(1, len),
+            KeyCode::Up | KeyCode::Char('k') => self.by(-1, len),
+            KeyCode::PageDown => self.by(10, len),
+            KeyCode::PageUp => self.by(-10, len),
+            KeyCode::Home => self.0 = 0,
+            KeyCode::End => self.0 = len.saturating_sub(1),
+            _ => return false,
+        }
+        true
+    }
+}
+
+/// A table whose selected row is marked with "> " (readable without colour) and reversed.
+pub fn draw_table(
+    f: &mut Frame,
+    area: Rect,
+    header: Vec<&'static str>,
+    rows: Vec<Vec<String>>,
+    widths: &[ratatui::layout::Constraint],
+    sel: Option<usize>,
+) {
+    let head = Row::new(header)
+        .style(Style::default().add_modifier(Modifier::BOLD | Modifier::UNDERLINED));
+    let body: Vec<Row> = rows.into_iter().map(Row::new).collect();
+    let table = Table::new(body, widths.to_vec())
+        .header(head)
+        .column_spacing(1)
+        .highlight_symbol("> ")
+        .row_highlight_style(Style::default().add_modifier(Modifier::REVERSED));
+    let mut st = TableState::default().with_selected(sel);
+    f.render_stateful_widget(table, area, &mut st);
+}
+
+/// Key lines for the help overlay.
+pub fn help_lines(keys: &[(&str, &str)]) -> Vec<Line<'static>> {
+    keys.iter()
+        .map(|(k, what)| Line::raw(format!("  {k:<12} {what}")))
+        .collect()
+}
+
+/// Whether a reply is one of `tags`.
+pub fn is(reply: &Reply, tag: Tag) -> bool {
+    reply.tag == tag
+}

@@ -1,0 +1,229 @@
+//! Users: add one (with a role), reset a password, lift a login lockout.
+
+use crossterm::event::{KeyCode, KeyEvent};
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::Frame;
+use serde_json::{json, Value};
+
+use super::{draw_note, draw_table, placeholder, rows_of, Action, Ctx, Load, Screen, Sel};
+use crate::data::{boolean, text};
+use crate::form::{Field, Form, FormKind};
+use crate::io::{Cmd, Reply, Tag};
+
+pub const ROLES: &[&str] = &[
+    "clerk",
+    "gate_guard",
+    "supervisor",
+    "manager",
+    "admin",
+    "labourer",
+];
+
+#[derive(Debug, Default)]
+pub struct Users {
+    pub list: Load<Vec<Value>>,
+    pub sel: Sel,
+    pub query: String,
+}
+
+const KEYS: &[(&str, &str)] = &[
+    ("↑/↓", "choose a user"),
+    ("n", "add a user (username, name, password, role)"),
+    ("p", "set a new password (signs the user out everywhere)"),
+    ("u", "unlock after too many wrong passwords"),
+    ("/", "filter by username, name or role"),
+    ("r", "refresh"),
+];
+
+impl Users {
+    pub fn visible(&self) -> Vec<&Value> {
+        let q = self.query.to_lowercase();
+        self.list
+            .ready()
+            .map(|l| {
+                l.iter()
+                    .filter(|u| {
+                        q.is_empty()
+                            || ["username", "name", "role"]
+                                .iter()
+                                .any(|k| text(u, k).to_lowercase().contains(&q))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    fn selected(&self) -> Option<String> {
+        self.visible()
+            .get(self.sel.0)
+            .map(|u| text(u, "username"))
+            .filter(|s| !s.is_empty())
+    }
+}
+
+impl Screen for Users {
+    fn title(&self) -> &'static str {
+        "Users"
+    }
+
+    fn keys(&self) -> &'static [(&'static str, &'static str)] {
+        KEYS
+    }
+
+    fn refresh(&self) -> Vec<Cmd> {
+        vec![Cmd::get(Tag::Users, "/admin/users")]
+    }
+
+    fn on_reply(&mut self, reply: &Reply) {
+        if reply.tag == Tag::Users {
+            self.list.take(&reply.fetch, rows_of);
+            let n = self.visible().len();
+            self.sel.clamp(n);
+        }
+    }
+
+    fn on_key(&mut self, key: KeyEvent) -> Action {
+        let n = self.visible().len();
+        if self.sel.on_key(&key, n) {
+            return Action::None;
+        }
+        match key.code {
+            KeyCode::Char('n') => Action::Form(Form::new(
+                FormKind::AddUser,
+                "Add a user",
+                vec![
+                    Field::text("username", "Username").max(64),
+                    Field::text("name", "Full name").max(100),
+                    Field::secret("password", "Password").max(64),
+                    Field::choice("role", "Role", ROLES),
+                    Field::text("phone", "Phone").max(20),
+                ],
+            )),
+            KeyCode::Char('p') => match self.selected() {
+                Some(u) => Action::Form(Form::new(
+                    FormKind::ResetPassword,
+                    format!("New password for {u}"),
+                    vec![
+                        Field::text("username", "Username").with(u).max(64),
+                        Field::secret("password", "New password").max(64),
+                    ],
+                )),
+                None => Action::Message("no user selected".into()),
+            },
+            KeyCode::Char('u') => match self.selected() {
+                Some(u) => Action::Send(Cmd::post(
+                    Tag::Done(format!("{u} unlocked")),
+                    "/admin/users/unlock",
+                    json!({"username": u}),
+                )),
+                None => Action::Message("no user selected".into()),
+            },
+            KeyCode::Char('r') => Action::Refresh,
+            _ => Action::None,
+        }
+    }
+
+    fn submit(&mut self, form: &Form) -> Result<Cmd, String> {
+        let username = form.value("username");
+        if username.is_empty() {
+            return Err("a username is required".into());
+        }
+        // Passwords are sent as typed (not trimmed): spaces may be part of one.
+        let password = form
+            .fields
+            .iter()
+            .find(|f| f.name == "password")
+            .map(|f| f.value.clone())
+            .unwrap_or_default();
+        if password.is_empty() {
+            return Err("a password is required".into());
+        }
+        match form.kind {
+            FormKind::AddUser => Ok(Cmd::post(
+                Tag::Done(format!("user {username} added")),
+                "/admin/users",
+                json!({"username": username, "password": password, "name": form.value("name"),
+                       "role": form.value("role"), "phone": form.value("phone")}),
+            )),
+            FormKind::ResetPassword => Ok(Cmd::post(
+                Tag::Done(format!(
+                    "password of {username} changed; its sessions were revoked"
+                )),
+                "/admin/users/password",
+                json!({"username": username, "password": password}),
+            )),
+            _ => Err("not a user form".into()),
+        }
+    }
+
+    fn searchable(&self) -> bool {
+        true
+    }
+
+    fn query(&self) -> &str {
+        &self.query
+    }
+
+    fn search(&mut self, q: &str) -> Vec<Cmd> {
+        self.query = q.to_string();
+        self.sel = Sel(0);
+        vec![]
+    }
+
+    fn scroll(&mut self, delta: i32) {
+        let n = self.visible().len();
+        self.sel.by(delta, n);
+    }
+
+    fn draw(&self, f: &mut Frame, area: Rect, _ctx: &Ctx) {
+        if let Some(note) = placeholder(&self.list, "Users") {
+            draw_note(f, area, &note);
+            return;
+        }
+        let [top, table] =
+            Layout::vertical([Constraint::Length(1), Constraint::Fill(1)]).areas(area);
+        let total = self.list.ready().map(Vec::len).unwrap_or(0);
+        let shown = self.visible();
+        draw_note(
+            f,
+            top,
+            &if self.query.is_empty() {
+                format!("{total} users")
+            } else {
+                format!("{} of {total} users match \"{}\"", shown.len(), self.query)
+            },
+        );
+        let rows = shown
+            .iter()
+            .map(|u| {
+                let locked = boolean(u, "locked");
+                let state = match (boolean(u, "active") || u.get("active").is_none(), locked) {
+                    (_, true) => "LOCKED",
+                    (true, false) => "active",
+                    (false, false) => "disabled",
+                };
+                vec![
+                    text(u, "user_id"),
+                    text(u, "username"),
+                    text(u, "name"),
+                    text(u, "role"),
+                    state.to_string(),
+                ]
+            })
+            .collect();
+        draw_table(
+            f,
+            table,
+            vec!["ID", "Username", "Name", "Role", "State"],
+            rows,
+            &[
+                Constraint::Length(5),
+                Constraint::Length(18),
+                Constraint::Fill(1),
+                Constraint::Length(11),
+                Constraint::Length(9),
+            ],
+            Some(self.sel.0),
+        );
+    }
+}
