@@ -60,7 +60,10 @@ pub struct Metrics {
     last_backup_unix: std::sync::atomic::AtomicI64,
 }
 
-/// Request figures for the console's dashboard.
+/// The admin socket's family name (see `api::Family::name`).
+const ADMIN_FAMILY: &str = "admin";
+
+/// Request figures for the console's dashboard: the LAN side only (devices, apps, probes).
 #[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct RequestFigures {
     pub total: u64,
@@ -88,6 +91,10 @@ impl Metrics {
         self.latency_sum_us
             .fetch_add((seconds * 1e6) as u64, Ordering::Relaxed);
         self.latency_count.fetch_add(1, Ordering::Relaxed);
+        if family == ADMIN_FAMILY {
+            // The console polls every 2 s: its own calls are not the site's traffic.
+            return;
+        }
         let now = chrono::Utc::now().timestamp();
         let mut ps = self.per_second.lock().unwrap_or_else(|p| p.into_inner());
         match ps.back_mut() {
@@ -105,7 +112,10 @@ impl Metrics {
     /// Totals, errors and the last minute's rate.
     pub fn request_figures(&self) -> RequestFigures {
         let mut f = RequestFigures::default();
-        for (_, _, status, n) in self.request_counts() {
+        for (family, _, status, n) in self.request_counts() {
+            if family == ADMIN_FAMILY {
+                continue;
+            }
             f.total += n;
             match status {
                 400..=499 => f.client_errors += n,
@@ -225,4 +235,27 @@ fn esc(s: &str) -> String {
     s.replace('\\', "\\\\")
         .replace('"', "\\\"")
         .replace('\n', "\\n")
+}
+
+#[cfg(test)]
+mod figure_tests {
+    use super::*;
+
+    #[test]
+    fn dashboard_figures_count_lan_traffic_and_errors_not_the_console() {
+        let m = Metrics::default();
+        m.observe("codelayer", "Clock In", 200, 0.01);
+        m.observe("codelayer", "Clock In", 200, 0.01);
+        m.observe("daily_activity", "Login", 401, 0.01);
+        m.observe("ops", "Health", 503, 0.01);
+        m.observe("admin", "Dashboard", 200, 0.01);
+        let f = m.request_figures();
+        assert_eq!(f.total, 4);
+        assert_eq!(f.client_errors, 1);
+        assert_eq!(f.server_errors, 1);
+        assert!((f.per_sec_1m - 4.0 / 60.0).abs() < 1e-9, "{}", f.per_sec_1m);
+        assert_eq!(m.last_backup_unix(), None);
+        m.backup_written(1_700_000_000);
+        assert_eq!(m.last_backup_unix(), Some(1_700_000_000));
+    }
 }

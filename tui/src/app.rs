@@ -394,17 +394,11 @@ impl App {
     }
 
     fn footer(&self) -> String {
-        let own: Vec<String> = self
-            .screen()
-            .keys()
-            .iter()
-            .filter(|(k, _)| *k != "↑/↓" && *k != "r")
-            .map(|(k, what)| format!("{k} {}", what.split_whitespace().next().unwrap_or("")))
-            .collect();
-        let mut s = "? help · q quit · Tab screens".to_string();
-        for o in own {
-            s.push_str(" · ");
-            s.push_str(&o);
+        let mut s = "? help  q quit  Tab screens".to_string();
+        for (k, short, _) in self.screen().keys() {
+            if !short.is_empty() {
+                s.push_str(&format!("  {k} {short}"));
+            }
         }
         s
     }
@@ -415,11 +409,11 @@ impl App {
         lines.push(Line::raw(""));
         lines.push(Line::raw("Everywhere"));
         lines.extend(screens::help_lines(&[
-            ("Tab/S-Tab", "next / previous screen (or 1-8, or click)"),
-            ("/", "search (where the screen has one)"),
-            ("Esc", "back out: close, clear the search"),
-            ("?", "this help; any key closes it"),
-            ("q", "quit"),
+            ("Tab/S-Tab", "", "next / previous screen (or 1-8, or click)"),
+            ("/", "", "search (where the screen has one)"),
+            ("Esc", "", "back out: close, clear the search"),
+            ("?", "", "this help; any key closes it"),
+            ("q", "", "quit"),
         ]));
         let h = (lines.len() as u16 + 2).min(area.height);
         let pop = centered(area, area.width.saturating_sub(2).min(76), h);

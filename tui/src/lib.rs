@@ -15,6 +15,9 @@ pub mod form;
 pub mod io;
 pub mod screens;
 
+/// Re-exported so tests can build key events without depending on crossterm themselves.
+pub use crossterm;
+
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 

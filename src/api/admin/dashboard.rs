@@ -53,6 +53,8 @@ async fn dashboard(svc: Arc<Services>) -> AdminResult {
         "requests": requests,
         "store_bytes": store_bytes,
         "last_backup_unix": svc.metrics.last_backup_unix(),
+        // What staff should notice without opening the log screen.
+        "recent_warnings": crate::telemetry::recent_logs(Some("warn"), 5),
         // Areas: each becomes its service's summary as that area lands on main.
         "devices": Value::Null,
         "attendance": Value::Null,

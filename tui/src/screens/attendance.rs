@@ -17,12 +17,13 @@ pub struct Attendance {
     pub sel: Sel,
 }
 
-const KEYS: &[(&str, &str)] = &[
+const KEYS: &[(&str, &str, &str)] = &[
     (
         "↑/↓",
+        "",
         "choose a gang or department; its missing people show on the right",
     ),
-    ("r", "refresh"),
+    ("r", "refresh", "refresh"),
 ];
 
 fn groups(d: &Value) -> &[Value] {
@@ -56,7 +57,7 @@ impl Screen for Attendance {
         "Attendance"
     }
 
-    fn keys(&self) -> &'static [(&'static str, &'static str)] {
+    fn keys(&self) -> &'static [(&'static str, &'static str, &'static str)] {
         KEYS
     }
 

@@ -23,10 +23,15 @@ pub struct Backup {
     pub tz: i32,
 }
 
-const KEYS: &[(&str, &str)] = &[
-    ("b", "write a backup file now (the server keeps running)"),
+const KEYS: &[(&str, &str, &str)] = &[
+    (
+        "b",
+        "backup now",
+        "write a backup file now (the server keeps running)",
+    ),
     (
         "k",
+        "check",
         "check the store: decode every record, verify every blob",
     ),
 ];
@@ -51,7 +56,7 @@ impl Screen for Backup {
         "Backup"
     }
 
-    fn keys(&self) -> &'static [(&'static str, &'static str)] {
+    fn keys(&self) -> &'static [(&'static str, &'static str, &'static str)] {
         KEYS
     }
 

@@ -8,8 +8,9 @@ use ratatui::widgets::{Block, Borders, Paragraph};
 use ratatui::Frame;
 use serde_json::Value;
 
+use super::logs::event_text;
 use super::{placeholder, Action, Ctx, Load, Screen};
-use crate::data::{ago, bytes, float, int, local_datetime, text};
+use crate::data::{ago, bytes, float, int, list, local_datetime, text};
 use crate::io::{Cmd, Reply, Tag};
 
 #[derive(Debug, Default)]
@@ -17,7 +18,8 @@ pub struct Dashboard {
     pub data: Load<Value>,
 }
 
-const KEYS: &[(&str, &str)] = &[("r", "refresh now (it also refreshes every 2 s)")];
+const KEYS: &[(&str, &str, &str)] =
+    &[("r", "refresh", "refresh now (it also refreshes every 2 s)")];
 
 /// "n/a" for an area the server does not report (yet).
 const NA: &str = "n/a";
@@ -36,7 +38,7 @@ impl Screen for Dashboard {
         "Dashboard"
     }
 
-    fn keys(&self) -> &'static [(&'static str, &'static str)] {
+    fn keys(&self) -> &'static [(&'static str, &'static str, &'static str)] {
         KEYS
     }
 
@@ -66,8 +68,10 @@ impl Screen for Dashboard {
             );
             return;
         };
+        let [figures, warnings] =
+            Layout::vertical([Constraint::Length(12), Constraint::Fill(1)]).areas(area);
         let cols = Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)])
-            .split(area);
+            .split(figures);
         let date = text(d, "local_date");
         let time = text(d, "local_time");
         let pair = |a: String, b: String| format!("{a} / {b}");
@@ -105,9 +109,7 @@ impl Screen for Dashboard {
                     area_figure(d, "estate", "faces"),
                 ),
             ),
-            Line::raw(""),
-            Line::raw("n/a = not reported by"),
-            Line::raw("this server (yet)"),
+            Line::raw("n/a = not on this server (yet)"),
         ];
         let req = d.get("requests").cloned().unwrap_or(Value::Null);
         let (last_backup, backup_ago) = match int(d, "last_backup_unix") {
@@ -150,6 +152,30 @@ impl Screen for Dashboard {
             ),
             row("Version", text(d, "version")),
         ];
+        let recent = list(d, Some("recent_warnings"));
+        let mut lines: Vec<Line> = recent
+            .iter()
+            .rev()
+            .map(|e| {
+                let time = int(e, "unix_ms")
+                    .map(|ms| local_datetime(ms / 1000, ctx.tz).chars().skip(11).collect())
+                    .unwrap_or_else(String::new);
+                Line::raw(format!("{time} {:<5} {}", text(e, "level"), event_text(e)))
+            })
+            .collect();
+        if lines.is_empty() {
+            lines.push(Line::raw(
+                "No warnings or errors logged since the server started.",
+            ));
+        }
+        f.render_widget(
+            Paragraph::new(lines).block(
+                Block::default()
+                    .borders(Borders::ALL)
+                    .title(" Latest warnings and errors (7 Logs for all) "),
+            ),
+            warnings,
+        );
         f.render_widget(
             Paragraph::new(today).block(
                 Block::default()
@@ -166,7 +192,7 @@ impl Screen for Dashboard {
 }
 
 fn row(label: &str, value: String) -> Line<'static> {
-    Line::raw(format!("{label:<16}{value}"))
+    Line::raw(format!("{label:<16} {value}"))
 }
 
 fn uptime(s: i64) -> String {

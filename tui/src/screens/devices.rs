@@ -19,14 +19,14 @@ pub struct Devices {
     pub query: String,
 }
 
-const KEYS: &[(&str, &str)] = &[
-    ("↑/↓", "choose a device"),
-    ("a", "approve the licence"),
-    ("x", "reject it (asks first)"),
-    ("b", "block the device (asks first)"),
-    ("f", "pending only / all devices"),
-    ("/", "filter by IMEI, name or mobile"),
-    ("r", "refresh"),
+const KEYS: &[(&str, &str, &str)] = &[
+    ("↑/↓", "", "choose a device"),
+    ("a", "approve", "approve the licence"),
+    ("x", "reject", "reject it (asks first)"),
+    ("b", "block", "block the device (asks first)"),
+    ("f", "pending/all", "pending only / all devices"),
+    ("/", "search", "filter by IMEI, name or mobile"),
+    ("r", "", "refresh"),
 ];
 
 impl Devices {
@@ -95,7 +95,7 @@ impl Screen for Devices {
         "Licences"
     }
 
-    fn keys(&self) -> &'static [(&'static str, &'static str)] {
+    fn keys(&self) -> &'static [(&'static str, &'static str, &'static str)] {
         KEYS
     }
 

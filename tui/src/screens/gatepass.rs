@@ -39,15 +39,15 @@ impl Default for Gatepass {
     }
 }
 
-const KEYS: &[(&str, &str)] = &[
-    ("↑/↓", "choose a pass"),
-    ("n", "issue a new gatepass"),
-    ("i", "mark the pass in (arrived)"),
-    ("o", "mark the pass out (left)"),
-    ("c", "cancel the pass (asks first)"),
-    ("v", "view: inside / today / overdue / all"),
-    ("/", "search by person, vehicle or number"),
-    ("r", "refresh"),
+const KEYS: &[(&str, &str, &str)] = &[
+    ("↑/↓", "", "choose a pass"),
+    ("n", "issue", "issue a new gatepass"),
+    ("i", "in", "mark the pass in (arrived)"),
+    ("o", "out", "mark the pass out (left)"),
+    ("c", "cancel", "cancel the pass (asks first)"),
+    ("v", "view", "view: inside / today / overdue / all"),
+    ("/", "search", "search by person, vehicle or number"),
+    ("r", "", "refresh"),
 ];
 
 impl Gatepass {
@@ -115,7 +115,7 @@ impl Screen for Gatepass {
         "Gatepass"
     }
 
-    fn keys(&self) -> &'static [(&'static str, &'static str)] {
+    fn keys(&self) -> &'static [(&'static str, &'static str, &'static str)] {
         KEYS
     }
 

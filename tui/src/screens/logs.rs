@@ -21,11 +21,11 @@ pub struct Logs {
     pub query: String,
 }
 
-const KEYS: &[(&str, &str)] = &[
-    ("↑/↓", "move through the events"),
-    ("l", "level: all / error / warn / info / debug"),
-    ("/", "filter by text"),
-    ("r", "refresh"),
+const KEYS: &[(&str, &str, &str)] = &[
+    ("↑/↓", "", "move through the events"),
+    ("l", "level", "level: all / error / warn / info / debug"),
+    ("/", "search", "filter by text"),
+    ("r", "", "refresh"),
 ];
 
 /// One event as a line of text: message then key=value fields.
@@ -65,7 +65,7 @@ impl Screen for Logs {
         "Logs"
     }
 
-    fn keys(&self) -> &'static [(&'static str, &'static str)] {
+    fn keys(&self) -> &'static [(&'static str, &'static str, &'static str)] {
         KEYS
     }
 

@@ -44,8 +44,8 @@ pub enum Action {
 
 pub trait Screen {
     fn title(&self) -> &'static str;
-    /// (key, what it does) for the help overlay and the footer.
-    fn keys(&self) -> &'static [(&'static str, &'static str)];
+    /// (key, short label for the footer ("" = not in the footer), what it does for the help).
+    fn keys(&self) -> &'static [(&'static str, &'static str, &'static str)];
     /// The commands that load this screen's data.
     fn refresh(&self) -> Vec<Cmd>;
     fn on_reply(&mut self, reply: &Reply);
@@ -190,9 +190,9 @@ pub fn draw_table(
 }
 
 /// Key lines for the help overlay.
-pub fn help_lines(keys: &[(&str, &str)]) -> Vec<Line<'static>> {
+pub fn help_lines(keys: &[(&str, &str, &str)]) -> Vec<Line<'static>> {
     keys.iter()
-        .map(|(k, what)| Line::raw(format!("  {k:<12} {what}")))
+        .map(|(k, _, what)| Line::raw(format!("  {k:<12} {what}")))
         .collect()
 }
 

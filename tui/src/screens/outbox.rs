@@ -16,9 +16,9 @@ pub struct Outbox {
     pub sel: Sel,
 }
 
-const KEYS: &[(&str, &str)] = &[
-    ("↑/↓", "choose a message; its full text shows below"),
-    ("r", "refresh"),
+const KEYS: &[(&str, &str, &str)] = &[
+    ("↑/↓", "", "choose a message; its full text shows below"),
+    ("r", "refresh", "refresh"),
 ];
 
 impl Screen for Outbox {
@@ -26,7 +26,7 @@ impl Screen for Outbox {
         "Outbox"
     }
 
-    fn keys(&self) -> &'static [(&'static str, &'static str)] {
+    fn keys(&self) -> &'static [(&'static str, &'static str, &'static str)] {
         KEYS
     }
 

@@ -26,13 +26,17 @@ pub struct Users {
     pub query: String,
 }
 
-const KEYS: &[(&str, &str)] = &[
-    ("↑/↓", "choose a user"),
-    ("n", "add a user (username, name, password, role)"),
-    ("p", "set a new password (signs the user out everywhere)"),
-    ("u", "unlock after too many wrong passwords"),
-    ("/", "filter by username, name or role"),
-    ("r", "refresh"),
+const KEYS: &[(&str, &str, &str)] = &[
+    ("↑/↓", "", "choose a user"),
+    ("n", "add", "add a user (username, name, password, role)"),
+    (
+        "p",
+        "password",
+        "set a new password (signs the user out everywhere)",
+    ),
+    ("u", "unlock", "unlock after too many wrong passwords"),
+    ("/", "search", "filter by username, name or role"),
+    ("r", "", "refresh"),
 ];
 
 impl Users {
@@ -66,7 +70,7 @@ impl Screen for Users {
         "Users"
     }
 
-    fn keys(&self) -> &'static [(&'static str, &'static str)] {
+    fn keys(&self) -> &'static [(&'static str, &'static str, &'static str)] {
         KEYS
     }
 
@@ -188,7 +192,7 @@ impl Screen for Users {
             f,
             top,
             &if self.query.is_empty() {
-                format!("{total} users")
+                format!("{total} user{}", if total == 1 { "" } else { "s" })
             } else {
                 format!("{} of {total} users match \"{}\"", shown.len(), self.query)
             },
