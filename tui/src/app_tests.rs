@@ -297,6 +297,7 @@ fn odd_data_never_panics_at_any_size() {
         Tag::Logs,
         Tag::Backup,
         Tag::Check,
+        Tag::Lockouts,
     ];
     let mut app = App::new();
     for v in &odd {

@@ -14,6 +14,7 @@ pub enum Tag {
     GatepassSummary,
     Attendance,
     Users,
+    Lockouts,
     Outbox,
     Logs,
     Backup,

@@ -13,7 +13,7 @@ use super::{route, AdminResult};
 use crate::api::{Problem, Request, Route};
 use crate::domain::time::{local_day, site_offset};
 use crate::domain::validate::FieldError;
-use crate::service::Services;
+use crate::service::{devices, estate, Services};
 
 /// Most log events one call returns (the ring holds about this many anyway).
 pub const MAX_LOG_LIMIT: usize = 500;
@@ -55,12 +55,41 @@ async fn dashboard(svc: Arc<Services>) -> AdminResult {
         "last_backup_unix": svc.metrics.last_backup_unix(),
         // What staff should notice without opening the log screen.
         "recent_warnings": crate::telemetry::recent_logs(Some("warn"), 5),
-        // Areas: each becomes its service's summary as that area lands on main.
-        "devices": Value::Null,
+        // Areas: each is its service's summary; null until that area is on this build.
+        "devices": devices_summary(&svc, now.timestamp())?,
         "attendance": Value::Null,
         "gatepasses": Value::Null,
-        "estate": Value::Null,
+        "estate": estate_summary(&svc).await?,
     }))
+}
+
+/// A handheld seen within this long counts as online.
+const ONLINE_SECS: i64 = 15 * 60;
+
+fn devices_summary(svc: &Services, now: i64) -> Result<Value, Problem> {
+    use crate::domain::devices::DeviceStatus;
+    let all = devices::devices(&svc.store)?;
+    let count = |st: DeviceStatus| all.iter().filter(|d| d.status == st).count();
+    let online = all
+        .iter()
+        .filter(|d| d.status == DeviceStatus::Approved)
+        .filter(|d| d.last_seen_unix.is_some_and(|t| now - t <= ONLINE_SECS))
+        .count();
+    Ok(json!({
+        "total": all.len(),
+        "approved": count(DeviceStatus::Approved),
+        "pending": count(DeviceStatus::Pending),
+        "online": online,
+        "online_window_secs": ONLINE_SECS,
+    }))
+}
+
+async fn estate_summary(svc: &Arc<Services>) -> Result<Value, Problem> {
+    let svc = svc.clone();
+    let s = tokio::task::spawn_blocking(move || estate::summary(&svc))
+        .await
+        .map_err(|e| crate::service::ServiceError::Internal(e.to_string()))??;
+    Ok(serde_json::to_value(s).unwrap_or(Value::Null))
 }
 
 async fn logs(req: Request) -> AdminResult {

@@ -21,6 +21,26 @@ const KEYS: &[(&str, &str, &str)] = &[
     ("r", "refresh", "refresh"),
 ];
 
+/// "pending" is what staff act on: upper case so it stands out without colour.
+fn state(m: &Value) -> String {
+    let st = match text(m, "status") {
+        s if s.is_empty() => if boolean(m, "sent") {
+            "sent"
+        } else {
+            "pending"
+        }
+        .to_string(),
+        s => s,
+    };
+    if boolean(m, "expired") {
+        "expired".into()
+    } else if st == "pending" {
+        "PENDING".into()
+    } else {
+        st
+    }
+}
+
 impl Screen for Outbox {
     fn title(&self) -> &'static str {
         "Outbox"
@@ -88,12 +108,7 @@ impl Screen for Outbox {
                         .unwrap_or_default(),
                     text(m, "to"),
                     text(m, "channel"),
-                    if boolean(m, "sent") {
-                        "sent"
-                    } else {
-                        "WAITING"
-                    }
-                    .to_string(),
+                    state(m),
                     text(m, "text"),
                 ]
             })
@@ -107,7 +122,7 @@ impl Screen for Outbox {
                 Constraint::Length(16),
                 Constraint::Length(16),
                 Constraint::Length(6),
-                Constraint::Length(7),
+                Constraint::Length(9),
                 Constraint::Fill(1),
             ],
             Some(self.sel.0),

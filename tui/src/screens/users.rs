@@ -6,7 +6,7 @@ use ratatui::Frame;
 use serde_json::{json, Value};
 
 use super::{draw_note, draw_table, placeholder, rows_of, Action, Ctx, Load, Screen, Sel};
-use crate::data::{boolean, text};
+use crate::data::{boolean, int, text};
 use crate::form::{Field, Form, FormKind};
 use crate::io::{Cmd, Reply, Tag};
 
@@ -22,6 +22,8 @@ pub const ROLES: &[&str] = &[
 #[derive(Debug, Default)]
 pub struct Users {
     pub list: Load<Vec<Value>>,
+    /// Login lockouts (`user:<name>` subjects), to mark who needs unlocking.
+    pub lockouts: Load<Vec<Value>>,
     pub sel: Sel,
     pub query: String,
 }
@@ -57,6 +59,16 @@ impl Users {
             .unwrap_or_default()
     }
 
+    /// Minutes left on a user's login lockout, if locked.
+    pub fn locked_for(&self, username: &str) -> Option<i64> {
+        let subject = format!("user:{}", username.to_lowercase());
+        self.lockouts
+            .ready()?
+            .iter()
+            .find(|l| text(l, "subject") == subject)
+            .map(|l| (int(l, "retry_after_secs").unwrap_or(0) + 59) / 60)
+    }
+
     fn selected(&self) -> Option<String> {
         self.visible()
             .get(self.sel.0)
@@ -75,10 +87,16 @@ impl Screen for Users {
     }
 
     fn refresh(&self) -> Vec<Cmd> {
-        vec![Cmd::get(Tag::Users, "/admin/users")]
+        vec![
+            Cmd::get(Tag::Users, "/admin/users"),
+            Cmd::get(Tag::Lockouts, "/admin/lockouts"),
+        ]
     }
 
     fn on_reply(&mut self, reply: &Reply) {
+        if reply.tag == Tag::Lockouts {
+            self.lockouts.take(&reply.fetch, rows_of);
+        }
         if reply.tag == Tag::Users {
             self.list.take(&reply.fetch, rows_of);
             let n = self.visible().len();
@@ -200,18 +218,19 @@ impl Screen for Users {
         let rows = shown
             .iter()
             .map(|u| {
-                let locked = boolean(u, "locked");
-                let state = match (boolean(u, "active") || u.get("active").is_none(), locked) {
-                    (_, true) => "LOCKED",
-                    (true, false) => "active",
-                    (false, false) => "disabled",
+                let locked = self.locked_for(&text(u, "username"));
+                let active = boolean(u, "active") || u.get("active").is_none();
+                let state = match (active, locked) {
+                    (_, Some(min)) => format!("LOCKED {min}m"),
+                    (true, None) => "active".into(),
+                    (false, None) => "disabled".into(),
                 };
                 vec![
                     text(u, "user_id"),
                     text(u, "username"),
                     text(u, "name"),
                     text(u, "role"),
-                    state.to_string(),
+                    state,
                 ]
             })
             .collect();
