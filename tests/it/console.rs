@@ -159,6 +159,17 @@ fn every_screen_renders_at_80x24_against_a_running_server() {
         &json!({"imei": "356938035643809", "appID": "POABS"}),
     );
     assert_eq!(lic["licenses"][0]["statusCode"], 1, "{lic}");
+    // Three people on the roll, nobody clocked in yet.
+    let csv = state.join("employees.csv");
+    std::fs::write(
+        &csv,
+        "code,name,sex,dob,doj,pan,department,designation,firm,group,shift\n\
+         E1,Ravi,M,,2020-01-01,,FLD,LAB,1,G1,\nE2,Uma,F,,2021-05-01,,FLD,LAB,1,G1,\n\
+         E3,Joko,M,,2021-05-01,,OFFICE,CLK,1,,\n",
+    )
+    .unwrap();
+    let imported = server.cli_json(&["import", "employees", csv.to_str().unwrap()]);
+    assert_eq!(imported["inserted"], 3, "{imported}");
 
     let mut app = App::new();
     gatehouse_tui::settle(&mut app, &c);
@@ -175,6 +186,7 @@ fn every_screen_renders_at_80x24_against_a_running_server() {
     assert!(s.contains("(just now)"), "{s}");
     assert!(s.contains("Devices          0 online, 1 pending"), "{s}");
     assert!(s.contains("Muster lines     0"), "{s}");
+    assert!(s.contains("Punches in/out   0 / 0"), "{s}");
     assert_snapshot("dashboard", &s, &state);
 
     // Licences: the identity area's endpoint, or a clear "not available".
@@ -208,9 +220,15 @@ fn every_screen_renders_at_80x24_against_a_running_server() {
 
     let s = screen(&mut app, &c, 3);
     assert_fits(&s);
-    if !admin_has(&c, "/admin/attendance/today") {
-        assert!(s.contains("Attendance today: not available"), "{s}");
-    }
+    assert!(s.contains("punches in 0 / out 0 · present 0"), "{s}");
+    let g1 = s.lines().find(|l| l.contains("> G1")).unwrap_or_default();
+    assert!(g1.contains("G1") && g1.contains(" 2 "), "{s}");
+    assert!(s.contains("OFFICE"), "{s}");
+    // G1 is selected first: its missing people are listed.
+    assert!(
+        s.contains("Missing: G1") && s.contains("- Ravi") && s.contains("- Uma"),
+        "{s}"
+    );
     assert_snapshot("attendance", &s, &state);
 
     // Users: the first-run admin and the one added above, with roles.

@@ -13,7 +13,7 @@ use super::{route, AdminResult};
 use crate::api::{Problem, Request, Route};
 use crate::domain::time::{local_day, site_offset};
 use crate::domain::validate::FieldError;
-use crate::service::{devices, estate, Services};
+use crate::service::{attendance, devices, estate, Services};
 
 /// Most log events one call returns (the ring holds about this many anyway).
 pub const MAX_LOG_LIMIT: usize = 500;
@@ -57,7 +57,7 @@ async fn dashboard(svc: Arc<Services>) -> AdminResult {
         "recent_warnings": crate::telemetry::recent_logs(Some("warn"), 5),
         // Areas: each is its service's summary; null until that area is on this build.
         "devices": devices_summary(&svc, now.timestamp())?,
-        "attendance": Value::Null,
+        "attendance": attendance_summary(&svc).await?,
         "gatepasses": Value::Null,
         "estate": estate_summary(&svc).await?,
     }))
@@ -82,6 +82,18 @@ fn devices_summary(svc: &Services, now: i64) -> Result<Value, Problem> {
         "online": online,
         "online_window_secs": ONLINE_SECS,
     }))
+}
+
+/// Today's punches without the per-gang lists (the attendance screen loads those).
+async fn attendance_summary(svc: &Arc<Services>) -> Result<Value, Problem> {
+    let svc = svc.clone();
+    let mut today = tokio::task::spawn_blocking(move || attendance::admin_today(&svc))
+        .await
+        .map_err(|e| crate::service::ServiceError::Internal(e.to_string()))??;
+    if let Some(o) = today.as_object_mut() {
+        o.remove("by_gang_or_department");
+    }
+    Ok(today)
 }
 
 async fn estate_summary(svc: &Arc<Services>) -> Result<Value, Problem> {

@@ -104,11 +104,15 @@ impl Screen for Attendance {
             f,
             top,
             &format!(
-                "{} · punches in {} / out {} · present {}",
+                "{} · punches in {} / out {} · present {}{}",
                 text(d, "date"),
                 figure(int(d, "punches_in")),
                 figure(int(d, "punches_out")),
-                figure(int(d, "present"))
+                figure(int(d, "present")),
+                match int(d, "flagged") {
+                    Some(n) if n > 0 => format!(" · {n} FLAGGED (spoofing?)"),
+                    _ => String::new(),
+                }
             ),
         );
         let gs = groups(d);

@@ -94,7 +94,7 @@ impl Screen for Dashboard {
                     area_figure(d, "attendance", "punches_out"),
                 ),
             ),
-            row("On site (staff)", area_figure(d, "attendance", "present")),
+            row("Staff clocked in", area_figure(d, "attendance", "present")),
             row("Visitors inside", area_figure(d, "gatepasses", "inside")),
             row("Gatepasses today", area_figure(d, "gatepasses", "today")),
             row("Overdue passes", area_figure(d, "gatepasses", "overdue")),
