@@ -132,7 +132,10 @@ impl App {
         }
         if let Tag::Done(what) = &reply.tag {
             self.message = Some(match &reply.fetch {
-                Fetch::Ok(_) => format!("Done: {what}."),
+                Fetch::Ok(d) => match text(d, "number") {
+                    n if n.is_empty() => format!("Done: {what}."),
+                    n => format!("Done: {what} (pass {n})."),
+                },
                 Fetch::NotAvailable => "Not available on this server yet.".into(),
                 Fetch::Failed(e) => format!("Refused: {e}"),
                 Fetch::Offline(o) => format!("Not done: {}", o.message()),
@@ -277,8 +280,8 @@ impl App {
             Modal::Form(mut form) => match form.on_key(key) {
                 FormEvent::Editing => self.modal = Some(Modal::Form(form)),
                 FormEvent::Cancel => self.message = Some("Nothing done.".into()),
-                FormEvent::Submit => match self.screens[self.current].submit(&form) {
-                    Ok(cmd) => self.act(Action::Send(cmd)),
+                FormEvent::Submit => match self.screens[self.current].submit_action(&form) {
+                    Ok(action) => self.act(action),
                     Err(e) => {
                         form.error = Some(e);
                         self.modal = Some(Modal::Form(form));

@@ -199,33 +199,83 @@ fn search_filters_and_esc_clears_it() {
 }
 
 #[test]
-fn issuing_a_gatepass_needs_a_name_then_posts_the_form() {
+fn issuing_a_gatepass_asks_the_kind_then_its_fields() {
     let mut app = App::new();
     ch(&mut app, '3');
     app.take_cmds();
     ch(&mut app, 'n');
+    // visitor → vehicle → material
+    app.on_key(key(KeyCode::Right));
+    app.on_key(key(KeyCode::Right));
     app.on_key(key(KeyCode::Enter));
     match &app.modal {
-        Some(Modal::Form(f)) => assert_eq!(f.error.as_deref(), Some("a name is required")),
+        Some(Modal::Form(f)) => {
+            assert_eq!(f.kind, crate::form::FormKind::IssueGatepass("material"))
+        }
+        _ => panic!("the material form follows"),
+    }
+    app.on_key(key(KeyCode::Enter));
+    match &app.modal {
+        Some(Modal::Form(f)) => assert_eq!(f.error.as_deref(), Some("Carried by is required")),
         _ => panic!("the form stays open with its complaint"),
     }
+    typed(&mut app, "Pak Joko");
     app.on_key(key(KeyCode::Tab));
-    typed(&mut app, "Budi Santoso");
-    for _ in 0..6 {
-        app.on_key(key(KeyCode::Tab));
-    }
-    typed(&mut app, "B 1234 XY");
+    typed(&mut app, "kt 8123 ab");
+    app.on_key(key(KeyCode::Tab));
+    typed(&mut app, "cement 10 bag; water pump 1 pc");
+    app.on_key(key(KeyCode::Tab));
+    app.on_key(key(KeyCode::Right)); // returnable: yes
+    app.on_key(key(KeyCode::Tab));
+    typed(&mut app, "2026-12-01");
+    app.on_key(key(KeyCode::Tab)); // host
+    app.on_key(key(KeyCode::Tab));
+    typed(&mut app, "pump repair");
     app.on_key(key(KeyCode::Enter));
-    assert!(app.modal.is_none());
+    assert!(app.modal.is_none(), "submitted");
     let cmds = app.take_cmds();
     assert_eq!(cmds[0].path, "/admin/gatepasses");
     let body = cmds[0].body.clone().unwrap();
-    assert_eq!(body["name"], "Budi Santoso");
-    assert_eq!(body["vehicle"], "B 1234 XY");
-    assert_eq!(body["kind"], "visitor");
-    assert_eq!(body["returnable"], false);
-    assert_eq!(body["valid_hours"], 8);
-    assert!(body.get("phone").is_none(), "empty fields are left out");
+    assert_eq!(body["kind"], "material");
+    assert_eq!(body["name"], "Pak Joko");
+    assert_eq!(body["vehicle"], "kt 8123 ab");
+    assert_eq!(body["returnable"], true);
+    assert_eq!(body["return_due"], "2026-12-01");
+    assert_eq!(
+        body["items"],
+        json!([{"name": "cement", "qty": 10.0, "unit": "bag"}, {"name": "water pump", "qty": 1.0, "unit": "pc"}])
+    );
+    assert_eq!(body["gate"], "Main gate");
+    assert!(body.get("host").is_none(), "empty fields are left out");
+    assert!(
+        body.get("valid_hours").is_none(),
+        "the server's default applies"
+    );
+    // Its answer names the pass.
+    reply(
+        &mut app,
+        cmds[0].tag.clone(),
+        Fetch::Ok(json!({"number": "GP-20261123-0001"})),
+    );
+    assert_eq!(
+        app.message.as_deref(),
+        Some("Done: material gatepass issued to Pak Joko (pass GP-20261123-0001).")
+    );
+}
+
+#[test]
+fn item_lists_parse_or_say_how_to_write_them() {
+    use crate::screens::gatepass::parse_items;
+    assert_eq!(
+        parse_items("solar 200,5 litre").unwrap(),
+        vec![json!({"name": "solar", "qty": 200.5, "unit": "litre"})]
+    );
+    assert!(parse_items("cement bag")
+        .unwrap_err()
+        .contains("name, quantity, unit"));
+    assert!(parse_items("10 bag").is_err(), "a name is needed");
+    assert!(parse_items("cement 10").is_err(), "a unit is needed");
+    assert!(parse_items(" ; ").is_err());
 }
 
 #[test]

@@ -16,7 +16,9 @@ pub enum FormKind {
     AddUser,
     ResetPassword,
     UnlockUser,
-    IssueGatepass,
+    /// First step of issuing: which kind of pass.
+    GatepassKind,
+    IssueGatepass(&'static str),
     GatepassMove(&'static str),
     Backup,
 }
@@ -105,6 +107,19 @@ impl Form {
             .find(|f| f.name == name)
             .map(|f| f.value.trim().to_string())
             .unwrap_or_default()
+    }
+
+    /// The first field marked required ("*" in its label) that is still empty.
+    pub fn missing_required(&self) -> Option<String> {
+        self.fields
+            .iter()
+            .find(|f| f.label.contains(" *") && f.value.trim().is_empty())
+            .map(|f| {
+                format!(
+                    "{} is required",
+                    f.label.split(" *").next().unwrap_or(f.name)
+                )
+            })
     }
 
     pub fn on_key(&mut self, key: KeyEvent) -> FormEvent {

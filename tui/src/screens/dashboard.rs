@@ -95,7 +95,7 @@ impl Screen for Dashboard {
                 ),
             ),
             row("Staff clocked in", area_figure(d, "attendance", "present")),
-            row("Visitors inside", area_figure(d, "gatepasses", "inside")),
+            row("Passes inside", area_figure(d, "gatepasses", "inside")),
             row("Gatepasses today", area_figure(d, "gatepasses", "today")),
             row("Overdue passes", area_figure(d, "gatepasses", "overdue")),
             row(

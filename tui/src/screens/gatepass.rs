@@ -33,8 +33,8 @@ impl Default for Gatepass {
             sel: Sel(0),
             view: 0,
             query: String::new(),
-            gate: "main".into(),
-            guard: "console".into(),
+            gate: "Main gate".into(),
+            guard: "desk".into(),
         }
     }
 }
@@ -85,29 +85,98 @@ impl Gatepass {
     }
 }
 
-pub fn issue_form() -> Form {
+pub const KINDS: [&str; 4] = ["visitor", "vehicle", "material", "labour"];
+
+/// Step one of issuing: the kind decides which fields the pass needs.
+pub fn kind_form() -> Form {
     Form::new(
-        FormKind::IssueGatepass,
-        "Issue a gatepass",
-        vec![
-            Field::choice("kind", "Kind", &["visitor", "vehicle", "material"]),
-            Field::text("name", "Name").max(100),
-            Field::text("phone", "Phone").max(20),
-            Field::choice("id_type", "ID type", &["KTP", "SIM", "passport", "other"]),
-            Field::text("id_number", "ID number").max(40),
-            Field::text("host", "Visiting (host)").max(100),
-            Field::text("purpose", "Purpose").max(200),
-            Field::text("vehicle", "Vehicle no.").max(20),
-            Field::text("driver", "Driver").max(100),
-            Field::text("load", "Load").max(200),
-            Field::text("items", "Items").max(500),
-            Field::choice("returnable", "Returnable", &["no", "yes"]),
-            Field::text("return_due", "Return due").max(20),
-            Field::text("valid_hours", "Valid hours").with("8").max(4),
-            Field::text("gate", "Gate").with("main").max(40),
-            Field::text("guard", "Guard").with("console").max(64),
-        ],
+        FormKind::GatepassKind,
+        "Issue a gatepass: which kind?",
+        vec![Field::choice("kind", "Kind (←/→)", &KINDS)],
     )
+}
+
+/// Step two: the fields of that kind (the server checks them again).
+pub fn issue_form(kind: &'static str, gate: &str, guard: &str) -> Form {
+    let mut fields = match kind {
+        "vehicle" => vec![
+            Field::text("vehicle", "Vehicle no. *").max(20),
+            Field::text("driver", "Driver *").max(100),
+            Field::text("load", "Load").max(200),
+        ],
+        "material" => vec![
+            Field::text("name", "Carried by *").max(100),
+            Field::text("vehicle", "Vehicle no.").max(20),
+            Field::text("items", "Items * (a 2 bag;b 1 pc)").max(1000),
+            Field::choice("returnable", "Returnable", &["no", "yes"]),
+            Field::text("return_due", "Return by (yyyy-mm-dd)").max(10),
+        ],
+        "labour" => vec![
+            Field::text("lcode", "Labour code *").max(20),
+            Field::text("name", "Name").max(100),
+        ],
+        _ => vec![
+            Field::text("name", "Name *").max(100),
+            Field::text("phone", "Phone").max(20),
+            Field::choice(
+                "id_type",
+                "ID type",
+                &["none", "KTP", "SIM", "passport", "other"],
+            ),
+            Field::text("id_number", "ID number").max(40),
+        ],
+    };
+    if kind == "visitor" {
+        fields.push(Field::text("host", "Visiting (host) *").max(100));
+    } else {
+        fields.push(Field::text("host", "Host").max(100));
+    }
+    fields.extend([
+        Field::text("purpose", "Purpose *").max(200),
+        Field::text("valid_hours", "Valid hours").max(4),
+        Field::text("gate", "Gate").with(gate).max(40),
+        Field::text("guard", "Guard").with(guard).max(64),
+    ]);
+    Form::new(
+        FormKind::IssueGatepass(kind),
+        format!("Issue a {kind} gatepass (* = required)"),
+        fields,
+    )
+}
+
+/// "cement 10 bag; pipe 3 pcs" → `[{name, qty, unit}]`: each item is its name, then how many,
+/// then the unit.
+pub fn parse_items(s: &str) -> Result<Vec<Value>, String> {
+    let mut out = Vec::new();
+    for part in s.split(';').map(str::trim).filter(|p| !p.is_empty()) {
+        let words: Vec<&str> = part.split_whitespace().collect();
+        let at = words
+            .iter()
+            .rposition(|w| w.replace(',', ".").parse::<f64>().is_ok())
+            .filter(|&i| i > 0 && i + 1 < words.len())
+            .ok_or_else(|| {
+                format!("\"{part}\": write each item as name, quantity, unit (e.g. cement 10 bag)")
+            })?;
+        let qty: f64 = words[at].replace(',', ".").parse().unwrap_or(0.0);
+        out.push(json!({
+            "name": words[..at].join(" "),
+            "qty": qty,
+            "unit": words[at + 1..].join(" "),
+        }));
+    }
+    if out.is_empty() {
+        return Err("list at least one item (e.g. cement 10 bag; pipe 3 pcs)".into());
+    }
+    Ok(out)
+}
+
+/// Who the pass is for, for the status line.
+fn subject_of(form: &Form) -> String {
+    ["name", "vehicle", "lcode"]
+        .iter()
+        .map(|k| form.value(k))
+        .find(|v| !v.is_empty())
+        .unwrap_or_default()
 }
 
 impl Screen for Gatepass {
@@ -144,7 +213,7 @@ impl Screen for Gatepass {
             return Action::None;
         }
         match key.code {
-            KeyCode::Char('n') => Action::Form(issue_form()),
+            KeyCode::Char('n') => Action::Form(kind_form()),
             KeyCode::Char('i') => self.move_form("in"),
             KeyCode::Char('o') => self.move_form("out"),
             KeyCode::Char('c') => match self.selected() {
@@ -169,23 +238,41 @@ impl Screen for Gatepass {
         }
     }
 
+    fn submit_action(&mut self, form: &Form) -> Result<Action, String> {
+        match &form.kind {
+            FormKind::GatepassKind => {
+                let chosen = form.value("kind");
+                let kind = KINDS
+                    .iter()
+                    .find(|k| **k == chosen)
+                    .copied()
+                    .unwrap_or("visitor");
+                Ok(Action::Form(issue_form(kind, &self.gate, &self.guard)))
+            }
+            _ => self.submit(form).map(Action::Send),
+        }
+    }
+
     fn submit(&mut self, form: &Form) -> Result<Cmd, String> {
         match &form.kind {
-            FormKind::IssueGatepass => {
-                if form.value("name").is_empty() {
-                    return Err("a name is required".into());
+            FormKind::IssueGatepass(kind) => {
+                if let Some(missing) = form.missing_required() {
+                    return Err(missing);
                 }
                 let mut body = Map::new();
+                body.insert("kind".into(), json!(kind));
                 for fl in &form.fields {
                     let v = fl.value.trim();
+                    if v.is_empty() || (fl.name == "id_type" && v == "none") {
+                        continue;
+                    }
                     let value = match fl.name {
                         "returnable" => Value::Bool(v == "yes"),
-                        "valid_hours" if v.is_empty() => continue,
                         "valid_hours" => match v.parse::<u32>() {
                             Ok(h) => json!(h),
                             Err(_) => return Err("valid hours must be a whole number".into()),
                         },
-                        _ if v.is_empty() => continue,
+                        "items" => Value::Array(parse_items(v)?),
                         _ => Value::String(v.to_string()),
                     };
                     body.insert(fl.name.to_string(), value);
@@ -193,7 +280,7 @@ impl Screen for Gatepass {
                 self.gate = form.value("gate");
                 self.guard = form.value("guard");
                 Ok(Cmd::post(
-                    Tag::Done(format!("gatepass issued to {}", form.value("name"))),
+                    Tag::Done(format!("{kind} gatepass issued to {}", subject_of(form))),
                     "/admin/gatepasses",
                     Value::Object(body),
                 ))
@@ -263,10 +350,17 @@ impl Screen for Gatepass {
         }
         let list = self.list.ready().map(Vec::as_slice).unwrap_or(&[]);
         if list.is_empty() {
+            let matching = if self.query.is_empty() {
+                String::new()
+            } else {
+                format!(" matching \"{}\"", self.query)
+            };
             draw_note(
                 f,
                 table,
-                &format!("No gatepasses in view \"{view}\". Press n to issue one."),
+                &format!(
+                    "No gatepasses in view \"{view}\"{matching}. n issues one, v changes the view."
+                ),
             );
             return;
         }
@@ -277,10 +371,13 @@ impl Screen for Gatepass {
                 if boolean(p, "overdue") {
                     status = format!("{status} OVERDUE");
                 }
-                let due = int(p, "return_due_unix")
-                    .or_else(|| int(p, "valid_until_unix"))
-                    .map(|t| local_datetime(t, ctx.tz).chars().skip(5).collect())
-                    .unwrap_or_else(|| text(p, "return_due"));
+                // Material due back on a day; anyone else due out by a time.
+                let due = match text(p, "return_due") {
+                    d if !d.is_empty() => d,
+                    _ => int(p, "valid_until_unix")
+                        .map(|t| local_datetime(t, ctx.tz).chars().skip(5).collect())
+                        .unwrap_or_default(),
+                };
                 vec![
                     text(p, "number"),
                     text(p, "kind"),
@@ -297,22 +394,33 @@ impl Screen for Gatepass {
             vec!["Number", "Kind", "Name", "Vehicle", "Status", "Due"],
             rows,
             &[
-                Constraint::Length(14),
+                Constraint::Length(16),
                 Constraint::Length(8),
                 Constraint::Fill(1),
-                Constraint::Length(11),
-                Constraint::Length(12),
+                Constraint::Length(10),
+                Constraint::Length(9),
                 Constraint::Length(11),
             ],
             Some(self.sel.0),
         );
         if let Some(p) = list.get(self.sel.0) {
+            let at = |k: &str| {
+                int(p, k)
+                    .map(|t| {
+                        local_datetime(t, ctx.tz)
+                            .chars()
+                            .skip(11)
+                            .collect::<String>()
+                    })
+                    .unwrap_or_else(|| "-".into())
+            };
             let d = format!(
-                "Host: {} · Purpose: {} · Items: {} · Phone: {}",
+                "{} · host: {} · purpose: {} · in {} · out {}",
+                text(p, "number"),
                 text(p, "host"),
                 text(p, "purpose"),
-                text(p, "items"),
-                text(p, "phone")
+                at("in_unix"),
+                at("out_unix")
             );
             draw_note(f, detail, &d);
         }

@@ -55,6 +55,10 @@ pub trait Screen {
     fn submit(&mut self, _form: &Form) -> Result<Cmd, String> {
         Err("this screen has no form".into())
     }
+    /// Like `submit`, for forms that lead to another form rather than straight to a command.
+    fn submit_action(&mut self, form: &Form) -> Result<Action, String> {
+        self.submit(form).map(Action::Send)
+    }
     fn searchable(&self) -> bool {
         false
     }
