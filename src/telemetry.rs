@@ -56,8 +56,6 @@ pub struct Metrics {
     latency_count: AtomicU64,
     /// (unix second, requests answered in it), newest last, at most RATE_WINDOW_SECS entries.
     per_second: Mutex<std::collections::VecDeque<(i64, u64)>>,
-    /// Unix time of the last backup this process wrote (0 = none since start).
-    last_backup_unix: std::sync::atomic::AtomicI64,
 }
 
 /// The admin socket's family name (see `api::Family::name`).
@@ -132,15 +130,6 @@ impl Metrics {
             .sum();
         f.per_sec_1m = recent as f64 / RATE_WINDOW_SECS as f64;
         f
-    }
-
-    pub fn backup_written(&self, unix: i64) {
-        self.last_backup_unix.store(unix, Ordering::Relaxed);
-    }
-
-    /// The last backup written since the server started, if any.
-    pub fn last_backup_unix(&self) -> Option<i64> {
-        Some(self.last_backup_unix.load(Ordering::Relaxed)).filter(|t| *t > 0)
     }
 
     /// Requests by family/operation/status (for the console's dashboard).
@@ -254,8 +243,5 @@ mod figure_tests {
         assert_eq!(f.client_errors, 1);
         assert_eq!(f.server_errors, 1);
         assert!((f.per_sec_1m - 4.0 / 60.0).abs() < 1e-9, "{}", f.per_sec_1m);
-        assert_eq!(m.last_backup_unix(), None);
-        m.backup_written(1_700_000_000);
-        assert_eq!(m.last_backup_unix(), Some(1_700_000_000));
     }
 }

@@ -203,7 +203,7 @@ fn every_screen_renders_at_80x24_against_a_running_server() {
     assert!(s.contains("Requests/s"), "{s}");
     assert!(s.contains("Errors 4xx/5xx"), "{s}");
     assert!(s.contains("Store size"), "{s}");
-    assert!(!s.contains("none since start"), "the backup is shown: {s}");
+    assert!(!s.contains("never"), "the backup is shown: {s}");
     assert!(s.contains("(just now)"), "{s}");
     assert!(s.contains("Devices          0 online, 1 pending"), "{s}");
     assert!(s.contains("Muster lines     0"), "{s}");
@@ -539,6 +539,11 @@ fn dashboard_reports_lan_requests_errors_store_and_backup() {
     let mut app = App::new();
     gatehouse_tui::settle(&mut app, &c);
     let s = gatehouse_tui::render(&app, 80, 24);
+    assert!(
+        s.contains("Last backup      FAILED "),
+        "a failed backup shows: {s}"
+    );
+    assert_eq!(d["last_backup"]["ok"], false, "{d}");
     assert!(s.contains("Latest warnings and errors"), "{s}");
     assert!(s.contains("ERROR"), "{s}");
 }
@@ -837,7 +842,7 @@ fn console_in_tmux_approves_a_licence_issues_a_gatepass_and_shows_them() {
     t.wait_for("Done: backup written to", 30);
     t.keys(&["1"]);
     let p = t.wait_for("(just now)", 10);
-    assert!(!p.contains("none since start"), "{p}");
+    assert!(!p.contains("never"), "{p}");
 
     // Help, then quit: the console exits and gives the terminal back.
     t.keys(&["?"]);

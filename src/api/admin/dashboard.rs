@@ -13,7 +13,7 @@ use super::{route, AdminResult};
 use crate::api::{Problem, Request, Route};
 use crate::domain::time::{local_day, site_offset};
 use crate::domain::validate::FieldError;
-use crate::service::{attendance, devices, estate, gatepass, Services};
+use crate::service::{attendance, devices, estate, gatepass, maintenance, Services};
 
 /// Most log events one call returns (the ring holds about this many anyway).
 pub const MAX_LOG_LIMIT: usize = 500;
@@ -34,6 +34,7 @@ async fn dashboard(svc: Arc<Services>) -> AdminResult {
     let now = svc.now();
     let offset = svc.config.site.timezone_offset_minutes;
     let requests = svc.metrics.request_figures();
+    let last_backup = maintenance::last_backup(&svc.store)?;
     let store_bytes = {
         let store = svc.store.clone();
         // size_on_disk walks the directory: keep it off the async workers.
@@ -52,7 +53,12 @@ async fn dashboard(svc: Arc<Services>) -> AdminResult {
         "uptime_secs": svc.started.elapsed().as_secs(),
         "requests": requests,
         "store_bytes": store_bytes,
-        "last_backup_unix": svc.metrics.last_backup_unix(),
+        "last_backup_unix": last_backup.as_ref().filter(|b| b.ok).map(|b| b.at_unix),
+        // The last attempt, failed ones included (a pulled USB stick must show).
+        "last_backup": last_backup.map(|b| json!({
+            "at_unix": b.at_unix, "file": b.file, "ok": b.ok, "bytes": b.bytes,
+            "error": b.error, "scheduled": b.scheduled,
+        })),
         // What staff should notice without opening the log screen.
         "recent_warnings": crate::telemetry::recent_logs(Some("warn"), 5),
         // Areas: each is its service's summary; null until that area is on this build.

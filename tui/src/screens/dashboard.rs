@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use super::logs::event_text;
 use super::{placeholder, Action, Ctx, Load, Screen};
-use crate::data::{ago, bytes, float, int, list, local_datetime, text};
+use crate::data::{ago, boolean, bytes, float, int, list, local_datetime, text};
 use crate::io::{Cmd, Reply, Tag};
 
 #[derive(Debug, Default)]
@@ -112,9 +112,18 @@ impl Screen for Dashboard {
             Line::raw("n/a = not on this server (yet)"),
         ];
         let req = d.get("requests").cloned().unwrap_or(Value::Null);
-        let (last_backup, backup_ago) = match int(d, "last_backup_unix") {
-            Some(t) if t > 0 => (local_datetime(t, ctx.tz), format!("({})", ago(t, ctx.now))),
-            _ => ("none since start".to_string(), String::new()),
+        let attempt = d.get("last_backup").filter(|b| b.is_object());
+        let (last_backup, backup_ago) = match (attempt, int(d, "last_backup_unix")) {
+            (Some(b), _) if !boolean(b, "ok") => {
+                let at = int(b, "at_unix").unwrap_or(0);
+                let day_time: String = local_datetime(at, ctx.tz).chars().skip(5).collect();
+                (
+                    format!("FAILED {day_time}"),
+                    format!("({})", ago(at, ctx.now)),
+                )
+            }
+            (_, Some(t)) if t > 0 => (local_datetime(t, ctx.tz), format!("({})", ago(t, ctx.now))),
+            _ => ("never".to_string(), String::new()),
         };
         let server = vec![
             row(
