@@ -49,7 +49,9 @@ fn scheduled_backup_then_console_restore_brings_the_old_state_back() {
     // The file lands before the log is written and the old ones are rotated: wait for all three.
     let count = || std::fs::read_dir(usb.path()).unwrap().count();
     wait_for("a scheduled backup logged and rotated", || {
-        !ours().is_empty() && count() == 3 && admin_data(&s, "GET", "/admin/backup", None)["last"]["ok"] == true
+        !ours().is_empty()
+            && count() == 3
+            && admin_data(&s, "GET", "/admin/backup", None)["last"]["ok"] == true
     });
     let status = admin_data(&s, "GET", "/admin/backup", None);
     assert_eq!(status["last"]["ok"], true, "{status}");
