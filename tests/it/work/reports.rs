@@ -2,6 +2,12 @@
 
 use super::*;
 
+/// Downloads the file of a Generate Report answer: (status, content type, disposition, bytes).
+fn fetch(da: &DaSession, report: &Value) -> (u16, String, String, Vec<u8>) {
+    let url = report["download_url"].as_str().unwrap();
+    download(da, url.trim_start_matches("/daily/v1"))
+}
+
 #[test]
 fn report_covers_only_the_chosen_period_as_csv_and_xlsx() {
     let s = Server::start();
@@ -73,12 +79,7 @@ fn report_covers_only_the_chosen_period_as_csv_and_xlsx() {
     assert_eq!(r["tasks_done"], 2);
     assert_eq!(r["summary"][0]["user_id"], me);
     assert_eq!(r["summary"][0]["tasks_done"], 2);
-    let url = r["download_url"]
-        .as_str()
-        .unwrap()
-        .trim_start_matches("/daily/v1")
-        .to_string();
-    let (st, ct, cd, bytes) = download(&da, &url);
+    let (st, ct, cd, bytes) = fetch(&da, &r);
     assert_eq!(st, 200);
     assert!(ct.starts_with("text/csv"), "{ct}");
     assert!(cd.contains("attachment") && cd.contains(".csv"), "{cd}");
@@ -105,12 +106,7 @@ fn report_covers_only_the_chosen_period_as_csv_and_xlsx() {
         200,
     );
     assert_eq!(r["tasks_done"], 0);
-    let url = r["download_url"]
-        .as_str()
-        .unwrap()
-        .trim_start_matches("/daily/v1")
-        .to_string();
-    let (_, _, _, bytes) = download(&da, &url);
+    let (_, _, _, bytes) = fetch(&da, &r);
     assert_eq!(
         csv::Reader::from_reader(bytes.as_slice()).records().count(),
         0
@@ -129,12 +125,7 @@ fn report_covers_only_the_chosen_period_as_csv_and_xlsx() {
         200,
     );
     assert_eq!(r["tasks_done"], 2);
-    let url = r["download_url"]
-        .as_str()
-        .unwrap()
-        .trim_start_matches("/daily/v1")
-        .to_string();
-    let (st, ct, cd, bytes) = download(&da, &url);
+    let (st, ct, cd, bytes) = fetch(&da, &r);
     assert_eq!(st, 200);
     assert_eq!(
         ct,
