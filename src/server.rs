@@ -258,5 +258,10 @@ async fn background_jobs(svc: Arc<Services>, mut stop: watch::Receiver<bool>) {
                 tracing::error!(error = %e, "scheduled backup failed");
             }
         }
+        match crate::service::expiry::sweep(&svc).await {
+            Ok(n) if n > 0 => tracing::info!(removed = n, "expired sign-in records swept"),
+            Err(e) => tracing::warn!(error = %e, "sign-in records sweep failed"),
+            _ => {}
+        }
     }
 }

@@ -108,15 +108,20 @@ pub enum Decision {
     Block,
 }
 
-/// An admin's decision. Approving issues a fresh licence key (so a device blocked and approved
+/// An admin's decision (also on an IMEI not seen yet). Approving issues a fresh licence key (so a device blocked and approved
 /// again does not get its old key back); rejecting or blocking kills the device's sessions.
 pub fn decide(svc: &Services, tx: &mut Tx, imei: &str, decision: Decision) -> Result<Device> {
-    let mut d = tx
-        .get::<Device>(imei.trim().as_bytes())?
-        .ok_or(ServiceError::NotFound {
-            key: "device.unknown",
-        })?;
+    let imei = imei.trim();
     let now = svc.now_unix();
+    // A decision may come before the handheld ever asks: technicians approve a known IMEI in
+    // advance, and a stolen one can be blocked before it shows up.
+    let mut d = match tx.get::<Device>(imei.as_bytes())? {
+        Some(d) => d,
+        None => {
+            tracing::info!(imei, "decision on an IMEI that has not asked yet");
+            new_device(now, imei, &svc.config.codelayer.app_id)
+        }
+    };
     match decision {
         Decision::Approve => {
             if d.status != DeviceStatus::Approved {

@@ -14,6 +14,7 @@ pub mod device_logins;
 pub mod devices;
 pub mod error;
 pub mod estate;
+pub mod expiry;
 pub mod gatepass;
 pub mod geofence;
 pub mod hr;

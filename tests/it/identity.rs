@@ -115,9 +115,24 @@ fn codelayer_licence_register_auth_settings_and_block() {
     // Rejected.
     s.cli_json(&["device", "reject", "--imei", IMEI]);
     assert_eq!(codelayer(&s, "system/auth", &req)["e"], 403);
-    // Unknown IMEI for a decision: a clear failure.
-    let out = s.cli(&["device", "approve", "--imei", "999999999999999"]);
+    // Approval ahead of the handheld's first request.
+    let d = s.cli_json(&["device", "approve", "--imei", "999999999999999"]);
+    assert_eq!(d["status"], "approved");
+    let l = codelayer(
+        &s,
+        "system/license",
+        &json!({"imei": "999999999999999", "appID": "QM_V3"}),
+    );
+    assert_eq!(l["licenses"][0]["statusCode"], 2, "{l}");
+    assert_eq!(l["licenses"][0]["key"].as_str().unwrap().len(), 32);
+    // A malformed IMEI is refused by the CLI with a clear message.
+    let out = s.cli(&["device", "approve", "--imei", "123"]);
     assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("imei"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]

@@ -1,0 +1,180 @@
+//! Forgetting what can no longer be used: expired tokens and sessions, old lockout counts, spent
+//! reset codes, old outbox messages and gateway callbacks. Without this a box that runs for years
+//! keeps every hourly access token it ever issued.
+//!
+//! Candidates are found without the writer lock, then re-checked and deleted (with their index
+//! entries) in one `Tx` per batch, so writers wait only for the deletes.
+
+use crate::domain::credentials::LoginFailures;
+use crate::domain::devices::CodelayerSession;
+use crate::domain::identity::{
+    DeviceLogin, DeviceSlot, OutboxMessage, ResetCode, TokenRecord, WablasEvent,
+};
+use crate::store::tables::identity::{SESSIONS_BY_IMEI, TOKENS_BY_USER};
+use crate::store::{self, Record, Tx};
+
+use super::{Result, Services};
+
+/// Kept this long after they stop being usable (so support can still see what happened).
+const GRACE_SECS: i64 = 86_400;
+/// Outbox messages and gateway callbacks are kept this long.
+const MESSAGES_SECS: i64 = 30 * 86_400;
+/// Deletes per transaction.
+const BATCH: usize = 2_000;
+
+fn candidates<R: Record>(svc: &Services, dead: impl Fn(&R) -> bool) -> Result<Vec<Vec<u8>>> {
+    let mut out = Vec::new();
+    for item in svc.store.scan_iter::<R>(b"")? {
+        let (k, r) = item?;
+        if dead(&r) {
+            out.push(k);
+            if out.len() >= BATCH {
+                break;
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// One pass; returns how many records were removed.
+pub async fn sweep(svc: &Services) -> Result<usize> {
+    let now = svc.now_unix();
+    let cfg = &svc.config;
+    let idle_cl = cfg.codelayer.session_idle_minutes * 60;
+    let idle_az = cfg.auth.authorize_token_idle_hours * 3600;
+    let lock = cfg.auth.lockout_minutes * 60;
+    let mut removed = 0;
+
+    let tokens = candidates::<TokenRecord>(svc, |t| t.expires_unix + GRACE_SECS < now)?;
+    let sessions = candidates::<CodelayerSession>(svc, |s| {
+        now - s.last_used_unix > idle_cl + GRACE_SECS
+            || (s.revoked && now - s.issued_unix > GRACE_SECS)
+    })?;
+    let logins = candidates::<DeviceLogin>(svc, |l| {
+        now - l.last_activity_unix > idle_az + GRACE_SECS
+            || (l.revoked && now - l.issued_unix > GRACE_SECS)
+    })?;
+    let failures = candidates::<LoginFailures>(svc, |f| {
+        f.locked_until_unix < now && now - f.last_failure_unix > lock
+    })?;
+    let codes = candidates::<ResetCode>(svc, |c| c.expires_unix + GRACE_SECS < now)?;
+    let outbox = candidates::<OutboxMessage>(svc, |m| now - m.created_unix > MESSAGES_SECS)?;
+    let events = candidates::<WablasEvent>(svc, |e| now - e.received_unix > MESSAGES_SECS)?;
+
+    let mut tx = svc.store.begin().await;
+    for k in tokens {
+        if let Some(t) = tx.get::<TokenRecord>(&k)? {
+            if let Some(u) = t.user {
+                tx.delete_raw(TOKENS_BY_USER, &[u.key().as_slice(), &k].concat());
+            }
+            tx.delete::<TokenRecord>(&k);
+            removed += 1;
+        }
+    }
+    for k in sessions {
+        if let Some(s) = tx.get::<CodelayerSession>(&k)? {
+            let prefix = store::prefix(&[s.imei.as_bytes()]);
+            tx.delete_raw(SESSIONS_BY_IMEI, &[prefix.as_slice(), &k].concat());
+            tx.delete::<CodelayerSession>(&k);
+            removed += 1;
+        }
+    }
+    for k in logins {
+        if let Some(l) = tx.get::<DeviceLogin>(&k)? {
+            let slot = DeviceSlot::key(l.user, &l.device_id);
+            if tx
+                .get::<DeviceSlot>(&slot)?
+                .is_some_and(|s| s.token_hash.0.as_slice() == k.as_slice())
+            {
+                tx.delete::<DeviceSlot>(&slot);
+            }
+            tx.delete::<DeviceLogin>(&k);
+            removed += 1;
+        }
+    }
+    removed += delete_all::<LoginFailures>(&mut tx, failures);
+    removed += delete_all::<ResetCode>(&mut tx, codes);
+    removed += delete_all::<OutboxMessage>(&mut tx, outbox);
+    removed += delete_all::<WablasEvent>(&mut tx, events);
+    tx.commit().await?;
+    Ok(removed)
+}
+
+fn delete_all<R: Record>(tx: &mut Tx, keys: Vec<Vec<u8>>) -> usize {
+    let n = keys.len();
+    for k in keys {
+        tx.delete::<R>(&k);
+    }
+    n
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::domain::identity::TokenKind;
+    use crate::domain::ids::{AppKey, TokenHash, UserId};
+
+    fn token(expires_unix: i64) -> TokenRecord {
+        TokenRecord {
+            kind: TokenKind::Access,
+            app_key: AppKey("ak".into()),
+            user: Some(UserId(7)),
+            parent: None,
+            device_id: None,
+            issued_unix: 0,
+            expires_unix,
+            revoked: false,
+        }
+    }
+
+    #[tokio::test]
+    async fn sweeps_dead_records_with_their_index_entries_and_keeps_live_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let store =
+            crate::store::Store::open(dir.path(), crate::store::StoreOptions::default()).unwrap();
+        let svc = Services::new(
+            store.clone(),
+            Arc::new(crate::config::Config::default()),
+            Arc::new(crate::telemetry::Metrics::default()),
+        )
+        .unwrap();
+        let now = svc.now_unix();
+        let dead = TokenHash::of(b"dead");
+        let live = TokenHash::of(b"live");
+        let mut tx = store.begin().await;
+        for (h, t) in [(dead, token(now - 2 * GRACE_SECS)), (live, token(now + 60))] {
+            tx.put(&h.0, &t);
+            tx.index(TOKENS_BY_USER, &[UserId(7).key().as_slice(), &h.0].concat());
+        }
+        tx.put(
+            b"user:old",
+            &LoginFailures {
+                failures: 2,
+                last_failure_unix: now - 10 * 86_400,
+                locked_until_unix: 0,
+            },
+        );
+        tx.put(
+            b"user:recent",
+            &LoginFailures {
+                failures: 2,
+                last_failure_unix: now - 5,
+                locked_until_unix: 0,
+            },
+        );
+        tx.commit().await.unwrap();
+        assert_eq!(sweep(&svc).await.unwrap(), 2);
+        assert!(store.get::<TokenRecord>(&dead.0).unwrap().is_none());
+        assert!(store.get::<TokenRecord>(&live.0).unwrap().is_some());
+        let idx = store.index_keys(TOKENS_BY_USER, &UserId(7).key()).unwrap();
+        assert_eq!(idx, vec![live.0.to_vec()]);
+        assert!(store.get::<LoginFailures>(b"user:old").unwrap().is_none());
+        assert!(store
+            .get::<LoginFailures>(b"user:recent")
+            .unwrap()
+            .is_some());
+        assert_eq!(sweep(&svc).await.unwrap(), 0, "nothing left to sweep");
+    }
+}
