@@ -305,8 +305,12 @@ fn every_screen_renders_at_80x24_against_a_running_server() {
 
     let s = screen(&mut app, &c, 7);
     assert_fits(&s);
-    assert!(s.contains("Backup now: press b"), "{s}");
-    assert!(s.contains("gatehouse restore --from FILE"), "{s}");
+    assert!(s.contains("b: backup now"), "{s}");
+    assert!(s.contains("Last backup: "), "{s}");
+    assert!(
+        s.contains("console-test.backup"),
+        "the CLI's backup is the last one: {s}"
+    );
     assert_snapshot("backup", &s, &state);
 
     // Help on a screen, over the screen.
@@ -322,7 +326,9 @@ fn every_screen_renders_at_80x24_against_a_running_server() {
 
 #[test]
 fn console_actions_reach_the_server() {
-    let server = Server::start();
+    let mut server = Server::start();
+    // The state outlives this server: the restore below restarts it on the same directory.
+    let _state_dir = server.keep_state();
     let state = server.state.clone();
     let c = admin_client(&state);
     let mut app = App::new();
@@ -396,6 +402,54 @@ fn console_actions_reach_the_server() {
         d["last_backup_unix"].as_i64().unwrap() > now_unix() - 60,
         "{d}"
     );
+    let s = gatehouse_tui::render(&app, 80, 24);
+    assert!(
+        s.contains("by hand"),
+        "the schedule panel shows this backup: {s}"
+    );
+
+    // Restore that backup from the console: asks, stages, the server restarts with it.
+    server.cli_json(&[
+        "user",
+        "add",
+        "--username",
+        "after-backup",
+        "--password",
+        "After-backup-1",
+    ]);
+    key(&mut app, KeyCode::Char('R'));
+    key(&mut app, KeyCode::Enter); // the last backup's file is offered
+    let s = gatehouse_tui::render(&app, 80, 24);
+    assert!(
+        s.contains("Restore from") && s.contains("y = yes"),
+        "asks first: {s}"
+    );
+    key(&mut app, KeyCode::Char('y'));
+    gatehouse_tui::settle(&mut app, &c);
+    let msg = app.message.clone().unwrap_or_default();
+    assert!(
+        msg.starts_with(&format!("Done: restore from {file} staged")),
+        "{msg}"
+    );
+    let code = server.stop_waiting();
+    assert_ne!(code, Some(0), "exits so systemd restarts it");
+    let server = Server::start_on(&state, &[]);
+    let users = admin_ok(&c, "GET", "/admin/users", None);
+    let names: Vec<&str> = users
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|u| u["username"].as_str())
+        .collect();
+    assert!(
+        names.contains(&"budi") && !names.contains(&"after-backup"),
+        "{names:?}"
+    );
+    // The console sees the server again.
+    app.tick();
+    gatehouse_tui::settle(&mut app, &c);
+    assert_eq!(app.conn, gatehouse_tui::app::Conn::Online);
+    drop(server);
 }
 
 #[test]
@@ -835,7 +889,7 @@ fn console_in_tmux_approves_a_licence_issues_a_gatepass_and_shows_them() {
     t.wait_for("Done: user warsito added.", 10);
     t.wait_for("2 users", 10);
     t.keys(&["8"]);
-    t.wait_for("Backup now: press b", 10);
+    t.wait_for("b: backup now", 10);
     t.keys(&["b"]);
     t.wait_for("Backup file", 10);
     t.keys(&["Enter"]);

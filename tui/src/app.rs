@@ -145,6 +145,9 @@ impl App {
             }
         }
         if reply.tag == Tag::Backup {
+            if matches!(reply.fetch, Fetch::Ok(_)) {
+                self.refresh_current();
+            }
             self.message = Some(match &reply.fetch {
                 Fetch::Ok(b) => format!("Done: backup written to {}.", text(b, "file")),
                 Fetch::Failed(e) => format!("Backup failed: {e}"),
@@ -341,7 +344,10 @@ impl App {
             Some(Modal::Help) => self.draw_help(f, area),
             Some(Modal::Form(form)) => form.draw(f, area),
             Some(Modal::Confirm(q, _)) => {
-                let pop = centered(area, area.width.saturating_sub(4).min(60), 5);
+                let w = area.width.saturating_sub(4).min(60);
+                // Room for the wrapped question (a path can be long), a gap and the keys.
+                let text_rows = q.chars().count() as u16 / w.saturating_sub(3).max(1) + 2;
+                let pop = centered(area, w, text_rows + 4);
                 f.render_widget(Clear, pop);
                 f.render_widget(
                     Paragraph::new(vec![

@@ -347,6 +347,7 @@ fn odd_data_never_panics_at_any_size() {
         Tag::Logs,
         Tag::Backup,
         Tag::Check,
+        Tag::BackupStatus,
         Tag::Lockouts,
     ];
     let mut app = App::new();

@@ -21,6 +21,7 @@ pub enum FormKind {
     IssueGatepass(&'static str),
     GatepassMove(&'static str),
     Backup,
+    Restore,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

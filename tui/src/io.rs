@@ -19,6 +19,7 @@ pub enum Tag {
     Logs,
     Backup,
     Check,
+    BackupStatus,
     /// An action (approve, issue, unlock ...); the text says what was done, for the status line.
     Done(String),
 }

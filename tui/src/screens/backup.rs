@@ -1,5 +1,5 @@
-//! Backup now (online, through the server) and how to restore (the server must be stopped,
-//! so the console can only say how).
+//! Backup now (online, through the server), the backup schedule and its last attempt, a full
+//! store check, and restore (staged by the server, which restarts to apply it).
 
 use crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::Rect;
@@ -9,15 +9,17 @@ use ratatui::Frame;
 use serde_json::{json, Value};
 
 use super::{Action, Ctx, Load, Screen};
-use crate::data::{bytes, int, list, local_datetime, text};
+use crate::data::{ago, boolean, bytes, int, list, local_datetime, text};
 use crate::form::{Field, Form, FormKind};
 use crate::io::{Cmd, Fetch, Reply, Tag};
 
 #[derive(Debug, Default)]
 pub struct Backup {
-    /// The last backup written from this console.
+    /// The backup written from this console.
     pub last: Option<Load<Value>>,
     pub check: Option<Load<Value>>,
+    /// `GET /admin/backup`: schedule and the last attempt (scheduled or not).
+    pub status: Load<Value>,
     /// The server's state directory (from the dashboard), to offer a default file name.
     pub state_dir: String,
     pub tz: i32,
@@ -34,6 +36,12 @@ const KEYS: &[(&str, &str, &str)] = &[
         "check",
         "check the store: decode every record, verify every blob",
     ),
+    (
+        "R",
+        "restore",
+        "restore from a backup file (asks first; the server restarts)",
+    ),
+    ("r", "", "refresh"),
 ];
 
 impl Backup {
@@ -42,12 +50,68 @@ impl Backup {
             .chars()
             .filter(char::is_ascii_digit)
             .collect();
-        let dir = if self.state_dir.is_empty() {
-            "/var/backups/gatehouse".to_string()
-        } else {
-            format!("{}/backups", self.state_dir.trim_end_matches('/'))
+        let scheduled_dir = self
+            .status
+            .ready()
+            .map(|s| text(s, "dir"))
+            .filter(|d| !d.is_empty());
+        let dir = match scheduled_dir {
+            Some(d) => d,
+            None if self.state_dir.is_empty() => "/var/backups/gatehouse".to_string(),
+            None => format!("{}/backups", self.state_dir.trim_end_matches('/')),
         };
-        format!("{dir}/gatehouse-{stamp}.backup")
+        format!("{}/gatehouse-{stamp}.ghb", dir.trim_end_matches('/'))
+    }
+
+    fn status_lines(&self, ctx: &Ctx) -> Vec<Line<'static>> {
+        let Some(s) = self.status.ready() else {
+            return vec![];
+        };
+        let mut lines = Vec::new();
+        let dir = text(s, "dir");
+        if dir.is_empty() {
+            lines.push(Line::raw(
+                "Scheduled backups: off (no backup directory configured).",
+            ));
+        } else {
+            let next = match int(s, "next_in_secs") {
+                Some(n) if n <= 60 => "due now".to_string(),
+                Some(n) => format!("next in {} min", n / 60),
+                None => String::new(),
+            };
+            lines.push(Line::raw(format!(
+                "Scheduled: every {} h to {dir}, keep {} · {next}",
+                text(s, "every_hours"),
+                text(s, "keep")
+            )));
+        }
+        match s.get("last").filter(|l| l.is_object()) {
+            None => lines.push(Line::raw("Last backup: never.")),
+            Some(l) => {
+                let at = int(l, "at_unix").unwrap_or(0);
+                let when = format!("{} ({})", local_datetime(at, ctx.tz), ago(at, ctx.now));
+                let how = if boolean(l, "scheduled") {
+                    "scheduled"
+                } else {
+                    "by hand"
+                };
+                if boolean(l, "ok") {
+                    lines.push(Line::raw(format!(
+                        "Last backup: {when}, {how}, {}",
+                        int(l, "bytes").map(bytes).unwrap_or_default()
+                    )));
+                    lines.push(Line::raw(format!("  {}", text(l, "file"))));
+                } else {
+                    lines.push(Line::raw(format!("LAST BACKUP FAILED: {when}, {how}")));
+                    lines.push(Line::raw(format!(
+                        "  {}: {}",
+                        text(l, "file"),
+                        text(l, "error")
+                    )));
+                }
+            }
+        }
+        lines
     }
 }
 
@@ -61,13 +125,17 @@ impl Screen for Backup {
     }
 
     fn refresh(&self) -> Vec<Cmd> {
-        vec![]
+        vec![Cmd::get(Tag::BackupStatus, "/admin/backup")]
     }
 
     fn on_reply(&mut self, reply: &Reply) {
         let slot = match reply.tag {
             Tag::Backup => &mut self.last,
             Tag::Check => &mut self.check,
+            Tag::BackupStatus => {
+                self.status.take(&reply.fetch, Value::clone);
+                return;
+            }
             Tag::Dashboard => {
                 if let Fetch::Ok(d) = &reply.fetch {
                     self.state_dir = text(d, "state_dir");
@@ -94,11 +162,48 @@ impl Screen for Backup {
                         .max(4096)],
                 ))
             }
+            KeyCode::Char('R') => {
+                let last_file = self
+                    .status
+                    .ready()
+                    .and_then(|s| s.get("last"))
+                    .filter(|l| boolean(l, "ok"))
+                    .map(|l| text(l, "file"))
+                    .unwrap_or_default();
+                Action::Form(Form::new(
+                    FormKind::Restore,
+                    "Restore from a backup file",
+                    vec![Field::text("from", "Backup file").with(last_file).max(4096)],
+                ))
+            }
             KeyCode::Char('k') => {
                 self.check = Some(Load::Waiting);
                 Action::Send(Cmd::get(Tag::Check, "/admin/check"))
             }
+            KeyCode::Char('r') => Action::Refresh,
             _ => Action::None,
+        }
+    }
+
+    fn submit_action(&mut self, form: &Form) -> Result<Action, String> {
+        match form.kind {
+            FormKind::Restore => {
+                let from = form.value("from");
+                if !from.starts_with('/') {
+                    return Err("give the full path of the backup file (starting with /)".into());
+                }
+                Ok(Action::Confirm(
+                    format!(
+                        "Restore from {from}? Everything written since that backup is lost; the server restarts to apply it."
+                    ),
+                    Cmd::post(
+                        Tag::Done(format!("restore from {from} staged; the server is restarting")),
+                        "/admin/restore",
+                        json!({"from": from}),
+                    ),
+                ))
+            }
+            _ => self.submit(form).map(Action::Send),
         }
     }
 
@@ -113,10 +218,12 @@ impl Screen for Backup {
 
     fn draw(&self, f: &mut Frame, area: Rect, ctx: &Ctx) {
         let mut lines = vec![Line::raw(
-            "Backup now: press b. The server keeps serving while it writes.",
+            "b: backup now (the server keeps serving) · k: check · R: restore",
         )];
+        lines.extend(self.status_lines(ctx));
+        lines.push(Line::raw(""));
         match &self.last {
-            None => lines.push(Line::raw("No backup written from this console yet.")),
+            None => {}
             Some(Load::Waiting) => lines.push(Line::raw("Writing the backup…")),
             Some(Load::Ready(b)) => {
                 lines.push(Line::raw(format!("Backup written: {}", text(b, "file"))));
@@ -137,11 +244,8 @@ impl Screen for Backup {
             }
             Some(Load::Failed(e)) => lines.push(Line::raw(format!("BACKUP FAILED: {e}"))),
         }
-        lines.push(Line::raw(""));
         match &self.check {
-            None => lines.push(Line::raw(
-                "Check the store: press k (reads every record; may take a while).",
-            )),
+            None => {}
             Some(Load::Waiting) => lines.push(Line::raw("Checking the store…")),
             Some(Load::Ready(c)) => {
                 let errors = list(c, Some("errors"));
@@ -165,13 +269,11 @@ impl Screen for Backup {
         }
         lines.push(Line::raw(""));
         lines.push(Line::raw(
-            "Restore (replaces everything; the server must be stopped):",
+            "Restore replaces everything with the backup's contents. The server checks the",
         ));
-        lines.push(Line::raw("  sudo systemctl stop gatehouse"));
         lines.push(Line::raw(
-            "  sudo -u gatehouse gatehouse restore --from FILE",
+            "file, stages it and restarts; systemd brings it back with the restored data.",
         ));
-        lines.push(Line::raw("  sudo systemctl start gatehouse"));
         lines.push(Line::raw(format!(
             "Times are site time (UTC{:+}h).",
             ctx.tz as f64 / 60.0
