@@ -911,3 +911,43 @@ fn console_in_tmux_approves_a_licence_issues_a_gatepass_and_shows_them() {
     }
     assert!(!t.alive(), "the console did not exit on q:\n{}", t.pane());
 }
+
+#[test]
+fn outbox_screen_shows_a_reset_code_for_staff_to_pass_on() {
+    let server = Server::start();
+    let c = admin_client(&server.state);
+    let da = DaSession::open(&server, "kerani01", "kerani-pass-1", "clerk");
+    let rid = request_id();
+    let bearer = format!("Bearer {}", da.client_token);
+    let mut h = da_client_headers(&da.app_key, &bearer, &rid);
+    h.push(("content-type", "application/json"));
+    let a = send(
+        "POST",
+        &server.url("/daily/v1/user/forgot-password"),
+        &h,
+        Some(json!({"username": "kerani01"}).to_string().as_bytes()),
+    );
+    assert_eq!(a.status, 200, "{}", a.text);
+    let msgs = admin_ok(&c, "GET", "/admin/outbox", None);
+    let text = msgs[0]["text"].as_str().unwrap().to_string();
+    let code: String = text
+        .split(|ch: char| !ch.is_ascii_digit())
+        .find(|w| w.len() == 6)
+        .expect("a 6-digit code")
+        .to_string();
+    let mut app = App::new();
+    let s = screen(&mut app, &c, 5);
+    assert_fits(&s);
+    let row = s
+        .lines()
+        .find(|l| l.contains("console") && l.starts_with('>'))
+        .unwrap_or_default();
+    let status = msgs[0]["status"].as_str().unwrap();
+    assert_eq!(status, "pending", "{msgs}");
+    assert!(row.contains("PENDING") && row.contains("user #"), "{s}");
+    assert!(s.contains("(password_reset)"), "{s}");
+    assert!(
+        s.contains(&code),
+        "the code is on screen for the staff: {s}"
+    );
+}

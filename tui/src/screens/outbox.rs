@@ -41,6 +41,24 @@ fn state(m: &Value) -> String {
     }
 }
 
+/// The phone it goes to, or — for messages the desk passes on by hand — whose it is.
+fn recipient(m: &Value) -> String {
+    match text(m, "to") {
+        to if !to.is_empty() => to,
+        _ => match int(m, "user_id") {
+            Some(id) => format!("user #{id}"),
+            None => "(desk)".into(),
+        },
+    }
+}
+
+fn purpose(m: &Value) -> String {
+    match text(m, "purpose") {
+        p if p.is_empty() => String::new(),
+        p => format!(" ({p})"),
+    }
+}
+
 impl Screen for Outbox {
     fn title(&self) -> &'static str {
         "Outbox"
@@ -106,7 +124,7 @@ impl Screen for Outbox {
                     int(m, "created_unix")
                         .map(|t| local_datetime(t, ctx.tz))
                         .unwrap_or_default(),
-                    text(m, "to"),
+                    recipient(m),
                     text(m, "channel"),
                     state(m),
                     text(m, "text"),
@@ -120,8 +138,8 @@ impl Screen for Outbox {
             rows,
             &[
                 Constraint::Length(16),
-                Constraint::Length(16),
-                Constraint::Length(6),
+                Constraint::Length(14),
+                Constraint::Length(7),
                 Constraint::Length(9),
                 Constraint::Fill(1),
             ],
@@ -131,7 +149,7 @@ impl Screen for Outbox {
             draw_note(
                 f,
                 detail,
-                &format!("To {}: {}", text(m, "to"), text(m, "text")),
+                &format!("For {}{}: {}", recipient(m), purpose(m), text(m, "text")),
             );
         }
     }
