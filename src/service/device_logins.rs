@@ -67,12 +67,14 @@ pub async fn authorize(svc: &Arc<Services>, a: Authorize<'_>) -> Result<Authoriz
     } else {
         a.password
     };
-    let user = match ident::sign_in(
+    let user = match ident::sign_in_blocking(
         svc,
         a.username,
         password,
         &[Subject::device("authorize", a.device_id)],
-    ) {
+    )
+    .await
+    {
         Ok(u) => u,
         Err(SignInFailure { error, delay }) => {
             tokio::time::sleep(delay).await;

@@ -223,12 +223,14 @@ pub async fn sign_in(svc: &Arc<Services>, s: DeviceSignIn<'_>) -> Result<Secret>
         _ => {}
     }
     check_licensed(svc, s.imei, s.licence_key)?;
-    let user = match ident::sign_in(
+    let user = match ident::sign_in_blocking(
         svc,
         s.username,
         s.password,
         &[Subject::device("imei", s.imei)],
-    ) {
+    )
+    .await
+    {
         Ok(u) => u,
         Err(SignInFailure { error, delay }) => {
             tokio::time::sleep(delay).await;

@@ -366,6 +366,25 @@ pub fn sign_in(
     }
 }
 
+/// `sign_in` off the async workers: PBKDF2 takes tens of milliseconds by design, and on a
+/// two-core box a few concurrent sign-ins would otherwise stall every other request.
+pub async fn sign_in_blocking(
+    svc: &std::sync::Arc<Services>,
+    username: &str,
+    password: &str,
+    devices: &[Subject],
+) -> std::result::Result<User, SignInFailure> {
+    let (svc, username, password, devices) = (
+        svc.clone(),
+        username.to_string(),
+        password.to_string(),
+        devices.to_vec(),
+    );
+    tokio::task::spawn_blocking(move || sign_in(&svc, &username, &password, &devices))
+        .await
+        .map_err(|e| SignInFailure::from(ServiceError::Internal(e.to_string())))?
+}
+
 /// Checks a username/password pair; the same answer for an unknown user and a wrong password.
 pub fn check_credentials(store: &Store, username: &str, password: &str) -> Result<User> {
     let bad = ServiceError::Unauthorized {

@@ -171,7 +171,7 @@ async fn login(call: &mut Call) -> OpResult {
         Some(d) => Subject::device("device", d),
         None => Subject::device("client", app_key.as_str()),
     };
-    let user = match ident::sign_in(&svc, &username, &password, &[subject]) {
+    let user = match ident::sign_in_blocking(&svc, &username, &password, &[subject]).await {
         Ok(u) => u,
         Err(SignInFailure { error, delay }) => {
             // Release the writer lock before holding the answer back.
