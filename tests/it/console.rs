@@ -4,7 +4,7 @@
 //!
 //! Screen snapshots live in tests/it/snapshots/console_<screen>.txt. Volatile parts (numbers,
 //! temp paths, digests) are normalised before comparing, so a snapshot checks the layout and the
-//! words. After a deliberate change: `GATEHOUSE_UPDATE_SNAPSHOTS=1 cargo test --test it console::`
+//! words. After a deliberate change: `CONSOLE_UPDATE_SNAPSHOTS=1 cargo test --test it console::`
 //! and review the diff.
 
 use std::path::{Path, PathBuf};
@@ -97,13 +97,13 @@ fn snapshot_dir() -> PathBuf {
 fn assert_snapshot(name: &str, screen: &str, state: &Path) {
     let got = normalise(screen, state);
     let file = snapshot_dir().join(format!("console_{name}.txt"));
-    let update = std::env::var("GATEHOUSE_UPDATE_SNAPSHOTS").is_ok_and(|v| v == "1");
+    let update = std::env::var("CONSOLE_UPDATE_SNAPSHOTS").is_ok_and(|v| v == "1");
     match std::fs::read_to_string(&file) {
         Ok(want) if !update => assert_eq!(
             want.trim_end(),
             got.trim_end(),
             "screen {name} differs from {}.\nScreen as drawn:\n{screen}\n\
-             If the change is deliberate: GATEHOUSE_UPDATE_SNAPSHOTS=1 cargo test --test it console:: and review the diff.",
+             If the change is deliberate: CONSOLE_UPDATE_SNAPSHOTS=1 cargo test --test it console:: and review the diff.",
             file.display()
         ),
         _ => {
@@ -950,4 +950,65 @@ fn outbox_screen_shows_a_reset_code_for_staff_to_pass_on() {
         s.contains(&code),
         "the code is on screen for the staff: {s}"
     );
+}
+
+#[test]
+fn overdue_material_is_found_and_taken_back_at_the_desk() {
+    let server = Server::start();
+    let c = admin_client(&server.state);
+    let yesterday = (chrono::Utc::now() + chrono::Duration::minutes(420)
+        - chrono::Duration::days(1))
+    .format("%Y-%m-%d")
+    .to_string();
+    let lorry = admin_ok(
+        &c,
+        "POST",
+        "/admin/gatepasses",
+        Some(
+            json!({"kind": "material", "name": "Kumar", "vehicle": "TN 72 AB 1234",
+            "purpose": "Sprayer repair", "returnable": true, "return_due": yesterday,
+            "items": [{"name": "Knapsack sprayer", "qty": 2, "unit": "pcs"}]}),
+        ),
+    );
+    let number = lorry["number"].as_str().unwrap().to_string();
+    for step in ["in", "out"] {
+        admin_ok(
+            &c,
+            "POST",
+            &format!("/admin/gatepasses/{number}/{step}"),
+            Some(json!({})),
+        );
+    }
+    let mut app = App::new();
+    screen(&mut app, &c, 2);
+    // inside → today → overdue
+    for _ in 0..2 {
+        app.on_key(KeyEvent::from(KeyCode::Char('v')));
+        gatehouse_tui::settle(&mut app, &c);
+    }
+    let s = gatehouse_tui::render(&app, 80, 24);
+    assert!(
+        s.contains("View: overdue") && s.contains("overdue 1"),
+        "{s}"
+    );
+    let row = s.lines().find(|l| l.contains(&number)).unwrap_or_default();
+    assert!(row.contains("OVERDUE") && row.contains(&yesterday), "{s}");
+    app.on_key(KeyEvent::from(KeyCode::Char('m')));
+    app.on_key(KeyEvent::from(KeyCode::Tab));
+    for ch in "Knapsack sprayer 2 pcs".chars() {
+        app.on_key(KeyEvent::from(KeyCode::Char(ch)));
+    }
+    app.on_key(KeyEvent::from(KeyCode::Enter));
+    gatehouse_tui::settle(&mut app, &c);
+    assert_eq!(
+        app.message.as_deref(),
+        Some(format!("Done: material back on gatepass {number} (pass {number}).").as_str())
+    );
+    let s = gatehouse_tui::render(&app, 80, 24);
+    assert!(
+        s.contains("overdue 0") && !s.contains(&format!("> {number}")),
+        "{s}"
+    );
+    let d = admin_ok(&c, "GET", "/admin/dashboard", None);
+    assert_eq!(d["gatepasses"]["overdue"], 0, "{d}");
 }

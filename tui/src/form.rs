@@ -20,6 +20,7 @@ pub enum FormKind {
     GatepassKind,
     IssueGatepass(&'static str),
     GatepassMove(&'static str),
+    MaterialReturn,
     Backup,
     Restore,
 }

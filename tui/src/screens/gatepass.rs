@@ -45,6 +45,11 @@ const KEYS: &[(&str, &str, &str)] = &[
     ("i", "in", "mark the pass in (arrived)"),
     ("o", "out", "mark the pass out (left)"),
     ("c", "cancel", "cancel the pass (asks first)"),
+    (
+        "m",
+        "returned",
+        "material came back (all or part of what left)",
+    ),
     ("v", "view", "view: inside / today / overdue / all"),
     ("/", "search", "search by person, vehicle or number"),
     ("r", "", "refresh"),
@@ -227,6 +232,21 @@ impl Screen for Gatepass {
                 ),
                 None => Action::Message("no gatepass selected".into()),
             },
+            KeyCode::Char('m') => match self.selected() {
+                Some(number) => Action::Form(Form::new(
+                    FormKind::MaterialReturn,
+                    format!("Material back on {number}"),
+                    vec![
+                        Field::text("number", "Pass number").with(number),
+                        Field::text("items", "Items back *").max(1000),
+                        Field::text("gate", "Gate").with(self.gate.clone()).max(40),
+                        Field::text("guard", "Guard")
+                            .with(self.guard.clone())
+                            .max(64),
+                    ],
+                )),
+                None => Action::Message("no gatepass selected".into()),
+            },
             KeyCode::Char('v') => {
                 self.view = (self.view + 1) % VIEWS.len();
                 self.sel = Sel(0);
@@ -298,6 +318,20 @@ impl Screen for Gatepass {
                     json!({"gate": self.gate, "guard": self.guard}),
                 ))
             }
+            FormKind::MaterialReturn => {
+                if let Some(missing) = form.missing_required() {
+                    return Err(missing);
+                }
+                let number = form.value("number");
+                let items = parse_items(&form.value("items"))?;
+                self.gate = form.value("gate");
+                self.guard = form.value("guard");
+                Ok(Cmd::post(
+                    Tag::Done(format!("material back on gatepass {number}")),
+                    format!("/admin/gatepasses/{}/return", enc(&number)),
+                    json!({"items": items, "gate": self.gate, "guard": self.guard}),
+                ))
+            }
             _ => Err("not a gatepass form".into()),
         }
     }
@@ -367,10 +401,12 @@ impl Screen for Gatepass {
         let rows = list
             .iter()
             .map(|p| {
-                let mut status = text(p, "status");
-                if boolean(p, "overdue") {
-                    status = format!("{status} OVERDUE");
-                }
+                // Only material that has left can be overdue: the word says it all.
+                let status = if boolean(p, "overdue") {
+                    "OVERDUE".to_string()
+                } else {
+                    text(p, "status")
+                };
                 // Material due back on a day; anyone else due out by a time.
                 let due = match text(p, "return_due") {
                     d if !d.is_empty() => d,
