@@ -1012,3 +1012,64 @@ fn overdue_material_is_found_and_taken_back_at_the_desk() {
     let d = admin_ok(&c, "GET", "/admin/dashboard", None);
     assert_eq!(d["gatepasses"]["overdue"], 0, "{d}");
 }
+
+#[test]
+fn console_in_tmux_waits_for_the_server_and_attaches_when_it_starts() {
+    if Command::new("tmux").arg("-V").output().is_err() {
+        eprintln!("SKIPPED console_in_tmux_waits: tmux is not installed (apt-get install tmux)");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let t = Tmux {
+        socket: format!("gatehouse-it-wait-{}", std::process::id()),
+        session: "console".into(),
+    };
+    let command = format!(
+        "env -u GATEHOUSE_CONFIG {} console --state {}",
+        BIN,
+        tmp.path().display()
+    );
+    let out = t.cmd(&[
+        "new-session",
+        "-d",
+        "-s",
+        "console",
+        "-x",
+        "80",
+        "-y",
+        "24",
+        &command,
+    ]);
+    assert!(
+        out.status.success(),
+        "tmux: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let p = t.wait_for("SERVER NOT RUNNING", 20);
+    assert!(
+        p.contains("server: OFFLINE") && p.contains("keeps trying"),
+        "{p}"
+    );
+    // Still there a few retries later: it waits, it does not crash or exit.
+    std::thread::sleep(Duration::from_millis(2500));
+    assert!(t.alive(), "the console gave up:\n{}", t.pane());
+    let server = Server::start_on(tmp.path(), &[]);
+    t.wait_for("server: online", 20);
+    t.wait_for("Requests/s", 10);
+    t.keys(&["q"]);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while t.alive() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(!t.alive(), "the console did not exit on q");
+    drop(server);
+}
+
+#[test]
+fn console_without_a_terminal_says_so_and_fails() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = cli(tmp.path(), &["console"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("the console needs a terminal"), "{err}");
+}
