@@ -48,7 +48,10 @@ fn chain_routes() -> Vec<Route> {
             Auth::Client,
             Doc {
                 description: "Signs a user in with username and password. Returns data.user_token \
-                    (send it as x-user-token) and the profile.",
+                    (send it as x-user-token) and the profile. Failed sign-ins are counted per \
+                    user and per device_id (per client system without one): each failure is \
+                    answered a little later, and after auth.lockout_after_failures the user or \
+                    device is refused with 429 (Retry-After) for auth.lockout_minutes.",
                 request: Some(json!({"username": "mandor01", "password": "secret-pass", "device_id": "HH-0042"})),
                 response: Some(json!({"user_token": "64 hex digits", "expires_in": 2592000, "profile": profile_example()})),
                 ..Doc::default()
