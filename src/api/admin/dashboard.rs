@@ -34,7 +34,10 @@ async fn dashboard(svc: Arc<Services>) -> AdminResult {
     let now = svc.now();
     let offset = svc.config.site.timezone_offset_minutes;
     let requests = svc.metrics.request_figures();
-    let last_backup = maintenance::last_backup(&svc.store)?;
+    let last_backup = maintenance::last_backup(&svc.store).unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "dashboard: last backup unreadable");
+        None
+    });
     let store_bytes = {
         let store = svc.store.clone();
         // size_on_disk walks the directory: keep it off the async workers.
@@ -62,11 +65,26 @@ async fn dashboard(svc: Arc<Services>) -> AdminResult {
         // What staff should notice without opening the log screen.
         "recent_warnings": crate::telemetry::recent_logs(Some("warn"), 5),
         // Areas: each is its service's summary; null until that area is on this build.
-        "devices": devices_summary(&svc, now.timestamp())?,
-        "attendance": attendance_summary(&svc).await?,
-        "gatepasses": serde_json::to_value(gatepass::summary(&svc)?).unwrap_or(Value::Null),
-        "estate": estate_summary(&svc).await?,
+        // One area failing (a record that no longer decodes) must not blank the whole screen:
+        // that area is null (the console shows n/a) and the failure goes to the log.
+        "devices": area("devices", devices_summary(&svc, now.timestamp())),
+        "attendance": area("attendance", attendance_summary(&svc).await),
+        "gatepasses": area("gatepasses", gatepass::summary(&svc).map_err(Problem::from)
+            .map(|s| serde_json::to_value(s).unwrap_or(Value::Null))),
+        "estate": area("estate", estate_summary(&svc).await),
     }))
+}
+
+fn area(name: &str, r: Result<Value, Problem>) -> Value {
+    r.unwrap_or_else(|p| {
+        tracing::warn!(
+            area = name,
+            status = p.status,
+            key = p.key,
+            "dashboard: area summary failed"
+        );
+        Value::Null
+    })
 }
 
 /// A handheld seen within this long counts as online.
