@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 target=x86_64-unknown-linux-gnu
 RUSTFLAGS="-C target-feature=+crt-static" cargo build --release --locked --target "$target" "$@"
-bin="target/$target/release/gatehouse"
+bin="${CARGO_TARGET_DIR:-target}/$target/release/gatehouse"
 if file "$bin" 2>/dev/null | grep -q "dynamically linked"; then
   echo "error: $bin is dynamically linked" >&2
   exit 1
