@@ -39,19 +39,33 @@ pub struct SledEngine {
 
 impl SledEngine {
     pub fn open(dir: &std::path::Path, cache_bytes: u64) -> Result<Self, StoreError> {
-        let db = sled::Config::new()
+        let config = sled::Config::new()
             .path(dir)
             .cache_capacity(cache_bytes)
             // We flush explicitly before acknowledging (group commit); the background flush
             // only bounds what an un-acknowledged write could lose.
             .flush_every_ms(Some(1000))
-            .mode(sled::Mode::LowSpace)
-            .open()
-            .map_err(|e| StoreError::Open(format!("{}: {e}", dir.display())))?;
-        Ok(Self {
-            db,
-            trees: RwLock::new(HashMap::new()),
-        })
+            .mode(sled::Mode::LowSpace);
+        // sled releases its file lock a moment after the last handle is dropped (its own
+        // threads wind down), so a reopen right after a close — restore, a restart — may find
+        // it still held. Wait briefly instead of failing; a lock held by a live server stays
+        // an error.
+        let mut attempts = 0;
+        loop {
+            match config.open() {
+                Ok(db) => {
+                    return Ok(Self {
+                        db,
+                        trees: RwLock::new(HashMap::new()),
+                    })
+                }
+                Err(e) if attempts < 60 && e.to_string().contains("could not acquire lock") => {
+                    attempts += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                }
+                Err(e) => return Err(StoreError::Open(format!("{}: {e}", dir.display()))),
+            }
+        }
     }
 
     fn tree(&self, name: &str) -> Result<sled::Tree, StoreError> {
@@ -91,6 +105,16 @@ impl Engine for SledEngine {
 
     fn apply(&self, ops: &[Op]) -> Result<(), StoreError> {
         if ops.is_empty() {
+            return Ok(());
+        }
+        if let [op] = ops {
+            // One key: sled's plain insert/remove is atomic and takes only a shared lock, where
+            // a batch or a transaction takes sled's exclusive concurrency-control lock.
+            let t = self.tree(&op.tree)?;
+            match &op.value {
+                Some(v) => t.insert(op.key.as_slice(), v.as_slice())?,
+                None => t.remove(op.key.as_slice())?,
+            };
             return Ok(());
         }
         // Group ops by tree; one sled transaction over all involved trees.
