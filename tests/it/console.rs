@@ -256,6 +256,23 @@ fn every_screen_renders_at_80x24_against_a_running_server() {
     let s = gatehouse_tui::render(&app, 80, 24);
     assert!(s.contains("View: today · search \"kt8123\""), "{s}");
     assert!(s.contains("KT8123AB") && !s.contains("Budi Santoso"), "{s}");
+    // Enter: the pass in full, with its stamps; Esc: back to the list.
+    app.on_key(KeyEvent::from(KeyCode::Enter));
+    gatehouse_tui::settle(&mut app, &c);
+    let s = gatehouse_tui::render(&app, 80, 24);
+    assert_fits(&s);
+    assert!(
+        s.contains("Driver       Mani") && s.contains("Purpose      Leaf to factory"),
+        "{s}"
+    );
+    assert!(s.contains("at Main gate by desk"), "{s}");
+    assert!(s.contains("Esc: back to the list"), "{s}");
+    app.on_key(KeyEvent::from(KeyCode::Esc));
+    let s = gatehouse_tui::render(&app, 80, 24);
+    assert!(
+        s.contains("KT8123AB") && s.contains("search \"kt8123\""),
+        "Esc left the search: {s}"
+    );
 
     let s = screen(&mut app, &c, 3);
     assert_fits(&s);

@@ -144,6 +144,11 @@ impl App {
                 self.refresh_current();
             }
         }
+        if matches!(reply.tag, Tag::Check | Tag::GatepassDetail)
+            && self.message.as_deref() == Some("Working…")
+        {
+            self.message = None;
+        }
         if reply.tag == Tag::Backup {
             if matches!(reply.fetch, Fetch::Ok(_)) {
                 self.refresh_current();
@@ -233,7 +238,11 @@ impl App {
                 }
             }
             KeyCode::Esc => {
-                // Back out: first a search filter, then the message.
+                // Back out: first what the screen has open, then a search filter, then the
+                // message.
+                if self.screens[self.current].back() {
+                    return;
+                }
                 if !self.screen().query().is_empty() {
                     let cmds = self.screens[self.current].search("");
                     for c in cmds {

@@ -341,6 +341,7 @@ fn odd_data_never_panics_at_any_size() {
         Tag::Devices,
         Tag::Gatepasses,
         Tag::GatepassSummary,
+        Tag::GatepassDetail,
         Tag::Attendance,
         Tag::Users,
         Tag::Outbox,
@@ -363,6 +364,12 @@ fn odd_data_never_panics_at_any_size() {
             app.on_key(key(KeyCode::Down));
             app.on_key(key(KeyCode::End));
             render(&app, 80, 24);
+            // A detail view (the gatepass desk's Enter) fed the same odd data, then Esc.
+            app.on_key(key(KeyCode::Enter));
+            reply(&mut app, Tag::GatepassDetail, Fetch::Ok(v.clone()));
+            render(&app, 80, 24);
+            app.on_key(key(KeyCode::Esc));
+            app.modal = None;
         }
     }
 }

@@ -12,6 +12,7 @@ pub enum Tag {
     Devices,
     Gatepasses,
     GatepassSummary,
+    GatepassDetail,
     Attendance,
     Users,
     Lockouts,

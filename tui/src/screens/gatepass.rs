@@ -17,6 +17,8 @@ pub const VIEWS: [&str; 4] = ["inside", "today", "overdue", "all"];
 pub struct Gatepass {
     pub list: Load<Vec<Value>>,
     pub summary: Load<Value>,
+    /// One pass in full (Enter), shown instead of the list until Esc.
+    pub detail: Option<Load<Value>>,
     pub sel: Sel,
     pub view: usize,
     pub query: String,
@@ -30,6 +32,7 @@ impl Default for Gatepass {
         Gatepass {
             list: Load::Waiting,
             summary: Load::Waiting,
+            detail: None,
             sel: Sel(0),
             view: 0,
             query: String::new(),
@@ -41,6 +44,11 @@ impl Default for Gatepass {
 
 const KEYS: &[(&str, &str, &str)] = &[
     ("↑/↓", "", "choose a pass"),
+    (
+        "Enter",
+        "",
+        "the pass in full (items, stamps); Esc back to the list",
+    ),
     ("n", "issue", "issue a new gatepass"),
     ("i", "in", "mark the pass in (arrived)"),
     ("o", "out", "mark the pass out (left)"),
@@ -208,6 +216,11 @@ impl Screen for Gatepass {
                 self.sel.clamp(n);
             }
             Tag::GatepassSummary => self.summary.take(&reply.fetch, Value::clone),
+            Tag::GatepassDetail => {
+                if let Some(d) = self.detail.as_mut() {
+                    d.take(&reply.fetch, Value::clone);
+                }
+            }
             _ => {}
         }
     }
@@ -218,6 +231,16 @@ impl Screen for Gatepass {
             return Action::None;
         }
         match key.code {
+            KeyCode::Enter => match self.selected() {
+                Some(number) => {
+                    self.detail = Some(Load::Waiting);
+                    Action::Send(Cmd::get(
+                        Tag::GatepassDetail,
+                        format!("/admin/gatepasses/{}", enc(&number)),
+                    ))
+                }
+                None => Action::Message("no gatepass selected".into()),
+            },
             KeyCode::Char('n') => Action::Form(kind_form()),
             KeyCode::Char('i') => self.move_form("in"),
             KeyCode::Char('o') => self.move_form("out"),
@@ -350,6 +373,10 @@ impl Screen for Gatepass {
         vec![self.list_cmd()]
     }
 
+    fn back(&mut self) -> bool {
+        self.detail.take().is_some()
+    }
+
     fn scroll(&mut self, delta: i32) {
         let n = self.list.ready().map(Vec::len).unwrap_or(0);
         self.sel.by(delta, n);
@@ -378,6 +405,17 @@ impl Screen for Gatepass {
             format!(" · search \"{}\"", self.query)
         };
         draw_note(f, top, &format!("View: {view}{search} · {summary}"));
+        if let Some(d) = &self.detail {
+            let area = Rect {
+                height: table.height + detail.height,
+                ..table
+            };
+            match d {
+                Load::Ready(p) => draw_detail(f, area, p, ctx),
+                other => draw_note(f, area, &placeholder(other, "Gatepass").unwrap_or_default()),
+            }
+            return;
+        }
         if let Some(note) = placeholder(&self.list, "Gatepasses") {
             draw_note(f, table, &note);
             return;
@@ -461,4 +499,71 @@ impl Screen for Gatepass {
             draw_note(f, detail, &d);
         }
     }
+}
+
+/// One pass in full: who, what, where to, and every stamp at the gate.
+fn draw_detail(f: &mut Frame, area: Rect, p: &Value, ctx: &Ctx) {
+    use ratatui::text::Line;
+    let mut lines = vec![Line::raw(format!(
+        "{} · {} · {}{}   (Esc: back to the list)",
+        text(p, "number"),
+        text(p, "kind"),
+        text(p, "status"),
+        if boolean(p, "overdue") {
+            " · OVERDUE"
+        } else {
+            ""
+        }
+    ))];
+    for (label, key) in [
+        ("Name", "name"),
+        ("Phone", "phone"),
+        ("ID", "id_number"),
+        ("Vehicle", "vehicle"),
+        ("Driver", "driver"),
+        ("Load", "load"),
+        ("Labour code", "lcode"),
+        ("Host", "host"),
+        ("Purpose", "purpose"),
+        ("Return by", "return_due"),
+    ] {
+        let v = text(p, key);
+        if !v.is_empty() {
+            let v = if key == "id_number" {
+                format!("{} {v}", text(p, "id_type"))
+            } else {
+                v
+            };
+            lines.push(Line::raw(format!("{label:<12} {v}")));
+        }
+    }
+    let items = crate::data::list(p, Some("items"));
+    if !items.is_empty() {
+        let list: Vec<String> = items
+            .iter()
+            .map(|i| format!("{} {} {}", text(i, "name"), text(i, "qty"), text(i, "unit")))
+            .collect();
+        lines.push(Line::raw(format!("{:<12} {}", "Items", list.join("; "))));
+    }
+    for (label, key) in [
+        ("Issued", "issued"),
+        ("In", "entered"),
+        ("Out", "left"),
+        ("Cancelled", "cancelled"),
+    ] {
+        if let Some(st) = p.get(key).filter(|v| v.is_object()) {
+            let at = int(st, "at_unix")
+                .map(|t| local_datetime(t, ctx.tz))
+                .unwrap_or_default();
+            lines.push(Line::raw(format!(
+                "{label:<12} {at} at {} by {}",
+                text(st, "gate"),
+                text(st, "guard")
+            )));
+        }
+    }
+    f.render_widget(
+        ratatui::widgets::Paragraph::new(lines).wrap(ratatui::widgets::Wrap { trim: false }),
+        area,
+    );
 }

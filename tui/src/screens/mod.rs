@@ -69,6 +69,10 @@ pub trait Screen {
     fn search(&mut self, _q: &str) -> Vec<Cmd> {
         vec![]
     }
+    /// Esc: closes what the screen has open (a detail view). False when nothing was open.
+    fn back(&mut self) -> bool {
+        false
+    }
     /// Mouse wheel / list movement.
     fn scroll(&mut self, _delta: i32) {}
 }
