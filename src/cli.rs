@@ -131,6 +131,11 @@ pub enum ClientCmd {
         name: String,
     },
     List,
+    /// Revoke a client system: its app key and every token issued to it stop working.
+    Revoke {
+        #[arg(long)]
+        app_key: String,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -259,6 +264,20 @@ fn run(cli: Cli) -> Result<(), String> {
             ClientCmd::List => {
                 let d = admin(&cfg, "GET", "/admin/clients", None)?;
                 emit(&g, &d, || table(&d, &["name", "app_key", "revoked"]))
+            }
+            ClientCmd::Revoke { app_key } => {
+                let d = admin(
+                    &cfg,
+                    "POST",
+                    "/admin/clients/revoke",
+                    Some(json!({"app_key": app_key})),
+                )?;
+                emit(&g, &d, || {
+                    format!(
+                        "client '{}' ({app_key}) revoked",
+                        d["name"].as_str().unwrap_or("")
+                    )
+                })
             }
         },
         Cmd::Device { cmd } => {

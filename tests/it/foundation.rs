@@ -624,3 +624,35 @@ fn import_reports_each_refused_line_and_reimport_changes_nothing() {
     let bad = s.cli(&["export", "nonsense", "--from", "2026-13-01"]);
     assert!(!bad.status.success());
 }
+
+#[test]
+fn a_revoked_client_system_is_refused_everywhere() {
+    let s = Server::start();
+    let da = DaSession::open(&s, "rudi", "rudi-pass-1", "clerk");
+    assert_eq!(da.call("GET", "/user/profile", None).status, 200);
+    let r = s.cli_json(&["client", "revoke", "--app-key", &da.app_key]);
+    assert_eq!(r["revoked"], true, "{r}");
+    // Its tokens and its key stop working at once.
+    let p = da.call("GET", "/user/profile", None);
+    assert_eq!(p.status, 401, "{}", p.text);
+    let rid = request_id();
+    let ts = now_unix();
+    let sig = hmac_hex(&da.private_key, &format!("{rid}\n{ts}"));
+    let v = post_json(
+        &format!("{}/authorize/verify", da.base),
+        &[("x-app-key", &da.app_key), ("x-request-id", &rid)],
+        &json!({"timestamp": ts, "signature": sig}),
+    );
+    assert_eq!(v.status, 401, "{}", v.text);
+    let list = s.cli_json(&["client", "list"]);
+    assert!(
+        list.as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["app_key"] == da.app_key.as_str() && c["revoked"] == true),
+        "{list}"
+    );
+    // An unknown key is a clear error.
+    let out = s.cli(&["client", "revoke", "--app-key", "ak_nope"]);
+    assert!(!out.status.success());
+}
