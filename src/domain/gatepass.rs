@@ -224,7 +224,20 @@ impl Content {
             }
             Subject::LabourExit(l) => hay.push(&l.lcode),
         }
-        hay.iter().any(|h| h.to_lowercase().contains(needle_lower))
+        // Vehicle numbers are written with and without spaces (KT 8123 AB, KT8123AB): compare
+        // both ways.
+        let squeezed: String = needle_lower
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect();
+        hay.iter().any(|h| {
+            let h = h.to_lowercase();
+            h.contains(needle_lower)
+                || h.chars()
+                    .filter(|c| !c.is_whitespace())
+                    .collect::<String>()
+                    .contains(&squeezed)
+        })
     }
 }
 

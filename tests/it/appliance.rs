@@ -96,11 +96,11 @@ fn scheduled_backup_then_console_restore_brings_the_old_state_back() {
     let code = s.stop_waiting();
     assert_ne!(code, Some(0), "exits non-zero so systemd restarts it");
     let s = Server::start_on(&state, &[]);
-    assert!(
-        s.output().contains("staged restore applied"),
-        "{}",
-        s.output()
-    );
+    // The log line goes to stderr, which the harness reads on another thread than the
+    // listening line: give it a moment.
+    wait_for("the staged-restore log line", || {
+        s.output().contains("staged restore applied")
+    });
     let users = s.cli_json(&["user", "list"]);
     let names: Vec<&str> = users
         .as_array()

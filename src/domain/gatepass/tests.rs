@@ -334,3 +334,20 @@ fn returnable_material_is_overdue_after_its_date_until_all_is_back() {
     assert!(!p.overdue(&returns, after));
     assert!(!p.owes_return(&returns));
 }
+
+#[test]
+fn search_ignores_spaces_in_vehicle_numbers() {
+    let c = Content {
+        subject: Subject::Vehicle(VehicleTrip {
+            number: "KT8123AB".into(),
+            driver: "Ravi".into(),
+            load: String::new(),
+        }),
+        host: "Office".into(),
+        purpose: "Fertiliser".into(),
+        valid_hours: 8,
+    };
+    assert!(c.matches("kt 8123"));
+    assert!(c.matches("kt8123"));
+    assert!(!c.matches("kt 9"));
+}
