@@ -110,6 +110,13 @@ pub enum UserCmd {
         phone: Option<String>,
     },
     List,
+    /// Give a user another role (takes effect at once).
+    Role {
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        role: String,
+    },
     /// Lift a login lockout.
     Unlock {
         #[arg(long)]
@@ -226,6 +233,17 @@ fn run(cli: Cli) -> Result<(), String> {
                 let d = admin(&cfg, "GET", "/admin/users", None)?;
                 emit(&g, &d, || {
                     table(&d, &["user_id", "username", "name", "role", "active"])
+                })
+            }
+            UserCmd::Role { username, role } => {
+                let d = admin(
+                    &cfg,
+                    "POST",
+                    "/admin/users/role",
+                    Some(json!({"username": username, "role": role})),
+                )?;
+                emit(&g, &d, || {
+                    format!("'{username}' is now {}", d["role"].as_str().unwrap_or(""))
                 })
             }
             UserCmd::Unlock { username } => {

@@ -458,3 +458,14 @@ pub async fn demo(svc: &std::sync::Arc<Services>) -> Result<()> {
     }
     Ok(())
 }
+
+/// Gives a user another role. Permissions are read from the user on every request, so the
+/// change applies at once without signing anyone out.
+pub fn set_role(tx: &mut Tx, id: UserId, role: crate::domain::identity::Role) -> Result<User> {
+    let mut user = tx
+        .get::<User>(&id.key())?
+        .ok_or(ServiceError::NotFound { key: "not_found" })?;
+    user.role = role;
+    tx.put(&id.key(), &user);
+    Ok(user)
+}

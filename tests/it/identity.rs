@@ -1692,3 +1692,29 @@ fn codelayer_reauthenticates_with_its_expired_session_key() {
     );
     assert_eq!(a["e"], 403);
 }
+
+#[test]
+fn an_admin_changes_a_role_and_it_applies_at_once() {
+    let s = Server::start();
+    let da = DaSession::open(&s, "wati", "wati-pass-1", "clerk");
+    let perms =
+        |da: &DaSession| da.call("GET", "/user/permission", None).json()["data"].to_string();
+    assert!(!perms(&da).contains("gatepass_edit"), "{}", perms(&da));
+    let r = s.cli_json(&["user", "role", "--username", "wati", "--role", "gate_guard"]);
+    assert_eq!(r["role"], "gate_guard");
+    // Same session, new permissions: no sign-out needed.
+    assert!(perms(&da).contains("gatepass_edit"), "{}", perms(&da));
+    assert_eq!(
+        da.call("GET", "/user/profile", None).json()["data"]["role"],
+        "gate_guard"
+    );
+    let bad = s.cli(&["user", "role", "--username", "wati", "--role", "wizard"]);
+    assert!(!bad.status.success());
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("gate_guard"),
+        "{}",
+        String::from_utf8_lossy(&bad.stderr)
+    );
+    let unknown = s.cli(&["user", "role", "--username", "nobody", "--role", "clerk"]);
+    assert!(!unknown.status.success());
+}

@@ -15,6 +15,7 @@ use crate::data::fit;
 pub enum FormKind {
     AddUser,
     ResetPassword,
+    SetRole,
     UnlockUser,
     /// First step of issuing: which kind of pass.
     GatepassKind,

@@ -44,6 +44,12 @@ pub fn routes() -> Vec<Route> {
         ),
         route(
             Method::POST,
+            "/admin/users/role",
+            "Set User Role",
+            |svc, req| Box::pin(set_role(svc, req)),
+        ),
+        route(
+            Method::POST,
             "/admin/users/password",
             "Reset User Password",
             |svc, req| Box::pin(reset_password(svc, req)),
@@ -187,6 +193,35 @@ async fn reset_password(svc: Arc<Services>, req: Request) -> AdminResult {
     tx.commit().await?;
     tracing::info!(user = %user.username, "password reset by an admin; sessions revoked");
     Ok(json!({"username": user.username, "sessions_revoked": true}))
+}
+
+async fn set_role(svc: Arc<Services>, req: Request) -> AdminResult {
+    let body = body_fields(&req)?;
+    let mut f = Fields::new(&body);
+    let username = f.required("username", 1, 64);
+    let role = f.one_of(
+        "role",
+        &[
+            "admin",
+            "manager",
+            "supervisor",
+            "clerk",
+            "gate_guard",
+            "labourer",
+        ],
+        true,
+    );
+    ok_fields(&f)?;
+    let role = role
+        .and_then(|r| Role::parse(&r))
+        .ok_or_else(|| Problem::new(400, "validation.failed"))?;
+    let user = ident::user_by_username(&svc.store, &username)?
+        .ok_or_else(|| Problem::new(404, "user.unknown"))?;
+    let mut tx = svc.store.begin().await;
+    let user = ident::set_role(&mut tx, user.id, role)?;
+    tx.commit().await?;
+    tracing::info!(user = %user.username, role = user.role.as_str(), "role changed by an admin");
+    Ok(json!({"username": user.username, "role": user.role.as_str()}))
 }
 
 async fn list_lockouts(svc: Arc<Services>) -> AdminResult {

@@ -36,6 +36,7 @@ const KEYS: &[(&str, &str, &str)] = &[
         "password",
         "set a new password (signs the user out everywhere)",
     ),
+    ("o", "role", "give the user another role (applies at once)"),
     ("u", "unlock", "unlock after too many wrong passwords"),
     ("/", "search", "filter by username, name or role"),
     ("r", "", "refresh"),
@@ -132,6 +133,17 @@ impl Screen for Users {
                 )),
                 None => Action::Message("no user selected".into()),
             },
+            KeyCode::Char('o') => match self.selected() {
+                Some(u) => Action::Form(Form::new(
+                    FormKind::SetRole,
+                    format!("Role of {u}"),
+                    vec![
+                        Field::text("username", "Username").with(u).max(64),
+                        Field::choice("role", "Role", ROLES),
+                    ],
+                )),
+                None => Action::Message("no user selected".into()),
+            },
             KeyCode::Char('u') => match self.selected() {
                 Some(u) => Action::Send(Cmd::post(
                     Tag::Done(format!("{u} unlocked")),
@@ -149,6 +161,13 @@ impl Screen for Users {
         let username = form.value("username");
         if username.is_empty() {
             return Err("a username is required".into());
+        }
+        if form.kind == FormKind::SetRole {
+            return Ok(Cmd::post(
+                Tag::Done(format!("{username} is now {}", form.value("role"))),
+                "/admin/users/role",
+                json!({"username": username, "role": form.value("role")}),
+            ));
         }
         // Passwords are sent as typed (not trimmed): spaces may be part of one.
         let password = form
