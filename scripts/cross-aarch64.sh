@@ -26,6 +26,9 @@ INSTALL=1
 
 usage() { sed -n '2,11p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 die() { echo "cross-aarch64: $*" >&2; exit 1; }
+# Exit 3: the Debian cross toolchain could not be installed (mirror down, no network). CI
+# reports that as a skipped step rather than a product failure.
+unavailable() { echo "cross-aarch64: toolchain unavailable: $*" >&2; exit 3; }
 
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -76,12 +79,12 @@ if [ "${#missing[@]}" -gt 0 ] || [ "$need_arch" = 1 ]; then
     if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
             "${missing[@]}" >"$aptlog" 2>&1; then
         cat "$aptlog" >&2
-        die "apt-get install ${missing[*]} failed"
+        unavailable "apt-get install ${missing[*]} failed"
     fi
     rm -f "$aptlog"
 fi
-{ [ -x "$DEB_RUSTC" ] && [ -x "$DEB_CARGO" ]; } || die "$DEB_RUSTC / $DEB_CARGO missing after install"
-[ -d "/usr/lib/rustlib/$TARGET/lib" ] || die "no Debian std for $TARGET in /usr/lib/rustlib"
+{ [ -x "$DEB_RUSTC" ] && [ -x "$DEB_CARGO" ]; } || unavailable "$DEB_RUSTC / $DEB_CARGO missing after install"
+[ -d "/usr/lib/rustlib/$TARGET/lib" ] || unavailable "no Debian std for $TARGET in /usr/lib/rustlib"
 
 # ---------------------------------------------------------------------------------------------
 # 2. Environment: Debian's rustc for everything, target-only flags, nothing inherited that would
