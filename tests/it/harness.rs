@@ -507,60 +507,16 @@ pub fn codelayer_licence(server: &Server, imei: &str) -> String {
 /// GET on the running server's admin socket (`<state>/admin.sock`); returns the `data` of its
 /// `{"ok": true, "data": ...}` envelope.
 pub fn admin_get(server: &Server, path: &str) -> Value {
-    use std::io::{Read, Write};
-    let mut sock = std::os::unix::net::UnixStream::connect(server.state.join("admin.sock"))
-        .expect("connect to the admin socket");
-    write!(sock, "GET {path} HTTP/1.0\r\nHost: admin\r\n\r\n").unwrap();
-    let mut raw = String::new();
-    sock.read_to_string(&mut raw).unwrap();
-    let body = raw.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
-    let v: Value =
-        serde_json::from_str(body).unwrap_or_else(|e| panic!("admin {path}: {e}: {raw}"));
-    assert_eq!(v["ok"], true, "admin {path}: {v}");
-    v["data"].clone()
+    admin_data(server, "GET", path, None)
 }
 /// One request to the running server's admin API over its Unix socket; returns (status, body).
+/// One admin-API call over the server's socket, with the console's own client.
 pub fn admin_call(server: &Server, method: &str, path: &str, body: Option<&Value>) -> (u16, Value) {
-    use std::io::{Read, Write};
-    let mut sock = std::os::unix::net::UnixStream::connect(server.state.join("admin.sock"))
-        .expect("admin socket");
-    let b = body.map(|b| b.to_string()).unwrap_or_default();
-    write!(
-        sock,
-        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{b}",
-        b.len()
-    )
-    .unwrap();
-    let mut out = Vec::new();
-    sock.read_to_end(&mut out).unwrap();
-    let text = String::from_utf8_lossy(&out).into_owned();
-    let status = text
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    let (head, rest) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    let json_text = if head
-        .to_ascii_lowercase()
-        .contains("transfer-encoding: chunked")
-    {
-        // De-chunk.
-        let mut body = String::new();
-        let mut r = rest;
-        while let Some((size, tail)) = r.split_once("\r\n") {
-            let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
-            if n == 0 {
-                break;
-            }
-            body.push_str(&tail[..n]);
-            r = tail[n..].trim_start_matches("\r\n");
-        }
-        body
-    } else {
-        rest.to_string()
-    };
-    let v = serde_json::from_str(&json_text).unwrap_or(Value::Null);
-    (status, v)
+    let client = gatehouse_tui::client::AdminClient::new(server.state.join("admin.sock"));
+    let answer = client
+        .request(method, path, body)
+        .unwrap_or_else(|e| panic!("admin {method} {path}: {e}"));
+    (answer.status, answer.body)
 }
 
 /// `admin_call` expecting `{"ok": true}`; returns `data`.
