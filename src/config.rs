@@ -27,6 +27,7 @@ pub struct Config {
     pub gatepass: Gatepass,
     pub backup: Backup,
     pub wablas: Wablas,
+    pub security: Security,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -179,6 +180,7 @@ impl Default for Config {
             gatepass: Gatepass::default(),
             backup: Backup::default(),
             wablas: Wablas::default(),
+            security: Security::default(),
         }
     }
 }
@@ -567,5 +569,34 @@ mod shipped_file {
         let d = super::Config::default();
         assert_eq!(c.listen, d.listen);
         assert_eq!(c.auth.pbkdf2_iterations, d.auth.pbkdf2_iterations);
+    }
+}
+
+/// Bounds that keep one caller from hurting the others (issue 11).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Security {
+    /// A Codelayer session's last use is recorded at most this often (seconds).
+    pub session_touch_secs: i64,
+    /// Licence requests waiting for approval, all devices together; past it new IMEIs are refused.
+    pub licence_pending_max: usize,
+    /// Licence requests (`system/license`, `system/register_device`) one source address may make
+    /// per minute.
+    pub licence_requests_per_minute: u32,
+    /// Forgot Password codes one user may be sent per hour.
+    pub forgot_password_per_hour: u32,
+    /// Disk the stored task reports may use together (MiB); the oldest go first.
+    pub report_quota_mb: u64,
+}
+
+impl Default for Security {
+    fn default() -> Self {
+        Self {
+            session_touch_secs: 60,
+            licence_pending_max: 200,
+            licence_requests_per_minute: 20,
+            forgot_password_per_hour: 3,
+            report_quota_mb: 64,
+        }
     }
 }

@@ -227,6 +227,9 @@ pub struct Route {
     pub handler: Handler,
     /// Body limit for this route (defaults to the configured `http.max_body_bytes`).
     pub max_body: Option<usize>,
+    /// The permission the operation needs (checked by `service::access` before anything else;
+    /// None = no signed-in user).
+    pub permission: Option<crate::domain::identity::Permission>,
 }
 
 impl Route {

@@ -140,6 +140,14 @@ pub fn document(routes: &[Route]) -> Value {
             vec![Value::Object(m)]
         };
         op["security"] = Value::Array(sec);
+        if matches!(
+            r.family,
+            super::Family::DailyActivity | super::Family::Codelayer | super::Family::Authorize
+        ) {
+            op["x-permission"] = json!(r.permission.map(|p| p.as_str()));
+            let sentence = crate::service::access::describe(r.permission);
+            op["description"] = json!(format!("{} {sentence}", r.doc.description));
+        }
         let entry = paths.entry(r.path.to_string()).or_insert_with(|| json!({}));
         entry[method] = op;
     }

@@ -25,6 +25,7 @@ fn route(
         },
         handler: h,
         max_body: Some(0),
+        permission: None,
     }
 }
 

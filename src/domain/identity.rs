@@ -68,6 +68,7 @@ impl Role {
         match self {
             Role::Admin => &ALL_PERMISSIONS,
             Role::Manager => &[
+                Account,
                 AttendanceSelf,
                 AttendanceView,
                 TasksView,
@@ -80,8 +81,11 @@ impl Role {
                 TicketsEdit,
                 ProjectsView,
                 MusterView,
+                HrView,
+                DailyClosing,
             ],
             Role::Supervisor => &[
+                Account,
                 AttendanceSelf,
                 AttendanceView,
                 TasksView,
@@ -92,8 +96,10 @@ impl Role {
                 TicketsEdit,
                 ProjectsView,
                 ReportsView,
+                FacesEdit,
             ],
             Role::Clerk => &[
+                Account,
                 AttendanceSelf,
                 TasksView,
                 TasksEdit,
@@ -101,9 +107,16 @@ impl Role {
                 MusterView,
                 MusterPost,
                 ReportsView,
+                FacesEdit,
             ],
-            Role::GateGuard => &[AttendanceSelf, GatepassView, GatepassEdit, TasksView],
-            Role::Labourer => &[AttendanceSelf, TasksView],
+            Role::GateGuard => &[
+                Account,
+                AttendanceSelf,
+                GatepassView,
+                GatepassEdit,
+                TasksView,
+            ],
+            Role::Labourer => &[Account, AttendanceSelf, TasksView],
         }
     }
 
@@ -130,9 +143,17 @@ pub enum Permission {
     ReportsView,
     TicketsEdit,
     ProjectsView,
+    /// The signed-in user's own account: profile, password, tokens, the role table.
+    Account,
+    /// HR details of other people: payroll, PAN, TDS, attendance rolls, transfers.
+    HrView,
+    /// Replace a labourer's face images.
+    FacesEdit,
+    /// Close the gatehouse's day (front office daily closing).
+    DailyClosing,
 }
 
-pub const ALL_PERMISSIONS: [Permission; 15] = {
+pub const ALL_PERMISSIONS: [Permission; 19] = {
     use Permission::*;
     [
         AttendanceSelf,
@@ -150,6 +171,10 @@ pub const ALL_PERMISSIONS: [Permission; 15] = {
         ReportsView,
         TicketsEdit,
         ProjectsView,
+        Account,
+        HrView,
+        FacesEdit,
+        DailyClosing,
     ]
 };
 

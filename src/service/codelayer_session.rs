@@ -76,7 +76,7 @@ pub async fn resolve(svc: &Services, key: &str) -> Result<Session> {
         return Err(expired);
     }
     let hash = TokenHash::of(key.as_bytes());
-    let mut rec = svc
+    let rec = svc
         .store
         .get::<CodelayerSession>(&hash.0)?
         .ok_or(expired.clone())?;
@@ -97,19 +97,38 @@ pub async fn resolve(svc: &Services, key: &str) -> Result<Session> {
         Some(u) if u.active => {}
         _ => return Err(expired),
     }
-    if now - rec.last_used_unix >= 60 {
-        // Touch at most once a minute, without waiting for a flush: losing a touch in a crash
-        // only shortens the session.
-        rec.last_used_unix = now;
-        svc.store.apply(&[Op {
-            tree: CodelayerSession::TREE.into(),
-            key: hash.0.to_vec(),
-            value: Some(crate::store::codec::encode(&rec)),
-        }])?;
-    }
     Ok(Session {
         hash,
         user: rec.user,
         imei: rec.imei,
     })
+}
+
+/// Records the session's use (at most every `security.session_touch_secs`). The record is read
+/// again and written under the writer lock, so a revoke committed meanwhile (password change,
+/// block, re-authorize) is never written back over: the touch only ever changes the time.
+pub async fn touch(svc: &Services, s: &Session) -> Result<()> {
+    let now = svc.now_unix();
+    let every = svc.config.security.session_touch_secs.max(0);
+    match svc.store.get::<CodelayerSession>(&s.hash.0)? {
+        Some(rec) if !rec.revoked && now - rec.last_used_unix >= every => {}
+        _ => return Ok(()),
+    }
+    let tx = svc.store.begin().await;
+    let Some(mut rec) = tx.get::<CodelayerSession>(&s.hash.0)? else {
+        return Ok(());
+    };
+    if rec.revoked || now - rec.last_used_unix < every {
+        return Ok(());
+    }
+    rec.last_used_unix = now;
+    // Applied while `tx` holds the lock, without waiting for a flush: losing a touch in a
+    // crash only shortens the session.
+    tx.store().apply(&[Op {
+        tree: CodelayerSession::TREE.into(),
+        key: s.hash.0.to_vec(),
+        value: Some(crate::store::codec::encode(&rec)),
+    }])?;
+    drop(tx);
+    Ok(())
 }

@@ -112,13 +112,13 @@ pub async fn authorize(svc: &Arc<Services>, a: Authorize<'_>) -> Result<Authoriz
     Ok(Authorized { token, login, user })
 }
 
-/// The sign-in behind `deviceID` + `token`. `touch` extends the idle expiry (every operation but
-/// checktoken, which the seed says must not).
-pub fn resolve(
+/// The sign-in behind `deviceID` + `token`. Reads only; `touch` records the activity once the
+/// caller's permission has been checked.
+pub async fn resolve(
     svc: &Services,
     device_id: &str,
     token: &str,
-    touch: bool,
+    _touch: bool,
 ) -> Result<(DeviceLogin, User)> {
     let invalid = ServiceError::Unauthorized {
         key: "authorize.token.invalid",
@@ -128,7 +128,7 @@ pub fn resolve(
         return Err(invalid);
     }
     let hash = TokenHash::of(token.as_bytes());
-    let mut login = svc
+    let login = svc
         .store
         .get::<DeviceLogin>(&hash.0)?
         .ok_or(invalid.clone())?;
@@ -140,17 +140,36 @@ pub fn resolve(
     let user = ident::user(&svc.store, login.user)?
         .filter(|u| u.active)
         .ok_or(invalid)?;
-    if touch && now - login.last_activity_unix >= 1 {
-        // Outside a Tx, like a Codelayer session touch: losing one in a crash only shortens
-        // the session.
-        login.last_activity_unix = now;
-        svc.store.apply(&[Op {
-            tree: DeviceLogin::TREE.into(),
-            key: hash.0.to_vec(),
-            value: Some(crate::store::codec::encode(&login)),
-        }])?;
-    }
     Ok((login, user))
+}
+
+/// Extends the token's idle expiry (every operation but checktoken, which the seed says must
+/// not). Read again and written under the writer lock, so a revoke or a re-authorize committed
+/// meanwhile is never written back over.
+pub async fn touch(svc: &Services, token: &str) -> Result<()> {
+    let hash = TokenHash::of(token.trim().as_bytes());
+    let now = svc.now_unix();
+    match svc.store.get::<DeviceLogin>(&hash.0)? {
+        Some(l) if !l.revoked && now - l.last_activity_unix >= 1 => {}
+        _ => return Ok(()),
+    }
+    let tx = svc.store.begin().await;
+    let Some(mut login) = tx.get::<DeviceLogin>(&hash.0)? else {
+        return Ok(());
+    };
+    if login.revoked || now - login.last_activity_unix < 1 {
+        return Ok(());
+    }
+    login.last_activity_unix = now;
+    // Applied while `tx` holds the lock, without waiting for a flush: losing a touch in a
+    // crash only shortens the session.
+    tx.store().apply(&[Op {
+        tree: DeviceLogin::TREE.into(),
+        key: hash.0.to_vec(),
+        value: Some(crate::store::codec::encode(&login)),
+    }])?;
+    drop(tx);
+    Ok(())
 }
 
 /// Ends every Authorize sign-in of a user (password changed or reset).

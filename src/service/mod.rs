@@ -5,6 +5,7 @@
 //! Convention: functions that change state take `&mut Tx` and are synchronous (the caller
 //! commits); read-only functions take `&Services` or `&Store`.
 
+pub mod access;
 pub mod attendance;
 pub mod attendance_demo;
 pub mod attendance_views;

@@ -18,15 +18,9 @@ use crate::domain::ids::UserId;
 use super::identity as ident;
 use super::{Result, ServiceError, Services};
 
-/// Refuses (403) a user whose role lacks `p`.
+/// Refuses (403) a user whose role lacks `p` (the one rule: `service::access`).
 pub fn require(user: &User, p: Permission) -> Result<()> {
-    if user.active && user.role.can(p) {
-        Ok(())
-    } else {
-        Err(ServiceError::Forbidden {
-            key: "auth.forbidden",
-        })
-    }
+    super::access::check(user, p)
 }
 
 /// The site's local day now.

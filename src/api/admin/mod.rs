@@ -41,6 +41,7 @@ pub fn route(method: Method, path: &'static str, summary: &'static str, f: Admin
         doc: Doc::default(),
         handler,
         max_body: None,
+        permission: None,
     }
 }
 

@@ -11,7 +11,7 @@ use serde_json::{json, Map, Value};
 use warp::http::Method;
 
 use super::{Doc, Family, Problem, Request, Response, Route};
-use crate::domain::identity::{DeviceLogin, User};
+use crate::domain::identity::{DeviceLogin, Permission, User};
 use crate::i18n::{self, Lang};
 use crate::service::{device_logins, Services};
 
@@ -22,8 +22,9 @@ pub enum Auth {
     /// No credential (`users/authorize`).
     Public,
     /// `deviceID` + `token` in the body. `touch`: the call counts as activity and extends the
-    /// token's idle expiry (every operation but `users/checktoken`).
-    Token { touch: bool },
+    /// token's idle expiry (every operation but `users/checktoken`). The signed-in user must
+    /// hold `permission`.
+    Token { touch: bool, permission: Permission },
 }
 
 pub struct Call {
@@ -75,6 +76,10 @@ pub fn route(
         doc,
         handler,
         max_body: None,
+        permission: match auth {
+            Auth::Token { permission, .. } => Some(permission),
+            Auth::Public => None,
+        },
     }
 }
 
@@ -85,14 +90,24 @@ async fn run(svc: Arc<Services>, req: Request, auth: Auth, f: OpFn) -> Response 
     };
     let login = match auth {
         Auth::Public => None,
-        Auth::Token { touch } => {
+        Auth::Token { touch, permission } => {
             let text = |k: &str| {
                 body.get(k)
                     .and_then(Value::as_str)
                     .unwrap_or("")
                     .to_string()
             };
-            match device_logins::resolve(&svc, &text("deviceID"), &text("token"), touch) {
+            let resolved =
+                device_logins::resolve(&svc, &text("deviceID"), &text("token"), touch).await;
+            // The one access rule, before anything else.
+            let checked = match resolved.and_then(|(l, u)| {
+                crate::service::access::check(&u, permission)?;
+                Ok((l, u))
+            }) {
+                Ok(l) if touch => device_logins::touch(&svc, &text("token")).await.map(|_| l),
+                other => other,
+            };
+            match checked {
                 Ok(l) => Some(l),
                 Err(e) => return render_problem(&req, &e.into()),
             }
@@ -123,9 +138,10 @@ pub fn render_problem(_req: &Request, p: &Problem) -> Response {
         let args: Vec<(&str, String)> = p.args.iter().map(|(k, v)| (*k, v.clone())).collect();
         reasons.push(i18n::t(Lang::En, p.key, &args));
     }
-    // The family documents 200/400/401/405: everything else a client can cause is a 400.
+    // The family documents 200/400/401/405 (and 403 for a role without the permission):
+    // everything else a client can cause is a 400.
     let status = match p.status {
-        401 | 405 | 500 | 503 => p.status,
+        401 | 403 | 405 | 500 | 503 => p.status,
         404 if p.key == "route.not_found" => 404,
         _ => 400,
     };

@@ -5,7 +5,7 @@ use serde_json::{json, Value};
 use super::{route, Auth, Call, OpResult};
 use crate::api::{Doc, Problem, Route};
 use crate::az_op;
-use crate::domain::identity::{yn, DeviceLogin, Role, User};
+use crate::domain::identity::{yn, DeviceLogin, Permission, Role, User};
 use crate::domain::validate::Fields;
 use crate::service::device_logins::{self, Authorize};
 use crate::service::ServiceError;
@@ -55,7 +55,10 @@ pub fn routes() -> Vec<Route> {
             "/api/users/checktoken",
             "Check Token",
             "Authorize API",
-            Auth::Token { touch: false },
+            Auth::Token {
+                touch: false,
+                permission: Permission::Account,
+            },
             Doc {
                 description: "Checks `deviceID` + `token` without extending the token's expiry. \
                     401 when they are not valid together.",
@@ -71,7 +74,10 @@ pub fn routes() -> Vec<Route> {
             "/api/users/profile",
             "User Profile",
             "Authorize API",
-            Auth::Token { touch: true },
+            Auth::Token {
+                touch: true,
+                permission: Permission::Account,
+            },
             Doc {
                 description: "The signed-in user's profile with this device's registration \
                     (OSVersion, appVersion, notificationCenterType, buildVersion, \

@@ -7,6 +7,7 @@ use chrono::NaiveDateTime;
 use serde_json::{json, Map, Value};
 
 use super::{route, Auth, Call, OpResult};
+use crate::domain::identity::Permission;
 use crate::api::{Doc, Problem, Route};
 use crate::domain::estate::labour::{EstateTask, LabourType, Labourer};
 use crate::domain::estate::muster::{
@@ -26,7 +27,7 @@ pub fn routes() -> Vec<Route> {
             "/codelayer/estate/labor/details",
             "Details",
             LABOR,
-            Auth::Session,
+            Auth::Session(Permission::MusterView),
             Doc {
                 description: "A labourer by `code` (the display code shown in the PEMS front-end, \
                     1–10 characters; an lcode is accepted too), `firmID` and optionally `ltype` \
@@ -45,7 +46,7 @@ pub fn routes() -> Vec<Route> {
             "/codelayer/estate/labor/register_face",
             "Register Face",
             LABOR,
-            Auth::Session,
+            Auth::Session(Permission::FacesEdit),
             Doc {
                 description: "Registers (or replaces) a labourer's face: `faceImages` (1–5 base64 \
                     images; `faceImage` for one) and an optional `faceTemplate` (base64, the \
@@ -67,7 +68,7 @@ pub fn routes() -> Vec<Route> {
             "/codelayer/estate/sync/faces",
             "Download Face File",
             SYNC,
-            Auth::Session,
+            Auth::Session(Permission::MusterView),
             Doc {
                 description: "The face file of firm `firmID`. Send `version`: the version of the \
                     face file the handheld holds (0 or absent: none). Answers: everything \
@@ -93,7 +94,7 @@ pub fn routes() -> Vec<Route> {
             "/codelayer/estate/sync/labors",
             "Get Labor",
             SYNC,
-            Auth::Session,
+            Auth::Session(Permission::MusterView),
             Doc {
                 description: "Every active labourer (up to 25,000). `musterfirmid` is the firm \
                     whose tasks the labourer may be mustered on; supervisors have no weighment.",
@@ -107,7 +108,7 @@ pub fn routes() -> Vec<Route> {
             "/codelayer/estate/sync/taskdetails",
             "Get Tasks",
             SYNC,
-            Auth::Session,
+            Auth::Session(Permission::MusterView),
             Doc {
                 description: "The estate tasks of today (the site's local day). Harvest jobs need \
                     weighment; `MoisturePerc` is deducted from non-helpers' net weight.",
@@ -123,7 +124,7 @@ pub fn routes() -> Vec<Route> {
             "/codelayer/estate/sync/muster",
             "Post Muster",
             SYNC,
-            Auth::Session,
+            Auth::Session(Permission::MusterPost),
             Doc {
                 description:
                     "A batch of musters, stored in one transaction and answered per line. \
@@ -170,7 +171,7 @@ pub fn routes() -> Vec<Route> {
             "/codelayer/estate/firms",
             "Firm List",
             "Codelayer/Estate",
-            Auth::Session,
+            Auth::Session(Permission::MusterView),
             Doc {
                 description: "The estate's firms.",
                 request: Some(json!({"key": "QH7LlQ3wQMK9oYEKjeG5QOIVJQT4emeq"})),

@@ -3,6 +3,7 @@
 use serde_json::{json, Map, Value};
 
 use super::{route, Auth, Call, OpResult};
+use crate::domain::identity::Permission;
 use crate::api::{Doc, Problem, Route};
 use crate::domain::gatepass::{self as gp, Gatepass, Move, PassNumber, Source, Stamp};
 use crate::domain::validate::Fields;
@@ -17,7 +18,7 @@ pub fn routes() -> Vec<Route> {
             "/codelayer/frontoffice_poabs/gatepass_save",
             "Gatepass Save",
             TAG,
-            Auth::Session,
+            Auth::Session(Permission::GatepassEdit),
             Doc {
                 description: "Creates a gatepass from a handheld, or moves it at the gate. \
                     Idempotent on the handheld's own pass number `gpno` (1–30 of A–Z a–z 0–9 - / _ .).\n\n\
@@ -74,7 +75,7 @@ pub fn routes() -> Vec<Route> {
             "/codelayer/frontoffice_poabs/dailyclosing_save",
             "Daily Closing",
             TAG,
-            Auth::Session,
+            Auth::Session(Permission::DailyClosing),
             Doc {
                 description: "Closes a site day (`closing_date` yyyy-MM-dd, today or earlier; `status` \
                     must be \"C\"; `company_id` 1–30). After it no pass of that day changes: unused passes \

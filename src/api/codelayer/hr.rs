@@ -6,6 +6,7 @@ use chrono::NaiveDate;
 use serde_json::{json, Map, Value};
 
 use super::{route, Auth, Call, OpResult};
+use crate::domain::identity::Permission;
 use crate::api::{Doc, Problem, Route};
 use crate::domain::hr::Filter;
 use crate::domain::validate::Fields;
@@ -49,7 +50,7 @@ pub fn routes() -> Vec<Route> {
             "/codelayer/hrdetails/emp_attendance",
             "Employee Attendance",
             TAG,
-            Auth::Session,
+            Auth::Session(Permission::HrView),
             Doc {
                 description: "Day-by-day attendance computed from the stored punches, leave and \
                     holidays, for every employee on the roll each day (days after today are left \
@@ -74,7 +75,7 @@ pub fn routes() -> Vec<Route> {
             "/codelayer/hrdetails/emp_leavesummary",
             "Employee Leave Summary",
             TAG,
-            Auth::Session,
+            Auth::Session(Permission::HrView),
             period_doc(
                 "Leave balances moved over the period, per employee: for el, cl and sl the \
                  opening (before fromdate), credited (trnscr), taken (trnsded) and closing days.",
@@ -91,7 +92,7 @@ pub fn routes() -> Vec<Route> {
             "/codelayer/hrdetails/emp_newjoin",
             "Employee List",
             TAG,
-            Auth::Session,
+            Auth::Session(Permission::HrView),
             since_doc(
                 "Employees who joined on or after `from`, in firm `unitid` (0 = every firm).",
                 employee_line(),
@@ -102,7 +103,7 @@ pub fn routes() -> Vec<Route> {
             "/codelayer/hrdetails/emp_payrevision",
             "Employee Payrevision",
             TAG,
-            Auth::Session,
+            Auth::Session(Permission::HrView),
             period_doc(
                 "Pay revisions effective within the period (a change of basic pay on the roll \
                  records one).",
@@ -116,7 +117,7 @@ pub fn routes() -> Vec<Route> {
             "/codelayer/hrdetails/emp_payroll",
             "Employee Payroll",
             TAG,
-            Auth::Session,
+            Auth::Session(Permission::HrView),
             period_doc(
                 "Pay slips of the months within the period (month = yyyy-MM).",
                 "employeepayroll",
@@ -131,7 +132,7 @@ pub fn routes() -> Vec<Route> {
             "/codelayer/hrdetails/emp_relieving",
             "Employee Relieving",
             TAG,
-            Auth::Session,
+            Auth::Session(Permission::HrView),
             Doc {
                 description:
                     "Employees relieved on or after `from`, in firm `unitid` (0 = every firm).",
@@ -147,7 +148,7 @@ pub fn routes() -> Vec<Route> {
             "/codelayer/hrdetails/emp_tdscalculated",
             "Employee TDS Calculated",
             TAG,
-            Auth::Session,
+            Auth::Session(Permission::HrView),
             period_doc(
                 "Income-tax computations made within the period (finyear = 2026-27).",
                 "employeetdscalc",
@@ -161,7 +162,7 @@ pub fn routes() -> Vec<Route> {
             "/codelayer/hrdetails/emp_tdsdeducted",
             "Employee TDS Deducted",
             TAG,
-            Auth::Session,
+            Auth::Session(Permission::HrView),
             period_doc(
                 "Tax deducted at source from the pay slips of the period's months.",
                 "employeetdsded",
@@ -174,7 +175,7 @@ pub fn routes() -> Vec<Route> {
             "/codelayer/hrdetails/emp_transfer",
             "Employee Transfer",
             TAG,
-            Auth::Session,
+            Auth::Session(Permission::HrView),
             period_doc(
                 "Transfers (change of firm or department on the roll) dated within the period.",
                 "employeetransfer",
@@ -187,7 +188,7 @@ pub fn routes() -> Vec<Route> {
             "/codelayer/hrdetails/emp_edited",
             "Employees Edited",
             TAG,
-            Auth::Session,
+            Auth::Session(Permission::HrView),
             since_doc(
                 "Employees whose record changed on or after `from` (site-local day), with \
                  `editedon`, in firm `unitid` (0 = every firm).",

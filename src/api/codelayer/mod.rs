@@ -9,6 +9,7 @@ use serde_json::{json, Map, Value};
 use warp::http::Method;
 
 use super::{Doc, Family, Problem, Request, Response, Route};
+use crate::domain::identity::Permission;
 use crate::i18n::{self, Lang};
 use crate::service::Services;
 
@@ -42,8 +43,8 @@ pub const CODES: &[(u16, &str)] = &[
 pub enum Auth {
     /// No key (license request, register device, auth, response codes).
     Public,
-    /// A session `key` from `system/auth` (or `estate/auth`).
-    Session,
+    /// A session `key` from `system/auth` (or `estate/auth`) of a user holding the permission.
+    Session(Permission),
 }
 
 pub struct Call {
@@ -110,9 +111,13 @@ pub fn route(
     mut doc: Doc,
     f: OpFn,
 ) -> Route {
-    if auth == Auth::Session {
-        doc.security = vec!["codelayerKey"];
-    }
+    let permission = match auth {
+        Auth::Session(p) => {
+            doc.security = vec!["codelayerKey"];
+            Some(p)
+        }
+        Auth::Public => None,
+    };
     let handler: super::Handler = Arc::new(move |svc, req| Box::pin(run(svc, req, auth, f)));
     Route {
         method: Method::POST,
@@ -123,6 +128,7 @@ pub fn route(
         doc,
         handler,
         max_body: None,
+        permission,
     }
 }
 
@@ -133,9 +139,19 @@ async fn run(svc: Arc<Services>, req: Request, auth: Auth, f: OpFn) -> Response 
     };
     let session = match auth {
         Auth::Public => None,
-        Auth::Session => {
+        Auth::Session(p) => {
             let key = body.get("key").and_then(Value::as_str).unwrap_or("");
-            match crate::service::codelayer_session::resolve(&svc, key).await {
+            let checked = match crate::service::codelayer_session::resolve(&svc, key).await {
+                // The one access rule, before any field is validated or record looked up.
+                Ok(s) => match crate::service::access::check_id(&svc, s.user, p) {
+                    Ok(_) => crate::service::codelayer_session::touch(&svc, &s)
+                        .await
+                        .map(|_| s),
+                    Err(e) => Err(e),
+                },
+                Err(e) => Err(e),
+            };
+            match checked {
                 Ok(s) => Some(s),
                 Err(e) => return render_problem(&req, &e.into()),
             }

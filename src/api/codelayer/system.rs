@@ -4,6 +4,7 @@
 use serde_json::{json, Map, Value};
 
 use super::{route, Auth, Call, OpResult};
+use crate::domain::identity::Permission;
 use crate::api::{Doc, Problem, Route};
 use crate::domain::devices::{is_auth_imei, Device};
 use crate::domain::validate::Fields;
@@ -65,7 +66,7 @@ pub fn routes() -> Vec<Route> {
             "/codelayer/system/settings",
             "Settings",
             "Codelayer/System",
-            Auth::Session,
+            Auth::Session(Permission::Account),
             Doc {
                 description: "Settings for the handheld (face match threshold, session idle \
                     timeout, minimum client version, server time zone offset in minutes).",

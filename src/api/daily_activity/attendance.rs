@@ -63,7 +63,7 @@ pub fn routes() -> Vec<Route> {
             "/daily/v1/attendances/today",
             "Attendance Today",
             TAG,
-            Auth::Access,
+            Auth::Access(Permission::AttendanceSelf),
             Doc {
                 description: "The signed-in user's attendance day (site-local; the open night \
                     shift's day until it is clocked out) with its punches, status \
@@ -83,7 +83,7 @@ pub fn routes() -> Vec<Route> {
             "/daily/v1/attendances/shift-today",
             "Shift Today",
             TAG,
-            Auth::Access,
+            Auth::Access(Permission::AttendanceSelf),
             Doc {
                 description: "The signed-in user's shift instance for the current attendance \
                     day: local and UTC start/end (a night shift ends the next day), holiday and \
@@ -105,7 +105,7 @@ pub fn routes() -> Vec<Route> {
             "/daily/v1/attendances/locations",
             "Allowed Locations",
             TAG,
-            Auth::Access,
+            Auth::Access(Permission::AttendanceSelf),
             Doc {
                 description: "Every allowed location (geofence) that applies to the signed-in \
                     user's employee: circles (centre + radius_m) and polygons.",
@@ -123,7 +123,7 @@ pub fn routes() -> Vec<Route> {
             "/daily/v1/attendances/clock-in",
             "Clock In",
             TAG,
-            Auth::Access,
+            Auth::Access(Permission::AttendanceSelf),
             punch_doc("in"),
             da_op!(clock_in),
         ),
@@ -132,7 +132,7 @@ pub fn routes() -> Vec<Route> {
             "/daily/v1/attendances/clock-out",
             "Clock Out",
             TAG,
-            Auth::Access,
+            Auth::Access(Permission::AttendanceSelf),
             punch_doc("out"),
             da_op!(clock_out),
         ),
@@ -141,7 +141,7 @@ pub fn routes() -> Vec<Route> {
             "/daily/v1/users/{user_id}/coordinates",
             "Get Coordinate History",
             "Daily Activity/Remove/Users",
-            Auth::Access,
+            Auth::Access(Permission::AttendanceSelf),
             Doc {
                 description: "The positions recorded with a user's punches between `from` and \
                     `to` (site-local dates yyyy-MM-dd, inclusive, at most 31 days; default: today). \

@@ -10,7 +10,7 @@ use warp::http::Method;
 use super::{fields_ok, route, Auth, Call, OpResult, Reply};
 use crate::api::{Doc, Problem, Route};
 use crate::da_op;
-use crate::domain::identity::{TokenKind, User};
+use crate::domain::identity::{Permission, TokenKind, User};
 use crate::domain::validate::Fields;
 use crate::service::identity::{self as ident, SignInFailure};
 use crate::service::lockout::Subject;
@@ -63,7 +63,7 @@ fn chain_routes() -> Vec<Route> {
             "/daily/v1/authorize/refresh-token",
             "Refresh Token",
             "Daily Activity/Authorize",
-            Auth::UserToken,
+            Auth::UserToken(Permission::Account),
             Doc {
                 description: "Bearer user_token → a refresh_token.",
                 response: Some(json!({"refresh_token": "64 hex digits", "expires_in": 604800})),
@@ -76,7 +76,7 @@ fn chain_routes() -> Vec<Route> {
             "/daily/v1/authorize/access-token",
             "Access Token",
             "Daily Activity/Authorize",
-            Auth::Refresh,
+            Auth::Refresh(Permission::Account),
             Doc {
                 description: "Bearer refresh_token → an access_token, used with x-user-token on every other user operation.",
                 response: Some(json!({"access_token": "64 hex digits", "expires_in": 3600})),
@@ -89,7 +89,7 @@ fn chain_routes() -> Vec<Route> {
             "/daily/v1/user/logout",
             "Logout",
             "Daily Activity/User",
-            Auth::Access,
+            Auth::Access(Permission::Account),
             Doc {
                 description: "Revokes the user token and every refresh and access token derived from it.",
                 response: Some(json!({"revoked": true})),
@@ -102,7 +102,7 @@ fn chain_routes() -> Vec<Route> {
             "/daily/v1/user/profile",
             "Profile",
             "Daily Activity/User",
-            Auth::Access,
+            Auth::Access(Permission::Account),
             Doc { description: "The signed-in user's profile.", response: Some(profile_example()), ..Doc::default() },
             da_op!(profile),
         ),

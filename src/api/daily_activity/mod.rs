@@ -15,7 +15,7 @@ use serde_json::{json, Value};
 use warp::http::Method;
 
 use super::{Doc, Family, Problem, Request, Response, Route};
-use crate::domain::identity::{ClientApp, TokenKind, TokenRecord, User};
+use crate::domain::identity::{ClientApp, Permission, TokenKind, TokenRecord, User};
 use crate::domain::ids::TokenHash;
 use crate::i18n::{self, Lang};
 use crate::service::idempotency::{self, Start};
@@ -31,14 +31,24 @@ pub enum Auth {
     AppKey,
     /// Bearer client_token.
     Client,
-    /// Bearer user_token (Refresh Token).
-    UserToken,
-    /// Bearer refresh_token (Access Token).
-    Refresh,
-    /// Bearer access_token + matching `x-user-token`.
-    Access,
+    /// Bearer user_token (Refresh Token), for a user holding the permission.
+    UserToken(Permission),
+    /// Bearer refresh_token (Access Token), for a user holding the permission.
+    Refresh(Permission),
+    /// Bearer access_token + matching `x-user-token`, for a user holding the permission.
+    Access(Permission),
     /// The wablas gateway: a shared secret, no client headers (it can't send them).
     Gateway,
+}
+
+impl Auth {
+    /// The permission a user must hold (None: the call has no user).
+    pub fn permission(self) -> Option<Permission> {
+        match self {
+            Auth::UserToken(p) | Auth::Refresh(p) | Auth::Access(p) => Some(p),
+            Auth::AppKey | Auth::Client | Auth::Gateway => None,
+        }
+    }
 }
 
 /// Who is calling, once the wrapper has checked the credentials.
@@ -159,9 +169,9 @@ pub fn route(
     doc.security = match auth {
         Auth::AppKey => vec!["appKey"],
         Auth::Client => vec!["appKey", "clientToken"],
-        Auth::UserToken => vec!["appKey", "userTokenBearer"],
-        Auth::Refresh => vec!["appKey", "refreshToken"],
-        Auth::Access => vec!["appKey", "accessToken", "userToken"],
+        Auth::UserToken(_) => vec!["appKey", "userTokenBearer"],
+        Auth::Refresh(_) => vec!["appKey", "refreshToken"],
+        Auth::Access(_) => vec!["appKey", "accessToken", "userToken"],
         Auth::Gateway => vec!["wablasSecret"],
     };
     let handler: super::Handler = Arc::new(move |svc, req| Box::pin(run(svc, req, auth, f)));
@@ -174,6 +184,7 @@ pub fn route(
         doc,
         handler,
         max_body: None,
+        permission: auth.permission(),
     }
 }
 
@@ -211,15 +222,15 @@ async fn authenticate(svc: &Arc<Services>, req: &Request, auth: Auth) -> Result<
             return Ok(caller);
         }
         Auth::Client => TokenKind::Client,
-        Auth::UserToken => TokenKind::User,
-        Auth::Refresh => TokenKind::Refresh,
-        Auth::Access => TokenKind::Access,
+        Auth::UserToken(_) => TokenKind::User,
+        Auth::Refresh(_) => TokenKind::Refresh,
+        Auth::Access(_) => TokenKind::Access,
     };
     let token = bearer(req).ok_or_else(|| Problem::new(401, "auth.bearer.required"))?;
     let (hash, rec) = ident::resolve_token(svc, token, kind, &client.app_key)?;
     match auth {
-        Auth::UserToken => caller.user_token = Some(hash),
-        Auth::Access => {
+        Auth::UserToken(_) => caller.user_token = Some(hash),
+        Auth::Access(_) => {
             let ut = req
                 .header("x-user-token")
                 .ok_or_else(|| Problem::new(401, "auth.user_token.required"))?;
@@ -239,6 +250,14 @@ async fn authenticate(svc: &Arc<Services>, req: &Request, auth: Auth) -> Result<
     }
     if let Some(uid) = rec.user {
         caller.user = ident::user(&svc.store, uid)?;
+    }
+    // The one access rule, before any field is read or record looked up.
+    if let Some(p) = auth.permission() {
+        let user = caller
+            .user
+            .as_ref()
+            .ok_or_else(|| Problem::new(401, "auth.token.invalid"))?;
+        crate::service::access::check(user, p)?;
     }
     caller.client = Some(client);
     caller.token = Some((hash, rec));

@@ -7,7 +7,7 @@ use warp::http::Method;
 use crate::api::daily_activity::{fields_ok, route, Auth, Call, OpResult, Reply};
 use crate::api::{Doc, Problem, Route};
 use crate::da_op;
-use crate::domain::identity::{Role, ALL_ROLES};
+use crate::domain::identity::{Permission, Role, ALL_ROLES};
 use crate::domain::validate::Fields;
 use crate::service::devices::{self, AppRegistration};
 use crate::service::identity::{self as ident, SignInFailure};
@@ -40,7 +40,7 @@ pub fn routes() -> Vec<Route> {
             "/daily/v1/user/permission",
             "Permission",
             "Daily Activity/User",
-            Auth::Access,
+            Auth::Access(Permission::Account),
             Doc {
                 description: "The signed-in user's role and the permissions it grants.",
                 response: Some(
@@ -56,7 +56,7 @@ pub fn routes() -> Vec<Route> {
             "/daily/v1/user/change-password",
             "Change Password",
             "Daily Activity/User",
-            Auth::Access,
+            Auth::Access(Permission::Account),
             Doc {
                 description: "Changes the password (old one required). Every other session of the \
                     user, in every family, is revoked; this one stays signed in. Wrong old \
@@ -109,7 +109,7 @@ pub fn routes() -> Vec<Route> {
             "/daily/v1/privilege/roles",
             "Get Role List",
             "Daily Activity/Privelge",
-            Auth::Access,
+            Auth::Access(Permission::Account),
             Doc {
                 description: "The estate's roles and the permissions each grants.",
                 response: Some(json!([{"role": "gate_guard", "label": "Gate guard",
@@ -123,7 +123,7 @@ pub fn routes() -> Vec<Route> {
             "/daily/v1/encrypt",
             "Encrypt",
             "Daily Activity",
-            Auth::Access,
+            Auth::Access(Permission::Account),
             Doc {
                 description: "Encrypts `text` on the server (AES-256-GCM under the box's key, \
                     base64url). The encryption of a password is what the Authorize API accepts \
@@ -139,7 +139,7 @@ pub fn routes() -> Vec<Route> {
             "/daily/v1/users/token-info",
             "Token Info",
             "Daily Activity/Remove/Users",
-            Auth::Access,
+            Auth::Access(Permission::Account),
             Doc {
                 description: "What the presented tokens are: user, client system, device, and \
                     when the access and user tokens expire.",

@@ -7,6 +7,7 @@ use warp::http::Method;
 use super::super::{route, Auth, Call, OpResult, Reply};
 use super::tasks::{filter, image_doc, image_list, list_query, save, save_doc, save_image};
 use super::{check, page_json, paging, query, task_example, task_json, user, user_json};
+use crate::domain::identity::Permission;
 use crate::api::{Doc, Route};
 use crate::da_op;
 use crate::domain::validate::Fields;
@@ -23,7 +24,7 @@ pub fn routes() -> Vec<Route> {
             "/daily/v1/app/tasks",
             "Get Tasks",
             TAG,
-            Auth::Access,
+            Auth::Access(Permission::TasksView),
             Doc {
                 description: "The caller's tasks (assigned to or created by them), newest work day first; the same filters and paging as Get Task List. Needs tasks_view.",
                 query: list_query(),
@@ -37,7 +38,7 @@ pub fn routes() -> Vec<Route> {
             "/daily/v1/app/tasks",
             "Save Task",
             TAG,
-            Auth::Access,
+            Auth::Access(Permission::TasksEdit),
             save_doc(),
             da_op!(save),
         ),
@@ -46,7 +47,7 @@ pub fn routes() -> Vec<Route> {
             "/daily/v1/app/tasks/running",
             "Get Task Has Been Running",
             TAG,
-            Auth::Access,
+            Auth::Access(Permission::TasksView),
             Doc {
                 description: "The caller's running task (status in_progress with the caller's timer open), or `task: null`. Needs tasks_view.",
                 response: Some(json!({"running": true, "task": task_example()})),
@@ -59,7 +60,7 @@ pub fn routes() -> Vec<Route> {
             "/daily/v1/app/tasks/users",
             "Get Task User",
             TAG,
-            Auth::Access,
+            Auth::Access(Permission::TasksEdit),
             Doc {
                 description: "The active users a task can be assigned to, each with how many open or running tasks they hold. Needs tasks_edit.",
                 response: Some(json!({"items": [{"user_id": 12, "username": "budi", "name": "Budi Santoso", "role": "supervisor",
@@ -73,7 +74,7 @@ pub fn routes() -> Vec<Route> {
             "/daily/v1/app/tasks/categories",
             "Get Task Categories",
             TAG,
-            Auth::Access,
+            Auth::Access(Permission::TasksView),
             Doc {
                 description: "The task categories, names in x-language.",
                 response: Some(json!({"items": [{"category": "harvest", "name": "Panen"}]})),
@@ -86,7 +87,7 @@ pub fn routes() -> Vec<Route> {
             "/daily/v1/app/tasks/grouping",
             "Get Tasks Grouping",
             TAG,
-            Auth::Access,
+            Auth::Access(Permission::TasksView),
             Doc {
                 description: "Tasks grouped by status (every status present, empty groups included). Same filters as Get Task List; \
                     `mine=true` (default) keeps the caller's tasks only. Each group lists at most `per_group` tasks (1–100, default 20) and its full count. Needs tasks_view.",
@@ -105,7 +106,7 @@ pub fn routes() -> Vec<Route> {
             "/daily/v1/app/tasks/grouping/users",
             "Get Task Grouping User",
             TAG,
-            Auth::Access,
+            Auth::Access(Permission::TasksView),
             Doc {
                 description: "Tasks counted per assignee and status (unassigned last, `user: null`). Same filters as Get Task List. Needs tasks_view.",
                 query: vec![("date_from", "YYYY-MM-DD"), ("date_to", "YYYY-MM-DD"), ("business_id", "Filter"), ("project_id", "Filter")],
@@ -120,7 +121,7 @@ pub fn routes() -> Vec<Route> {
             "/daily/v1/app/tasks/{id}/images",
             "Save Image Task",
             TAG,
-            Auth::Access,
+            Auth::Access(Permission::TasksEdit),
             image_doc(),
             da_op!(save_image),
         ),
@@ -129,7 +130,7 @@ pub fn routes() -> Vec<Route> {
             "/daily/v1/app/tasks/{id}/images",
             "Get Image Task",
             TAG,
-            Auth::Access,
+            Auth::Access(Permission::TasksView),
             Doc {
                 description: "The task's photos (metadata), oldest first; `url` downloads each file. Needs tasks_view.",
                 response: Some(json!({"task_id": 17, "items": [super::image_example()]})),

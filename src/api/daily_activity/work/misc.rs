@@ -11,7 +11,7 @@ use super::{
 };
 use crate::api::{Doc, Route};
 use crate::da_op;
-use crate::domain::identity::{Role, ALL_ROLES};
+use crate::domain::identity::{Permission, Role, ALL_ROLES};
 use crate::domain::ids::UserId;
 use crate::domain::validate::Fields;
 use crate::domain::work::org::{BusinessId, Company};
@@ -29,7 +29,7 @@ pub fn routes() -> Vec<Route> {
             "/daily/v1/users",
             "Get Users List",
             "Daily Activity/Remove/Users",
-            Auth::Access,
+            Auth::Access(Permission::UsersView),
             Doc {
                 description: "Users, by id, paged. Needs users_view.",
                 query: vec![
@@ -50,7 +50,7 @@ pub fn routes() -> Vec<Route> {
             "/daily/v1/company",
             "Get Company",
             "Daily Activity/Remove/company",
-            Auth::Access,
+            Auth::Access(Permission::OrgView),
             Doc {
                 description: "The company that owns the estate (until an administrator fills it in, its name is the site's name). Needs org_view.",
                 response: Some(company_example()),
@@ -63,7 +63,7 @@ pub fn routes() -> Vec<Route> {
             "/daily/v1/company",
             "Save Company",
             "Daily Activity/Remove/company",
-            Auth::Access,
+            Auth::Access(Permission::OrgEdit),
             Doc {
                 description: "Replaces the company record. name 1–100, legal_name up to 200, tax_id up to 40, phone up to 30, email up to 100 characters. Needs org_edit.",
                 request: Some(company_example()),
@@ -77,7 +77,7 @@ pub fn routes() -> Vec<Route> {
             "/daily/v1/company/addresses",
             "Addresses List",
             "Daily Activity/Remove/company",
-            Auth::Access,
+            Auth::Access(Permission::OrgView),
             Doc {
                 description: "The company's address, then each active business with an address. Needs org_view.",
                 response: Some(json!({"items": [{"owner": "business", "business_id": 1, "name": "Manjung Estate",
@@ -91,7 +91,7 @@ pub fn routes() -> Vec<Route> {
             "/daily/v1/widgets/timesheet",
             "Timesheet",
             "Daily Activity/Remove/Widget",
-            Auth::Access,
+            Auth::Access(Permission::Account),
             Doc {
                 description: "Time the caller logged on tasks (work sessions: in_progress until paused or finished) today, this week (from Monday) and this month, site-local days; a running task counts up to now.",
                 response: Some(json!({"date": "2026-03-02", "today_seconds": 5400, "week_seconds": 30600, "month_seconds": 30600,
@@ -105,7 +105,7 @@ pub fn routes() -> Vec<Route> {
             "/daily/v1/widgets/tasks",
             "Tasks",
             "Daily Activity/Remove/Widget",
-            Auth::Access,
+            Auth::Access(Permission::Account),
             Doc {
                 description: "The caller's assigned tasks: open, in_progress, done_today (completed today, site-local), overdue (unfinished past due_date), due_today, total_active.",
                 response: Some(json!({"date": "2026-03-02", "open": 3, "in_progress": 1, "done_today": 2, "overdue": 1, "due_today": 1, "total_active": 4})),
@@ -118,7 +118,7 @@ pub fn routes() -> Vec<Route> {
             "/daily/v1/widgets/ticket",
             "Ticket",
             "Daily Activity/Remove/Widget",
-            Auth::Access,
+            Auth::Access(Permission::Account),
             Doc {
                 description: "Tickets the caller reported or is assigned, per status, and how many active ones are assigned to the caller.",
                 response: Some(json!({"open": 2, "in_progress": 1, "resolved": 4, "closed": 7, "active": 3, "assigned_to_me_active": 1})),
@@ -131,7 +131,7 @@ pub fn routes() -> Vec<Route> {
             "/daily/v1/tickets",
             "Ticket",
             "Daily Activity/Remove/Tickets",
-            Auth::Access,
+            Auth::Access(Permission::Account),
             Doc {
                 description: "Tickets, newest first. Users who handle tickets (tickets_edit) see all of them unless mine=true; anyone else sees the tickets they reported or are assigned.",
                 query: vec![
@@ -149,7 +149,7 @@ pub fn routes() -> Vec<Route> {
             "/daily/v1/tickets",
             "Create Ticket",
             "Daily Activity/Remove/Tickets",
-            Auth::Access,
+            Auth::Access(Permission::TicketsEdit),
             Doc {
                 description: "Raises a ticket. subject 1–200, description up to 2000 characters; priority low | normal | high (default normal); assignee_id and task_id must exist. Needs tickets_edit.",
                 request: Some(json!({"subject": "Water pump at block C is broken", "description": "No pressure since morning", "priority": "high", "assignee_id": 12, "task_id": 17})),
@@ -163,7 +163,7 @@ pub fn routes() -> Vec<Route> {
             "/daily/v1/tickets/{id}",
             "Update Ticket",
             "Daily Activity/Remove/Tickets",
-            Auth::Access,
+            Auth::Access(Permission::TicketsEdit),
             Doc {
                 description: "Moves a ticket along (open → in_progress → resolved → closed; resolved may be reopened; closed is final, else 409) and/or reassigns it (null unassigns). Needs tickets_edit.",
                 request: Some(json!({"status": "resolved", "assignee_id": 12})),
@@ -177,7 +177,7 @@ pub fn routes() -> Vec<Route> {
             "/daily/v1/projects",
             "Projects",
             "Daily Activity/Remove/Project",
-            Auth::Access,
+            Auth::Access(Permission::ProjectsView),
             Doc {
                 description: "Projects, by id, with their task progress (cancelled tasks not counted). Needs projects_view.",
                 query: vec![("status", "planned | active | on_hold | closed")],
@@ -191,7 +191,7 @@ pub fn routes() -> Vec<Route> {
             "/daily/v1/projects",
             "Save Project",
             "Daily Activity/Remove/Project",
-            Auth::Access,
+            Auth::Access(Permission::OrgEdit),
             Doc {
                 description: "Adds a project. code 1–20 characters, unique (409 when taken); name 1–100; description up to 2000; status (default active); \
                     end_date not before start_date; business_id must exist. Needs org_edit.",

@@ -5,6 +5,7 @@ use warp::http::Method;
 
 use super::super::{route, Auth, Call, OpResult, Reply};
 use super::{at, check, choice, id_field, path_id, query, user};
+use crate::domain::identity::Permission;
 use crate::api::{Doc, Route};
 use crate::da_op;
 use crate::domain::validate::Fields;
@@ -23,7 +24,7 @@ pub fn routes() -> Vec<Route> {
             "/daily/v1/org/businesses",
             "Get Business List",
             TAG,
-            Auth::Access,
+            Auth::Access(Permission::OrgView),
             Doc {
                 description: "Businesses of the company: estates, divisions, mills, offices (flat, by id). Needs org_view.",
                 query: vec![
@@ -41,7 +42,7 @@ pub fn routes() -> Vec<Route> {
             "/daily/v1/org/businesses",
             "Save Business",
             TAG,
-            Auth::Access,
+            Auth::Access(Permission::OrgEdit),
             Doc {
                 description: "Adds a business. code 1–20 characters, unique (409 when taken); name 1–100; kind estate | division | mill | office; \
                     parent_id must exist; address optional. Needs org_edit.",
@@ -57,7 +58,7 @@ pub fn routes() -> Vec<Route> {
             "/daily/v1/org/businesses/structure",
             "Structure Business",
             TAG,
-            Auth::Access,
+            Auth::Access(Permission::OrgView),
             Doc {
                 description: "The active businesses as a tree: each with its `children`. A business whose parent is gone is shown as a root. Needs org_view.",
                 response: Some(json!({"items": [{"business_id": 1, "code": "MNJ", "name": "Manjung Estate", "kind": "estate", "children": [
@@ -71,7 +72,7 @@ pub fn routes() -> Vec<Route> {
             "/daily/v1/org/designations",
             "Get Designations Structure",
             TAG,
-            Auth::Access,
+            Auth::Access(Permission::OrgView),
             Doc {
                 description: "Designations as a reporting tree (each with `children`). Needs org_view.",
                 query: vec![("business_id", "Only the designations of this business")],
@@ -86,7 +87,7 @@ pub fn routes() -> Vec<Route> {
             "/daily/v1/org/designations",
             "Save Designation",
             TAG,
-            Auth::Access,
+            Auth::Access(Permission::OrgEdit),
             Doc {
                 description: "Adds a designation. code 1–20, name 1–100 characters; parent_id (reports to) and business_id must exist. Needs org_edit.",
                 request: Some(json!({"code": "MDR", "name": "Mandor", "parent_id": 2, "business_id": 2})),
@@ -100,7 +101,7 @@ pub fn routes() -> Vec<Route> {
             "/daily/v1/org/designations/{id}",
             "Delete Designation",
             TAG,
-            Auth::Access,
+            Auth::Access(Permission::OrgEdit),
             Doc {
                 description: "Deletes a designation. One that other designations report to is refused (409): move or delete those first. Needs org_edit; 404 when unknown.",
                 response: Some(json!({"designation_id": 3, "deleted": true})),

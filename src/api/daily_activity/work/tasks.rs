@@ -10,6 +10,7 @@ use super::{
     check, choice, date, id_field, image_example, image_json, nullable, page_json, paging, path_id,
     query, task_example, task_json, user,
 };
+use crate::domain::identity::Permission;
 use crate::api::{Doc, Problem, Route};
 use crate::da_op;
 use crate::domain::ids::UserId;
@@ -34,7 +35,7 @@ pub fn routes() -> Vec<Route> {
             "/daily/v1/tasks",
             "Get Task List",
             TAG,
-            Auth::Access,
+            Auth::Access(Permission::TasksView),
             Doc {
                 description: "Tasks, newest work day first, filtered and paged. Needs tasks_view.",
                 response: Some(json!({"items": [task_example()], "page": 1, "per_page": 20, "total": 1, "total_pages": 1})),
@@ -48,7 +49,7 @@ pub fn routes() -> Vec<Route> {
             "/daily/v1/tasks",
             "Save Task",
             TAG,
-            Auth::Access,
+            Auth::Access(Permission::TasksEdit),
             save_doc(),
             da_op!(save),
         ),
@@ -57,7 +58,7 @@ pub fn routes() -> Vec<Route> {
             "/daily/v1/tasks/{id}",
             "Get Task Detail",
             TAG,
-            Auth::Access,
+            Auth::Access(Permission::TasksView),
             Doc {
                 description: "One task with its work time and photo count. Needs tasks_view; 404 when unknown.",
                 response: Some(task_example()),
@@ -70,7 +71,7 @@ pub fn routes() -> Vec<Route> {
             "/daily/v1/tasks/{id}",
             "Update Task",
             TAG,
-            Auth::Access,
+            Auth::Access(Permission::TasksEdit),
             Doc {
                 description: "Changes only the fields sent (null clears due_date, business_id, project_id, assignee_id, latitude, longitude). \
                     status: open → in_progress (starts the worker's timer; one running task per user, else 409 task.already_running) → done / open / cancelled; \
@@ -86,7 +87,7 @@ pub fn routes() -> Vec<Route> {
             "/daily/v1/tasks/{id}",
             "Delete Task",
             TAG,
-            Auth::Access,
+            Auth::Access(Permission::TasksEdit),
             Doc {
                 description: "Deletes the task and its photos' records. Needs tasks_edit; 404 when unknown.",
                 response: Some(json!({"task_id": 17, "deleted": true})),
@@ -99,7 +100,7 @@ pub fn routes() -> Vec<Route> {
             "/daily/v1/tasks/{id}/images",
             "Save Task Image",
             TAG,
-            Auth::Access,
+            Auth::Access(Permission::TasksEdit),
             image_doc(),
             da_op!(save_image),
         ),
@@ -108,7 +109,7 @@ pub fn routes() -> Vec<Route> {
             "/daily/v1/tasks/{id}/images",
             "Get Task Image List",
             TAG,
-            Auth::Access,
+            Auth::Access(Permission::TasksView),
             Doc {
                 description: "The task's photos (metadata), oldest first; `url` downloads each file. Needs tasks_view.",
                 response: Some(json!({"task_id": 17, "items": [image_example()]})),
@@ -121,7 +122,7 @@ pub fn routes() -> Vec<Route> {
             "/daily/v1/tasks/{id}/images/{image_id}",
             "Download Task Image",
             TAG,
-            Auth::Access,
+            Auth::Access(Permission::TasksView),
             Doc {
                 description: "The photo file itself (image/jpeg, image/png or image/webp), not an envelope. Needs tasks_view.",
                 ..Doc::default()
@@ -133,7 +134,7 @@ pub fn routes() -> Vec<Route> {
             "/daily/v1/tasks/{id}/images/{image_id}",
             "Delete Task Image",
             TAG,
-            Auth::Access,
+            Auth::Access(Permission::TasksEdit),
             Doc {
                 description: "Removes one photo from the task. Needs tasks_edit.",
                 response: Some(json!({"task_id": 17, "image_id": 5, "deleted": true})),
@@ -146,7 +147,7 @@ pub fn routes() -> Vec<Route> {
             "/daily/v1/reports/tasks",
             "Generate Report",
             TAG,
-            Auth::Access,
+            Auth::Access(Permission::ReportsView),
             Doc {
                 description: "Builds the task report for a period of site-local days (from..=to, at most 366 days): \
                     every task completed inside the period, and per user the tasks done (credited to the assignee, else who completed it) \
@@ -172,7 +173,7 @@ pub fn routes() -> Vec<Route> {
             "/daily/v1/reports/tasks/{id}/download",
             "Download Report",
             TAG,
-            Auth::Access,
+            Auth::Access(Permission::ReportsView),
             Doc {
                 description: "The generated report file as it is (text/csv or the XLSX content type, Content-Disposition attachment), not an envelope. Needs reports_view.",
                 ..Doc::default()
