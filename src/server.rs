@@ -184,8 +184,9 @@ fn notify_systemd(state: &str) {
     }
 }
 
-/// Creates the admin user and the first client key pair on an empty store, and shows them
-/// once (stdout, which systemd puts in the journal). They are never shown again.
+/// Creates the admin user and the first client key pair on an empty store, and keeps them in a
+/// 0600 file in the state directory until the console shows them (once; then it is deleted).
+/// Neither stdout nor the journal ever holds them: the log names the file only.
 async fn first_run(svc: &Arc<Services>) -> Result<(), String> {
     if !ident::users(&svc.store)
         .map_err(|e| e.to_string())?
@@ -216,12 +217,18 @@ async fn first_run(svc: &Arc<Services>) -> Result<(), String> {
         client.app_key,
         private.expose()
     );
-    // Also kept (sealed) for the console, which shows it once and deletes it.
-    crate::service::maintenance::keep_first_run_notice(svc, &mut tx, &text);
+    // Written before the commit: a crash in between leaves a file for users that do not
+    // exist, replaced at the next start; never users whose password nobody knows.
+    let file = crate::service::maintenance::keep_first_run_notice(svc, &text)
+        .map_err(|e| e.to_string())?;
     tx.commit().await.map_err(|e| e.to_string())?;
-    println!("first-run: {text}");
+    println!(
+        "first-run: credentials written to {} (mode 0600; the console shows them once, then deletes the file)",
+        file.display()
+    );
     tracing::info!(
-        "first run: admin user and first client created (credentials printed once on stdout)"
+        file = %file.display(),
+        "first run: admin user and first client created; credentials in the file named"
     );
     Ok(())
 }

@@ -14,7 +14,7 @@
 #   /usr/local/bin/gatehouse, /etc/systemd/system/gatehouse.service,
 #   /etc/gatehouse/gatehouse.toml (root:gatehouse 0640), /var/backups/gatehouse (gatehouse 0750);
 #   systemctl daemon-reload, enable --now (restart when the binary or unit changed);
-#   then prints the first-run credentials (admin password, client keys) from the journal.
+#   then says where the first-run credentials wait (a 0600 file the console shows once).
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -135,32 +135,23 @@ elif ! "${start[@]}"; then
 fi
 
 # --- first-run credentials ------------------------------------------------------------------
+# The server never prints or logs them (the journal keeps everything for ever): it writes them to
+# a 0600 file in the state directory, which the console shows once and then deletes.
+CREDS="$STATE_DIR/first-run-credentials.txt"
 if [ "$DRY" = 1 ]; then
-    echo "would print: lines containing 'first-run' from: journalctl -u $SERVICE -o cat"
+    echo "would tell where the first-run credentials wait: $CREDS"
     exit 0
 fi
 say "gatehouse is running (pid $(systemctl show -p MainPID --value "$SERVICE"), state $STATE_DIR)"
-# The server logs the first-run admin password and client keys once, when it creates the store.
-# Prefer this start's lines; otherwise show those of the start that created the store.
-inv="$(systemctl show -p InvocationID --value "$SERVICE" 2>/dev/null || true)"
-creds=""
-for _ in 1 2 3 4 5 6 7 8 9 10; do   # journald may lag the READY notification a little
-    if [ -n "$inv" ]; then
-        creds="$(journalctl --no-pager -o cat "_SYSTEMD_INVOCATION_ID=$inv" 2>/dev/null | grep -F 'first-run' || true)"
-    fi
-    [ -n "$creds" ] && break
+for _ in 1 2 3 4 5 6 7 8 9 10; do   # the first start may still be creating the store
+    [ -f "$CREDS" ] && break
     sleep 0.5
 done
-if [ -z "$creds" ]; then
-    creds="$(journalctl --no-pager -o cat -u "$SERVICE" 2>/dev/null | grep -F 'first-run' || true)"
-    [ -z "$creds" ] || say "first-run credentials from an earlier start (the store already existed):"
-fi
-if [ -n "$creds" ]; then
-    echo "----- first-run credentials: store them safely -----"
-    printf '%s\n' "$creds"
-    echo "-------------------------------------------------------------------------------"
+if [ -f "$CREDS" ]; then
+    say "first-run credentials (admin password, client key pair) are in $CREDS (mode 0600)."
+    say "open the console to see them once (the file is then deleted) and store them safely."
 else
-    say "no first-run credentials in the journal (the store already existed). Add an admin with:"
+    say "no first-run credentials waiting (the store already existed, or the console showed them). Add an admin with:"
     say "  GATEHOUSE_ADMIN_SOCKET=/run/gatehouse/admin.sock gatehouse user add --state $STATE_DIR --username NAME --password PASS [--role R]"
 fi
 say "console: GATEHOUSE_ADMIN_SOCKET=/run/gatehouse/admin.sock gatehouse console (as root or a member of group $USER_NAME)"

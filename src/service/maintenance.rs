@@ -169,27 +169,54 @@ mod tests {
 const FIRST_RUN_KEY: &[u8] = b"credentials";
 const FIRST_RUN_CONTEXT: &[u8] = b"first-run";
 
-/// Keeps the first-run credentials (sealed) for the console to show once.
-pub fn keep_first_run_notice(svc: &Services, tx: &mut crate::store::Tx, text: &str) {
-    let notice = crate::domain::appliance::FirstRunNotice {
-        sealed_text: svc.secrets.seal(text.as_bytes(), FIRST_RUN_CONTEXT),
-        created_unix: svc.now_unix(),
-    };
-    tx.put(FIRST_RUN_KEY, &notice);
+/// Where the first-run credentials wait for the console: a file of mode 0600 in the state
+/// directory, never stdout or the journal (which keep them for ever).
+pub const FIRST_RUN_FILE: &str = "first-run-credentials.txt";
+
+/// Writes the first-run credentials to `<state>/first-run-credentials.txt` (0600 exactly,
+/// whatever the umask); returns its path, which is all a log line may name.
+pub fn keep_first_run_notice(svc: &Services, text: &str) -> Result<std::path::PathBuf> {
+    use std::io::Write;
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let path = svc.store.state_dir().join(FIRST_RUN_FILE);
+    let io = |e: std::io::Error| ServiceError::Internal(format!("{}: {e}", path.display()));
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&path)
+        .map_err(io)?;
+    f.set_permissions(std::fs::Permissions::from_mode(0o600))
+        .map_err(io)?;
+    f.write_all(format!("{text}\n").as_bytes()).map_err(io)?;
+    f.sync_all().map_err(io)?;
+    Ok(path)
 }
 
-/// The first-run credentials, once: taking them deletes them.
+/// The first-run credentials, once: taking them deletes the file (and any notice an older
+/// version kept sealed in the store).
 pub async fn take_first_run_notice(svc: &Services) -> Result<Option<String>> {
-    let mut tx = svc.store.begin().await;
-    let Some(notice) = tx.get::<crate::domain::appliance::FirstRunNotice>(FIRST_RUN_KEY)? else {
-        return Ok(None);
+    let path = svc.store.state_dir().join(FIRST_RUN_FILE);
+    let mut text = match std::fs::read_to_string(&path) {
+        Ok(t) => {
+            std::fs::remove_file(&path)
+                .map_err(|e| ServiceError::Internal(format!("{}: {e}", path.display())))?;
+            Some(t.trim_end().to_string())
+        }
+        Err(_) => None,
     };
-    tx.delete::<crate::domain::appliance::FirstRunNotice>(FIRST_RUN_KEY);
+    let mut tx = svc.store.begin().await;
+    if let Some(notice) = tx.get::<crate::domain::appliance::FirstRunNotice>(FIRST_RUN_KEY)? {
+        tx.delete::<crate::domain::appliance::FirstRunNotice>(FIRST_RUN_KEY);
+        if text.is_none() {
+            text = svc
+                .secrets
+                .open(&notice.sealed_text, FIRST_RUN_CONTEXT)
+                .map(|b| String::from_utf8_lossy(&b).into_owned());
+        }
+    }
     tx.commit().await?;
-    let text = svc
-        .secrets
-        .open(&notice.sealed_text, FIRST_RUN_CONTEXT)
-        .map(|b| String::from_utf8_lossy(&b).into_owned());
     Ok(text)
 }
 

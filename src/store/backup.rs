@@ -65,12 +65,20 @@ pub fn backup(store: &Store, out: &Path) -> Result<BackupSummary> {
     if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
         fs::create_dir_all(dir)?;
     }
+    // A backup holds master.key and password hashes: never silently replace one, and keep
+    // it readable by the owner alone whatever the umask.
+    if out.exists() {
+        return Err(StoreError::Io(format!(
+            "{} already exists: choose another name or remove it first",
+            out.display()
+        )));
+    }
     let tmp = out.with_extension("partial");
     let schema_version = schema::current(store)?
         .map(|m| m.version)
         .unwrap_or(schema::SCHEMA_VERSION);
     let mut w = HashingWriter {
-        inner: BufWriter::new(File::create(&tmp)?),
+        inner: BufWriter::new(private_file(&tmp)?),
         ctx: Context::new(&SHA256),
     };
     w.write_all(MAGIC)?;
@@ -119,7 +127,10 @@ pub fn backup(store: &Store, out: &Path) -> Result<BackupSummary> {
         .map_err(|e| StoreError::Io(e.to_string()))?;
     file.sync_all()?;
     drop(file);
-    fs::rename(&tmp, out)?;
+    // link() refuses an existing name, so a backup written meanwhile is not replaced either.
+    let linked = fs::hard_link(&tmp, out);
+    let _ = fs::remove_file(&tmp);
+    linked.map_err(|e| StoreError::Io(format!("{}: {e}", out.display())))?;
     if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
         File::open(dir)?.sync_all()?;
     }
@@ -282,6 +293,19 @@ pub fn restore(
     fs::rename(&staging, &live)?;
     let store = Store::open(state_dir, opts)?;
     schema::check(&store)
+}
+
+/// A new (or emptied) file of mode 0600 exactly, whatever the process umask.
+fn private_file(path: &Path) -> Result<File> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let f = fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    f.set_permissions(fs::Permissions::from_mode(0o600))?;
+    Ok(f)
 }
 
 fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {

@@ -58,12 +58,24 @@ impl Blobs {
         }
         let parent = path.parent().expect("blob path has a parent");
         fs::create_dir_all(parent)?;
-        let tmp = self
-            .dir
-            .join("tmp")
-            .join(format!("{}.{}", id.0, std::process::id()));
+        // A name no other put uses (process, counter, clock), created exclusively: two puts
+        // of the same bytes at once each write their own temp file, and neither truncates the
+        // other's before its rename.
+        static SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let seq = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0);
+        let tmp =
+            self.dir
+                .join("tmp")
+                .join(format!("{}.{}.{seq}.{nanos:08x}", id.0, std::process::id()));
         {
-            let mut f = File::create(&tmp)?;
+            let mut f = fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&tmp)?;
             f.write_all(bytes)?;
             f.sync_all()?;
         }
@@ -96,5 +108,39 @@ impl Blobs {
         }
         out.sort();
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Concurrent puts of the same bytes (a retried upload racing its original) all succeed
+    /// and leave the whole content: none truncates another's temp file.
+    #[test]
+    fn concurrent_puts_of_the_same_bytes_all_succeed_intact() {
+        let dir = tempfile::tempdir().unwrap();
+        let blobs = std::sync::Arc::new(Blobs::open(dir.path()).unwrap());
+        for round in 0..20u32 {
+            let bytes: Vec<u8> = (0..(256 * 1024u32))
+                .map(|i| (i.wrapping_mul(31) ^ round) as u8)
+                .collect();
+            let bytes = std::sync::Arc::new(bytes);
+            let barrier = std::sync::Arc::new(std::sync::Barrier::new(6));
+            let handles: Vec<_> = (0..6)
+                .map(|_| {
+                    let (b, bytes, barrier) = (blobs.clone(), bytes.clone(), barrier.clone());
+                    std::thread::spawn(move || {
+                        barrier.wait();
+                        b.put(&bytes)
+                    })
+                })
+                .collect();
+            for h in handles {
+                let id = h.join().unwrap().expect("every put succeeds");
+                assert_eq!(blobs.get(&id).unwrap(), *bytes, "round {round}");
+            }
+        }
+        assert_eq!(fs::read_dir(dir.path().join("tmp")).unwrap().count(), 0);
     }
 }

@@ -121,6 +121,8 @@ fn scheduled_backup_then_console_restore_brings_the_old_state_back() {
 #[test]
 fn first_run_credentials_reach_the_console_once() {
     let s = Server::start();
+    let file = s.state.join("first-run-credentials.txt");
+    let on_disk = first_run_text(&s);
     let shown = admin_data(&s, "POST", "/admin/first-run", None);
     let text = shown["text"]
         .as_str()
@@ -129,8 +131,9 @@ fn first_run_credentials_reach_the_console_once() {
         text.contains("username=admin password=") && text.contains("app_key=ak_"),
         "{text}"
     );
-    // The same text as the journal line, so either place can be used.
-    assert!(s.output().contains(&format!("first-run: {text}")));
+    // The file's text, and taking it deleted the file.
+    assert_eq!(on_disk.trim_end(), text);
+    assert!(!file.exists(), "the console's one showing deletes the file");
     let again = admin_data(&s, "POST", "/admin/first-run", None);
     assert!(again["text"].is_null(), "shown once only: {again}");
 }

@@ -26,14 +26,30 @@ fn healthz_metrics_and_clean_sigterm() {
 }
 
 #[test]
-fn first_run_prints_credentials_once() {
+fn first_run_credentials_go_to_a_private_file_never_to_stdout() {
+    use std::os::unix::fs::PermissionsExt;
     let mut s = Server::start();
+    let file = s.state.join("first-run-credentials.txt");
+    let text = first_run_text(&s);
     assert!(
-        s.output()
-            .contains("first-run: admin username=admin password="),
-        "{}",
-        s.output()
+        text.contains("admin username=admin password=") && text.contains("private_key="),
+        "{text}"
     );
+    let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "credentials file mode {mode:o}");
+    // stdout and the log (the journal under systemd) name the file, never the secrets.
+    let out = s.output();
+    let secret = |k: &str| {
+        let i = text.find(k).unwrap() + k.len();
+        text[i..].split([' ', '\n']).next().unwrap().to_string()
+    };
+    for k in ["password=", "private_key="] {
+        assert!(
+            !out.contains(&secret(k)),
+            "{k} leaked to the output:\n{out}"
+        );
+    }
+    assert!(out.contains(&file.display().to_string()), "{out}");
     let keep = s.keep_state();
     let state = s.state.clone();
     assert_eq!(s.stop(), Some(0));

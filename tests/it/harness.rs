@@ -451,6 +451,8 @@ impl DaSession {
 
 /// A signed-in Codelayer handheld: creates the user with the CLI, requests a licence for `imei`,
 /// approves it with the CLI, registers the device, authenticates; returns the session key.
+/// The user is an administrator, so every Codelayer operation is open to it (tests/it/roles.rs
+/// covers who else may call what).
 pub fn codelayer_session(server: &Server, username: &str, password: &str, imei: &str) -> String {
     let u = server.cli(&[
         "user",
@@ -460,7 +462,7 @@ pub fn codelayer_session(server: &Server, username: &str, password: &str, imei: 
         "--password",
         password,
         "--role",
-        "supervisor",
+        "admin",
     ]);
     assert!(u.status.success(), "{}", String::from_utf8_lossy(&u.stderr));
     codelayer_login(server, username, password, imei)
@@ -555,4 +557,15 @@ pub fn offset_for_local_time(hh: i64, mm: i64) -> i64 {
         off -= 1440;
     }
     off
+}
+
+/// The first-run credentials as the server left them for the console: the 0600 file in the
+/// state directory (never stdout). Reading it here does not delete it.
+pub fn first_run_text(server: &Server) -> String {
+    std::fs::read_to_string(server.state.join("first-run-credentials.txt")).unwrap_or_else(|e| {
+        panic!(
+            "first-run credentials file: {e}; output:\n{}",
+            server.output()
+        )
+    })
 }

@@ -124,15 +124,17 @@ fn call(s: &Server, m: &Member, method: &str, path: &str, family: &str) -> (bool
                         &da_client_headers(&m.da.app_key, &bearer, &rid),
                     )
                 }
-                _ => m
-                    .da
-                    .call(method, &p, (method != "GET").then_some(&body)),
+                _ => m.da.call(method, &p, (method != "GET").then_some(&body)),
             };
             if a.status == 403 {
                 let v = a.json();
                 assert_eq!(v["code"], 403, "{path}: {}", a.text);
                 assert!(v["data"].is_null(), "{path}: {}", a.text);
-                assert!(v.get("errors").is_none(), "refused before validation: {}", a.text);
+                assert!(
+                    v.get("errors").is_none(),
+                    "refused before validation: {}",
+                    a.text
+                );
             }
             (a.status == 403, a.text)
         }
@@ -234,8 +236,16 @@ fn every_role_against_every_operation_of_every_family() {
             }
         }
     }
-    assert!(wrong.is_empty(), "{} wrong:\n{}", wrong.len(), wrong.join("\n"));
-    assert!(refused > 40, "only {refused} refusals: the matrix checks little");
+    assert!(
+        wrong.is_empty(),
+        "{} wrong:\n{}",
+        wrong.len(),
+        wrong.join("\n")
+    );
+    assert!(
+        refused > 40,
+        "only {refused} refusals: the matrix checks little"
+    );
 }
 
 /// A refused write changes nothing: a labourer's handheld cannot replace a face, post a muster,
@@ -244,7 +254,14 @@ fn every_role_against_every_operation_of_every_family() {
 fn refused_codelayer_writes_leave_no_trace() {
     let s = Server::start_with(&["--demo"], &[]);
     let u = s.cli(&[
-        "user", "add", "--username", "kuli", "--password", "kuli-pass-1", "--role", "labourer",
+        "user",
+        "add",
+        "--username",
+        "kuli",
+        "--password",
+        "kuli-pass-1",
+        "--role",
+        "labourer",
     ]);
     assert!(u.status.success(), "{}", String::from_utf8_lossy(&u.stderr));
     let key = codelayer_login(&s, "kuli", "kuli-pass-1", "356000000000001");

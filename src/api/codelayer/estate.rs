@@ -7,13 +7,13 @@ use chrono::NaiveDateTime;
 use serde_json::{json, Map, Value};
 
 use super::{route, Auth, Call, OpResult};
-use crate::domain::identity::Permission;
 use crate::api::{Doc, Problem, Route};
 use crate::domain::estate::labour::{EstateTask, LabourType, Labourer};
 use crate::domain::estate::muster::{
     grams, kg, LineFields, Material, Pest, Verdict, Weighment, LINE_TIME_FORMAT, MAX_LINES,
 };
 use crate::domain::estate::{tf, valid_code, EstateTaskId, FirmId, LabourCode};
+use crate::domain::identity::Permission;
 use crate::domain::validate::{FieldError, Fields};
 use crate::i18n::{self, Lang};
 use crate::service::estate::{self as estate, faces, labour, muster};

@@ -3,9 +3,9 @@
 use serde_json::{json, Map, Value};
 
 use super::{route, Auth, Call, OpResult};
-use crate::domain::identity::Permission;
 use crate::api::{Doc, Problem, Route};
 use crate::domain::gatepass::{self as gp, Gatepass, Move, PassNumber, Source, Stamp};
+use crate::domain::identity::Permission;
 use crate::domain::validate::Fields;
 use crate::service::{gatepass as svc_gp, identity as ident};
 

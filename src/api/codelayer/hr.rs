@@ -6,9 +6,9 @@ use chrono::NaiveDate;
 use serde_json::{json, Map, Value};
 
 use super::{route, Auth, Call, OpResult};
-use crate::domain::identity::Permission;
 use crate::api::{Doc, Problem, Route};
 use crate::domain::hr::Filter;
+use crate::domain::identity::Permission;
 use crate::domain::validate::Fields;
 use crate::service::hr_details as hd;
 

@@ -4,9 +4,9 @@
 use serde_json::{json, Map, Value};
 
 use super::{route, Auth, Call, OpResult};
-use crate::domain::identity::Permission;
 use crate::api::{Doc, Problem, Route};
 use crate::domain::devices::{is_auth_imei, Device};
+use crate::domain::identity::Permission;
 use crate::domain::validate::Fields;
 use crate::service::devices::{self, DeviceSignIn, Registration};
 use crate::service::ServiceError;

@@ -184,9 +184,9 @@ fn widgets_count_real_actions() {
 #[test]
 fn app_task_screens_groupings_projects_and_demo() {
     let s = Server::start_with(&["--demo"], &[]);
-    let out = s.output();
+    let out = first_run_text(&s);
     let pw = out
-        .split("first-run: admin username=admin password=")
+        .split("admin username=admin password=")
         .nth(1)
         .and_then(|r| r.split_whitespace().next())
         .unwrap_or_else(|| panic!("no first-run line: {out}"))

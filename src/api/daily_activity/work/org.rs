@@ -5,9 +5,9 @@ use warp::http::Method;
 
 use super::super::{route, Auth, Call, OpResult, Reply};
 use super::{at, check, choice, id_field, path_id, query, user};
-use crate::domain::identity::Permission;
 use crate::api::{Doc, Route};
 use crate::da_op;
+use crate::domain::identity::Permission;
 use crate::domain::validate::Fields;
 use crate::domain::work::org::{
     self as dorg, Address, Business, BusinessId, BusinessKind, Designation, DesignationId, Tree,

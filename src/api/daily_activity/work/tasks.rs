@@ -10,9 +10,9 @@ use super::{
     check, choice, date, id_field, image_example, image_json, nullable, page_json, paging, path_id,
     query, task_example, task_json, user,
 };
-use crate::domain::identity::Permission;
 use crate::api::{Doc, Problem, Route};
 use crate::da_op;
+use crate::domain::identity::Permission;
 use crate::domain::ids::UserId;
 use crate::domain::validate::Fields;
 use crate::domain::work::org::BusinessId;
