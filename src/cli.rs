@@ -159,6 +159,12 @@ pub enum DeviceCmd {
         #[arg(long)]
         imei: String,
     },
+    /// A new licence key for an approved device (lost, or taken by another): delivered once to
+    /// the next licence request; the old key and its sessions stop working.
+    Reissue {
+        #[arg(long)]
+        imei: String,
+    },
     List,
 }
 
@@ -303,6 +309,11 @@ fn run(cli: Cli) -> Result<(), String> {
                 DeviceCmd::Approve { imei } => ("/admin/devices/approve", imei.clone(), "approved"),
                 DeviceCmd::Reject { imei } => ("/admin/devices/reject", imei.clone(), "rejected"),
                 DeviceCmd::Block { imei } => ("/admin/devices/block", imei.clone(), "blocked"),
+                DeviceCmd::Reissue { imei } => (
+                    "/admin/devices/reissue",
+                    imei.clone(),
+                    "licence key re-issued",
+                ),
                 DeviceCmd::List => {
                     let d = admin(&cfg, "GET", "/admin/devices", None)?;
                     return emit(&g, &d, || {

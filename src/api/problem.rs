@@ -55,6 +55,13 @@ impl From<ServiceError> for Problem {
                 ..Problem::new(429, "auth.locked")
                     .arg("minutes", ((retry_after_secs + 59) / 60).to_string())
             },
+            ServiceError::Throttled {
+                key,
+                retry_after_secs,
+            } => Problem {
+                retry_after: Some(retry_after_secs),
+                ..Problem::new(429, key).arg("seconds", retry_after_secs.to_string())
+            },
             ServiceError::UpgradeRequired { min } => Problem::new(426, "field.format")
                 .arg("field", "ver")
                 .arg("expected", format!(">= {min}")),

@@ -74,6 +74,123 @@ pub fn licence_request(svc: &Services, tx: &mut Tx, imei: &str, app_id: &str) ->
     }
 }
 
+/// How many pending licence requests there are, counting up to `stop` (a flood can file at
+/// most `security.licence_pending_max` of them, so this never walks an unbounded tree).
+fn pending_at_least(store: &Store, stop: usize) -> Result<usize> {
+    let mut n = 0;
+    for item in store.scan_iter::<Device>(b"")? {
+        if item?.1.status == DeviceStatus::Pending {
+            n += 1;
+            if n >= stop {
+                break;
+            }
+        }
+    }
+    Ok(n)
+}
+
+/// A request from `peer` would file a new device record: at most
+/// `security.licence_requests_per_minute` per address, and never past
+/// `security.licence_pending_max` pending requests in all.
+fn admit_new_device(svc: &Services, tx: &Tx, imei: &str, peer: &str) -> Result<()> {
+    if tx.get::<Device>(imei.as_bytes())?.is_some() {
+        return Ok(());
+    }
+    let sec = &svc.config.security;
+    super::throttle::admit(
+        &format!("licence:{peer}"),
+        sec.licence_requests_per_minute,
+        60,
+        svc.now_unix(),
+    )
+    .map_err(|retry| ServiceError::Throttled {
+        key: "throttle.licence",
+        retry_after_secs: retry,
+    })?;
+    if pending_at_least(tx.store(), sec.licence_pending_max)? >= sec.licence_pending_max {
+        tracing::warn!(peer, "licence request refused: too many pending");
+        return Err(ServiceError::Throttled {
+            key: "throttle.licence_pending_full",
+            retry_after_secs: 3600,
+        });
+    }
+    Ok(())
+}
+
+/// `system/license` from the LAN: `licence_request` behind the per-address limit and the cap on
+/// pending requests, then the key, once (see `deliver_key`).
+pub fn licence_request_from(
+    svc: &Services,
+    tx: &mut Tx,
+    imei: &str,
+    app_id: &str,
+    peer: &str,
+) -> Result<(Device, Option<Secret>)> {
+    admit_new_device(svc, tx, imei, peer)?;
+    let d = licence_request(svc, tx, imei, app_id)?;
+    let key = deliver_key(svc, tx, &d, peer)?;
+    Ok((d, key))
+}
+
+/// An approved device's licence key goes out once: to the first request after the approval
+/// (or a re-issue). Anyone may claim an IMEI, so handing the key to every asker would license
+/// whoever copies one; a device that lost its key gets a new one from staff (`reissue`).
+pub fn deliver_key(svc: &Services, tx: &mut Tx, d: &Device, peer: &str) -> Result<Option<Secret>> {
+    use crate::store::tables::security::LicenceDelivery;
+    let Some(key) = licence_key(svc, d) else {
+        return Ok(None);
+    };
+    if tx.get::<LicenceDelivery>(d.imei.as_bytes())?.is_some() {
+        return Ok(None);
+    }
+    tx.put(
+        d.imei.as_bytes(),
+        &LicenceDelivery {
+            delivered_unix: svc.now_unix(),
+            peer: peer.to_string(),
+        },
+    );
+    tracing::info!(imei = %d.imei, peer, "licence key delivered");
+    Ok(Some(key))
+}
+
+/// When and to which address an approved device's key went (None: not yet).
+pub fn key_delivery(
+    store: &Store,
+    imei: &str,
+) -> Result<Option<crate::store::tables::security::LicenceDelivery>> {
+    Ok(store.get(imei.as_bytes())?)
+}
+
+/// `system/register_device` from the LAN: behind the same limits as a licence request. An
+/// approved device's recorded name, number and client stand: a different registration is
+/// refused (409) instead of silently replacing them; staff change them.
+pub fn register_from(
+    svc: &Services,
+    tx: &mut Tx,
+    r: Registration<'_>,
+    peer: &str,
+) -> Result<Device> {
+    admit_new_device(svc, tx, r.imei, peer)?;
+    if let Some(d) = tx.get::<Device>(r.imei.as_bytes())? {
+        let recorded = !(d.device_name.is_empty() && d.mobile.is_empty() && d.client_id.is_empty());
+        let same =
+            d.device_name == r.device_name && d.mobile == r.mobile && d.client_id == r.client_id;
+        if d.status == DeviceStatus::Approved && recorded && !same {
+            tracing::warn!(
+                imei = r.imei,
+                peer,
+                "registration of an approved device refused"
+            );
+            return Err(ServiceError::Conflict {
+                key: "device.registration_locked",
+                args: vec![],
+            });
+        }
+    }
+    register(svc, tx, r)
+}
+
 pub struct Registration<'a> {
     pub imei: &'a str,
     pub app_id: &'a str,
@@ -106,6 +223,9 @@ pub enum Decision {
     Approve,
     Reject,
     Block,
+    /// A new licence key for an approved device, delivered once to the next request; the old
+    /// key and the sessions opened with it stop working.
+    Reissue,
 }
 
 /// An admin's decision (also on an IMEI not seen yet). Approving issues a fresh licence key (so a device blocked and approved
@@ -123,8 +243,21 @@ pub fn decide(svc: &Services, tx: &mut Tx, imei: &str, decision: Decision) -> Re
         }
     };
     match decision {
-        Decision::Approve => {
-            if d.status != DeviceStatus::Approved {
+        Decision::Reissue | Decision::Approve
+            if decision == Decision::Reissue || d.status != DeviceStatus::Approved =>
+        {
+            if decision == Decision::Reissue && d.status != DeviceStatus::Approved {
+                return Err(ServiceError::Conflict {
+                    key: "device.not_approved",
+                    args: vec![],
+                });
+            }
+            tx.delete::<crate::store::tables::security::LicenceDelivery>(d.imei.as_bytes());
+            let n = codelayer_session::revoke_for_imei(tx, &d.imei)?;
+            if n > 0 {
+                tracing::info!(imei = %d.imei, sessions = n, "device sessions revoked");
+            }
+            {
                 let key = svc.secrets.alnum(32);
                 d.sealed_licence_key = Some(
                     svc.secrets
@@ -135,6 +268,7 @@ pub fn decide(svc: &Services, tx: &mut Tx, imei: &str, decision: Decision) -> Re
                 d.valid_till_unix = Some(now + LICENCE_DAYS * 86_400);
             }
         }
+        Decision::Approve | Decision::Reissue => {}
         Decision::Reject | Decision::Block => {
             d.status = if decision == Decision::Reject {
                 DeviceStatus::Rejected

@@ -21,6 +21,12 @@ pub enum ServiceError {
     },
     #[error("locked for {retry_after_secs}s")]
     Locked { retry_after_secs: i64 },
+    /// A caller asked too often (rate limit or a full queue); `key` says which.
+    #[error("throttled ({key}) for {retry_after_secs}s")]
+    Throttled {
+        key: &'static str,
+        retry_after_secs: i64,
+    },
     #[error("client version below {min}")]
     UpgradeRequired { min: String },
     #[error("internal: {0}")]

@@ -27,6 +27,7 @@ pub mod maintenance;
 pub mod outbox;
 pub mod recovery;
 pub mod secrets;
+pub mod throttle;
 pub mod transfer;
 pub mod work;
 

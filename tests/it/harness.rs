@@ -497,13 +497,25 @@ pub fn codelayer_licence(server: &Server, imei: &str) -> String {
     if l["licenses"][0]["statusCode"] != 2 {
         server.cli_json(&["device", "approve", "--imei", imei]);
     }
-    let l = codelayer(
+    let mut l = codelayer(
         server,
         "system/license",
         &json!({"imei": imei, "appID": "POABS"}),
     );
     assert_eq!(l["licenses"][0]["statusCode"], 2, "{l}");
-    l["licenses"][0]["key"].as_str().unwrap().to_string()
+    if l["licenses"][0]["key"].is_null() {
+        // The key is delivered once; a handheld signing in again gets a re-issued one.
+        server.cli_json(&["device", "reissue", "--imei", imei]);
+        l = codelayer(
+            server,
+            "system/license",
+            &json!({"imei": imei, "appID": "POABS"}),
+        );
+    }
+    l["licenses"][0]["key"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no licence key: {l}"))
+        .to_string()
 }
 
 /// GET on the running server's admin socket (`<state>/admin.sock`); returns the `data` of its

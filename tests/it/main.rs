@@ -13,6 +13,7 @@ mod crash;
 mod estate;
 mod foundation;
 mod gatepass;
+mod hardening;
 mod hr;
 mod identity;
 mod roles;

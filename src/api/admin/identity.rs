@@ -87,6 +87,12 @@ pub fn routes() -> Vec<Route> {
             "Block Device",
             |svc, req| Box::pin(decide(svc, req, Decision::Block)),
         ),
+        route(
+            Method::POST,
+            "/admin/devices/reissue",
+            "Reissue Licence Key",
+            |svc, req| Box::pin(decide(svc, req, Decision::Reissue)),
+        ),
     ]
 }
 
@@ -249,10 +255,15 @@ fn device_json(d: &Device) -> Value {
 }
 
 async fn list_devices(svc: Arc<Services>) -> AdminResult {
-    let list: Vec<Value> = devices::devices(&svc.store)?
-        .iter()
-        .map(device_json)
-        .collect();
+    let mut list = Vec::new();
+    for d in devices::devices(&svc.store)? {
+        let mut v = device_json(&d);
+        if let Some(k) = devices::key_delivery(&svc.store, &d.imei)? {
+            v["key_delivered_unix"] = json!(k.delivered_unix);
+            v["key_delivered_to"] = json!(k.peer);
+        }
+        list.push(v);
+    }
     Ok(Value::Array(list))
 }
 

@@ -21,8 +21,11 @@ pub fn routes() -> Vec<Route> {
             Doc {
                 description: "The handheld's licence. A first request from an unknown IMEI files \
                     a pending licence (statusCode 1) that an admin approves (2) or rejects (3) \
-                    with `gatehouse device approve|reject|block --imei`. An approved licence \
-                    carries the 32-character `key` that `system/auth` expects.",
+                    with `gatehouse device approve|reject|block --imei`. The 32-character `key` \
+                    that `system/auth` expects is delivered once, to the first request after the \
+                    approval; later answers say statusCode 2 without it (staff re-issue a new key \
+                    with `gatehouse device reissue --imei` or the console). New IMEIs are limited \
+                    per source address (e=429) and in how many may wait at once.",
                 request: Some(json!({"imei": "352099001761481", "appID": "QM_V3"})),
                 response: Some(json!({"licenses": [licence_example()]})),
                 ..Doc::default()
@@ -36,7 +39,9 @@ pub fn routes() -> Vec<Route> {
             Auth::Public,
             Doc {
                 description: "Records the handheld's details and files a pending licence if none \
-                    exists; the device is then verified by an admin. `status` is always \"OK\".",
+                    exists; the device is then verified by an admin. `status` is \"OK\". An \
+                    approved device's recorded name, number and client are not replaced: a \
+                    different registration answers e=409 (staff change them).",
                 request: Some(
                     json!({"imei": "352099001761481", "appID": "QM_V3", "clientID": "CTPL",
                     "deviceName": "Muster handheld 1", "mobileNumber": "+919445295492"}),
@@ -113,7 +118,14 @@ fn fields_ok(f: &Fields<'_>) -> Result<(), Problem> {
     }
 }
 
-fn licence_json(call: &Call, d: &Device) -> Value {
+fn peer(call: &Call) -> String {
+    call.req
+        .peer
+        .map(|p| p.ip().to_string())
+        .unwrap_or_default()
+}
+
+fn licence_json(call: &Call, d: &Device, key: Option<&crate::domain::ids::Secret>) -> Value {
     let cfg = &call.svc.config;
     let valid_till = d
         .valid_till_unix
@@ -134,7 +146,7 @@ fn licence_json(call: &Call, d: &Device) -> Value {
         "appID": d.app_id,
         "imei": d.imei,
     });
-    if let Some(k) = devices::licence_key(&call.svc, d) {
+    if let Some(k) = key {
         v["key"] = json!(k.expose());
     }
     v
@@ -146,11 +158,15 @@ async fn license(call: &mut Call) -> OpResult {
     let app_id = f.required("appID", 3, 30);
     fields_ok(&f)?;
     let svc = call.svc.clone();
+    let peer = peer(call);
     let mut tx = svc.store.begin().await;
-    let d = devices::licence_request(&svc, &mut tx, &imei, &app_id)?;
+    let (d, key) = devices::licence_request_from(&svc, &mut tx, &imei, &app_id, &peer)?;
     tx.commit().await?;
     let mut out = Map::new();
-    out.insert("licenses".into(), json!([licence_json(call, &d)]));
+    out.insert(
+        "licenses".into(),
+        json!([licence_json(call, &d, key.as_ref())]),
+    );
     Ok(out)
 }
 
@@ -163,8 +179,9 @@ async fn register_device(call: &mut Call) -> OpResult {
     let mobile = f.required("mobileNumber", 10, 13);
     fields_ok(&f)?;
     let svc = call.svc.clone();
+    let peer = peer(call);
     let mut tx = svc.store.begin().await;
-    devices::register(
+    devices::register_from(
         &svc,
         &mut tx,
         Registration {
@@ -174,6 +191,7 @@ async fn register_device(call: &mut Call) -> OpResult {
             device_name: &device_name,
             mobile: &mobile,
         },
+        &peer,
     )?;
     tx.commit().await?;
     let mut out = Map::new();

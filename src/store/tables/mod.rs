@@ -8,6 +8,7 @@ pub mod core;
 pub mod estate;
 pub mod gatepass;
 pub mod identity;
+pub mod security;
 pub mod work;
 
 pub struct TableInfo {
@@ -49,6 +50,7 @@ pub fn all() -> Vec<TableInfo> {
     [
         core::tables(),
         identity::tables(),
+        security::tables(),
         attendance::tables(),
         estate::tables(),
         gatepass::tables(),

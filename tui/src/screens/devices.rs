@@ -24,6 +24,7 @@ const KEYS: &[(&str, &str, &str)] = &[
     ("a", "approve", "approve the licence"),
     ("x", "reject", "reject it (asks first)"),
     ("b", "block", "block the device (asks first)"),
+    ("k", "new key", "re-issue the licence key (asks first)"),
     ("f", "pending/all", "pending only / all devices"),
     ("/", "search", "filter by IMEI, name or mobile"),
     ("r", "", "refresh"),
@@ -67,6 +68,7 @@ impl Devices {
                 match verb {
                     "approved" => "approve",
                     "rejected" => "reject",
+                    "given a new licence key" => "reissue",
                     _ => "block",
                 }
             ),
@@ -76,14 +78,14 @@ impl Devices {
             Action::Send(cmd)
         } else {
             Action::Confirm(
-                format!(
-                    "{} device {imei}? It will not be able to sign in.",
-                    if verb == "rejected" {
-                        "Reject"
-                    } else {
-                        "Block"
-                    }
-                ),
+                match verb {
+                    "rejected" => format!("Reject device {imei}? It will not be able to sign in."),
+                    "blocked" => format!("Block device {imei}? It will not be able to sign in."),
+                    _ => format!(
+                        "New licence key for {imei}? The next licence request gets it; the old \
+                         key and its sessions stop working."
+                    ),
+                },
                 cmd,
             )
         }
@@ -120,6 +122,7 @@ impl Screen for Devices {
             KeyCode::Char('a') => self.decide("approved"),
             KeyCode::Char('x') => self.decide("rejected"),
             KeyCode::Char('b') => self.decide("blocked"),
+            KeyCode::Char('k') => self.decide("given a new licence key"),
             KeyCode::Char('f') => {
                 self.pending_only = !self.pending_only;
                 self.sel = Sel(0);
