@@ -144,7 +144,8 @@ fn write_csv(t: &crate::service::transfer::Table, path: &Path) -> Result<(), Str
     let mut w = csv::Writer::from_path(path).map_err(|e| e.to_string())?;
     w.write_record(&t.headers).map_err(|e| e.to_string())?;
     for r in &t.rows {
-        w.write_record(r).map_err(|e| e.to_string())?;
+        w.write_record(crate::service::cells::csv_record(r))
+            .map_err(|e| e.to_string())?;
     }
     w.flush().map_err(|e| e.to_string())
 }
@@ -171,7 +172,7 @@ fn write_xlsx(t: &crate::service::transfer::Table, path: &Path, sheet: &str) -> 
                 {
                     ws.write_number(r, c, n).map_err(|e| e.to_string())?
                 }
-                _ => ws.write_string(r, c, v).map_err(|e| e.to_string())?,
+                _ => crate::service::cells::xlsx_text(ws, r, c, v).map_err(|e| e.to_string())?,
             };
         }
     }

@@ -199,6 +199,17 @@ pub fn active_client(store: &Store, app_key: &str) -> Result<Option<ClientApp>> 
 }
 
 /// Verify: the signature is hex(HMAC-SHA256(private_key, request_id + "\n" + timestamp)).
+/// A Verify signature is good for ±`auth.signature_skew_secs` around its timestamp.
+pub fn check_signature_time(svc: &Services, timestamp: i64) -> Result<()> {
+    let skew = (svc.now_unix() - timestamp).abs();
+    if skew > svc.config.auth.signature_skew_secs {
+        return Err(ServiceError::Unauthorized {
+            key: "auth.signature.skew",
+        });
+    }
+    Ok(())
+}
+
 pub fn verify_client_signature(
     svc: &Services,
     client: &ClientApp,
@@ -206,12 +217,7 @@ pub fn verify_client_signature(
     timestamp: i64,
     signature_hex: &str,
 ) -> Result<()> {
-    let skew = (svc.now_unix() - timestamp).abs();
-    if skew > svc.config.auth.signature_skew_secs {
-        return Err(ServiceError::Unauthorized {
-            key: "auth.signature.skew",
-        });
-    }
+    check_signature_time(svc, timestamp)?;
     let private = svc
         .secrets
         .open(

@@ -32,6 +32,13 @@ fn log(store: &Store, entry: &BackupLog) -> Result<()> {
 
 /// Writes a backup to `out` and records the attempt (success or failure).
 pub async fn backup_now(svc: &Services, out: PathBuf, scheduled: bool) -> Result<BackupSummary> {
+    if out.exists() {
+        // Never replaced silently: a backup is the one copy someone may be counting on.
+        return Err(ServiceError::conflict(format!(
+            "{} already exists: choose another name or remove it first",
+            out.display()
+        )));
+    }
     let store = svc.store.clone();
     let target = out.clone();
     let result = tokio::task::spawn_blocking(move || backup::backup(&store, &target))

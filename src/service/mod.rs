@@ -9,6 +9,7 @@ pub mod access;
 pub mod attendance;
 pub mod attendance_demo;
 pub mod attendance_views;
+pub mod cells;
 pub mod codelayer_session;
 pub mod demo;
 pub mod device_logins;

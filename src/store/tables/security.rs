@@ -1,5 +1,4 @@
-//! Trees that keep one caller from hurting others (issue 11): licence-key deliveries and
-//! per-user Forgot Password counts.
+//! Trees that keep one caller from hurting others (issue 11): licence-key deliveries.
 
 use serde::{Deserialize, Serialize};
 
@@ -18,16 +17,6 @@ impl Record for LicenceDelivery {
     const TREE: &'static str = "licence_deliveries";
 }
 
-/// Forgot Password requests of one user in the current window (keyed by user id, BE).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct ResetRequests {
-    pub window_start_unix: i64,
-    pub count: u32,
-}
-impl Record for ResetRequests {
-    const TREE: &'static str = "reset_requests";
-}
-
 pub fn tables() -> Vec<TableInfo> {
-    vec![crate::table!(LicenceDelivery), crate::table!(ResetRequests)]
+    vec![crate::table!(LicenceDelivery)]
 }
