@@ -114,14 +114,39 @@ pub fn add_user(svc: &Services, tx: &mut Tx, new: NewUser<'_>) -> Result<User> {
 /// Sets a new password and revokes every session the user holds, in every family.
 pub fn set_password(svc: &Services, tx: &mut Tx, id: UserId, password: &str) -> Result<User> {
     check_policy(password, svc.config.auth.password_min_len).map_err(policy_error)?;
-    let mut user = tx
-        .get::<User>(&id.key())?
-        .ok_or(ServiceError::NotFound { key: "not_found" })?;
-    user.password = PasswordHash::new(
+    let hash = PasswordHash::new(
         password,
         svc.secrets.salt(),
         svc.config.auth.pbkdf2_iterations,
     );
+    set_password_hash(svc, tx, id, hash)
+}
+
+/// The hash of a new password (policy first), computed off the async workers and before any
+/// writer lock is taken: PBKDF2 is the slowest thing a request does.
+pub async fn new_password_hash(svc: &Services, password: &str) -> Result<PasswordHash> {
+    check_policy(password, svc.config.auth.password_min_len).map_err(policy_error)?;
+    let (pw, salt, iters) = (
+        password.to_string(),
+        svc.secrets.salt(),
+        svc.config.auth.pbkdf2_iterations,
+    );
+    tokio::task::spawn_blocking(move || PasswordHash::new(&pw, salt, iters))
+        .await
+        .map_err(|e| ServiceError::Internal(e.to_string()))
+}
+
+/// Sets an already hashed password (see `new_password_hash`) and ends every session.
+pub fn set_password_hash(
+    svc: &Services,
+    tx: &mut Tx,
+    id: UserId,
+    hash: PasswordHash,
+) -> Result<User> {
+    let mut user = tx
+        .get::<User>(&id.key())?
+        .ok_or(ServiceError::NotFound { key: "not_found" })?;
+    user.password = hash;
     user.password_changed_unix = svc.now_unix();
     tx.put(&id.key(), &user);
     revoke_user_tokens(tx, id)?;

@@ -57,11 +57,22 @@ pub fn check_old_password(
 
 /// Change Password: new password, every other session (every family) revoked; the caller's own
 /// Daily Activity chain, rooted at `keep`, stays signed in.
+/// The hash of a new password (`new_password` is the field a policy failure names), computed
+/// before the writer lock is taken.
+pub async fn hash_new_password(
+    svc: &Services,
+    new_password: &str,
+) -> Result<crate::domain::credentials::PasswordHash> {
+    ident::new_password_hash(svc, new_password)
+        .await
+        .map_err(|e| rename_field(e, "new_password"))
+}
+
 pub fn change_password(
     svc: &Services,
     tx: &mut Tx,
     user: UserId,
-    new_password: &str,
+    new_password: crate::domain::credentials::PasswordHash,
     keep: TokenHash,
 ) -> Result<usize> {
     // set_password revokes everything; the caller's own chain is then restored below, which
@@ -72,8 +83,7 @@ pub fn change_password(
         .into_iter()
         .filter_map(|h| tx.get::<TokenRecord>(&h).ok().flatten().map(|t| (h, t)))
         .collect();
-    ident::set_password(svc, tx, user, new_password)
-        .map_err(|e| rename_field(e, "new_password"))?;
+    ident::set_password_hash(svc, tx, user, new_password)?;
     let mut revoked = 0;
     for (h, t) in before {
         let Ok(arr) = <[u8; 32]>::try_from(h.as_slice()) else {
@@ -175,7 +185,7 @@ pub fn reset(
     tx: &mut Tx,
     username: &str,
     code: &str,
-    new_password: &str,
+    new_password: crate::domain::credentials::PasswordHash,
 ) -> Result<User> {
     let invalid = ServiceError::invalid("code", "reset.code.invalid", vec![]);
     let user = ident::user_by_username(tx.store(), username)?
@@ -199,8 +209,7 @@ pub fn reset(
         }])?;
         return Err(invalid);
     }
-    let user = ident::set_password(svc, tx, user.id, new_password)
-        .map_err(|e| rename_field(e, "new_password"))?;
+    let user = ident::set_password_hash(svc, tx, user.id, new_password)?;
     rec.used = true;
     tx.put(&user.id.key(), &rec);
     lockout::unlock(tx, &Subject::user(&user.username))?;
@@ -256,7 +265,8 @@ mod tests {
         assert_eq!(rec.code_hash.0, code_hash(&svc, user.id, &code).0);
         // The code still works, once.
         let mut tx = store.begin().await;
-        reset(&svc, &mut tx, "siti", &code, "siti-pass-2").unwrap();
+        let hash = hash_new_password(&svc, "siti-pass-2").await.unwrap();
+        reset(&svc, &mut tx, "siti", &code, hash).unwrap();
         tx.commit().await.unwrap();
     }
 }

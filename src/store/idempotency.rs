@@ -51,6 +51,24 @@ pub fn check(tx: &Tx, scope: &str, request_id: &str, request_sha256: &[u8]) -> R
     )
 }
 
+/// `check` on the committed state, without a transaction (and so without the writer lock).
+pub fn check_store(
+    store: &Store,
+    scope: &str,
+    request_id: &str,
+    request_sha256: &[u8],
+) -> Result<Seen> {
+    Ok(
+        match store.get::<IdempotencyRecord>(&record_key(scope, request_id))? {
+            None => Seen::New,
+            Some(r) if crate::domain::credentials::ct_eq(&r.request_sha256, request_sha256) => {
+                Seen::Replay(r)
+            }
+            Some(_) => Seen::Conflict,
+        },
+    )
+}
+
 pub fn remember(tx: &mut Tx, scope: &str, request_id: &str, record: &IdempotencyRecord) {
     tx.put(&record_key(scope, request_id), record);
 }

@@ -472,3 +472,61 @@ fn exported_cells_never_run_as_formulas() {
     );
     assert!(!xml.contains("<f>"), "a formula cell was written: {xml}");
 }
+
+/// The Authorize API profile answers from stored data: the Company record when there is one,
+/// null for what the box does not know (no invented phone, EULA acceptance or dates).
+#[test]
+fn the_authorize_profile_invents_nothing() {
+    let s = Server::start();
+    let admin = DaSession::open(&s, "boss", "boss-pass-1", "admin");
+    let c = admin.call(
+        "PUT",
+        "/company",
+        Some(&json!({"name": "Kebun Sari", "legal_name": "PT Kebun Sari Lestari", "phone": "+62 21 555 0101",
+                     "address": {"line": "Jl. Perkebunan 1", "city": "Medan"}})),
+    );
+    assert_eq!(c.status, 200, "{}", c.text);
+    let a = post_json(
+        &s.url("/api/users/authorize"),
+        &[],
+        &json!({"username": "boss", "password": "boss-pass-1", "deviceID": "TAB-1", "notificationCenterType": "none"}),
+    );
+    assert_eq!(a.status, 200, "{}", a.text);
+    let m = a.json()["message"].clone();
+    for k in [
+        "phone",
+        "acceptEula",
+        "acceptEulaDate",
+        "isEmailVerified",
+        "welcomepopup",
+        "isDemo",
+        "profilePicture",
+    ] {
+        assert!(m["profile"].get(k).is_some(), "{k} missing");
+        assert!(
+            m["profile"][k].is_null(),
+            "profile.{k} is invented: {}",
+            m["profile"]
+        );
+    }
+    assert_eq!(
+        m["company"]["companyName"], "Kebun Sari",
+        "{}",
+        m["company"]
+    );
+    assert_eq!(m["company"]["companyCity"], "Medan");
+    assert_eq!(m["company"]["companyPhone"], "+62 21 555 0101");
+    assert!(m["company"]["companyFax"].is_null());
+    let token = m["token"].as_str().unwrap();
+    let p = post_json(
+        &s.url("/api/users/profile"),
+        &[],
+        &json!({"deviceID": "TAB-1", "token": token}),
+    );
+    assert_eq!(p.status, 200, "{}", p.text);
+    let pm = p.json()["message"].clone();
+    assert_eq!(pm["company"]["companyName"], "Kebun Sari");
+    assert_eq!(pm["company"]["companyAddress1"], "Jl. Perkebunan 1");
+    assert!(pm["profile"]["acceptEulaDate"].is_null());
+    assert!(pm["profile"]["departmentName"].is_null());
+}

@@ -625,7 +625,8 @@ fn authorize_api_seed_sample_checktoken_profile_and_per_device_tokens() {
     assert!(token.bytes().all(|b| b.is_ascii_hexdigit()));
     assert_eq!(m["deviceID"], "ABCD-EFGH-IJKL-MNOP");
     assert_eq!(m["server_timezoneOffset"], 600);
-    assert_eq!(m["company"], serde_json::Value::Null);
+    // No Company record yet: the site's name, nothing invented.
+    assert_eq!(m["company"]["companyName"], "Estate");
     let last: i64 = m["lastActivityTime"].as_str().unwrap().parse().unwrap();
     assert!((last - now_unix()).abs() < 60);
     let p = &m["profile"];

@@ -98,6 +98,17 @@ pub fn routes() -> Vec<Route> {
     ]
 }
 
+/// Text as stored, or null when nothing is stored.
+fn known(s: &str) -> Value {
+    if s.trim().is_empty() {
+        Value::Null
+    } else {
+        json!(s)
+    }
+}
+
+/// The profile from stored data only: what the box does not know (a landline, a picture,
+/// EULA acceptance, e-mail verification, department) is null, never a made-up value.
 fn profile_json(call: &Call, u: &User, l: &DeviceLogin) -> Value {
     let site = &call.svc.config.site;
     let (first, last) = u.split_name();
@@ -106,23 +117,54 @@ fn profile_json(call: &Call, u: &User, l: &DeviceLogin) -> Value {
         "username": u.username,
         "firstName": first,
         "lastName": last,
-        "phone": "",
-        "mobile": u.phone,
-        "profilePicture": "",
-        "companyID": 0,
-        "departmentID": 0,
+        "phone": null,
+        "mobile": known(&u.phone),
+        "email": known(&u.email),
+        "profilePicture": null,
+        "companyID": null,
+        "departmentID": null,
         "createdDate": u.created_unix,
         "isAdmin": yn(u.role == Role::Admin),
         "active": yn(u.active),
         "timezoneOffset": l.timezone_offset.unwrap_or(site.timezone_offset_minutes),
         "timezoneName": if l.timezone_name.is_empty() { site.timezone_name.clone() } else { l.timezone_name.clone() },
-        "isEmailVerified": "N",
-        "welcomepopup": "N",
-        "isDemo": "N",
-        "acceptEula": "Y",
-        "acceptEulaDate": u.created_unix.to_string(),
+        "isEmailVerified": null,
+        "welcomepopup": null,
+        "isDemo": null,
+        "acceptEula": null,
+        "acceptEulaDate": null,
         "acceptEulaVer": null,
     })
+}
+
+/// The company block: the stored Company record; without one, the site's configured name and
+/// nothing else.
+fn company_json(call: &Call) -> Result<Value, Problem> {
+    let site = &call.svc.config.site;
+    let stored = crate::service::work::org::stored_company(&call.svc.store)?;
+    let Some(c) = stored else {
+        return Ok(json!({"companyID": null, "companyName": site.name}));
+    };
+    let a = &c.address;
+    Ok(json!({
+        "companyID": null,
+        "companyName": c.name,
+        "companyLegalName": known(&c.legal_name),
+        "companyTaxID": known(&c.tax_id),
+        "companyLogoURL": null,
+        "companyAddress1": known(&a.line),
+        "companyAddress2": null,
+        "companyCity": known(&a.city),
+        "companyState": known(&a.province),
+        "companyCountry": null,
+        "companyZipCode": known(&a.postal_code),
+        "companyLatitude": a.latitude,
+        "companyLongitude": a.longitude,
+        "companyPhone": known(&c.phone),
+        "companyEmail": known(&c.email),
+        "companyFax": null,
+        "companyWebsite": null,
+    }))
 }
 
 async fn authorize(call: &mut Call) -> OpResult {
@@ -170,7 +212,7 @@ async fn authorize(call: &mut Call) -> OpResult {
     })?;
     Ok(json!({
         "profile": profile_json(call, &done.user, &done.login),
-        "company": null,
+        "company": company_json(call)?,
         "deviceID": done.login.device_id,
         "token": done.token.expose(),
         "lastActivityTime": done.login.last_activity_unix.to_string(),
@@ -195,25 +237,10 @@ async fn profile(call: &mut Call) -> OpResult {
     p["buildVersion"] = json!(l.build_version);
     p["udl_timezoneOffset"] = json!(l.timezone_offset.unwrap_or(site.timezone_offset_minutes));
     p["udl_timezoneName"] = p["timezoneName"].clone();
-    p["departmentName"] = json!("");
+    p["departmentName"] = Value::Null;
     Ok(json!({
         "profile": p,
-        "company": {
-            "companyID": 0,
-            "companyName": site.name,
-            "companyLogoURL": "",
-            "companyAddress1": "",
-            "companyAddress2": "",
-            "companyCity": "",
-            "companyState": "",
-            "companyCountry": "",
-            "companyZipCode": "",
-            "companyLatitude": "",
-            "companyLongitude": "",
-            "companyPhone": "",
-            "companyFax": "",
-            "companyWebsite": "",
-        },
+        "company": company_json(call)?,
         "lastActivityTime": l.last_activity_unix.to_string(),
         "server_timezoneOffset": site.timezone_offset_minutes,
     }))

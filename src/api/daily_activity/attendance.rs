@@ -231,7 +231,7 @@ async fn punch(call: &mut Call, direction: Direction) -> OpResult {
         request_id: &rid,
         note: &note,
     };
-    match att::punch(&svc, call.tx(), input) {
+    match att::punch(&svc, call.tx().await, input) {
         Ok(out) => {
             let data = json!({"duplicate": out.duplicate, "punch": att::punch_json(&out.punch)});
             Ok(if out.duplicate {

@@ -141,7 +141,7 @@ async fn verify(call: &mut Call) -> OpResult {
     let svc = call.svc.clone();
     let issued = ident::issue_token(
         &svc,
-        call.tx(),
+        call.tx().await,
         TokenKind::Client,
         &client.app_key,
         None,
@@ -185,7 +185,7 @@ async fn login(call: &mut Call) -> OpResult {
     };
     let issued = ident::issue_token(
         &svc,
-        call.tx(),
+        call.tx().await,
         TokenKind::User,
         &app_key,
         Some(user.id),
@@ -238,7 +238,7 @@ async fn logout(call: &mut Call) -> OpResult {
         .caller
         .user_token
         .ok_or_else(|| Problem::new(401, "auth.token.invalid"))?;
-    ident::revoke(call.tx(), &ut)?;
+    ident::revoke(call.tx().await, &ut)?;
     Ok(Reply::ok(json!({"revoked": true})))
 }
 

@@ -78,11 +78,14 @@ impl Call {
         self.req.json_object()
     }
 
-    /// The transaction of a write operation.
-    pub fn tx(&mut self) -> &mut Tx {
-        self.tx
-            .as_mut()
-            .expect("write operations run with a transaction")
+    /// The transaction of a write operation, begun (taking the writer lock) on first use: an
+    /// operation does its slow part (password hashing, photo fsync) before it asks, so the
+    /// lock is held only while it stages and commits.
+    pub async fn tx(&mut self) -> &mut Tx {
+        if self.tx.is_none() {
+            self.tx = Some(self.svc.store.begin().await);
+        }
+        self.tx.as_mut().expect("just begun")
     }
 
     /// Answers with a file instead of the envelope (GET operations only).
@@ -324,12 +327,16 @@ async fn run(svc: Arc<Services>, req: Request, auth: Auth, f: OpFn) -> Response 
             call.req.query.as_bytes(),
             &call.req.body,
         ];
-        match idempotency::begin(&svc, &scope, &request_id, &parts).await {
-            Ok(Start::New { tx, request_hash }) => {
-                call.tx = Some(tx);
+        match idempotency::peek(&svc, &scope, &request_id, &parts) {
+            Ok(Start::New { request_hash }) => {
                 req_hash = request_hash;
             }
             Ok(Start::Replay { status, body }) => {
+                // The first answer may have been applied but not yet flushed: a replay is
+                // acknowledged only once it is durable.
+                if let Err(e) = svc.store.durable().await {
+                    return render_problem(&call.req, &e.into());
+                }
                 return Response::bytes(status, "application/json", body)
                     .with_header("x-idempotent-replay", "true");
             }
@@ -369,12 +376,24 @@ async fn run(svc: Arc<Services>, req: Request, auth: Auth, f: OpFn) -> Response 
         ),
         Err(p) => return render_problem(&call.req, &p),
     };
-    if let Some(tx) = call.tx.take() {
+    if write {
         let status = resp.status.as_u16();
-        if let Err(e) =
-            idempotency::finish(&svc, tx, &scope, &request_id, req_hash, status, &resp.body).await
+        let tx = call.tx.take();
+        match idempotency::finish(&svc, tx, &scope, &request_id, req_hash, status, &resp.body).await
         {
-            return render_problem(&call.req, &e.into());
+            Ok(None) => {}
+            // A duplicate committed first: its answer, and nothing of this one.
+            Ok(Some(Start::Replay { status, body })) => {
+                return Response::bytes(status, "application/json", body)
+                    .with_header("x-idempotent-replay", "true");
+            }
+            Ok(Some(_)) => {
+                return render_problem(
+                    &call.req,
+                    &Problem::new(409, "idempotency.conflict").arg("id", request_id),
+                );
+            }
+            Err(e) => return render_problem(&call.req, &e.into()),
         }
     }
     resp

@@ -19,6 +19,23 @@ fn image_key(task: TaskId, image: TaskImageId) -> Vec<u8> {
     [task.key(), image.key()].concat()
 }
 
+/// Writes an image's file (fsynced) off the async workers and outside the writer lock, so
+/// `save_image` then only names it. Only what `save_image` could accept is written; an image
+/// whose record never commits leaves an unnamed blob, which is harmless.
+pub async fn store_file(svc: &Services, bytes: Vec<u8>) -> Result<Vec<u8>> {
+    if bytes.is_empty()
+        || bytes.len() > svc.config.http.max_image_bytes
+        || ImageMedia::sniff(&bytes).is_none()
+    {
+        return Ok(bytes);
+    }
+    let store = svc.store.clone();
+    tokio::task::spawn_blocking(move || store.blobs().put(&bytes).map(|_| bytes))
+        .await
+        .map_err(|e| ServiceError::Internal(e.to_string()))?
+        .map_err(Into::into)
+}
+
 /// Save Task Image / Save Image Task. The size limit is `http.max_image_bytes` of image
 /// bytes (after base64 decoding); the format is read from the bytes themselves.
 pub fn save_image(

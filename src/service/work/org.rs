@@ -220,6 +220,12 @@ pub fn company(svc: &Services, actor: &User) -> Result<Company> {
         }))
 }
 
+/// The company record as stored (None until an administrator saves one): for answers that
+/// must not invent what is not known.
+pub fn stored_company(store: &Store) -> Result<Option<Company>> {
+    Ok(store.get::<Company>(COMPANY_KEY)?)
+}
+
 pub fn set_company(tx: &mut Tx, actor: &User, c: &Company) -> Result<()> {
     require(actor, Permission::OrgEdit)?;
     tx.put(COMPANY_KEY, c);

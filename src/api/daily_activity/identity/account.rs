@@ -178,7 +178,7 @@ async fn register_device(call: &mut Call) -> OpResult {
     let svc = call.svc.clone();
     let (d, created) = devices::register_app_device(
         &svc,
-        call.tx(),
+        call.tx().await,
         &app_key,
         AppRegistration {
             device_id: &device_id,
@@ -248,7 +248,9 @@ async fn change_password(call: &mut Call) -> OpResult {
         tokio::time::sleep(delay).await;
         return Err(error.into());
     }
-    let revoked = recovery::change_password(&svc, call.tx(), user.id, &new, keep)?;
+    // PBKDF2 before the writer lock (call.tx) is taken.
+    let hash = recovery::hash_new_password(&svc, &new).await?;
+    let revoked = recovery::change_password(&svc, call.tx().await, user.id, hash, keep)?;
     tracing::info!(user = %user.username, revoked, "password changed; other sessions revoked");
     Ok(Reply::ok(
         json!({"changed": true, "sessions_revoked": revoked}),
@@ -262,7 +264,7 @@ async fn forgot_password(call: &mut Call) -> OpResult {
     fields_ok(&f)?;
     let svc = call.svc.clone();
     let lang = call.lang;
-    let queued = recovery::forgot(&svc, call.tx(), &username, lang)?;
+    let queued = recovery::forgot(&svc, call.tx().await, &username, lang)?;
     if let Some(id) = queued {
         outbox::spawn_delivery(&svc, id);
     }
@@ -280,7 +282,8 @@ async fn reset_password(call: &mut Call) -> OpResult {
     let new = f.required("new_password", 1, 64);
     fields_ok(&f)?;
     let svc = call.svc.clone();
-    recovery::reset(&svc, call.tx(), &username, &code, &new)?;
+    let hash = recovery::hash_new_password(&svc, &new).await?;
+    recovery::reset(&svc, call.tx().await, &username, &code, hash)?;
     Ok(Reply::ok(json!({"reset": true})))
 }
 

@@ -271,7 +271,7 @@ async fn save_company(call: &mut Call) -> OpResult {
         address,
     };
     let actor = user(call)?.clone();
-    svc_org::set_company(call.tx(), &actor, &c)?;
+    svc_org::set_company(call.tx().await, &actor, &c)?;
     Ok(Reply::ok(company_json(&c)))
 }
 
@@ -369,7 +369,7 @@ async fn ticket_create(call: &mut Call) -> OpResult {
     let actor = user(call)?.clone();
     let t = tickets::create(
         &svc,
-        call.tx(),
+        call.tx().await,
         &actor,
         tickets::NewTicket {
             subject,
@@ -398,7 +398,7 @@ async fn ticket_update(call: &mut Call) -> OpResult {
     check(&f)?;
     let svc = call.svc.clone();
     let actor = user(call)?.clone();
-    let t = tickets::update(&svc, call.tx(), &actor, id, status, assignee)?;
+    let t = tickets::update(&svc, call.tx().await, &actor, id, status, assignee)?;
     Ok(Reply::ok(ticket_json(&svc, &mut NameCache::default(), &t)))
 }
 
@@ -455,7 +455,7 @@ async fn project_save(call: &mut Call) -> OpResult {
     let actor = user(call)?.clone();
     let p = projects::save_project(
         &svc,
-        call.tx(),
+        call.tx().await,
         &actor,
         projects::NewProject {
             code,

@@ -248,7 +248,7 @@ async fn save_business(call: &mut Call) -> OpResult {
     let actor = user(call)?.clone();
     let b = svc_org::save_business(
         &svc,
-        call.tx(),
+        call.tx().await,
         &actor,
         svc_org::NewBusiness {
             code,
@@ -271,13 +271,21 @@ async fn save_designation(call: &mut Call) -> OpResult {
     check(&f)?;
     let svc = call.svc.clone();
     let actor = user(call)?.clone();
-    let d = svc_org::save_designation(&svc, call.tx(), &actor, &code, &name, parent, business)?;
+    let d = svc_org::save_designation(
+        &svc,
+        call.tx().await,
+        &actor,
+        &code,
+        &name,
+        parent,
+        business,
+    )?;
     Ok(Reply::created(designation_json(&svc, &d)))
 }
 
 async fn delete_designation(call: &mut Call) -> OpResult {
     let id = DesignationId(path_id(call, "id")?);
     let actor = user(call)?.clone();
-    svc_org::delete_designation(call.tx(), &actor, id)?;
+    svc_org::delete_designation(call.tx().await, &actor, id)?;
     Ok(Reply::ok(json!({"designation_id": id.0, "deleted": true})))
 }

@@ -340,7 +340,7 @@ pub(super) async fn save(call: &mut Call) -> OpResult {
     let c = task_changes(&body, true)?;
     let svc = call.svc.clone();
     let actor = user(call)?.clone();
-    let t = svc_tasks::save_task(&svc, call.tx(), &actor, c)?;
+    let t = svc_tasks::save_task(&svc, call.tx().await, &actor, c)?;
     Ok(Reply::created(task_json(
         &svc,
         call.lang,
@@ -366,7 +366,7 @@ async fn update(call: &mut Call) -> OpResult {
     let c = task_changes(&body, false)?;
     let svc = call.svc.clone();
     let actor = user(call)?.clone();
-    let t = svc_tasks::update_task(&svc, call.tx(), &actor, id, c)?;
+    let t = svc_tasks::update_task(&svc, call.tx().await, &actor, id, c)?;
     Ok(Reply::ok(task_json(
         &svc,
         call.lang,
@@ -378,7 +378,7 @@ async fn update(call: &mut Call) -> OpResult {
 async fn delete(call: &mut Call) -> OpResult {
     let id = TaskId(path_id(call, "id")?);
     let actor = user(call)?.clone();
-    svc_tasks::delete_task(call.tx(), &actor, id)?;
+    svc_tasks::delete_task(call.tx().await, &actor, id)?;
     Ok(Reply::ok(json!({"task_id": id.0, "deleted": true})))
 }
 
@@ -465,9 +465,11 @@ pub(super) async fn save_image(call: &mut Call) -> OpResult {
     } = image_input(call)?;
     let svc = call.svc.clone();
     let actor = user(call)?.clone();
+    // The photo is written and fsynced before the writer lock is taken.
+    let bytes = images::store_file(&svc, bytes).await?;
     let img = images::save_image(
         &svc,
-        call.tx(),
+        call.tx().await,
         &actor,
         id,
         images::NewImage {
@@ -504,7 +506,7 @@ async fn delete_image(call: &mut Call) -> OpResult {
     let id = TaskId(path_id(call, "id")?);
     let image = TaskImageId(path_id(call, "image_id")?);
     let actor = user(call)?.clone();
-    images::delete_image(call.tx(), &actor, id, image)?;
+    images::delete_image(call.tx().await, &actor, id, image)?;
     Ok(Reply::ok(
         json!({"task_id": id.0, "image_id": image.0, "deleted": true}),
     ))
