@@ -131,6 +131,7 @@ pub async fn new_password_hash(svc: &Services, password: &str) -> Result<Passwor
         svc.secrets.salt(),
         svc.config.auth.pbkdf2_iterations,
     );
+    let _slot = kdf_slot().await;
     tokio::task::spawn_blocking(move || PasswordHash::new(&pw, salt, iters))
         .await
         .map_err(|e| ServiceError::Internal(e.to_string()))
@@ -411,9 +412,21 @@ pub async fn sign_in_blocking(
         password.to_string(),
         devices.to_vec(),
     );
+    let _slot = kdf_slot().await;
     tokio::task::spawn_blocking(move || sign_in(&svc, &username, &password, &devices))
         .await
         .map_err(|e| SignInFailure::from(ServiceError::Internal(e.to_string())))?
+}
+
+/// PBKDF2 runs at most (cores − 1) at a time: a burst of sign-ins queues among itself
+/// instead of taking every core from the writes (and the flusher) of everyone else.
+pub async fn kdf_slot() -> Option<tokio::sync::SemaphorePermit<'static>> {
+    static SLOTS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+    let slots = SLOTS.get_or_init(|| {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        tokio::sync::Semaphore::new(cores.saturating_sub(1).max(1))
+    });
+    slots.acquire().await.ok()
 }
 
 /// Checks a username/password pair; the same answer for an unknown user and a wrong password.

@@ -248,6 +248,8 @@ mod tests {
             },
         )
         .unwrap();
+        tx.commit().await.unwrap();
+        let mut tx = store.begin().await;
         forgot(&svc, &mut tx, "siti", Lang::En).unwrap().unwrap();
         tx.commit().await.unwrap();
         let (_, text) = outbox::list(&svc, 10).unwrap().remove(0);

@@ -262,7 +262,12 @@ fn idempotency_records_belong_to_the_caller_not_the_client() {
         "B got A's stored answer: {}",
         other.text
     );
-    assert_ne!(other.json()["data"]["id"], first.json()["data"]["id"]);
+    let (ida, idb) = (
+        &first.json()["data"]["task_id"],
+        &other.json()["data"]["task_id"],
+    );
+    assert!(ida.is_u64() && idb.is_u64(), "{ida} {idb}");
+    assert_ne!(ida, idb, "B got A's task");
     // A replay does not outlive its credential: after logout the stored answer is not served.
     let out = a.call("POST", "/user/logout", Some(&json!({})));
     assert_eq!(out.status, 200, "{}", out.text);
