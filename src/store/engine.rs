@@ -35,6 +35,8 @@ pub trait Engine: Send + Sync + 'static {
 pub struct SledEngine {
     db: sled::Db,
     trees: RwLock<HashMap<String, sled::Tree>>,
+    /// fdatasync of sled's files after each flush (power loss, see `store::sync`).
+    sync: Option<super::sync::FileSync>,
 }
 
 impl SledEngine {
@@ -54,10 +56,12 @@ impl SledEngine {
         loop {
             match config.open() {
                 Ok(db) => {
+                    let sync = super::sync::FileSync::open(dir)?;
                     return Ok(Self {
                         db,
                         trees: RwLock::new(HashMap::new()),
-                    })
+                        sync,
+                    });
                 }
                 Err(e) if attempts < 60 && e.to_string().contains("could not acquire lock") => {
                     attempts += 1;
@@ -162,6 +166,9 @@ impl Engine for SledEngine {
 
     fn flush(&self) -> Result<(), StoreError> {
         self.db.flush()?;
+        if let Some(sync) = &self.sync {
+            sync.after_flush()?;
+        }
         Ok(())
     }
 

@@ -13,6 +13,7 @@ pub mod commit;
 pub mod engine;
 pub mod idempotency;
 pub mod schema;
+pub mod sync;
 pub mod tables;
 
 use std::collections::HashMap;
