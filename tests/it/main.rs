@@ -15,5 +15,6 @@ mod foundation;
 mod gatepass;
 mod hr;
 mod identity;
+mod power;
 mod stalled;
 mod work;
