@@ -382,9 +382,10 @@ impl Router {
                                 .arg("rate", limits.min_rate.to_string()),
                         )
                         .with_header("connection", "close"),
-                    body::Failure::Broken(e) => route
-                        .family
-                        .render(&req, &Problem::new(400, "body.invalid_json").arg("detail", e)),
+                    body::Failure::Broken(e) => route.family.render(
+                        &req,
+                        &Problem::new(400, "body.invalid_json").arg("detail", e),
+                    ),
                 };
                 return self.finish(&svc, route.family, route.summary, resp, started);
             }

@@ -11,6 +11,7 @@ pub mod blobs;
 pub mod codec;
 pub mod commit;
 pub mod engine;
+pub mod fault;
 pub mod idempotency;
 pub mod schema;
 pub mod sync;

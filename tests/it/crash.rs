@@ -79,7 +79,12 @@ struct Fixture {
     baseline_lines: u64,
 }
 
-fn da_headers<'a>(app_key: &'a str, bearer: &'a str, user: &'a str, rid: &'a str) -> Vec<(&'a str, &'a str)> {
+fn da_headers<'a>(
+    app_key: &'a str,
+    bearer: &'a str,
+    user: &'a str,
+    rid: &'a str,
+) -> Vec<(&'a str, &'a str)> {
     vec![
         ("x-app-key", app_key),
         ("x-request-id", rid),
@@ -105,7 +110,11 @@ fn setup(state: &Path) -> Fixture {
     let p = DaSession::login(&s, &app_key, &private, "demo.labourer", "demo-pass-1");
     let c = DaSession::open(&s, "crash.clerk", "clerk-pass-1", "clerk");
     let codelayer_key = codelayer_session(&s, "crash.kangani", "kangani-pass-1", IMEI);
-    let t = codelayer(&s, "estate/sync/taskdetails", &json!({"key": codelayer_key}));
+    let t = codelayer(
+        &s,
+        "estate/sync/taskdetails",
+        &json!({"key": codelayer_key}),
+    );
     let tasks: Vec<(String, f64, bool)> = t["Task"]
         .as_array()
         .unwrap()
@@ -120,7 +129,8 @@ fn setup(state: &Path) -> Fixture {
         })
         .collect();
     assert!(!tasks.is_empty(), "{t}");
-    let mut csv = String::from("lcode,name,fatherName,gender,musterfirmid,isHelper,ltype,displaycode\n");
+    let mut csv =
+        String::from("lcode,name,fatherName,gender,musterfirmid,isHelper,ltype,displaycode\n");
     for n in 0..LABOURERS {
         csv.push_str(&format!("C{n:05},Pekerja {n},Ayah,F,1,F,R,MNJ-C{n:05}\n"));
     }
@@ -128,7 +138,16 @@ fn setup(state: &Path) -> Fixture {
     std::fs::write(&file, csv).unwrap();
     let v = s.cli_json(&["import", "labour", file.to_str().unwrap()]);
     assert_eq!(v["inserted"], LABOURERS, "{v}");
-    s.cli_json(&["user", "add", "--username", "crash.auth", "--password", "auth-pass-1", "--role", "clerk"]);
+    s.cli_json(&[
+        "user",
+        "add",
+        "--username",
+        "crash.auth",
+        "--password",
+        "auth-pass-1",
+        "--role",
+        "clerk",
+    ]);
     let baseline_lines = admin_get(&s, "/admin/estate/summary")["muster_lines_today"]
         .as_u64()
         .unwrap_or(0);
@@ -196,14 +215,22 @@ fn load(
                 let rid = format!("task-{round}-{i}");
                 let body = json!({"title": format!("Drain {round}-{i}")});
                 let h = da_headers(&f.clerk.0, &bearer, &f.clerk.3, &rid);
-                let answer = try_send("POST", &format!("{base}/tasks"), &h, &body).map(|(s, _, t)| (s, t));
+                let answer =
+                    try_send("POST", &format!("{base}/tasks"), &h, &body).map(|(s, _, t)| (s, t));
                 let task_id = answer
                     .as_ref()
                     .filter(|(s, _)| *s == 201)
                     .and_then(|(_, t)| serde_json::from_str::<Value>(t).ok())
                     .and_then(|v| v["data"]["task_id"].as_u64());
                 let dead = answer.is_none();
-                sent.push(Sent { what: "task", method: "POST", path: "/tasks".into(), rid, body, answer });
+                sent.push(Sent {
+                    what: "task",
+                    method: "POST",
+                    path: "/tasks".into(),
+                    rid,
+                    body,
+                    answer,
+                });
                 if dead {
                     break;
                 }
@@ -213,9 +240,17 @@ fn load(
                 let body = json!({"image": img, "caption": format!("after {i}")});
                 let path = format!("/tasks/{id}/images");
                 let h = da_headers(&f.clerk.0, &bearer, &f.clerk.3, &rid);
-                let answer = try_send("POST", &format!("{base}{path}"), &h, &body).map(|(s, _, t)| (s, t));
+                let answer =
+                    try_send("POST", &format!("{base}{path}"), &h, &body).map(|(s, _, t)| (s, t));
                 let dead = answer.is_none();
-                sent.push(Sent { what: "photo", method: "POST", path, rid, body, answer });
+                sent.push(Sent {
+                    what: "photo",
+                    method: "POST",
+                    path,
+                    rid,
+                    body,
+                    answer,
+                });
                 if dead {
                     break;
                 }
@@ -225,7 +260,12 @@ fn load(
     }
     // Codelayer: Post Muster batches of 4 lines, each (labourer, task) once in the campaign.
     {
-        let (f, stop, u, next) = (f.clone(), stop.clone(), url("/codelayer/estate/sync/muster"), next_pair.clone());
+        let (f, stop, u, next) = (
+            f.clone(),
+            stop.clone(),
+            url("/codelayer/estate/sync/muster"),
+            next_pair.clone(),
+        );
         actors.push(std::thread::spawn(move || {
             let mut sent = Vec::new();
             while !stop.load(Ordering::Relaxed) {
@@ -255,7 +295,11 @@ fn load(
     }
     // Codelayer: gatepasses issued, in, out.
     {
-        let (f, stop, u) = (f.clone(), stop.clone(), url("/codelayer/frontoffice_poabs/gatepass_save"));
+        let (f, stop, u) = (
+            f.clone(),
+            stop.clone(),
+            url("/codelayer/frontoffice_poabs/gatepass_save"),
+        );
         actors.push(std::thread::spawn(move || {
             let mut sent = Vec::new();
             let mut j = 0;
@@ -283,7 +327,12 @@ fn load(
     }
     // Authorize API sign-ins and admin-socket device decisions.
     {
-        let (f, stop, lic, auth) = (f.clone(), stop.clone(), url("/codelayer/system/license"), url("/api/users/authorize"));
+        let (f, stop, lic, auth) = (
+            f.clone(),
+            stop.clone(),
+            url("/codelayer/system/license"),
+            url("/api/users/authorize"),
+        );
         actors.push(std::thread::spawn(move || {
             let mut sent = Vec::new();
             let admin = gatehouse_tui::client::AdminClient::new(f.state.join("admin.sock"));
@@ -340,7 +389,10 @@ fn verify(s: &Server, f: &Fixture, round: usize, sent: &[Sent], tally: &mut Tall
         } else {
             tally.unacked += 1;
             let st = w.answer.as_ref().map(|a| a.0).unwrap_or(0);
-            *tally.unacked_by.entry(format!("{} {st}", w.what)).or_default() += 1;
+            *tally
+                .unacked_by
+                .entry(format!("{} {st}", w.what))
+                .or_default() += 1;
         }
         match w.what {
             "punch" | "task" | "photo" => {
@@ -350,11 +402,19 @@ fn verify(s: &Server, f: &Fixture, round: usize, sent: &[Sent], tally: &mut Tall
                     (&f.clerk.0, format!("Bearer {}", f.clerk.2), &f.clerk.3)
                 };
                 let h = da_headers(app, &bearer, user, &w.rid);
-                let (st, replay, text) = try_send(w.method, &format!("{base}{}", w.path), &h, &w.body)
-                    .unwrap_or_else(|| panic!("round {round}: retry of {} {} got no answer", w.what, w.rid));
+                let (st, replay, text) =
+                    try_send(w.method, &format!("{base}{}", w.path), &h, &w.body).unwrap_or_else(
+                        || panic!("round {round}: retry of {} {} got no answer", w.what, w.rid),
+                    );
                 if let Some((first_st, first)) = &w.answer {
                     if *first_st < 300 {
-                        assert_eq!(replay.as_deref(), Some("true"), "round {round}: acknowledged {} {} is gone: retry answered {st} {text}", w.what, w.rid);
+                        assert_eq!(
+                            replay.as_deref(),
+                            Some("true"),
+                            "round {round}: acknowledged {} {} is gone: retry answered {st} {text}",
+                            w.what,
+                            w.rid
+                        );
                         let a: Value = serde_json::from_str(first).unwrap();
                         let b: Value = serde_json::from_str(&text).unwrap();
                         assert_eq!(a, b, "round {round}: {} {} changed", w.what, w.rid);
@@ -362,35 +422,63 @@ fn verify(s: &Server, f: &Fixture, round: usize, sent: &[Sent], tally: &mut Tall
                 }
             }
             "muster" => {
-                let (st, _, text) = try_send("POST", &s.url("/codelayer/estate/sync/muster"), &[], &w.body)
-                    .unwrap_or_else(|| panic!("round {round}: muster retry got no answer"));
+                let (st, _, text) = try_send(
+                    "POST",
+                    &s.url("/codelayer/estate/sync/muster"),
+                    &[],
+                    &w.body,
+                )
+                .unwrap_or_else(|| panic!("round {round}: muster retry got no answer"));
                 assert_eq!(st, 200);
                 let again: Value = serde_json::from_str(&text).unwrap();
                 for l in again["musters"][0]["lines"].as_array().unwrap() {
-                    assert_eq!(l["e"], 200, "round {round}: retried muster line refused: {again}");
+                    assert_eq!(
+                        l["e"], 200,
+                        "round {round}: retried muster line refused: {again}"
+                    );
                 }
                 if let Some((_, first)) = &w.answer {
                     let first: Value = serde_json::from_str(first).unwrap();
                     assert_eq!(first["e"], 200, "round {round}: {first}");
-                    assert_eq!(again, first, "round {round}: an acknowledged muster batch answers differently on retry");
+                    assert_eq!(
+                        again, first,
+                        "round {round}: an acknowledged muster batch answers differently on retry"
+                    );
                 }
             }
             "gp-issue" | "gp-in" | "gp-out" => {
                 if let Some((_, first)) = &w.answer {
                     let first: Value = serde_json::from_str(first).unwrap();
-                    assert_eq!(first["e"], 200, "round {round}: {} {}: {first}", w.what, w.rid);
+                    assert_eq!(
+                        first["e"], 200,
+                        "round {round}: {} {}: {first}",
+                        w.what, w.rid
+                    );
                     let row = admin_get(s, &format!("/admin/gatepasses/{}", w.rid));
                     let rank = |st: &str| ["issued", "in", "out"].iter().position(|x| *x == st);
                     let want = rank(first["data"]["status"].as_str().unwrap());
                     let got = rank(row["status"].as_str().unwrap_or(""));
-                    assert!(got >= want && got.is_some(), "round {round}: gatepass {} acknowledged {:?} but reads {row}", w.rid, first["data"]["status"]);
+                    assert!(
+                        got >= want && got.is_some(),
+                        "round {round}: gatepass {} acknowledged {:?} but reads {row}",
+                        w.rid,
+                        first["data"]["status"]
+                    );
                 }
             }
             "device" => {
                 let want = if w.path.ends_with("approve") { 2 } else { 3 };
                 if matches!(&w.answer, Some((200, _))) {
-                    let l = codelayer(s, "system/license", &json!({"imei": w.rid, "appID": "POABS"}));
-                    assert_eq!(l["licenses"][0]["statusCode"], want, "round {round}: device decision on {} lost: {l}", w.rid);
+                    let l = codelayer(
+                        s,
+                        "system/license",
+                        &json!({"imei": w.rid, "appID": "POABS"}),
+                    );
+                    assert_eq!(
+                        l["licenses"][0]["statusCode"], want,
+                        "round {round}: device decision on {} lost: {l}",
+                        w.rid
+                    );
                 }
                 let (st, v) = admin_call(s, w.method, &w.path, Some(&w.body));
                 assert_eq!(st, 200, "round {round}: retried decision: {v}");
@@ -399,8 +487,16 @@ fn verify(s: &Server, f: &Fixture, round: usize, sent: &[Sent], tally: &mut Tall
                 if let Some((200, first)) = &w.answer {
                     let first: Value = serde_json::from_str(first).unwrap();
                     let token = first["message"]["token"].as_str().unwrap();
-                    let c = post_json(&s.url("/api/users/checktoken"), &[], &json!({"deviceID": w.rid, "token": token}));
-                    assert_eq!(c.status, 200, "round {round}: acknowledged sign-in of {} lost: {}", w.rid, c.text);
+                    let c = post_json(
+                        &s.url("/api/users/checktoken"),
+                        &[],
+                        &json!({"deviceID": w.rid, "token": token}),
+                    );
+                    assert_eq!(
+                        c.status, 200,
+                        "round {round}: acknowledged sign-in of {} lost: {}",
+                        w.rid, c.text
+                    );
                 }
             }
             other => unreachable!("{other}"),
@@ -417,7 +513,10 @@ fn mixed_writes_survive_kill_9_and_retries_double_nothing() {
     let mut tally = Tally::default();
     let mut seed = 0x9e3779b97f4a7c15u64 ^ std::process::id() as u64;
     let off = offset_for_local_time(10, 0).to_string();
-    let env = [("GATEHOUSE_SITE__TIMEZONE_OFFSET_MINUTES", off.as_str()), ("GATEHOUSE_ATTENDANCE__DEDUPE_WINDOW_SECS", "0")];
+    let env = [
+        ("GATEHOUSE_SITE__TIMEZONE_OFFSET_MINUTES", off.as_str()),
+        ("GATEHOUSE_ATTENDANCE__DEDUPE_WINDOW_SECS", "0"),
+    ];
     let all_rounds = rounds();
     for round in 0..all_rounds {
         let s = Server::start_on_env(&state, &[], &env);
@@ -435,10 +534,16 @@ fn mixed_writes_survive_kill_9_and_retries_double_nothing() {
         // Nothing doubled: every muster line id sent so far is stored exactly once.
         let lines = f.baseline_lines + next_pair.load(Ordering::Relaxed) as u64;
         let summary = admin_get(&s, "/admin/estate/summary");
-        assert_eq!(summary["muster_lines_today"], lines, "round {round}: muster lines doubled or lost: {summary}");
+        assert_eq!(
+            summary["muster_lines_today"], lines,
+            "round {round}: muster lines doubled or lost: {summary}"
+        );
         assert_eq!(s.stop(), Some(0), "round {round}: clean stop");
         let check = cli_json(&state, &["check"]);
-        assert!(check["errors"].as_array().unwrap().is_empty(), "round {round}: check failed: {check}");
+        assert!(
+            check["errors"].as_array().unwrap().is_empty(),
+            "round {round}: check failed: {check}"
+        );
     }
     eprintln!(
         "kill -9 campaign: {all_rounds} rounds, {} acknowledged writes ({:?}), {} unacknowledged retried ({:?}); 0 lost, 0 doubled, check clean every round",

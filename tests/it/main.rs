@@ -10,6 +10,7 @@ mod console_api;
 mod console_desk;
 mod console_tmux;
 mod crash;
+mod diskfull;
 mod estate;
 mod foundation;
 mod gatepass;

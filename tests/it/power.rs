@@ -27,7 +27,8 @@ struct PowerFs {
 fn mounted(mnt: &Path) -> bool {
     let m = std::fs::read_to_string("/proc/self/mounts").unwrap_or_default();
     let want = mnt.to_string_lossy().to_string();
-    m.lines().any(|l| l.split(' ').nth(1) == Some(want.as_str()))
+    m.lines()
+        .any(|l| l.split(' ').nth(1) == Some(want.as_str()))
 }
 
 impl PowerFs {
@@ -86,7 +87,12 @@ impl Drop for PowerFs {
 
 fn copy_dir(from: &Path, to: &Path) {
     let _ = std::fs::remove_dir_all(to);
-    let st = Command::new("cp").arg("-a").arg(from).arg(to).status().unwrap();
+    let st = Command::new("cp")
+        .arg("-a")
+        .arg(from)
+        .arg(to)
+        .status()
+        .unwrap();
     assert!(st.success(), "cp -a {} {}", from.display(), to.display());
 }
 

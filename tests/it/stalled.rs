@@ -128,13 +128,19 @@ fn three_hundred_stalled_bodies_hold_nothing_and_are_closed() {
                 assert!(text.starts_with("HTTP/1.1 408"), "Daily Activity: {text}");
                 let v: serde_json::Value = serde_json::from_str(body).expect(&text);
                 assert_eq!(v["code"], 408, "{v}");
-                assert!(v["message"].as_str().unwrap().contains("did not arrive in time"));
+                assert!(v["message"]
+                    .as_str()
+                    .unwrap()
+                    .contains("did not arrive in time"));
             }
             1 => {
                 // Codelayer: HTTP 200, `e` is authoritative.
                 let v: serde_json::Value = serde_json::from_str(body).expect(&text);
                 assert_eq!(v["e"], 408, "{v}");
-                assert!(v["msg"].as_str().unwrap().contains("did not arrive in time"));
+                assert!(v["msg"]
+                    .as_str()
+                    .unwrap()
+                    .contains("did not arrive in time"));
             }
             _ => {
                 let v: serde_json::Value = serde_json::from_str(body).expect(&text);
@@ -159,7 +165,9 @@ fn three_hundred_stalled_bodies_hold_nothing_and_are_closed() {
     assert_eq!(get(&s.url("/healthz"), &[]).status, 200);
     let m = get(&s.url("/metrics"), &[]);
     assert_eq!(m.status, 200);
-    eprintln!("300 stalled bodies: families answered in {answered_in:?}; all closed after {all_closed:?}");
+    eprintln!(
+        "300 stalled bodies: families answered in {answered_in:?}; all closed after {all_closed:?}"
+    );
 }
 
 #[test]
