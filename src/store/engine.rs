@@ -42,6 +42,8 @@ pub struct SledEngine {
     /// later write for the life of the handle (its global error), even once space returns. So
     /// the database is reopened — at most every `REOPEN_EVERY` — until a reopen succeeds.
     faulted: Mutex<Option<Instant>>,
+    /// `faulted.is_some()`, readable without the lock on every operation.
+    faulted_flag: std::sync::atomic::AtomicBool,
 }
 
 const REOPEN_EVERY: Duration = Duration::from_secs(1);
@@ -61,6 +63,7 @@ impl SledEngine {
             cache_bytes,
             open: RwLock::new(Some(Arc::new(db))),
             faulted: Mutex::new(None),
+            faulted_flag: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
@@ -118,18 +121,29 @@ impl SledEngine {
             let mut f = self.faulted.lock().expect("engine fault state poisoned");
             if f.is_none() {
                 *f = Some(Instant::now());
+                self.faulted_flag
+                    .store(true, std::sync::atomic::Ordering::Release);
             }
         }
         e
     }
 
     fn maybe_reopen(&self) {
+        if !self.faulted_flag.load(std::sync::atomic::Ordering::Acquire) {
+            return;
+        }
         {
             let mut f = self.faulted.lock().expect("engine fault state poisoned");
             match *f {
                 Some(at) if at.elapsed() >= REOPEN_EVERY => *f = Some(Instant::now()),
                 _ => return,
             }
+        }
+        // Reopening replays sled's log (seconds on a big store) while every reader waits:
+        // only once a probe write shows the directory takes writes again.
+        if let Err(e) = probe_write(&self.dir) {
+            tracing::debug!(error = %e, "storage still refuses writes; store not reopened yet");
+            return;
         }
         let mut slot = self.open.write().expect("engine state poisoned");
         if let Some(old) = slot.take() {
@@ -146,12 +160,28 @@ impl SledEngine {
                 tracing::warn!(dir = %self.dir.display(), "store reopened after a storage fault");
                 *slot = Some(Arc::new(db));
                 *self.faulted.lock().expect("engine fault state poisoned") = None;
+                self.faulted_flag
+                    .store(false, std::sync::atomic::Ordering::Release);
             }
             Err(e) => {
                 tracing::warn!(error = %e, "store reopen after a storage fault failed; retrying");
             }
         }
     }
+}
+
+/// Writes, syncs and removes a small file in `dir`: Ok when the filesystem has room and is
+/// writable.
+fn probe_write(dir: &std::path::Path) -> std::io::Result<()> {
+    use std::io::Write;
+    let path = dir.join(".write-probe");
+    let written = (|| {
+        let mut f = std::fs::File::create(&path)?;
+        f.write_all(&[0u8; 256 << 10])?;
+        f.sync_data()
+    })();
+    let _ = std::fs::remove_file(&path);
+    written
 }
 
 impl OpenDb {

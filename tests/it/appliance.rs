@@ -191,5 +191,10 @@ fn load_is_bounded_and_refused_in_the_familys_envelope() {
         &[("content-type", "application/json")],
         Some(&padded),
     );
-    assert_eq!(ok.json()["e"], 200, "the body budget is free again: {}", ok.text);
+    assert_eq!(
+        ok.json()["e"],
+        200,
+        "the body budget is free again: {}",
+        ok.text
+    );
 }
