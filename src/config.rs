@@ -58,6 +58,14 @@ pub struct Http {
     pub max_in_flight: usize,
     /// Request bodies held in memory at once, all requests together; past it, 503.
     pub max_in_flight_body_mb: usize,
+    /// A connection must deliver its request line and headers within this many seconds, or it
+    /// is closed (a stalled or half-open client must not hold a connection for ever).
+    pub header_read_timeout_secs: u64,
+    /// Longest wait for the next piece of a request body; past it, 408 and the connection closes.
+    pub body_read_timeout_secs: u64,
+    /// Slowest body transfer accepted (bytes/s, averaged, after a grace of
+    /// `body_read_timeout_secs`): a client dripping a byte now and then gets 408 as well.
+    pub min_body_rate_bytes_per_sec: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -212,6 +220,9 @@ impl Default for Http {
             request_timeout_secs: 30,
             max_in_flight: 256,
             max_in_flight_body_mb: 96,
+            header_read_timeout_secs: 5,
+            body_read_timeout_secs: 5,
+            min_body_rate_bytes_per_sec: 1024,
         }
     }
 }

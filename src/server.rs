@@ -75,9 +75,12 @@ pub async fn serve(cfg: Config, opts: ServeOptions) -> Result<(), String> {
         .parse()
         .map_err(|e| format!("listen address {}: {e}", cfg.listen))?;
     let lan_filter = api::filter(Arc::new(Router::lan()), svc.clone());
-    let (bound, lan) = warp::serve(lan_filter)
-        .try_bind_with_graceful_shutdown(addr, stopped(stop_rx.clone()))
-        .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+    let (bound, lan) = api::serve::bind_lan(
+        addr,
+        std::time::Duration::from_secs(cfg.http.header_read_timeout_secs.max(1)),
+        lan_filter,
+        stopped(stop_rx.clone()),
+    )?;
     let lan_task = tokio::spawn(lan);
     {
         use std::io::Write;

@@ -9,17 +9,19 @@
 
 pub mod admin;
 pub mod authorize;
+pub mod body;
 pub mod codelayer;
 pub mod daily_activity;
 pub mod openapi;
 pub mod ops;
 pub mod problem;
+pub mod serve;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use futures_util::future::BoxFuture;
 use futures_util::StreamExt;
 use serde_json::Value;
@@ -346,8 +348,54 @@ impl Router {
         };
         req.params = params;
         let busy = |req: &Request| route.family.render(req, &Problem::new(503, "unavailable"));
-        // The admin socket is never refused for load: the console must work when the LAN is busy.
-        let _slot = if self.admin {
+        let limit = route.max_body.unwrap_or(svc.config.http.max_body_bytes);
+        let declared = req
+            .header("content-length")
+            .and_then(|v| v.parse::<usize>().ok());
+        if declared.is_some_and(|n| n > limit) {
+            let p = Problem::new(413, "body.too_large").arg("limit", limit.to_string());
+            let resp = route.family.render(&req, &p);
+            return self.finish(&svc, route.family, route.summary, resp, started);
+        }
+        // Read the body ourselves (see `body`): chunked uploads without Content-Length (warp's
+        // content_length_limit refuses them), the limit, the shared budget, and time — a stalled
+        // body is a 408 within seconds. The body is read before a handler slot is taken, so
+        // stalled uploads never hold slots that /healthz and the other callers need.
+        let limits = body::Limits {
+            max_bytes: limit,
+            idle: std::time::Duration::from_secs(svc.config.http.body_read_timeout_secs.max(1)),
+            min_rate: svc.config.http.min_body_rate_bytes_per_sec,
+            budget_kib: (!self.admin).then(|| svc.body_budget_kib.clone()),
+        };
+        let (body, _held_kib) = match body::read(body, &limits).await {
+            Ok(read) => read,
+            Err(failure) => {
+                let resp = match failure {
+                    body::Failure::TooLarge => route.family.render(
+                        &req,
+                        &Problem::new(413, "body.too_large").arg("limit", limit.to_string()),
+                    ),
+                    body::Failure::Busy => busy(&req).with_header("retry-after", "1"),
+                    body::Failure::TooSlow => route
+                        .family
+                        .render(
+                            &req,
+                            &Problem::new(408, "body.too_slow")
+                                .arg("secs", limits.idle.as_secs().to_string())
+                                .arg("rate", limits.min_rate.to_string()),
+                        )
+                        .with_header("connection", "close"),
+                    body::Failure::Broken(e) => route.family.render(
+                        &req,
+                        &Problem::new(400, "body.invalid_json").arg("detail", e),
+                    ),
+                };
+                return self.finish(&svc, route.family, route.summary, resp, started);
+            }
+        };
+        // The admin socket is never refused for load: the console must work when the LAN is
+        // busy; nor is /healthz, which a supervisor polls precisely when the LAN is busy.
+        let _slot = if self.admin || route.path == "/healthz" {
             None
         } else {
             match svc.in_flight.clone().try_acquire_owned() {
@@ -363,54 +411,7 @@ impl Router {
                 }
             }
         };
-        let mut held_kib = Vec::new();
-        let limit = route.max_body.unwrap_or(svc.config.http.max_body_bytes);
-        let declared = req
-            .header("content-length")
-            .and_then(|v| v.parse::<usize>().ok());
-        if declared.is_some_and(|n| n > limit) {
-            let p = Problem::new(413, "body.too_large").arg("limit", limit.to_string());
-            let resp = route.family.render(&req, &p);
-            return self.finish(&svc, route.family, route.summary, resp, started);
-        }
-        // Read the body ourselves: this handles chunked uploads without Content-Length
-        // (warp's content_length_limit refuses them) and stops at the limit.
-        let mut buf = BytesMut::new();
-        futures_util::pin_mut!(body);
-        while let Some(chunk) = body.next().await {
-            match chunk {
-                Ok(c) if buf.len() + c.len() <= limit => {
-                    if !self.admin {
-                        let kib = (c.len() as u32).div_ceil(1024);
-                        match svc.body_budget_kib.clone().try_acquire_many_owned(kib) {
-                            Ok(p) => held_kib.push(p),
-                            Err(_) => {
-                                let resp = busy(&req).with_header("retry-after", "1");
-                                return self.finish(
-                                    &svc,
-                                    route.family,
-                                    route.summary,
-                                    resp,
-                                    started,
-                                );
-                            }
-                        }
-                    }
-                    buf.extend_from_slice(&c)
-                }
-                Ok(_) => {
-                    let p = Problem::new(413, "body.too_large").arg("limit", limit.to_string());
-                    let resp = route.family.render(&req, &p);
-                    return self.finish(&svc, route.family, route.summary, resp, started);
-                }
-                Err(e) => {
-                    let p = Problem::new(400, "body.invalid_json").arg("detail", e);
-                    let resp = route.family.render(&req, &p);
-                    return self.finish(&svc, route.family, route.summary, resp, started);
-                }
-            }
-        }
-        req.body = buf.freeze();
+        req.body = body;
         let timeout = std::time::Duration::from_secs(svc.config.http.request_timeout_secs.max(1));
         let fut = (route.handler)(svc.clone(), req);
         // A handler that panics is caught here rather than killing the connection task silently.
@@ -502,7 +503,7 @@ pub fn filter(
         .and(query)
         .and(warp::header::headers_cloned())
         .and(warp::body::stream())
-        .and(warp::addr::remote())
+        .and(serve::peer())
         .then(
             move |method: Method,
                   path: warp::path::FullPath,

@@ -65,10 +65,17 @@ impl From<ServiceError> for Problem {
             ServiceError::UpgradeRequired { min } => Problem::new(426, "field.format")
                 .arg("field", "ver")
                 .arg("expected", format!(">= {min}")),
-            ServiceError::Internal(detail) => {
-                tracing::error!(%detail, "internal error");
-                Problem::new(500, "internal")
-            }
+            // A full or read-only state directory is not a bug: say so (507/503), log it once.
+            ServiceError::Internal(detail) => match crate::store::fault::note(&detail) {
+                Some(crate::store::fault::Fault::Full) => Problem::new(507, "storage.full"),
+                Some(crate::store::fault::Fault::ReadOnly) => {
+                    Problem::new(503, "storage.read_only")
+                }
+                None => {
+                    tracing::error!(%detail, "internal error");
+                    Problem::new(500, "internal")
+                }
+            },
         }
     }
 }

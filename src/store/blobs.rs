@@ -71,13 +71,18 @@ impl Blobs {
             self.dir
                 .join("tmp")
                 .join(format!("{}.{}.{seq}.{nanos:08x}", id.0, std::process::id()));
-        {
+        let written = (|| {
             let mut f = fs::OpenOptions::new()
                 .write(true)
                 .create_new(true)
                 .open(&tmp)?;
             f.write_all(bytes)?;
-            f.sync_all()?;
+            f.sync_all()
+        })();
+        if let Err(e) = written {
+            // A disk that filled mid-write must not keep the partial file (and its space).
+            let _ = fs::remove_file(&tmp);
+            return Err(e.into());
         }
         fs::rename(&tmp, &path)?;
         File::open(parent)?.sync_all()?;

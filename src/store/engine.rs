@@ -4,7 +4,8 @@
 //! (DESIGN.md §2 lists sled's known risks) without touching services.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::RwLock;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
 
 use super::StoreError;
 
@@ -33,12 +34,40 @@ pub trait Engine: Send + Sync + 'static {
 }
 
 pub struct SledEngine {
+    dir: std::path::PathBuf,
+    cache_bytes: u64,
+    /// None only while the database is being reopened after a storage fault.
+    open: RwLock<Option<Arc<OpenDb>>>,
+    /// Set when sled hit a storage fault (disk full, read-only): sled 0.34 then refuses every
+    /// later write for the life of the handle (its global error), even once space returns. So
+    /// the database is reopened — at most every `REOPEN_EVERY` — until a reopen succeeds.
+    faulted: Mutex<Option<Instant>>,
+    /// `faulted.is_some()`, readable without the lock on every operation.
+    faulted_flag: std::sync::atomic::AtomicBool,
+}
+
+const REOPEN_EVERY: Duration = Duration::from_secs(1);
+
+struct OpenDb {
     db: sled::Db,
     trees: RwLock<HashMap<String, sled::Tree>>,
+    /// fdatasync of sled's files after each flush (power loss, see `store::sync`).
+    sync: Option<super::sync::FileSync>,
 }
 
 impl SledEngine {
     pub fn open(dir: &std::path::Path, cache_bytes: u64) -> Result<Self, StoreError> {
+        let db = Self::open_db(dir, cache_bytes)?;
+        Ok(Self {
+            dir: dir.to_path_buf(),
+            cache_bytes,
+            open: RwLock::new(Some(Arc::new(db))),
+            faulted: Mutex::new(None),
+            faulted_flag: std::sync::atomic::AtomicBool::new(false),
+        })
+    }
+
+    fn open_db(dir: &std::path::Path, cache_bytes: u64) -> Result<OpenDb, StoreError> {
         let config = sled::Config::new()
             .path(dir)
             .cache_capacity(cache_bytes)
@@ -54,10 +83,12 @@ impl SledEngine {
         loop {
             match config.open() {
                 Ok(db) => {
-                    return Ok(Self {
+                    let sync = super::sync::FileSync::open(dir)?;
+                    return Ok(OpenDb {
                         db,
                         trees: RwLock::new(HashMap::new()),
-                    })
+                        sync,
+                    });
                 }
                 Err(e) if attempts < 60 && e.to_string().contains("could not acquire lock") => {
                     attempts += 1;
@@ -68,6 +99,92 @@ impl SledEngine {
         }
     }
 
+    /// The open database, reopening it first if a storage fault poisoned it and it is time
+    /// to try again.
+    fn db(&self) -> Result<Arc<OpenDb>, StoreError> {
+        self.maybe_reopen();
+        self.open
+            .read()
+            .expect("engine state poisoned")
+            .clone()
+            .ok_or_else(|| {
+                let fault = super::fault::current()
+                    .map(|(f, _)| f)
+                    .unwrap_or(super::fault::Fault::Full);
+                StoreError::Engine(format!("{} (store reopening)", fault.describe()))
+            })
+    }
+
+    /// Keeps the error; marks the engine for a reopen when it is a storage fault.
+    fn failed(&self, e: StoreError) -> StoreError {
+        if super::fault::note(&e.to_string()).is_some() {
+            let mut f = self.faulted.lock().expect("engine fault state poisoned");
+            if f.is_none() {
+                *f = Some(Instant::now());
+                self.faulted_flag
+                    .store(true, std::sync::atomic::Ordering::Release);
+            }
+        }
+        e
+    }
+
+    fn maybe_reopen(&self) {
+        if !self.faulted_flag.load(std::sync::atomic::Ordering::Acquire) {
+            return;
+        }
+        {
+            let mut f = self.faulted.lock().expect("engine fault state poisoned");
+            match *f {
+                Some(at) if at.elapsed() >= REOPEN_EVERY => *f = Some(Instant::now()),
+                _ => return,
+            }
+        }
+        // Reopening replays sled's log (seconds on a big store) while every reader waits:
+        // only once a probe write shows the directory takes writes again.
+        if let Err(e) = probe_write(&self.dir) {
+            tracing::debug!(error = %e, "storage still refuses writes; store not reopened yet");
+            return;
+        }
+        let mut slot = self.open.write().expect("engine state poisoned");
+        if let Some(old) = slot.take() {
+            // Wait for readers still holding the old handle (sled's lock goes with it).
+            let weak = Arc::downgrade(&old);
+            drop(old);
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while weak.strong_count() > 0 && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        }
+        match Self::open_db(&self.dir, self.cache_bytes) {
+            Ok(db) => {
+                tracing::warn!(dir = %self.dir.display(), "store reopened after a storage fault");
+                *slot = Some(Arc::new(db));
+                *self.faulted.lock().expect("engine fault state poisoned") = None;
+                self.faulted_flag
+                    .store(false, std::sync::atomic::Ordering::Release);
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "store reopen after a storage fault failed; retrying");
+            }
+        }
+    }
+}
+
+/// Writes, syncs and removes a small file in `dir`: Ok when the filesystem has room and is
+/// writable.
+fn probe_write(dir: &std::path::Path) -> std::io::Result<()> {
+    use std::io::Write;
+    let path = dir.join(".write-probe");
+    let written = (|| {
+        let mut f = std::fs::File::create(&path)?;
+        f.write_all(&[0u8; 256 << 10])?;
+        f.sync_data()
+    })();
+    let _ = std::fs::remove_file(&path);
+    written
+}
+
+impl OpenDb {
     fn tree(&self, name: &str) -> Result<sled::Tree, StoreError> {
         if let Some(t) = self.trees.read().expect("tree cache poisoned").get(name) {
             return Ok(t.clone());
@@ -90,16 +207,17 @@ fn iter_of(it: sled::Iter) -> KvIter<'static> {
 
 impl Engine for SledEngine {
     fn get(&self, tree: &str, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
-        Ok(self.tree(tree)?.get(key)?.map(|v| v.to_vec()))
+        let db = self.db()?;
+        Ok(db.tree(tree)?.get(key)?.map(|v| v.to_vec()))
     }
 
     fn scan(&self, tree: &str, prefix: &[u8]) -> Result<KvIter<'_>, StoreError> {
-        Ok(iter_of(self.tree(tree)?.scan_prefix(prefix)))
+        Ok(iter_of(self.db()?.tree(tree)?.scan_prefix(prefix)))
     }
 
     fn range(&self, tree: &str, start: &[u8], end: &[u8]) -> Result<KvIter<'_>, StoreError> {
         Ok(iter_of(
-            self.tree(tree)?.range(start.to_vec()..end.to_vec()),
+            self.db()?.tree(tree)?.range(start.to_vec()..end.to_vec()),
         ))
     }
 
@@ -107,66 +225,34 @@ impl Engine for SledEngine {
         if ops.is_empty() {
             return Ok(());
         }
-        if let [op] = ops {
-            // One key: sled's plain insert/remove is atomic and takes only a shared lock, where
-            // a batch or a transaction takes sled's exclusive concurrency-control lock.
-            let t = self.tree(&op.tree)?;
-            match &op.value {
-                Some(v) => t.insert(op.key.as_slice(), v.as_slice())?,
-                None => t.remove(op.key.as_slice())?,
-            };
-            return Ok(());
-        }
-        // Group ops by tree; one sled transaction over all involved trees.
-        let mut by_tree: BTreeMap<&str, Vec<&Op>> = BTreeMap::new();
-        for op in ops {
-            by_tree.entry(op.tree.as_str()).or_default().push(op);
-        }
-        let names: Vec<&str> = by_tree.keys().copied().collect();
-        let trees = names
-            .iter()
-            .map(|n| self.tree(n))
-            .collect::<Result<Vec<_>, _>>()?;
-        if trees.len() == 1 {
-            // A single-tree change is atomic as a sled batch, and much cheaper than a transaction.
-            let mut batch = sled::Batch::default();
-            for op in &by_tree[names[0]] {
-                match &op.value {
-                    Some(v) => batch.insert(op.key.as_slice(), v.as_slice()),
-                    None => batch.remove(op.key.as_slice()),
-                }
-            }
-            trees[0].apply_batch(batch)?;
-            return Ok(());
-        }
-        let refs: Vec<&sled::Tree> = trees.iter().collect();
-        use sled::Transactional;
-        refs.as_slice()
-            .transaction(|txs| {
-                for (i, name) in names.iter().enumerate() {
-                    for op in &by_tree[name] {
-                        match &op.value {
-                            Some(v) => {
-                                txs[i].insert(op.key.as_slice(), v.as_slice())?;
-                            }
-                            None => {
-                                txs[i].remove(op.key.as_slice())?;
-                            }
-                        }
-                    }
-                }
-                Ok::<(), sled::transaction::ConflictableTransactionError<()>>(())
-            })
-            .map_err(|e| StoreError::Engine(format!("transaction: {e:?}")))
+        let db = self.db()?;
+        apply_ops(&db, ops).map_err(|e| self.failed(e))
     }
 
     fn flush(&self) -> Result<(), StoreError> {
-        self.db.flush()?;
-        Ok(())
+        let db = self.db()?;
+        let flushed = db
+            .db
+            .flush()
+            .map_err(StoreError::from)
+            .and_then(|_| match &db.sync {
+                Some(sync) => sync.after_flush(),
+                None => Ok(()),
+            });
+        match flushed {
+            Ok(()) => {
+                super::fault::clear();
+                Ok(())
+            }
+            Err(e) => Err(self.failed(e)),
+        }
     }
 
     fn tree_names(&self) -> Vec<String> {
-        self.db
+        let Ok(db) = self.db() else {
+            return Vec::new();
+        };
+        db.db
             .tree_names()
             .into_iter()
             .map(|n| String::from_utf8_lossy(&n).into_owned())
@@ -175,8 +261,65 @@ impl Engine for SledEngine {
     }
 
     fn size_on_disk(&self) -> u64 {
-        self.db.size_on_disk().unwrap_or(0)
+        self.db()
+            .ok()
+            .and_then(|db| db.db.size_on_disk().ok())
+            .unwrap_or(0)
     }
+}
+
+fn apply_ops(db: &OpenDb, ops: &[Op]) -> Result<(), StoreError> {
+    if let [op] = ops {
+        // One key: sled's plain insert/remove is atomic and takes only a shared lock, where
+        // a batch or a transaction takes sled's exclusive concurrency-control lock.
+        let t = db.tree(&op.tree)?;
+        match &op.value {
+            Some(v) => t.insert(op.key.as_slice(), v.as_slice())?,
+            None => t.remove(op.key.as_slice())?,
+        };
+        return Ok(());
+    }
+    // Group ops by tree; one sled transaction over all involved trees.
+    let mut by_tree: BTreeMap<&str, Vec<&Op>> = BTreeMap::new();
+    for op in ops {
+        by_tree.entry(op.tree.as_str()).or_default().push(op);
+    }
+    let names: Vec<&str> = by_tree.keys().copied().collect();
+    let trees = names
+        .iter()
+        .map(|n| db.tree(n))
+        .collect::<Result<Vec<_>, _>>()?;
+    if trees.len() == 1 {
+        // A single-tree change is atomic as a sled batch, and much cheaper than a transaction.
+        let mut batch = sled::Batch::default();
+        for op in &by_tree[names[0]] {
+            match &op.value {
+                Some(v) => batch.insert(op.key.as_slice(), v.as_slice()),
+                None => batch.remove(op.key.as_slice()),
+            }
+        }
+        trees[0].apply_batch(batch)?;
+        return Ok(());
+    }
+    let refs: Vec<&sled::Tree> = trees.iter().collect();
+    use sled::Transactional;
+    refs.as_slice()
+        .transaction(|txs| {
+            for (i, name) in names.iter().enumerate() {
+                for op in &by_tree[name] {
+                    match &op.value {
+                        Some(v) => {
+                            txs[i].insert(op.key.as_slice(), v.as_slice())?;
+                        }
+                        None => {
+                            txs[i].remove(op.key.as_slice())?;
+                        }
+                    }
+                }
+            }
+            Ok::<(), sled::transaction::ConflictableTransactionError<()>>(())
+        })
+        .map_err(|e| StoreError::Engine(format!("transaction: {e:?}")))
 }
 
 impl From<sled::Error> for StoreError {

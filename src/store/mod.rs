@@ -11,8 +11,10 @@ pub mod blobs;
 pub mod codec;
 pub mod commit;
 pub mod engine;
+pub mod fault;
 pub mod idempotency;
 pub mod schema;
+pub mod sync;
 pub mod tables;
 
 use std::collections::HashMap;

@@ -148,28 +148,42 @@ fn load_is_bounded_and_refused_in_the_familys_envelope() {
             ("GATEHOUSE_HTTP__MAX_IN_FLIGHT_BODY_MB", "1"),
         ],
     );
-    // A slow handheld: headers and half a body, then silence. It holds the only slot.
+    // A slow handheld: headers and 1000 KiB of a 2 MB body, then silence. It holds nearly all
+    // of the body budget (1 MiB) — but no handler slot: slots are taken once a body is in.
     let mut slow = std::net::TcpStream::connect(&s.addr).unwrap();
-    write!(slow, "POST /codelayer/response_codes HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{{\"a\": ").unwrap();
+    write!(slow, "POST /codelayer/response_codes HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2000000\r\n\r\n{{\"a\": ").unwrap();
+    slow.write_all(&vec![b' '; 1000 * 1024]).unwrap();
     slow.flush().unwrap();
     std::thread::sleep(Duration::from_millis(300));
+    // Another body does not fit in what is left: 503 in its family's envelope, Retry-After.
+    let mut padded = b"{}".to_vec();
+    padded.resize(100 * 1024, b' ');
     let busy = send(
+        "POST",
+        &s.url("/codelayer/response_codes"),
+        &[("content-type", "application/json")],
+        Some(&padded),
+    );
+    assert_eq!(busy.status, 200);
+    assert_eq!(busy.json()["e"], 503, "{}", busy.text);
+    let busy = send(
+        "POST",
+        &s.url("/daily/v1/authorize/verify"),
+        &[("x-request-id", "b1"), ("content-type", "application/json")],
+        Some(&padded),
+    );
+    assert_eq!(busy.status, 503);
+    assert_eq!(busy.json()["code"], 503);
+    assert_eq!(busy.header("retry-after"), Some("1"));
+    // The one handler slot is free (the slow body holds none): a small call is served.
+    let small = send(
         "POST",
         &s.url("/codelayer/response_codes"),
         &[("content-type", "application/json")],
         Some(b"{}"),
     );
-    assert_eq!(busy.status, 200);
-    assert_eq!(busy.json()["e"], 503, "{}", busy.text);
-    let busy = send(
-        "GET",
-        &s.url("/daily/v1/user/profile"),
-        &[("x-request-id", "b1")],
-        None,
-    );
-    assert_eq!(busy.status, 503);
-    assert_eq!(busy.json()["code"], 503);
-    assert_eq!(busy.header("retry-after"), Some("1"));
+    assert_eq!(small.json()["e"], 200, "{}", small.text);
+    assert_eq!(get(&s.url("/healthz"), &[]).status, 200);
     // The console's socket is never refused for LAN load.
     assert_eq!(admin_call(&s, "GET", "/admin/status", None).0, 200);
     drop(slow);
@@ -178,7 +192,12 @@ fn load_is_bounded_and_refused_in_the_familys_envelope() {
         "POST",
         &s.url("/codelayer/response_codes"),
         &[("content-type", "application/json")],
-        Some(b"{}"),
+        Some(&padded),
     );
-    assert_eq!(ok.json()["e"], 200, "the slot is free again: {}", ok.text);
+    assert_eq!(
+        ok.json()["e"],
+        200,
+        "the body budget is free again: {}",
+        ok.text
+    );
 }

@@ -46,6 +46,11 @@ impl Server {
         Server::spawn(state, args, &[])
     }
 
+    /// `start_on` with extra environment.
+    pub fn start_on_env(state: &Path, args: &[&str], env: &[(&str, &str)]) -> Server {
+        Server::spawn(state, args, env)
+    }
+
     fn spawn(state: &Path, args: &[&str], env: &[(&str, &str)]) -> Server {
         let mut cmd = Command::new(BIN);
         cmd.args(["serve", "--state"])

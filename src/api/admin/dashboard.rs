@@ -64,6 +64,8 @@ async fn dashboard(svc: Arc<Services>) -> AdminResult {
         })),
         // What staff should notice without opening the log screen.
         "recent_warnings": crate::telemetry::recent_logs(Some("warn"), 5),
+        // Disk full or read-only: writes are being refused (null when all is well).
+        "storage_fault": super::storage_fault(),
         // Areas: each is its service's summary; null until that area is on this build.
         // One area failing (a record that no longer decodes) must not blank the whole screen:
         // that area is null (the console shows n/a) and the failure goes to the log.

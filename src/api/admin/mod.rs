@@ -133,6 +133,14 @@ pub fn ok_fields(f: &Fields<'_>) -> Result<(), Problem> {
     }
 }
 
+/// The current storage fault (disk full, read-only) for the console's warning, or null.
+pub fn storage_fault() -> Value {
+    match crate::store::fault::current() {
+        Some((f, since)) => json!({"kind": f, "since_unix": since, "message": f.describe()}),
+        None => Value::Null,
+    }
+}
+
 async fn status(svc: Arc<Services>) -> AdminResult {
     Ok(json!({
         "version": env!("CARGO_PKG_VERSION"),
@@ -140,6 +148,7 @@ async fn status(svc: Arc<Services>) -> AdminResult {
         "uptime_secs": svc.started.elapsed().as_secs(),
         "store_bytes": svc.store.engine().size_on_disk(),
         "users": ident::users(&svc.store)?.len(),
+        "storage_fault": storage_fault(),
     }))
 }
 

@@ -141,7 +141,7 @@ pub fn render_problem(_req: &Request, p: &Problem) -> Response {
     // The family documents 200/400/401/405 (and 403 for a role without the permission):
     // everything else a client can cause is a 400.
     let status = match p.status {
-        401 | 403 | 405 | 500 | 503 => p.status,
+        401 | 403 | 405 | 500 | 503 | 507 => p.status,
         404 if p.key == "route.not_found" => 404,
         _ => 400,
     };

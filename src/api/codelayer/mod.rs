@@ -26,6 +26,10 @@ pub const CODES: &[(u16, &str)] = &[
     (403, "Device unknown, blocked or not licensed"),
     (404, "Not found"),
     (
+        408,
+        "The request body did not arrive in time: send it again",
+    ),
+    (
         409,
         "Conflict: the same client id was sent with different content",
     ),
@@ -37,6 +41,10 @@ pub const CODES: &[(u16, &str)] = &[
     ),
     (429, "Too many failed attempts: wait and try again"),
     (500, "Server error"),
+    (
+        507,
+        "The gatehouse storage is full: nothing was saved, send again later",
+    ),
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
