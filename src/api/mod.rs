@@ -131,7 +131,10 @@ impl Request {
         match serde_json::from_slice::<Value>(&self.body) {
             Ok(Value::Object(m)) => Ok(m),
             Ok(_) => Err(Problem::new(400, "body.not_object")),
-            Err(e) => Err(Problem::new(400, "body.invalid_json").arg("detail", e.to_string())),
+            Err(e) => Err(Problem::new(400, "body.invalid_json")
+                .arg("detail", e.to_string())
+                .arg("line", e.line().to_string())
+                .arg("column", e.column().to_string())),
         }
     }
 }
@@ -401,7 +404,7 @@ impl Router {
                     return self.finish(&svc, route.family, route.summary, resp, started);
                 }
                 Err(e) => {
-                    let p = Problem::new(400, "body.invalid_json").arg("detail", e);
+                    let p = Problem::new(400, "body.read_failed").arg("detail", e);
                     let resp = route.family.render(&req, &p);
                     return self.finish(&svc, route.family, route.summary, resp, started);
                 }
