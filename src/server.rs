@@ -75,9 +75,18 @@ pub async fn serve(cfg: Config, opts: ServeOptions) -> Result<(), String> {
         .parse()
         .map_err(|e| format!("listen address {}: {e}", cfg.listen))?;
     let lan_filter = api::filter(Arc::new(Router::lan()), svc.clone());
-    let (bound, lan) = warp::serve(lan_filter)
-        .try_bind_with_graceful_shutdown(addr, stopped(stop_rx.clone()))
+    // Each connection goes through `api::guard`, which refuses bad Content-Length framing in
+    // the family's envelope before hyper would answer a bare 400.
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
         .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+    let bound = listener.local_addr().map_err(|e| e.to_string())?;
+    let incoming = tokio_stream::StreamExt::map(
+        tokio_stream::wrappers::TcpListenerStream::new(listener),
+        |c| c.map(api::guard::Guarded::new),
+    );
+    let lan = warp::serve(lan_filter)
+        .serve_incoming_with_graceful_shutdown(incoming, stopped(stop_rx.clone()));
     let lan_task = tokio::spawn(lan);
     {
         use std::io::Write;

@@ -11,6 +11,7 @@ pub mod admin;
 pub mod authorize;
 pub mod codelayer;
 pub mod daily_activity;
+pub mod guard;
 pub mod openapi;
 pub mod ops;
 pub mod problem;
@@ -216,6 +217,18 @@ pub struct Doc {
     pub query: Vec<(&'static str, &'static str)>,
     /// Security scheme names (empty = public).
     pub security: Vec<&'static str>,
+    /// Request body fields the operation refuses to go without (`required` in the schema).
+    pub required: &'static [&'static str],
+    /// Response fields that may be `null` although the example shows a value (by name, at any
+    /// depth), beyond the names `openapi::NULLABLE` knows everywhere.
+    pub nullable: &'static [&'static str],
+    /// Error statuses beyond those the family and credential level imply (e.g. 422, 429).
+    pub errors: &'static [u16],
+    /// Success content types when the answer is not JSON (first = the usual one).
+    pub content_types: &'static [&'static str],
+    /// Explicit schemas where the examples cannot tell (override the derived ones).
+    pub response_schema: Option<Value>,
+    pub request_schema: Option<Value>,
 }
 
 #[derive(Clone)]

@@ -12,6 +12,7 @@ mod console_tmux;
 mod crash;
 mod estate;
 mod foundation;
+mod fuzzing;
 mod gatepass;
 mod hr;
 mod identity;
