@@ -3,8 +3,10 @@
 //! `Content-Length`, or one sent beside `Transfer-Encoding`. hyper 0.14 rejects those while
 //! parsing, before any of our code runs, so the check sits on the connection itself: the
 //! reader holds each request head back until it is complete, checks it, and only then hands it
-//! to hyper. A refused head is answered on the socket and the connection closed (the framing
-//! of whatever follows cannot be trusted); hyper sees the end of the stream and says nothing.
+//! to hyper. A refused head is handed on rewritten (no body, `connection: close`, and the
+//! `MARK` header), so the dispatcher answers it in its family's envelope, in turn after any
+//! request pipelined before it; nothing after it is read (it cannot be framed), and hyper
+//! closes the connection once it has answered.
 //!
 //! Bodies pass through untouched; the reader counts `Content-Length` bytes to find the next
 //! head of a keep-alive connection, and stops looking after a chunked body (hyper checks the
@@ -17,7 +19,8 @@ use std::task::{Context, Poll};
 use bytes::{Buf, BytesMut};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
-use super::{Family, Problem, Request};
+/// Set on a head whose framing was refused; the dispatcher answers it with a 400.
+pub const MARK: &str = "x-gatehouse-bad-framing";
 
 /// Heads longer than this are left to hyper (which refuses them as too large).
 const MAX_HEAD: usize = 64 * 1024;
@@ -29,8 +32,7 @@ enum State {
     Body(u64),
     /// Passing everything through (chunked body, oversized head).
     Through,
-    /// Writing our refusal, then end of stream.
-    Refusing(BytesMut),
+    /// Nothing more is read once the rewritten head is.
     Done,
 }
 
@@ -41,6 +43,9 @@ pub struct Guarded<S> {
     held: BytesMut,
     /// Bytes checked and ready for hyper.
     ready: BytesMut,
+    /// How far `held` was searched for the end of the head (a head that trickles in byte by
+    /// byte is searched once, not once per byte).
+    scanned: usize,
 }
 
 impl<S> Guarded<S> {
@@ -50,6 +55,7 @@ impl<S> Guarded<S> {
             state: State::Head,
             held: BytesMut::new(),
             ready: BytesMut::new(),
+            scanned: 0,
         }
     }
 
@@ -69,8 +75,9 @@ pub enum Framing {
     Bad,
 }
 
-/// Judges a complete request head (request line + headers + blank line).
-pub fn framing(head: &[u8]) -> (Framing, Option<Request>) {
+/// Judges a complete request head (request line + headers + blank line); for bad framing,
+/// also gives the head to hand on in its place.
+pub fn framing(head: &[u8]) -> (Framing, Option<Vec<u8>>) {
     let mut headers = [httparse::EMPTY_HEADER; 128];
     let mut req = httparse::Request::new(&mut headers);
     match req.parse(head) {
@@ -81,14 +88,7 @@ pub fn framing(head: &[u8]) -> (Framing, Option<Request>) {
     let mut length: Option<u64> = None;
     let mut bad = false;
     let mut chunked = false;
-    let mut map = warp::http::HeaderMap::new();
     for h in req.headers.iter() {
-        if let (Ok(name), Ok(value)) = (
-            warp::http::header::HeaderName::from_bytes(h.name.as_bytes()),
-            warp::http::HeaderValue::from_bytes(h.value),
-        ) {
-            map.append(name, value);
-        }
         if h.name.eq_ignore_ascii_case("content-length") {
             // hyper takes a list of equal values ("5, 5") and refuses anything else.
             for part in h.value.split(|b| *b == b',') {
@@ -116,42 +116,28 @@ pub fn framing(head: &[u8]) -> (Framing, Option<Request>) {
         Framing::Length(length.unwrap_or(0))
     };
     let request = (framing == Framing::Bad).then(|| {
-        let target = req.path.unwrap_or("/");
-        let (path, query) = target.split_once('?').unwrap_or((target, ""));
-        Request {
-            method: req
-                .method
-                .and_then(|m| warp::http::Method::from_bytes(m.as_bytes()).ok())
-                .unwrap_or(warp::http::Method::GET),
-            path: path.to_string(),
-            query: query.to_string(),
-            headers: map,
-            body: bytes::Bytes::new(),
-            params: Vec::new(),
-            peer: None,
+        let mut out = format!(
+            "{} {} HTTP/1.1\r\n",
+            req.method.unwrap_or("GET"),
+            req.path.unwrap_or("/")
+        )
+        .into_bytes();
+        for h in req.headers.iter() {
+            let n = h.name.to_ascii_lowercase();
+            if ["content-length", "transfer-encoding", "connection", MARK].contains(&n.as_str()) {
+                continue;
+            }
+            out.extend_from_slice(h.name.as_bytes());
+            out.extend_from_slice(b": ");
+            out.extend_from_slice(h.value);
+            out.extend_from_slice(b"\r\n");
         }
+        out.extend_from_slice(
+            format!("content-length: 0\r\nconnection: close\r\n{MARK}: 1\r\n\r\n").as_bytes(),
+        );
+        out
     });
     (framing, request)
-}
-
-/// The refusal of a head with bad framing, as raw HTTP/1.1 in the family's envelope.
-pub fn refusal(req: &Request) -> Vec<u8> {
-    let family = Family::of_path(&req.path, false);
-    let resp = family.render(req, &Problem::new(400, "body.content_length"));
-    let mut out = format!(
-        "HTTP/1.1 {} {}\r\ncontent-type: {}\r\ncontent-length: {}\r\nconnection: close\r\n",
-        resp.status.as_u16(),
-        resp.status.canonical_reason().unwrap_or(""),
-        resp.content_type,
-        resp.body.len()
-    );
-    for (k, v) in &resp.headers {
-        out.push_str(&format!("{k}: {v}\r\n"));
-    }
-    out.push_str("\r\n");
-    let mut bytes = out.into_bytes();
-    bytes.extend_from_slice(&resp.body);
-    bytes
 }
 
 fn head_end(buf: &[u8]) -> Option<usize> {
@@ -165,15 +151,19 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Guarded<S> {
             match &mut self.state {
                 State::Head => {
                     // Blank lines between requests are allowed and skipped by hyper.
-                    match head_end(&self.held) {
+                    let from = self.scanned.saturating_sub(3);
+                    let found = head_end(&self.held[from..]).map(|e| e + from);
+                    self.scanned = self.held.len();
+                    match found {
                         Some(end) => {
+                            self.scanned = 0;
                             let (f, req) = framing(&self.held[..end]);
                             match f {
                                 Framing::Bad => {
-                                    let req = req.expect("a request for a bad head");
+                                    let head = req.expect("a rewritten head");
                                     self.held.clear();
-                                    self.state =
-                                        State::Refusing(BytesMut::from(&refusal(&req)[..]));
+                                    self.ready.extend_from_slice(&head);
+                                    self.state = State::Done;
                                     return;
                                 }
                                 Framing::Chunked => {
@@ -206,7 +196,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Guarded<S> {
                     self.ready.extend_from_slice(&all);
                     return;
                 }
-                State::Refusing(_) | State::Done => return,
+                State::Done => {
+                    self.held.clear();
+                    return;
+                }
             }
         }
     }
@@ -227,22 +220,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for Guarded<S> {
                 return Poll::Ready(Ok(()));
             }
             match &mut this.state {
-                State::Refusing(out) => {
-                    while !out.is_empty() {
-                        match Pin::new(&mut this.inner).poll_write(cx, out) {
-                            Poll::Ready(Ok(0)) | Poll::Ready(Err(_)) => {
-                                out.clear();
-                                break;
-                            }
-                            Poll::Ready(Ok(n)) => out.advance(n),
-                            Poll::Pending => return Poll::Pending,
-                        }
-                    }
-                    let _ = Pin::new(&mut this.inner).poll_flush(cx);
-                    this.state = State::Done;
-                    return Poll::Ready(Ok(()));
-                }
-                State::Done => return Poll::Ready(Ok(())),
+                // No end of stream: hyper (without half-close) would drop the answer it owes.
+                // It closes the connection itself after answering the `connection: close` head.
+                State::Done => return Poll::Pending,
                 State::Through if this.held.is_empty() => {
                     return Pin::new(&mut this.inner).poll_read(cx, buf);
                 }
@@ -323,28 +303,22 @@ mod tests {
     }
 
     #[test]
-    fn refusals_come_in_the_family_envelope() {
-        let judge = |path: &str| {
-            let head =
-                format!("POST {path} HTTP/1.1\r\nx-request-id: r1\r\ncontent-length: -1\r\n\r\n");
-            let (_, req) = framing(head.as_bytes());
-            String::from_utf8(refusal(&req.unwrap())).unwrap()
-        };
-        let da = judge("/daily/v1/user/login");
-        assert!(da.starts_with("HTTP/1.1 400 Bad Request\r\n"), "{da}");
+    fn a_bad_head_is_handed_on_marked_and_bodiless() {
+        let head = "POST /codelayer/system/auth?x=1 HTTP/1.1\r\nHost: h\r\nContent-Length: -1\r\nConnection: keep-alive\r\nx-request-id: r1\r\n\r\n";
+        let (f, out) = framing(head.as_bytes());
+        assert_eq!(f, Framing::Bad);
+        let out = String::from_utf8(out.unwrap()).unwrap();
         assert!(
-            da.contains("\"request_id\":\"r1\"") && da.contains("\"code\":400"),
-            "{da}"
+            out.starts_with("POST /codelayer/system/auth?x=1 HTTP/1.1\r\n"),
+            "{out}"
         );
-        let cl = judge("/codelayer/system/auth");
+        assert!(out.contains("Host: h\r\nx-request-id: r1\r\n"), "{out}");
         assert!(
-            cl.starts_with("HTTP/1.1 200 OK\r\n") && cl.contains("\"e\":400"),
-            "{cl}"
+            out.ends_with(
+                "content-length: 0\r\nconnection: close\r\nx-gatehouse-bad-framing: 1\r\n\r\n"
+            ),
+            "{out}"
         );
-        let au = judge("/api/users/authorize");
-        assert!(
-            au.starts_with("HTTP/1.1 400") && au.contains("\"status\":\"error\""),
-            "{au}"
-        );
+        assert!(!out.contains("-1") && !out.contains("keep-alive"), "{out}");
     }
 }

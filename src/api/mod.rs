@@ -334,6 +334,11 @@ impl Router {
             params: Vec::new(),
             peer,
         };
+        if req.header(guard::MARK).is_some() {
+            let p = Problem::new(400, "body.content_length");
+            let resp = family.render(&req, &p);
+            return self.finish(&svc, family, "(bad framing)", resp, started);
+        }
         let (route, params) = match self.find(&req.method, &req.path) {
             Matched::Found(r, p) => (Some(r), p),
             Matched::MethodNotAllowed(allowed) => {
