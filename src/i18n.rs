@@ -56,10 +56,10 @@ fn catalogues() -> &'static (Catalogue, Catalogue) {
     C.get_or_init(|| {
         let areas = |lang| match lang {
             "id" => load(
-                &area_files!("id": "core", "identity", "attendance", "estate", "gatepass", "work", "security", "reliability"),
+                &area_files!("id": "core", "identity", "attendance", "estate", "gatepass", "work", "security", "reliability", "values"),
             ),
             _ => load(
-                &area_files!("en": "core", "identity", "attendance", "estate", "gatepass", "work", "security", "reliability"),
+                &area_files!("en": "core", "identity", "attendance", "estate", "gatepass", "work", "security", "reliability", "values"),
             ),
         };
         (areas("id"), areas("en"))
@@ -77,6 +77,9 @@ pub fn t(lang: Lang, key: &str, args: &[(&str, String)]) -> String {
         .cloned()
         .unwrap_or_else(|| key.to_string());
     for (name, value) in args {
+        // Fixed phrases passed as arguments ("a positive integer") are translated too
+        // (`assets/i18n/*/values.json`), so a message is never half in another language.
+        let value = cat.get(&format!("value:{value}")).unwrap_or(value);
         s = s.replace(&format!("{{{name}}}"), value);
     }
     s
@@ -125,6 +128,166 @@ mod tests {
         assert_eq!(
             t(Lang::En, "field.required", &[("field", "username".into())]),
             "username is required"
+        );
+    }
+
+    /// English words of the `en` templates, less identifiers (x-app-key, Content-Type,
+    /// application/json, yyyy-MM-dd), acronyms and the words Indonesian shares with English.
+    fn english_words() -> std::collections::BTreeSet<String> {
+        const SHARED: &[&str] = &[
+            "format",
+            "internal",
+            "minimum",
+            "maksimum",
+            "valid",
+            "server",
+            "token",
+            "endpoint",
+            "header",
+            "gatepass",
+            "timestamp",
+            "data",
+            "status",
+            "email",
+            "imei",
+            "id",
+            "kg",
+            "m",
+            "base",
+            "unix",
+            "rfc",
+            "true",
+            "false",
+            "from",
+            "to",
+            "n",
+            "authorization",
+            "bearer",
+        ];
+        let (_, en) = catalogues();
+        let mut out = std::collections::BTreeSet::new();
+        for v in en.values() {
+            for w in words(v) {
+                if !SHARED.contains(&w.as_str()) {
+                    out.insert(w);
+                }
+            }
+        }
+        out
+    }
+
+    /// Lower-case words of a message: placeholders, identifiers joined by - / _ . and
+    /// all-capital acronyms are not words of a language.
+    fn words(s: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut rest = s;
+        while let Some(i) = rest.find('{') {
+            let j = rest[i..].find('}').map(|j| i + j + 1).unwrap_or(rest.len());
+            out.extend(plain_words(&rest[..i]));
+            rest = &rest[j..];
+        }
+        out.extend(plain_words(rest));
+        out
+    }
+
+    fn plain_words(s: &str) -> Vec<String> {
+        s.split(|c: char| c.is_whitespace() || ",;:()'\"!?".contains(c))
+            .map(|t| t.trim_end_matches('.'))
+            .filter(|t| !t.is_empty() && !t.contains(['-', '/', '_', '.', '@']))
+            .filter(|t| t.chars().all(|c| c.is_alphabetic()))
+            .filter(|t| t.chars().any(|c| c.is_lowercase()) || t.chars().count() == 1)
+            .filter(|t| !t.chars().skip(1).any(|c| c.is_uppercase()))
+            .map(|t| t.to_lowercase())
+            .collect()
+    }
+
+    fn english_in(msg: &str, english: &std::collections::BTreeSet<String>) -> Vec<String> {
+        words(msg)
+            .into_iter()
+            .filter(|w| english.contains(w))
+            .collect()
+    }
+
+    #[test]
+    fn no_indonesian_template_holds_english_words() {
+        let english = english_words();
+        assert!(english.contains("required") && english.contains("invalid"));
+        let (id, _) = catalogues();
+        let mut bad: Vec<String> = id
+            .iter()
+            .filter(|(k, _)| !k.starts_with("value:"))
+            .filter_map(|(k, v)| {
+                let hits = english_in(v, &english);
+                (!hits.is_empty()).then(|| format!("{k}: {v:?} has {hits:?}"))
+            })
+            .collect();
+        bad.sort();
+        assert!(
+            bad.is_empty(),
+            "half-translated id messages:\n{}",
+            bad.join("\n")
+        );
+    }
+
+    /// Every fixed phrase the code passes as `expected` (found in the sources, so a new call
+    /// site is checked without editing this test) renders in Indonesian without English words.
+    #[test]
+    fn fixed_phrases_passed_as_arguments_are_translated() {
+        let english = english_words();
+        let mut phrases = std::collections::BTreeSet::new();
+        let mut stack = vec![std::path::PathBuf::from(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/src"
+        ))];
+        while let Some(dir) = stack.pop() {
+            for e in std::fs::read_dir(&dir).unwrap() {
+                let p = e.unwrap().path();
+                if p.is_dir() {
+                    stack.push(p);
+                } else if p.extension().is_some_and(|x| x == "rs") {
+                    let text = std::fs::read_to_string(&p).unwrap();
+                    for pat in [
+                        "(\"expected\", \"",
+                        ".arg(\"expected\", \"",
+                        ".arg(\"detail\", \"",
+                    ] {
+                        for (i, _) in text.match_indices(pat) {
+                            let rest = &text[i + pat.len()..];
+                            if let Some(end) = rest.find('"') {
+                                phrases.insert(rest[..end].to_string());
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        assert!(phrases.contains("a positive integer"), "{phrases:?}");
+        let mut bad = Vec::new();
+        for ph in &phrases {
+            let args = [
+                ("field", "id".to_string()),
+                ("expected", ph.clone()),
+                ("detail", ph.clone()),
+            ];
+            for key in ["field.type", "field.format"] {
+                let msg = t(Lang::Id, key, &args);
+                let hits = english_in(&msg, &english);
+                if !hits.is_empty() {
+                    bad.push(format!("{ph:?} -> {msg:?} has {hits:?}"));
+                }
+            }
+        }
+        assert!(bad.is_empty(), "untranslated phrases:\n{}", bad.join("\n"));
+        assert_eq!(
+            t(
+                Lang::Id,
+                "field.type",
+                &[
+                    ("field", "id".into()),
+                    ("expected", "a positive integer".into())
+                ]
+            ),
+            "id harus berupa bilangan bulat positif"
         );
     }
 }

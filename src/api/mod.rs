@@ -12,6 +12,7 @@ pub mod authorize;
 pub mod body;
 pub mod codelayer;
 pub mod daily_activity;
+pub mod guard;
 pub mod openapi;
 pub mod ops;
 pub mod problem;
@@ -133,7 +134,10 @@ impl Request {
         match serde_json::from_slice::<Value>(&self.body) {
             Ok(Value::Object(m)) => Ok(m),
             Ok(_) => Err(Problem::new(400, "body.not_object")),
-            Err(e) => Err(Problem::new(400, "body.invalid_json").arg("detail", e.to_string())),
+            Err(e) => Err(Problem::new(400, "body.invalid_json")
+                .arg("detail", e.to_string())
+                .arg("line", e.line().to_string())
+                .arg("column", e.column().to_string())),
         }
     }
 }
@@ -215,6 +219,18 @@ pub struct Doc {
     pub query: Vec<(&'static str, &'static str)>,
     /// Security scheme names (empty = public).
     pub security: Vec<&'static str>,
+    /// Request body fields the operation refuses to go without (`required` in the schema).
+    pub required: &'static [&'static str],
+    /// Response fields that may be `null` although the example shows a value (by name, at any
+    /// depth), beyond the names `openapi::NULLABLE` knows everywhere.
+    pub nullable: &'static [&'static str],
+    /// Error statuses beyond those the family and credential level imply (e.g. 422, 429).
+    pub errors: &'static [u16],
+    /// Success content types when the answer is not JSON (first = the usual one).
+    pub content_types: &'static [&'static str],
+    /// Explicit schemas where the examples cannot tell (override the derived ones).
+    pub response_schema: Option<Value>,
+    pub request_schema: Option<Value>,
 }
 
 #[derive(Clone)]
@@ -323,6 +339,11 @@ impl Router {
             params: Vec::new(),
             peer,
         };
+        if req.header(guard::MARK).is_some() {
+            let p = Problem::new(400, "body.content_length");
+            let resp = family.render(&req, &p);
+            return self.finish(&svc, family, "(bad framing)", resp, started);
+        }
         let (route, params) = match self.find(&req.method, &req.path) {
             Matched::Found(r, p) => (Some(r), p),
             Matched::MethodNotAllowed(allowed) => {
@@ -387,7 +408,7 @@ impl Router {
                         .with_header("connection", "close"),
                     body::Failure::Broken(e) => route.family.render(
                         &req,
-                        &Problem::new(400, "body.invalid_json").arg("detail", e),
+                        &Problem::new(400, "body.read_failed").arg("detail", e),
                     ),
                 };
                 return self.finish(&svc, route.family, route.summary, resp, started);

@@ -3,28 +3,189 @@
 
 use serde_json::{json, Map, Value};
 
+use warp::http::Method;
+
 use super::Route;
 
-/// A JSON Schema derived from an example value.
-pub fn schema_of(v: &Value) -> Value {
+/// Response fields that may be `null` wherever they appear (optional references, times not
+/// reached yet, an unset position), with the type they have when set: a `null` example alone
+/// cannot say what the field holds.
+pub const NULLABLE: &[(&str, &str)] = &[
+    ("employee_code", "string"),
+    ("completed_at", "string"),
+    ("started_at", "string"),
+    ("due_date", "string"),
+    ("end_date", "string"),
+    ("start_date", "string"),
+    ("deadline", "string"),
+    ("parent_id", "integer"),
+    ("business_id", "integer"),
+    ("designation_id", "integer"),
+    ("project_id", "integer"),
+    ("assignee_id", "integer"),
+    ("task_id", "integer"),
+    ("employee_id", "integer"),
+    ("latitude", "number"),
+    ("longitude", "number"),
+    ("accuracy_m", "number"),
+    ("task", "object"),
+    ("assignee", "object"),
+    ("creator", "object"),
+    ("business", "object"),
+    ("designation", "object"),
+    ("project", "object"),
+    ("shift", "object"),
+    ("address", "object"),
+    ("location", "object"),
+    ("intime", "string"),
+    ("outtime", "string"),
+    ("clock_in", "object"),
+    ("clock_out", "object"),
+    ("company", "object"),
+    ("phone", "string"),
+    ("email", "string"),
+    ("note", "string"),
+    ("description", "string"),
+    ("download_url", "string"),
+    ("last_used_at", "string"),
+    ("expires_at", "string"),
+    ("closed_at", "string"),
+    ("resolved_at", "string"),
+    ("caption", "string"),
+    ("running_since", "string"),
+    ("updated_at", "string"),
+    ("completed_by", "object"),
+    ("created_by", "object"),
+    ("user", "object"),
+];
+
+fn json_type(v: &Value) -> &'static str {
     match v {
-        Value::Null => json!({"type": "null"}),
-        Value::Bool(_) => json!({"type": "boolean"}),
-        Value::Number(n) if n.is_i64() || n.is_u64() => json!({"type": "integer"}),
-        Value::Number(_) => json!({"type": "number"}),
-        Value::String(_) => json!({"type": "string"}),
-        Value::Array(a) => match a.first() {
-            Some(first) => json!({"type": "array", "items": schema_of(first)}),
-            None => json!({"type": "array"}),
-        },
-        Value::Object(m) => {
-            let props: Map<String, Value> =
-                m.iter().map(|(k, v)| (k.clone(), schema_of(v))).collect();
-            json!({"type": "object", "properties": props})
-        }
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(n) if n.is_i64() || n.is_u64() => "integer",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
     }
 }
 
+/// A JSON Schema derived from an example value.
+pub fn schema_of(v: &Value) -> Value {
+    schema_with(v, &[])
+}
+
+/// A JSON Schema derived from an example, where the fields named in `NULLABLE` or `extra`
+/// may also be `null`. A `null` example of a field nothing names stays unconstrained rather
+/// than typed `null` (it is null in the example, not always).
+pub fn schema_with(v: &Value, extra: &[&str]) -> Value {
+    derive(v, None, extra)
+}
+
+fn derive(v: &Value, name: Option<&str>, extra: &[&str]) -> Value {
+    let known = name.and_then(|n| NULLABLE.iter().find(|(k, _)| *k == n).map(|(_, t)| *t));
+    let nullable = known.is_some() || name.is_some_and(|n| extra.contains(&n));
+    let base = match v {
+        Value::Null => {
+            return match known {
+                Some(t) => json!({"type": [t, "null"]}),
+                None => json!({"description": "null in the example; may hold a value"}),
+            }
+        }
+        Value::Array(a) => match a.first() {
+            Some(first) => json!({"type": "array", "items": derive(first, None, extra)}),
+            None => json!({"type": "array"}),
+        },
+        Value::Object(m) => {
+            let props: Map<String, Value> = m
+                .iter()
+                .map(|(k, v)| (k.clone(), derive(v, Some(k), extra)))
+                .collect();
+            json!({"type": "object", "properties": props})
+        }
+        other => json!({"type": json_type(other)}),
+    };
+    if nullable {
+        let mut s = base;
+        let t = s["type"].as_str().unwrap_or("object").to_string();
+        s["type"] = json!([t, "null"]);
+        s
+    } else {
+        base
+    }
+}
+
+/// A request body schema: derived from the example, with its required fields. It says what
+/// the field parsers (`domain::validate::Fields`) take: text fields also take numbers (handhelds
+/// send both), numeric fields also take numeric text, and `null` is the same as leaving an
+/// optional field out.
+fn request_schema_of(example: &Value, required: &[&str]) -> Value {
+    let mut s = request_field(example);
+    if let Some(props) = s.get_mut("properties").and_then(Value::as_object_mut) {
+        for r in required {
+            props
+                .entry(r.to_string())
+                .or_insert_with(|| json!({"type": ["string", "number"]}));
+        }
+        for (name, schema) in props.iter_mut() {
+            if !required.contains(&name.as_str()) {
+                *schema = json!({"anyOf": [schema.clone(), {"type": "null"}]});
+            }
+        }
+    }
+    if !required.is_empty() {
+        s["required"] = json!(required);
+    }
+    s
+}
+
+fn request_field(v: &Value) -> Value {
+    const NUMERIC_TEXT: &str = r"^\s*[-+]?[0-9]+(\.[0-9]+)?\s*$";
+    match v {
+        Value::String(_) => json!({"type": ["string", "number"]}),
+        Value::Number(n) if n.is_i64() || n.is_u64() => {
+            json!({"anyOf": [{"type": "integer"}, {"type": "string", "pattern": r"^\s*[-+]?[0-9]+\s*$"}]})
+        }
+        Value::Number(_) => {
+            json!({"anyOf": [{"type": "number"}, {"type": "string", "pattern": NUMERIC_TEXT}]})
+        }
+        Value::Array(a) => match a.first() {
+            Some(first) => json!({"type": "array", "items": request_field(first)}),
+            None => json!({"type": "array"}),
+        },
+        Value::Object(m) => {
+            let props: Map<String, Value> = m
+                .iter()
+                .map(|(k, v)| (k.clone(), request_field(v)))
+                .collect();
+            json!({"type": "object", "properties": props})
+        }
+        Value::Null => json!({}),
+        Value::Bool(_) => json!({"type": "boolean"}),
+    }
+}
+
+/// A path or query parameter's schema from its name: ids and paging are integers.
+fn param_schema(name: &str) -> Value {
+    match name {
+        "id" => json!({"type": "integer", "minimum": 1}),
+        n if n.ends_with("_id") => json!({"type": "integer", "minimum": 1}),
+        "page" => json!({"type": "integer", "minimum": 1, "maximum": 1_000_000}),
+        "per_page" => json!({"type": "integer", "minimum": 1, "maximum": 100}),
+        "per_group" => json!({"type": "integer", "minimum": 1, "maximum": 100}),
+        "latitude" => json!({"type": "number", "minimum": -90, "maximum": 90}),
+        "longitude" => json!({"type": "number", "minimum": -180, "maximum": 180}),
+        "mine" | "include_inactive" => json!({"type": "boolean"}),
+        // An empty value is the same as leaving the filter out.
+        "from" | "to" | "date_from" | "date_to" | "date" => {
+            json!({"anyOf": [{"type": "string", "format": "date"}, {"type": "string", "maxLength": 0}]})
+        }
+        _ => json!({"type": "string"}),
+    }
+}
+
+/// The success envelope of a family around its payload schema.
 fn envelope_schema(family: super::Family, payload: Value) -> Value {
     use super::Family::*;
     match family {
@@ -36,7 +197,6 @@ fn envelope_schema(family: super::Family, payload: Value) -> Value {
                 "message": {"type": "string", "description": "In x-language"},
                 "data": payload,
                 "request_id": {"type": "string"},
-                "errors": {"type": "array", "items": {"type": "object", "properties": {"field": {"type": "string"}, "message": {"type": "string"}}}}
             }
         }),
         Codelayer => {
@@ -44,17 +204,121 @@ fn envelope_schema(family: super::Family, payload: Value) -> Value {
             if s.get("type").and_then(Value::as_str) != Some("object") {
                 s = json!({"type": "object", "properties": {}});
             }
-            s["properties"]["e"] = json!({"type": "integer", "description": "Authoritative result code (see Response Codes)"});
+            s["properties"]["e"] = json!({"type": "integer", "const": 200, "description": "Authoritative result code (see Response Codes)"});
             s["properties"]["msg"] = json!({"type": "string"});
             s["required"] = json!(["e", "msg"]);
-            s
+            // A refusal is the same HTTP 200 with only `e` (a listed code) and `msg`.
+            json!({"oneOf": [s, codelayer_error_schema()]})
         }
         Authorize => json!({
             "type": "object",
-            "properties": {"status": {"type": "string", "enum": ["success", "error"]}, "message": payload}
+            "required": ["status", "message"],
+            "properties": {"status": {"const": "success"}, "message": payload}
         }),
         Admin | Ops => payload,
     }
+}
+
+fn codelayer_error_schema() -> Value {
+    let codes: Vec<u16> = super::codelayer::CODES
+        .iter()
+        .map(|(c, _)| *c)
+        .filter(|c| *c != 200)
+        .collect();
+    json!({
+        "type": "object",
+        "required": ["e", "msg"],
+        "properties": {
+            "e": {"type": "integer", "enum": codes, "description": "A code from Response Codes"},
+            "msg": {"type": "string"}
+        }
+    })
+}
+
+/// The error envelope of a family (what every refusal looks like).
+fn error_schema(family: super::Family) -> Value {
+    use super::Family::*;
+    match family {
+        DailyActivity => json!({
+            "type": "object",
+            "required": ["code", "message", "data", "request_id"],
+            "properties": {
+                "code": {"type": "integer", "minimum": 400, "maximum": 599, "description": "The HTTP status"},
+                "message": {"type": "string", "description": "In x-language"},
+                "data": {"type": "null"},
+                "request_id": {"type": "string"},
+                "errors": {"type": "array", "items": {
+                    "type": "object", "required": ["field", "message"],
+                    "properties": {"field": {"type": "string"}, "message": {"type": "string"}}
+                }}
+            }
+        }),
+        Codelayer => codelayer_error_schema(),
+        Authorize => json!({
+            "type": "object",
+            "required": ["status", "message"],
+            "properties": {
+                "status": {"const": "error"},
+                "message": {"type": "array", "items": {"type": "string"}, "minItems": 1}
+            }
+        }),
+        Admin | Ops => json!({"type": "object"}),
+    }
+}
+
+fn error_text(status: u16) -> &'static str {
+    match status {
+        400 => "Invalid request: a header, parameter or field (each named in `errors`)",
+        401 => "Missing, invalid, expired or revoked credentials",
+        403 => "The caller's role may not do this",
+        404 => "No such record",
+        405 => "Method not allowed",
+        408 => "The request did not arrive in time",
+        409 => "Conflict: the same x-request-id or client id with other content, or a state that forbids it",
+        413 => "Request body larger than the limit",
+        415 => "Body sent as a content type this operation does not take",
+        422 => "Understood but refused by a rule (e.g. GPS accuracy too low)",
+        426 => "Client version below the supported minimum",
+        429 => "Too many failed attempts: locked for a while",
+        500 => "Internal error (logged)",
+        503 => "Busy or timed out: retry after the Retry-After seconds",
+        _ => "Error",
+    }
+}
+
+/// The statuses an operation can answer with besides success, from its family, credential
+/// level, path and method, plus what its `Doc` adds.
+fn error_statuses(r: &Route) -> Vec<u16> {
+    use super::Family::*;
+    let mut out: Vec<u16> = match r.family {
+        // Codelayer refuses inside HTTP 200 (`e`); only the transport itself fails otherwise.
+        Codelayer => vec![],
+        Authorize => vec![400, 401, 500, 503],
+        DailyActivity => {
+            let mut v = vec![400, 500, 503];
+            if !r.doc.security.is_empty() {
+                v.push(401);
+            }
+            if r.doc.security.contains(&"accessToken") {
+                v.push(403);
+            }
+            if r.path.contains('{') || r.doc.security.contains(&"accessToken") {
+                v.push(404);
+            }
+            if r.method != Method::GET {
+                v.extend([409, 413, 415]);
+            }
+            v
+        }
+        Admin | Ops => vec![],
+    };
+    if r.path == "/healthz" {
+        out.push(503);
+    }
+    out.extend(r.doc.errors.iter().copied());
+    out.sort_unstable();
+    out.dedup();
+    out
 }
 
 fn header_param(name: &str, required: bool, description: &str) -> Value {
@@ -78,11 +342,14 @@ pub fn document(routes: &[Route]) -> Value {
             .split('/')
             .filter(|s| s.starts_with('{'))
             .map(|s| {
-                json!({"name": &s[1..s.len() - 1], "in": "path", "required": true, "schema": {"type": "string"}})
+                let name = &s[1..s.len() - 1];
+                json!({"name": name, "in": "path", "required": true, "schema": param_schema(name)})
             })
             .collect();
         for (name, desc) in &r.doc.query {
-            params.push(json!({"name": name, "in": "query", "required": false, "schema": {"type": "string"}, "description": desc}));
+            // `required` names query parameters for operations that take no body.
+            let required = r.doc.request.is_none() && r.doc.required.contains(name);
+            params.push(json!({"name": name, "in": "query", "required": required, "schema": param_schema(name), "description": desc}));
         }
         if r.family == super::Family::DailyActivity {
             if !r.doc.security.contains(&"wablasSecret") {
@@ -99,35 +366,92 @@ pub fn document(routes: &[Route]) -> Value {
                 "id (default) or en; region variants such as en-US map to their language",
             ));
         }
-        let payload = r
-            .doc
-            .response
-            .as_ref()
-            .map(schema_of)
-            .unwrap_or_else(|| json!({}));
+        let payload = match (&r.doc.response_schema, &r.doc.response) {
+            (Some(s), _) => s.clone(),
+            (None, Some(ex)) => schema_with(ex, r.doc.nullable),
+            (None, None) => json!({}),
+        };
+        let mut responses = Map::new();
+        let content_types: Vec<&str> = match (r.doc.content_types, r.path) {
+            (ct, _) if !ct.is_empty() => ct.to_vec(),
+            (_, "/metrics") => vec!["text/plain; version=0.0.4"],
+            _ => vec!["application/json"],
+        };
+        let mut content = Map::new();
+        for ct in &content_types {
+            let media = if ct.starts_with("application/json") {
+                let mut m = json!({"schema": envelope_schema(r.family, payload.clone())});
+                if let Some(ex) = &r.doc.response {
+                    if r.family != super::Family::Codelayer {
+                        m["example"] = ex.clone();
+                    }
+                }
+                m
+            } else if ct.starts_with("text/") {
+                json!({"schema": {"type": "string"}})
+            } else {
+                json!({"schema": {"type": "string", "format": "binary"}})
+            };
+            content.insert(ct.to_string(), media);
+        }
+        let success = json!({"description": "Success", "content": content});
+        let created = r.family == super::Family::DailyActivity && r.method == Method::POST;
+        responses.insert("200".into(), success.clone());
+        if created {
+            let mut c = success;
+            c["description"] = json!("Created (a new record); a replay of the same x-request-id answers as the first time");
+            responses.insert("201".into(), c);
+        }
+        for status in error_statuses(r) {
+            let mut resp = json!({
+                "description": error_text(status),
+                "content": {"application/json": {"schema": error_schema(r.family)}}
+            });
+            if r.path == "/healthz" {
+                resp["content"]["application/json"]["schema"] =
+                    json!({"type": "object", "properties": {"status": {"const": "degraded"}}});
+            }
+            if status == 503 || status == 429 {
+                resp["headers"] = json!({"retry-after": {"description": "Seconds to wait", "schema": {"type": "integer", "minimum": 0}}});
+            }
+            responses.insert(status.to_string(), resp);
+        }
         let mut op = json!({
             "operationId": op_id,
             "summary": r.summary,
             "tags": [r.tag],
             "description": r.doc.description,
             "parameters": params,
-            "responses": {
-                "200": {
-                    "description": "Success",
-                    "content": {"application/json": {
-                        "schema": envelope_schema(r.family, payload),
-                    }}
-                },
-                "default": {"description": "Error, in the family's envelope"}
-            }
+            "responses": responses,
         });
-        if let Some(ex) = &r.doc.response {
-            op["responses"]["200"]["content"]["application/json"]["example"] = ex.clone();
-        }
-        if let Some(req) = &r.doc.request {
+        let request = match (&r.doc.request_schema, &r.doc.request) {
+            (Some(s), _) => Some(s.clone()),
+            (None, Some(ex)) => {
+                let mut req: Vec<&str> = r.doc.required.to_vec();
+                // Credentials travel in the body in these two families.
+                if r.doc.security.contains(&"codelayerKey") {
+                    req.insert(0, "key");
+                }
+                if r.doc.security.contains(&"authorizeToken") {
+                    req.extend(["deviceID", "token"]);
+                }
+                req.dedup();
+                Some(request_schema_of(ex, &req))
+            }
+            (None, None) => None,
+        };
+        if let Some(schema) = request {
+            // An empty body reads as `{}`: the body is required only when a field is.
+            let needed = schema
+                .get("required")
+                .is_some_and(|v| v.as_array().is_some_and(|a| !a.is_empty()));
+            let mut media = json!({"schema": schema});
+            if let Some(ex) = &r.doc.request {
+                media["example"] = ex.clone();
+            }
             op["requestBody"] = json!({
-                "required": true,
-                "content": {"application/json": {"schema": schema_of(req), "example": req}}
+                "required": needed,
+                "content": {"application/json": media}
             });
         }
         let sec: Vec<Value> = if r.doc.security.is_empty() {

@@ -9,7 +9,9 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use hyper::server::conn::AddrStream;
+use tokio::net::TcpStream;
+
+use super::guard::Guarded;
 use hyper::service::{make_service_fn, service_fn, Service};
 
 /// The peer address, handed to the filter as a request extension (warp's own `remote()` only
@@ -18,31 +20,44 @@ use hyper::service::{make_service_fn, service_fn, Service};
 pub struct Peer(pub SocketAddr);
 
 /// Binds `addr`; returns the bound address and the server future, which ends once `shutdown`
-/// resolves and open requests are answered.
-pub fn bind_lan(
+/// resolves and open requests are answered. Every connection is read through
+/// `api::guard::Guarded` (request heads hyper would refuse bare are answered in an envelope).
+pub async fn bind_lan(
     addr: SocketAddr,
     header_read_timeout: Duration,
     filter: warp::filters::BoxedFilter<(warp::http::Response<warp::hyper::Body>,)>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(SocketAddr, impl Future<Output = ()> + Send + 'static), String> {
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+    let bound = listener.local_addr().map_err(|e| e.to_string())?;
+    let incoming = tokio_stream::StreamExt::map(
+        tokio_stream::wrappers::TcpListenerStream::new(listener),
+        |c| {
+            c.map(|s| {
+                let _ = s.set_nodelay(true);
+                Guarded::new(s)
+            })
+        },
+    );
     let svc = warp::service(filter);
-    let make = make_service_fn(move |conn: &AddrStream| {
-        let peer = conn.remote_addr();
+    let make = make_service_fn(move |conn: &Guarded<TcpStream>| {
+        let peer = conn.get_ref().peer_addr().ok();
         let svc = svc.clone();
         async move {
             Ok::<_, Infallible>(service_fn(move |mut req: hyper::Request<hyper::Body>| {
-                req.extensions_mut().insert(Peer(peer));
+                if let Some(peer) = peer {
+                    req.extensions_mut().insert(Peer(peer));
+                }
                 let mut svc = svc.clone();
                 svc.call(req)
             }))
         }
     });
-    let server = hyper::Server::try_bind(&addr)
-        .map_err(|e| format!("cannot listen on {addr}: {e}"))?
-        .tcp_nodelay(true)
+    let server = hyper::Server::builder(hyper::server::accept::from_stream(incoming))
         .http1_header_read_timeout(header_read_timeout)
         .serve(make);
-    let bound = server.local_addr();
     let fut = async move {
         if let Err(e) = server.with_graceful_shutdown(shutdown).await {
             tracing::error!(error = %e, "LAN listener failed");

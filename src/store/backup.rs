@@ -181,10 +181,106 @@ fn read_u32(r: &mut impl Read) -> Result<u32> {
     Ok(u32::from_be_bytes(b))
 }
 
-fn read_vec(r: &mut impl Read, n: usize) -> Result<Vec<u8>> {
-    let mut v = vec![0u8; n];
-    r.read_exact(&mut v)?;
+/// Reads `n` bytes. `n` comes from the file, so it is not trusted: the bytes are read as they
+/// come (a length past the end of the file fails at the end, having allocated only what the
+/// file held) rather than allocated up front, which for a forged length would abort the process.
+fn read_vec(r: &mut impl Read, n: u64) -> Result<Vec<u8>> {
+    let mut v = Vec::with_capacity(n.min(1 << 16) as usize);
+    r.take(n).read_to_end(&mut v)?;
+    if (v.len() as u64) < n {
+        return Err(StoreError::Schema("backup file ended inside a record".into()));
+    }
     Ok(v)
+}
+
+/// One record of a backup body.
+#[derive(Debug)]
+pub enum Record {
+    Entry {
+        tree: String,
+        key: Vec<u8>,
+        value: Vec<u8>,
+    },
+    Blob {
+        id: String,
+        bytes: Vec<u8>,
+    },
+    File {
+        name: String,
+        bytes: Vec<u8>,
+    },
+}
+
+/// Checks the magic, format and schema version; returns the schema version.
+pub fn read_header(r: &mut impl Read) -> Result<u32> {
+    let magic = read_vec(r, MAGIC.len() as u64)?;
+    if magic != MAGIC {
+        return Err(StoreError::Schema("not a gatehouse backup file".into()));
+    }
+    let format = read_u32(r)?;
+    if format != FORMAT {
+        return Err(StoreError::Schema(format!(
+            "backup format {format} is not supported"
+        )));
+    }
+    let version = read_u32(r)?;
+    if version > schema::SCHEMA_VERSION {
+        return Err(StoreError::Schema(format!(
+            "backup has schema version {version}, newer than this binary ({}): use the newer binary",
+            schema::SCHEMA_VERSION
+        )));
+    }
+    Ok(version)
+}
+
+/// Reads the records after the header up to the end marker, handing each to `on`.
+pub fn read_records(
+    r: &mut impl Read,
+    on: &mut dyn FnMut(Record) -> Result<()>,
+) -> Result<()> {
+    fn name(r: &mut impl Read, what: &str) -> Result<String> {
+        let mut n = [0u8; 2];
+        r.read_exact(&mut n)?;
+        String::from_utf8(read_vec(r, u16::from_be_bytes(n) as u64)?)
+            .map_err(|_| StoreError::Schema(format!("bad {what} name in backup")))
+    }
+    loop {
+        let mut tag = [0u8; 1];
+        r.read_exact(&mut tag)?;
+        let rec = match tag[0] {
+            0 => return Ok(()),
+            1 => {
+                let tree = name(r, "tree")?;
+                let kl = read_u32(r)?;
+                let key = read_vec(r, kl as u64)?;
+                let vl = read_u32(r)?;
+                let value = read_vec(r, vl as u64)?;
+                Record::Entry { tree, key, value }
+            }
+            2 => {
+                let id = String::from_utf8(read_vec(r, 64)?)
+                    .map_err(|_| StoreError::Schema("bad blob id in backup".into()))?;
+                let mut n = [0u8; 8];
+                r.read_exact(&mut n)?;
+                let bytes = read_vec(r, u64::from_be_bytes(n))?;
+                Record::Blob { id, bytes }
+            }
+            3 => {
+                let name = name(r, "file")?;
+                if !STATE_FILES.contains(&name.as_str()) {
+                    return Err(StoreError::Schema(format!(
+                        "unexpected file {name} in backup"
+                    )));
+                }
+                let mut n = [0u8; 8];
+                r.read_exact(&mut n)?;
+                let bytes = read_vec(r, u64::from_be_bytes(n))?;
+                Record::File { name, bytes }
+            }
+            t => return Err(StoreError::Schema(format!("unknown record {t} in backup"))),
+        };
+        on(rec)?;
+    }
 }
 
 /// Restores `from` into `state_dir` (no server may be running on it). The current database is
@@ -195,24 +291,9 @@ pub fn restore(
     opts: StoreOptions,
 ) -> Result<super::schema::CheckReport> {
     verify_digest(from)?;
-    let mut r = BufReader::new(File::open(from)?);
-    let magic = read_vec(&mut r, MAGIC.len())?;
-    if magic != MAGIC {
-        return Err(StoreError::Schema("not a gatehouse backup file".into()));
-    }
-    let format = read_u32(&mut r)?;
-    if format != FORMAT {
-        return Err(StoreError::Schema(format!(
-            "backup format {format} is not supported"
-        )));
-    }
-    let version = read_u32(&mut r)?;
-    if version > schema::SCHEMA_VERSION {
-        return Err(StoreError::Schema(format!(
-            "backup has schema version {version}, newer than this binary ({}): use the newer binary",
-            schema::SCHEMA_VERSION
-        )));
-    }
+    let body_len = fs::metadata(from)?.len().saturating_sub(32);
+    let mut r = BufReader::new(File::open(from)?).take(body_len);
+    read_header(&mut r)?;
     fs::create_dir_all(state_dir)?;
     let staging = state_dir.join("db.restoring");
     if staging.exists() {
@@ -222,22 +303,11 @@ pub fn restore(
         let engine = super::SledEngine::open(&staging, opts.cache_bytes)?;
         let blobs = super::Blobs::open(&state_dir.join("blobs"))?;
         let mut ops = Vec::with_capacity(1024);
-        loop {
-            let mut tag = [0u8; 1];
-            r.read_exact(&mut tag)?;
-            match tag[0] {
-                0 => break,
-                1 => {
-                    let mut n = [0u8; 2];
-                    r.read_exact(&mut n)?;
-                    let name = String::from_utf8(read_vec(&mut r, u16::from_be_bytes(n) as usize)?)
-                        .map_err(|_| StoreError::Schema("bad tree name in backup".into()))?;
-                    let kl = read_u32(&mut r)? as usize;
-                    let key = read_vec(&mut r, kl)?;
-                    let vl = read_u32(&mut r)? as usize;
-                    let value = read_vec(&mut r, vl)?;
+        read_records(&mut r, &mut |rec| {
+            match rec {
+                Record::Entry { tree, key, value } => {
                     ops.push(Op {
-                        tree: name,
+                        tree,
                         key,
                         value: Some(value),
                     });
@@ -246,12 +316,7 @@ pub fn restore(
                         ops.clear();
                     }
                 }
-                2 => {
-                    let id = String::from_utf8(read_vec(&mut r, 64)?)
-                        .map_err(|_| StoreError::Schema("bad blob id in backup".into()))?;
-                    let mut n = [0u8; 8];
-                    r.read_exact(&mut n)?;
-                    let bytes = read_vec(&mut r, u64::from_be_bytes(n) as usize)?;
+                Record::Blob { id, bytes } => {
                     let stored = blobs.put(&bytes)?;
                     if stored.as_str() != id {
                         return Err(StoreError::Schema(format!(
@@ -259,24 +324,10 @@ pub fn restore(
                         )));
                     }
                 }
-                3 => {
-                    let mut n = [0u8; 2];
-                    r.read_exact(&mut n)?;
-                    let name = String::from_utf8(read_vec(&mut r, u16::from_be_bytes(n) as usize)?)
-                        .map_err(|_| StoreError::Schema("bad file name in backup".into()))?;
-                    if !STATE_FILES.contains(&name.as_str()) {
-                        return Err(StoreError::Schema(format!(
-                            "unexpected file {name} in backup"
-                        )));
-                    }
-                    let mut n = [0u8; 8];
-                    r.read_exact(&mut n)?;
-                    let bytes = read_vec(&mut r, u64::from_be_bytes(n) as usize)?;
-                    write_private(&state_dir.join(&name), &bytes)?;
-                }
-                t => return Err(StoreError::Schema(format!("unknown record {t} in backup"))),
+                Record::File { name, bytes } => write_private(&state_dir.join(&name), &bytes)?,
             }
-        }
+            Ok(())
+        })?;
         for chunk in ops.chunks(1024) {
             super::Engine::apply(&engine, chunk)?;
         }

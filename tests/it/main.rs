@@ -13,6 +13,7 @@ mod crash;
 mod diskfull;
 mod estate;
 mod foundation;
+mod fuzzing;
 mod gatepass;
 mod hardening;
 mod hr;

@@ -47,6 +47,7 @@ pub fn routes() -> Vec<Route> {
                     "company": null, "deviceID": "ABCD-EFGH-IJKL-MNOP", "token": "895dbfbcc3deb395bb39d6451b24c1d5",
                     "lastActivityTime": "1692253718", "server_timezoneOffset": 420}),
                 ),
+                required: &["username", "password", "deviceID", "notificationCenterType"],
                 ..Doc::default()
             },
             az_op!(authorize),

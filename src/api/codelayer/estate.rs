@@ -38,6 +38,7 @@ pub fn routes() -> Vec<Route> {
                 response: Some(
                     json!({"firmID": "1", "firmName": "MUNJAMULLAY ESTATE", "lcode": "R101", "name": "MUTHU", "fatherName": "RAMASAMY", "gender": "M", "address": "EDAIKAL, TENKASI, THIRUNELVELI DISTRICT", "displaycode": "MNJ-R1045", "ltype": "R"}),
                 ),
+                required: &["code", "firmID"],
                 ..Doc::default()
             },
             cl_op!(details),
@@ -60,6 +61,7 @@ pub fn routes() -> Vec<Route> {
                 response: Some(
                     json!({"lcode": "R101", "firmID": "1", "faceVersion": 42, "images": 1}),
                 ),
+                required: &["lcode", "faceImages"],
                 ..Doc::default()
             },
             cl_op!(register_face),
@@ -86,6 +88,7 @@ pub fn routes() -> Vec<Route> {
                     json!({"firmID": "1", "version": 42, "full": "F", "modified": "T", "more": "F", "face_threshold": "3",
                     "faces": [{"lcode": "R101", "faceVersion": 42, "removed": "F", "faceImages": ["/9j/4AAQSkZJRg…"], "faceTemplate": "AAECAw…"}]}),
                 ),
+                required: &["firmID"],
                 ..Doc::default()
             },
             cl_op!(sync_faces),
@@ -163,6 +166,7 @@ pub fn routes() -> Vec<Route> {
                     {"index": 0, "lineID": "HH42-000001", "e": 200, "msg": "Success", "netWeight": 19.0},
                     {"index": 1, "lineID": "HH42-000002", "e": 404, "reason": "unknown_labourer", "msg": "Unknown labourer R999"}
                 ]}]})),
+                required: &["musters"],
                 ..Doc::default()
             },
             cl_op!(post_muster),

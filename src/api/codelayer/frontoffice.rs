@@ -67,6 +67,7 @@ pub fn routes() -> Vec<Route> {
                     "result_id": "HH01-20261123-0007",
                     "data": pass_example()
                 })),
+                required: &["gpno"],
                 ..Doc::default()
             },
             cl_op!(gatepass_save),
@@ -99,6 +100,7 @@ pub fn routes() -> Vec<Route> {
                                  "vehicle": "TN72AB1234", "return_due": "2026-11-22",
                                  "outstanding": [{"name": "Knapsack sprayer", "qty": 2.0, "unit": "pcs"}]}]
                 })),
+                required: &["closing_date", "status", "company_id"],
                 ..Doc::default()
             },
             cl_op!(dailyclosing_save),

@@ -23,6 +23,7 @@ fn period_doc(description: &'static str, list: &'static str, line: Value) -> Doc
                              "firm": "0", "deptcode": "0", "desigcode": "0", "empcode": "0"}),
         ),
         response: Some(json!({ list: [line] })),
+        required: &["fromdate", "todate"],
         ..Doc::default()
     }
 }
@@ -32,6 +33,7 @@ fn since_doc(description: &'static str, line: Value) -> Doc {
         description,
         request: Some(json!({"key": KEY, "from": "2026-01-01", "unitid": "0"})),
         response: Some(json!({"employee": [line]})),
+        required: &["from"],
         ..Doc::default()
     }
 }
@@ -67,6 +69,7 @@ pub fn routes() -> Vec<Route> {
                     "doj": "2026-02-01", "departmentcode": "FLD", "degcode": "CLK", "employee": "LAKSHMI K",
                     "holiday": "F", "isleav": "F", "atstatus_updated": 1, "firm": "1",
                     "intime": "2026-04-01 06:58:02", "outtime": "2026-04-01 15:03:40", "workedminutes": 485}]})),
+                required: &["attendancefrom", "attendancetill"],
                 ..Doc::default()
             },
             cl_op!(emp_attendance),
@@ -140,6 +143,7 @@ pub fn routes() -> Vec<Route> {
                 response: Some(
                     json!({"employee": [{"co_id": "009", "dor": "2019-08-28", "pan": "AAAPL1234C"}]}),
                 ),
+                required: &["from"],
                 ..Doc::default()
             },
             cl_op!(emp_relieving),

@@ -25,10 +25,8 @@ pub const CODES: &[(u16, &str)] = &[
     ),
     (403, "Device unknown, blocked or not licensed"),
     (404, "Not found"),
-    (
-        408,
-        "The request body did not arrive in time: send it again",
-    ),
+    (405, "Method not allowed: every Codelayer operation is POST"),
+    (408, "The request did not arrive in time: send it again"),
     (
         409,
         "Conflict: the same client id was sent with different content",
@@ -42,10 +40,27 @@ pub const CODES: &[(u16, &str)] = &[
     (429, "Too many failed attempts: wait and try again"),
     (500, "Server error"),
     (
+        503,
+        "Busy or temporarily unavailable: retry after the Retry-After seconds",
+    ),
+    (
         507,
         "The gatehouse storage is full: nothing was saved, send again later",
     ),
 ];
+
+/// The `e` sent for a problem: its status when the table lists it, else the nearest listed
+/// code (another 4xx is a bad field, another 5xx a server error), so a handheld never meets
+/// an `e` that `Response Codes` does not explain.
+pub fn listed_code(status: u16) -> u16 {
+    if CODES.iter().any(|(c, _)| *c == status) {
+        status
+    } else if (400..500).contains(&status) {
+        400
+    } else {
+        500
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Auth {
@@ -200,7 +215,7 @@ pub fn render_problem(_req: &Request, p: &Problem) -> Response {
             i18n::t(Lang::En, p.key, &args)
         }
     };
-    Response::json(200, &json!({"e": p.status, "msg": msg}))
+    Response::json(200, &json!({"e": listed_code(p.status), "msg": msg}))
 }
 
 async fn response_codes(_call: &mut Call) -> OpResult {
@@ -211,4 +226,23 @@ async fn response_codes(_call: &mut Call) -> OpResult {
     let mut out = Map::new();
     out.insert("codes".into(), Value::Array(codes));
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_problem_status_maps_to_a_listed_code() {
+        for status in [
+            200u16, 400, 401, 403, 404, 405, 408, 409, 413, 415, 422, 426, 429, 500, 502, 503, 504,
+            418,
+        ] {
+            let e = listed_code(status);
+            assert!(CODES.iter().any(|(c, _)| *c == e), "{status} -> {e}");
+        }
+        assert_eq!(listed_code(503), 503);
+        assert_eq!(listed_code(422), 400);
+        assert_eq!(listed_code(504), 500);
+    }
 }

@@ -28,6 +28,7 @@ pub fn routes() -> Vec<Route> {
                     per source address (e=429) and in how many may wait at once.",
                 request: Some(json!({"imei": "352099001761481", "appID": "QM_V3"})),
                 response: Some(json!({"licenses": [licence_example()]})),
+                required: &["imei", "appID"],
                 ..Doc::default()
             },
             cl_op!(license),
@@ -47,6 +48,7 @@ pub fn routes() -> Vec<Route> {
                     "deviceName": "Muster handheld 1", "mobileNumber": "+919445295492"}),
                 ),
                 response: Some(json!({"status": "OK"})),
+                required: &["imei", "appID", "clientID", "deviceName", "mobileNumber"],
                 ..Doc::default()
             },
             cl_op!(register_device),
@@ -80,6 +82,7 @@ pub fn routes() -> Vec<Route> {
                 ),
                 response: Some(json!({"face_threshold": "3", "session_idle_minutes": "30",
                     "min_client_version": "1.0.0.0", "server_timezoneOffset": "420", "site_name": "Estate"})),
+                required: &["imei"],
                 ..Doc::default()
             },
             cl_op!(settings),
@@ -106,6 +109,7 @@ fn auth_doc() -> Doc {
             "password": "testpassword", "imei": "352099001761481", "ver": "1.0.0.0"}),
         ),
         response: Some(json!({"key": "QH7LlQ3wQMK9oYEKjeG5QOIVJQT4emeq"})),
+        required: &["key", "username", "password", "imei", "ver"],
         ..Doc::default()
     }
 }

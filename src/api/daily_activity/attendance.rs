@@ -52,6 +52,7 @@ fn punch_doc(dir: &'static str) -> Doc {
                 "suspicious": false, "flags": [], "note": "gate 2"
             }
         })),
+        required: &["latitude", "longitude", "accuracy"],
         ..Doc::default()
     }
 }

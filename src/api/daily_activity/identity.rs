@@ -36,6 +36,7 @@ fn chain_routes() -> Vec<Route> {
                     timestamp in Unix seconds within ±300 s of the server. Returns a client_token.",
                 request: Some(json!({"timestamp": 1763870000, "signature": "9f2c…64 hex digits"})),
                 response: Some(json!({"client_token": "64 hex digits", "token_type": "Bearer", "expires_in": 3600})),
+                required: &["timestamp", "signature"],
                 ..Doc::default()
             },
             da_op!(verify),
@@ -54,6 +55,7 @@ fn chain_routes() -> Vec<Route> {
                     device is refused with 429 (Retry-After) for auth.lockout_minutes.",
                 request: Some(json!({"username": "mandor01", "password": "secret-pass", "device_id": "HH-0042"})),
                 response: Some(json!({"user_token": "64 hex digits", "expires_in": 2592000, "profile": profile_example()})),
+                required: &["username", "password"],
                 ..Doc::default()
             },
             da_op!(login),

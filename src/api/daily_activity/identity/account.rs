@@ -31,6 +31,7 @@ pub fn routes() -> Vec<Route> {
                 response: Some(
                     json!({"device_id": "HH-0042", "registered": true, "created": true, "registered_unix": 1763870000}),
                 ),
+                required: &["device_id"],
                 ..Doc::default()
             },
             da_op!(register_device),
@@ -65,6 +66,7 @@ pub fn routes() -> Vec<Route> {
                     json!({"old_password": "old-secret", "new_password": "new-secret-1", "confirm_password": "new-secret-1"}),
                 ),
                 response: Some(json!({"changed": true, "sessions_revoked": 2})),
+                required: &["old_password", "new_password"],
                 ..Doc::default()
             },
             da_op!(change_password),
@@ -82,6 +84,7 @@ pub fn routes() -> Vec<Route> {
                     exists, and never contains the code.",
                 request: Some(json!({"username": "mandor01"})),
                 response: Some(json!({"requested": true, "expires_in": 900})),
+                required: &["username"],
                 ..Doc::default()
             },
             da_op!(forgot_password),
@@ -100,6 +103,7 @@ pub fn routes() -> Vec<Route> {
                     json!({"username": "mandor01", "code": "123456", "new_password": "new-secret-1"}),
                 ),
                 response: Some(json!({"reset": true})),
+                required: &["username", "code", "new_password"],
                 ..Doc::default()
             },
             da_op!(reset_password),
@@ -130,6 +134,7 @@ pub fn routes() -> Vec<Route> {
                     as `password` with `hierarchylogin: true`.",
                 request: Some(json!({"text": "SupportMe"})),
                 response: Some(json!({"encrypted": "base64url text"})),
+                required: &["text"],
                 ..Doc::default()
             },
             da_op!(encrypt),

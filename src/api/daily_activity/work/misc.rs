@@ -68,6 +68,7 @@ pub fn routes() -> Vec<Route> {
                 description: "Replaces the company record. name 1–100, legal_name up to 200, tax_id up to 40, phone up to 30, email up to 100 characters. Needs org_edit.",
                 request: Some(company_example()),
                 response: Some(company_example()),
+                required: &["name"],
                 ..Doc::default()
             },
             da_op!(save_company),
@@ -154,6 +155,7 @@ pub fn routes() -> Vec<Route> {
                 description: "Raises a ticket. subject 1–200, description up to 2000 characters; priority low | normal | high (default normal); assignee_id and task_id must exist. Needs tickets_edit.",
                 request: Some(json!({"subject": "Water pump at block C is broken", "description": "No pressure since morning", "priority": "high", "assignee_id": 12, "task_id": 17})),
                 response: Some(ticket_example()),
+                required: &["subject"],
                 ..Doc::default()
             },
             da_op!(ticket_create),
@@ -198,6 +200,7 @@ pub fn routes() -> Vec<Route> {
                 request: Some(json!({"code": "RPL-2026", "name": "Replanting block C", "description": "40 ha", "business_id": 2,
                     "status": "active", "start_date": "2026-03-01", "end_date": "2026-09-30"})),
                 response: Some(project_example()),
+                required: &["code", "name"],
                 ..Doc::default()
             },
             da_op!(project_save),

@@ -49,6 +49,7 @@ pub fn routes() -> Vec<Route> {
                 request: Some(json!({"code": "MNJ-D1", "name": "Division 1", "kind": "division", "parent_id": 1,
                     "address": {"line": "Jl. Kebun 2", "city": "Pematangsiantar", "province": "Sumatera Utara", "postal_code": "21151", "latitude": 2.95, "longitude": 99.06}})),
                 response: Some(business_example()),
+                required: &["code", "name", "kind"],
                 ..Doc::default()
             },
             da_op!(save_business),
@@ -92,6 +93,7 @@ pub fn routes() -> Vec<Route> {
                 description: "Adds a designation. code 1–20, name 1–100 characters; parent_id (reports to) and business_id must exist. Needs org_edit.",
                 request: Some(json!({"code": "MDR", "name": "Mandor", "parent_id": 2, "business_id": 2})),
                 response: Some(json!({"designation_id": 3, "code": "MDR", "name": "Mandor", "parent_id": 2, "business_id": 2, "created_at": "2026-03-02T07:00:00+07:00"})),
+                required: &["code", "name"],
                 ..Doc::default()
             },
             da_op!(save_designation),

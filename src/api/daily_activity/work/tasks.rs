@@ -125,6 +125,7 @@ pub fn routes() -> Vec<Route> {
             Auth::Access(Permission::TasksView),
             Doc {
                 description: "The photo file itself (image/jpeg, image/png or image/webp), not an envelope. Needs tasks_view.",
+                content_types: &["image/jpeg", "image/png", "image/webp"],
                 ..Doc::default()
             },
             da_op!(image_file),
@@ -164,6 +165,7 @@ pub fn routes() -> Vec<Route> {
                     "summary": [{"user_id": 12, "name": "Budi Santoso", "tasks_done": 9, "worked_hours": 31.5}],
                     "created_at": "2026-04-01T07:00:00+07:00"
                 })),
+                required: &["from", "to"],
                 ..Doc::default()
             },
             da_op!(generate_report),
@@ -176,6 +178,7 @@ pub fn routes() -> Vec<Route> {
             Auth::Access(Permission::ReportsView),
             Doc {
                 description: "The generated report file as it is (text/csv or the XLSX content type, Content-Disposition attachment), not an envelope. Needs reports_view.",
+                content_types: &["text/csv; charset=utf-8", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"],
                 ..Doc::default()
             },
             da_op!(download_report),
@@ -219,6 +222,7 @@ pub(super) fn save_doc() -> Doc {
             "project_id": 1, "assignee_id": 12, "latitude": -2.9761, "longitude": 104.7754
         })),
         response: Some(task_example()),
+        required: &["title"],
         ..Doc::default()
     }
 }
@@ -236,6 +240,7 @@ pub(super) fn image_doc() -> Doc {
             ("latitude", "With a raw upload"),
             ("longitude", "With a raw upload"),
         ],
+        required: &["image"],
         ..Doc::default()
     }
 }

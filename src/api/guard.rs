@@ -1,0 +1,324 @@
+//! Request heads hyper would refuse with a bare `400` (no body, no envelope) are refused here in
+//! the family's envelope instead: a negative, non-numeric or doubled-and-different
+//! `Content-Length`, or one sent beside `Transfer-Encoding`. hyper 0.14 rejects those while
+//! parsing, before any of our code runs, so the check sits on the connection itself: the
+//! reader holds each request head back until it is complete, checks it, and only then hands it
+//! to hyper. A refused head is handed on rewritten (no body, `connection: close`, and the
+//! `MARK` header), so the dispatcher answers it in its family's envelope, in turn after any
+//! request pipelined before it; nothing after it is read (it cannot be framed), and hyper
+//! closes the connection once it has answered.
+//!
+//! Bodies pass through untouched; the reader counts `Content-Length` bytes to find the next
+//! head of a keep-alive connection, and stops looking after a chunked body (hyper checks the
+//! chunk framing itself, and a chunked request cannot carry a Content-Length we would judge).
+
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use bytes::{Buf, BytesMut};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+
+/// Set on a head whose framing was refused; the dispatcher answers it with a 400.
+pub const MARK: &str = "x-gatehouse-bad-framing";
+
+/// Heads longer than this are left to hyper (which refuses them as too large).
+const MAX_HEAD: usize = 64 * 1024;
+
+enum State {
+    /// Collecting a request head.
+    Head,
+    /// Passing `n` body bytes through before the next head.
+    Body(u64),
+    /// Passing everything through (chunked body, oversized head).
+    Through,
+    /// Nothing more is read once the rewritten head is.
+    Done,
+}
+
+pub struct Guarded<S> {
+    inner: S,
+    state: State,
+    /// Head bytes held back from hyper, then released.
+    held: BytesMut,
+    /// Bytes checked and ready for hyper.
+    ready: BytesMut,
+    /// How far `held` was searched for the end of the head (a head that trickles in byte by
+    /// byte is searched once, not once per byte).
+    scanned: usize,
+}
+
+impl<S> Guarded<S> {
+    pub fn new(inner: S) -> Self {
+        Self {
+            inner,
+            state: State::Head,
+            held: BytesMut::new(),
+            ready: BytesMut::new(),
+            scanned: 0,
+        }
+    }
+
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+}
+
+/// What the `Content-Length` headers of a head say.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Framing {
+    /// No body, or a body of this many bytes.
+    Length(u64),
+    /// A chunked body.
+    Chunked,
+    /// Framing hyper would refuse with a bare 400.
+    Bad,
+}
+
+/// Judges a complete request head (request line + headers + blank line); for bad framing,
+/// also gives the head to hand on in its place.
+pub fn framing(head: &[u8]) -> (Framing, Option<Vec<u8>>) {
+    let mut headers = [httparse::EMPTY_HEADER; 128];
+    let mut req = httparse::Request::new(&mut headers);
+    match req.parse(head) {
+        Ok(httparse::Status::Complete(_)) => {}
+        // Anything else is hyper's to refuse (malformed request line, too many headers).
+        _ => return (Framing::Length(0), None),
+    }
+    let mut length: Option<u64> = None;
+    let mut bad = false;
+    let mut chunked = false;
+    for h in req.headers.iter() {
+        if h.name.eq_ignore_ascii_case("content-length") {
+            // hyper takes a list of equal values ("5, 5") and refuses anything else.
+            for part in h.value.split(|b| *b == b',') {
+                let text = std::str::from_utf8(part).unwrap_or("x").trim();
+                let n = if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
+                    text.parse::<u64>().ok()
+                } else {
+                    None
+                };
+                match (n, length) {
+                    (None, _) => bad = true,
+                    (Some(n), Some(prev)) if n != prev => bad = true,
+                    (Some(n), _) => length = Some(n),
+                }
+            }
+        } else if h.name.eq_ignore_ascii_case("transfer-encoding") {
+            chunked = true;
+        }
+    }
+    let framing = if bad || (chunked && length.is_some()) {
+        Framing::Bad
+    } else if chunked {
+        Framing::Chunked
+    } else {
+        Framing::Length(length.unwrap_or(0))
+    };
+    let request = (framing == Framing::Bad).then(|| {
+        let mut out = format!(
+            "{} {} HTTP/1.1\r\n",
+            req.method.unwrap_or("GET"),
+            req.path.unwrap_or("/")
+        )
+        .into_bytes();
+        for h in req.headers.iter() {
+            let n = h.name.to_ascii_lowercase();
+            if ["content-length", "transfer-encoding", "connection", MARK].contains(&n.as_str()) {
+                continue;
+            }
+            out.extend_from_slice(h.name.as_bytes());
+            out.extend_from_slice(b": ");
+            out.extend_from_slice(h.value);
+            out.extend_from_slice(b"\r\n");
+        }
+        out.extend_from_slice(
+            format!("content-length: 0\r\nconnection: close\r\n{MARK}: 1\r\n\r\n").as_bytes(),
+        );
+        out
+    });
+    (framing, request)
+}
+
+fn head_end(buf: &[u8]) -> Option<usize> {
+    buf.windows(4).position(|w| w == b"\r\n\r\n").map(|i| i + 4)
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> Guarded<S> {
+    /// Moves what can be judged from `held` to `ready`, advancing the state.
+    fn advance(&mut self) {
+        loop {
+            match &mut self.state {
+                State::Head => {
+                    // Blank lines between requests are allowed and skipped by hyper.
+                    let from = self.scanned.saturating_sub(3);
+                    let found = head_end(&self.held[from..]).map(|e| e + from);
+                    self.scanned = self.held.len();
+                    match found {
+                        Some(end) => {
+                            self.scanned = 0;
+                            let (f, req) = framing(&self.held[..end]);
+                            match f {
+                                Framing::Bad => {
+                                    let head = req.expect("a rewritten head");
+                                    self.held.clear();
+                                    self.ready.extend_from_slice(&head);
+                                    self.state = State::Done;
+                                    return;
+                                }
+                                Framing::Chunked => {
+                                    self.state = State::Through;
+                                }
+                                Framing::Length(n) => self.state = State::Body(n),
+                            }
+                            let head = self.held.split_to(end);
+                            self.ready.extend_from_slice(&head);
+                        }
+                        None if self.held.len() > MAX_HEAD => self.state = State::Through,
+                        None => return,
+                    }
+                }
+                State::Body(n) => {
+                    let take = (*n).min(self.held.len() as u64) as usize;
+                    let part = self.held.split_to(take);
+                    self.ready.extend_from_slice(&part);
+                    *n -= take as u64;
+                    if *n > 0 {
+                        return;
+                    }
+                    self.state = State::Head;
+                    if self.held.is_empty() {
+                        return;
+                    }
+                }
+                State::Through => {
+                    let all = self.held.split();
+                    self.ready.extend_from_slice(&all);
+                    return;
+                }
+                State::Done => {
+                    self.held.clear();
+                    return;
+                }
+            }
+        }
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for Guarded<S> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        loop {
+            if !this.ready.is_empty() {
+                let n = this.ready.len().min(buf.remaining());
+                buf.put_slice(&this.ready[..n]);
+                this.ready.advance(n);
+                return Poll::Ready(Ok(()));
+            }
+            match &mut this.state {
+                // No end of stream: hyper (without half-close) would drop the answer it owes.
+                // It closes the connection itself after answering the `connection: close` head.
+                State::Done => return Poll::Pending,
+                State::Through if this.held.is_empty() => {
+                    return Pin::new(&mut this.inner).poll_read(cx, buf);
+                }
+                _ => {}
+            }
+            let mut tmp = [0u8; 8192];
+            let mut rb = ReadBuf::new(&mut tmp);
+            match Pin::new(&mut this.inner).poll_read(cx, &mut rb) {
+                Poll::Ready(Ok(())) => {
+                    if rb.filled().is_empty() {
+                        // End of stream: release whatever was held; hyper judges it.
+                        let rest = this.held.split();
+                        this.ready.extend_from_slice(&rest);
+                        if this.ready.is_empty() {
+                            return Poll::Ready(Ok(()));
+                        }
+                        this.state = State::Through;
+                        continue;
+                    }
+                    this.held.extend_from_slice(rb.filled());
+                    this.advance();
+                }
+                other => return other,
+            }
+        }
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for Guarded<S> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        data: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().inner).poll_write(cx, data)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn content_length_framing() {
+        let f = |h: &str| framing(h.as_bytes()).0;
+        assert_eq!(
+            f("POST /x HTTP/1.1\r\ncontent-length: 5\r\n\r\n"),
+            Framing::Length(5)
+        );
+        assert_eq!(f("GET /x HTTP/1.1\r\n\r\n"), Framing::Length(0));
+        assert_eq!(
+            f("POST /x HTTP/1.1\r\nContent-Length: 5, 5\r\n\r\n"),
+            Framing::Length(5)
+        );
+        assert_eq!(
+            f("POST /x HTTP/1.1\r\ntransfer-encoding: chunked\r\n\r\n"),
+            Framing::Chunked
+        );
+        for bad in [
+            "POST /x HTTP/1.1\r\ncontent-length: -1\r\n\r\n",
+            "POST /x HTTP/1.1\r\ncontent-length: 5\r\ncontent-length: 6\r\n\r\n",
+            "POST /x HTTP/1.1\r\ncontent-length: 5, 7\r\n\r\n",
+            "POST /x HTTP/1.1\r\ncontent-length: +5\r\n\r\n",
+            "POST /x HTTP/1.1\r\ncontent-length: abc\r\n\r\n",
+            "POST /x HTTP/1.1\r\ncontent-length: 99999999999999999999999\r\n\r\n",
+            "POST /x HTTP/1.1\r\ncontent-length: 5\r\ntransfer-encoding: chunked\r\n\r\n",
+        ] {
+            assert_eq!(f(bad), Framing::Bad, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn a_bad_head_is_handed_on_marked_and_bodiless() {
+        let head = "POST /codelayer/system/auth?x=1 HTTP/1.1\r\nHost: h\r\nContent-Length: -1\r\nConnection: keep-alive\r\nx-request-id: r1\r\n\r\n";
+        let (f, out) = framing(head.as_bytes());
+        assert_eq!(f, Framing::Bad);
+        let out = String::from_utf8(out.unwrap()).unwrap();
+        assert!(
+            out.starts_with("POST /codelayer/system/auth?x=1 HTTP/1.1\r\n"),
+            "{out}"
+        );
+        assert!(out.contains("Host: h\r\nx-request-id: r1\r\n"), "{out}");
+        assert!(
+            out.ends_with(
+                "content-length: 0\r\nconnection: close\r\nx-gatehouse-bad-framing: 1\r\n\r\n"
+            ),
+            "{out}"
+        );
+        assert!(!out.contains("-1") && !out.contains("keep-alive"), "{out}");
+    }
+}
