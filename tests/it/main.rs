@@ -15,4 +15,5 @@ mod foundation;
 mod gatepass;
 mod hr;
 mod identity;
+mod scale;
 mod work;
