@@ -43,7 +43,7 @@ pub struct Site {
 #[serde(default, deny_unknown_fields)]
 pub struct StoreConfig {
     /// sled page cache. Real memory can reach several times this (sled#1309); 0 = derive from
-    /// the cgroup memory limit (1/8 of it, 16..=128 MiB).
+    /// the cgroup memory limit (1/16 of it, 8..=64 MiB; 512 MiB assumed without one).
     pub cache_mb: u64,
     pub idempotency_ttl_hours: u64,
 }
@@ -443,11 +443,16 @@ impl Config {
         if self.store.cache_mb > 0 {
             return self.store.cache_mb << 20;
         }
-        let mb = cgroup_memory_limit()
-            .map(|l| (l >> 20) / 8)
-            .unwrap_or(64)
-            .clamp(16, 128);
+        // sled's real use can reach several times its cache (sled#1309): 1/16 of the limit,
+        // 32 MiB under the shipped unit's 512 MiB.
+        let mb = ((self.memory_limit_bytes() >> 20) / 16).clamp(8, 64);
         mb << 20
+    }
+
+    /// The memory this process may use: the cgroup limit (the unit's MemoryMax), else the
+    /// shipped unit's 512 MiB. Buffers and shared answers are sized from it.
+    pub fn memory_limit_bytes(&self) -> u64 {
+        cgroup_memory_limit().unwrap_or(512 << 20).max(64 << 20)
     }
 }
 

@@ -50,7 +50,7 @@ const RATE_WINDOW_SECS: i64 = 60;
 
 #[derive(Default)]
 pub struct Metrics {
-    requests: Mutex<BTreeMap<(String, String, u16), u64>>,
+    requests: Mutex<BTreeMap<(&'static str, &'static str, u16), u64>>,
     latency: [AtomicU64; 11],
     latency_sum_us: AtomicU64,
     latency_count: AtomicU64,
@@ -74,12 +74,18 @@ pub struct RequestFigures {
 }
 
 impl Metrics {
-    pub fn observe(&self, family: &str, operation: &str, status: u16, seconds: f64) {
+    pub fn observe(
+        &self,
+        family: &'static str,
+        operation: &'static str,
+        status: u16,
+        seconds: f64,
+    ) {
         *self
             .requests
             .lock()
             .expect("metrics lock")
-            .entry((family.to_string(), operation.to_string(), status))
+            .entry((family, operation, status))
             .or_insert(0) += 1;
         let b = LATENCY_BUCKETS
             .iter()
@@ -138,7 +144,7 @@ impl Metrics {
             .lock()
             .expect("metrics lock")
             .iter()
-            .map(|((f, o, s), n)| (f.clone(), o.clone(), *s, *n))
+            .map(|((f, o, s), n)| (f.to_string(), o.to_string(), *s, *n))
             .collect()
     }
 

@@ -55,7 +55,10 @@ impl Family {
 
     /// The family a path belongs to, by its base.
     pub fn of_path(path: &str, admin: bool) -> Family {
-        let under = |base: &str| path == base || path.starts_with(&format!("{base}/"));
+        let under = |base: &str| {
+            path.strip_prefix(base)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+        };
         if admin {
             Family::Admin
         } else if under("/daily/v1") || under("/daily") {
@@ -271,6 +274,9 @@ impl Route {
 pub struct Router {
     pub routes: Vec<Route>,
     admin: bool,
+    /// Routes without path parameters, by path: most requests are found with one hash lookup
+    /// instead of matching every pattern (built on first use). Value: indexes into `routes`.
+    exact: std::sync::OnceLock<std::collections::HashMap<&'static str, Vec<usize>>>,
 }
 
 pub enum Matched<'a> {
@@ -290,6 +296,7 @@ impl Router {
         Self {
             routes,
             admin: false,
+            exact: Default::default(),
         }
     }
 
@@ -298,10 +305,32 @@ impl Router {
         Self {
             routes: admin::routes(),
             admin: true,
+            exact: Default::default(),
         }
     }
 
     pub fn find(&self, method: &Method, path: &str) -> Matched<'_> {
+        let exact = self.exact.get_or_init(|| {
+            let mut m: std::collections::HashMap<&'static str, Vec<usize>> = Default::default();
+            for (i, r) in self.routes.iter().enumerate() {
+                // Left to the scan below when a pattern listed earlier also matches the path.
+                let shadowed = self.routes[..i]
+                    .iter()
+                    .any(|e| e.path.contains('{') && e.matches(r.path).is_some());
+                if !r.path.contains('{') && !shadowed {
+                    m.entry(r.path.trim_end_matches('/')).or_default().push(i);
+                }
+            }
+            m
+        });
+        if let Some(ids) = exact.get(path.trim_end_matches('/')) {
+            for &i in ids {
+                let r = &self.routes[i];
+                if r.method == method || (method == Method::HEAD && r.method == Method::GET) {
+                    return Matched::Found(r, Vec::new());
+                }
+            }
+        }
         let mut allowed = Vec::new();
         for r in &self.routes {
             if let Some(params) = r.matches(path) {
@@ -436,7 +465,9 @@ impl Router {
         let timeout = std::time::Duration::from_secs(svc.config.http.request_timeout_secs.max(1));
         let fut = (route.handler)(svc.clone(), req);
         // A handler that panics is caught here rather than killing the connection task silently.
-        let handle = tokio::spawn(tokio::time::timeout(timeout, fut));
+        // It runs in this task (no spawn, no hop between workers): when the client goes away
+        // hyper drops this future and the handler with it.
+        let handle = CatchUnwind(Box::pin(tokio::time::timeout(timeout, fut)));
         let resp = match handle.await {
             Ok(Ok(resp)) => resp,
             Ok(Err(_)) => {
@@ -458,7 +489,7 @@ impl Router {
         &self,
         svc: &Services,
         family: Family,
-        op: &str,
+        op: &'static str,
         resp: Response,
         started: Instant,
     ) -> Response {
@@ -473,6 +504,30 @@ impl Router {
             "request"
         );
         resp
+    }
+}
+
+/// Polls a future, turning a panic inside it into an error (what `tokio::spawn` gave, without
+/// the spawn).
+struct CatchUnwind<F>(std::pin::Pin<Box<F>>);
+
+impl<F: std::future::Future> std::future::Future for CatchUnwind<F> {
+    type Output = Result<F::Output, String>;
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        let inner = self.0.as_mut();
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| inner.poll(cx))) {
+            Ok(std::task::Poll::Ready(v)) => std::task::Poll::Ready(Ok(v)),
+            Ok(std::task::Poll::Pending) => std::task::Poll::Pending,
+            Err(p) => std::task::Poll::Ready(Err(p
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| p.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "panic".into()))),
+        }
     }
 }
 

@@ -6,6 +6,7 @@
 //! commits); read-only functions take `&Services` or `&Store`.
 
 pub mod access;
+pub mod answers;
 pub mod attendance;
 pub mod attendance_demo;
 pub mod attendance_views;
@@ -56,6 +57,8 @@ pub struct Services {
     /// Bounds on LAN load: requests at once, and KiB of request bodies held at once.
     pub in_flight: Arc<tokio::sync::Semaphore>,
     pub body_budget_kib: Arc<tokio::sync::Semaphore>,
+    /// Heavy answers rendered once per data version and shared (sized from the memory limit).
+    pub answers: answers::Answers,
 }
 
 impl Services {
@@ -74,6 +77,10 @@ impl Services {
                 (config.http.max_in_flight_body_mb.max(1) << 10)
                     .min(tokio::sync::Semaphore::MAX_PERMITS),
             )),
+            answers: answers::Answers::new(
+                (config.memory_limit_bytes() / 16) as usize,
+                (config.memory_limit_bytes() / 8 >> 10) as u32,
+            ),
             config,
         }))
     }

@@ -10,12 +10,14 @@ pub mod backup;
 pub mod blobs;
 pub mod codec;
 pub mod commit;
+pub mod counters;
 pub mod engine;
 pub mod fault;
 pub mod idempotency;
 pub mod schema;
 pub mod sync;
 pub mod tables;
+pub mod versions;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -67,6 +69,9 @@ struct Inner {
     writer: Arc<Mutex<()>>,
     blobs: Blobs,
     dir: PathBuf,
+    /// Data versions per tree (hashed into slots), bumped after every apply: shared answers
+    /// are keyed by the versions of the trees they read (service::answers).
+    versions: versions::Versions,
 }
 
 /// Cheap to clone; every clone is the same store.
@@ -94,6 +99,7 @@ impl Store {
             writer: Arc::new(Mutex::new(())),
             blobs,
             dir: state_dir.to_path_buf(),
+            versions: versions::Versions::default(),
         })))
     }
 
@@ -163,7 +169,14 @@ impl Store {
 
     /// Applies ops directly, outside a Tx; for maintenance (sweeps, restore).
     pub fn apply(&self, ops: &[Op]) -> Result<()> {
-        self.0.engine.apply(ops)
+        self.0.engine.apply(ops)?;
+        self.0.versions.bump(ops.iter().map(|o| o.tree.as_str()));
+        Ok(())
+    }
+
+    /// The data version of the given trees: changes whenever any of them is written.
+    pub fn version_of(&self, trees: &[&str]) -> u64 {
+        self.0.versions.of(trees)
     }
 
     pub fn flush_blocking(&self) -> Result<()> {
@@ -293,6 +306,7 @@ impl Tx {
             .map(|((tree, key), value)| Op { tree, key, value })
             .collect();
         store.0.engine.apply(&ops)?;
+        store.0.versions.bump(ops.iter().map(|o| o.tree.as_str()));
         drop(_guard);
         store.durable().await
     }

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use super::{codec, tables, Record, Result, Store, StoreError};
 
 /// Bump when a migration is added below.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SchemaMeta {
@@ -22,7 +22,10 @@ const META_KEY: &[u8] = b"schema";
 
 /// Migration from version N-1 to N lives at index N-2.
 type Migration = fn(&Store) -> Result<()>;
-const MIGRATIONS: &[Migration] = &[];
+const MIGRATIONS: &[Migration] = &[
+    // 1 → 2: Get Task List pages through an order index; totals are counters.
+    tables::work::build_task_indexes,
+];
 
 pub fn current(store: &Store) -> Result<Option<SchemaMeta>> {
     store.get::<SchemaMeta>(META_KEY)

@@ -21,4 +21,5 @@ mod identity;
 mod roles;
 mod power;
 mod stalled;
+mod scale;
 mod work;

@@ -6,7 +6,7 @@ use base64::Engine as _;
 use chrono::NaiveDateTime;
 use serde_json::{json, Map, Value};
 
-use super::{route, Auth, Call, OpResult};
+use super::{route, route_raw, Auth, Call, OpResult, RawOpResult};
 use crate::api::{Doc, Problem, Route};
 use crate::domain::estate::labour::{EstateTask, LabourType, Labourer};
 use crate::domain::estate::muster::{
@@ -93,7 +93,7 @@ pub fn routes() -> Vec<Route> {
             },
             cl_op!(sync_faces),
         ),
-        route(
+        route_raw(
             "/codelayer/estate/sync/labors",
             "Get Labor",
             SYNC,
@@ -105,7 +105,7 @@ pub fn routes() -> Vec<Route> {
                 response: Some(json!({"Labor": [labor_json(&example_labourer())]})),
                 ..Doc::default()
             },
-            cl_op!(get_labor),
+            crate::cl_raw_op!(get_labor),
         ),
         route(
             "/codelayer/estate/sync/taskdetails",
@@ -404,15 +404,84 @@ async fn sync_faces(call: &mut Call) -> OpResult {
     })))
 }
 
-async fn get_labor(call: &mut Call) -> OpResult {
-    // 25,000 labourers take a noticeable slice of CPU: keep the async workers free meanwhile.
-    let list: Vec<Value> = tokio::task::block_in_place(|| {
-        labour::labourers(&call.svc.store)
-            .map(|all| all.iter().filter(|l| l.active).map(labor_json).collect())
-    })?;
-    let mut out = Map::new();
-    out.insert("Labor".into(), Value::Array(list));
-    Ok(out)
+/// One labourer as Get Labor sends it: the fields of `labor_json`, in the same (sorted) order,
+/// serialized straight from the record instead of through a `Value` tree.
+#[derive(serde::Serialize)]
+struct LaborRow<'a> {
+    desigid: &'a str,
+    designame: &'a str,
+    displaycode: &'a str,
+    gang: &'a str,
+    #[serde(rename = "isHelper")]
+    is_helper: &'static str,
+    #[serde(rename = "isSupervisor")]
+    is_supervisor: &'static str,
+    #[serde(rename = "laborFirmID")]
+    labor_firm_id: &'a str,
+    lcode: &'a str,
+    ltype: &'static str,
+    musterfirmid: &'a str,
+    name: &'a str,
+}
+
+impl<'a> From<&'a Labourer> for LaborRow<'a> {
+    fn from(l: &'a Labourer) -> Self {
+        Self {
+            desigid: &l.desig_id,
+            designame: &l.desig_name,
+            displaycode: &l.display_code,
+            gang: l.gang.as_ref().map(|g| g.as_str()).unwrap_or(""),
+            is_helper: tf(l.is_helper),
+            is_supervisor: tf(l.is_supervisor),
+            labor_firm_id: l.labour_firm.as_str(),
+            lcode: l.lcode.as_str(),
+            ltype: l.ltype.code(),
+            musterfirmid: l.muster_firm.as_str(),
+            name: &l.name,
+        }
+    }
+}
+
+/// Get Labor: one rendering per version of the labourer tree, shared by every handheld that
+/// syncs meanwhile (service::answers); streamed from the store row by row, never a whole
+/// `Vec<Labourer>` plus a `Value` per row per caller.
+async fn get_labor(call: &mut Call) -> RawOpResult {
+    let svc = call.svc.clone();
+    let store = svc.store.clone();
+    let version = labour::labourers_version(&store);
+    let bytes = svc
+        .answers
+        .get(
+            "estate.labor",
+            String::new(),
+            version,
+            8 << 10,
+            move |cancel| {
+                let mut out = Vec::with_capacity(64 << 10);
+                out.extend_from_slice(b"{\"Labor\":[");
+                let mut first = true;
+                for (i, l) in labour::labourers_iter(&store)?.enumerate() {
+                    if i % 1024 == 0 {
+                        cancel.check()?;
+                    }
+                    let l = l?;
+                    if !l.active {
+                        continue;
+                    }
+                    if !first {
+                        out.push(b',');
+                    }
+                    first = false;
+                    serde_json::to_writer(&mut out, &LaborRow::from(&l))
+                        .map_err(|e| crate::service::ServiceError::Internal(e.to_string()))?;
+                }
+                out.extend_from_slice(b"],\"e\":200,\"msg\":\"Success\"}");
+                out.shrink_to_fit();
+                Ok(out)
+            },
+        )
+        .await?;
+    Ok(bytes)
 }
 
 fn task_json(t: &EstateTask, firm_name: &str) -> Value {

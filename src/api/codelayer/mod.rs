@@ -94,6 +94,59 @@ macro_rules! cl_op {
     }};
 }
 
+/// An operation whose success answer is already rendered (a shared heavy answer, with its own
+/// `e` and `msg`): the bytes are sent as they are.
+pub type RawOpResult = Result<bytes::Bytes, Problem>;
+pub type RawOpFn = for<'a> fn(&'a mut Call) -> BoxFuture<'a, RawOpResult>;
+
+#[macro_export]
+macro_rules! cl_raw_op {
+    ($f:path) => {{
+        fn wrapped<'a>(
+            c: &'a mut $crate::api::codelayer::Call,
+        ) -> futures_util::future::BoxFuture<'a, $crate::api::codelayer::RawOpResult> {
+            Box::pin($f(c))
+        }
+        wrapped as $crate::api::codelayer::RawOpFn
+    }};
+}
+
+/// `route`, for an operation that answers pre-rendered bytes.
+pub fn route_raw(
+    path: &'static str,
+    summary: &'static str,
+    tag: &'static str,
+    auth: Auth,
+    mut doc: Doc,
+    f: RawOpFn,
+) -> Route {
+    if auth == Auth::Session {
+        doc.security = vec!["codelayerKey"];
+    }
+    let handler: super::Handler = Arc::new(move |svc, req| {
+        Box::pin(async move {
+            let mut call = match prepare(svc, req, auth).await {
+                Ok(c) => c,
+                Err(resp) => return resp,
+            };
+            match f(&mut call).await {
+                Ok(body) => Response::bytes(200, "application/json", body),
+                Err(p) => render_problem(&call.req, &p),
+            }
+        })
+    });
+    Route {
+        method: Method::POST,
+        path,
+        family: Family::Codelayer,
+        summary,
+        tag,
+        doc,
+        handler,
+        max_body: None,
+    }
+}
+
 mod estate;
 mod frontoffice;
 mod hr;
@@ -155,10 +208,11 @@ pub fn route(
     }
 }
 
-async fn run(svc: Arc<Services>, req: Request, auth: Auth, f: OpFn) -> Response {
+/// Parses the body and resolves the session: the part every operation shares.
+async fn prepare(svc: Arc<Services>, req: Request, auth: Auth) -> Result<Call, Response> {
     let body = match req.json_object() {
         Ok(b) => b,
-        Err(p) => return render_problem(&req, &p),
+        Err(p) => return Err(render_problem(&req, &p)),
     };
     let session = match auth {
         Auth::Public => None,
@@ -176,15 +230,22 @@ async fn run(svc: Arc<Services>, req: Request, auth: Auth, f: OpFn) -> Response 
             };
             match checked {
                 Ok(s) => Some(s),
-                Err(e) => return render_problem(&req, &e.into()),
+                Err(e) => return Err(render_problem(&req, &e.into())),
             }
         }
     };
-    let mut call = Call {
+    Ok(Call {
         svc,
         req,
         body,
         session,
+    })
+}
+
+async fn run(svc: Arc<Services>, req: Request, auth: Auth, f: OpFn) -> Response {
+    let mut call = match prepare(svc, req, auth).await {
+        Ok(c) => c,
+        Err(resp) => return resp,
     };
     match f(&mut call).await {
         Ok(mut fields) => {

@@ -73,6 +73,18 @@ pub fn labourers(store: &Store) -> Result<Vec<Labourer>> {
         .collect())
 }
 
+/// Every labourer, in lcode order, one at a time (no whole-tree `Vec`).
+pub fn labourers_iter(store: &Store) -> Result<impl Iterator<Item = Result<Labourer>> + '_> {
+    Ok(store
+        .scan_iter::<Labourer>(b"")?
+        .map(|r| r.map(|(_, l)| l).map_err(ServiceError::from)))
+}
+
+/// The data version of the labourer list (changes with every write to it).
+pub fn labourers_version(store: &Store) -> u64 {
+    store.version_of(&[<Labourer as crate::store::Record>::TREE])
+}
+
 pub fn labourer(store: &Store, lcode: &LabourCode) -> Result<Option<Labourer>> {
     Ok(store.get::<Labourer>(lcode.key())?)
 }

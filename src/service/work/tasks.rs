@@ -16,7 +16,10 @@ use crate::domain::work::tasks::{
 use crate::domain::work::Paging;
 use crate::service::identity::{self as ident, next_id};
 use crate::service::transfer::Table;
-use crate::store::tables::work::{TASKS_BY_ASSIGNEE, TASKS_RUNNING};
+use crate::store::counters;
+use crate::store::tables::work::{
+    count_status, day_key, order_key, COUNT_ALL, TASKS_BY_ASSIGNEE, TASKS_BY_ORDER, TASKS_RUNNING,
+};
 use crate::store::{Store, Tx};
 
 use super::{length, not_found, require, today};
@@ -123,8 +126,8 @@ fn running_key(user: UserId, task: TaskId) -> Vec<u8> {
     [user.key(), task.key()].concat()
 }
 
-/// Writes a task and keeps its indexes in step with what changed.
-fn put(tx: &mut Tx, old: Option<&Task>, new: &Task) {
+/// Writes a task and keeps its indexes and counters in step with what changed.
+fn put(tx: &mut Tx, old: Option<&Task>, new: &Task) -> Result<()> {
     let assignee = |t: Option<&Task>| t.and_then(|t| t.assignee);
     let runner = |t: Option<&Task>| t.and_then(|t| t.running()).map(|s| s.user);
     if assignee(old) != new.assignee {
@@ -143,7 +146,25 @@ fn put(tx: &mut Tx, old: Option<&Task>, new: &Task) {
             tx.index(TASKS_RUNNING, &running_key(u, new.id));
         }
     }
+    match old {
+        None => {
+            tx.index(TASKS_BY_ORDER, &order_key(new));
+            counters::add(tx, COUNT_ALL, 1)?;
+            counters::add(tx, &count_status(new.status), 1)?;
+        }
+        Some(o) => {
+            if o.date != new.date {
+                tx.delete_raw(TASKS_BY_ORDER, &order_key(o));
+                tx.index(TASKS_BY_ORDER, &order_key(new));
+            }
+            if o.status != new.status {
+                counters::add(tx, &count_status(o.status), -1)?;
+                counters::add(tx, &count_status(new.status), 1)?;
+            }
+        }
+    }
     tx.put(&new.id.key(), new);
+    Ok(())
 }
 
 /// The task `user` has running, if any.
@@ -224,7 +245,7 @@ pub fn save_task(svc: &Services, tx: &mut Tx, actor: &User, mut c: TaskChanges) 
     if let Some(s) = status {
         change_status(svc, tx, &mut t, s, actor)?;
     }
-    put(tx, None, &t);
+    put(tx, None, &t)?;
     Ok(t)
 }
 
@@ -256,7 +277,7 @@ pub fn update_task(
         change_status(svc, tx, &mut t, s, actor)?;
     }
     t.updated_unix = svc.now_unix();
-    put(tx, Some(&old), &t);
+    put(tx, Some(&old), &t)?;
     Ok(t)
 }
 
@@ -276,6 +297,9 @@ pub fn delete_task(tx: &mut Tx, actor: &User, id: TaskId) -> Result<Task> {
     for (k, _) in tx.store().scan::<TaskImage>(&id.key())? {
         tx.delete::<TaskImage>(&k);
     }
+    tx.delete_raw(TASKS_BY_ORDER, &order_key(&t));
+    counters::add(tx, COUNT_ALL, -1)?;
+    counters::add(tx, &count_status(t.status), -1)?;
     tx.delete::<Task>(&id.key());
     Ok(t)
 }
@@ -292,7 +316,36 @@ pub fn task(svc: &Services, actor: &User, id: TaskId) -> Result<Task> {
     load(&svc.store, id)
 }
 
-/// Every task matching `f`, in list order. Uses the assignee index when the filter names one.
+/// Tasks in list order, through the order index, from the filter's last day back to its
+/// first (no whole-tree walk and no sort when the filter bounds the days).
+fn in_order<'a>(
+    store: &'a Store,
+    f: &TaskFilter,
+) -> Result<impl Iterator<Item = Result<Task>> + 'a> {
+    let start = f.to.map(|d| day_key(d).to_vec()).unwrap_or_default();
+    let end = f
+        .from
+        .and_then(|d| d.pred_opt())
+        .map(|d| day_key(d).to_vec())
+        .unwrap_or_else(|| vec![0xff; 13]);
+    Ok(store
+        .engine()
+        .range(TASKS_BY_ORDER, &start, &end)?
+        .filter_map(move |r| {
+            let k = match r {
+                Ok((k, _)) => k,
+                Err(e) => return Some(Err(e.into())),
+            };
+            let id = u64::from_be_bytes(k.get(4..12)?.try_into().ok()?);
+            store
+                .get::<Task>(&TaskId(!id).key())
+                .map_err(Into::into)
+                .transpose()
+        }))
+}
+
+/// Every task matching `f`, in list order. Uses the assignee index when the filter names one,
+/// else the order index (bounded by the filter's days).
 pub fn matching(store: &Store, f: &TaskFilter) -> Result<Vec<Task>> {
     let mut out: Vec<Task> = match f.assignee {
         Some(u) => {
@@ -302,20 +355,35 @@ pub fn matching(store: &Store, f: &TaskFilter) -> Result<Vec<Task>> {
                     v.push(t);
                 }
             }
+            v.sort_by(list_order);
             v
         }
-        None => store
-            .scan::<Task>(b"")?
-            .into_iter()
-            .map(|(_, t)| t)
-            .collect(),
+        None => in_order(store, f)?.collect::<Result<Vec<_>>>()?,
     };
     out.retain(|t| f.matches(t));
-    out.sort_by(list_order);
     Ok(out)
 }
 
-/// Get Task List / Get Tasks: one page and the total.
+/// True when the filter is at most a status: its total is a counter.
+fn counted(f: &TaskFilter) -> Option<String> {
+    let only_status = f.assignee.is_none()
+        && f.business.is_none()
+        && f.project.is_none()
+        && f.category.is_none()
+        && f.from.is_none()
+        && f.to.is_none()
+        && f.q.is_none()
+        && f.involving.is_none();
+    only_status.then(|| {
+        f.status
+            .map(count_status)
+            .unwrap_or_else(|| COUNT_ALL.into())
+    })
+}
+
+/// Get Task List / Get Tasks: one page and the total. An unfiltered (or status-only) list reads
+/// one page of the order index and its total from a counter; other filters walk only the
+/// assignee's tasks or the filter's days, holding one page.
 pub fn list(
     svc: &Services,
     actor: &User,
@@ -323,10 +391,34 @@ pub fn list(
     paging: Paging,
 ) -> Result<(Vec<Task>, usize)> {
     require(actor, Permission::TasksView)?;
-    let all = matching(&svc.store, f)?;
-    let total = all.len();
-    let page = all[paging.window(total)].to_vec();
-    Ok((page, total))
+    let store = &svc.store;
+    if f.assignee.is_some() {
+        let all = matching(store, f)?;
+        let total = all.len();
+        let page = all[paging.window(total)].to_vec();
+        return Ok((page, total));
+    }
+    let counted_total = counted(f)
+        .map(|k| counters::get(store, &k))
+        .transpose()?
+        .map(|n| n as usize);
+    let window = paging.window(usize::MAX);
+    let mut page = Vec::new();
+    let mut seen = 0usize;
+    for t in in_order(store, f)? {
+        let t = t?;
+        if !f.matches(&t) {
+            continue;
+        }
+        if window.contains(&seen) {
+            page.push(t);
+        }
+        seen += 1;
+        if seen >= window.end && counted_total.is_some() {
+            break;
+        }
+    }
+    Ok((page, counted_total.unwrap_or(seen)))
 }
 
 /// Get Task Has Been Running: the caller's running task.

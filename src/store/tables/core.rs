@@ -9,6 +9,7 @@ pub fn tables() -> Vec<TableInfo> {
         crate::table!(IdempotencyRecord),
         crate::table!(crate::store::backup::BackupLog),
         crate::table!(crate::domain::appliance::FirstRunNotice),
+        crate::table!(crate::store::counters::Counter),
     ]
 }
 

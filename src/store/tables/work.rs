@@ -42,12 +42,61 @@ pub const TASKS_BY_ASSIGNEE: &str = "work_tasks_by_assignee";
 pub const TASKS_BY_DATE: &str = "work_tasks_by_date";
 /// completion time (i64 BE, offset so it sorts) ‖ task id (BE): the period scans of reports.
 pub const TASKS_BY_DONE: &str = "work_tasks_by_done";
+/// !work day (days from CE, u32 BE, inverted) ‖ !task id (u64 BE, inverted): key order is
+/// list order (newest day first, then newest task), so Get Task List pages by walking it.
+pub const TASKS_BY_ORDER: &str = "work_tasks_by_order";
 /// user id (BE) ‖ task id (BE): the one task a user has running.
 pub const TASKS_RUNNING: &str = "work_tasks_running";
 /// lower-case business code.
 pub const BUSINESSES_BY_CODE: &str = "org_businesses_by_code";
 /// lower-case project code.
 pub const PROJECTS_BY_CODE: &str = "work_projects_by_code";
+
+/// Key of a work day in `TASKS_BY_ORDER` (inverted, so later days sort first).
+pub fn day_key(d: chrono::NaiveDate) -> [u8; 4] {
+    use chrono::Datelike;
+    (!(d.num_days_from_ce().max(0) as u32)).to_be_bytes()
+}
+
+/// A task's key in `TASKS_BY_ORDER`: key order is the list order (`tasks::list_order`).
+pub fn order_key(t: &Task) -> Vec<u8> {
+    [day_key(t.date).as_slice(), &(!t.id.0).to_be_bytes()].concat()
+}
+
+/// Counter (store::counters) of every task, and of the tasks in one status.
+pub const COUNT_ALL: &str = "work.tasks";
+
+pub fn count_status(s: crate::domain::work::tasks::TaskStatus) -> String {
+    format!("work.tasks.status.{}", s.as_str())
+}
+
+/// Schema 2: the order index and the task counters, built for tasks that predate them.
+pub fn build_task_indexes(store: &crate::store::Store) -> crate::store::Result<()> {
+    use crate::store::{codec, counters::Counter, Op};
+    let mut counts: std::collections::BTreeMap<String, u64> = Default::default();
+    let mut ops = Vec::new();
+    for r in store.scan_iter::<Task>(b"")? {
+        let (_, t) = r?;
+        ops.push(Op {
+            tree: TASKS_BY_ORDER.into(),
+            key: order_key(&t),
+            value: Some(codec::INDEX_VALUE.to_vec()),
+        });
+        *counts.entry(COUNT_ALL.into()).or_default() += 1;
+        *counts.entry(count_status(t.status)).or_default() += 1;
+        if ops.len() >= 4096 {
+            store.apply(&std::mem::take(&mut ops))?;
+        }
+    }
+    for (k, n) in counts {
+        ops.push(Op {
+            tree: Counter::TREE.into(),
+            key: k.into_bytes(),
+            value: Some(codec::encode(&Counter { n })),
+        });
+    }
+    store.apply(&ops)
+}
 
 pub fn tables() -> Vec<TableInfo> {
     vec![
@@ -63,7 +112,87 @@ pub fn tables() -> Vec<TableInfo> {
         crate::index_table!(TASKS_BY_DATE),
         crate::index_table!(TASKS_BY_DONE),
         crate::index_table!(TASKS_RUNNING),
+        crate::index_table!(TASKS_BY_ORDER),
         crate::index_table!(BUSINESSES_BY_CODE),
         crate::index_table!(PROJECTS_BY_CODE),
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::ids::UserId;
+    use crate::domain::work::tasks::{Priority, TaskCategory, TaskId, TaskStatus};
+    use crate::store::{codec, counters, schema, Op, Store, StoreOptions};
+
+    fn task(id: u64, day: u32, status: TaskStatus) -> Task {
+        Task {
+            id: TaskId(id),
+            title: format!("t{id}"),
+            description: String::new(),
+            category: TaskCategory::Other,
+            priority: Priority::Normal,
+            status,
+            date: chrono::NaiveDate::from_ymd_opt(2026, 3, day).unwrap(),
+            due_date: None,
+            business: None,
+            project: None,
+            assignee: None,
+            created_by: UserId(1),
+            created_unix: 0,
+            updated_unix: 0,
+            completed_unix: None,
+            completed_by: None,
+            sessions: Vec::new(),
+            latitude: None,
+            longitude: None,
+        }
+    }
+
+    #[test]
+    fn a_schema_1_store_gets_its_task_order_index_and_counters() {
+        let dir = tempfile::tempdir().unwrap();
+        let opts = || StoreOptions {
+            cache_bytes: 8 << 20,
+        };
+        {
+            let store = Store::open(dir.path(), opts()).unwrap();
+            let mut ops: Vec<Op> = [
+                (1, 2, TaskStatus::Open),
+                (2, 5, TaskStatus::Done),
+                (3, 5, TaskStatus::Open),
+            ]
+            .into_iter()
+            .map(|(id, d, s)| Op {
+                tree: Task::TREE.into(),
+                key: TaskId(id).key().to_vec(),
+                value: Some(codec::encode(&task(id, d, s))),
+            })
+            .collect();
+            let mut meta = schema::current(&store).unwrap().unwrap();
+            meta.version = 1;
+            ops.push(Op {
+                tree: "meta".into(),
+                key: b"schema".to_vec(),
+                value: Some(codec::encode(&meta)),
+            });
+            store.apply(&ops).unwrap();
+            store.flush_blocking().unwrap();
+        }
+        let store = Store::open(dir.path(), opts()).unwrap();
+        assert_eq!(schema::current(&store).unwrap().unwrap().version, 2);
+        let order: Vec<u64> = store
+            .engine()
+            .scan(TASKS_BY_ORDER, b"")
+            .unwrap()
+            .map(|r| !u64::from_be_bytes(r.unwrap().0[4..12].try_into().unwrap()))
+            .collect();
+        assert_eq!(order, vec![3, 2, 1]);
+        assert_eq!(counters::get(&store, COUNT_ALL).unwrap(), 3);
+        assert_eq!(
+            counters::get(&store, &count_status(TaskStatus::Open)).unwrap(),
+            2
+        );
+        assert!(schema::check(&store).unwrap().ok());
+    }
 }
