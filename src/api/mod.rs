@@ -8,6 +8,7 @@
 //! document and the live routes come from one table.
 
 pub mod admin;
+pub mod adms;
 pub mod authorize;
 pub mod codelayer;
 pub mod daily_activity;
@@ -37,6 +38,8 @@ pub enum Family {
     Authorize,
     Admin,
     Ops,
+    /// Biometric terminals (ZKTeco ADMS push), `/iclock`: plain text.
+    Adms,
 }
 
 impl Family {
@@ -47,6 +50,7 @@ impl Family {
             Family::Authorize => "authorize",
             Family::Admin => "admin",
             Family::Ops => "ops",
+            Family::Adms => "adms",
         }
     }
 
@@ -61,6 +65,8 @@ impl Family {
             Family::Codelayer
         } else if under("/api") {
             Family::Authorize
+        } else if under(adms::BASE) {
+            Family::Adms
         } else {
             Family::Ops
         }
@@ -73,6 +79,7 @@ impl Family {
             Family::Codelayer => codelayer::render_problem(req, p),
             Family::Authorize => authorize::render_problem(req, p),
             Family::Admin | Family::Ops => admin::render_problem(req, p),
+            Family::Adms => adms::render_problem(req, p),
         }
     }
 }
@@ -266,6 +273,7 @@ impl Router {
         routes.extend(codelayer::routes());
         routes.extend(authorize::routes());
         routes.extend(ops::routes());
+        routes.extend(adms::routes());
         Self {
             routes,
             admin: false,

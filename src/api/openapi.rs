@@ -53,7 +53,7 @@ fn envelope_schema(family: super::Family, payload: Value) -> Value {
             "type": "object",
             "properties": {"status": {"type": "string", "enum": ["success", "error"]}, "message": payload}
         }),
-        Admin | Ops => payload,
+        Admin | Ops | Adms => payload,
     }
 }
 
@@ -123,6 +123,17 @@ pub fn document(routes: &[Route]) -> Value {
         });
         if let Some(ex) = &r.doc.response {
             op["responses"]["200"]["content"]["application/json"]["example"] = ex.clone();
+        }
+        if r.family == super::Family::Adms {
+            // Terminals speak plain text both ways.
+            let ex = r.doc.response.as_ref().and_then(Value::as_str).unwrap_or("OK");
+            op["responses"]["200"]["content"] =
+                json!({"text/plain": {"schema": {"type": "string"}, "example": ex}});
+            op["responses"]["default"]["content"] =
+                json!({"text/plain": {"schema": {"type": "string"}, "example": "ERROR: ..."}});
+            if r.method == warp::http::Method::POST {
+                op["requestBody"] = json!({"required": false, "content": {"text/plain": {"schema": {"type": "string"}}}});
+            }
         }
         if let Some(req) = &r.doc.request {
             op["requestBody"] = json!({

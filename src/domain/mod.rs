@@ -15,3 +15,4 @@ pub mod geofence;
 pub mod hr;
 pub mod shift;
 pub mod work;
+pub mod terminals;

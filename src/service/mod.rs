@@ -26,6 +26,7 @@ pub mod maintenance;
 pub mod outbox;
 pub mod recovery;
 pub mod secrets;
+pub mod terminals;
 pub mod transfer;
 pub mod work;
 

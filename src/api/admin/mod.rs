@@ -61,6 +61,7 @@ mod dashboard;
 mod estate;
 mod gatepass;
 mod identity;
+mod terminals;
 mod transfer;
 
 pub fn routes() -> Vec<Route> {
@@ -94,6 +95,7 @@ pub fn routes() -> Vec<Route> {
         gatepass::routes(),
         dashboard::routes(),
         transfer::routes(),
+        terminals::routes(),
     ] {
         all.extend(area);
     }

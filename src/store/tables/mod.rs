@@ -8,6 +8,7 @@ pub mod core;
 pub mod estate;
 pub mod gatepass;
 pub mod identity;
+pub mod terminals;
 pub mod work;
 
 pub struct TableInfo {
@@ -53,6 +54,7 @@ pub fn all() -> Vec<TableInfo> {
         estate::tables(),
         gatepass::tables(),
         work::tables(),
+        terminals::tables(),
     ]
     .into_iter()
     .flatten()
