@@ -126,7 +126,12 @@ pub fn document(routes: &[Route]) -> Value {
         }
         if r.family == super::Family::Adms {
             // Terminals speak plain text both ways.
-            let ex = r.doc.response.as_ref().and_then(Value::as_str).unwrap_or("OK");
+            let ex = r
+                .doc
+                .response
+                .as_ref()
+                .and_then(Value::as_str)
+                .unwrap_or("OK");
             op["responses"]["200"]["content"] =
                 json!({"text/plain": {"schema": {"type": "string"}, "example": ex}});
             op["responses"]["default"]["content"] =

@@ -14,5 +14,5 @@ pub mod gatepass;
 pub mod geofence;
 pub mod hr;
 pub mod shift;
-pub mod work;
 pub mod terminals;
+pub mod work;

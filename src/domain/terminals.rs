@@ -22,8 +22,7 @@ impl Sn {
         let s = s.trim();
         let ok = !s.is_empty()
             && s.len() <= MAX_SN
-            && s
-                .chars()
+            && s.chars()
                 .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
         ok.then(|| Sn(s.to_string()))
     }
@@ -395,15 +394,20 @@ pub fn lines(body: &[u8]) -> Vec<String> {
 
 pub fn parse_time(s: &str) -> Option<NaiveDateTime> {
     let s = s.trim();
-    ["%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y/%m/%d %H:%M:%S"]
-        .iter()
-        .find_map(|f| NaiveDateTime::parse_from_str(s, f).ok())
+    [
+        "%Y-%m-%d %H:%M:%S",
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y/%m/%d %H:%M:%S",
+    ]
+    .iter()
+    .find_map(|f| NaiveDateTime::parse_from_str(s, f).ok())
 }
 
 fn valid_pin(p: &str) -> bool {
     !p.is_empty()
         && p.len() <= MAX_PIN
-        && p.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        && p.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
 /// Parses one ATTLOG line: `PIN\tTime\tStatus\tVerify\tWorkcode\tReserved...`; extra columns are
@@ -526,7 +530,10 @@ pub fn parse_operlog_line(line: &str) -> Option<OperLine> {
             {
                 return None;
             }
-            Some(OperLine::Template { kind: tag, fields: kv })
+            Some(OperLine::Template {
+                kind: tag,
+                fields: kv,
+            })
         }
         "OPLOG" | "USERPIC" | "BIOPHOTO" | "IDCARD" | "ERRORLOG" | "WORKCODE" | "SMS" => {
             Some(OperLine::Other(tag))
@@ -893,13 +900,25 @@ mod tests {
         let ls = lines(&body);
         assert_eq!(ls.len(), 2);
         assert!(parse_attlog_line(&ls[1]).is_some());
-        assert!(matches!(parse_operlog_line(&ls[0]), Some(OperLine::User(_))));
+        assert!(matches!(
+            parse_operlog_line(&ls[0]),
+            Some(OperLine::User(_))
+        ));
     }
 
     #[test]
     fn statuses_map_to_directions() {
         use Direction::*;
-        let want = [(0, Some(In)), (1, Some(Out)), (2, Some(Out)), (3, Some(In)), (4, Some(In)), (5, Some(Out)), (255, None), (9, None)];
+        let want = [
+            (0, Some(In)),
+            (1, Some(Out)),
+            (2, Some(Out)),
+            (3, Some(In)),
+            (4, Some(In)),
+            (5, Some(Out)),
+            (255, None),
+            (9, None),
+        ];
         for (s, d) in want {
             assert_eq!(PunchKind::of_status(s).direction(), d, "status {s}");
         }
@@ -909,11 +928,25 @@ mod tests {
     fn undefined_status_is_first_in_last_out() {
         let d = NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
         assert_eq!(resolve_undefined(d, None), Direction::In);
-        let prev_in = Previous { at_unix: 0, direction: Direction::In, day: d };
+        let prev_in = Previous {
+            at_unix: 0,
+            direction: Direction::In,
+            day: d,
+        };
         assert_eq!(resolve_undefined(d, Some(prev_in)), Direction::Out);
-        let prev_out = Previous { direction: Direction::Out, ..prev_in };
-        assert_eq!(resolve_undefined(d, Some(prev_out)), Direction::Out, "a later punch is the new last out");
-        let yesterday = Previous { day: d.pred_opt().unwrap(), ..prev_out };
+        let prev_out = Previous {
+            direction: Direction::Out,
+            ..prev_in
+        };
+        assert_eq!(
+            resolve_undefined(d, Some(prev_out)),
+            Direction::Out,
+            "a later punch is the new last out"
+        );
+        let yesterday = Previous {
+            day: d.pred_opt().unwrap(),
+            ..prev_out
+        };
         assert_eq!(resolve_undefined(d, Some(yesterday)), Direction::In);
     }
 
@@ -934,7 +967,10 @@ mod tests {
         assert_eq!(parse_zone("99:00"), None);
         assert_eq!(zone_option(420), "7");
         assert_eq!(zone_option(330), "330");
-        assert_eq!(to_utc(t("2026-11-23 07:00:00"), 420), to_utc(t("2026-11-23 00:00:00"), 0));
+        assert_eq!(
+            to_utc(t("2026-11-23 07:00:00"), 420),
+            to_utc(t("2026-11-23 00:00:00"), 0)
+        );
     }
 
     #[test]
@@ -942,33 +978,79 @@ mod tests {
         let u = parse_operlog_line("USER PIN=77\tName=Ravi\tPri=14\tPasswd=\tCard=[1A2B]\tGrp=1\tTZ=0000000100000000\tVerify=0\tViceCard=").unwrap();
         let OperLine::User(kv) = u else { panic!() };
         let user = user_from_line(&kv, "SN1", 5).unwrap();
-        assert_eq!((user.pin.as_str(), user.name.as_str(), user.privilege, user.card.as_str()), ("77", "Ravi", 14, "[1A2B]"));
-        assert!(cmd_update_user(&user).starts_with("DATA UPDATE USERINFO PIN=77\tName=Ravi\tPri=14\t"));
+        assert_eq!(
+            (
+                user.pin.as_str(),
+                user.name.as_str(),
+                user.privilege,
+                user.card.as_str()
+            ),
+            ("77", "Ravi", 14, "[1A2B]")
+        );
+        assert!(
+            cmd_update_user(&user).starts_with("DATA UPDATE USERINFO PIN=77\tName=Ravi\tPri=14\t")
+        );
         let fp = parse_operlog_line("FP PIN=77\tFID=6\tSize=8\tValid=1\tTMP=QUJDRA==").unwrap();
-        let OperLine::Template { kind, fields } = fp else { panic!() };
+        let OperLine::Template { kind, fields } = fp else {
+            panic!()
+        };
         assert_eq!(kind, "FP");
         let (fid, rest) = template_parts(&kind, &fields);
         assert_eq!(fid, "6");
-        let tpl = Template { pin: "77".into(), kind, fid, fields: rest, blob: String::new(), source_sn: "SN1".into(), updated_unix: 0 };
-        assert_eq!(cmd_update_template(&tpl, "QUJDRA=="), "DATA UPDATE FINGERTMP PIN=77\tFID=6\tSize=8\tValid=1\tTMP=QUJDRA==");
-        assert!(parse_operlog_line("fp Pin=1\tFID=1\tTmp=abc").is_some(), "lower case tags and keys");
-        assert!(parse_operlog_line("FP PIN=1\tFID=1\tTMP=").is_none(), "no template");
-        assert!(matches!(parse_operlog_line("OPLOG 4\t0\t2026-11-23 07:00:00\t0\t0\t0\t0"), Some(OperLine::Other(_))));
+        let tpl = Template {
+            pin: "77".into(),
+            kind,
+            fid,
+            fields: rest,
+            blob: String::new(),
+            source_sn: "SN1".into(),
+            updated_unix: 0,
+        };
+        assert_eq!(
+            cmd_update_template(&tpl, "QUJDRA=="),
+            "DATA UPDATE FINGERTMP PIN=77\tFID=6\tSize=8\tValid=1\tTMP=QUJDRA=="
+        );
+        assert!(
+            parse_operlog_line("fp Pin=1\tFID=1\tTmp=abc").is_some(),
+            "lower case tags and keys"
+        );
+        assert!(
+            parse_operlog_line("FP PIN=1\tFID=1\tTMP=").is_none(),
+            "no template"
+        );
+        assert!(matches!(
+            parse_operlog_line("OPLOG 4\t0\t2026-11-23 07:00:00\t0\t0\t0\t0"),
+            Some(OperLine::Other(_))
+        ));
         assert!(parse_operlog_line("NONSENSE").is_none());
     }
 
     #[test]
     fn devicecmd_results_and_info() {
-        let r = parse_devicecmd(b"ID=12&Return=0&CMD=DATA\r\nID=13&Return=-1002&CMD=DATA\nContent=x\n");
-        assert_eq!(r, vec![
-            CmdResult { id: "12".into(), ret: 0, cmd: "DATA".into() },
-            CmdResult { id: "13".into(), ret: -1002, cmd: "DATA".into() },
-        ]);
+        let r =
+            parse_devicecmd(b"ID=12&Return=0&CMD=DATA\r\nID=13&Return=-1002&CMD=DATA\nContent=x\n");
+        assert_eq!(
+            r,
+            vec![
+                CmdResult {
+                    id: "12".into(),
+                    ret: 0,
+                    cmd: "DATA".into()
+                },
+                CmdResult {
+                    id: "13".into(),
+                    ret: -1002,
+                    cmd: "DATA".into()
+                },
+            ]
+        );
         let i = parse_info("Ver 8.0.4.2-20190321,10,3,500,192.168.1.201,10,7,12,4,111");
         assert_eq!(i.firmware.as_deref(), Some("Ver 8.0.4.2-20190321"));
         assert_eq!((i.users, i.fps, i.faces), (Some(10), Some(3), Some(4)));
         assert_eq!(i.ip.as_deref(), Some("192.168.1.201"));
-        let kv = parse_comma_kv("DeviceType=att,~DeviceName=SpeedFace-V5L,~OEMVendor=ZKTECO CO., LTD.,FirmVer=8.1");
+        let kv = parse_comma_kv(
+            "DeviceType=att,~DeviceName=SpeedFace-V5L,~OEMVendor=ZKTECO CO., LTD.,FirmVer=8.1",
+        );
         assert_eq!(field(&kv, "DeviceName"), Some("SpeedFace-V5L"));
         assert_eq!(field(&kv, "OEMVendor"), Some("ZKTECO CO., LTD."));
         assert_eq!(field(&kv, "FirmVer"), Some("8.1"));
@@ -976,7 +1058,17 @@ mod tests {
 
     #[test]
     fn commands_are_retried_until_return_zero() {
-        let mut c = TerminalCommand { id: 1, sn: "S".into(), text: "X".into(), state: CommandState::Queued, created_unix: 0, sent_unix: None, tries: 0, last_return: None, done_unix: None };
+        let mut c = TerminalCommand {
+            id: 1,
+            sn: "S".into(),
+            text: "X".into(),
+            state: CommandState::Queued,
+            created_unix: 0,
+            sent_unix: None,
+            tries: 0,
+            last_return: None,
+            done_unix: None,
+        };
         assert!(c.due(0, 60));
         c.state = CommandState::Sent;
         c.sent_unix = Some(100);
@@ -995,8 +1087,18 @@ mod tests {
 
     #[test]
     fn options_block_starts_with_the_serial() {
-        let st = Stamps { attlog: "9999".into(), ..Default::default() };
-        let o = render_options(&OptionsBlock { sn: "CQZ7", stamps: &st, zone_min: 330, delay_secs: 10, error_delay_secs: 30, trans_interval_min: 1 });
+        let st = Stamps {
+            attlog: "9999".into(),
+            ..Default::default()
+        };
+        let o = render_options(&OptionsBlock {
+            sn: "CQZ7",
+            stamps: &st,
+            zone_min: 330,
+            delay_secs: 10,
+            error_delay_secs: 30,
+            trans_interval_min: 1,
+        });
         assert!(o.starts_with("GET OPTION FROM: CQZ7\n"));
         assert!(o.contains("\nATTLOGStamp=9999\n"));
         assert!(o.contains("\nOPERLOGStamp=None\n"));

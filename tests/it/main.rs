@@ -15,4 +15,5 @@ mod foundation;
 mod gatepass;
 mod hr;
 mod identity;
+mod terminals;
 mod work;

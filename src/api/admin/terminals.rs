@@ -14,9 +14,12 @@ use crate::service::{terminals, Services};
 
 pub fn routes() -> Vec<Route> {
     vec![
-        route(Method::GET, "/admin/terminals", "List Terminals", |svc, _| {
-            Box::pin(list(svc))
-        }),
+        route(
+            Method::GET,
+            "/admin/terminals",
+            "List Terminals",
+            |svc, _| Box::pin(list(svc)),
+        ),
         route(
             Method::POST,
             "/admin/terminals/approve",
@@ -94,12 +97,21 @@ fn limit(req: &Request) -> usize {
 async fn commands(svc: Arc<Services>, req: Request) -> AdminResult {
     let sn = req.query_param("sn").filter(|s| !s.is_empty());
     let open = req.query_param("open").is_some_and(|v| v == "true");
-    Ok(terminals::commands_json(&svc, sn.as_deref(), open, limit(&req))?)
+    Ok(terminals::commands_json(
+        &svc,
+        sn.as_deref(),
+        open,
+        limit(&req),
+    )?)
 }
 
 async fn unknown(svc: Arc<Services>, req: Request) -> AdminResult {
     let sn = req.query_param("sn").filter(|s| !s.is_empty());
-    Ok(terminals::unknown_punches_json(&svc, sn.as_deref(), limit(&req))?)
+    Ok(terminals::unknown_punches_json(
+        &svc,
+        sn.as_deref(),
+        limit(&req),
+    )?)
 }
 
 async fn users(svc: Arc<Services>, req: Request) -> AdminResult {

@@ -128,7 +128,10 @@ fn serial(req: &Request) -> Result<Sn, Response> {
         .map(|(_, v)| v);
     match raw.as_deref().and_then(Sn::parse) {
         Some(sn) => Ok(sn),
-        None => Err(text(400, "ERROR: SN (the serial number) is missing or malformed")),
+        None => Err(text(
+            400,
+            "ERROR: SN (the serial number) is missing or malformed",
+        )),
     }
 }
 
@@ -143,10 +146,8 @@ fn q(req: &Request, name: &str) -> Option<String> {
 fn contact_of(req: &Request) -> Contact {
     let info = q(req, "INFO").map(|i| parse_info(&i)).unwrap_or_default();
     Contact {
-        ip: info
-            .ip
-            .clone()
-            .or_else(|| req.peer.map(|p| p.ip().to_string())),
+        // The address it speaks from; what INFO reports only when there is none.
+        ip: req.peer.map(|p| p.ip().to_string()).or(info.ip.clone()),
         model: q(req, "DeviceType").filter(|d| d.len() > 3),
         firmware: info.firmware,
         push_version: q(req, "pushver"),
@@ -159,11 +160,17 @@ fn contact_of(req: &Request) -> Contact {
 
 fn failed(e: crate::service::ServiceError) -> Response {
     let p: Problem = e.into();
-    text(p.status.max(500), "ERROR: the box could not store this; send it again")
-        .with_header("retry-after", "30")
+    text(
+        p.status.max(500),
+        "ERROR: the box could not store this; send it again",
+    )
+    .with_header("retry-after", "30")
 }
 
-async fn touch(svc: &Services, req: &Request) -> Result<(Sn, crate::domain::terminals::Terminal), Response> {
+async fn touch(
+    svc: &Services,
+    req: &Request,
+) -> Result<(Sn, crate::domain::terminals::Terminal), Response> {
     let sn = serial(req)?;
     match terms::contact(svc, &sn, contact_of(req)).await {
         Ok(t) => Ok((sn, t)),
@@ -200,7 +207,10 @@ fn refused(sn: &Sn, e: UploadError) -> Response {
         .with_header("retry-after", "300"),
         UploadError::NotApproved(_) => text(
             503,
-            format!("FAIL: terminal {} is waiting for approval; keep the data and send it again", sn.0),
+            format!(
+                "FAIL: terminal {} is waiting for approval; keep the data and send it again",
+                sn.0
+            ),
         )
         .with_header("retry-after", "60"),
         UploadError::Busy => text(503, "FAIL: busy; send it again").with_header("retry-after", "5"),
@@ -237,10 +247,12 @@ async fn cdata_post(svc: Arc<Services>, req: Request) -> Response {
                 Err(e) => refused(&sn, e),
             }
         }
-        UploadTable::AttPhoto => match ingest::photo(&svc, &sn, stamp.as_deref(), &req.body).await {
-            Ok(()) => ok(),
-            Err(e) => refused(&sn, e),
-        },
+        UploadTable::AttPhoto => {
+            match ingest::photo(&svc, &sn, stamp.as_deref(), &req.body).await {
+                Ok(()) => ok(),
+                Err(e) => refused(&sn, e),
+            }
+        }
         UploadTable::Options => ok(),
         UploadTable::Other(name) => {
             // Tables we do not keep (ERRORLOG, IDCARD, rtlog ...) are acknowledged when the
@@ -248,7 +260,10 @@ async fn cdata_post(svc: Arc<Services>, req: Request) -> Response {
             match terms::terminal(&svc.store, &sn.0) {
                 Ok(Some(t)) if t.state == TerminalState::Approved => {
                     tracing::debug!(sn = %sn.0, table = %name, "terminal table not kept");
-                    text(200, format!("OK: {}", crate::domain::terminals::lines(&req.body).len()))
+                    text(
+                        200,
+                        format!("OK: {}", crate::domain::terminals::lines(&req.body).len()),
+                    )
                 }
                 Ok(Some(t)) => refused(&sn, UploadError::NotApproved(t.state)),
                 Ok(None) => refused(&sn, UploadError::NotApproved(TerminalState::Pending)),

@@ -121,7 +121,10 @@ pub async fn attlog(
         rep.accepted += 1;
     }
     if let Some(s) = stamp.filter(|s| !s.trim().is_empty()) {
-        term.stamps.attlog = crate::domain::terminals::clean(s).chars().take(32).collect();
+        term.stamps.attlog = crate::domain::terminals::clean(s)
+            .chars()
+            .take(32)
+            .collect();
     }
     // A short upload is a real-time push made seconds after the punch: its time against ours
     // tells the terminal's clock drift.
@@ -144,11 +147,7 @@ pub async fn attlog(
     Ok(rep)
 }
 
-fn employee_of_pin(
-    tx: &Tx,
-    batch: &mut Batch,
-    pin: &str,
-) -> Result<Option<Employee>, UploadError> {
+fn employee_of_pin(tx: &Tx, batch: &mut Batch, pin: &str) -> Result<Option<Employee>, UploadError> {
     if let Some(e) = batch.employees.get(pin) {
         return Ok(e.clone());
     }
@@ -261,7 +260,10 @@ fn store_punch(
             if a.workcode.is_empty() || a.workcode == "0" {
                 String::new()
             } else {
-                format!(", workcode {}", crate::domain::terminals::clean(&a.workcode))
+                format!(
+                    ", workcode {}",
+                    crate::domain::terminals::clean(&a.workcode)
+                )
             }
         ),
     };
@@ -278,16 +280,23 @@ fn store_punch(
         .unwrap_or_default();
     if state.last.as_ref().is_none_or(|l| l.at_unix <= at) {
         let mut st = advance(&key, &p);
-        for r in [st.open_in.as_mut(), st.last.as_mut()].into_iter().flatten() {
+        for r in [st.open_in.as_mut(), st.last.as_mut()]
+            .into_iter()
+            .flatten()
+        {
             r.accuracy_m = UNKNOWN_POSITION_M;
         }
         tx.put(emp.code.as_bytes(), &st);
     }
-    batch.staged.entry(emp.code.clone()).or_default().push(Previous {
-        at_unix: at,
-        direction,
-        day,
-    });
+    batch
+        .staged
+        .entry(emp.code.clone())
+        .or_default()
+        .push(Previous {
+            at_unix: at,
+            direction,
+            day,
+        });
     Ok(())
 }
 
@@ -361,7 +370,10 @@ pub async fn operlog(
         rep.accepted += 1;
     }
     if let Some(s) = stamp.filter(|s| !s.trim().is_empty()) {
-        term.stamps.operlog = crate::domain::terminals::clean(s).chars().take(32).collect();
+        term.stamps.operlog = crate::domain::terminals::clean(s)
+            .chars()
+            .take(32)
+            .collect();
     }
     term.templates += templates;
     term.malformed += rep.malformed as u64;
@@ -400,7 +412,10 @@ pub async fn photo(
         term.photos += 1;
     }
     if let Some(s) = stamp.filter(|s| !s.trim().is_empty()) {
-        term.stamps.attphoto = crate::domain::terminals::clean(s).chars().take(32).collect();
+        term.stamps.attphoto = crate::domain::terminals::clean(s)
+            .chars()
+            .take(32)
+            .collect();
     }
     tx.put(sn.0.as_bytes(), &term);
     tx.commit().await?;

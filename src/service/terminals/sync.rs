@@ -165,10 +165,7 @@ pub fn employee_written(
     let explicit = match get("terminal_pin") {
         Some(p) => {
             let p = p.trim().to_string();
-            if p.is_empty()
-                || p.len() > MAX_PIN
-                || !p.chars().all(|c| c.is_ascii_alphanumeric())
-            {
+            if p.is_empty() || p.len() > MAX_PIN || !p.chars().all(|c| c.is_ascii_alphanumeric()) {
                 return Err(format!(
                     "terminal_pin: '{p}' must be 1-{MAX_PIN} letters or digits"
                 ));
@@ -201,7 +198,10 @@ pub fn employee_written(
     // Who holds the wanted PIN already.
     let pin = match pin {
         Some(p) => {
-            match tx.get::<PinEntry>(p.as_bytes()).map_err(|x| x.to_string())? {
+            match tx
+                .get::<PinEntry>(p.as_bytes())
+                .map_err(|x| x.to_string())?
+            {
                 Some(holder) if holder.code != e.code => {
                     if is_explicit && holder.explicit {
                         return Err(format!(
@@ -411,7 +411,9 @@ pub async fn results(svc: &Services, sn: &str, body: &[u8]) -> Result<usize> {
 
 /// Commands of one terminal (or all), newest first, at most `limit`; `open` = not finished.
 pub fn commands_json(svc: &Services, sn: Option<&str>, open: bool, limit: usize) -> Result<Value> {
-    let prefix = sn.map(|s| store::prefix(&[s.as_bytes()])).unwrap_or_default();
+    let prefix = sn
+        .map(|s| store::prefix(&[s.as_bytes()]))
+        .unwrap_or_default();
     let mut out = Vec::new();
     let rfc = super::super::attendance::rfc3339;
     if open {
@@ -436,7 +438,14 @@ pub fn commands_json(svc: &Services, sn: Option<&str>, open: bool, limit: usize)
     Ok(Value::Array(
         out.into_iter()
             .map(|c| {
-                let verb: String = c.text.split('\t').next().unwrap_or("").chars().take(60).collect();
+                let verb: String = c
+                    .text
+                    .split('\t')
+                    .next()
+                    .unwrap_or("")
+                    .chars()
+                    .take(60)
+                    .collect();
                 json!({
                     "id": c.id,
                     "sn": c.sn,
@@ -456,7 +465,9 @@ pub fn commands_json(svc: &Services, sn: Option<&str>, open: bool, limit: usize)
 
 /// Punches whose PIN maps to no employee, for review (at most `limit`).
 pub fn unknown_punches_json(svc: &Services, sn: Option<&str>, limit: usize) -> Result<Value> {
-    let prefix = sn.map(|s| store::prefix(&[s.as_bytes()])).unwrap_or_default();
+    let prefix = sn
+        .map(|s| store::prefix(&[s.as_bytes()]))
+        .unwrap_or_default();
     let mut out = Vec::new();
     for r in svc.store.scan_iter::<UnknownPunch>(&prefix)? {
         let (_, u) = r?;
