@@ -127,11 +127,11 @@ pub async fn contact(svc: &Services, sn: &Sn, c: Contact) -> Result<Terminal> {
         .unwrap_or_else(|e| e.into_inner())
         .insert(sn.0.clone(), now);
     if let Some(t) = svc.store.get::<Terminal>(sn.0.as_bytes())? {
-        let (u, changed) = merge(t.clone(), &c, now);
+        // Most polls change nothing: the store is written at most once a minute for them.
+        let (_, changed) = merge(t.clone(), &c, now);
         if !changed && now - t.last_seen_unix < CONTACT_WRITE_SECS {
             return Ok(t);
         }
-        let _ = u;
     }
     let mut tx = svc.store.begin().await;
     let (t, _) = match tx.get::<Terminal>(sn.0.as_bytes())? {
@@ -257,6 +257,7 @@ pub fn terminal_json(svc: &Services, t: &Terminal) -> Result<Value> {
         "photos": t.photos,
         "templates": t.templates,
         "last_upload": t.last_upload_unix.map(rfc),
+        "last_upload_unix": t.last_upload_unix,
     }))
 }
 

@@ -763,3 +763,69 @@ fn a_flood_from_one_serial_does_not_starve_the_handhelds() {
     handheld.sort();
     assert!(handheld.len() >= 3, "{handheld:?}");
 }
+
+#[test]
+fn the_console_shows_terminals_and_approves_them_from_the_licences_screen() {
+    use gatehouse_tui::crossterm::event::{KeyCode, KeyEvent};
+    let s = server();
+    handshake(&s, "CQZ7224460271");
+    approve(&s, "CQZ7224460271", &[]);
+    let a = upload(
+        &s,
+        "CQZ7224460271",
+        "ATTLOG",
+        "4242",
+        format!("2\t{DAY} 07:00:00\t0\t1\t0\n").as_bytes(),
+    );
+    assert_eq!(a.text, "OK: 1");
+    handshake(&s, "NEWGATE01");
+    let c = crate::console::admin_client(&s.state);
+    let mut app = gatehouse_tui::app::App::new();
+    crate::console::screen(&mut app, &c, 1);
+    app.on_key(KeyEvent::from(KeyCode::Char('t')));
+    gatehouse_tui::settle(&mut app, &c);
+    let screen = gatehouse_tui::render(&app, 80, 24);
+    crate::console::assert_fits(&screen);
+    assert!(screen.contains("[Licences]"), "{screen}");
+    assert!(screen.contains("Terminals: 1 pending"), "{screen}");
+    assert!(
+        screen.contains("CQZ7224460271") && screen.contains("approved"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("NEWGATE01") && screen.contains("PENDING"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("127.0.0.1") && screen.contains("just now"),
+        "{screen}"
+    );
+    assert!(screen.contains("4242"), "the backlog stamp: {screen}");
+    assert!(
+        screen.contains("punches 1"),
+        "details of the selected one: {screen}"
+    );
+    crate::console::assert_snapshot("terminals", &screen, &s.state);
+
+    // Approve the pending one with a key; its commands (the roll) show with `c`.
+    app.on_key(KeyEvent::from(KeyCode::Down));
+    app.on_key(KeyEvent::from(KeyCode::Char('a')));
+    gatehouse_tui::settle(&mut app, &c);
+    assert_eq!(
+        app.message.as_deref(),
+        Some("Done: terminal NEWGATE01 approved.")
+    );
+    assert_eq!(terminal(&s, "NEWGATE01")["state"], "approved");
+    app.on_key(KeyEvent::from(KeyCode::Char('c')));
+    gatehouse_tui::settle(&mut app, &c);
+    let screen = gatehouse_tui::render(&app, 80, 24);
+    assert!(
+        screen.contains("QUEUED") && screen.contains("DATA UPDATE USERINFO"),
+        "{screen}"
+    );
+    // Back to the handhelds.
+    app.on_key(KeyEvent::from(KeyCode::Char('t')));
+    gatehouse_tui::settle(&mut app, &c);
+    let screen = gatehouse_tui::render(&app, 80, 24);
+    assert!(screen.contains("devices"), "{screen}");
+}
