@@ -232,6 +232,7 @@ pub fn terminal_json(svc: &Services, t: &Terminal) -> Result<Value> {
     Ok(json!({
         "sn": t.sn,
         "state": t.state.as_str(),
+        "status": t.state.as_str(),
         "model": t.model,
         "firmware": t.firmware,
         "push_version": t.push_version,
@@ -269,12 +270,6 @@ pub fn list_json(svc: &Services) -> Result<Value> {
     Ok(Value::Array(out))
 }
 
-fn not_found() -> ServiceError {
-    ServiceError::NotFound {
-        key: "terminals.unknown",
-    }
-}
-
 /// Staff decision on a terminal. Approving queues every user and template to it (so a new
 /// terminal learns the roll) and makes its backlog welcome; `zone` sets its wall-clock zone.
 pub async fn set_state(
@@ -292,7 +287,14 @@ pub async fn set_state(
     })?;
     let now = svc.now_unix();
     let mut tx = svc.store.begin().await;
-    let mut t = tx.get::<Terminal>(sn.0.as_bytes())?.ok_or_else(not_found)?;
+    // Staff may decide before the terminal's first contact (pre-approval by serial number).
+    let mut t = tx
+        .get::<Terminal>(sn.0.as_bytes())?
+        .unwrap_or_else(|| Terminal {
+            first_seen_unix: 0,
+            last_seen_unix: 0,
+            ..Terminal::new(&sn, now)
+        });
     let was = t.state;
     t.state = state;
     if zone_min.is_some() {

@@ -829,3 +829,27 @@ fn the_console_shows_terminals_and_approves_them_from_the_licences_screen() {
     let screen = gatehouse_tui::render(&app, 80, 24);
     assert!(screen.contains("devices"), "{screen}");
 }
+
+#[test]
+fn a_serial_approved_before_it_calls_and_acknowledged_punches_survive_kill_9() {
+    let mut s = server();
+    let v = approve(&s, "PRE001", &[]);
+    assert_eq!(v["last_seen_unix"], 0, "never seen yet: {v}");
+    let a = upload(&s, "PRE001", "ATTLOG", "77", &batch_500());
+    assert_eq!((a.status, a.text.as_str()), (200, "OK: 500"));
+    let _tmp = s.keep_state();
+    let state = s.kill9();
+    let s = Server::start_on(&state, &["--demo"]);
+    assert_eq!(
+        from_terminal(&export(&s, BEFORE, NEXT), "PRE001").len(),
+        500
+    );
+    let t = terminal(&s, "PRE001");
+    assert_eq!(
+        (t["punches_stored"].as_u64(), t["stamps"]["ATTLOG"].as_str()),
+        (Some(500), Some("77")),
+        "{t}"
+    );
+    let check = s.cli_json(&["check"]);
+    assert_eq!(check["errors"], json!([]), "{check}");
+}
