@@ -10,6 +10,7 @@ use serde_json::{json, Value};
 
 use crate::config::Config;
 
+mod terminals;
 mod transfer;
 
 #[derive(Parser, Debug)]
@@ -93,6 +94,11 @@ pub enum Cmd {
     },
     /// Decode every stored value and verify every blob.
     Check,
+    /// Biometric terminals (ZKTeco ADMS push): list, approve, block.
+    Terminal {
+        #[command(subcommand)]
+        cmd: terminals::TerminalCmd,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -324,6 +330,7 @@ fn run(cli: Cli) -> Result<(), String> {
             let d = admin(&cfg, "POST", path, Some(json!({"imei": imei})))?;
             emit(&g, &d, || format!("device {imei} {verb}"))
         }
+        Cmd::Terminal { cmd } => terminals::run(&cfg, &g, cmd),
         Cmd::Import { kind, file } => transfer::import(&cfg, &g, &kind, &file),
         Cmd::Export {
             kind,

@@ -56,10 +56,10 @@ fn catalogues() -> &'static (Catalogue, Catalogue) {
     C.get_or_init(|| {
         let areas = |lang| match lang {
             "id" => load(
-                &area_files!("id": "core", "identity", "attendance", "estate", "gatepass", "work", "security", "reliability", "values"),
+                &area_files!("id": "core", "identity", "attendance", "estate", "gatepass", "work", "security", "reliability", "values", "terminals"),
             ),
             _ => load(
-                &area_files!("en": "core", "identity", "attendance", "estate", "gatepass", "work", "security", "reliability", "values"),
+                &area_files!("en": "core", "identity", "attendance", "estate", "gatepass", "work", "security", "reliability", "values", "terminals"),
             ),
         };
         (areas("id"), areas("en"))

@@ -8,6 +8,7 @@
 //! document and the live routes come from one table.
 
 pub mod admin;
+pub mod adms;
 pub mod authorize;
 pub mod body;
 pub mod codelayer;
@@ -40,6 +41,8 @@ pub enum Family {
     Authorize,
     Admin,
     Ops,
+    /// Biometric terminals (ZKTeco ADMS push), `/iclock`: plain text.
+    Adms,
 }
 
 impl Family {
@@ -50,6 +53,7 @@ impl Family {
             Family::Authorize => "authorize",
             Family::Admin => "admin",
             Family::Ops => "ops",
+            Family::Adms => "adms",
         }
     }
 
@@ -67,6 +71,8 @@ impl Family {
             Family::Codelayer
         } else if under("/api") {
             Family::Authorize
+        } else if under(adms::BASE) {
+            Family::Adms
         } else {
             Family::Ops
         }
@@ -79,6 +85,7 @@ impl Family {
             Family::Codelayer => codelayer::render_problem(req, p),
             Family::Authorize => authorize::render_problem(req, p),
             Family::Admin | Family::Ops => admin::render_problem(req, p),
+            Family::Adms => adms::render_problem(req, p),
         }
     }
 }
@@ -293,6 +300,7 @@ impl Router {
         routes.extend(codelayer::routes());
         routes.extend(authorize::routes());
         routes.extend(ops::routes());
+        routes.extend(adms::routes());
         Self {
             routes,
             admin: false,

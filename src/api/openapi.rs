@@ -215,7 +215,7 @@ fn envelope_schema(family: super::Family, payload: Value) -> Value {
             "required": ["status", "message"],
             "properties": {"status": {"const": "success"}, "message": payload}
         }),
-        Admin | Ops => payload,
+        Admin | Ops | Adms => payload,
     }
 }
 
@@ -424,6 +424,25 @@ pub fn document(routes: &[Route]) -> Value {
             "parameters": params,
             "responses": responses,
         });
+        if r.family == super::Family::Adms {
+            // Terminals speak plain text both ways, errors included.
+            let ex = r
+                .doc
+                .response
+                .as_ref()
+                .and_then(Value::as_str)
+                .unwrap_or("OK");
+            if let Some(resps) = op["responses"].as_object_mut() {
+                for (status, resp) in resps.iter_mut() {
+                    let example = if status == "200" { ex } else { "ERROR: ..." };
+                    resp["content"] =
+                        json!({"text/plain": {"schema": {"type": "string"}, "example": example}});
+                }
+            }
+            if r.method == warp::http::Method::POST {
+                op["requestBody"] = json!({"required": false, "content": {"text/plain": {"schema": {"type": "string"}}}});
+            }
+        }
         let request = match (&r.doc.request_schema, &r.doc.request) {
             (Some(s), _) => Some(s.clone()),
             (None, Some(ex)) => {

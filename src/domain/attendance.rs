@@ -32,6 +32,8 @@ pub enum Flag {
     DeviceClockSkew { secs: i64 },
     /// The punch fits no instance of the employee's shift.
     OutsideShift,
+    /// A terminal sent no in/out state (status 255): resolved by first-in/last-out.
+    UndefinedStatus,
 }
 
 impl Flag {
@@ -41,6 +43,7 @@ impl Flag {
             Flag::ImpossibleSpeed { .. } => "impossible_speed",
             Flag::DeviceClockSkew { .. } => "device_clock_skew",
             Flag::OutsideShift => "outside_shift",
+            Flag::UndefinedStatus => "undefined_status",
         }
     }
 

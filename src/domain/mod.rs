@@ -14,4 +14,5 @@ pub mod gatepass;
 pub mod geofence;
 pub mod hr;
 pub mod shift;
+pub mod terminals;
 pub mod work;

@@ -36,6 +36,7 @@ pub fn punch_json(p: &Punch) -> Value {
         "suspicious": p.suspicious(),
         "flags": p.flags.iter().map(flag_json).collect::<Vec<_>>(),
         "note": p.note,
+        "source_terminal": crate::domain::terminals::source_terminal(&p.request_id),
     })
 }
 
@@ -196,6 +197,7 @@ pub fn export_rows(
         "accuracy_m",
         "flags",
         "request_id",
+        "source_terminal",
     ]
     .map(String::from)
     .to_vec();
@@ -235,6 +237,9 @@ pub fn export_rows(
                 format!("{:.1}", p.accuracy_m),
                 p.flags.iter().map(Flag::code).collect::<Vec<_>>().join(";"),
                 p.request_id.clone(),
+                crate::domain::terminals::source_terminal(&p.request_id)
+                    .unwrap_or_default()
+                    .to_string(),
             ]);
         }
         match d.succ_opt() {

@@ -214,8 +214,11 @@ pub fn upsert_employee(
             });
         }
     }
+    // Biometric terminals: PIN (`terminal_pin`), card, privilege, and their commands.
+    let on_terminals = super::terminals::sync::employee_written(svc, tx, &e, get)?;
     let outcome = match existing {
         None => Outcome::Created,
+        Some(_) if before == e && on_terminals => return Ok((e, Outcome::Updated)),
         Some(_) if before == e => return Ok((e, Outcome::Unchanged)),
         Some(_) => Outcome::Updated,
     };
@@ -419,7 +422,8 @@ pub fn cells<'a>(row: &'a super::transfer::Row<'a>) -> impl Fn(&str) -> Option<S
 pub const EMPLOYEES_HELP: &str =
     "the HR roll: code, name, sex (M/F/T), doj, dob, pan, cpf, accode, \
     father_name, department, designation, firm, group, shift, hname, place, post, district, state, \
-    pin, phone, basic_pay, dor, relieving_reason, changed_on, order_no (dates yyyy-MM-dd)";
+    pin, phone, basic_pay, dor, relieving_reason, changed_on, order_no (dates yyyy-MM-dd), \
+    terminal_pin, terminal_card, terminal_privilege (biometric terminals)";
 
 pub const HR_HELP: &str = "HR history and holidays: record (leave | leave_credit | leave_opening | \
     payroll | tds | holiday), empcode, date, to_date, leave_type, half_day, days, month, days_worked, \

@@ -38,7 +38,7 @@ pub(crate) fn screen(app: &mut App, c: &AdminClient, i: usize) -> String {
     gatehouse_tui::render(app, 80, 24)
 }
 
-fn normalise(s: &str, state: &Path) -> String {
+pub(crate) fn normalise(s: &str, state: &Path) -> String {
     let state = state.display().to_string();
     s.lines()
         .map(|l| {
@@ -93,7 +93,7 @@ fn snapshot_dir() -> PathBuf {
 }
 
 /// Compares a screen with its stored snapshot (written when missing or when asked to update).
-fn assert_snapshot(name: &str, screen: &str, state: &Path) {
+pub(crate) fn assert_snapshot(name: &str, screen: &str, state: &Path) {
     let got = normalise(screen, state);
     let file = snapshot_dir().join(format!("console_{name}.txt"));
     let update = std::env::var("CONSOLE_UPDATE_SNAPSHOTS").is_ok_and(|v| v == "1");

@@ -18,8 +18,12 @@ mod gatepass;
 mod hardening;
 mod hr;
 mod identity;
+<<<<<<< HEAD
 mod roles;
 mod power;
 mod stalled;
 mod scale;
+=======
+mod terminals;
+>>>>>>> adms
 mod work;

@@ -21,6 +21,9 @@ pub enum Tag {
     Backup,
     Check,
     BackupStatus,
+    Terminals,
+    TerminalCommands,
+    TerminalUnknown,
     /// An action (approve, issue, unlock ...); the text says what was done, for the status line.
     Done(String),
 }

@@ -62,6 +62,7 @@ mod dashboard;
 mod estate;
 mod gatepass;
 mod identity;
+mod terminals;
 mod transfer;
 
 pub fn routes() -> Vec<Route> {
@@ -95,6 +96,7 @@ pub fn routes() -> Vec<Route> {
         gatepass::routes(),
         dashboard::routes(),
         transfer::routes(),
+        terminals::routes(),
     ] {
         all.extend(area);
     }

@@ -9,6 +9,7 @@ pub mod estate;
 pub mod gatepass;
 pub mod identity;
 pub mod security;
+pub mod terminals;
 pub mod work;
 
 pub struct TableInfo {
@@ -55,6 +56,7 @@ pub fn all() -> Vec<TableInfo> {
         estate::tables(),
         gatepass::tables(),
         work::tables(),
+        terminals::tables(),
     ]
     .into_iter()
     .flatten()

@@ -17,6 +17,9 @@ pub struct Devices {
     /// Show only the ones waiting for a decision.
     pub pending_only: bool,
     pub query: String,
+    /// `t`: the biometric terminals instead of the handhelds (they are approved here too).
+    pub show_terminals: bool,
+    pub terminals: super::terminals::Terminals,
 }
 
 const KEYS: &[(&str, &str, &str)] = &[
@@ -28,6 +31,7 @@ const KEYS: &[(&str, &str, &str)] = &[
     ("f", "pending/all", "pending only / all devices"),
     ("/", "search", "filter by IMEI, name or mobile"),
     ("r", "", "refresh"),
+    ("t", "terminals", "biometric terminals (ZKTeco) and back"),
 ];
 
 impl Devices {
@@ -98,14 +102,21 @@ impl Screen for Devices {
     }
 
     fn keys(&self) -> &'static [(&'static str, &'static str, &'static str)] {
+        if self.show_terminals {
+            return self.terminals.keys();
+        }
         KEYS
     }
 
     fn refresh(&self) -> Vec<Cmd> {
+        if self.show_terminals {
+            return self.terminals.refresh();
+        }
         vec![Cmd::get(Tag::Devices, "/admin/devices")]
     }
 
     fn on_reply(&mut self, reply: &Reply) {
+        self.terminals.on_reply(reply);
         if reply.tag == Tag::Devices {
             self.list.take(&reply.fetch, rows_of);
             let n = self.visible().len();
@@ -114,6 +125,13 @@ impl Screen for Devices {
     }
 
     fn on_key(&mut self, key: KeyEvent) -> Action {
+        if key.code == KeyCode::Char('t') {
+            self.show_terminals = !self.show_terminals;
+            return Action::Refresh;
+        }
+        if self.show_terminals {
+            return self.terminals.on_key(key);
+        }
         let n = self.visible().len();
         if self.sel.on_key(&key, n) {
             return Action::None;
@@ -142,21 +160,37 @@ impl Screen for Devices {
     }
 
     fn query(&self) -> &str {
+        if self.show_terminals {
+            return self.terminals.query();
+        }
         &self.query
     }
 
     fn search(&mut self, q: &str) -> Vec<Cmd> {
+        if self.show_terminals {
+            return self.terminals.search(q);
+        }
         self.query = q.to_string();
         self.sel = Sel(0);
         vec![]
     }
 
+    fn back(&mut self) -> bool {
+        self.show_terminals && self.terminals.back()
+    }
+
     fn scroll(&mut self, delta: i32) {
+        if self.show_terminals {
+            return self.terminals.scroll(delta);
+        }
         let n = self.visible().len();
         self.sel.by(delta, n);
     }
 
     fn draw(&self, f: &mut Frame, area: Rect, ctx: &Ctx) {
+        if self.show_terminals {
+            return self.terminals.draw(f, area, ctx);
+        }
         if let Some(note) = placeholder(&self.list, "Device licences") {
             draw_note(f, area, &note);
             return;

@@ -9,6 +9,7 @@ pub mod devices;
 pub mod gatepass;
 pub mod logs;
 pub mod outbox;
+pub mod terminals;
 pub mod users;
 
 use crossterm::event::{KeyCode, KeyEvent};
