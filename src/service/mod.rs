@@ -29,11 +29,8 @@ pub mod maintenance;
 pub mod outbox;
 pub mod recovery;
 pub mod secrets;
-<<<<<<< HEAD
 pub mod throttle;
-=======
 pub mod terminals;
->>>>>>> adms
 pub mod transfer;
 pub mod work;
 

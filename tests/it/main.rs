@@ -18,12 +18,9 @@ mod gatepass;
 mod hardening;
 mod hr;
 mod identity;
-<<<<<<< HEAD
 mod roles;
 mod power;
 mod stalled;
 mod scale;
-=======
 mod terminals;
->>>>>>> adms
 mod work;
