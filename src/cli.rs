@@ -11,6 +11,7 @@ use serde_json::{json, Value};
 use crate::config::Config;
 
 mod transfer;
+mod upstream;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -93,6 +94,11 @@ pub enum Cmd {
     },
     /// Decode every stored value and verify every blob.
     Check,
+    /// Replication to the upstream PostgreSQL-wire database.
+    Upstream {
+        #[command(subcommand)]
+        cmd: upstream::UpstreamCmd,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -377,6 +383,7 @@ fn run(cli: Cli) -> Result<(), String> {
                 )
             })
         }
+        Cmd::Upstream { cmd } => upstream::run(&cfg, &g, cmd),
         Cmd::Check => {
             let d = admin(&cfg, "GET", "/admin/check", None)?;
             let errors: Vec<String> = d["errors"]

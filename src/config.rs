@@ -27,6 +27,7 @@ pub struct Config {
     pub gatepass: Gatepass,
     pub backup: Backup,
     pub wablas: Wablas,
+    pub upstream: Upstream,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -161,6 +162,31 @@ pub struct Wablas {
     pub token: String,
 }
 
+/// Replication to a PostgreSQL-wire database (DESIGN.md §3.7); off without a URL.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Upstream {
+    /// `postgres://user:password@host:5432/db` (`?sslmode=require` for TLS); empty = off.
+    pub url: String,
+    /// This box's name upstream; empty = the site name.
+    pub box_id: String,
+    /// Outbox entries per upstream transaction.
+    pub batch: usize,
+    /// How often the shipper looks for new entries when it has caught up.
+    pub interval_ms: u64,
+}
+
+impl Default for Upstream {
+    fn default() -> Self {
+        Self {
+            url: String::new(),
+            box_id: String::new(),
+            batch: 500,
+            interval_ms: 1000,
+        }
+    }
+}
+
 impl Default for Config {
     fn default() -> Self {
         Self {
@@ -179,6 +205,7 @@ impl Default for Config {
             gatepass: Gatepass::default(),
             backup: Backup::default(),
             wablas: Wablas::default(),
+            upstream: Upstream::default(),
         }
     }
 }

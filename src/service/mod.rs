@@ -27,6 +27,7 @@ pub mod outbox;
 pub mod recovery;
 pub mod secrets;
 pub mod transfer;
+pub mod upstream;
 pub mod work;
 
 use std::sync::Arc;

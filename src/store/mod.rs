@@ -12,6 +12,7 @@ pub mod codec;
 pub mod commit;
 pub mod engine;
 pub mod idempotency;
+pub mod outbox;
 pub mod schema;
 pub mod tables;
 
@@ -283,10 +284,12 @@ impl Tx {
         if pending.is_empty() {
             return Ok(());
         }
-        let ops: Vec<Op> = pending
+        let mut ops: Vec<Op> = pending
             .into_iter()
             .map(|((tree, key), value)| Op { tree, key, value })
             .collect();
+        // Domain changes get their outbox entries in this same apply, numbered under the lock.
+        outbox::stage(store.0.engine.as_ref(), &mut ops)?;
         store.0.engine.apply(&ops)?;
         drop(_guard);
         store.durable().await

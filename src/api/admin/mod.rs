@@ -62,6 +62,7 @@ mod estate;
 mod gatepass;
 mod identity;
 mod transfer;
+mod upstream;
 
 pub fn routes() -> Vec<Route> {
     let mut all = vec![
@@ -94,6 +95,7 @@ pub fn routes() -> Vec<Route> {
         gatepass::routes(),
         dashboard::routes(),
         transfer::routes(),
+        upstream::routes(),
     ] {
         all.extend(area);
     }

@@ -9,6 +9,12 @@ pub fn tables() -> Vec<TableInfo> {
         crate::table!(IdempotencyRecord),
         crate::table!(crate::store::backup::BackupLog),
         crate::table!(crate::domain::appliance::FirstRunNotice),
+        TableInfo {
+            tree: crate::store::outbox::TREE,
+            check: crate::store::outbox::check_value,
+        },
+        crate::table!(crate::store::outbox::ShipState),
+        crate::table!(crate::store::outbox::PullCursor),
     ]
 }
 
