@@ -15,4 +15,6 @@ mod foundation;
 mod gatepass;
 mod hr;
 mod identity;
+mod pg;
+mod upstream;
 mod work;

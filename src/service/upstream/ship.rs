@@ -272,16 +272,17 @@ async fn reconcile(svc: &Arc<Services>, client: &Client, box_id: &str) -> Result
     if up <= st.shipped_seq {
         return Ok(());
     }
-    // Hold the writer lock: nothing is numbered while we look and move.
+    let remote = client
+        .query_opt(schema::CHANGE_AT, &[&box_id, &(up as i64)])
+        .await
+        .map_err(pg)?;
+    // Hold the writer lock (no network from here on): nothing is numbered while we look and
+    // move.
     let guard = svc.store.begin().await;
     let engine = svc.store.engine();
     let last = outbox::last_seq(engine).map_err(|e| e.to_string())?;
     let same = if up <= last {
         let local = outbox::read(engine, up, up, 1).map_err(|e| e.to_string())?;
-        let remote = client
-            .query_opt(schema::CHANGE_AT, &[&box_id, &(up as i64)])
-            .await
-            .map_err(pg)?;
         match (local.first(), remote) {
             (Some(e), Some(r)) => {
                 let (kind, key) = kind_key(e);
