@@ -390,4 +390,118 @@ mod tests {
         k.extend_from_slice(&99u64.to_be_bytes());
         assert_eq!(render_trailing_u64(&k), "99");
     }
+
+    fn employee(code: &str) -> crate::domain::hr::Employee {
+        let d = chrono::NaiveDate::from_ymd_opt(2024, 1, 15).unwrap();
+        crate::domain::hr::Employee::new(code, "Siti Aminah", crate::domain::hr::Sex::F, d)
+    }
+
+    fn open() -> (tempfile::TempDir, crate::store::Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::store::Store::open(dir.path(), Default::default()).unwrap();
+        (dir, store)
+    }
+
+    #[test]
+    fn commits_log_their_changes_in_order_without_gaps_and_nothing_else() {
+        let (_dir, store) = open();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let mut tx = store.begin().await;
+            tx.put(b"E1", &employee("E1"));
+            tx.index("punches_by_day", b"2026-01-01\0x");
+            tx.commit().await.unwrap();
+            // A transaction dropped without commit logs nothing.
+            {
+                let mut tx = store.begin().await;
+                tx.put(b"E2", &employee("E2"));
+            }
+            // Trees that are not replicated (indexes, sessions, ...) are not logged.
+            let mut tx = store.begin().await;
+            tx.index(crate::store::tables::attendance::PUNCHES_BY_DAY, b"k");
+            tx.commit().await.unwrap();
+            // A line rolled back to its savepoint is not logged either.
+            let mut tx = store.begin().await;
+            tx.put(b"E4", &employee("E4"));
+            let sp = tx.savepoint();
+            tx.put(b"E5", &employee("E5"));
+            tx.rollback_to(sp);
+            tx.put(b"E3", &employee("E3"));
+            tx.commit().await.unwrap();
+            let mut tx = store.begin().await;
+            tx.delete::<crate::domain::hr::Employee>(b"E1");
+            tx.commit().await.unwrap();
+        });
+        let engine = store.engine();
+        assert_eq!(last_seq(engine).unwrap(), 4);
+        let all = read(engine, 1, 100, 100).unwrap();
+        let got: Vec<(u64, &str, &[u8], bool)> = all
+            .iter()
+            .map(|e| (e.seq, e.tree.as_str(), e.key.as_slice(), e.value.is_some()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (1, "employees", &b"E1"[..], true),
+                (2, "employees", &b"E3"[..], true),
+                (3, "employees", &b"E4"[..], true),
+                (4, "employees", &b"E1"[..], false),
+            ]
+        );
+        let body = (replicated("employees").unwrap().body)(all[0].value.as_ref().unwrap()).unwrap();
+        assert_eq!(body["name"], "Siti Aminah");
+        let report = crate::store::schema::check(&store).unwrap();
+        assert!(report.ok(), "{:?}", report.errors);
+        // Pruning shipped entries keeps the numbering.
+        assert_eq!(prune(engine, 3).unwrap(), 2);
+        assert_eq!(last_seq(engine).unwrap(), 4);
+        assert_eq!(first_from(engine, 0).unwrap().unwrap().seq, 3);
+        assert!(crate::store::schema::check(&store).unwrap().ok());
+    }
+
+    /// `cargo test --lib outbox::tests::cost -- --ignored --nocapture`: what logging adds to
+    /// one write's apply (a record and its index entry), without the flush both share.
+    #[test]
+    #[ignore]
+    fn cost_of_logging_a_write() {
+        let (_dir, store) = open();
+        let engine = store.engine();
+        let value = crate::store::codec::encode(&employee("E1"));
+        let n = 20_000u64;
+        let ops = |i: u64, tree: &str| {
+            vec![
+                Op {
+                    tree: tree.into(),
+                    key: format!("E{i}").into_bytes(),
+                    value: Some(value.clone()),
+                },
+                Op {
+                    tree: "bench_index".into(),
+                    key: format!("x{i}").into_bytes(),
+                    value: Some(vec![1]),
+                },
+            ]
+        };
+        for round in 0..2 {
+            let t = std::time::Instant::now();
+            for i in 0..n {
+                engine.apply(&ops(i, "bench_plain")).unwrap();
+            }
+            let plain = t.elapsed().as_secs_f64() * 1e6 / n as f64;
+            let t = std::time::Instant::now();
+            for i in 0..n {
+                let mut o = ops(i, "employees");
+                stage(engine, &mut o).unwrap();
+                engine.apply(&o).unwrap();
+            }
+            let logged = t.elapsed().as_secs_f64() * 1e6 / n as f64;
+            println!(
+                "round {round}: apply of a record + index: {plain:.1} µs; with its outbox entry: {logged:.1} µs (+{:.1} µs)",
+                logged - plain
+            );
+        }
+    }
 }
