@@ -210,7 +210,7 @@ fn kill_9_and_a_database_outage_under_load_lose_nothing_and_double_nothing() {
     pg.start_again();
     let slowest = writer.join().unwrap();
     assert!(
-        slowest < Duration::from_secs(2),
+        slowest < Duration::from_secs(5),
         "a handheld write waited {slowest:?} while upstream was down"
     );
     let st = caught_up(&s, 90);
@@ -320,6 +320,104 @@ fn a_replaced_box_is_reseeded_from_the_centre_and_numbers_on_after_the_old_one()
         pg.sql("SELECT name, gender, active FROM gatehouse.labourers WHERE box_id = 'estate-r' AND lcode = 'R9001'"),
         "Bayu|M|t"
     );
+}
+
+/// The demo seed goes through the outbox like any change; a Clock In and a Post Muster land
+/// in their read tables; box_id defaults to the site name.
+#[test]
+fn the_demo_seed_a_punch_and_a_muster_reach_their_read_tables() {
+    let pg = Pg::start();
+    let off = offset_for_local_time(10, 0).to_string();
+    let url = pg.url();
+    let s = Server::start_with(
+        &["--demo"],
+        &[
+            ("GATEHOUSE_UPSTREAM__URL", url.as_str()),
+            ("GATEHOUSE_UPSTREAM__INTERVAL_MS", "100"),
+            ("GATEHOUSE_SITE__TIMEZONE_OFFSET_MINUTES", off.as_str()),
+        ],
+    );
+    let out = s.output();
+    let grab = |k: &str| {
+        let i = out.find(k).unwrap_or_else(|| panic!("{k} in {out}")) + k.len();
+        out[i..].split([' ', '\n', '"']).next().unwrap().to_string()
+    };
+    let da = DaSession::login(
+        &s,
+        &grab("app_key="),
+        &grab("private_key="),
+        "demo.labourer",
+        "demo-pass-1",
+    );
+    // The demo's estate office fence is centred on 8.96 N, 77.3 E.
+    let a = da.call(
+        "POST",
+        "/attendances/clock-in",
+        Some(&json!({"latitude": 8.96, "longitude": 77.3, "accuracy": 5.0, "device_time": now_unix()})),
+    );
+    assert_eq!(a.status, 201, "{}", a.text);
+    let key = codelayer_session(&s, "kangani9", "secret-pass-9", IMEI);
+    let tasks = codelayer(&s, "estate/sync/taskdetails", &json!({"key": key}));
+    let sp = tasks["Task"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["firmid"] == "1" && t["JobCode"] == "SP")
+        .unwrap_or_else(|| panic!("no SP task: {tasks}"))
+        .clone();
+    let line = |id: &str, lcode: &str, gross: f64, bag: f64, net: f64, helper: &str| {
+        json!({"lineID": id, "lcode": lcode, "grossWeight": gross, "BagWeight": bag, "netWeight": net,
+               "isHelper": helper, "HalfDay": "F", "withMuster": "T", "DateTime": "2026-03-02 08:15:00"})
+    };
+    let m = codelayer(
+        &s,
+        "estate/sync/muster",
+        &json!({"key": key, "musters": [{"TaskID": sp["TaskID"], "firmid": "1", "DiarySlipNo": "DS-1",
+            "JobEnds": "F", "materials": [], "pests": [],
+            "muster": [line("L1", "R11003", 20.5, 0.5, 19.0, "F"), line("L2", "R11004", 10.0, 0.5, 9.5, "T")]}]}),
+    );
+    assert_eq!(m["e"], 200, "{m}");
+    assert_eq!(m["musters"][0]["lines"][1]["e"], 200, "{m}");
+    let st = caught_up(&s, 90);
+    assert_eq!(st["box_id"], "Estate", "box_id defaults to the site name");
+    assert_exactly_once(&pg, "Estate", st["last_seq"].as_u64().unwrap());
+    let employees = admin_get(&s, "/admin/employees").as_array().unwrap().len();
+    assert_eq!(employees, 12);
+    assert_eq!(
+        pg.sql("SELECT count(*) FROM gatehouse.employees WHERE box_id = 'Estate'"),
+        employees.to_string()
+    );
+    assert_eq!(
+        pg.sql("SELECT count(*) = count(DISTINCT lcode), count(*) > 0 FROM gatehouse.labourers WHERE box_id = 'Estate'"),
+        "t|t"
+    );
+    assert_eq!(
+        pg.sql("SELECT employee_code, direction, fence <> '' FROM gatehouse.punches WHERE box_id = 'Estate'"),
+        "E002|in|t"
+    );
+    assert_eq!(
+        pg.sql(
+            "SELECT line_id, lcode, net_kg, is_helper, firm FROM gatehouse.muster_lines \
+                WHERE box_id = 'Estate' ORDER BY line_id"
+        ),
+        "L1|R11003|19|f|1\nL2|R11004|9.5|t|1"
+    );
+    let kinds = pg.sql(
+        "SELECT string_agg(DISTINCT kind, ',') FROM gatehouse.changes WHERE box_id = 'Estate'",
+    );
+    for k in [
+        "employee",
+        "labourer",
+        "shift",
+        "fence",
+        "estate_task",
+        "punch",
+        "muster_line",
+        "user",
+        "device",
+    ] {
+        assert!(kinds.split(',').any(|x| x == k), "{k} not in {kinds}");
+    }
 }
 
 /// `cargo test --release --test it upstream::bench -- --ignored --nocapture`: handheld gatepass
