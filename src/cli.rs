@@ -12,6 +12,7 @@ use crate::config::Config;
 
 mod terminals;
 mod transfer;
+mod upstream;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -98,6 +99,11 @@ pub enum Cmd {
     Terminal {
         #[command(subcommand)]
         cmd: terminals::TerminalCmd,
+    },
+    /// Replication to the upstream PostgreSQL-wire database.
+    Upstream {
+        #[command(subcommand)]
+        cmd: upstream::UpstreamCmd,
     },
 }
 
@@ -395,6 +401,7 @@ fn run(cli: Cli) -> Result<(), String> {
                 )
             })
         }
+        Cmd::Upstream { cmd } => upstream::run(&cfg, &g, cmd),
         Cmd::Check => {
             let d = admin(&cfg, "GET", "/admin/check", None)?;
             let errors: Vec<String> = d["errors"]

@@ -28,6 +28,7 @@ pub struct Config {
     pub backup: Backup,
     pub wablas: Wablas,
     pub security: Security,
+    pub upstream: Upstream,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -170,6 +171,31 @@ pub struct Wablas {
     pub token: String,
 }
 
+/// Replication to a PostgreSQL-wire database (DESIGN.md §3.7); off without a URL.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Upstream {
+    /// `postgres://user:password@host:5432/db` (`?sslmode=require` for TLS); empty = off.
+    pub url: String,
+    /// This box's name upstream; empty = the site name.
+    pub box_id: String,
+    /// Outbox entries per upstream transaction.
+    pub batch: usize,
+    /// How often the shipper looks for new entries when it has caught up.
+    pub interval_ms: u64,
+}
+
+impl Default for Upstream {
+    fn default() -> Self {
+        Self {
+            url: String::new(),
+            box_id: String::new(),
+            batch: 500,
+            interval_ms: 1000,
+        }
+    }
+}
+
 impl Default for Config {
     fn default() -> Self {
         Self {
@@ -189,6 +215,7 @@ impl Default for Config {
             backup: Backup::default(),
             wablas: Wablas::default(),
             security: Security::default(),
+            upstream: Upstream::default(),
         }
     }
 }

@@ -96,6 +96,7 @@ pub async fn serve(cfg: Config, opts: ServeOptions) -> Result<(), String> {
     notify_systemd("READY=1");
 
     let jobs = tokio::spawn(background_jobs(svc.clone(), stop_rx.clone()));
+    let shipper = crate::service::upstream::spawn(svc.clone(), stop_rx.clone());
 
     let restarting = tokio::select! {
         _ = signals.wait() => false,
@@ -110,6 +111,9 @@ pub async fn serve(cfg: Config, opts: ServeOptions) -> Result<(), String> {
     })
     .await;
     jobs.abort();
+    if let Some(s) = shipper {
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(5), s).await;
+    }
     store
         .flush_blocking()
         .map_err(|e| format!("final flush: {e}"))?;

@@ -55,7 +55,8 @@ pub fn routes() -> Vec<Route> {
             "Prometheus text: requests by family/operation/status, latency, store size, flush latency.",
             Arc::new(|svc, _req| {
                 Box::pin(async move {
-                    let text = svc.metrics.render(svc.store.engine().size_on_disk(), svc.store.flush_stats());
+                    let mut text = svc.metrics.render(svc.store.engine().size_on_disk(), svc.store.flush_stats());
+                    text.push_str(&crate::service::upstream::metrics(&svc));
                     Response::bytes(200, "text/plain; version=0.0.4", text)
                 })
             }),

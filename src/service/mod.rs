@@ -32,6 +32,7 @@ pub mod secrets;
 pub mod throttle;
 pub mod terminals;
 pub mod transfer;
+pub mod upstream;
 pub mod work;
 
 use std::sync::Arc;

@@ -14,6 +14,7 @@ pub mod counters;
 pub mod engine;
 pub mod fault;
 pub mod idempotency;
+pub mod outbox;
 pub mod schema;
 pub mod sync;
 pub mod tables;
@@ -301,10 +302,12 @@ impl Tx {
             drop(_guard);
             return store.durable().await;
         }
-        let ops: Vec<Op> = pending
+        let mut ops: Vec<Op> = pending
             .into_iter()
             .map(|((tree, key), value)| Op { tree, key, value })
             .collect();
+        // Domain changes get their outbox entries in this same apply, numbered under the lock.
+        outbox::stage(store.0.engine.as_ref(), &mut ops)?;
         store.0.engine.apply(&ops)?;
         store.0.versions.bump(ops.iter().map(|o| o.tree.as_str()));
         drop(_guard);

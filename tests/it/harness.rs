@@ -51,6 +51,11 @@ impl Server {
         Server::spawn(state, args, env)
     }
 
+    /// A server on an existing state directory, with extra flags and environment.
+    pub fn start_on_with(state: &Path, args: &[&str], env: &[(&str, &str)]) -> Server {
+        Server::spawn(state, args, env)
+    }
+
     fn spawn(state: &Path, args: &[&str], env: &[(&str, &str)]) -> Server {
         let mut cmd = Command::new(BIN);
         cmd.args(["serve", "--state"])

@@ -23,4 +23,6 @@ mod power;
 mod stalled;
 mod scale;
 mod terminals;
+mod pg;
+mod upstream;
 mod work;

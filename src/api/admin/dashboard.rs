@@ -74,6 +74,8 @@ async fn dashboard(svc: Arc<Services>) -> AdminResult {
         "gatepasses": area("gatepasses", gatepass::summary(&svc).map_err(Problem::from)
             .map(|s| serde_json::to_value(s).unwrap_or(Value::Null))),
         "estate": area("estate", estate_summary(&svc).await),
+        "upstream": area("upstream", crate::service::upstream::status(&svc).map_err(Problem::from)
+            .map(|s| serde_json::to_value(s).unwrap_or(Value::Null))),
     }))
 }
 

@@ -64,6 +64,7 @@ mod gatepass;
 mod identity;
 mod terminals;
 mod transfer;
+mod upstream;
 
 pub fn routes() -> Vec<Route> {
     let mut all = vec![
@@ -97,6 +98,7 @@ pub fn routes() -> Vec<Route> {
         dashboard::routes(),
         transfer::routes(),
         terminals::routes(),
+        upstream::routes(),
     ] {
         all.extend(area);
     }

@@ -48,6 +48,18 @@ pub fn tables() -> Vec<TableInfo> {
     ]
 }
 
+/// Replicated upstream (store::outbox): the HR roll, punches and the attendance setup.
+pub fn replicated() -> Vec<crate::store::outbox::Replicated> {
+    use crate::store::outbox::{render_key, render_trailing_u64};
+    vec![
+        crate::replicated!(Employee, "employee", render_key),
+        crate::replicated!(Punch, "punch", render_trailing_u64),
+        crate::replicated!(Fence, "fence", render_key),
+        crate::replicated!(Shift, "shift", render_key),
+        crate::replicated!(Holiday, "holiday", render_key),
+    ]
+}
+
 #[cfg(test)]
 mod tests {
     use chrono::NaiveDate;

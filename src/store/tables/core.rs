@@ -10,6 +10,12 @@ pub fn tables() -> Vec<TableInfo> {
         crate::table!(crate::store::backup::BackupLog),
         crate::table!(crate::domain::appliance::FirstRunNotice),
         crate::table!(crate::store::counters::Counter),
+        TableInfo {
+            tree: crate::store::outbox::TREE,
+            check: crate::store::outbox::check_value,
+        },
+        crate::table!(crate::store::outbox::ShipState),
+        crate::table!(crate::store::outbox::PullCursor),
     ]
 }
 

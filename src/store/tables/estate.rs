@@ -91,3 +91,17 @@ pub fn tables() -> Vec<TableInfo> {
         crate::index_table!(LABOURERS_BY_DISPLAY),
     ]
 }
+
+/// Replicated upstream (store::outbox): labour roll, muster, faces and the estate's tasks.
+pub fn replicated() -> Vec<crate::store::outbox::Replicated> {
+    use crate::store::outbox::render_key;
+    vec![
+        crate::replicated!(Labourer, "labourer", render_key),
+        crate::replicated!(MusterLine, "muster_line", render_key),
+        crate::replicated!(MusterSlip, "muster_slip", render_key),
+        crate::replicated!(FaceRecord, "face", render_key),
+        crate::replicated!(EstateTask, "estate_task", render_key),
+        crate::replicated!(Gang, "gang", render_key),
+        crate::replicated!(Firm, "firm", render_key),
+    ]
+}

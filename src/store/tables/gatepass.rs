@@ -44,3 +44,13 @@ pub fn tables() -> Vec<TableInfo> {
         crate::index_table!(RETURNABLE),
     ]
 }
+
+/// Replicated upstream (store::outbox): every pass step, returns and day closings.
+pub fn replicated() -> Vec<crate::store::outbox::Replicated> {
+    use crate::store::outbox::render_key;
+    vec![
+        crate::replicated!(Gatepass, "gatepass", render_key),
+        crate::replicated!(Returns, "gatepass_returns", render_key),
+        crate::replicated!(DayClosing, "gatepass_closing", render_key),
+    ]
+}

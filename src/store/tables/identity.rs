@@ -91,3 +91,43 @@ pub fn tables() -> Vec<TableInfo> {
         crate::index_table!(SESSIONS_BY_IMEI),
     ]
 }
+
+/// Replicated upstream (store::outbox): user and licence decisions, without their secrets
+/// (password hash, sealed licence key).
+pub fn replicated() -> Vec<crate::store::outbox::Replicated> {
+    use crate::store::outbox::{render_key, Replicated};
+    fn without(
+        v: Result<serde_json::Value, serde_json::Error>,
+        secret: &str,
+    ) -> Result<serde_json::Value, crate::store::StoreError> {
+        let mut v = v.map_err(|e| crate::store::StoreError::Decode(e.to_string()))?;
+        if let Some(o) = v.as_object_mut() {
+            o.remove(secret);
+        }
+        Ok(v)
+    }
+    vec![
+        Replicated {
+            tree: User::TREE,
+            kind: "user",
+            key: render_key,
+            body: |b| {
+                without(
+                    serde_json::to_value(crate::store::codec::decode::<User>(b)?),
+                    "password",
+                )
+            },
+        },
+        Replicated {
+            tree: Device::TREE,
+            kind: "device",
+            key: render_key,
+            body: |b| {
+                without(
+                    serde_json::to_value(crate::store::codec::decode::<Device>(b)?),
+                    "sealed_licence_key",
+                )
+            },
+        },
+    ]
+}

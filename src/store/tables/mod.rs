@@ -62,3 +62,17 @@ pub fn all() -> Vec<TableInfo> {
     .flatten()
     .collect()
 }
+
+/// Every replicated record tree (the outbox logs their changes; `store::outbox`).
+pub fn replicated() -> Vec<super::outbox::Replicated> {
+    [
+        attendance::replicated(),
+        estate::replicated(),
+        gatepass::replicated(),
+        work::replicated(),
+        identity::replicated(),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
+}

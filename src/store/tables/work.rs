@@ -118,6 +118,21 @@ pub fn tables() -> Vec<TableInfo> {
     ]
 }
 
+/// Replicated upstream (store::outbox): tasks and what hangs on them, tickets, projects, org.
+pub fn replicated() -> Vec<crate::store::outbox::Replicated> {
+    use crate::store::outbox::render_key;
+    vec![
+        crate::replicated!(Task, "task", render_key),
+        crate::replicated!(TaskImage, "task_image", render_key),
+        crate::replicated!(Report, "task_report", render_key),
+        crate::replicated!(Ticket, "ticket", render_key),
+        crate::replicated!(Project, "project", render_key),
+        crate::replicated!(Business, "business", render_key),
+        crate::replicated!(Designation, "designation", render_key),
+        crate::replicated!(Company, "company", render_key),
+    ]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

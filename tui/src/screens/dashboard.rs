@@ -109,6 +109,7 @@ impl Screen for Dashboard {
                     area_figure(d, "estate", "faces"),
                 ),
             ),
+            row("Upstream", upstream(d)),
             Line::raw("n/a = not on this server (yet)"),
         ];
         let req = d.get("requests").cloned().unwrap_or(Value::Null);
@@ -197,6 +198,25 @@ impl Screen for Dashboard {
             Paragraph::new(server).block(Block::default().borders(Borders::ALL).title(" Server ")),
             cols[1],
         );
+    }
+}
+
+/// Replication upstream: off, caught up, or how far behind (and why, when it fails).
+fn upstream(d: &Value) -> String {
+    match d.get("upstream") {
+        Some(u) if u.is_object() => {
+            if !boolean(u, "enabled") {
+                return "off".into();
+            }
+            let pending = int(u, "pending").unwrap_or(0);
+            let lag = int(u, "lag_s").unwrap_or(0);
+            match u.get("last_error").and_then(Value::as_str) {
+                Some(_) => format!("FAILING, {pending} pending ({lag} s)"),
+                None if pending == 0 => "up to date".into(),
+                None => format!("{pending} pending ({lag} s)"),
+            }
+        }
+        _ => NA.into(),
     }
 }
 
