@@ -342,7 +342,12 @@ impl Router {
             return self.finish(&svc, family, "(unknown path)", resp, started);
         };
         req.params = params;
-        let busy = |req: &Request| route.family.render(req, &Problem::new(503, "unavailable"));
+        let busy = |req: &Request| {
+            svc.metrics
+                .shed
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            route.family.render(req, &Problem::new(503, "unavailable"))
+        };
         // The admin socket is never refused for load: the console must work when the LAN is busy.
         let _slot = if self.admin {
             None
@@ -409,7 +414,12 @@ impl Router {
         }
         req.body = buf.freeze();
         let timeout = std::time::Duration::from_secs(svc.config.http.request_timeout_secs.max(1));
-        let fut = (route.handler)(svc.clone(), req);
+        // The caller's family and address, for the audit trail (a task-local: no allocation).
+        let caller = crate::telemetry::audit::Caller {
+            family: route.family.name(),
+            peer: req.peer,
+        };
+        let fut = crate::telemetry::audit::scope(caller, (route.handler)(svc.clone(), req));
         // A handler that panics is caught here rather than killing the connection task silently.
         let handle = tokio::spawn(tokio::time::timeout(timeout, fut));
         let resp = match handle.await {
