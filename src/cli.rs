@@ -11,6 +11,10 @@ use serde_json::{json, Value};
 use crate::config::Config;
 
 mod terminals;
+mod backups;
+mod docs;
+mod password;
+mod reports;
 mod transfer;
 mod upstream;
 
@@ -18,7 +22,11 @@ mod upstream;
 #[command(
     name = "gatehouse",
     version,
-    about = "Estate gatehouse appliance server"
+    about = "Estate gatehouse appliance server",
+    long_about = "Estate gatehouse appliance server: handheld attendance and gatepass devices, the \
+daily-activity app, biometric terminals and the gatehouse console, on one box.\n\n\
+Administration commands reach the running server through its admin socket, or work directly on \
+the store when no server runs. Only `serve` creates a store."
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -42,7 +50,7 @@ pub struct Global {
 
 #[derive(Subcommand, Debug)]
 pub enum Cmd {
-    /// Run the server.
+    /// Run the server (creates the store on first start).
     Serve {
         /// Listen address, e.g. 0.0.0.0:8080 (port 0 picks a free one).
         #[arg(long)]
@@ -53,7 +61,7 @@ pub enum Cmd {
     },
     /// The gatehouse console (attaches to the running server).
     Console,
-    /// Users.
+    /// User accounts: add, list, roles, lockouts, passwords.
     User {
         #[command(subcommand)]
         cmd: UserCmd,
@@ -68,30 +76,52 @@ pub enum Cmd {
         #[command(subcommand)]
         cmd: DeviceCmd,
     },
-    /// Import a CSV file (employees, labour, locations, shifts, hr ...).
-    Import { kind: String, file: PathBuf },
-    /// Export records (attendance, muster, gatepasses, tasks ...).
-    Export {
+    /// Import a CSV file as a spreadsheet saves it (UTF-8 with or without BOM, `,` or `;`).
+    #[command(after_long_help = transfer::import_kinds_help())]
+    Import {
+        /// What the file holds (see the list of kinds below: `gatehouse import --help`).
         kind: String,
+        /// The CSV file; its header line names the columns.
+        file: PathBuf,
+    },
+    /// Export records to CSV, XLSX or a printable PDF summary.
+    #[command(after_long_help = transfer::export_kinds_help())]
+    Export {
+        /// What to export (see the list of kinds below: `gatehouse export --help`).
+        kind: String,
+        /// First site-local day, YYYY-MM-DD (default: today; the closing's day).
         #[arg(long)]
         from: Option<String>,
+        /// Last site-local day, YYYY-MM-DD (default: --from).
         #[arg(long)]
         to: Option<String>,
-        #[arg(long, default_value = "csv")]
-        format: String,
+        /// csv, xlsx or pdf (default: from --out's extension, else csv; must agree with it).
+        #[arg(long)]
+        format: Option<String>,
         /// Output file (default: <kind>-<from>-<to>.<format> in the current directory).
         #[arg(long)]
         out: Option<PathBuf>,
-    },
-    /// Write a backup file of the whole store (online).
-    Backup {
+        /// CSV for Excel: starts with a UTF-8 byte-order mark so names show right.
         #[arg(long)]
-        out: PathBuf,
+        excel: bool,
+    },
+    /// Write a backup of the whole store (online); also `backup list` and `backup prune`.
+    #[command(args_conflicts_with_subcommands = true)]
+    Backup {
+        /// Backup file, or a folder to write a new timestamped gatehouse-<time>.ghb in.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        #[command(subcommand)]
+        cmd: Option<backups::BackupCmd>,
     },
     /// Restore the store from a backup file (the server must be stopped).
     Restore {
+        /// The backup file (.ghb) to restore.
         #[arg(long)]
         from: PathBuf,
+        /// Replace a live store without asking (for scripts).
+        #[arg(long, short = 'y')]
+        yes: bool,
     },
     /// Decode every stored value and verify every blob.
     Check,
@@ -105,53 +135,78 @@ pub enum Cmd {
         #[command(subcommand)]
         cmd: upstream::UpstreamCmd,
     },
+    /// Print a shell completion script (bash, zsh or fish) on stdout.
+    Completions {
+        /// The shell to complete for.
+        shell: docs::Shell,
+    },
+    /// Print the manual page (roff) on stdout, or write one page per command into --dir.
+    Man {
+        /// Folder to write gatehouse.1 and gatehouse-<command>.1 pages into.
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
 }
 
 #[derive(Subcommand, Debug)]
 pub enum UserCmd {
+    /// Add a user account. The password is asked on the terminal, or read with --password-stdin.
     Add {
+        /// Sign-in name (what the handheld or app asks for).
         #[arg(long)]
         username: String,
-        #[arg(long)]
-        password: String,
+        #[command(flatten)]
+        password: password::PasswordArgs,
+        /// admin, manager, supervisor, clerk, gate_guard or labourer.
         #[arg(long, default_value = "clerk")]
         role: String,
+        /// Full name shown on the console and in reports (default: the username).
         #[arg(long)]
         name: Option<String>,
+        /// Mobile number for password-reset messages (WhatsApp), e.g. 6282299757260.
         #[arg(long)]
         phone: Option<String>,
     },
+    /// List user accounts.
     List,
     /// Give a user another role (takes effect at once).
     Role {
+        /// The user's sign-in name.
         #[arg(long)]
         username: String,
+        /// admin, manager, supervisor, clerk, gate_guard or labourer.
         #[arg(long)]
         role: String,
     },
     /// Lift a login lockout.
     Unlock {
+        /// The user's sign-in name.
         #[arg(long)]
         username: String,
     },
-    /// Set a new password (revokes the user's sessions).
+    /// Set a new password (revokes the user's sessions); asked on the terminal or --password-stdin.
     ResetPassword {
+        /// The user's sign-in name.
         #[arg(long)]
         username: String,
-        #[arg(long)]
-        password: String,
+        #[command(flatten)]
+        password: password::PasswordArgs,
     },
 }
 
 #[derive(Subcommand, Debug)]
 pub enum ClientCmd {
+    /// Add a client system; prints its app key and private key (the private key only once).
     Add {
+        /// A name for the client system, e.g. "HR office".
         #[arg(long)]
         name: String,
     },
+    /// List client systems.
     List,
     /// Revoke a client system: its app key and every token issued to it stop working.
     Revoke {
+        /// The client's app key (see `client list`).
         #[arg(long)]
         app_key: String,
     },
@@ -159,15 +214,21 @@ pub enum ClientCmd {
 
 #[derive(Subcommand, Debug)]
 pub enum DeviceCmd {
+    /// Approve a handheld's licence (it may be approved before it first asks).
     Approve {
+        /// The handheld's IMEI: 14 to 16 digits (spaces, dashes and slashes are ignored).
         #[arg(long)]
         imei: String,
     },
+    /// Reject a handheld's licence request.
     Reject {
+        /// The handheld's IMEI: 14 to 16 digits.
         #[arg(long)]
         imei: String,
     },
+    /// Block a handheld (ends its sessions).
     Block {
+        /// The handheld's IMEI: 14 to 16 digits.
         #[arg(long)]
         imei: String,
     },
@@ -177,6 +238,7 @@ pub enum DeviceCmd {
         #[arg(long)]
         imei: String,
     },
+    /// List handhelds with their licence status and when each was last seen.
     List,
 }
 
@@ -235,6 +297,7 @@ fn run(cli: Cli) -> Result<(), String> {
                 name,
                 phone,
             } => {
+                let password = password.read(&format!("password for '{username}'"))?;
                 let body = json!({"username": username, "password": password, "role": role,
                                   "name": name.unwrap_or_default(), "phone": phone.unwrap_or_default()});
                 let d = admin(&cfg, "POST", "/admin/users", Some(body))?;
@@ -274,6 +337,7 @@ fn run(cli: Cli) -> Result<(), String> {
                 emit(&g, &d, || format!("'{username}' unlocked"))
             }
             UserCmd::ResetPassword { username, password } => {
+                let password = password.read(&format!("new password for '{username}'"))?;
                 let d = admin(
                     &cfg,
                     "POST",
@@ -326,15 +390,9 @@ fn run(cli: Cli) -> Result<(), String> {
                     imei.clone(),
                     "licence key re-issued",
                 ),
-                DeviceCmd::List => {
-                    let d = admin(&cfg, "GET", "/admin/devices", None)?;
-                    return emit(&g, &d, || {
-                        table(&d, &["imei", "app_id", "client_id", "status", "last_seen"])
-                    });
-                }
+                DeviceCmd::List => return reports::device_list(&cfg, &g),
             };
-            let d = admin(&cfg, "POST", path, Some(json!({"imei": imei})))?;
-            emit(&g, &d, || format!("device {imei} {verb}"))
+            reports::device_decide(&cfg, &g, path, &imei, verb)
         }
         Cmd::Terminal { cmd } => terminals::run(&cfg, &g, cmd),
         Cmd::Import { kind, file } => transfer::import(&cfg, &g, &kind, &file),
@@ -344,17 +402,28 @@ fn run(cli: Cli) -> Result<(), String> {
             to,
             format,
             out,
+            excel,
         } => transfer::export(
             &cfg,
             &g,
             &kind,
             from.as_deref(),
             to.as_deref(),
-            &format,
-            out.as_deref(),
+            transfer::ExportOpts {
+                format: format.as_deref(),
+                out: out.as_deref(),
+                excel,
+            },
         ),
-        Cmd::Backup { out } => {
-            let out = absolute(&out)?;
+        Cmd::Completions { shell } => docs::completions(shell),
+        Cmd::Man { dir } => docs::man(dir.as_deref()),
+        Cmd::Backup { cmd: Some(cmd), .. } => backups::run(&cfg, &g, cmd),
+        Cmd::Backup { out: None, .. } => Err(
+            "say where: gatehouse backup --out FILE|DIR (or backup list | backup prune --keep N)"
+                .into(),
+        ),
+        Cmd::Backup { out: Some(out), .. } => {
+            let out = backups::target(&absolute(&out)?)?;
             let d = admin(&cfg, "POST", "/admin/backup", Some(json!({"out": out})))?;
             emit(&g, &d, || {
                 format!(
@@ -366,7 +435,7 @@ fn run(cli: Cli) -> Result<(), String> {
                 )
             })
         }
-        Cmd::Restore { from } => {
+        Cmd::Restore { from, yes } => {
             let client = gatehouse_tui::client::AdminClient::new(cfg.admin_socket_path());
             if client.is_running() {
                 return Err(
@@ -374,6 +443,7 @@ fn run(cli: Cli) -> Result<(), String> {
                         .into(),
                 );
             }
+            let had_live = backups::confirm_restore(&cfg, &from, yes)?;
             let report = crate::store::backup::restore(
                 &from,
                 &cfg.state_dir,
@@ -392,12 +462,23 @@ fn run(cli: Cli) -> Result<(), String> {
                 })?;
                 return Err("check after restore failed".into());
             }
+            let before = if had_live {
+                backups::previous_store(&cfg.state_dir)
+            } else {
+                None
+            };
+            let mut d = d;
+            d["previous_store"] = json!(before);
             emit(&g, &d, || {
                 format!(
-                    "restored from {}; check passed ({} trees, {} blobs)",
+                    "restored from {}; check passed ({} trees, {} blobs){}",
                     from.display(),
                     report.trees.len(),
-                    report.blobs
+                    report.blobs,
+                    before
+                        .as_ref()
+                        .map(|p| format!("\nthe previous store was kept as {}", p.display()))
+                        .unwrap_or_default()
                 )
             })
         }
@@ -522,6 +603,8 @@ impl Admin {
             Err(gatehouse_tui::client::ClientError::NotRunning(_)) => {}
             Err(e) => return Err(e.to_string()),
         }
+        // Only `serve` creates a store: a typo in --state must not leave an empty one behind.
+        backups::require_store(&cfg.state_dir)?;
         let rt = runtime()?;
         let store = crate::store::Store::open(
             &cfg.state_dir,

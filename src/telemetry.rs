@@ -1,12 +1,14 @@
 //! Logs (tracing: text on a terminal, JSON lines otherwise) and the Prometheus metrics.
 
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 use std::io::IsTerminal;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
+use std::sync::{Arc, RwLock};
 
 use tracing_subscriber::EnvFilter;
 
+pub mod audit;
 pub mod logring;
 
 /// Initialises logging once. `format`: auto | text | json. Every event that passes the filter
@@ -48,14 +50,100 @@ const LATENCY_BUCKETS: [f64; 10] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1
 /// Seconds of history behind the dashboard's requests-per-second figure.
 const RATE_WINDOW_SECS: i64 = 60;
 
-#[derive(Default)]
-pub struct Metrics {
-    requests: Mutex<BTreeMap<(&'static str, &'static str, u16), u64>>,
+/// Statuses counted without a lock (the rest go to a small locked list).
+const COMMON_STATUSES: [u16; 18] = [
+    200, 201, 204, 304, 400, 401, 403, 404, 405, 409, 413, 415, 422, 426, 429, 500, 503, 504,
+];
+
+/// One operation's figures: created once (the first request of that route), then updated with
+/// atomics only, so the per-request path neither allocates nor takes a write lock.
+struct OpSlot {
+    /// Stable snake_case id for the `operation` label (`Clock In` -> `clock_in`).
+    id: String,
+    /// The route's summary, as the console shows it.
+    summary: String,
+    statuses: [AtomicU64; COMMON_STATUSES.len()],
+    other_statuses: Mutex<Vec<(u16, u64)>>,
     latency: [AtomicU64; 11],
     latency_sum_us: AtomicU64,
     latency_count: AtomicU64,
+}
+
+impl OpSlot {
+    fn new(summary: &str) -> Self {
+        Self {
+            id: op_id(summary),
+            summary: summary.to_string(),
+            statuses: Default::default(),
+            other_statuses: Mutex::new(Vec::new()),
+            latency: Default::default(),
+            latency_sum_us: AtomicU64::new(0),
+            latency_count: AtomicU64::new(0),
+        }
+    }
+
+    fn statuses(&self) -> Vec<(u16, u64)> {
+        let mut v: Vec<(u16, u64)> = COMMON_STATUSES
+            .iter()
+            .zip(&self.statuses)
+            .map(|(s, n)| (*s, n.load(Ordering::Relaxed)))
+            .filter(|(_, n)| *n > 0)
+            .collect();
+        v.extend(
+            self.other_statuses
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .iter()
+                .copied(),
+        );
+        v.sort_unstable();
+        v
+    }
+}
+
+/// A route summary as a stable Prometheus label value: lower snake_case ASCII
+/// (`Gatepass Save` -> `gatepass_save`, `(unknown path)` -> `unknown_path`).
+pub fn op_id(summary: &str) -> String {
+    let mut out = String::with_capacity(summary.len());
+    for c in summary.chars() {
+        if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_lowercase());
+        } else if !out.is_empty() && !out.ends_with('_') {
+            out.push('_');
+        }
+    }
+    while out.ends_with('_') {
+        out.pop();
+    }
+    if out.is_empty() {
+        out.push_str("unnamed");
+    }
+    out
+}
+
+type OpMap = HashMap<String, HashMap<String, Arc<OpSlot>>>;
+
+#[derive(Default)]
+pub struct Metrics {
+    /// family -> route summary -> figures.
+    ops: RwLock<OpMap>,
+    /// LAN requests refused because the box was at its in-flight or body budget.
+    pub shed: AtomicU64,
+    /// Sign-in lockouts imposed since start (all families).
+    pub lockouts: AtomicU64,
     /// (unix second, requests answered in it), newest last, at most RATE_WINDOW_SECS entries.
     per_second: Mutex<std::collections::VecDeque<(i64, u64)>>,
+}
+
+/// Gauges read at scrape time (not kept per request).
+#[derive(Debug, Clone, Default)]
+pub struct Gauges {
+    pub store_bytes: u64,
+    pub blob_bytes: Option<u64>,
+    pub in_flight: u64,
+    pub in_flight_limit: u64,
+    pub last_backup_age_secs: Option<i64>,
+    pub locked_now: Option<u64>,
 }
 
 /// The admin socket's family name (see `api::Family::name`).
@@ -74,27 +162,49 @@ pub struct RequestFigures {
 }
 
 impl Metrics {
-    pub fn observe(
-        &self,
-        family: &'static str,
-        operation: &'static str,
-        status: u16,
-        seconds: f64,
-    ) {
-        *self
-            .requests
-            .lock()
-            .expect("metrics lock")
-            .entry((family, operation, status))
-            .or_insert(0) += 1;
+    fn slot(&self, family: &str, operation: &str) -> Arc<OpSlot> {
+        if let Some(slot) = self
+            .ops
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(family)
+            .and_then(|m| m.get(operation))
+        {
+            return slot.clone();
+        }
+        let mut ops = self.ops.write().unwrap_or_else(|p| p.into_inner());
+        ops.entry(family.to_string())
+            .or_default()
+            .entry(operation.to_string())
+            .or_insert_with(|| Arc::new(OpSlot::new(operation)))
+            .clone()
+    }
+
+    pub fn observe(&self, family: &str, operation: &str, status: u16, seconds: f64) {
+        let slot = self.slot(family, operation);
+        match COMMON_STATUSES.iter().position(|s| *s == status) {
+            Some(i) => {
+                slot.statuses[i].fetch_add(1, Ordering::Relaxed);
+            }
+            None => {
+                let mut other = slot
+                    .other_statuses
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner());
+                match other.iter_mut().find(|(s, _)| *s == status) {
+                    Some((_, n)) => *n += 1,
+                    None => other.push((status, 1)),
+                }
+            }
+        }
         let b = LATENCY_BUCKETS
             .iter()
             .position(|&ub| seconds <= ub)
             .unwrap_or(10);
-        self.latency[b].fetch_add(1, Ordering::Relaxed);
-        self.latency_sum_us
+        slot.latency[b].fetch_add(1, Ordering::Relaxed);
+        slot.latency_sum_us
             .fetch_add((seconds * 1e6) as u64, Ordering::Relaxed);
-        self.latency_count.fetch_add(1, Ordering::Relaxed);
+        slot.latency_count.fetch_add(1, Ordering::Relaxed);
         if family == ADMIN_FAMILY {
             // The console polls every 2 s: its own calls are not the site's traffic.
             return;
@@ -140,52 +250,148 @@ impl Metrics {
 
     /// Requests by family/operation/status (for the console's dashboard).
     pub fn request_counts(&self) -> Vec<(String, String, u16, u64)> {
-        self.requests
-            .lock()
-            .expect("metrics lock")
-            .iter()
-            .map(|((f, o, s), n)| (f.to_string(), o.to_string(), *s, *n))
-            .collect()
+        let ops = self.ops.read().unwrap_or_else(|p| p.into_inner());
+        let mut out = Vec::new();
+        for (family, m) in ops.iter() {
+            for slot in m.values() {
+                for (s, n) in slot.statuses() {
+                    out.push((family.clone(), slot.summary.clone(), s, n));
+                }
+            }
+        }
+        out.sort();
+        out
     }
 
+    /// The Prometheus text. `gauges` are read by the caller at scrape time.
     pub fn render(&self, store_bytes: u64, flush: &crate::store::commit::FlushStats) -> String {
+        self.render_with(
+            &Gauges {
+                store_bytes,
+                ..Gauges::default()
+            },
+            flush,
+        )
+    }
+
+    pub fn render_with(&self, g: &Gauges, flush: &crate::store::commit::FlushStats) -> String {
         use std::fmt::Write;
+        let store_bytes = g.store_bytes;
         let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "# HELP gatehouse_build_info The running binary.\n# TYPE gatehouse_build_info gauge\n\
+             gatehouse_build_info{{version=\"{}\"}} 1",
+            env!("CARGO_PKG_VERSION")
+        );
+        let ops = self.ops.read().unwrap_or_else(|p| p.into_inner());
+        let mut slots: Vec<(&String, &Arc<OpSlot>)> = ops
+            .iter()
+            .flat_map(|(f, m)| m.values().map(move |s| (f, s)))
+            .collect();
+        slots.sort_by(|a, b| (a.0, &a.1.id).cmp(&(b.0, &b.1.id)));
         out.push_str("# HELP gatehouse_requests_total Requests answered, by family, operation and HTTP status.\n");
         out.push_str("# TYPE gatehouse_requests_total counter\n");
-        for ((f, o, s), n) in self.requests.lock().expect("metrics lock").iter() {
-            let _ = writeln!(
-                out,
-                "gatehouse_requests_total{{family=\"{}\",operation=\"{}\",status=\"{s}\"}} {n}",
-                esc(f),
-                esc(o)
-            );
+        for (f, slot) in &slots {
+            for (s, n) in slot.statuses() {
+                let _ = writeln!(
+                    out,
+                    "gatehouse_requests_total{{family=\"{}\",operation=\"{}\",status=\"{s}\"}} {n}",
+                    esc(f),
+                    slot.id
+                );
+            }
         }
-        out.push_str("# HELP gatehouse_request_duration_seconds Time to answer a request.\n");
+        out.push_str("# HELP gatehouse_request_duration_seconds Time to answer a request, by family and operation.\n");
         out.push_str("# TYPE gatehouse_request_duration_seconds histogram\n");
-        let mut cum = 0;
-        for (i, ub) in LATENCY_BUCKETS.iter().enumerate() {
-            cum += self.latency[i].load(Ordering::Relaxed);
+        for (f, slot) in &slots {
+            let labels = format!("family=\"{}\",operation=\"{}\"", esc(f), slot.id);
+            let mut cum = 0;
+            for (i, ub) in LATENCY_BUCKETS.iter().enumerate() {
+                cum += slot.latency[i].load(Ordering::Relaxed);
+                let _ = writeln!(
+                    out,
+                    "gatehouse_request_duration_seconds_bucket{{{labels},le=\"{ub}\"}} {cum}"
+                );
+            }
+            cum += slot.latency[10].load(Ordering::Relaxed);
             let _ = writeln!(
                 out,
-                "gatehouse_request_duration_seconds_bucket{{le=\"{ub}\"}} {cum}"
+                "gatehouse_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {cum}"
+            );
+            let _ = writeln!(
+                out,
+                "gatehouse_request_duration_seconds_sum{{{labels}}} {}",
+                slot.latency_sum_us.load(Ordering::Relaxed) as f64 / 1e6
+            );
+            let _ = writeln!(
+                out,
+                "gatehouse_request_duration_seconds_count{{{labels}}} {}",
+                slot.latency_count.load(Ordering::Relaxed)
             );
         }
-        cum += self.latency[10].load(Ordering::Relaxed);
-        let _ = writeln!(
-            out,
-            "gatehouse_request_duration_seconds_bucket{{le=\"+Inf\"}} {cum}"
+        drop(ops);
+        let gauge = |out: &mut String, name: &str, help: &str, kind: &str, v: String| {
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {v}"
+            );
+        };
+        gauge(
+            &mut out,
+            "gatehouse_requests_shed_total",
+            "LAN requests refused with 503 because the in-flight or body budget was full.",
+            "counter",
+            self.shed.load(Ordering::Relaxed).to_string(),
         );
-        let _ = writeln!(
-            out,
-            "gatehouse_request_duration_seconds_sum {}",
-            self.latency_sum_us.load(Ordering::Relaxed) as f64 / 1e6
+        gauge(
+            &mut out,
+            "gatehouse_requests_in_flight",
+            "LAN requests being answered now.",
+            "gauge",
+            g.in_flight.to_string(),
         );
-        let _ = writeln!(
-            out,
-            "gatehouse_request_duration_seconds_count {}",
-            self.latency_count.load(Ordering::Relaxed)
+        gauge(
+            &mut out,
+            "gatehouse_requests_in_flight_limit",
+            "http.max_in_flight.",
+            "gauge",
+            g.in_flight_limit.to_string(),
         );
+        gauge(
+            &mut out,
+            "gatehouse_lockouts_total",
+            "Sign-in lockouts imposed since start (users and devices, every family).",
+            "counter",
+            self.lockouts.load(Ordering::Relaxed).to_string(),
+        );
+        if let Some(n) = g.locked_now {
+            gauge(
+                &mut out,
+                "gatehouse_lockouts_active",
+                "Users and devices locked out now.",
+                "gauge",
+                n.to_string(),
+            );
+        }
+        if let Some(age) = g.last_backup_age_secs {
+            gauge(
+                &mut out,
+                "gatehouse_backup_age_seconds",
+                "Seconds since the last successful backup.",
+                "gauge",
+                age.to_string(),
+            );
+        }
+        if let Some(b) = g.blob_bytes {
+            gauge(
+                &mut out,
+                "gatehouse_store_blob_bytes",
+                "Bytes of photos and face files under blobs/.",
+                "gauge",
+                b.to_string(),
+            );
+        }
         out.push_str("# HELP gatehouse_store_size_bytes Size of the store on disk.\n# TYPE gatehouse_store_size_bytes gauge\n");
         let _ = writeln!(out, "gatehouse_store_size_bytes {store_bytes}");
         out.push_str("# HELP gatehouse_store_flush_seconds Time of one group-commit flush.\n");

@@ -405,7 +405,12 @@ impl Router {
             return self.finish(&svc, family, "(unknown path)", resp, started);
         };
         req.params = params;
-        let busy = |req: &Request| route.family.render(req, &Problem::new(503, "unavailable"));
+        let busy = |req: &Request| {
+            svc.metrics
+                .shed
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            route.family.render(req, &Problem::new(503, "unavailable"))
+        };
         let limit = route.max_body.unwrap_or(svc.config.http.max_body_bytes);
         let declared = req
             .header("content-length")
@@ -471,7 +476,12 @@ impl Router {
         };
         req.body = body;
         let timeout = std::time::Duration::from_secs(svc.config.http.request_timeout_secs.max(1));
-        let fut = (route.handler)(svc.clone(), req);
+        // The caller's family and address, for the audit trail (a task-local: no allocation).
+        let caller = crate::telemetry::audit::Caller {
+            family: route.family.name(),
+            peer: req.peer,
+        };
+        let fut = crate::telemetry::audit::scope(caller, (route.handler)(svc.clone(), req));
         // A handler that panics is caught here rather than killing the connection task silently.
         // It runs in this task (no spawn, no hop between workers): when the client goes away
         // hyper drops this future and the handler with it.

@@ -52,10 +52,12 @@ pub fn routes() -> Vec<Route> {
         route(
             "/metrics",
             "Metrics",
-            "Prometheus text: requests by family/operation/status, latency, store size, flush latency.",
+            "Prometheus text: build info; requests by family/operation/status and their latency \
+             histogram (operation = the route's summary in snake_case); requests shed and in \
+             flight; lockouts; backup age; store size and flush latency.",
             Arc::new(|svc, _req| {
                 Box::pin(async move {
-                    let mut text = svc.metrics.render(svc.store.engine().size_on_disk(), svc.store.flush_stats());
+                    let mut text = metrics_text(&svc);
                     text.push_str(&crate::service::upstream::metrics(&svc));
                     Response::bytes(200, "text/plain; version=0.0.4", text)
                 })
@@ -66,8 +68,31 @@ pub fn routes() -> Vec<Route> {
             "OpenAPI Document",
             "This document.",
             Arc::new(|_svc, _req| {
-                Box::pin(async move { Response::json(200, &super::openapi::document(&super::Router::lan().routes)) })
+                Box::pin(async move {
+                    Response::json(200, &super::openapi::document(&super::Router::lan().routes))
+                })
             }),
         ),
     ]
+}
+
+/// Figures read at scrape time (cheap reads: semaphores, one backup-log record, file sizes).
+fn metrics_text(svc: &crate::service::Services) -> String {
+    let limit = svc.config.http.max_in_flight.max(1) as u64;
+    let free = svc.in_flight.available_permits() as u64;
+    let now = svc.now_unix();
+    let last_backup_age_secs = crate::service::maintenance::last_backup(&svc.store)
+        .ok()
+        .flatten()
+        .filter(|b| b.ok)
+        .map(|b| (now - b.at_unix).max(0));
+    let gauges = crate::telemetry::Gauges {
+        store_bytes: svc.store.engine().size_on_disk(),
+        blob_bytes: None,
+        in_flight: limit.saturating_sub(free),
+        in_flight_limit: limit,
+        last_backup_age_secs,
+        locked_now: None,
+    };
+    svc.metrics.render_with(&gauges, svc.store.flush_stats())
 }

@@ -286,6 +286,7 @@ pub fn decide(svc: &Services, tx: &mut Tx, imei: &str, decision: Decision) -> Re
     }
     tx.put(d.imei.as_bytes(), &d);
     tracing::info!(imei = %d.imei, status = d.status.as_str(), "device decision");
+    crate::telemetry::audit::record("licence_decision", &d.imei, d.status.as_str());
     Ok(d)
 }
 

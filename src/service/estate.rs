@@ -103,8 +103,9 @@ pub const LABOUR_COLUMNS: &[&str] = &[
     "active",
 ];
 
-/// One row of `gatehouse import labour`. Firms and gangs first seen here are created (named by
-/// their id until a `firms` import names them). Re-importing the same row changes nothing.
+/// One row of `gatehouse import labour`. Its firms must exist (`gatehouse import firms` first: a
+/// typo in a firm id must not invent a firm); gangs first seen here are created. Re-importing
+/// the same row changes nothing.
 pub fn import_labour_row(
     svc: &Services,
     tx: &mut Tx,
@@ -114,14 +115,9 @@ pub fn import_labour_row(
         .map_err(|e| describe(&e))?;
     for firm in [&lab.muster_firm, &lab.labour_firm] {
         if tx.get::<Firm>(firm.key()).map_err(store_err)?.is_none() {
-            labour::put_firm(
-                tx,
-                &Firm {
-                    id: firm.clone(),
-                    name: firm.0.clone(),
-                },
-            )
-            .map_err(store_err)?;
+            return Err(format!(
+                "unknown firm {firm} (import it first: gatehouse import firms FILE)"
+            ));
         }
     }
     if let Some(g) = &lab.gang {

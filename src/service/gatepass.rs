@@ -180,6 +180,16 @@ pub fn issue(svc: &Services, tx: &mut Tx, mut iss: Issue) -> Result<(Gatepass, b
     );
     write(tx, &pass, None);
     tx.index(BY_DAY, &by_day_key(&pass));
+    crate::telemetry::audit::record(
+        "gatepass_issued",
+        pass.number.as_str(),
+        &format!(
+            "{} by {} at {}",
+            pass.kind().as_str(),
+            pass.issued.guard,
+            pass.issued.gate
+        ),
+    );
     Ok((pass, true))
 }
 
@@ -295,10 +305,20 @@ pub fn move_pass(
     check_time(svc, "datetime", stamp.at_unix)?;
     let mut pass = load(tx, number)?;
     refuse_if_closed(tx, pass.day)?;
+    let who = format!("by {} at {}", stamp.guard, stamp.gate);
     let outcome = pass.apply(mv, stamp).map_err(|r| refused(svc, r))?;
     if outcome == Outcome::Changed {
         let returns = tx.get::<Returns>(number.as_str().as_bytes())?;
         write(tx, &pass, returns.as_ref());
+        crate::telemetry::audit::record(
+            match mv {
+                Move::In => "gatepass_in",
+                Move::Out => "gatepass_out",
+                Move::Cancel => "gatepass_cancelled",
+            },
+            number.as_str(),
+            &who,
+        );
     }
     Ok((pass, outcome))
 }
@@ -388,6 +408,16 @@ pub fn close_day(
         expired,
     };
     tx.put(closing_key(day).as_bytes(), &c);
+    crate::telemetry::audit::record(
+        "day_closed",
+        &day.to_string(),
+        &format!(
+            "by {closed_by}: {} inside, {} overdue, {} expired",
+            c.inside.len(),
+            c.overdue.len(),
+            c.expired
+        ),
+    );
     Ok((c, true))
 }
 

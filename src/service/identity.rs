@@ -108,6 +108,11 @@ pub fn add_user(svc: &Services, tx: &mut Tx, new: NewUser<'_>) -> Result<User> {
     };
     tx.put(&id.key(), &user);
     tx.index(USERS_BY_NAME, &[prefix.as_slice(), &id.key()].concat());
+    crate::telemetry::audit::record(
+        "user_added",
+        &user.username,
+        &format!("id {} role {}", id.0, user.role.as_str()),
+    );
     Ok(user)
 }
 
@@ -153,6 +158,7 @@ pub fn set_password_hash(
     revoke_user_tokens(tx, id)?;
     super::codelayer_session::revoke_for_user(tx, id)?;
     super::device_logins::revoke_for_user(tx, id)?;
+    crate::telemetry::audit::record("password_changed", &user.username, "every session revoked");
     Ok(user)
 }
 
@@ -413,9 +419,61 @@ pub async fn sign_in_blocking(
         devices.to_vec(),
     );
     let _slot = kdf_slot().await;
-    tokio::task::spawn_blocking(move || sign_in(&svc, &username, &password, &devices))
+    let caller = crate::telemetry::audit::caller();
+    let user_text: String = username.trim().chars().take(64).collect();
+    let device_text = devices
+        .iter()
+        .map(|d| d.0.as_str())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let result = tokio::task::spawn_blocking(move || sign_in(&svc, &username, &password, &devices))
         .await
-        .map_err(|e| SignInFailure::from(ServiceError::Internal(e.to_string())))?
+        .map_err(|e| SignInFailure::from(ServiceError::Internal(e.to_string())))?;
+    audit_sign_in(caller, &user_text, &device_text, &result);
+    result
+}
+
+/// The audit trail of every family's sign-ins: WARN for a refusal, INFO for success; user,
+/// device and peer address, never the password.
+fn audit_sign_in(
+    caller: Option<crate::telemetry::audit::Caller>,
+    user: &str,
+    device: &str,
+    result: &std::result::Result<User, SignInFailure>,
+) {
+    use crate::telemetry::audit::{family_text, peer_text};
+    let (family, peer) = (family_text(caller), peer_text(caller));
+    match result {
+        Ok(u) => tracing::info!(
+            target: "audit",
+            action = "sign_in",
+            outcome = "ok",
+            user,
+            user_id = u.id.0,
+            device,
+            family,
+            peer = %peer,
+            "sign-in"
+        ),
+        Err(f) => {
+            let reason = match &f.error {
+                ServiceError::Locked { .. } => "locked_out",
+                ServiceError::Unauthorized { .. } => "bad_credentials",
+                _ => "error",
+            };
+            tracing::warn!(
+                target: "audit",
+                action = "sign_in",
+                outcome = "refused",
+                reason,
+                user,
+                device,
+                family,
+                peer = %peer,
+                "sign-in refused"
+            )
+        }
+    }
 }
 
 /// PBKDF2 runs at most (cores − 1) at a time: a burst of sign-ins queues among itself
@@ -511,5 +569,6 @@ pub fn set_role(tx: &mut Tx, id: UserId, role: crate::domain::identity::Role) ->
         .ok_or(ServiceError::NotFound { key: "not_found" })?;
     user.role = role;
     tx.put(&id.key(), &user);
+    crate::telemetry::audit::record("role_changed", &user.username, role.as_str());
     Ok(user)
 }

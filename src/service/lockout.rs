@@ -68,6 +68,9 @@ pub fn failed(svc: &Services, subjects: &[Subject]) -> Result<Duration> {
         f.record_failure(now, a.lockout_after_failures, a.lockout_minutes * 60);
         if f.locked_for(now).is_some() && f.failures == 0 {
             tracing::warn!(subject = %s.0, minutes = a.lockout_minutes, "sign-in locked out after repeated failures");
+            svc.metrics
+                .lockouts
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         }
         delay = delay.max(f.delay_ms());
         ops.push(Op {
@@ -104,6 +107,9 @@ pub fn succeeded(svc: &Services, subjects: &[Subject]) -> Result<()> {
 pub fn unlock(tx: &mut Tx, subject: &Subject) -> Result<bool> {
     let had = tx.get::<LoginFailures>(subject.key())?.is_some();
     tx.delete::<LoginFailures>(subject.key());
+    if had {
+        crate::telemetry::audit::record("lockout_lifted", &subject.0, "");
+    }
     Ok(had)
 }
 

@@ -10,8 +10,8 @@ use crate::store::backup::{self, BackupSummary};
 use crate::store::{Op, Record, Store, StoreOptions};
 
 const LAST: &[u8] = b"last";
-const PREFIX: &str = "gatehouse-";
-const SUFFIX: &str = ".ghb";
+pub const PREFIX: &str = "gatehouse-";
+pub const SUFFIX: &str = ".ghb";
 /// Name of the marker left by a staged restore, in the state directory.
 pub const RESTORE_MARKER: &str = "restore.pending";
 

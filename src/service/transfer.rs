@@ -105,6 +105,35 @@ pub const IMPORTERS: &[(&str, &str, ImportRowFn)] = &[
     ("hr", super::hr::HR_HELP, super::hr::import_hr_row),
 ];
 
+/// (kind, the columns a file of that kind must have). Checked against a file's header before
+/// any line is read, so a file given as the wrong kind is refused whole. One line per kind; a
+/// kind without a line here is not checked.
+pub const IMPORT_REQUIRED: &[(&str, &[&str])] = &[
+    ("users", &["username", "password"]),
+    ("labour", &["lcode", "name", "gender", "musterfirmid"]),
+    ("firms", &["firmid", "firmName"]),
+    (
+        "estate-tasks",
+        &["firmid", "TaskID", "Date", "Crop", "Field", "Job"],
+    ),
+    ("employees", &["code", "name"]),
+    ("locations", &["code", "name"]),
+    ("shifts", &["code", "name", "start", "end"]),
+    ("hr", &["record"]),
+];
+
+/// The columns `headers` lacks for `kind` (compared case-insensitively, trimmed).
+pub fn missing_columns(kind: &str, headers: &[String]) -> Vec<&'static str> {
+    let Some((_, required)) = IMPORT_REQUIRED.iter().find(|(k, _)| *k == kind) else {
+        return Vec::new();
+    };
+    required
+        .iter()
+        .filter(|c| !headers.iter().any(|h| h.trim().eq_ignore_ascii_case(c)))
+        .copied()
+        .collect()
+}
+
 /// (kind, what it is, the table function). One line per kind.
 pub const EXPORTERS: &[(&str, &str, ExportFn)] = &[
     (

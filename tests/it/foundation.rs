@@ -15,7 +15,7 @@ fn healthz_metrics_and_clean_sigterm() {
     assert_eq!(m.status, 200);
     assert!(
         m.text.contains(
-            "gatehouse_requests_total{family=\"ops\",operation=\"Health\",status=\"200\"} 1"
+            "gatehouse_requests_total{family=\"ops\",operation=\"health\",status=\"200\"} 1"
         ),
         "{}",
         m.text

@@ -5,6 +5,7 @@ mod harness;
 
 mod appliance;
 mod attendance;
+mod cli;
 mod console;
 mod console_api;
 mod console_desk;
