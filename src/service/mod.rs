@@ -23,6 +23,8 @@ pub mod idempotency;
 pub mod identity;
 pub mod lockout;
 pub mod maintenance;
+pub mod accounts;
+pub mod desk;
 pub mod outbox;
 pub mod recovery;
 pub mod secrets;

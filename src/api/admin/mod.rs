@@ -56,8 +56,10 @@ fn clone_head(r: &Request) -> Request {
     }
 }
 
+mod accounts;
 mod attendance;
 mod dashboard;
+mod desk;
 mod estate;
 mod gatepass;
 mod identity;
@@ -94,6 +96,8 @@ pub fn routes() -> Vec<Route> {
         gatepass::routes(),
         dashboard::routes(),
         transfer::routes(),
+        accounts::routes(),
+        desk::routes(),
     ] {
         all.extend(area);
     }
