@@ -507,12 +507,12 @@ mod tests {
 
     #[test]
     fn code128_has_start_checksum_and_stop() {
-        // "PJJ123C" is the usual worked example: check value 54.
+        // "PJJ123C", the usual worked example: 54 in set A (start 103), so 55 in set B.
         let bars = code128("PJJ123C").unwrap();
         let symbols = (bars.len() - 7) / 6;
         assert_eq!(symbols, 1 + 7 + 1, "start, 7 characters, check");
         assert_eq!(&bars[..6], &[2, 1, 1, 2, 1, 4], "start B");
-        let check: Vec<u8> = CODE128[54].bytes().map(|d| d - b'0').collect();
+        let check: Vec<u8> = CODE128[55].bytes().map(|d| d - b'0').collect();
         assert_eq!(&bars[48..54], check.as_slice());
         assert_eq!(&bars[bars.len() - 7..], &[2, 3, 3, 1, 1, 1, 2], "stop");
         // Every symbol is 11 modules wide, the stop 13.
