@@ -380,13 +380,23 @@ pub enum Outcome {
 /// Why a move is refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Refusal {
-    AlreadyIn { since_unix: i64, gate: String, guard: String },
-    AlreadyOut { at_unix: i64, gate: String, guard: String },
+    AlreadyIn {
+        since_unix: i64,
+        gate: String,
+        guard: String,
+    },
+    AlreadyOut {
+        at_unix: i64,
+        gate: String,
+        guard: String,
+    },
     NotIn,
     InsideCannotCancel,
     Cancelled,
     Expired,
-    ValidityOver { until_unix: i64 },
+    ValidityOver {
+        until_unix: i64,
+    },
     BeforeIssue,
     LabourEntersNot,
 }

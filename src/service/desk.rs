@@ -163,8 +163,7 @@ pub fn muster_day(svc: &Services, day: NaiveDate) -> Result<Value> {
         let gang = match gang_of.get(&l.lcode.0) {
             Some(g) => g.clone(),
             None => {
-                let g = match estate::labour::labourer(store, &l.lcode)?.and_then(|lab| lab.gang)
-                {
+                let g = match estate::labour::labourer(store, &l.lcode)?.and_then(|lab| lab.gang) {
                     Some(id) => match gang_names.get(&id.0) {
                         Some(n) => n.clone(),
                         None => {
@@ -264,7 +263,10 @@ pub fn charts(svc: &Services) -> Result<Value> {
         .count();
     let overdue = gatepass::summary(svc)?.overdue;
     let locked = lockout::locked(svc)?;
-    let locked_accounts = locked.iter().filter(|(s, _)| s.starts_with("user:")).count();
+    let locked_accounts = locked
+        .iter()
+        .filter(|(s, _)| s.starts_with("user:"))
+        .count();
     let locked_devices = locked.len() - locked_accounts;
     let last = maintenance::last_backup(store)?;
     let now = svc.now_unix();

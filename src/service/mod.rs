@@ -5,11 +5,13 @@
 //! Convention: functions that change state take `&mut Tx` and are synchronous (the caller
 //! commits); read-only functions take `&Services` or `&Store`.
 
+pub mod accounts;
 pub mod attendance;
 pub mod attendance_demo;
 pub mod attendance_views;
 pub mod codelayer_session;
 pub mod demo;
+pub mod desk;
 pub mod device_logins;
 pub mod devices;
 pub mod error;
@@ -23,8 +25,6 @@ pub mod idempotency;
 pub mod identity;
 pub mod lockout;
 pub mod maintenance;
-pub mod accounts;
-pub mod desk;
 pub mod outbox;
 pub mod recovery;
 pub mod secrets;

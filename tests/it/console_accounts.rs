@@ -53,7 +53,11 @@ fn a_disabled_user_loses_every_session_and_cannot_sign_in_until_enabled() {
 
     // The technician disables the account: every session ends, in every family.
     let out = s.cli(&["user", "disable", "--username", "siti"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let said = String::from_utf8_lossy(&out.stdout);
     assert!(said.contains("'siti' disabled; sessions ended: "), "{said}");
     assert!(said.contains("1 Codelayer, 1 Authorize"), "{said}");
@@ -71,7 +75,11 @@ fn a_disabled_user_loses_every_session_and_cannot_sign_in_until_enabled() {
 
     // Enabled: it signs in again (old sessions stay ended).
     let out = s.cli(&["user", "enable", "--username", "siti"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(state_of(&s, "siti"), "active");
     assert_eq!(check(), 401, "an ended session stays ended");
     let az = post_json(

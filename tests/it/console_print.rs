@@ -15,11 +15,13 @@ fn issue_material(s: &Server) -> String {
         s,
         "POST",
         "/admin/gatepasses",
-        Some(&json!({"kind": "material", "name": "Pak Joko", "vehicle": "KT 8123 AB",
+        Some(
+            &json!({"kind": "material", "name": "Pak Joko", "vehicle": "KT 8123 AB",
                      "purpose": "Pump repair", "returnable": true, "return_due": "2099-12-01",
                      "items": [{"name": "urea", "qty": 2, "unit": "bags"},
                                {"name": "water pump", "qty": 1, "unit": "pc"}],
-                     "gate": "North", "guard": "Siti"})),
+                     "gate": "North", "guard": "Siti"}),
+        ),
     );
     p["number"].as_str().unwrap().to_string()
 }
@@ -46,7 +48,11 @@ fn decode_pdf(pdf: &[u8]) -> String {
         .arg(dir.path().join("page"))
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let z = Command::new("zbarimg")
         .arg("-q")
         .arg(dir.path().join("page.png"))
@@ -81,7 +87,10 @@ fn the_slip_pdf_carries_the_pass_number_as_qr_and_code128() {
     );
     assert_eq!(saved["mode"], "pdf");
     let file = saved["file"].as_str().unwrap();
-    assert!(file.starts_with(s.state.join("slips").to_str().unwrap()), "{file}");
+    assert!(
+        file.starts_with(s.state.join("slips").to_str().unwrap()),
+        "{file}"
+    );
     assert!(std::fs::read(file).unwrap().starts_with(b"%PDF-"));
 
     // A handheld fetches the same slip.
@@ -157,8 +166,14 @@ fn a_slip_goes_to_a_raw_receipt_printer_device() {
     let bytes = std::fs::read(&device).unwrap();
     assert_eq!(printed["bytes"], bytes.len());
     let text = String::from_utf8_lossy(&bytes);
-    assert!(text.contains("- urea 2 bags\n- water pump 1 pc\n"), "{text}");
-    assert!(text.contains(&format!("1P0{number}")), "QR store command: {text}");
+    assert!(
+        text.contains("- urea 2 bags\n- water pump 1 pc\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("1P0{number}")),
+        "QR store command: {text}"
+    );
     // A device that is not there: refused with the reason, nothing half-done.
     std::fs::remove_dir_all(dir.path()).unwrap();
     let (status, body) = admin_call(

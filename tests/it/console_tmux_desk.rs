@@ -29,9 +29,21 @@ fn console_in_tmux_form_fixes_scan_to_act_and_print() {
         state.display()
     );
     let out = t.cmd(&[
-        "new-session", "-d", "-s", "desk", "-x", "80", "-y", "24", &command,
+        "new-session",
+        "-d",
+        "-s",
+        "desk",
+        "-x",
+        "80",
+        "-y",
+        "24",
+        &command,
     ]);
-    assert!(out.status.success(), "tmux: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "tmux: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     t.wait_for("server: online", 20);
 
     // The material form: every label whole, items one per row, the hint in full.
@@ -47,7 +59,14 @@ fn console_in_tmux_form_fixes_scan_to_act_and_print() {
     t.keys(&["Enter"]);
     t.text("water pump 1 pc");
     let p = t.wait_for("2. water pump 1 pc", 10);
-    for want in ["Carried by *", "Items *", "1. urea 2 bags", "Returnable", "Return by", "Purpose *"] {
+    for want in [
+        "Carried by *",
+        "Items *",
+        "1. urea 2 bags",
+        "Returnable",
+        "Return by",
+        "Purpose *",
+    ] {
         assert!(p.contains(want), "{want} missing:\n{p}");
     }
     assert!(p.contains("One item per row: name, quantity, unit"), "{p}");
@@ -61,13 +80,19 @@ fn console_in_tmux_form_fixes_scan_to_act_and_print() {
     // A bad date never leaves the console: the form stays, the cursor on the date.
     let p = t.wait_for("not a date", 10);
     assert!(p.contains("> Return by"), "cursor on the date:\n{p}");
-    assert!(p.contains("Pak Joko") && p.contains("2. water pump 1 pc"), "{p}");
+    assert!(
+        p.contains("Pak Joko") && p.contains("2. water pump 1 pc"),
+        "{p}"
+    );
     t.keys(&["C-u"]);
     t.text("2099-12-01");
     t.keys(&["Enter"]);
     // The server refuses the hours: the form again, as typed, cursor on Valid hours.
     let p = t.wait_for("! Refused:", 10);
-    assert!(p.contains("> Valid hours"), "cursor on the field at fault:\n{p}");
+    assert!(
+        p.contains("> Valid hours"),
+        "cursor on the field at fault:\n{p}"
+    );
     assert!(p.contains("2099-12-01"), "{p}");
     t.keys(&["BSpace", "BSpace"]);
     t.text("8");
@@ -110,7 +135,9 @@ fn console_in_tmux_form_fixes_scan_to_act_and_print() {
     let p = t.wait_for(&format!("Done: slip of {number} saved:"), 10);
     let file = state.join("slips").join(format!("gatepass-{number}.pdf"));
     assert!(
-        std::fs::read(&file).unwrap_or_default().starts_with(b"%PDF-"),
+        std::fs::read(&file)
+            .unwrap_or_default()
+            .starts_with(b"%PDF-"),
         "{}: {p}",
         file.display()
     );

@@ -172,7 +172,10 @@ fn a_retried_save_gets_the_same_answer_and_other_content_is_a_conflict() {
     );
     assert_eq!(in3["e"], 409, "{in3}");
     assert!(
-        in3["msg"].as_str().unwrap().contains("Already inside since"),
+        in3["msg"]
+            .as_str()
+            .unwrap()
+            .contains("Already inside since"),
         "{in3}"
     );
     // The original content save retried after the move changes nothing and still succeeds.

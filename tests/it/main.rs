@@ -10,6 +10,7 @@ mod console_accounts;
 mod console_api;
 mod console_desk;
 mod console_print;
+mod console_screens;
 mod console_tmux;
 mod console_tmux_desk;
 mod crash;

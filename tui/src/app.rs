@@ -526,34 +526,38 @@ impl App {
         f.render_widget(Paragraph::new(Line::from(spans)), area);
     }
 
-    /// The key line, whole entries only: what does not fit is left out and "? more" says
-    /// where the rest is (the help lists every key).
+    /// The key line, whole entries only: "? help" first when everything fits; otherwise the
+    /// screen's keys that fit, then "? more" (the help lists every key) and "q quit".
     pub fn footer_for(&self, width: usize) -> String {
-        let mut entries: Vec<String> = Vec::new();
-        for (k, short, _) in self.screen().keys() {
-            if !short.is_empty() {
-                entries.push(format!("{k} {short}"));
-            }
-        }
-        entries.push("Tab screens".into());
-        entries.push("q quit".into());
+        let keys: Vec<String> = self
+            .screen()
+            .keys()
+            .iter()
+            .filter(|(_, short, _)| !short.is_empty())
+            .map(|(k, short, _)| format!("{k} {short}"))
+            .collect();
         let join = |v: &[String]| v.join("  ");
-        let all = join(&entries);
-        if all.chars().count() <= width {
-            return all;
+        let mut all = vec!["? help".to_string()];
+        all.extend(keys.iter().cloned());
+        all.push("Tab screens".into());
+        all.push("q quit".into());
+        if join(&all).chars().count() <= width {
+            return join(&all);
         }
-        let more = "? more";
+        let tail = ["? more".to_string(), "q quit".to_string()];
         let mut kept: Vec<String> = Vec::new();
-        for e in entries {
+        for e in keys {
             let mut trial = kept.clone();
             trial.push(e);
-            trial.push(more.into());
+            trial.extend(tail.iter().cloned());
             if join(&trial).chars().count() <= width {
-                trial.pop();
+                trial.truncate(trial.len() - tail.len());
                 kept = trial;
+            } else {
+                break;
             }
         }
-        kept.push(more.into());
+        kept.extend(tail);
         let s = join(&kept);
         if s.chars().count() <= width {
             s
@@ -570,7 +574,11 @@ impl App {
         lines.extend(screens::help_lines(&[
             ("Tab/S-Tab", "", "next / previous screen (or 1-8, or click)"),
             ("/", "", "search (where the screen has one)"),
-            ("scan", "", "a pass number scanned (or typed fast + Enter) opens it"),
+            (
+                "scan",
+                "",
+                "a pass number scanned (or typed fast + Enter) opens it",
+            ),
             ("Esc", "", "back out: close, clear the search"),
             ("?", "", "this help; any key closes it"),
             ("q", "", "quit"),
@@ -605,7 +613,9 @@ pub fn scanned_code(events: &[Event]) -> Option<String> {
     for k in chars {
         match k.code {
             KeyCode::Char(c)
-                if !k.modifiers.intersects(KeyModifiers::CONTROL | KeyModifiers::ALT)
+                if !k
+                    .modifiers
+                    .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT)
                     && (c.is_ascii_alphanumeric() || matches!(c, '-' | '/' | '_' | '.')) =>
             {
                 code.push(c)

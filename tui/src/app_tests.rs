@@ -428,13 +428,22 @@ fn a_refused_issue_keeps_the_form_and_puts_the_cursor_on_the_field_at_fault() {
         "Visiting",
     ] {
         if want == "Visiting" {
-            assert!(!screen.contains(want), "a material pass has a plain host: {screen}");
+            assert!(
+                !screen.contains(want),
+                "a material pass has a plain host: {screen}"
+            );
         } else {
             assert!(screen.contains(want), "{want} missing:\n{screen}");
         }
     }
-    assert!(screen.contains("One item per row: name, quantity, unit"), "{screen}");
-    assert!(screen.contains("Enter on an empty row submits."), "{screen}");
+    assert!(
+        screen.contains("One item per row: name, quantity, unit"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("Enter on an empty row submits."),
+        "{screen}"
+    );
     app.on_key(key(KeyCode::Enter)); // items row: starts a third row
     app.on_key(key(KeyCode::Enter)); // empty row: submits
     assert!(app.modal.is_none(), "submitted");
@@ -453,11 +462,18 @@ fn a_refused_issue_keeps_the_form_and_puts_the_cursor_on_the_field_at_fault() {
     assert_eq!(f.value("items"), "urea 2 bags\nwater pump 1 pc");
     assert!(f.error.as_deref().unwrap().starts_with("Refused: "));
     let screen = render(&app, 80, 24);
-    assert!(screen.contains("! Refused: Validation failed: return_due"), "{screen}");
+    assert!(
+        screen.contains("! Refused: Validation failed: return_due"),
+        "{screen}"
+    );
     // A bad date never leaves the console; the server down keeps the form too.
     app.on_key(key(KeyCode::Char('u')));
     if let Some(Modal::Form(f)) = app.modal.as_mut() {
-        let d = f.fields.iter_mut().find(|x| x.name == "return_due").unwrap();
+        let d = f
+            .fields
+            .iter_mut()
+            .find(|x| x.name == "return_due")
+            .unwrap();
         d.value = "2026-13-01".into();
         f.focus = 0;
     }
@@ -466,14 +482,20 @@ fn a_refused_issue_keeps_the_form_and_puts_the_cursor_on_the_field_at_fault() {
     assert_eq!(f.fields[f.focus].name, "return_due", "{:?}", f.error);
     assert!(f.error.as_deref().unwrap().contains("not a date"));
     if let Some(Modal::Form(f)) = app.modal.as_mut() {
-        f.fields.iter_mut().find(|x| x.name == "return_due").unwrap().value = "2026-12-01".into();
+        f.fields
+            .iter_mut()
+            .find(|x| x.name == "return_due")
+            .unwrap()
+            .value = "2026-12-01".into();
     }
     app.on_key(key(KeyCode::Enter));
     let cmds = app.take_cmds();
     reply(
         &mut app,
         cmds[0].tag.clone(),
-        Fetch::Offline(Offline::NotRunning("The gatehouse server is not running".into())),
+        Fetch::Offline(Offline::NotRunning(
+            "The gatehouse server is not running".into(),
+        )),
     );
     let f = form(&app);
     assert_eq!(f.value("purpose"), "pump repair");
@@ -514,8 +536,10 @@ fn a_scanned_pass_number_opens_the_pass_with_in_and_out_ready_on_any_screen() {
     reply(
         &mut app,
         Tag::GatepassDetail,
-        Fetch::Ok(json!({"number": "GP-20261123-0001", "kind": "visitor", "status": "issued",
-                         "name": "Asha"})),
+        Fetch::Ok(
+            json!({"number": "GP-20261123-0001", "kind": "visitor", "status": "issued",
+                         "name": "Asha"}),
+        ),
     );
     let screen = render(&app, 80, 24);
     assert!(screen.contains("i in · o out · p print"), "{screen}");
@@ -561,7 +585,8 @@ fn a_newly_issued_pass_is_shown_selected() {
     );
     let cmds = app.take_cmds();
     assert!(
-        cmds.iter().any(|c| c.path.starts_with("/admin/gatepasses?view=today")),
+        cmds.iter()
+            .any(|c| c.path.starts_with("/admin/gatepasses?view=today")),
         "today's passes reload: {cmds:?}"
     );
     reply(
@@ -584,17 +609,24 @@ fn the_inside_list_stays_visible_marked_stale_while_the_server_is_down() {
     reply(
         &mut app,
         Tag::Gatepasses,
-        Fetch::Ok(json!([{"number": "GP-20261123-0001", "kind": "visitor", "name": "Asha Raman", "status": "in"}])),
+        Fetch::Ok(
+            json!([{"number": "GP-20261123-0001", "kind": "visitor", "name": "Asha Raman", "status": "in"}]),
+        ),
     );
     reply(
         &mut app,
         Tag::Gatepasses,
-        Fetch::Offline(Offline::NotRunning("The gatehouse server is not running".into())),
+        Fetch::Offline(Offline::NotRunning(
+            "The gatehouse server is not running".into(),
+        )),
     );
     let screen = render(&app, 80, 24);
     assert!(screen.contains("SERVER DOWN"), "{screen}");
     assert!(screen.contains("STALE"), "{screen}");
-    assert!(screen.contains("Asha Raman"), "who is inside stays: {screen}");
+    assert!(
+        screen.contains("Asha Raman"),
+        "who is inside stays: {screen}"
+    );
     // Other screens still say the server is down in full.
     ch(&mut app, '5');
     let screen = render(&app, 80, 24);
@@ -618,14 +650,17 @@ fn footers_keep_whole_entries_at_80_columns_on_every_screen() {
         for part in footer.split("  ") {
             assert!(
                 keys.contains(&part.to_string())
-                    || ["Tab screens", "q quit", "? more"].contains(&part),
+                    || ["Tab screens", "q quit", "? more", "? help"].contains(&part),
                 "cut entry {part:?} in {footer:?}"
             );
         }
         let screen = render(&app, 80, 24);
-        assert!(screen.lines().last().unwrap().trim_end() == footer.trim_end(), "{screen}");
+        assert!(
+            screen.lines().last().unwrap().trim_end() == footer.trim_end(),
+            "{screen}"
+        );
     }
-    assert!(app.footer_for(30).ends_with("? more") || app.footer_for(30).is_empty());
+    assert!(app.footer_for(30).ends_with("? more  q quit") || app.footer_for(30).is_empty());
 }
 
 #[test]
@@ -650,8 +685,10 @@ fn a_long_log_line_opens_in_full() {
     reply(
         &mut app,
         Tag::Logs,
-        Fetch::Ok(json!([{"unix_ms": 0, "level": "WARN", "target": "gatehouse", "message": "sign-in failed",
-                          "fields": [["detail", long.clone()]]}])),
+        Fetch::Ok(
+            json!([{"unix_ms": 0, "level": "WARN", "target": "gatehouse", "message": "sign-in failed",
+                          "fields": [["detail", long.clone()]]}]),
+        ),
     );
     let screen = render(&app, 80, 24);
     assert!(!screen.contains(&long[..80]), "cut in the list: {screen}");

@@ -363,7 +363,9 @@ impl Form {
         let inner = block.inner(pop);
         f.render_widget(block, pop);
         // Rows that do not fit scroll so the focused field stays in view; the foot stays.
-        let room = (inner.height as usize).saturating_sub(foot.len() + 1).max(1);
+        let room = (inner.height as usize)
+            .saturating_sub(foot.len() + 1)
+            .max(1);
         let first_focus = rows
             .iter()
             .position(|(i, _)| *i == Some(self.focus))

@@ -119,7 +119,10 @@ fn validity_bounds_entry_but_never_leaving() {
         p.apply(Move::In, stamp(until + 1, "N"), ANY),
         Err(Refusal::ValidityOver { until_unix: until })
     );
-    assert_eq!(p.apply(Move::In, stamp(until, "N"), ANY), Ok(Outcome::Changed));
+    assert_eq!(
+        p.apply(Move::In, stamp(until, "N"), ANY),
+        Ok(Outcome::Changed)
+    );
     assert_eq!(
         p.apply(Move::Out, stamp(until + 86_400, "N"), ANY),
         Ok(Outcome::Changed)
@@ -142,16 +145,25 @@ fn cancelled_and_expired_passes_are_final() {
         p.apply(Move::Cancel, stamp(1200, "N"), ANY),
         Ok(Outcome::AlreadyDone)
     );
-    assert_eq!(p.apply(Move::In, stamp(1200, "N"), ANY), Err(Refusal::Cancelled));
+    assert_eq!(
+        p.apply(Move::In, stamp(1200, "N"), ANY),
+        Err(Refusal::Cancelled)
+    );
     let mut q = visitor();
     assert!(!q.close_with_day(2000));
-    assert_eq!(q.apply(Move::In, stamp(2100, "N"), ANY), Err(Refusal::Expired));
+    assert_eq!(
+        q.apply(Move::In, stamp(2100, "N"), ANY),
+        Err(Refusal::Expired)
+    );
     let mut r = visitor();
     r.apply(Move::In, stamp(1100, "N"), ANY).unwrap();
     assert!(r.close_with_day(2000), "holder still inside is reported");
     assert_eq!(r.status(2001), Status::Expired);
     assert_eq!(r.entered().unwrap().at_unix, 1100);
-    assert_eq!(r.apply(Move::Out, stamp(2100, "N"), ANY), Err(Refusal::Expired));
+    assert_eq!(
+        r.apply(Move::Out, stamp(2100, "N"), ANY),
+        Err(Refusal::Expired)
+    );
 }
 
 #[test]
@@ -162,7 +174,10 @@ fn a_labour_exit_pass_only_records_the_exit() {
         p.apply(Move::In, stamp(1100, "N"), ANY),
         Err(Refusal::LabourEntersNot)
     );
-    assert_eq!(p.apply(Move::Out, stamp(1100, "N"), ANY), Ok(Outcome::Changed));
+    assert_eq!(
+        p.apply(Move::Out, stamp(1100, "N"), ANY),
+        Ok(Outcome::Changed)
+    );
     assert!(p.entered().is_none());
 }
 

@@ -221,13 +221,10 @@ fn body_lines(s: &Slip) -> Vec<(bool, String)> {
 
 /// The slip as a one-page PDF, 80 mm wide (a receipt roll or cut from A4), as tall as it needs.
 pub fn pdf(s: &Slip) -> Result<Vec<u8>> {
-    use printpdf::{
-        BuiltinFont, CustomPdfConformance, Mm, PdfConformance, PdfDocument, Rect,
-    };
+    use printpdf::{BuiltinFont, CustomPdfConformance, Mm, PdfConformance, PdfDocument, Rect};
     let (qr_side, dark) = qr(&s.number)?;
-    let bars = code128(&s.number).ok_or_else(|| {
-        ServiceError::Internal("the pass number is not printable ASCII".into())
-    })?;
+    let bars = code128(&s.number)
+        .ok_or_else(|| ServiceError::Internal("the pass number is not printable ASCII".into()))?;
     let text = body_lines(s);
     let qr_mm = 40.0f32;
     let bar_h = 12.0f32;
@@ -330,7 +327,16 @@ pub fn escpos(s: &Slip) -> Vec<u8> {
     b.extend_from_slice(&[0x1d, b'(', b'k', 4, 0, 0x31, 0x41, 0x32, 0]);
     b.extend_from_slice(&[0x1d, b'(', b'k', 3, 0, 0x31, 0x43, 6]);
     b.extend_from_slice(&[0x1d, b'(', b'k', 3, 0, 0x31, 0x45, 0x31]);
-    b.extend_from_slice(&[0x1d, b'(', b'k', (n & 0xff) as u8, (n >> 8) as u8, 0x31, 0x50, 0x30]);
+    b.extend_from_slice(&[
+        0x1d,
+        b'(',
+        b'k',
+        (n & 0xff) as u8,
+        (n >> 8) as u8,
+        0x31,
+        0x50,
+        0x30,
+    ]);
     b.extend_from_slice(data);
     b.extend_from_slice(&[0x1d, b'(', b'k', 3, 0, 0x31, 0x51, 0x30]);
     b.push(b'\n');
@@ -392,9 +398,7 @@ fn slips_dir(svc: &Services) -> PathBuf {
 
 /// Writes `bytes` to `path` durably (temp file, fsync, rename).
 fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
-    let io = |e: std::io::Error| {
-        print_failed(format!("{}: {e}", path.display()))
-    };
+    let io = |e: std::io::Error| print_failed(format!("{}: {e}", path.display()));
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(io)?;
     }
@@ -414,12 +418,7 @@ pub fn default_file(svc: &Services, number: &str) -> PathBuf {
 
 /// Sends the slip where `[print]` says, or saves the PDF to `file` when one is given
 /// (`save` = a file even when a printer is configured). Blocking: call off the async workers.
-pub fn print(
-    svc: &Services,
-    s: &Slip,
-    save: bool,
-    file: Option<PathBuf>,
-) -> Result<Printed> {
+pub fn print(svc: &Services, s: &Slip, save: bool, file: Option<PathBuf>) -> Result<Printed> {
     let cfg = &svc.config.print;
     let mode = if save || file.is_some() {
         "pdf"
@@ -429,21 +428,18 @@ pub fn print(
     match mode {
         "escpos" => {
             if cfg.device.is_empty() {
-                return Err(print_failed("print.mode is escpos but print.device is empty".into(),
+                return Err(print_failed(
+                    "print.mode is escpos but print.device is empty".into(),
                 ));
             }
             let bytes = escpos(s);
             let mut dev = std::fs::OpenOptions::new()
                 .write(true)
                 .open(&cfg.device)
-                .map_err(|e| {
-                    print_failed(format!("{}: {e}", cfg.device))
-                })?;
+                .map_err(|e| print_failed(format!("{}: {e}", cfg.device)))?;
             dev.write_all(&bytes)
                 .and_then(|_| dev.flush())
-                .map_err(|e| {
-                    print_failed(format!("{}: {e}", cfg.device))
-                })?;
+                .map_err(|e| print_failed(format!("{}: {e}", cfg.device)))?;
             Ok(Printed {
                 mode: "escpos".into(),
                 file: None,
@@ -459,13 +455,16 @@ pub fn print(
             if !cfg.cups_printer.is_empty() {
                 cmd.arg("-d").arg(&cfg.cups_printer);
             }
-            let out = cmd.arg(&path).output().map_err(|e| {
-                print_failed(format!("{}: {e}", cfg.lp_command))
-            })?;
+            let out = cmd
+                .arg(&path)
+                .output()
+                .map_err(|e| print_failed(format!("{}: {e}", cfg.lp_command)))?;
             if !out.status.success() {
                 let err = String::from_utf8_lossy(&out.stderr).trim().to_string();
-                return Err(print_failed(format!("{} refused the slip: {err}", cfg.lp_command),
-                ));
+                return Err(print_failed(format!(
+                    "{} refused the slip: {err}",
+                    cfg.lp_command
+                )));
             }
             Ok(Printed {
                 mode: "cups".into(),

@@ -165,10 +165,11 @@ impl Screen for Attendance {
         let [top, body] =
             Layout::vertical([Constraint::Length(2), Constraint::Fill(1)]).areas(area);
         let view = VIEWS[self.view % VIEWS.len()];
-        let day = self
-            .day()
-            .map(|d| d.format("%a %Y-%m-%d").to_string())
-            .unwrap_or_else(|| "today".into());
+        let day = match (self.day(), self.date) {
+            (Some(d), None) => format!("{} (today)", d.format("%Y-%m-%d")),
+            (Some(d), Some(_)) => d.format("%Y-%m-%d").to_string(),
+            (None, _) => "today".into(),
+        };
         let figures = match self.data.ready() {
             Some(d) => format!(
                 "present {} · late {} · absent {} · punches in {} / out {} · {} flagged",
@@ -181,11 +182,7 @@ impl Screen for Attendance {
             ),
             None => String::new(),
         };
-        draw_note(
-            f,
-            top,
-            &format!("◀ {day} ▶ · view: {view} (v) · {figures}"),
-        );
+        draw_note(f, top, &format!("◀ {day} ▶ · view: {view} (v) · {figures}"));
         match view {
             "muster" => self.draw_muster(f, body),
             "flagged" => self.draw_flagged(f, body),
@@ -301,6 +298,7 @@ impl Attendance {
         );
         let [left, right] =
             Layout::horizontal([Constraint::Percentage(45), Constraint::Percentage(55)])
+                .spacing(2)
                 .areas(tables);
         let rows_of = |key: &str| -> Vec<Vec<String>> {
             list(m, Some(key))

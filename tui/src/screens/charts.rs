@@ -23,11 +23,11 @@ pub fn draw_charts(f: &mut Frame, area: Rect, c: &Value) {
         .collect();
     let total: u64 = per_hour.iter().sum();
     f.render_widget(
-        Sparkline::default()
-            .data(&per_hour)
-            .block(Block::default().borders(Borders::ALL).title(format!(
-                " Punches/hour: {total} "
-            ))),
+        Sparkline::default().data(&per_hour).block(
+            Block::default()
+                .borders(Borders::ALL)
+                .title(format!(" Punches/hour: {total} ")),
+        ),
         cols[0],
     );
     let week = |key: &str, value: &dyn Fn(&Value) -> u64| -> (Vec<(String, u64)>, u64) {
@@ -48,7 +48,12 @@ pub fn draw_charts(f: &mut Frame, area: Rect, c: &Value) {
     let (kg, today_kg) = week("muster_kg_per_day", &|d| {
         float(d, "kg").unwrap_or(0.0).max(0.0).round() as u64
     });
-    bars(f, cols[1], &format!(" Passes/day: {today_passes} today "), &passes);
+    bars(
+        f,
+        cols[1],
+        &format!(" Passes/day: {today_passes} today "),
+        &passes,
+    );
     bars(f, cols[2], &format!(" Muster kg/day: {today_kg} "), &kg);
 }
 
@@ -67,7 +72,11 @@ fn bars(f: &mut Frame, area: Rect, title: &str, data: &[(String, u64)]) {
             .data(BarGroup::default().bars(&bars))
             .bar_width(2)
             .bar_gap(1)
-            .block(Block::default().borders(Borders::ALL).title(title.to_string())),
+            .block(
+                Block::default()
+                    .borders(Borders::ALL)
+                    .title(title.to_string()),
+            ),
         area,
     );
 }
@@ -88,26 +97,46 @@ pub fn needs_action(c: &Value) -> Vec<String> {
         }
     };
     if count("pending_licences") > 0 {
-        out.push(plural(count("pending_licences"), "licence pending (2)", "licences pending (2)"));
+        out.push(plural(
+            count("pending_licences"),
+            "licence pending (screen 2)",
+            "licences pending (screen 2)",
+        ));
     }
     if count("pending_terminals") > 0 {
-        out.push(plural(count("pending_terminals"), "terminal pending", "terminals pending"));
+        out.push(plural(
+            count("pending_terminals"),
+            "terminal pending",
+            "terminals pending",
+        ));
     }
     if count("overdue_material") > 0 {
-        out.push(plural(count("overdue_material"), "pass with material overdue (3)", "passes with material overdue (3)"));
+        out.push(plural(
+            count("overdue_material"),
+            "pass with material overdue (screen 3)",
+            "passes with material overdue (screen 3)",
+        ));
     }
     if count("locked_accounts") > 0 {
-        out.push(plural(count("locked_accounts"), "account locked (5)", "accounts locked (5)"));
+        out.push(plural(
+            count("locked_accounts"),
+            "account locked (screen 5)",
+            "accounts locked (screen 5)",
+        ));
     }
     if count("locked_devices") > 0 {
-        out.push(plural(count("locked_devices"), "device locked out", "devices locked out"));
+        out.push(plural(
+            count("locked_devices"),
+            "device locked out",
+            "devices locked out",
+        ));
     }
     if boolean(n, "last_backup_failed") {
-        out.push("LAST BACKUP FAILED (8)".into());
+        out.push("LAST BACKUP FAILED (screen 8)".into());
     } else if boolean(n, "backup_too_old") {
         out.push(match int(n, "last_backup_age_secs") {
-            Some(s) if s >= 0 => format!("backup {} d old (8)", s / 86_400),
-            _ => "no backup yet (8)".into(),
+            Some(s) if s >= 0 => format!("backup {} d old (screen 8)", s / 86_400),
+            _ => "no backup yet (screen 8)".into(),
         });
     }
     out

@@ -594,7 +594,10 @@ impl Screen for Gatepass {
         let stale = match (ctx.offline, self.list_at) {
             (true, Some(t)) => format!(
                 " · STALE since {}",
-                local_datetime(t, ctx.tz).chars().skip(11).collect::<String>()
+                local_datetime(t, ctx.tz)
+                    .chars()
+                    .skip(11)
+                    .collect::<String>()
             ),
             (true, None) => " · STALE".into(),
             _ => String::new(),
@@ -736,7 +739,13 @@ fn draw_detail(f: &mut Frame, area: Rect, p: &Value, ctx: &Ctx) {
     if !items.is_empty() {
         let list: Vec<String> = items
             .iter()
-            .map(|i| format!("{} {} {}", text(i, "name"), text(i, "qty"), text(i, "unit")))
+            .map(|i| {
+                // 2.0 → "2", 2.5 → "2.5".
+                let qty = crate::data::float(i, "qty")
+                    .map(|q| format!("{q}"))
+                    .unwrap_or_else(|| text(i, "qty"));
+                format!("{} {qty} {}", text(i, "name"), text(i, "unit"))
+            })
             .collect();
         for (k, item) in list.iter().enumerate() {
             let label = if k == 0 { "Items" } else { "" };

@@ -198,7 +198,11 @@ fn draw_event(f: &mut Frame, area: Rect, e: &Value, ctx: &Ctx) {
         .map(|ms| crate::data::local_datetime(ms / 1000, ctx.tz))
         .unwrap_or_default();
     let mut lines = vec![
-        Line::raw(format!("{time}  {}  {}", text(e, "level"), text(e, "target"))),
+        Line::raw(format!(
+            "{time}  {}  {}",
+            text(e, "level"),
+            text(e, "target")
+        )),
         Line::raw(""),
         Line::raw(text(e, "message")),
     ];
@@ -216,9 +220,11 @@ fn draw_event(f: &mut Frame, area: Rect, e: &Value, ctx: &Ctx) {
         }
     }
     f.render_widget(
-        Paragraph::new(lines)
-            .wrap(Wrap { trim: false })
-            .block(Block::default().borders(Borders::ALL).title(" Event (Esc: back) ")),
+        Paragraph::new(lines).wrap(Wrap { trim: false }).block(
+            Block::default()
+                .borders(Borders::ALL)
+                .title(" Event (Esc: back) "),
+        ),
         area,
     );
 }

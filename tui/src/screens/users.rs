@@ -165,7 +165,9 @@ impl Screen for Users {
             },
             KeyCode::Char('d') => match self.selected() {
                 Some(u) => Action::Confirm(
-                    format!("Disable {u}? It can no longer sign in and every session it holds ends."),
+                    format!(
+                        "Disable {u}? It can no longer sign in and every session it holds ends."
+                    ),
                     Cmd::post(
                         Tag::Done(format!("{u} disabled; its sessions ended")),
                         "/admin/users/disable",
