@@ -739,3 +739,18 @@ fn users_show_locked_and_disabled_whole_and_disable_asks_first() {
     assert_eq!(cmds[0].path, "/admin/users/enable");
     assert_eq!(cmds[0].body, Some(json!({"username": "budi"})));
 }
+
+#[test]
+fn every_screens_help_fits_80x24_whole() {
+    let mut app = App::new();
+    for i in 0..crate::app::SCREEN_COUNT {
+        app.select(i);
+        ch(&mut app, '?');
+        let screen = render(&app, 80, 24);
+        // The last key of "Everywhere" is there: nothing was cut at the bottom.
+        assert!(screen.contains("│  q            quit"), "{screen}");
+        let last_key = app.screen().keys().last().map(|(k, _, _)| *k).unwrap_or("");
+        assert!(screen.contains(&format!("  {last_key:<12} ")), "{screen}");
+        ch(&mut app, 'x');
+    }
+}

@@ -38,7 +38,7 @@ const KEYS: &[(&str, &str, &str)] = &[
     (
         "↑/↓",
         "",
-        "choose a gang or department; its late and absent people show on the right",
+        "choose a gang: its late, absent and present people",
     ),
     ("r", "", "refresh"),
 ];

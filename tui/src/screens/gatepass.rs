@@ -68,7 +68,7 @@ const KEYS: &[(&str, &str, &str)] = &[
     (
         "p",
         "print",
-        "print the pass slip (QR + barcode); then s = save as PDF instead",
+        "print the pass slip (QR + barcode), or save it as a PDF",
     ),
     (
         "m",
@@ -79,7 +79,7 @@ const KEYS: &[(&str, &str, &str)] = &[
     (
         "scan",
         "",
-        "scan a pass (or type its number + Enter fast): it opens with i/o ready",
+        "a scanned pass number opens that pass, i/o ready",
     ),
     ("/", "search", "search by person, vehicle or number"),
     ("r", "", "refresh"),

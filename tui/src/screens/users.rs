@@ -41,12 +41,12 @@ const KEYS: &[(&str, &str, &str)] = &[
     (
         "u",
         "unlock",
-        "lift every lockout refusing the user (its own and its devices')",
+        "lift every lockout refusing the user, its devices' too",
     ),
     (
         "d",
         "disable",
-        "disable the account: no sign-in, every session ends (asks first)",
+        "disable: no sign-in, every session ends (asks first)",
     ),
     ("e", "enable", "enable a disabled account again"),
     ("/", "search", "filter by username, name or role"),
