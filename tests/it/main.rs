@@ -8,6 +8,7 @@ mod attendance;
 mod console;
 mod console_accounts;
 mod console_api;
+mod console_days;
 mod console_desk;
 mod console_print;
 mod console_screens;
