@@ -39,20 +39,29 @@ fn attendance_and_muster_of_a_day_by_gang_and_task_with_flags_and_charts() {
     let a = da.call(
         "POST",
         "/attendances/clock-in",
-        Some(&json!({"latitude": 8.9600, "longitude": 77.3000, "accuracy": 5,
-                      "device_time": now_unix()})),
+        Some(
+            &json!({"latitude": 8.9600, "longitude": 77.3000, "accuracy": 5,
+                      "device_time": now_unix()}),
+        ),
     );
     assert_eq!(a.status, 201, "{}", a.text);
     let a = da.call(
         "POST",
         "/attendances/clock-out",
-        Some(&json!({"latitude": 8.9600, "longitude": 77.3000, "accuracy": 5,
-                      "mock_location": true, "device_time": now_unix()})),
+        Some(
+            &json!({"latitude": 8.9600, "longitude": 77.3000, "accuracy": 5,
+                      "mock_location": true, "device_time": now_unix()}),
+        ),
     );
     assert_eq!(a.status, 201, "{}", a.text);
 
     let day = site_day(off);
-    let d = admin_data(&s, "GET", &format!("/admin/attendance/day?date={day}"), None);
+    let d = admin_data(
+        &s,
+        "GET",
+        &format!("/admin/attendance/day?date={day}"),
+        None,
+    );
     assert_eq!(d["date"], day);
     assert_eq!(d["present"], 1, "{d}");
     assert_eq!(d["late"], 1, "{d}");
@@ -79,8 +88,8 @@ fn attendance_and_muster_of_a_day_by_gang_and_task_with_flags_and_charts() {
         "{flagged:?}"
     );
     // The day before: nobody punched.
-    let before = chrono::NaiveDate::parse_from_str(&day, "%Y-%m-%d").unwrap()
-        - chrono::Duration::days(1);
+    let before =
+        chrono::NaiveDate::parse_from_str(&day, "%Y-%m-%d").unwrap() - chrono::Duration::days(1);
     let b = admin_data(
         &s,
         "GET",
@@ -139,13 +148,19 @@ fn attendance_and_muster_of_a_day_by_gang_and_task_with_flags_and_charts() {
         .collect();
     assert_eq!(per_hour.len(), 24);
     assert_eq!(per_hour.iter().sum::<i64>(), 2, "{c}");
-    assert!(per_hour[9] + per_hour[10] == 2, "punched around 10:00: {per_hour:?}");
+    assert!(
+        per_hour[9] + per_hour[10] == 2,
+        "punched around 10:00: {per_hour:?}"
+    );
     let kg = c["muster_kg_per_day"].as_array().unwrap();
     assert_eq!(kg.len(), 7);
     assert_eq!(kg[6]["date"], day);
     assert_eq!(kg[6]["kg"], 28.5);
     // The demo estate's passes: one issued an hour ago, today.
-    assert!(c["passes_per_day"][6]["count"].as_i64().unwrap() >= 1, "{c}");
+    assert!(
+        c["passes_per_day"][6]["count"].as_i64().unwrap() >= 1,
+        "{c}"
+    );
     let n = &c["needs_action"];
     assert_eq!(n["backup_too_old"], true, "no backup yet: {n}");
     assert!(n["pending_terminals"].is_null(), "terminals hook: {n}");

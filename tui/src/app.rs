@@ -586,10 +586,7 @@ impl App {
         let w = area.width.saturating_sub(2).min(76);
         // Rows as drawn: a line wider than the box wraps onto more rows.
         let inner = w.saturating_sub(2).max(1) as usize;
-        let rows: usize = lines
-            .iter()
-            .map(|l| l.width().div_ceil(inner).max(1))
-            .sum();
+        let rows: usize = lines.iter().map(|l| l.width().div_ceil(inner).max(1)).sum();
         let h = (rows as u16 + 2).min(area.height);
         let pop = centered(area, w, h);
         f.render_widget(Clear, pop);

@@ -414,10 +414,9 @@ fn a_refused_issue_keeps_the_form_and_puts_the_cursor_on_the_field_at_fault() {
     let mut app = App::new();
     material_form_filled(&mut app);
     // The material form at 80x24: every label whole, one row per item, the hint in full.
-    app.modal.as_mut().map(|m| match m {
-        Modal::Form(f) => f.focus = 2,
-        _ => {}
-    });
+    if let Some(Modal::Form(f)) = app.modal.as_mut() {
+        f.focus = 2;
+    }
     let screen = render(&app, 80, 24);
     for want in [
         "Carried by *",
