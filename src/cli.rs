@@ -184,6 +184,16 @@ pub enum UserCmd {
         #[arg(long)]
         username: String,
     },
+    /// Disable an account: it can no longer sign in and every session it holds ends.
+    Disable {
+        #[arg(long)]
+        username: String,
+    },
+    /// Enable a disabled account again (and lift its lockouts).
+    Enable {
+        #[arg(long)]
+        username: String,
+    },
     /// Set a new password (revokes the user's sessions); asked on the terminal or --password-stdin.
     ResetPassword {
         /// The user's sign-in name.
@@ -313,7 +323,7 @@ fn run(cli: Cli) -> Result<(), String> {
             UserCmd::List => {
                 let d = admin(&cfg, "GET", "/admin/users", None)?;
                 emit(&g, &d, || {
-                    table(&d, &["user_id", "username", "name", "role", "active"])
+                    table(&d, &["user_id", "username", "name", "role", "state"])
                 })
             }
             UserCmd::Role { username, role } => {
@@ -335,6 +345,30 @@ fn run(cli: Cli) -> Result<(), String> {
                     Some(json!({"username": username})),
                 )?;
                 emit(&g, &d, || format!("'{username}' unlocked"))
+            }
+            UserCmd::Disable { username } => {
+                let d = admin(
+                    &cfg,
+                    "POST",
+                    "/admin/users/disable",
+                    Some(json!({"username": username})),
+                )?;
+                emit(&g, &d, || {
+                    let e = &d["sessions_ended"];
+                    format!(
+                        "'{username}' disabled; sessions ended: {} Daily Activity, {} Codelayer, {} Authorize",
+                        e["daily_activity_tokens"], e["codelayer_sessions"], e["authorize_tokens"]
+                    )
+                })
+            }
+            UserCmd::Enable { username } => {
+                let d = admin(
+                    &cfg,
+                    "POST",
+                    "/admin/users/enable",
+                    Some(json!({"username": username})),
+                )?;
+                emit(&g, &d, || format!("'{username}' enabled"))
             }
             UserCmd::ResetPassword { username, password } => {
                 let password = password.read(&format!("new password for '{username}'"))?;

@@ -29,6 +29,7 @@ pub struct Config {
     pub wablas: Wablas,
     pub security: Security,
     pub upstream: Upstream,
+    pub print: Print,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -147,6 +148,37 @@ pub struct Gatepass {
     pub list_limit: usize,
     /// How far in the future a handheld's `datetime` may be (clock drift).
     pub clock_skew_secs: i64,
+    /// A handheld's repeat of a move without its own `datetime`, at the same gate by the same
+    /// guard within this many seconds, is a retry (the first answer); later it is refused.
+    pub retry_window_secs: i64,
+}
+
+/// Where the console's `p` sends a gate pass slip (`service::gatepass::slip`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Print {
+    /// `pdf` (save a PDF file under `pdf_dir`), `cups` (the PDF to `lp -d <cups_printer>`) or
+    /// `escpos` (raw ESC/POS bytes to `device`, a receipt printer on USB or a serial port).
+    pub mode: String,
+    pub cups_printer: String,
+    /// The CUPS client command (`lp`).
+    pub lp_command: String,
+    /// `/dev/usb/lp0`, `/dev/ttyUSB0`, ...
+    pub device: String,
+    /// Where saved slips go; empty = `<state>/slips`.
+    pub pdf_dir: PathBuf,
+}
+
+impl Default for Print {
+    fn default() -> Self {
+        Self {
+            mode: "pdf".into(),
+            cups_printer: String::new(),
+            lp_command: "lp".into(),
+            device: String::new(),
+            pdf_dir: PathBuf::new(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -216,6 +248,7 @@ impl Default for Config {
             wablas: Wablas::default(),
             security: Security::default(),
             upstream: Upstream::default(),
+            print: Print::default(),
         }
     }
 }
@@ -318,6 +351,7 @@ impl Default for Gatepass {
             max_items: 100,
             list_limit: 500,
             clock_skew_secs: 300,
+            retry_window_secs: 120,
         }
     }
 }
@@ -435,6 +469,16 @@ impl Config {
             if !ok {
                 return Err(ConfigError::Invalid(what.into()));
             }
+        }
+        if !matches!(self.print.mode.as_str(), "pdf" | "cups" | "escpos") {
+            return Err(ConfigError::Invalid(
+                "print.mode must be pdf, cups or escpos".into(),
+            ));
+        }
+        if self.gatepass.retry_window_secs < 0 {
+            return Err(ConfigError::Invalid(
+                "gatepass.retry_window_secs must not be negative".into(),
+            ));
         }
         if self.auth.pbkdf2_iterations < 100_000 {
             return Err(ConfigError::Invalid(

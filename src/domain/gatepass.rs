@@ -344,24 +344,59 @@ impl Move {
     }
 }
 
+/// What a repeat of the step the pass last made at the same post is. A guard scanning a pass
+/// twice must hear "already out since 12:14"; a handheld retrying a request it never got an
+/// answer to must get the first answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Repeat {
+    /// Every repeat is refused with what happened and when (the desk: a person, no retries).
+    Refuse,
+    /// A repeat at the same gate by the same guard within this many seconds of the recorded
+    /// step is a retry (`AlreadyDone`); later, or from another post, it is refused. 0 = only
+    /// the very same instant (a handheld that sends its own `datetime` resends the same one).
+    RetryWithin(i64),
+}
+
+impl Repeat {
+    fn is_retry(self, recorded: &Stamp, stamp: &Stamp) -> bool {
+        match self {
+            Repeat::Refuse => false,
+            Repeat::RetryWithin(secs) => {
+                recorded.same_post(stamp)
+                    && stamp.at_unix.saturating_sub(recorded.at_unix).abs() <= secs
+            }
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
     Changed,
-    /// The pass already made this step at the same gate by the same guard (a retry or a
-    /// double tap): nothing changes.
+    /// The pass already made this step at the same gate by the same guard, and `Repeat` calls
+    /// it a retry: nothing changes.
     AlreadyDone,
 }
 
 /// Why a move is refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Refusal {
-    AlreadyIn { since_unix: i64 },
-    AlreadyOut { at_unix: i64 },
+    AlreadyIn {
+        since_unix: i64,
+        gate: String,
+        guard: String,
+    },
+    AlreadyOut {
+        at_unix: i64,
+        gate: String,
+        guard: String,
+    },
     NotIn,
     InsideCannotCancel,
     Cancelled,
     Expired,
-    ValidityOver { until_unix: i64 },
+    ValidityOver {
+        until_unix: i64,
+    },
     BeforeIssue,
     LabourEntersNot,
 }
@@ -370,13 +405,29 @@ impl Refusal {
     /// Catalogue key (assets/i18n/*/gatepass.json) and its arguments.
     pub fn key(&self) -> (&'static str, Vec<(&'static str, String)>) {
         match self {
-            Refusal::AlreadyIn { since_unix } => (
+            Refusal::AlreadyIn {
+                since_unix,
+                gate,
+                guard,
+            } => (
                 "gatepass.refused.already_in",
-                vec![("since", since_unix.to_string())],
+                vec![
+                    ("since", since_unix.to_string()),
+                    ("gate", gate.clone()),
+                    ("guard", guard.clone()),
+                ],
             ),
-            Refusal::AlreadyOut { at_unix } => (
+            Refusal::AlreadyOut {
+                at_unix,
+                gate,
+                guard,
+            } => (
                 "gatepass.refused.already_out",
-                vec![("at", at_unix.to_string())],
+                vec![
+                    ("at", at_unix.to_string()),
+                    ("gate", gate.clone()),
+                    ("guard", guard.clone()),
+                ],
             ),
             Refusal::NotIn => ("gatepass.refused.not_in", vec![]),
             Refusal::InsideCannotCancel => ("gatepass.refused.inside_cancel", vec![]),
@@ -453,9 +504,10 @@ impl Gatepass {
         matches!(self.stage, Stage::Issued)
     }
 
-    /// Applies a move stamped `stamp`. A step already made at the same gate by the same guard
-    /// is `AlreadyDone`; everything the life cycle does not allow is refused.
-    pub fn apply(&mut self, mv: Move, stamp: Stamp) -> Result<Outcome, Refusal> {
+    /// Applies a move stamped `stamp`. A repeat of the step last made is `AlreadyDone` when
+    /// `repeat` calls it a retry, refused otherwise; everything the life cycle does not allow is
+    /// refused.
+    pub fn apply(&mut self, mv: Move, stamp: Stamp, repeat: Repeat) -> Result<Outcome, Refusal> {
         if stamp.at_unix < self.issued.at_unix {
             return Err(Refusal::BeforeIssue);
         }
@@ -476,12 +528,14 @@ impl Gatepass {
             },
             (Stage::Issued, Move::Out) => return Err(Refusal::NotIn),
             (Stage::Issued, Move::Cancel) => Stage::Cancelled { at: stamp },
-            (Stage::In { entered }, Move::In) if entered.same_post(&stamp) => {
+            (Stage::In { entered }, Move::In) if repeat.is_retry(entered, &stamp) => {
                 return Ok(Outcome::AlreadyDone)
             }
             (Stage::In { entered }, Move::In) => {
                 return Err(Refusal::AlreadyIn {
                     since_unix: entered.at_unix,
+                    gate: entered.gate.clone(),
+                    guard: entered.guard.clone(),
                 })
             }
             // Leaving is always allowed, even past the validity window: an overstaying visitor
@@ -496,15 +550,17 @@ impl Gatepass {
                 }
             }
             (Stage::In { .. }, Move::Cancel) => return Err(Refusal::InsideCannotCancel),
-            (Stage::Out { left, .. }, Move::Out) if left.same_post(&stamp) => {
+            (Stage::Out { left, .. }, Move::Out) if repeat.is_retry(left, &stamp) => {
                 return Ok(Outcome::AlreadyDone)
             }
             (Stage::Out { left, .. }, _) => {
                 return Err(Refusal::AlreadyOut {
                     at_unix: left.at_unix,
+                    gate: left.gate.clone(),
+                    guard: left.guard.clone(),
                 })
             }
-            (Stage::Cancelled { at }, Move::Cancel) if at.same_post(&stamp) => {
+            (Stage::Cancelled { at }, Move::Cancel) if repeat.is_retry(at, &stamp) => {
                 return Ok(Outcome::AlreadyDone)
             }
             (Stage::Cancelled { .. }, _) => return Err(Refusal::Cancelled),

@@ -7,6 +7,7 @@
 //! A move the pass already made at the same gate by the same guard changes nothing either.
 
 mod reads;
+pub mod slip;
 
 use chrono::{NaiveDate, NaiveDateTime, TimeZone};
 
@@ -16,7 +17,7 @@ pub use reads::{
 
 use crate::domain::gatepass::{
     self as gp, Content, ContentLimits, DayClosing, Gatepass, Move, Outcome, PassNumber, Refusal,
-    ReturnRefusal, Returned, Returns, Source, Stamp,
+    Repeat, ReturnRefusal, Returned, Returns, Source, Stamp,
 };
 use crate::domain::time::{local_day, site_offset};
 use crate::store::tables::gatepass::{GatepassSeq, BY_DAY, INSIDE, RETURNABLE};
@@ -61,6 +62,16 @@ pub fn local_time(svc: &Services, at_unix: i64) -> String {
         .to_string()
 }
 
+/// `12:14` for a time today (site day), `2026-11-22 18:05` otherwise.
+pub fn short_time(svc: &Services, at_unix: i64) -> String {
+    let full = local_time(svc, at_unix);
+    if day_of(svc, at_unix) == today(svc) {
+        full[11..16].to_string()
+    } else {
+        full[..16].to_string()
+    }
+}
+
 pub(crate) fn day_key(d: NaiveDate) -> String {
     d.format("%Y%m%d").to_string()
 }
@@ -89,11 +100,11 @@ fn refuse_if_closed(tx: &Tx, day: NaiveDate) -> Result<()> {
 
 fn refused(svc: &Services, r: Refusal) -> ServiceError {
     let (key, args) = r.key();
-    // Times in messages are the site's clock, not Unix seconds.
+    // Times in messages are the site's clock, not Unix seconds: "12:14" today, else with the day.
     let args = args
         .into_iter()
         .map(|(k, v)| match v.parse::<i64>() {
-            Ok(t) if matches!(k, "since" | "at" | "until") => (k, local_time(svc, t)),
+            Ok(t) if matches!(k, "since" | "at" | "until") => (k, short_time(svc, t)),
             _ => (k, v),
         })
         .collect();
@@ -294,19 +305,22 @@ pub fn update(
     Ok((pass, true))
 }
 
-/// In, out or cancel. A step already made at the same gate by the same guard changes nothing.
+/// In, out or cancel. A repeat of the step the pass last made is refused with what happened and
+/// when ("already out since 12:14"), unless `repeat` calls it a retry (then nothing changes).
+/// Every family goes through here, so every family refuses alike.
 pub fn move_pass(
     svc: &Services,
     tx: &mut Tx,
     number: &PassNumber,
     mv: Move,
     stamp: Stamp,
+    repeat: Repeat,
 ) -> Result<(Gatepass, Outcome)> {
     check_time(svc, "datetime", stamp.at_unix)?;
     let mut pass = load(tx, number)?;
     refuse_if_closed(tx, pass.day)?;
     let who = format!("by {} at {}", stamp.guard, stamp.gate);
-    let outcome = pass.apply(mv, stamp).map_err(|r| refused(svc, r))?;
+    let outcome = pass.apply(mv, stamp, repeat).map_err(|r| refused(svc, r))?;
     if outcome == Outcome::Changed {
         let returns = tx.get::<Returns>(number.as_str().as_bytes())?;
         write(tx, &pass, returns.as_ref());
@@ -496,7 +510,14 @@ pub async fn demo(svc: &std::sync::Arc<Services>) -> Result<()> {
             },
         )?;
         for (i, mv) in moves.into_iter().enumerate() {
-            move_pass(svc, &mut tx, &number, mv, stamp(600 * (i as i64 + 1)))?;
+            move_pass(
+                svc,
+                &mut tx,
+                &number,
+                mv,
+                stamp(600 * (i as i64 + 1)),
+                Repeat::Refuse,
+            )?;
         }
     }
     tx.commit().await?;

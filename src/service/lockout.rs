@@ -15,6 +15,10 @@ use crate::store::{Op, Record, Tx};
 
 use super::{Result, ServiceError, Services};
 
+/// Index tree: user subject ‖ 0 ‖ device subject, for every device a user's failed sign-ins
+/// came from, so lifting the user's lockout (`unlock_user_everywhere`) lifts those devices' too.
+pub use crate::store::tables::identity::LOCKOUT_DEVICES_BY_USER as DEVICES_BY_USER;
+
 /// Serializes the read-modify-write of failure counts (they bypass the writer lock).
 static COUNTS: Mutex<()> = Mutex::new(());
 
@@ -79,6 +83,16 @@ pub fn failed(svc: &Services, subjects: &[Subject]) -> Result<Duration> {
             value: Some(crate::store::codec::encode(&f)),
         });
     }
+    // Remember which devices this user's failures came from (a prefix scan finds them).
+    for u in subjects.iter().filter(|s| s.0.starts_with("user:")) {
+        for d in subjects.iter().filter(|s| !s.0.starts_with("user:")) {
+            ops.push(Op {
+                tree: DEVICES_BY_USER.into(),
+                key: crate::store::key(&[u.key(), d.key()]),
+                value: Some(crate::store::codec::INDEX_VALUE.to_vec()),
+            });
+        }
+    }
     svc.store.apply(&ops)?;
     Ok(Duration::from_millis(delay))
 }
@@ -111,6 +125,28 @@ pub fn unlock(tx: &mut Tx, subject: &Subject) -> Result<bool> {
         crate::telemetry::audit::record("lockout_lifted", &subject.0, "");
     }
     Ok(had)
+}
+
+/// Lifts every lockout that refuses `username`: the user's own and those of the devices its
+/// failed sign-ins came from. Returns the subjects that were locked or counting failures.
+pub fn unlock_user_everywhere(tx: &mut Tx, username: &str) -> Result<Vec<String>> {
+    let user = Subject::user(username);
+    let mut lifted = Vec::new();
+    if unlock(tx, &user)? {
+        lifted.push(user.0.clone());
+    }
+    let prefix = crate::store::prefix(&[user.key()]);
+    for device in tx.store().index_keys(DEVICES_BY_USER, &prefix)? {
+        let d = Subject(String::from_utf8_lossy(&device).into_owned());
+        if unlock(tx, &d)? {
+            lifted.push(d.0);
+        }
+        tx.delete_raw(
+            DEVICES_BY_USER,
+            &crate::store::key(&[user.key(), device.as_slice()]),
+        );
+    }
+    Ok(lifted)
 }
 
 /// Subjects currently locked, with seconds left (for the console).

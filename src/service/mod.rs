@@ -7,12 +7,14 @@
 
 pub mod access;
 pub mod answers;
+pub mod accounts;
 pub mod attendance;
 pub mod attendance_demo;
 pub mod attendance_views;
 pub mod cells;
 pub mod codelayer_session;
 pub mod demo;
+pub mod desk;
 pub mod device_logins;
 pub mod devices;
 pub mod error;

@@ -265,7 +265,7 @@ fn every_screen_renders_at_80x24_against_a_running_server() {
         "{s}"
     );
     assert!(s.contains("at Main gate by desk"), "{s}");
-    assert!(s.contains("Esc: back to the list"), "{s}");
+    assert!(s.contains("i in · o out · p print · Esc list"), "{s}");
     app.on_key(KeyEvent::from(KeyCode::Esc));
     let s = gatehouse_tui::render(&app, 80, 24);
     assert!(
@@ -275,13 +275,16 @@ fn every_screen_renders_at_80x24_against_a_running_server() {
 
     let s = screen(&mut app, &c, 3);
     assert_fits(&s);
-    assert!(s.contains("punches in 0 / out 0 · present 0"), "{s}");
+    assert!(
+        s.contains("present 0 · late 0 · absent 3 ·") && s.contains("punches in 0 / out 0"),
+        "{s}"
+    );
     let g1 = s.lines().find(|l| l.contains("> G1")).unwrap_or_default();
     assert!(g1.contains("G1") && g1.contains(" 2 "), "{s}");
     assert!(s.contains("OFFICE"), "{s}");
-    // G1 is selected first: its missing people are listed.
+    // G1 is selected first: its absent people are listed.
     assert!(
-        s.contains("Missing: G1") && s.contains("- Ravi") && s.contains("- Uma"),
+        s.contains("ABSENT (2)") && s.contains("- Ravi (E1)") && s.contains("- Uma (E2)"),
         "{s}"
     );
     assert_snapshot("attendance", &s, &state);
@@ -334,7 +337,7 @@ fn every_screen_renders_at_80x24_against_a_running_server() {
     app.on_key(KeyEvent::from(KeyCode::Char('?')));
     let s = gatehouse_tui::render(&app, 80, 24);
     assert!(
-        s.contains("Users — keys") && s.contains("unlock after too many"),
+        s.contains("Users — keys") && s.contains("lift every lockout refusing the user"),
         "{s}"
     );
     assert_snapshot("help_users", &s, &state);

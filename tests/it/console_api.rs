@@ -61,7 +61,7 @@ fn dashboard_reports_lan_requests_errors_store_and_backup() {
         "a failed backup shows: {s}"
     );
     assert_eq!(d["last_backup"]["ok"], false, "{d}");
-    assert!(s.contains("Latest warnings and errors"), "{s}");
+    assert!(s.contains("latest warnings"), "{s}");
     assert!(s.contains("ERROR"), "{s}");
 }
 

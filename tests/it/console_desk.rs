@@ -59,6 +59,10 @@ fn console_actions_reach_the_server() {
     gatehouse_tui::settle(&mut app, &c);
     let msg = app.message.clone().unwrap_or_default();
     assert!(msg.starts_with("Refused: "), "{msg}");
+    // The form stays open with what was typed; Esc leaves it.
+    let s = gatehouse_tui::render(&app, 80, 24);
+    assert!(s.contains("! Refused: "), "{s}");
+    key(&mut app, KeyCode::Esc);
 
     // Backup now, to the offered default path under the state directory.
     app.select(7);
@@ -315,11 +319,13 @@ fn overdue_material_is_found_and_taken_back_at_the_desk() {
     for ch in "Knapsack sprayer 2 pcs".chars() {
         app.on_key(KeyEvent::from(KeyCode::Char(ch)));
     }
+    // Enter ends the item row; Enter on the empty next row submits.
+    app.on_key(KeyEvent::from(KeyCode::Enter));
     app.on_key(KeyEvent::from(KeyCode::Enter));
     gatehouse_tui::settle(&mut app, &c);
     assert_eq!(
         app.message.as_deref(),
-        Some(format!("Done: material back on gatepass {number} (pass {number}).").as_str())
+        Some(format!("Done: material back on gatepass {number}.").as_str())
     );
     let s = gatehouse_tui::render(&app, 80, 24);
     assert!(

@@ -12,13 +12,13 @@ use crate::harness::*;
 
 // ---- the real binary in tmux ----
 
-struct Tmux {
-    socket: String,
-    session: String,
+pub(crate) struct Tmux {
+    pub(crate) socket: String,
+    pub(crate) session: String,
 }
 
 impl Tmux {
-    fn cmd(&self, args: &[&str]) -> std::process::Output {
+    pub(crate) fn cmd(&self, args: &[&str]) -> std::process::Output {
         Command::new("tmux")
             .arg("-u")
             .arg("-L")
@@ -28,20 +28,20 @@ impl Tmux {
             .expect("run tmux")
     }
 
-    fn keys(&self, keys: &[&str]) {
+    pub(crate) fn keys(&self, keys: &[&str]) {
         let mut a = vec!["send-keys", "-t", &self.session];
         a.extend_from_slice(keys);
         assert!(self.cmd(&a).status.success());
     }
 
-    fn text(&self, s: &str) {
+    pub(crate) fn text(&self, s: &str) {
         assert!(self
             .cmd(&["send-keys", "-t", &self.session, "-l", s])
             .status
             .success());
     }
 
-    fn pane(&self) -> String {
+    pub(crate) fn pane(&self) -> String {
         String::from_utf8_lossy(
             &self
                 .cmd(&["capture-pane", "-p", "-t", &self.session])
@@ -51,7 +51,7 @@ impl Tmux {
     }
 
     /// Waits until the pane shows `what`; panics with the pane after `secs`.
-    fn wait_for(&self, what: &str, secs: u64) -> String {
+    pub(crate) fn wait_for(&self, what: &str, secs: u64) -> String {
         let deadline = Instant::now() + Duration::from_secs(secs);
         loop {
             let p = self.pane();
@@ -65,7 +65,7 @@ impl Tmux {
         }
     }
 
-    fn alive(&self) -> bool {
+    pub(crate) fn alive(&self) -> bool {
         self.cmd(&["has-session", "-t", &self.session])
             .status
             .success()
@@ -170,7 +170,7 @@ fn console_in_tmux_approves_a_licence_issues_a_gatepass_and_shows_them() {
         .and_then(|r| r.split(')').next())
         .unwrap()
         .to_string();
-    t.keys(&["v"]); // inside → today: the new pass is there, not yet inside
+    // A new pass is not inside yet: the desk shows today's passes with it selected.
     t.wait_for("View: today", 10);
     t.wait_for("visitor  Budi Santoso", 10);
     t.keys(&["i"]);

@@ -114,7 +114,7 @@ fn a_visitor_goes_in_and_out_and_the_desk_sees_each_step() {
     );
     assert_eq!(again["e"], 409, "{again}");
     assert!(
-        again["msg"].as_str().unwrap().contains("already went out"),
+        again["msg"].as_str().unwrap().contains("Already out since"),
         "{again}"
     );
     // Both seed operations are documented with the seed's names (DESIGN.md §3).
@@ -172,7 +172,10 @@ fn a_retried_save_gets_the_same_answer_and_other_content_is_a_conflict() {
     );
     assert_eq!(in3["e"], 409, "{in3}");
     assert!(
-        in3["msg"].as_str().unwrap().contains("already inside"),
+        in3["msg"]
+            .as_str()
+            .unwrap()
+            .contains("Already inside since"),
         "{in3}"
     );
     // The original content save retried after the move changes nothing and still succeeds.

@@ -47,7 +47,15 @@ pub struct App {
     queue: Vec<Cmd>,
     /// Loads sent and not yet answered: a slow server must not pile up refreshes.
     in_flight: HashSet<Tag>,
+    /// The form whose submit is on its way: a refusal (or the server being down) opens it
+    /// again with what was typed, the reason, and the cursor on the field at fault.
+    pending_form: Option<(Tag, Form)>,
+    /// The message as last seen by `tick` and since when: an old message clears itself.
+    message_seen: Option<(String, i64)>,
 }
+
+/// A status message older than this (seconds) is cleared: it no longer says what just happened.
+pub const MESSAGE_STALE_SECS: i64 = 15;
 
 pub const SCREEN_COUNT: usize = 8;
 
@@ -80,10 +88,13 @@ impl App {
             ctx: Ctx {
                 now: crate::data::now_unix(),
                 tz: 0,
+                offline: false,
             },
             site: String::new(),
             queue: Vec::new(),
             in_flight: HashSet::new(),
+            pending_form: None,
+            message_seen: None,
         };
         app.tick();
         app
@@ -97,9 +108,26 @@ impl App {
     /// in view.
     pub fn tick(&mut self) {
         self.ctx.now = crate::data::now_unix();
+        self.age_message();
         self.load(vec![Cmd::get(Tag::Dashboard, "/admin/dashboard")]);
         let cmds = self.screens[self.current].refresh();
         self.load(cmds);
+    }
+
+    /// Clears a message that has been on the status line for `MESSAGE_STALE_SECS` ("Working…"
+    /// stays until its answer comes).
+    pub fn age_message(&mut self) {
+        let now = self.ctx.now;
+        match (&self.message, &self.message_seen) {
+            (None, _) => self.message_seen = None,
+            (Some(m), Some((seen, at))) if m == seen => {
+                if now - at >= MESSAGE_STALE_SECS && m != "Working…" {
+                    self.message = None;
+                    self.message_seen = None;
+                }
+            }
+            (Some(m), _) => self.message_seen = Some((m.clone(), now)),
+        }
     }
 
     /// Queues loads, skipping those already on their way.
@@ -122,6 +150,8 @@ impl App {
             Fetch::Offline(o) => self.conn = Conn::Offline(o.clone()),
             _ => self.conn = Conn::Online,
         }
+        self.ctx.offline = matches!(self.conn, Conn::Offline(_));
+        self.reopen_refused_form(&reply);
         if reply.tag == Tag::Dashboard {
             if let Fetch::Ok(d) = &reply.fetch {
                 self.site = text(d, "site");
@@ -132,17 +162,17 @@ impl App {
         }
         if let Tag::Done(what) = &reply.tag {
             self.message = Some(match &reply.fetch {
+                Fetch::Ok(d) if !text(d, "file").is_empty() => {
+                    format!("Done: {what}: {}", text(d, "file"))
+                }
                 Fetch::Ok(d) => match text(d, "number") {
-                    n if n.is_empty() => format!("Done: {what}."),
+                    n if n.is_empty() || what.contains(&n) => format!("Done: {what}."),
                     n => format!("Done: {what} (pass {n})."),
                 },
                 Fetch::NotAvailable => "Not available on this server yet.".into(),
                 Fetch::Failed(e) => format!("Refused: {e}"),
                 Fetch::Offline(o) => format!("Not done: {}", o.message()),
             });
-            if matches!(reply.fetch, Fetch::Ok(_)) {
-                self.refresh_current();
-            }
         }
         if matches!(reply.tag, Tag::Check | Tag::GatepassDetail)
             && self.message.as_deref() == Some("Working…")
@@ -163,6 +193,66 @@ impl App {
         for s in self.screens.iter_mut() {
             s.on_reply(&reply);
         }
+        // After the screens saw the answer (a new pass changes the view it is shown in).
+        if matches!(reply.tag, Tag::Done(_)) && matches!(reply.fetch, Fetch::Ok(_)) {
+            self.refresh_current();
+        }
+    }
+
+    /// A form's submit came back refused or undelivered: the form again, as typed, with why.
+    fn reopen_refused_form(&mut self, reply: &Reply) {
+        let Some((tag, _)) = &self.pending_form else {
+            return;
+        };
+        if *tag != reply.tag {
+            return;
+        }
+        let (_, mut form) = self.pending_form.take().expect("checked above");
+        let why = match &reply.fetch {
+            Fetch::Failed(e) => format!("Refused: {e}"),
+            Fetch::Offline(o) => format!("Not done: {}", o.message()),
+            _ => return,
+        };
+        if self.modal.is_none() {
+            form.refuse(why);
+            self.modal = Some(Modal::Form(form));
+        }
+    }
+
+    /// The index of the screen titled `title`.
+    pub fn screen_index(&self, title: &str) -> Option<usize> {
+        self.screens.iter().position(|s| s.title() == title)
+    }
+
+    /// A batch of terminal events read together. A USB scanner is a keyboard that types a pass
+    /// number and Enter faster than anyone can: such a batch, outside a form or the search line,
+    /// opens that pass on the gatepass desk with in/out ready, whatever screen is in view.
+    pub fn on_events(&mut self, events: Vec<Event>) {
+        if self.modal.is_none() && self.search.is_none() {
+            if let Some(code) = scanned_code(&events) {
+                self.on_scan(&code);
+                return;
+            }
+        }
+        for e in events {
+            self.on_event(e);
+        }
+    }
+
+    /// A scanned pass number: the gatepass desk, that pass in full, `i`/`o` ready.
+    pub fn on_scan(&mut self, code: &str) {
+        let Some(i) = self.screen_index("Gatepass") else {
+            return;
+        };
+        self.select(i);
+        let cmds = self.screens[i].scanned(code);
+        for c in cmds {
+            self.in_flight.insert(c.tag.clone());
+            self.queue.push(c);
+        }
+        self.message = Some(format!(
+            "Scanned {code}: i = mark in, o = mark out, p = print, Esc = back"
+        ));
     }
 
     fn refresh_current(&mut self) {
@@ -267,6 +357,7 @@ impl App {
                 self.message = Some("Working…".into());
                 self.queue.push(c)
             }
+            Action::Scan(code) => self.on_scan(&code),
             Action::Form(f) => self.modal = Some(Modal::Form(f)),
             Action::Confirm(q, c) => self.modal = Some(Modal::Confirm(q, c)),
             Action::Refresh => self.refresh_current(),
@@ -293,9 +384,14 @@ impl App {
                 FormEvent::Editing => self.modal = Some(Modal::Form(form)),
                 FormEvent::Cancel => self.message = Some("Nothing done.".into()),
                 FormEvent::Submit => match self.screens[self.current].submit_action(&form) {
-                    Ok(action) => self.act(action),
+                    Ok(action) => {
+                        if let Action::Send(c) = &action {
+                            self.pending_form = Some((c.tag.clone(), form));
+                        }
+                        self.act(action)
+                    }
                     Err(e) => {
-                        form.error = Some(e);
+                        form.refuse(e);
                         self.modal = Some(Modal::Form(form));
                     }
                 },
@@ -336,6 +432,24 @@ impl App {
         self.draw_header(f, head);
         self.draw_tabs(f, tabs);
         match &self.conn {
+            // A screen that keeps its last data (who is inside) still shows it, marked stale.
+            Conn::Offline(o) if self.screen().keeps_stale() => {
+                let [banner, rest] =
+                    Layout::vertical([Constraint::Length(1), Constraint::Fill(1)]).areas(body);
+                let what = match o {
+                    Offline::Permission(_) => "NO ACCESS to the admin socket",
+                    _ => "SERVER DOWN",
+                };
+                f.render_widget(
+                    Paragraph::new(crate::data::fit(
+                        &format!("{what}: last known data below, STALE; retrying every 2 s"),
+                        banner.width as usize,
+                    ))
+                    .style(Style::default().add_modifier(Modifier::BOLD | Modifier::REVERSED)),
+                    banner,
+                );
+                self.screens[self.current].draw(f, rest, &self.ctx);
+            }
             Conn::Offline(o) => draw_offline(f, body, o),
             _ => self.screens[self.current].draw(f, body, &self.ctx),
         }
@@ -346,7 +460,8 @@ impl App {
         };
         f.render_widget(Paragraph::new(status_text), status);
         f.render_widget(
-            Paragraph::new(self.footer()).style(Style::default().add_modifier(Modifier::DIM)),
+            Paragraph::new(self.footer_for(keys.width as usize))
+                .style(Style::default().add_modifier(Modifier::DIM)),
             keys,
         );
         match &self.modal {
@@ -411,14 +526,44 @@ impl App {
         f.render_widget(Paragraph::new(Line::from(spans)), area);
     }
 
-    fn footer(&self) -> String {
-        let mut s = "? help  q quit  Tab screens".to_string();
-        for (k, short, _) in self.screen().keys() {
-            if !short.is_empty() {
-                s.push_str(&format!("  {k} {short}"));
+    /// The key line, whole entries only: "? help" first when everything fits; otherwise the
+    /// screen's keys that fit, then "? more" (the help lists every key) and "q quit".
+    pub fn footer_for(&self, width: usize) -> String {
+        let keys: Vec<String> = self
+            .screen()
+            .keys()
+            .iter()
+            .filter(|(_, short, _)| !short.is_empty())
+            .map(|(k, short, _)| format!("{k} {short}"))
+            .collect();
+        let join = |v: &[String]| v.join("  ");
+        let mut all = vec!["? help".to_string()];
+        all.extend(keys.iter().cloned());
+        all.push("Tab screens".into());
+        all.push("q quit".into());
+        if join(&all).chars().count() <= width {
+            return join(&all);
+        }
+        let tail = ["? more".to_string(), "q quit".to_string()];
+        let mut kept: Vec<String> = Vec::new();
+        for e in keys {
+            let mut trial = kept.clone();
+            trial.push(e);
+            trial.extend(tail.iter().cloned());
+            if join(&trial).chars().count() <= width {
+                trial.truncate(trial.len() - tail.len());
+                kept = trial;
+            } else {
+                break;
             }
         }
-        s
+        kept.extend(tail);
+        let s = join(&kept);
+        if s.chars().count() <= width {
+            s
+        } else {
+            String::new()
+        }
     }
 
     fn draw_help(&self, f: &mut Frame, area: Rect) {
@@ -429,12 +574,21 @@ impl App {
         lines.extend(screens::help_lines(&[
             ("Tab/S-Tab", "", "next / previous screen (or 1-8, or click)"),
             ("/", "", "search (where the screen has one)"),
+            (
+                "scan",
+                "",
+                "a pass number scanned (or typed fast + Enter) opens it",
+            ),
             ("Esc", "", "back out: close, clear the search"),
             ("?", "", "this help; any key closes it"),
             ("q", "", "quit"),
         ]));
-        let h = (lines.len() as u16 + 2).min(area.height);
-        let pop = centered(area, area.width.saturating_sub(2).min(76), h);
+        let w = area.width.saturating_sub(2).min(76);
+        // Rows as drawn: a line wider than the box wraps onto more rows.
+        let inner = w.saturating_sub(2).max(1) as usize;
+        let rows: usize = lines.iter().map(|l| l.width().div_ceil(inner).max(1)).sum();
+        let h = (rows as u16 + 2).min(area.height);
+        let pop = centered(area, w, h);
         f.render_widget(Clear, pop);
         f.render_widget(
             Paragraph::new(lines)
@@ -443,6 +597,38 @@ impl App {
             pop,
         );
     }
+}
+
+/// The pass number in a batch of key events that is a scanner's line: at least 4 printable,
+/// non-space characters (letters, digits, `-/_.`) and then Enter, nothing else.
+pub fn scanned_code(events: &[Event]) -> Option<String> {
+    let keys: Vec<&KeyEvent> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Key(k) if k.kind != KeyEventKind::Release => Some(k),
+            _ => None,
+        })
+        .collect();
+    let (last, chars) = keys.split_last()?;
+    if last.code != KeyCode::Enter || chars.len() < 4 || chars.len() > 30 {
+        return None;
+    }
+    let mut code = String::new();
+    for k in chars {
+        match k.code {
+            KeyCode::Char(c)
+                if !k
+                    .modifiers
+                    .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT)
+                    && (c.is_ascii_alphanumeric() || matches!(c, '-' | '/' | '_' | '.')) =>
+            {
+                code.push(c)
+            }
+            _ => return None,
+        }
+    }
+    // A number has a digit; "quit" typed fast is not a pass.
+    code.chars().any(|c| c.is_ascii_digit()).then_some(code)
 }
 
 /// "[Dashboard]" for the screen in view, " Dashboard " otherwise: brackets, not only colour.

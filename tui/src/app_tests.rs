@@ -38,7 +38,13 @@ fn devices() -> serde_json::Value {
 fn starts_by_loading_the_dashboard_once() {
     let mut app = App::new();
     let cmds = app.take_cmds();
-    assert_eq!(cmds, vec![Cmd::get(Tag::Dashboard, "/admin/dashboard")]);
+    assert_eq!(
+        cmds,
+        vec![
+            Cmd::get(Tag::Dashboard, "/admin/dashboard"),
+            Cmd::get(Tag::Charts, "/admin/dashboard/charts")
+        ]
+    );
     // A tick while that load is out sends nothing new.
     app.tick();
     assert!(app.take_cmds().is_empty());
@@ -371,5 +377,379 @@ fn odd_data_never_panics_at_any_size() {
             app.on_key(key(KeyCode::Esc));
             app.modal = None;
         }
+    }
+}
+
+fn form(app: &App) -> &crate::form::Form {
+    match &app.modal {
+        Some(Modal::Form(f)) => f,
+        _ => panic!("a form is open"),
+    }
+}
+
+fn material_form_filled(app: &mut App) {
+    ch(app, '3');
+    app.take_cmds();
+    ch(app, 'n');
+    app.on_key(key(KeyCode::Right));
+    app.on_key(key(KeyCode::Right));
+    app.on_key(key(KeyCode::Enter));
+    typed(app, "Pak Joko");
+    app.on_key(key(KeyCode::Tab));
+    app.on_key(key(KeyCode::Tab));
+    typed(app, "urea 2 bags");
+    app.on_key(key(KeyCode::Enter)); // next item row
+    typed(app, "water pump 1 pc");
+    app.on_key(key(KeyCode::Tab));
+    app.on_key(key(KeyCode::Right)); // returnable: yes
+    app.on_key(key(KeyCode::Tab));
+    typed(app, "2026-12-01");
+    app.on_key(key(KeyCode::Tab)); // host
+    app.on_key(key(KeyCode::Tab));
+    typed(app, "pump repair");
+}
+
+#[test]
+fn a_refused_issue_keeps_the_form_and_puts_the_cursor_on_the_field_at_fault() {
+    let mut app = App::new();
+    material_form_filled(&mut app);
+    // The material form at 80x24: every label whole, one row per item, the hint in full.
+    if let Some(Modal::Form(f)) = app.modal.as_mut() {
+        f.focus = 2;
+    }
+    let screen = render(&app, 80, 24);
+    for want in [
+        "Carried by *",
+        "Items *",
+        "1. urea 2 bags",
+        "2. water pump 1 pc",
+        "Return by",
+        "Visiting",
+    ] {
+        if want == "Visiting" {
+            assert!(
+                !screen.contains(want),
+                "a material pass has a plain host: {screen}"
+            );
+        } else {
+            assert!(screen.contains(want), "{want} missing:\n{screen}");
+        }
+    }
+    assert!(
+        screen.contains("One item per row: name, quantity, unit"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("Enter on an empty row submits."),
+        "{screen}"
+    );
+    app.on_key(key(KeyCode::Enter)); // items row: starts a third row
+    app.on_key(key(KeyCode::Enter)); // empty row: submits
+    assert!(app.modal.is_none(), "submitted");
+    let cmds = app.take_cmds();
+    let body = cmds[0].body.clone().unwrap();
+    assert_eq!(body["items"].as_array().unwrap().len(), 2, "{body}");
+    // The server says no: the form comes back as typed, cursor on the date.
+    reply(
+        &mut app,
+        cmds[0].tag.clone(),
+        Fetch::Failed("Validation failed: return_due must not be in the past".into()),
+    );
+    let f = form(&app);
+    assert_eq!(f.fields[f.focus].name, "return_due");
+    assert_eq!(f.value("name"), "Pak Joko");
+    assert_eq!(f.value("items"), "urea 2 bags\nwater pump 1 pc");
+    assert!(f.error.as_deref().unwrap().starts_with("Refused: "));
+    let screen = render(&app, 80, 24);
+    assert!(
+        screen.contains("! Refused: Validation failed: return_due"),
+        "{screen}"
+    );
+    // A bad date never leaves the console; the server down keeps the form too.
+    app.on_key(key(KeyCode::Char('u')));
+    if let Some(Modal::Form(f)) = app.modal.as_mut() {
+        let d = f
+            .fields
+            .iter_mut()
+            .find(|x| x.name == "return_due")
+            .unwrap();
+        d.value = "2026-13-01".into();
+        f.focus = 0;
+    }
+    app.on_key(key(KeyCode::Enter));
+    let f = form(&app);
+    assert_eq!(f.fields[f.focus].name, "return_due", "{:?}", f.error);
+    assert!(f.error.as_deref().unwrap().contains("not a date"));
+    if let Some(Modal::Form(f)) = app.modal.as_mut() {
+        f.fields
+            .iter_mut()
+            .find(|x| x.name == "return_due")
+            .unwrap()
+            .value = "2026-12-01".into();
+    }
+    app.on_key(key(KeyCode::Enter));
+    let cmds = app.take_cmds();
+    reply(
+        &mut app,
+        cmds[0].tag.clone(),
+        Fetch::Offline(Offline::NotRunning(
+            "The gatehouse server is not running".into(),
+        )),
+    );
+    let f = form(&app);
+    assert_eq!(f.value("purpose"), "pump repair");
+    assert!(f.error.as_deref().unwrap().starts_with("Not done: "));
+}
+
+#[test]
+fn items_typed_with_commas_are_refused_on_the_items_row() {
+    use crate::screens::gatepass::parse_items;
+    assert_eq!(
+        parse_items("urea 2 bags, pump 1 pc").unwrap().len(),
+        2,
+        "\", \" separates items"
+    );
+    let e = parse_items("urea 2 bags, pump").unwrap_err();
+    assert!(e.starts_with("Items: \"pump\""), "{e}");
+}
+
+#[test]
+fn a_scanned_pass_number_opens_the_pass_with_in_and_out_ready_on_any_screen() {
+    use crossterm::event::Event;
+    let mut app = App::new();
+    ch(&mut app, '5'); // users
+    app.take_cmds();
+    let mut evs: Vec<Event> = "GP-20261123-0001"
+        .chars()
+        .map(|c| Event::Key(key(KeyCode::Char(c))))
+        .collect();
+    evs.push(Event::Key(key(KeyCode::Enter)));
+    app.on_events(evs);
+    assert_eq!(app.screen().title(), "Gatepass");
+    let cmds = app.take_cmds();
+    assert!(
+        cmds.iter()
+            .any(|c| c.path == "/admin/gatepasses/GP-20261123-0001" && c.tag == Tag::GatepassDetail),
+        "{cmds:?}"
+    );
+    reply(
+        &mut app,
+        Tag::GatepassDetail,
+        Fetch::Ok(
+            json!({"number": "GP-20261123-0001", "kind": "visitor", "status": "issued",
+                         "name": "Asha"}),
+        ),
+    );
+    let screen = render(&app, 80, 24);
+    assert!(screen.contains("i in · o out · p print"), "{screen}");
+    ch(&mut app, 'i');
+    let cmds = app.take_cmds();
+    assert_eq!(cmds[0].path, "/admin/gatepasses/GP-20261123-0001/in");
+    // A refusal says what happened and when; the detail stays.
+    reply(
+        &mut app,
+        cmds[0].tag.clone(),
+        Fetch::Failed("Already inside since 12:14 (Main gate, desk)".into()),
+    );
+    assert_eq!(
+        app.message.as_deref(),
+        Some("Refused: Already inside since 12:14 (Main gate, desk)")
+    );
+    // Typing slowly (one key per batch) is not a scan: '2' switches screens as always.
+    app.on_key(key(KeyCode::Esc));
+    app.on_events(vec![Event::Key(key(KeyCode::Char('2')))]);
+    assert_eq!(app.screen().title(), "Licences");
+    // "quit" + Enter in one batch has no digit: not a pass.
+    assert!(crate::app::scanned_code(&[
+        Event::Key(key(KeyCode::Char('q'))),
+        Event::Key(key(KeyCode::Char('u'))),
+        Event::Key(key(KeyCode::Char('i'))),
+        Event::Key(key(KeyCode::Char('t'))),
+        Event::Key(key(KeyCode::Enter)),
+    ])
+    .is_none());
+}
+
+#[test]
+fn a_newly_issued_pass_is_shown_selected() {
+    let mut app = App::new();
+    material_form_filled(&mut app);
+    app.on_key(key(KeyCode::Tab)); // off the items row
+    app.on_key(key(KeyCode::Enter));
+    let cmds = app.take_cmds();
+    reply(
+        &mut app,
+        cmds[0].tag.clone(),
+        Fetch::Ok(json!({"number": "GP-20261123-0002"})),
+    );
+    let cmds = app.take_cmds();
+    assert!(
+        cmds.iter()
+            .any(|c| c.path.starts_with("/admin/gatepasses?view=today")),
+        "today's passes reload: {cmds:?}"
+    );
+    reply(
+        &mut app,
+        Tag::Gatepasses,
+        Fetch::Ok(json!([
+            {"number": "GP-20261123-0001", "kind": "visitor", "name": "Asha", "status": "in"},
+            {"number": "GP-20261123-0002", "kind": "material", "name": "Pak Joko", "status": "issued"}
+        ])),
+    );
+    let screen = render(&app, 80, 24);
+    let sel = screen.lines().find(|l| l.starts_with("> ")).unwrap_or("");
+    assert!(sel.contains("GP-20261123-0002"), "{screen}");
+}
+
+#[test]
+fn the_inside_list_stays_visible_marked_stale_while_the_server_is_down() {
+    let mut app = App::new();
+    ch(&mut app, '3');
+    reply(
+        &mut app,
+        Tag::Gatepasses,
+        Fetch::Ok(
+            json!([{"number": "GP-20261123-0001", "kind": "visitor", "name": "Asha Raman", "status": "in"}]),
+        ),
+    );
+    reply(
+        &mut app,
+        Tag::Gatepasses,
+        Fetch::Offline(Offline::NotRunning(
+            "The gatehouse server is not running".into(),
+        )),
+    );
+    let screen = render(&app, 80, 24);
+    assert!(screen.contains("SERVER DOWN"), "{screen}");
+    assert!(screen.contains("STALE"), "{screen}");
+    assert!(
+        screen.contains("Asha Raman"),
+        "who is inside stays: {screen}"
+    );
+    // Other screens still say the server is down in full.
+    ch(&mut app, '5');
+    let screen = render(&app, 80, 24);
+    assert!(screen.contains("SERVER NOT RUNNING"), "{screen}");
+}
+
+#[test]
+fn footers_keep_whole_entries_at_80_columns_on_every_screen() {
+    let mut app = App::new();
+    for i in 0..crate::app::SCREEN_COUNT {
+        app.select(i);
+        let footer = app.footer_for(80);
+        assert!(footer.chars().count() <= 80, "{footer}");
+        let keys: Vec<String> = app
+            .screen()
+            .keys()
+            .iter()
+            .filter(|(_, s, _)| !s.is_empty())
+            .map(|(k, s, _)| format!("{k} {s}"))
+            .collect();
+        for part in footer.split("  ") {
+            assert!(
+                keys.contains(&part.to_string())
+                    || ["Tab screens", "q quit", "? more", "? help"].contains(&part),
+                "cut entry {part:?} in {footer:?}"
+            );
+        }
+        let screen = render(&app, 80, 24);
+        assert!(
+            screen.lines().last().unwrap().trim_end() == footer.trim_end(),
+            "{screen}"
+        );
+    }
+    assert!(app.footer_for(30).ends_with("? more  q quit") || app.footer_for(30).is_empty());
+}
+
+#[test]
+fn the_message_line_clears_when_stale() {
+    let mut app = App::new();
+    app.message = Some("Done: x.".into());
+    app.ctx.now = 1000;
+    app.age_message();
+    app.ctx.now = 1000 + crate::app::MESSAGE_STALE_SECS - 1;
+    app.age_message();
+    assert_eq!(app.message.as_deref(), Some("Done: x."));
+    app.ctx.now = 1000 + crate::app::MESSAGE_STALE_SECS;
+    app.age_message();
+    assert_eq!(app.message, None);
+}
+
+#[test]
+fn a_long_log_line_opens_in_full() {
+    let mut app = App::new();
+    ch(&mut app, '7');
+    let long = "x".repeat(150);
+    reply(
+        &mut app,
+        Tag::Logs,
+        Fetch::Ok(
+            json!([{"unix_ms": 0, "level": "WARN", "target": "gatehouse", "message": "sign-in failed",
+                          "fields": [["detail", long.clone()]]}]),
+        ),
+    );
+    let screen = render(&app, 80, 24);
+    assert!(!screen.contains(&long[..80]), "cut in the list: {screen}");
+    app.on_key(key(KeyCode::Enter));
+    let screen = render(&app, 80, 24);
+    assert!(screen.contains("detail ="), "{screen}");
+    let xs: usize = screen
+        .lines()
+        .map(|l| l.chars().filter(|c| *c == 'x').count())
+        .filter(|n| *n > 10)
+        .sum();
+    assert_eq!(xs, 150, "every character shown: {screen}");
+    app.on_key(key(KeyCode::Esc));
+    let screen = render(&app, 80, 24);
+    assert!(screen.contains("Level: all"), "{screen}");
+}
+
+#[test]
+fn users_show_locked_and_disabled_whole_and_disable_asks_first() {
+    let mut app = App::new();
+    ch(&mut app, '5');
+    reply(
+        &mut app,
+        Tag::Users,
+        Fetch::Ok(json!([
+            {"user_id": 1, "username": "siti", "name": "Siti Rahma", "role": "gate_guard", "active": true},
+            {"user_id": 2, "username": "budi", "name": "Budi", "role": "clerk", "active": false}
+        ])),
+    );
+    reply(
+        &mut app,
+        Tag::Lockouts,
+        Fetch::Ok(json!([{"subject": "user:siti", "retry_after_secs": 900}])),
+    );
+    let screen = render(&app, 80, 24);
+    assert!(screen.contains("LOCKED 15m"), "{screen}");
+    assert!(screen.contains("disabled"), "{screen}");
+    ch(&mut app, 'd');
+    assert!(matches!(app.modal, Some(Modal::Confirm(..))));
+    app.take_cmds();
+    ch(&mut app, 'y');
+    let cmds = app.take_cmds();
+    assert_eq!(cmds[0].path, "/admin/users/disable");
+    assert_eq!(cmds[0].body, Some(json!({"username": "siti"})));
+    app.on_key(key(KeyCode::Down));
+    ch(&mut app, 'e');
+    let cmds = app.take_cmds();
+    assert_eq!(cmds[0].path, "/admin/users/enable");
+    assert_eq!(cmds[0].body, Some(json!({"username": "budi"})));
+}
+
+#[test]
+fn every_screens_help_fits_80x24_whole() {
+    let mut app = App::new();
+    for i in 0..crate::app::SCREEN_COUNT {
+        app.select(i);
+        ch(&mut app, '?');
+        let screen = render(&app, 80, 24);
+        // The last key of "Everywhere" is there: nothing was cut at the bottom.
+        assert!(screen.contains("│  q            quit"), "{screen}");
+        let last_key = app.screen().keys().last().map(|(k, _, _)| *k).unwrap_or("");
+        assert!(screen.contains(&format!("  {last_key:<12} ")), "{screen}");
+        ch(&mut app, 'x');
     }
 }

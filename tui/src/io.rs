@@ -24,6 +24,10 @@ pub enum Tag {
     Terminals,
     TerminalCommands,
     TerminalUnknown,
+    /// The attendance screen's muster of its day.
+    MusterDay,
+    /// The dashboard's charts and needs-action list.
+    Charts,
     /// An action (approve, issue, unlock ...); the text says what was done, for the status line.
     Done(String),
 }

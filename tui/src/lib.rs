@@ -28,6 +28,8 @@ use ratatui::Terminal;
 use app::App;
 use client::AdminClient;
 
+/// Keys closer together than this are read as one batch (a scanner's line).
+const SCAN_GAP: Duration = Duration::from_millis(25);
 /// How often the screen in view and the dashboard reload.
 pub const REFRESH: Duration = Duration::from_secs(2);
 /// One request may take this long (a backup of a large store, a full check).
@@ -76,10 +78,16 @@ fn event_loop(
             return Ok(());
         }
         if event::poll(Duration::from_millis(100))? {
-            app.on_event(event::read()?);
-            while event::poll(Duration::ZERO)? {
-                app.on_event(event::read()?);
+            // Read what arrives together (a scanner types a whole pass number and Enter within
+            // a few milliseconds): the app tells a scan from typing by the batch.
+            let mut batch = vec![event::read()?];
+            while event::poll(SCAN_GAP)? {
+                batch.push(event::read()?);
+                if batch.len() > 64 {
+                    break;
+                }
             }
+            app.on_events(batch);
         }
     }
 }

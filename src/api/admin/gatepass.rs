@@ -9,7 +9,7 @@ use warp::http::Method;
 
 use super::{body_fields, ok_fields, route, AdminResult};
 use crate::api::{Problem, Request, Route};
-use crate::domain::gatepass::{self as gp, Move, PassNumber, Returned, Source, Stamp};
+use crate::domain::gatepass::{self as gp, Move, PassNumber, Repeat, Returned, Source, Stamp};
 use crate::domain::validate::Fields;
 use crate::service::{gatepass as svc_gp, Services};
 
@@ -66,6 +66,18 @@ pub fn routes() -> Vec<Route> {
             "/admin/gatepasses/{number}/return",
             "Gatepass Material Return",
             |svc, req| Box::pin(material_return(svc, req)),
+        ),
+        route(
+            Method::POST,
+            "/admin/gatepasses/{number}/print",
+            "Print Gatepass Slip",
+            |svc, req| Box::pin(print_slip(svc, req)),
+        ),
+        route(
+            Method::GET,
+            "/admin/gatepasses/{number}/slip",
+            "Gatepass Slip",
+            |svc, req| Box::pin(slip(svc, req)),
         ),
         route(
             Method::POST,
@@ -178,7 +190,8 @@ async fn step(svc: Arc<Services>, req: Request, mv: Move) -> AdminResult {
         guard,
     };
     let mut tx = svc.store.begin().await;
-    svc_gp::move_pass(&svc, &mut tx, &number, mv, stamp)?;
+    // The desk is a person pressing a key: a second press is refused with what happened when.
+    svc_gp::move_pass(&svc, &mut tx, &number, mv, stamp, Repeat::Refuse)?;
     tx.commit().await?;
     let (p, r) =
         svc_gp::get(&svc.store, &number)?.ok_or(Problem::new(404, "gatepass.not_found"))?;
@@ -251,4 +264,46 @@ async fn closing(svc: Arc<Services>, req: Request) -> AdminResult {
         "inside": rows(&c.inside)?,
         "overdue": rows(&c.overdue)?,
     }))
+}
+
+/// The slip of a pass: what it says, and the PDF (base64), as a handheld would fetch it.
+async fn slip(svc: Arc<Services>, req: Request) -> AdminResult {
+    use base64::Engine;
+    let number = number_param(&req)?;
+    let (p, _) =
+        svc_gp::get(&svc.store, &number)?.ok_or(Problem::new(404, "gatepass.not_found"))?;
+    let slip = svc_gp::slip::slip_of(&svc, &p);
+    let s2 = slip.clone();
+    let pdf = tokio::task::spawn_blocking(move || svc_gp::slip::pdf(&s2))
+        .await
+        .map_err(|e| crate::service::ServiceError::Internal(e.to_string()))??;
+    Ok(json!({
+        "number": p.number.as_str(),
+        "slip": slip,
+        "content_type": "application/pdf",
+        "pdf_base64": base64::engine::general_purpose::STANDARD.encode(pdf),
+    }))
+}
+
+/// Prints a pass's slip where `[print]` says (`{}`), or saves it as a PDF (`{"save": true}`,
+/// optionally `"file"`).
+async fn print_slip(svc: Arc<Services>, req: Request) -> AdminResult {
+    let number = number_param(&req)?;
+    let body = body_fields(&req)?;
+    let mut f = Fields::new(&body);
+    let file = f.optional("file", 4096).map(std::path::PathBuf::from);
+    let save = f.raw("save").and_then(Value::as_bool).unwrap_or(false);
+    ok_fields(&f)?;
+    let (p, _) =
+        svc_gp::get(&svc.store, &number)?.ok_or(Problem::new(404, "gatepass.not_found"))?;
+    let slip = svc_gp::slip::slip_of(&svc, &p);
+    let svc2 = svc.clone();
+    let printed =
+        tokio::task::spawn_blocking(move || svc_gp::slip::print(&svc2, &slip, save, file))
+            .await
+            .map_err(|e| crate::service::ServiceError::Internal(e.to_string()))??;
+    tracing::info!(number = %p.number, mode = %printed.mode, file = ?printed.file, printer = ?printed.printer, "gatepass slip printed");
+    let mut v = serde_json::to_value(&printed).unwrap_or(Value::Null);
+    v["number"] = json!(p.number.as_str());
+    Ok(v)
 }

@@ -137,9 +137,22 @@ async fn add_user(svc: Arc<Services>, req: Request) -> AdminResult {
 }
 
 async fn list_users(svc: Arc<Services>) -> AdminResult {
+    // Locked subjects are few (failed sign-ins within the lockout window).
+    let locked = lockout::locked(&svc)?;
     let users: Vec<Value> = ident::users(&svc.store)?
         .iter()
-        .map(|u| json!({"user_id": u.id.0, "username": u.username, "name": u.name, "role": u.role.as_str(), "active": u.active}))
+        .map(|u| {
+            let subject = Subject::user(&u.username).0;
+            let left = locked.iter().find(|(s, _)| *s == subject).map(|(_, l)| *l);
+            // One word a table never cuts: disabled wins over locked (it refuses anyway).
+            let state = match (u.active, left) {
+                (false, _) => "disabled".to_string(),
+                (true, Some(secs)) => format!("LOCKED {}m", (secs + 59) / 60),
+                (true, None) => "active".to_string(),
+            };
+            json!({"user_id": u.id.0, "username": u.username, "name": u.name, "role": u.role.as_str(),
+                   "active": u.active, "locked_for_secs": left, "state": state})
+        })
         .collect();
     Ok(Value::Array(users))
 }
@@ -179,10 +192,12 @@ async fn unlock_user(svc: Arc<Services>, req: Request) -> AdminResult {
     let user = ident::user_by_username(&svc.store, &username)?
         .ok_or_else(|| Problem::new(404, "user.unknown"))?;
     let mut tx = svc.store.begin().await;
-    let was_locked = lockout::unlock(&mut tx, &Subject::user(&user.username))?;
+    // The user's own lockout and those of the devices its failed sign-ins came from.
+    let lifted = lockout::unlock_user_everywhere(&mut tx, &user.username)?;
     tx.commit().await?;
-    tracing::info!(user = %user.username, was_locked, "user unlocked");
-    Ok(json!({"username": user.username, "was_locked": was_locked}))
+    let was_locked = !lifted.is_empty();
+    tracing::info!(user = %user.username, was_locked, lifted = ?lifted, "user unlocked");
+    Ok(json!({"username": user.username, "was_locked": was_locked, "lifted": lifted}))
 }
 
 async fn reset_password(svc: Arc<Services>, req: Request) -> AdminResult {

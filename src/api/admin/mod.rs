@@ -57,8 +57,10 @@ fn clone_head(r: &Request) -> Request {
     }
 }
 
+mod accounts;
 mod attendance;
 mod dashboard;
+mod desk;
 mod estate;
 mod gatepass;
 mod identity;
@@ -99,6 +101,8 @@ pub fn routes() -> Vec<Route> {
         transfer::routes(),
         terminals::routes(),
         upstream::routes(),
+        accounts::routes(),
+        desk::routes(),
     ] {
         all.extend(area);
     }

@@ -4,7 +4,7 @@ use serde_json::{json, Map, Value};
 
 use super::{route, Auth, Call, OpResult};
 use crate::api::{Doc, Problem, Route};
-use crate::domain::gatepass::{self as gp, Gatepass, Move, PassNumber, Source, Stamp};
+use crate::domain::gatepass::{self as gp, Gatepass, Move, PassNumber, Repeat, Source, Stamp};
 use crate::domain::identity::Permission;
 use crate::domain::validate::Fields;
 use crate::service::{gatepass as svc_gp, identity as ident};
@@ -30,8 +30,11 @@ pub fn routes() -> Vec<Route> {
                     - `update`: replace the content of a pass not yet used (still `issued`); otherwise e=409.\n\
                     - `in` / `out` / `cancel`: a status move, carrying only `gpno` and the step fields. \
                     Moves never conflict with content: they are told apart by `action`. A move the pass \
-                    already made at the same gate by the same guard is a retry (same answer, nothing \
-                    changes); a move its life cycle forbids is e=409 naming why. With the content fields \
+                    already made is refused with e=409 saying what happened and when (\"Already out since \
+                    12:14 (South gate, Siti)\"), except a retry: the same gate and guard with the same \
+                    `datetime`, or without `datetime` within `gatepass.retry_window_secs` (default 120) \
+                    of the recorded step, answers as the first time and changes nothing; any other move \
+                    its life cycle forbids is e=409 naming why. With the content fields \
                     too, a move first issues the pass (walk-in), under the same rule as `issue`.\n\n\
                     Life cycle: issued → in → out, or issued → cancelled; a labour exit pass goes issued → out \
                     (the labourer is already inside). An unused pass expires after `valid_hours` \
@@ -71,6 +74,33 @@ pub fn routes() -> Vec<Route> {
                 ..Doc::default()
             },
             cl_op!(gatepass_save),
+        ),
+        route(
+            "/codelayer/frontoffice_poabs/gatepass_slip",
+            "Gatepass Slip",
+            TAG,
+            Auth::Session,
+            Doc {
+                description: "The printed gate pass of `gpno`, as the gatehouse desk prints it: \
+                    the pass number as a QR code and a Code 128 barcode (a scanner reads either), \
+                    the holder, vehicle, items (one line each), validity and the issuing guard. \
+                    `format` `pdf` (default) answers `pdf` = the PDF (80 mm wide), base64; `escpos` \
+                    answers `escpos` = raw ESC/POS bytes, base64, for a handheld's receipt printer. \
+                    Also `content_type` and `filename`. e=404 for a pass nobody issued.",
+                request: Some(json!({
+                    "key": "QH7LlQ3wQMK9oYEKjeG5QOIVJQT4emeq",
+                    "gpno": "HH01-20261123-0007",
+                    "format": "pdf"
+                })),
+                response: Some(json!({
+                    "result_id": "HH01-20261123-0007",
+                    "content_type": "application/pdf",
+                    "filename": "gatepass-HH01-20261123-0007.pdf",
+                    "pdf": "JVBERi0xLjMK..."
+                })),
+                ..Doc::default()
+            },
+            cl_op!(gatepass_slip),
         ),
         route(
             "/codelayer/frontoffice_poabs/dailyclosing_save",
@@ -239,7 +269,13 @@ async fn gatepass_save(call: &mut Call) -> OpResult {
                 gate: gate.clone(),
                 guard: guard.clone(),
             };
-            svc_gp::move_pass(&svc, &mut tx, &number, mv, stamp)?.0
+            // A handheld that sends its own time resends the same one on a retry; without it, a
+            // repeat within the retry window is taken for a retry. Anything else is refused.
+            let repeat = match at {
+                Some(_) => Repeat::RetryWithin(0),
+                None => Repeat::RetryWithin(svc.config.gatepass.retry_window_secs),
+            };
+            svc_gp::move_pass(&svc, &mut tx, &number, mv, stamp, repeat)?.0
         }
         (_, None) => return Err(Problem::new(400, "validation.failed")),
     };
@@ -247,6 +283,38 @@ async fn gatepass_save(call: &mut Call) -> OpResult {
     let mut out = Map::new();
     out.insert("result_id".into(), json!(number.as_str()));
     out.insert("data".into(), pass_data(&pass, svc.now_unix()));
+    Ok(out)
+}
+
+async fn gatepass_slip(call: &mut Call) -> OpResult {
+    use base64::Engine;
+    let svc = call.svc.clone();
+    let mut f = Fields::new(&call.body);
+    let gpno_s = f.required("gpno", 1, gp::limits::NUMBER);
+    let format = f.one_of("format", &["pdf", "escpos"], false);
+    if !f.ok() {
+        return Err(Problem::invalid(f.errors));
+    }
+    let number = PassNumber::parse(&gpno_s).ok_or(Problem::new(404, "gatepass.not_found"))?;
+    let (p, _) =
+        svc_gp::get(&svc.store, &number)?.ok_or(Problem::new(404, "gatepass.not_found"))?;
+    let slip = svc_gp::slip::slip_of(&svc, &p);
+    let b64 = |b: Vec<u8>| base64::engine::general_purpose::STANDARD.encode(b);
+    let mut out = Map::new();
+    out.insert("result_id".into(), json!(number.as_str()));
+    let name = format!("gatepass-{}", number.as_str().replace('/', "_"));
+    if format.as_deref() == Some("escpos") {
+        out.insert("content_type".into(), json!("application/vnd.escpos"));
+        out.insert("filename".into(), json!(format!("{name}.bin")));
+        out.insert("escpos".into(), json!(b64(svc_gp::slip::escpos(&slip))));
+    } else {
+        let pdf = tokio::task::spawn_blocking(move || svc_gp::slip::pdf(&slip))
+            .await
+            .map_err(|e| crate::service::ServiceError::Internal(e.to_string()))??;
+        out.insert("content_type".into(), json!("application/pdf"));
+        out.insert("filename".into(), json!(format!("{name}.pdf")));
+        out.insert("pdf".into(), json!(b64(pdf)));
+    }
     Ok(out)
 }
 

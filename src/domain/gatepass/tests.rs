@@ -4,6 +4,9 @@ use serde_json::json;
 use super::*;
 use crate::domain::validate::Fields;
 
+/// A handheld's rule: a repeat at the same post is a retry however late (the old behaviour).
+const ANY: Repeat = Repeat::RetryWithin(i64::MAX);
+
 fn day() -> NaiveDate {
     NaiveDate::from_ymd_opt(2026, 11, 23).unwrap()
 }
@@ -61,38 +64,46 @@ fn a_visitor_goes_in_and_out_and_retries_change_nothing() {
     let mut p = visitor();
     assert_eq!(p.status(1001), Status::Issued);
     assert_eq!(
-        p.apply(Move::Out, stamp(1100, "North")),
+        p.apply(Move::Out, stamp(1100, "North"), ANY),
         Err(Refusal::NotIn)
     );
     assert_eq!(
-        p.apply(Move::In, stamp(1100, "North")),
+        p.apply(Move::In, stamp(1100, "North"), ANY),
         Ok(Outcome::Changed)
     );
     assert_eq!(
-        p.apply(Move::In, stamp(1150, "North")),
+        p.apply(Move::In, stamp(1150, "North"), ANY),
         Ok(Outcome::AlreadyDone)
     );
     assert_eq!(
-        p.apply(Move::In, stamp(1150, "South")),
-        Err(Refusal::AlreadyIn { since_unix: 1100 })
+        p.apply(Move::In, stamp(1150, "South"), ANY),
+        Err(Refusal::AlreadyIn {
+            since_unix: 1100,
+            gate: "North".into(),
+            guard: "Ravi".into()
+        })
     );
     assert_eq!(
-        p.apply(Move::Cancel, stamp(1200, "North")),
+        p.apply(Move::Cancel, stamp(1200, "North"), ANY),
         Err(Refusal::InsideCannotCancel)
     );
     assert_eq!(
-        p.apply(Move::Out, stamp(1300, "South")),
+        p.apply(Move::Out, stamp(1300, "South"), ANY),
         Ok(Outcome::Changed)
     );
     assert_eq!(p.entered().unwrap().gate, "North");
     assert_eq!(p.left().unwrap().gate, "South");
     assert_eq!(
-        p.apply(Move::Out, stamp(1400, "South")),
+        p.apply(Move::Out, stamp(1400, "South"), ANY),
         Ok(Outcome::AlreadyDone)
     );
     assert_eq!(
-        p.apply(Move::In, stamp(1400, "North")),
-        Err(Refusal::AlreadyOut { at_unix: 1300 })
+        p.apply(Move::In, stamp(1400, "North"), ANY),
+        Err(Refusal::AlreadyOut {
+            at_unix: 1300,
+            gate: "South".into(),
+            guard: "Ravi".into()
+        })
     );
     assert_eq!(p.status(99_999_999), Status::Out);
 }
@@ -105,17 +116,20 @@ fn validity_bounds_entry_but_never_leaving() {
     assert_eq!(p.status(until), Status::Issued);
     assert_eq!(p.status(until + 1), Status::Expired);
     assert_eq!(
-        p.apply(Move::In, stamp(until + 1, "N")),
+        p.apply(Move::In, stamp(until + 1, "N"), ANY),
         Err(Refusal::ValidityOver { until_unix: until })
     );
-    assert_eq!(p.apply(Move::In, stamp(until, "N")), Ok(Outcome::Changed));
     assert_eq!(
-        p.apply(Move::Out, stamp(until + 86_400, "N")),
+        p.apply(Move::In, stamp(until, "N"), ANY),
+        Ok(Outcome::Changed)
+    );
+    assert_eq!(
+        p.apply(Move::Out, stamp(until + 86_400, "N"), ANY),
         Ok(Outcome::Changed)
     );
     let mut q = visitor();
     assert_eq!(
-        q.apply(Move::In, stamp(999, "N")),
+        q.apply(Move::In, stamp(999, "N"), ANY),
         Err(Refusal::BeforeIssue)
     );
 }
@@ -124,23 +138,32 @@ fn validity_bounds_entry_but_never_leaving() {
 fn cancelled_and_expired_passes_are_final() {
     let mut p = visitor();
     assert_eq!(
-        p.apply(Move::Cancel, stamp(1100, "N")),
+        p.apply(Move::Cancel, stamp(1100, "N"), ANY),
         Ok(Outcome::Changed)
     );
     assert_eq!(
-        p.apply(Move::Cancel, stamp(1200, "N")),
+        p.apply(Move::Cancel, stamp(1200, "N"), ANY),
         Ok(Outcome::AlreadyDone)
     );
-    assert_eq!(p.apply(Move::In, stamp(1200, "N")), Err(Refusal::Cancelled));
+    assert_eq!(
+        p.apply(Move::In, stamp(1200, "N"), ANY),
+        Err(Refusal::Cancelled)
+    );
     let mut q = visitor();
     assert!(!q.close_with_day(2000));
-    assert_eq!(q.apply(Move::In, stamp(2100, "N")), Err(Refusal::Expired));
+    assert_eq!(
+        q.apply(Move::In, stamp(2100, "N"), ANY),
+        Err(Refusal::Expired)
+    );
     let mut r = visitor();
-    r.apply(Move::In, stamp(1100, "N")).unwrap();
+    r.apply(Move::In, stamp(1100, "N"), ANY).unwrap();
     assert!(r.close_with_day(2000), "holder still inside is reported");
     assert_eq!(r.status(2001), Status::Expired);
     assert_eq!(r.entered().unwrap().at_unix, 1100);
-    assert_eq!(r.apply(Move::Out, stamp(2100, "N")), Err(Refusal::Expired));
+    assert_eq!(
+        r.apply(Move::Out, stamp(2100, "N"), ANY),
+        Err(Refusal::Expired)
+    );
 }
 
 #[test]
@@ -148,10 +171,13 @@ fn a_labour_exit_pass_only_records_the_exit() {
     let mut p = pass(json!({"kind": "labour", "lcode": "29C399", "purpose": "Hospital"}));
     assert_eq!(p.content.person(), "29C399");
     assert_eq!(
-        p.apply(Move::In, stamp(1100, "N")),
+        p.apply(Move::In, stamp(1100, "N"), ANY),
         Err(Refusal::LabourEntersNot)
     );
-    assert_eq!(p.apply(Move::Out, stamp(1100, "N")), Ok(Outcome::Changed));
+    assert_eq!(
+        p.apply(Move::Out, stamp(1100, "N"), ANY),
+        Ok(Outcome::Changed)
+    );
     assert!(p.entered().is_none());
 }
 
@@ -289,8 +315,8 @@ fn returnable_material_is_overdue_after_its_date_until_all_is_back() {
         !p.overdue(&returns, after),
         "material that never left is not owed"
     );
-    p.apply(Move::In, stamp(1100, "N")).unwrap();
-    p.apply(Move::Out, stamp(1200, "N")).unwrap();
+    p.apply(Move::In, stamp(1100, "N"), ANY).unwrap();
+    p.apply(Move::Out, stamp(1200, "N"), ANY).unwrap();
     assert!(!p.overdue(&returns, due));
     assert!(p.overdue(&returns, after));
     let items = p.content.material().unwrap().items.clone();
@@ -350,4 +376,50 @@ fn search_ignores_spaces_in_vehicle_numbers() {
     assert!(c.matches("kt 8123"));
     assert!(c.matches("kt8123"));
     assert!(!c.matches("kt 9"));
+}
+
+#[test]
+fn a_second_in_or_out_is_refused_with_when_unless_it_is_a_retry() {
+    let mut p = visitor();
+    p.apply(Move::In, stamp(1100, "North"), Repeat::Refuse)
+        .unwrap();
+    // The desk: a second press is refused, naming when and where.
+    let again = p.apply(Move::In, stamp(1100, "North"), Repeat::Refuse);
+    assert_eq!(
+        again,
+        Err(Refusal::AlreadyIn {
+            since_unix: 1100,
+            gate: "North".into(),
+            guard: "Ravi".into()
+        })
+    );
+    let (key, args) = again.unwrap_err().key();
+    assert_eq!(key, "gatepass.refused.already_in");
+    assert!(args.contains(&("since", "1100".to_string())));
+    // A handheld resending its own datetime: the very same instant is a retry, a later scan is not.
+    assert_eq!(
+        p.apply(Move::In, stamp(1100, "North"), Repeat::RetryWithin(0)),
+        Ok(Outcome::AlreadyDone)
+    );
+    assert!(p
+        .apply(Move::In, stamp(1101, "North"), Repeat::RetryWithin(0))
+        .is_err());
+    // Without a datetime: within the window a retry, after it refused.
+    assert_eq!(
+        p.apply(Move::In, stamp(1160, "North"), Repeat::RetryWithin(60)),
+        Ok(Outcome::AlreadyDone)
+    );
+    assert!(p
+        .apply(Move::In, stamp(1161, "North"), Repeat::RetryWithin(60))
+        .is_err());
+    p.apply(Move::Out, stamp(1300, "South"), Repeat::Refuse)
+        .unwrap();
+    assert_eq!(
+        p.apply(Move::Out, stamp(1400, "South"), Repeat::Refuse),
+        Err(Refusal::AlreadyOut {
+            at_unix: 1300,
+            gate: "South".into(),
+            guard: "Ravi".into()
+        })
+    );
 }

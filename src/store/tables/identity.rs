@@ -71,6 +71,10 @@ impl Record for Counter {
     const TREE: &'static str = "counters";
 }
 
+/// user subject ‖ 0 ‖ device subject: the devices a user's failed sign-ins came from
+/// (`service::lockout`).
+pub const LOCKOUT_DEVICES_BY_USER: &str = "lockout_devices_by_user";
+
 pub fn tables() -> Vec<TableInfo> {
     vec![
         crate::table!(User),
@@ -89,6 +93,7 @@ pub fn tables() -> Vec<TableInfo> {
         crate::index_table!(USERS_BY_NAME),
         crate::index_table!(TOKENS_BY_USER),
         crate::index_table!(SESSIONS_BY_IMEI),
+        crate::index_table!(LOCKOUT_DEVICES_BY_USER),
     ]
 }
 

@@ -16,7 +16,14 @@ use crate::io::{Cmd, Reply, Tag};
 #[derive(Debug, Default)]
 pub struct Dashboard {
     pub data: Load<Value>,
+    /// Charts and what needs action (`/admin/dashboard/charts`), reloaded less often.
+    pub charts: Load<Value>,
+    /// When the charts were last asked for (they read a week of data: every 30 s is enough).
+    pub charts_asked: std::cell::Cell<i64>,
 }
+
+/// Seconds between chart reloads.
+pub const CHARTS_EVERY: i64 = 30;
 
 const KEYS: &[(&str, &str, &str)] =
     &[("r", "refresh", "refresh now (it also refreshes every 2 s)")];
@@ -43,12 +50,21 @@ impl Screen for Dashboard {
     }
 
     fn refresh(&self) -> Vec<Cmd> {
-        vec![Cmd::get(Tag::Dashboard, "/admin/dashboard")]
+        let mut cmds = vec![Cmd::get(Tag::Dashboard, "/admin/dashboard")];
+        let now = crate::data::now_unix();
+        if self.charts.ready().is_none() || now - self.charts_asked.get() >= CHARTS_EVERY {
+            self.charts_asked.set(now);
+            cmds.push(Cmd::get(Tag::Charts, "/admin/dashboard/charts"));
+        }
+        cmds
     }
 
     fn on_reply(&mut self, reply: &Reply) {
         if reply.tag == Tag::Dashboard {
             self.data.take(&reply.fetch, Value::clone);
+        }
+        if reply.tag == Tag::Charts {
+            self.charts.take(&reply.fetch, Value::clone);
         }
     }
 
@@ -68,8 +84,20 @@ impl Screen for Dashboard {
             );
             return;
         };
-        let [figures, warnings] =
-            Layout::vertical([Constraint::Length(12), Constraint::Fill(1)]).areas(area);
+        let [figures, charts, warnings] = Layout::vertical([
+            Constraint::Length(10),
+            Constraint::Length(6),
+            Constraint::Fill(1),
+        ])
+        .areas(area);
+        match self.charts.ready() {
+            Some(c) => super::charts::draw_charts(f, charts, c),
+            None => super::draw_note(
+                f,
+                charts,
+                &placeholder(&self.charts, "Charts").unwrap_or_default(),
+            ),
+        }
         let cols = Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)])
             .split(figures);
         let date = text(d, "local_date");
@@ -110,7 +138,6 @@ impl Screen for Dashboard {
                 ),
             ),
             row("Upstream", upstream(d)),
-            Line::raw("n/a = not on this server (yet)"),
         ];
         let req = d.get("requests").cloned().unwrap_or(Value::Null);
         let attempt = d.get("last_backup").filter(|b| b.is_object());
@@ -163,7 +190,31 @@ impl Screen for Dashboard {
             row("Version", text(d, "version")),
         ];
         let recent = list(d, Some("recent_warnings"));
-        let mut lines: Vec<Line> = recent
+        // What needs someone's action comes first, in whole phrases; then the latest warnings.
+        let mut lines: Vec<Line> = Vec::new();
+        let todo = self
+            .charts
+            .ready()
+            .map(super::charts::needs_action)
+            .unwrap_or_default();
+        if !todo.is_empty() {
+            let mut line = String::from("NEEDS ACTION:");
+            let w = warnings.width.saturating_sub(2) as usize;
+            for t in todo {
+                if line.chars().count() + 3 + t.chars().count() > w {
+                    lines.push(Line::raw(std::mem::take(&mut line)));
+                    line = format!("  {t}");
+                } else if line == "NEEDS ACTION:" {
+                    line.push(' ');
+                    line.push_str(&t);
+                } else {
+                    line.push_str(" · ");
+                    line.push_str(&t);
+                }
+            }
+            lines.push(Line::raw(line));
+        }
+        let warn_lines: Vec<Line> = recent
             .iter()
             .rev()
             .map(|e| {
@@ -173,16 +224,17 @@ impl Screen for Dashboard {
                 Line::raw(format!("{time} {:<5} {}", text(e, "level"), event_text(e)))
             })
             .collect();
-        if lines.is_empty() {
+        if warn_lines.is_empty() {
             lines.push(Line::raw(
                 "No warnings or errors logged since the server started.",
             ));
         }
+        lines.extend(warn_lines);
         f.render_widget(
             Paragraph::new(lines).block(
                 Block::default()
                     .borders(Borders::ALL)
-                    .title(" Latest warnings and errors (7 Logs for all) "),
+                    .title(" Needs action · latest warnings (7 Logs) "),
             ),
             warnings,
         );

@@ -25,6 +25,14 @@ pub struct Gatepass {
     /// Gate and guard of the last in/out, offered again (one desk, one guard, all shift).
     pub gate: String,
     pub guard: String,
+    /// When the list was last loaded (shown when it is stale: the server is down).
+    pub list_at: Option<i64>,
+    /// The issue on its way: its answer's number is selected in the reloaded list.
+    pub issue_tag: Option<Tag>,
+    /// A pass to select once the list holds it (a newly issued one).
+    pub select_number: Option<String>,
+    /// A move or print sent from the detail view: its answer refreshes the detail.
+    pub detail_tag: Option<Tag>,
 }
 
 impl Default for Gatepass {
@@ -38,6 +46,10 @@ impl Default for Gatepass {
             query: String::new(),
             gate: "Main gate".into(),
             guard: "desk".into(),
+            list_at: None,
+            issue_tag: None,
+            select_number: None,
+            detail_tag: None,
         }
     }
 }
@@ -54,16 +66,61 @@ const KEYS: &[(&str, &str, &str)] = &[
     ("o", "out", "mark the pass out (left)"),
     ("c", "cancel", "cancel the pass (asks first)"),
     (
+        "p",
+        "print",
+        "print the pass slip (QR + barcode), or save it as a PDF",
+    ),
+    (
         "m",
         "returned",
         "material came back (all or part of what left)",
     ),
     ("v", "view", "view: inside / today / overdue / all"),
+    (
+        "scan",
+        "",
+        "a scanned pass number opens that pass, i/o ready",
+    ),
     ("/", "search", "search by person, vehicle or number"),
     ("r", "", "refresh"),
 ];
 
 impl Gatepass {
+    /// The pass open in the detail view, if loaded.
+    fn detail_number(&self) -> Option<String> {
+        match &self.detail {
+            Some(Load::Ready(p)) => Some(text(p, "number")).filter(|s| !s.is_empty()),
+            _ => None,
+        }
+    }
+
+    /// In or out at once, with the desk's gate and guard (the detail view: the pass is in front
+    /// of the guard, there is nothing to type).
+    fn move_now(&mut self, number: &str, verb: &'static str) -> Action {
+        let tag = Tag::Done(format!("gatepass {number} marked {verb}"));
+        self.detail_tag = Some(tag.clone());
+        Action::Send(Cmd::post(
+            tag,
+            format!("/admin/gatepasses/{}/{verb}", enc(number)),
+            json!({"gate": self.gate, "guard": self.guard}),
+        ))
+    }
+
+    /// Print the slip where the server's `[print]` says; `s` in the confirm saves a PDF.
+    fn print(&self, number: &str) -> Action {
+        Action::Form(Form::new(
+            FormKind::PrintSlip,
+            format!("Print the slip of {number}"),
+            vec![
+                Field::text("number", "Pass number").with(number),
+                Field::choice("to", "Send to", &["printer", "PDF file"]).hint(
+                    "printer = the printer set in [print] of the server's config; \
+                     PDF file = saved on the box (its path is shown).",
+                ),
+            ],
+        ))
+    }
+
     fn selected(&self) -> Option<String> {
         self.list
             .ready()
@@ -109,24 +166,38 @@ pub fn kind_form() -> Form {
     )
 }
 
-/// Step two: the fields of that kind (the server checks them again).
+/// Step two: the fields of that kind (the server checks them again). Labels stay short and
+/// whole; how to fill a field in is its hint, shown in full while it has the cursor.
 pub fn issue_form(kind: &'static str, gate: &str, guard: &str) -> Form {
     let mut fields = match kind {
         "vehicle" => vec![
-            Field::text("vehicle", "Vehicle no. *").max(20),
+            Field::text("vehicle", "Vehicle no. *")
+                .max(20)
+                .hint("The number plate, e.g. KT 8123 AB."),
             Field::text("driver", "Driver *").max(100),
-            Field::text("load", "Load").max(200),
+            Field::text("load", "Load")
+                .max(200)
+                .hint("What it carries in, e.g. fertiliser 2 t."),
         ],
         "material" => vec![
-            Field::text("name", "Carried by *").max(100),
+            Field::text("name", "Carried by *")
+                .max(100)
+                .hint("The person taking the material out."),
             Field::text("vehicle", "Vehicle no.").max(20),
-            Field::text("items", "Items * (a 2 bag;b 1 pc)").max(1000),
-            Field::choice("returnable", "Returnable", &["no", "yes"]),
-            Field::text("return_due", "Return by (yyyy-mm-dd)").max(10),
+            Field::list("items", "Items *").max(1000).hint(ITEMS_HINT),
+            Field::choice("returnable", "Returnable", &["no", "yes"])
+                .hint("yes = it must come back by the date below (←/→ to change)."),
+            Field::text("return_due", "Return by")
+                .max(10)
+                .hint("The day it must be back, yyyy-mm-dd (returnable material only)."),
         ],
         "labour" => vec![
-            Field::text("lcode", "Labour code *").max(20),
-            Field::text("name", "Name").max(100),
+            Field::text("lcode", "Labour code *")
+                .max(20)
+                .hint("The labourer's code on the estate roll, e.g. R101."),
+            Field::text("name", "Name")
+                .max(100)
+                .hint("Empty = the name on the labour roll."),
         ],
         _ => vec![
             Field::text("name", "Name *").max(100),
@@ -135,20 +206,30 @@ pub fn issue_form(kind: &'static str, gate: &str, guard: &str) -> Form {
                 "id_type",
                 "ID type",
                 &["none", "KTP", "SIM", "passport", "other"],
-            ),
+            )
+            .hint("The identity document shown at the gate (←/→ to change)."),
             Field::text("id_number", "ID number").max(40),
         ],
     };
     if kind == "visitor" {
-        fields.push(Field::text("host", "Visiting (host) *").max(100));
+        fields.push(
+            Field::text("host", "Visiting (host) *")
+                .max(100)
+                .hint("Who the visitor comes to see, e.g. Estate Manager."),
+        );
     } else {
         fields.push(Field::text("host", "Host").max(100));
     }
     fields.extend([
         Field::text("purpose", "Purpose *").max(200),
-        Field::text("valid_hours", "Valid hours").max(4),
+        Field::text("valid_hours", "Valid hours")
+            .max(4)
+            .hint("Whole hours the pass is valid, 1 to 72; empty = the site default (12)."),
         Field::text("gate", "Gate").with(gate).max(40),
-        Field::text("guard", "Guard").with(guard).max(64),
+        Field::text("guard", "Guard")
+            .with(guard)
+            .max(64)
+            .hint("The issuing guard, printed on the slip."),
     ]);
     Form::new(
         FormKind::IssueGatepass(kind),
@@ -157,18 +238,29 @@ pub fn issue_form(kind: &'static str, gate: &str, guard: &str) -> Form {
     )
 }
 
-/// "cement 10 bag; pipe 3 pcs" → `[{name, qty, unit}]`: each item is its name, then how many,
-/// then the unit.
+pub const ITEMS_HINT: &str = "One item per row: name, quantity, unit (e.g. urea 2 bags). \
+Enter starts the next row; Enter on an empty row submits.";
+
+/// Item rows ("cement 10 bag", one per row; `;` or ", " also separate items) →
+/// `[{name, qty, unit}]`: each item is its name, then how many, then the unit.
 pub fn parse_items(s: &str) -> Result<Vec<Value>, String> {
     let mut out = Vec::new();
-    for part in s.split(';').map(str::trim).filter(|p| !p.is_empty()) {
+    let parts = s
+        .split(['\n', ';'])
+        .flat_map(|p| p.split(", "))
+        .map(str::trim)
+        .filter(|p| !p.is_empty());
+    for part in parts {
         let words: Vec<&str> = part.split_whitespace().collect();
         let at = words
             .iter()
             .rposition(|w| w.replace(',', ".").parse::<f64>().is_ok())
             .filter(|&i| i > 0 && i + 1 < words.len())
+            .filter(|_| !part.ends_with(','))
             .ok_or_else(|| {
-                format!("\"{part}\": write each item as name, quantity, unit (e.g. cement 10 bag)")
+                format!(
+                    "Items: \"{part}\": write each item on its own row as name, quantity, unit (e.g. urea 2 bags)"
+                )
             })?;
         let qty: f64 = words[at].replace(',', ".").parse().unwrap_or(0.0);
         out.push(json!({
@@ -178,9 +270,16 @@ pub fn parse_items(s: &str) -> Result<Vec<Value>, String> {
         }));
     }
     if out.is_empty() {
-        return Err("list at least one item (e.g. cement 10 bag; pipe 3 pcs)".into());
+        return Err("Items: list at least one item (e.g. urea 2 bags)".into());
     }
     Ok(out)
+}
+
+/// A `yyyy-mm-dd` that is a real day, or why not (the form puts the cursor on `label`).
+pub fn check_date(label: &str, v: &str) -> Result<(), String> {
+    chrono::NaiveDate::parse_from_str(v.trim(), "%Y-%m-%d")
+        .map(|_| ())
+        .map_err(|_| format!("{label}: \"{v}\" is not a date; write yyyy-mm-dd"))
 }
 
 /// Who the pass is for, for the status line.
@@ -212,7 +311,20 @@ impl Screen for Gatepass {
         match reply.tag {
             Tag::Gatepasses => {
                 self.list.take(&reply.fetch, rows_of);
+                if matches!(reply.fetch, crate::io::Fetch::Ok(_)) {
+                    self.list_at = Some(crate::data::now_unix());
+                }
                 let n = self.list.ready().map(Vec::len).unwrap_or(0);
+                if let Some(want) = self.select_number.clone() {
+                    if let Some(i) = self
+                        .list
+                        .ready()
+                        .and_then(|l| l.iter().position(|p| text(p, "number") == want))
+                    {
+                        self.sel = Sel(i);
+                        self.select_number = None;
+                    }
+                }
                 self.sel.clamp(n);
             }
             Tag::GatepassSummary => self.summary.take(&reply.fetch, Value::clone),
@@ -221,11 +333,48 @@ impl Screen for Gatepass {
                     d.take(&reply.fetch, Value::clone);
                 }
             }
+            ref t if Some(t) == self.issue_tag.as_ref() => {
+                self.issue_tag = None;
+                if let crate::io::Fetch::Ok(d) = &reply.fetch {
+                    // The new pass is issued, not inside: show today's passes with it selected.
+                    if VIEWS[self.view % VIEWS.len()] != "all" {
+                        self.view = 1;
+                    }
+                    self.select_number = Some(text(d, "number"));
+                }
+            }
+            ref t if Some(t) == self.detail_tag.as_ref() => {
+                self.detail_tag = None;
+                if let (crate::io::Fetch::Ok(d), Some(_)) = (&reply.fetch, &self.detail) {
+                    if d.get("status").is_some() {
+                        self.detail = Some(Load::Ready(d.clone()));
+                    }
+                }
+            }
             _ => {}
         }
     }
 
     fn on_key(&mut self, key: KeyEvent) -> Action {
+        // The pass open in full: i/o at once, p prints, c cancels.
+        if self.detail.is_some() {
+            let Some(number) = self.detail_number() else {
+                return Action::None;
+            };
+            return match key.code {
+                KeyCode::Char('i') => self.move_now(&number, "in"),
+                KeyCode::Char('o') => self.move_now(&number, "out"),
+                KeyCode::Char('p') => self.print(&number),
+                KeyCode::Char('r') => {
+                    self.detail = Some(Load::Waiting);
+                    Action::Send(Cmd::get(
+                        Tag::GatepassDetail,
+                        format!("/admin/gatepasses/{}", enc(&number)),
+                    ))
+                }
+                _ => Action::None,
+            };
+        }
         let n = self.list.ready().map(Vec::len).unwrap_or(0);
         if self.sel.on_key(&key, n) {
             return Action::None;
@@ -242,6 +391,10 @@ impl Screen for Gatepass {
                 None => Action::Message("no gatepass selected".into()),
             },
             KeyCode::Char('n') => Action::Form(kind_form()),
+            KeyCode::Char('p') => match self.selected() {
+                Some(number) => self.print(&number),
+                None => Action::Message("no gatepass selected".into()),
+            },
             KeyCode::Char('i') => self.move_form("in"),
             KeyCode::Char('o') => self.move_form("out"),
             KeyCode::Char('c') => match self.selected() {
@@ -261,7 +414,9 @@ impl Screen for Gatepass {
                     format!("Material back on {number}"),
                     vec![
                         Field::text("number", "Pass number").with(number),
-                        Field::text("items", "Items back *").max(1000),
+                        Field::list("items", "Items back *")
+                            .max(1000)
+                            .hint(ITEMS_HINT),
                         Field::text("gate", "Gate").with(self.gate.clone()).max(40),
                         Field::text("guard", "Guard")
                             .with(self.guard.clone())
@@ -313,8 +468,16 @@ impl Screen for Gatepass {
                         "returnable" => Value::Bool(v == "yes"),
                         "valid_hours" => match v.parse::<u32>() {
                             Ok(h) => json!(h),
-                            Err(_) => return Err("valid hours must be a whole number".into()),
+                            Err(_) => {
+                                return Err(format!(
+                                    "Valid hours: \"{v}\" is not a whole number of hours"
+                                ))
+                            }
                         },
+                        "return_due" => {
+                            check_date("Return by", v)?;
+                            Value::String(v.to_string())
+                        }
                         "items" => Value::Array(parse_items(v)?),
                         _ => Value::String(v.to_string()),
                     };
@@ -322,10 +485,22 @@ impl Screen for Gatepass {
                 }
                 self.gate = form.value("gate");
                 self.guard = form.value("guard");
+                let tag = Tag::Done(format!("{kind} gatepass issued to {}", subject_of(form)));
+                self.issue_tag = Some(tag.clone());
+                Ok(Cmd::post(tag, "/admin/gatepasses", Value::Object(body)))
+            }
+            FormKind::PrintSlip => {
+                let number = form.value("number");
+                let save = form.value("to") == "PDF file";
+                let tag = Tag::Done(if save {
+                    format!("slip of {number} saved")
+                } else {
+                    format!("slip of {number} printed")
+                });
                 Ok(Cmd::post(
-                    Tag::Done(format!("{kind} gatepass issued to {}", subject_of(form))),
-                    "/admin/gatepasses",
-                    Value::Object(body),
+                    tag,
+                    format!("/admin/gatepasses/{}/print", enc(&number)),
+                    json!({"save": save}),
                 ))
             }
             FormKind::GatepassMove(verb) => {
@@ -377,6 +552,18 @@ impl Screen for Gatepass {
         self.detail.take().is_some()
     }
 
+    fn scanned(&mut self, code: &str) -> Vec<Cmd> {
+        self.detail = Some(Load::Waiting);
+        vec![Cmd::get(
+            Tag::GatepassDetail,
+            format!("/admin/gatepasses/{}", enc(code.trim())),
+        )]
+    }
+
+    fn keeps_stale(&self) -> bool {
+        self.list.ready().is_some() && self.detail.is_none()
+    }
+
     fn scroll(&mut self, delta: i32) {
         let n = self.list.ready().map(Vec::len).unwrap_or(0);
         self.sel.by(delta, n);
@@ -404,7 +591,18 @@ impl Screen for Gatepass {
         } else {
             format!(" · search \"{}\"", self.query)
         };
-        draw_note(f, top, &format!("View: {view}{search} · {summary}"));
+        let stale = match (ctx.offline, self.list_at) {
+            (true, Some(t)) => format!(
+                " · STALE since {}",
+                local_datetime(t, ctx.tz)
+                    .chars()
+                    .skip(11)
+                    .collect::<String>()
+            ),
+            (true, None) => " · STALE".into(),
+            _ => String::new(),
+        };
+        draw_note(f, top, &format!("View: {view}{search}{stale} · {summary}"));
         if let Some(d) = &self.detail {
             let area = Rect {
                 height: table.height + detail.height,
@@ -505,7 +703,7 @@ impl Screen for Gatepass {
 fn draw_detail(f: &mut Frame, area: Rect, p: &Value, ctx: &Ctx) {
     use ratatui::text::Line;
     let mut lines = vec![Line::raw(format!(
-        "{} · {} · {}{}   (Esc: back to the list)",
+        "{} · {} · {}{}   (i in · o out · p print · Esc list)",
         text(p, "number"),
         text(p, "kind"),
         text(p, "status"),
@@ -541,9 +739,18 @@ fn draw_detail(f: &mut Frame, area: Rect, p: &Value, ctx: &Ctx) {
     if !items.is_empty() {
         let list: Vec<String> = items
             .iter()
-            .map(|i| format!("{} {} {}", text(i, "name"), text(i, "qty"), text(i, "unit")))
+            .map(|i| {
+                // 2.0 → "2", 2.5 → "2.5".
+                let qty = crate::data::float(i, "qty")
+                    .map(|q| format!("{q}"))
+                    .unwrap_or_else(|| text(i, "qty"));
+                format!("{} {qty} {}", text(i, "name"), text(i, "unit"))
+            })
             .collect();
-        lines.push(Line::raw(format!("{:<12} {}", "Items", list.join("; "))));
+        for (k, item) in list.iter().enumerate() {
+            let label = if k == 0 { "Items" } else { "" };
+            lines.push(Line::raw(format!("{label:<12} {}. {item}", k + 1)));
+        }
     }
     for (label, key) in [
         ("Issued", "issued"),

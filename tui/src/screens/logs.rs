@@ -19,10 +19,17 @@ pub struct Logs {
     pub sel: Sel,
     pub level: usize,
     pub query: String,
+    /// The selected event in full (Enter), until Esc: a long line is never only cut.
+    pub detail: bool,
 }
 
 const KEYS: &[(&str, &str, &str)] = &[
     ("↑/↓", "", "move through the events"),
+    (
+        "Enter",
+        "full",
+        "the event in full (long lines wrapped); Esc back",
+    ),
     ("l", "level", "level: all / error / warn / info / debug"),
     ("/", "search", "filter by text"),
     ("r", "", "refresh"),
@@ -93,6 +100,10 @@ impl Screen for Logs {
             return Action::None;
         }
         match key.code {
+            KeyCode::Enter if n > 0 => {
+                self.detail = true;
+                Action::None
+            }
             KeyCode::Char('l') => {
                 self.level = (self.level + 1) % LEVELS.len();
                 self.sel = Sel(0);
@@ -117,6 +128,10 @@ impl Screen for Logs {
         vec![]
     }
 
+    fn back(&mut self) -> bool {
+        std::mem::take(&mut self.detail)
+    }
+
     fn scroll(&mut self, delta: i32) {
         let n = self.visible().len();
         self.sel.by(delta, n);
@@ -138,6 +153,12 @@ impl Screen for Logs {
         if let Some(note) = placeholder(&self.list, "Logs") {
             draw_note(f, table, &note);
             return;
+        }
+        if self.detail {
+            if let Some(e) = self.visible().get(self.sel.0) {
+                draw_event(f, table, e, ctx);
+                return;
+            }
         }
         let rows = self
             .visible()
@@ -167,4 +188,43 @@ impl Screen for Logs {
             Some(self.sel.0),
         );
     }
+}
+
+/// One event in full: time, level, target, the message wrapped, each field on its own line.
+fn draw_event(f: &mut Frame, area: Rect, e: &Value, ctx: &Ctx) {
+    use ratatui::text::Line;
+    use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
+    let time = int(e, "unix_ms")
+        .map(|ms| crate::data::local_datetime(ms / 1000, ctx.tz))
+        .unwrap_or_default();
+    let mut lines = vec![
+        Line::raw(format!(
+            "{time}  {}  {}",
+            text(e, "level"),
+            text(e, "target")
+        )),
+        Line::raw(""),
+        Line::raw(text(e, "message")),
+    ];
+    for fl in list(e, Some("fields")) {
+        if let Some([k, v]) = fl.as_array().map(Vec::as_slice) {
+            let v = v
+                .as_str()
+                .map(str::to_string)
+                .unwrap_or_else(|| v.to_string());
+            lines.push(Line::raw(format!(
+                "{} = {}",
+                k.as_str().unwrap_or(""),
+                crate::data::clean(&v)
+            )));
+        }
+    }
+    f.render_widget(
+        Paragraph::new(lines).wrap(Wrap { trim: false }).block(
+            Block::default()
+                .borders(Borders::ALL)
+                .title(" Event (Esc: back) "),
+        ),
+        area,
+    );
 }

@@ -4,6 +4,7 @@
 
 pub mod attendance;
 pub mod backup;
+pub mod charts;
 pub mod dashboard;
 pub mod devices;
 pub mod gatepass;
@@ -29,6 +30,8 @@ pub struct Ctx {
     pub now: i64,
     /// The site's offset from UTC in minutes (from the dashboard).
     pub tz: i32,
+    /// The server cannot be reached: what a screen shows is its last known data.
+    pub offline: bool,
 }
 
 /// What a key asks the `App` to do.
@@ -41,6 +44,8 @@ pub enum Action {
     Confirm(String, Cmd),
     Refresh,
     Message(String),
+    /// A pass number read by a scanner (or typed): open it on the gatepass desk.
+    Scan(String),
 }
 
 pub trait Screen {
@@ -76,6 +81,14 @@ pub trait Screen {
     }
     /// Mouse wheel / list movement.
     fn scroll(&mut self, _delta: i32) {}
+    /// A scanned pass number (see `App::on_events`); the commands that load it.
+    fn scanned(&mut self, _code: &str) -> Vec<Cmd> {
+        vec![]
+    }
+    /// True when the screen has data worth showing, marked stale, while the server is down.
+    fn keeps_stale(&self) -> bool {
+        false
+    }
 }
 
 /// Data that is loading, loaded, not offered by this server, or failed.

@@ -1,4 +1,5 @@
-//! Users: add one (with a role), reset a password, lift a login lockout.
+//! Users: add one (with a role), reset a password, disable / enable an account, lift every
+//! lockout that refuses a user (its own and its devices').
 
 use crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -37,7 +38,17 @@ const KEYS: &[(&str, &str, &str)] = &[
         "set a new password (signs the user out everywhere)",
     ),
     ("o", "role", "give the user another role (applies at once)"),
-    ("u", "unlock", "unlock after too many wrong passwords"),
+    (
+        "u",
+        "unlock",
+        "lift every lockout refusing the user, its devices' too",
+    ),
+    (
+        "d",
+        "disable",
+        "disable: no sign-in, every session ends (asks first)",
+    ),
+    ("e", "enable", "enable a disabled account again"),
     ("/", "search", "filter by username, name or role"),
     ("r", "", "refresh"),
 ];
@@ -152,6 +163,27 @@ impl Screen for Users {
                 )),
                 None => Action::Message("no user selected".into()),
             },
+            KeyCode::Char('d') => match self.selected() {
+                Some(u) => Action::Confirm(
+                    format!(
+                        "Disable {u}? It can no longer sign in and every session it holds ends."
+                    ),
+                    Cmd::post(
+                        Tag::Done(format!("{u} disabled; its sessions ended")),
+                        "/admin/users/disable",
+                        json!({"username": u}),
+                    ),
+                ),
+                None => Action::Message("no user selected".into()),
+            },
+            KeyCode::Char('e') => match self.selected() {
+                Some(u) => Action::Send(Cmd::post(
+                    Tag::Done(format!("{u} enabled")),
+                    "/admin/users/enable",
+                    json!({"username": u}),
+                )),
+                None => Action::Message("no user selected".into()),
+            },
             KeyCode::Char('r') => Action::Refresh,
             _ => Action::None,
         }
@@ -240,9 +272,9 @@ impl Screen for Users {
                 let locked = self.locked_for(&text(u, "username"));
                 let active = boolean(u, "active") || u.get("active").is_none();
                 let state = match (active, locked) {
-                    (_, Some(min)) => format!("LOCKED {min}m"),
+                    (false, _) => "disabled".into(),
+                    (true, Some(min)) => format!("LOCKED {min}m"),
                     (true, None) => "active".into(),
-                    (false, None) => "disabled".into(),
                 };
                 vec![
                     text(u, "user_id"),
@@ -263,7 +295,8 @@ impl Screen for Users {
                 Constraint::Length(18),
                 Constraint::Fill(1),
                 Constraint::Length(11),
-                Constraint::Length(9),
+                // "LOCKED 999m" whole: status words are never cut.
+                Constraint::Length(11),
             ],
             Some(self.sel.0),
         );
