@@ -535,3 +535,130 @@ fn the_authorize_profile_invents_nothing() {
     assert!(pm["profile"]["acceptEulaDate"].is_null());
     assert!(pm["profile"]["departmentName"].is_null());
 }
+
+/// `hrdetails/emp_attendance` answers one bounded page at a time (`page`, `more`).
+#[test]
+fn employee_attendance_is_paged() {
+    let s = Server::start_with(&["--demo"], &[("GATEHOUSE_SECURITY__HR_PAGE_LINES", "5")]);
+    s.cli(&[
+        "user",
+        "add",
+        "--username",
+        "hr.admin",
+        "--password",
+        "hr-admin-pass",
+        "--role",
+        "admin",
+    ]);
+    let key = codelayer_login(&s, "hr.admin", "hr-admin-pass", "359000000000044");
+    let today = chrono_today(&s);
+    let from = {
+        let d: Vec<i64> = today.split('-').map(|x| x.parse().unwrap()).collect();
+        // The first of this month, or of the previous one when today is early in the month.
+        if d[2] > 3 {
+            format!("{:04}-{:02}-01", d[0], d[1])
+        } else if d[1] > 1 {
+            format!("{:04}-{:02}-20", d[0], d[1] - 1)
+        } else {
+            format!("{:04}-12-20", d[0] - 1)
+        }
+    };
+    let mut seen = std::collections::BTreeSet::new();
+    let mut pages = 0;
+    for page in 1..200 {
+        let v = codelayer(
+            &s,
+            "hrdetails/emp_attendance",
+            &json!({"key": key, "attendancefrom": from, "attendancetill": today, "page": page}),
+        );
+        assert_eq!(v["e"], 200, "{v}");
+        let lines = v["employeeatt"].as_array().unwrap();
+        assert!(lines.len() <= 5, "page {page} has {} lines", lines.len());
+        for l in lines {
+            assert!(
+                seen.insert((l["co_id"].to_string(), l["adate"].to_string())),
+                "a line twice: {l}"
+            );
+        }
+        pages += 1;
+        if v["more"] == "F" {
+            break;
+        }
+        assert_eq!(v["more"], "T", "{v}");
+        assert_eq!(lines.len(), 5, "a page before the last is full");
+    }
+    assert!(
+        pages > 1 && seen.len() > 5,
+        "{pages} pages, {} lines",
+        seen.len()
+    );
+}
+
+/// Generate Report with the same parameters (data unchanged) answers the report already made;
+/// stored reports stay within their quota, the oldest going first.
+#[test]
+fn generate_report_is_repeatable_and_bounded() {
+    let s = Server::start_with(&[], &[("GATEHOUSE_SECURITY__REPORT_QUOTA_KB", "16")]);
+    let da = DaSession::open(&s, "mgr", "mgr-pass-123", "manager");
+    let gen = |from: &str, to: &str| {
+        let a = da.call(
+            "GET",
+            &format!("/reports/tasks?from={from}&to={to}&format=xlsx"),
+            None,
+        );
+        assert_eq!(a.status, 200, "{}", a.text);
+        a.json()["data"].clone()
+    };
+    let a = gen("2026-01-01", "2026-01-31");
+    let b = gen("2026-01-01", "2026-01-31");
+    assert_eq!(a["report_id"], b["report_id"], "the same report again");
+    let c = gen("2026-02-01", "2026-02-28");
+    assert_ne!(a["report_id"], c["report_id"]);
+    let size = a["file_bytes"].as_u64().unwrap();
+    assert!(size > 1024 && size < 16 * 1024, "an xlsx of {size} bytes");
+    // More reports than the quota holds: the oldest go, the newest stay downloadable.
+    let mut ids = vec![
+        a["report_id"].as_u64().unwrap(),
+        c["report_id"].as_u64().unwrap(),
+    ];
+    for m in 3..=9 {
+        ids.push(
+            gen(&format!("2026-{m:02}-01"), &format!("2026-{m:02}-10"))["report_id"]
+                .as_u64()
+                .unwrap(),
+        );
+    }
+    let status = |id: u64| {
+        da.call("GET", &format!("/reports/tasks/{id}/download"), None)
+            .status
+    };
+    assert_eq!(status(*ids.last().unwrap()), 200);
+    assert_eq!(
+        status(ids[0]),
+        404,
+        "the oldest report was removed to keep the quota"
+    );
+    let kept = ids.iter().filter(|id| status(**id) == 200).count() as u64;
+    assert!(
+        kept * size <= 16 * 1024 + size,
+        "{kept} reports of {size} bytes kept"
+    );
+    let blobs: usize = std::fs::read_dir(s.state.join("blobs"))
+        .unwrap()
+        .filter_map(|d| d.ok())
+        .filter(|d| d.file_name() != "tmp")
+        .map(|d| std::fs::read_dir(d.path()).map(|r| r.count()).unwrap_or(0))
+        .sum();
+    assert!(
+        blobs as u64 <= kept,
+        "{blobs} files for {kept} reports: removed reports left files"
+    );
+}
+
+/// The site's day now (the default site offset, +07:00).
+fn chrono_today(_s: &Server) -> String {
+    chrono::DateTime::from_timestamp(now_unix() + 420 * 60, 0)
+        .unwrap()
+        .date_naive()
+        .to_string()
+}
