@@ -38,6 +38,7 @@ const KEYS: &[(&str, &str, &str)] = &[
     ),
     ("o", "role", "give the user another role (applies at once)"),
     ("u", "unlock", "unlock after too many wrong passwords"),
+    ("F", "", "first-run credentials: shown once, then deleted"),
     ("/", "search", "filter by username, name or role"),
     ("r", "", "refresh"),
 ];
@@ -122,6 +123,11 @@ impl Screen for Users {
                     Field::text("phone", "Phone").max(20),
                 ],
             )),
+            KeyCode::Char('F') => Action::Confirm(
+                "Show the first-run credentials? They are shown this once and deleted from the box."
+                    .into(),
+                Cmd::post(Tag::FirstRun, "/admin/first-run", json!({})),
+            ),
             KeyCode::Char('p') => match self.selected() {
                 Some(u) => Action::Form(Form::new(
                     FormKind::ResetPassword,
