@@ -672,8 +672,10 @@ pub struct Security {
     pub licence_requests_per_minute: u32,
     /// Forgot Password codes one user may be sent per hour.
     pub forgot_password_per_hour: u32,
-    /// Disk the stored task reports may use together (MiB); the oldest go first.
-    pub report_quota_mb: u64,
+    /// Disk the stored task reports may use together (KiB); the oldest go first.
+    pub report_quota_kb: u64,
+    /// Lines in one `hrdetails/emp_attendance` answer; more follow with `page` (`more: "T"`).
+    pub hr_page_lines: usize,
 }
 
 impl Default for Security {
@@ -683,7 +685,8 @@ impl Default for Security {
             licence_pending_max: 200,
             licence_requests_per_minute: 20,
             forgot_password_per_hour: 3,
-            report_quota_mb: 64,
+            report_quota_kb: 64 * 1024,
+            hr_page_lines: 5000,
         }
     }
 }

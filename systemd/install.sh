@@ -149,7 +149,7 @@ for _ in 1 2 3 4 5 6 7 8 9 10; do   # the first start may still be creating the 
 done
 if [ -f "$CREDS" ]; then
     say "first-run credentials (admin password, client key pair) are in $CREDS (mode 0600)."
-    say "open the console to see them once (the file is then deleted) and store them safely."
+    say "open the console (Users screen, F) to see them once (the file is then deleted) and store them safely."
 else
     say "no first-run credentials waiting (the store already existed, or the console showed them). Add an admin with:"
     say "  GATEHOUSE_ADMIN_SOCKET=/run/gatehouse/admin.sock gatehouse user add --state $STATE_DIR --username NAME --password PASS [--role R]"

@@ -47,12 +47,28 @@ fn roll(svc: &Services, f: &Filter) -> Result<Vec<Employee>> {
 
 /// `emp_attendance`: one line per employee and day on the roll in `from..=till` (days after
 /// the site's today are left out: they have no attendance yet).
-pub fn attendance(
+/// One page of `attendance`: at most `security.hr_page_lines` lines, page 1 first, and whether
+/// more follow. Days wholly before the page are skipped without reading their punches, so no
+/// answer holds (or computes) more than one page.
+pub fn attendance_page(
     svc: &Services,
     f: &Filter,
     from: NaiveDate,
     till: NaiveDate,
-) -> Result<Vec<Value>> {
+    page: usize,
+) -> Result<(Vec<Value>, bool)> {
+    let size = svc.config.security.hr_page_lines.max(1);
+    attendance_lines(svc, f, from, till, (page.max(1) - 1) * size, size)
+}
+
+fn attendance_lines(
+    svc: &Services,
+    f: &Filter,
+    from: NaiveDate,
+    till: NaiveDate,
+    mut skip: usize,
+    take: usize,
+) -> Result<(Vec<Value>, bool)> {
     let emps = roll(svc, f)?;
     let till = till.min(hr::today(svc));
     let shifts: HashMap<String, u32> = geofence::shifts(&svc.store)?
@@ -62,12 +78,34 @@ pub fn attendance(
     let mut holidays: HashMap<(String, NaiveDate), bool> = HashMap::new();
     let mut out = Vec::new();
     let mut day = from;
+    let mut more = false;
     while day <= till {
+        let on_roll = emps.iter().filter(|e| e.on_roll(day)).count();
+        if out.len() >= take && on_roll > 0 {
+            more = true;
+            break;
+        }
+        if out.len() >= take || skip >= on_roll {
+            skip -= on_roll;
+            match day.succ_opt() {
+                Some(n) => day = n,
+                None => break,
+            }
+            continue;
+        }
         let mut by_emp: HashMap<String, Vec<Punch>> = HashMap::new();
         for p in attendance::punches_of_day(&svc.store, day)? {
             by_emp.entry(p.employee.clone()).or_default().push(p);
         }
         for e in emps.iter().filter(|e| e.on_roll(day)) {
+            if skip > 0 {
+                skip -= 1;
+                continue;
+            }
+            if out.len() >= take {
+                more = true;
+                break;
+            }
             let punches = by_emp.remove(&e.code).unwrap_or_default();
             let key = (e.firm.clone(), day);
             let holiday = match holidays.get(&key) {
@@ -124,12 +162,15 @@ pub fn attendance(
                 "workedminutes": worked,
             }));
         }
+        if more {
+            break;
+        }
         match day.succ_opt() {
             Some(n) => day = n,
             None => break,
         }
     }
-    Ok(out)
+    Ok((out, more))
 }
 
 /// `emp_leavesummary`: per employee, for EL, CL and SL: opening, credited, taken, closing.

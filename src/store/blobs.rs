@@ -93,6 +93,15 @@ impl Blobs {
         fs::read(self.path(id)).map_err(|e| StoreError::Io(format!("blob {}: {e}", id.0)))
     }
 
+    /// Removes a stored file (nothing may name it any more); a missing file is no error.
+    pub fn remove(&self, id: &BlobId) -> Result<()> {
+        match fs::remove_file(self.path(id)) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
     pub fn exists(&self, id: &BlobId) -> bool {
         self.path(id).exists()
     }

@@ -30,6 +30,8 @@ pub enum Modal {
     Help,
     Form(Form),
     Confirm(String, Cmd),
+    /// Text shown once (the first-run credentials); any key closes it.
+    Notice(String),
 }
 
 pub struct App {
@@ -158,6 +160,24 @@ impl App {
                 if let Some(tz) = int(d, "timezone_offset_minutes") {
                     self.ctx.tz = tz.clamp(-1439, 1439) as i32;
                 }
+            }
+        }
+        if reply.tag == Tag::FirstRun {
+            match &reply.fetch {
+                Fetch::Ok(d) if !text(d, "text").is_empty() => {
+                    self.modal = Some(Modal::Notice(text(d, "text")));
+                    self.message =
+                        Some("First-run credentials shown; the box no longer keeps them.".into());
+                }
+                Fetch::Ok(_) => {
+                    self.message =
+                        Some("No first-run credentials are waiting (already shown).".into())
+                }
+                Fetch::NotAvailable => {
+                    self.message = Some("Not available on this server yet.".into())
+                }
+                Fetch::Failed(e) => self.message = Some(format!("Refused: {e}")),
+                Fetch::Offline(o) => self.message = Some(format!("Not done: {}", o.message())),
             }
         }
         if let Tag::Done(what) = &reply.tag {
@@ -373,6 +393,8 @@ impl App {
                     self.quit = true;
                 }
             }
+            // Any key closes it; the text is gone from the box already.
+            Modal::Notice(_) => {}
             Modal::Confirm(q, cmd) => match key.code {
                 KeyCode::Char('y') | KeyCode::Char('Y') => self.act(Action::Send(cmd)),
                 KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc => {
@@ -481,6 +503,28 @@ impl App {
                     ])
                     .wrap(Wrap { trim: true })
                     .block(Block::default().borders(Borders::ALL).title(" Confirm ")),
+                    pop,
+                );
+            }
+            Some(Modal::Notice(t)) => {
+                let w = area.width.saturating_sub(2).min(100);
+                let lines: Vec<Line> = t
+                    .split(" | ")
+                    .map(|p| Line::raw(p.to_string()))
+                    .chain([
+                        Line::raw(""),
+                        Line::raw("Write them down now: they are not kept. Any key closes."),
+                    ])
+                    .collect();
+                let rows = lines.len() as u16 + 6;
+                let pop = centered(area, w, rows);
+                f.render_widget(Clear, pop);
+                f.render_widget(
+                    Paragraph::new(lines).wrap(Wrap { trim: false }).block(
+                        Block::default()
+                            .borders(Borders::ALL)
+                            .title(" First-run credentials "),
+                    ),
                     pop,
                 );
             }

@@ -752,4 +752,38 @@ fn every_screens_help_fits_80x24_whole() {
         assert!(screen.contains(&format!("  {last_key:<12} ")), "{screen}");
         ch(&mut app, 'x');
     }
+
+#[test]
+fn first_run_credentials_are_shown_once_on_request() {
+    let mut app = App::new();
+    app.take_cmds();
+    ch(&mut app, '5'); // Users
+    app.take_cmds();
+    ch(&mut app, 'F');
+    assert!(matches!(app.modal, Some(Modal::Confirm(..))), "asks first");
+    ch(&mut app, 'y');
+    let cmds = app.take_cmds();
+    assert_eq!(cmds.last().unwrap().path, "/admin/first-run");
+    assert_eq!(cmds.last().unwrap().method, "POST");
+    reply(
+        &mut app,
+        Tag::FirstRun,
+        Fetch::Ok(
+            json!({"text": "admin username=admin password=Secr3tPw | client app_key=ak_1 private_key=pk_2 | shown once; change the password"}),
+        ),
+    );
+    let screen = render(&app, 100, 30);
+    assert!(screen.contains("password=Secr3tPw"), "{screen}");
+    assert!(screen.contains("private_key=pk_2"), "{screen}");
+    ch(&mut app, 'x');
+    assert!(app.modal.is_none(), "any key closes it");
+    assert!(!render(&app, 100, 30).contains("Secr3tPw"));
+    // Asked again: nothing is kept any more.
+    reply(&mut app, Tag::FirstRun, Fetch::Ok(json!({"text": null})));
+    assert!(app.modal.is_none());
+    assert!(app
+        .message
+        .as_deref()
+        .unwrap_or("")
+        .contains("already shown"));
 }

@@ -30,6 +30,8 @@ pub enum Tag {
     Charts,
     /// An action (approve, issue, unlock ...); the text says what was done, for the status line.
     Done(String),
+    /// The first-run credentials, taken (and so deleted on the box) to be shown once.
+    FirstRun,
 }
 
 #[derive(Debug, Clone, PartialEq)]

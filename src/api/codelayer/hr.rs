@@ -59,7 +59,9 @@ pub fn routes() -> Vec<Route> {
                     out). atstatus_updated: 1 full day (worked ≥ the shift's full-day minutes), \
                     0.5 half day (≥ half of it, or a clock-in without clock-out), 0 absent. \
                     atype_updated: PR, HD, HO (holiday), EL/CL/SL/LOP (leave) or AB. The period \
-                    may cover at most attendance.hr_max_range_days days.",
+                    may cover at most attendance.hr_max_range_days days. At most \
+                    security.hr_page_lines lines per answer: `page` (1 first) asks for the \
+                    next, and `more` is \"T\" while lines follow.",
                 request: Some(
                     json!({"key": KEY, "attendancefrom": "2026-04-01", "attendancetill": "2026-04-30",
                                      "firm": "0", "deptcode": "0", "desigcode": "0", "empcode": "0"}),
@@ -268,7 +270,21 @@ fn list(name: &str, rows: Vec<Value>) -> OpResult {
 
 async fn emp_attendance(call: &mut Call) -> OpResult {
     let (f, a, b) = period(call, "attendancefrom", "attendancetill")?;
-    list("employeeatt", hd::attendance(&call.svc, &f, a, b)?)
+    let mut fields = Fields::new(&call.body);
+    let page = fields.int("page", 1, 1_000_000, false).unwrap_or(1) as usize;
+    if !fields.ok() {
+        return Err(Problem::invalid(fields.errors));
+    }
+    // Employees × days: built off the async workers, one page at a time.
+    let svc = call.svc.clone();
+    let (rows, more) =
+        tokio::task::spawn_blocking(move || hd::attendance_page(&svc, &f, a, b, page))
+            .await
+            .map_err(|_| Problem::new(500, "internal"))??;
+    let mut m = list("employeeatt", rows)?;
+    m.insert("page".into(), json!(page));
+    m.insert("more".into(), json!(if more { "T" } else { "F" }));
+    Ok(m)
 }
 
 async fn emp_leavesummary(call: &mut Call) -> OpResult {

@@ -176,22 +176,110 @@ pub fn xlsx_bytes(period: Period, c: &Contents) -> Result<Vec<u8>> {
     wb.save_to_buffer().map_err(fail)
 }
 
-/// Generate Report: builds the file now, keeps it, and answers with its id. It runs its own
-/// transaction (a GET has none), after the file is built so the writer lock is held briefly.
+/// What identifies a report's data: format, period, and every line it holds.
+fn content_key(period: Period, format: ReportFormat, c: &Contents) -> [u8; 32] {
+    let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
+    ctx.update(format!("{format:?}\x1e{}\x1e{}\x1e", period.from, period.to).as_bytes());
+    for row in &c.task_rows {
+        for cell in row {
+            ctx.update(cell.as_bytes());
+            ctx.update(b"\x1f");
+        }
+        ctx.update(b"\x1e");
+    }
+    ctx.update(&serde_json::to_vec(&c.summary).unwrap_or_default());
+    let mut out = [0u8; 32];
+    out.copy_from_slice(ctx.finish().as_ref());
+    out
+}
+
+const REPORT_BYTES: &[u8] = b"work.report_bytes";
+
+/// Generate Report: builds the file (off the async workers), keeps it, and answers with its
+/// id. Asked again with the same parameters while the data is unchanged, it answers with the
+/// report already made instead of storing another. Stored reports share a disk quota
+/// (`security.report_quota_kb`): the oldest are removed to make room.
 pub async fn generate(
-    svc: &Services,
+    svc: &std::sync::Arc<Services>,
     actor: &User,
     period: Period,
     format: ReportFormat,
 ) -> Result<Report> {
+    use crate::store::tables::identity::Counter;
+    use crate::store::tables::security::{REPORTS_BY_CONTENT, REPORTS_BY_FILE};
     require(actor, Permission::ReportsView)?;
-    let c = contents(svc, period)?;
-    let bytes = match format {
-        ReportFormat::Csv => csv_bytes(&TASK_HEADERS, &c.task_rows)?,
-        ReportFormat::Xlsx => xlsx_bytes(period, &c)?,
-    };
-    let blob = svc.store.blobs().put(&bytes)?;
+    let s2 = svc.clone();
+    let (c, key) = tokio::task::spawn_blocking(move || {
+        contents(&s2, period).map(|c| {
+            let k = content_key(period, format, &c);
+            (c, k)
+        })
+    })
+    .await
+    .map_err(|e| ServiceError::Internal(e.to_string()))??;
+    if let Some(r) = made_before(svc, &key)? {
+        return Ok(r);
+    }
+    let s2 = svc.clone();
+    let (c, bytes, blob) = tokio::task::spawn_blocking(move || -> Result<_> {
+        let bytes = match format {
+            ReportFormat::Csv => csv_bytes(&TASK_HEADERS, &c.task_rows)?,
+            ReportFormat::Xlsx => xlsx_bytes(period, &c)?,
+        };
+        let blob = s2.store.blobs().put(&bytes)?;
+        Ok((c, bytes, blob))
+    })
+    .await
+    .map_err(|e| ServiceError::Internal(e.to_string()))??;
+    let quota = svc.config.security.report_quota_kb.saturating_mul(1024);
+    if bytes.len() as u64 > quota {
+        return Err(ServiceError::Throttled {
+            key: "report.quota",
+            retry_after_secs: 3600,
+        });
+    }
     let mut tx = svc.store.begin().await;
+    // A twin made meanwhile.
+    if let Some(id) = tx
+        .store()
+        .index_keys(REPORTS_BY_CONTENT, &key)?
+        .first()
+        .and_then(|k| ReportId::from_key(k))
+    {
+        if let Some(r) = tx.get::<Report>(&id.key())? {
+            return Ok(r);
+        }
+    }
+    let mut used = tx.get::<Counter>(REPORT_BYTES)?.map_or(0, |c| c.0);
+    let mut freed_files = Vec::new();
+    if used + bytes.len() as u64 > quota {
+        for (k, old) in tx.store().scan::<Report>(b"")? {
+            if used + bytes.len() as u64 <= quota {
+                break;
+            }
+            tx.delete::<Report>(&k);
+            tx.delete_raw(
+                REPORTS_BY_FILE,
+                &[old.sha256.as_bytes(), &old.id.key()].concat(),
+            );
+            used = used.saturating_sub(old.file_bytes);
+            freed_files.push((old.sha256.clone(), old.id));
+            tracing::info!(report = %old.id, "old report removed (quota)");
+        }
+        // Their content index entries go too (found by scanning the bounded index).
+        let gone: Vec<ReportId> = freed_files.iter().map(|(_, id)| *id).collect();
+        let doomed: Vec<Vec<u8>> = tx
+            .store()
+            .index_keys(REPORTS_BY_CONTENT, b"")?
+            .into_iter()
+            .filter(|k| {
+                k.len() == 40 && ReportId::from_key(&k[32..]).is_some_and(|id| gone.contains(&id))
+            })
+            .collect();
+        for k in doomed {
+            tx.delete_raw(REPORTS_BY_CONTENT, &k);
+        }
+    }
     let id = ReportId(next_id(&mut tx, "work.report")?);
     let report = Report {
         id,
@@ -205,8 +293,50 @@ pub async fn generate(
         summary: c.summary,
     };
     tx.put(&id.key(), &report);
+    tx.index(REPORTS_BY_CONTENT, &[key.as_slice(), &id.key()].concat());
+    tx.index(
+        REPORTS_BY_FILE,
+        &[report.sha256.as_bytes(), &id.key()].concat(),
+    );
+    tx.put(REPORT_BYTES, &Counter(used + bytes.len() as u64));
+    // Files no remaining report names (checked against what this transaction leaves).
+    let mut orphans = Vec::new();
+    for (sha, _) in &freed_files {
+        let prefix = sha.as_bytes();
+        let still = tx
+            .store()
+            .index_keys(REPORTS_BY_FILE, prefix)?
+            .into_iter()
+            .any(|rest| {
+                let k = [prefix, rest.as_slice()].concat();
+                tx.contains_raw(REPORTS_BY_FILE, &k).unwrap_or(true)
+            });
+        if !still && *sha != report.sha256 {
+            orphans.push(sha.clone());
+        }
+    }
     tx.commit().await?;
+    for sha in orphans {
+        if let Some(b) = BlobId::parse(&sha) {
+            svc.store.blobs().remove(&b)?;
+        }
+    }
     Ok(report)
+}
+
+/// The report already made from the same data, if it is still kept.
+fn made_before(svc: &Services, key: &[u8; 32]) -> Result<Option<Report>> {
+    let ids = svc
+        .store
+        .index_keys(crate::store::tables::security::REPORTS_BY_CONTENT, key)?;
+    for k in ids {
+        if let Some(id) = ReportId::from_key(&k) {
+            if let Some(r) = svc.store.get::<Report>(&id.key())? {
+                return Ok(Some(r));
+            }
+        }
+    }
+    Ok(None)
 }
 
 /// Download Report: the report and its file.

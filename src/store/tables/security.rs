@@ -17,6 +17,17 @@ impl Record for LicenceDelivery {
     const TREE: &'static str = "licence_deliveries";
 }
 
+/// Task reports by what they hold: SHA-256 of (format, period, rows) ‖ report id (BE). A Generate
+/// Report whose data did not change finds the report already made.
+pub const REPORTS_BY_CONTENT: &str = "work_reports_by_content";
+/// Task reports by file: blob name ‖ report id (BE), so an evicted report's file is removed
+/// only when no other report names it.
+pub const REPORTS_BY_FILE: &str = "work_reports_by_file";
+
 pub fn tables() -> Vec<TableInfo> {
-    vec![crate::table!(LicenceDelivery)]
+    vec![
+        crate::table!(LicenceDelivery),
+        crate::index_table!(REPORTS_BY_CONTENT),
+        crate::index_table!(REPORTS_BY_FILE),
+    ]
 }

@@ -49,6 +49,7 @@ const KEYS: &[(&str, &str, &str)] = &[
         "disable: no sign-in, every session ends (asks first)",
     ),
     ("e", "enable", "enable a disabled account again"),
+    ("F", "", "first-run credentials: shown once, then deleted"),
     ("/", "search", "filter by username, name or role"),
     ("r", "", "refresh"),
 ];
@@ -133,6 +134,11 @@ impl Screen for Users {
                     Field::text("phone", "Phone").max(20),
                 ],
             )),
+            KeyCode::Char('F') => Action::Confirm(
+                "Show the first-run credentials? They are shown this once and deleted from the box."
+                    .into(),
+                Cmd::post(Tag::FirstRun, "/admin/first-run", json!({})),
+            ),
             KeyCode::Char('p') => match self.selected() {
                 Some(u) => Action::Form(Form::new(
                     FormKind::ResetPassword,
