@@ -41,6 +41,10 @@ pub async fn read(
     let started = Instant::now();
     let mut buf = BytesMut::new();
     let mut held = Vec::new();
+    // Over budget: the rest is read and dropped (bounded by the limit and the timeouts), so the
+    // client gets its 503 instead of a connection reset in the middle of its upload.
+    let mut busy = false;
+    let mut seen = 0usize;
     futures_util::pin_mut!(body);
     loop {
         let now = Instant::now();
@@ -48,7 +52,7 @@ pub async fn read(
         // that the average since the start falls under `min_rate` (after the grace).
         let by_rate = started
             + limits.idle
-            + Duration::from_secs_f64(buf.len() as f64 / limits.min_rate.max(1) as f64);
+            + Duration::from_secs_f64(seen as f64 / limits.min_rate.max(1) as f64);
         let deadline = (now + limits.idle).min(by_rate);
         if deadline <= now {
             return Err(Failure::TooSlow);
@@ -59,12 +63,21 @@ pub async fn read(
             Ok(Some(chunk)) => chunk,
         };
         match next {
-            Ok(c) if buf.len() + c.len() <= limits.max_bytes => {
+            Ok(c) if seen + c.len() <= limits.max_bytes => {
+                seen += c.len();
+                if busy {
+                    continue;
+                }
                 if let Some(budget) = &limits.budget_kib {
                     let kib = (c.len() as u32).div_ceil(1024);
                     match budget.clone().try_acquire_many_owned(kib) {
                         Ok(p) => held.push(p),
-                        Err(_) => return Err(Failure::Busy),
+                        Err(_) => {
+                            busy = true;
+                            held.clear();
+                            buf = BytesMut::new();
+                            continue;
+                        }
                     }
                 }
                 buf.extend_from_slice(&c);
@@ -72,6 +85,9 @@ pub async fn read(
             Ok(_) => return Err(Failure::TooLarge),
             Err(e) => return Err(Failure::Broken(e)),
         }
+    }
+    if busy {
+        return Err(Failure::Busy);
     }
     Ok((buf.freeze(), held))
 }

@@ -19,7 +19,7 @@ use serde_json::{json, Value};
 use crate::harness::*;
 
 const IMEI: &str = "352099001769999";
-const LABOURERS: usize = 3000;
+const LABOURERS: usize = 4000;
 const OFFICE: (f64, f64) = (8.9600, 77.3000);
 
 fn rounds() -> usize {
