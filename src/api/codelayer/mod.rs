@@ -89,7 +89,7 @@ macro_rules! cl_op {
     }};
 }
 
-mod estate;
+pub(crate) mod estate;
 mod frontoffice;
 mod hr;
 mod system;
