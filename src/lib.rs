@@ -9,3 +9,6 @@ pub mod server;
 pub mod service;
 pub mod store;
 pub mod telemetry;
+
+#[cfg(test)]
+mod props;

@@ -188,7 +188,9 @@ fn read_vec(r: &mut impl Read, n: u64) -> Result<Vec<u8>> {
     let mut v = Vec::with_capacity(n.min(1 << 16) as usize);
     r.take(n).read_to_end(&mut v)?;
     if (v.len() as u64) < n {
-        return Err(StoreError::Schema("backup file ended inside a record".into()));
+        return Err(StoreError::Schema(
+            "backup file ended inside a record".into(),
+        ));
     }
     Ok(v)
 }
@@ -234,10 +236,7 @@ pub fn read_header(r: &mut impl Read) -> Result<u32> {
 }
 
 /// Reads the records after the header up to the end marker, handing each to `on`.
-pub fn read_records(
-    r: &mut impl Read,
-    on: &mut dyn FnMut(Record) -> Result<()>,
-) -> Result<()> {
+pub fn read_records(r: &mut impl Read, on: &mut dyn FnMut(Record) -> Result<()>) -> Result<()> {
     fn name(r: &mut impl Read, what: &str) -> Result<String> {
         let mut n = [0u8; 2];
         r.read_exact(&mut n)?;

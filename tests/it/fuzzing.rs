@@ -96,3 +96,101 @@ fn codelayer_answers_only_listed_codes() {
     assert_eq!(e, 405);
     assert!(listed.contains(&e));
 }
+
+/// What the fuzz campaign needed from /openapi.json, kept: typed ids and paging, required
+/// request fields, nullable instead of `type: null`, real content types, every error status
+/// in the family's envelope.
+#[test]
+fn openapi_is_precise_enough_to_fuzz_against() {
+    let s = Server::start();
+    let doc = get(&s.url("/openapi.json"), &[]).json();
+    let op = |path: &str, m: &str| doc["paths"][path][m].clone();
+    let param = |o: &Value, name: &str| {
+        o["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == name)
+            .cloned()
+            .unwrap_or_else(|| panic!("no {name} in {o}"))
+    };
+    // Ids and paging are integers.
+    let task = op("/daily/v1/tasks/{id}", "get");
+    assert_eq!(param(&task, "id")["schema"]["type"], "integer");
+    let tasks = op("/daily/v1/tasks", "get");
+    assert_eq!(param(&tasks, "page")["schema"]["type"], "integer");
+    assert_eq!(param(&tasks, "per_page")["schema"]["maximum"], 100);
+    // Request bodies name their required fields.
+    let login = op("/daily/v1/user/login", "post");
+    let req = &login["requestBody"]["content"]["application/json"]["schema"]["required"];
+    assert_eq!(req, &json!(["username", "password"]));
+    let auth = op("/codelayer/system/auth", "post");
+    let req = &auth["requestBody"]["content"]["application/json"]["schema"]["required"];
+    assert_eq!(req, &json!(["key", "username", "password", "imei", "ver"]));
+    let muster = op("/codelayer/estate/sync/muster", "post");
+    let req = &muster["requestBody"]["content"]["application/json"]["schema"]["required"];
+    assert_eq!(
+        req,
+        &json!(["key", "musters"]),
+        "the session key travels in the body"
+    );
+    // Non-JSON answers say what they are.
+    assert!(
+        op("/metrics", "get")["responses"]["200"]["content"]["text/plain; version=0.0.4"]
+            .is_object()
+    );
+    let dl = &op("/daily/v1/reports/tasks/{id}/download", "get")["responses"]["200"]["content"];
+    assert!(dl["text/csv; charset=utf-8"].is_object(), "{dl}");
+    assert!(dl["application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"].is_object());
+    // Every error an operation gives is listed, in its family's envelope.
+    for code in ["400", "401", "403", "404", "409", "413", "415", "503"] {
+        let r = &op("/daily/v1/tasks/{id}", "put")["responses"][code];
+        assert_eq!(
+            r["content"]["application/json"]["schema"]["required"],
+            json!(["code", "message", "data", "request_id"]),
+            "{code}: {r}"
+        );
+    }
+    assert!(op("/daily/v1/tasks/{id}", "put")["responses"]["default"].is_null());
+    let au = &op("/api/users/authorize", "post")["responses"]["400"]["content"]["application/json"]
+        ["schema"];
+    assert_eq!(au["properties"]["status"]["const"], "error");
+    // Codelayer's refusals carry only listed codes.
+    let listed: Vec<Value> = codelayer(&s, "response_codes", &json!({}))["codes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["e"] != 200)
+        .map(|c| c["e"].clone())
+        .collect();
+    let one_of = &op("/codelayer/system/auth", "post")["responses"]["200"]["content"]
+        ["application/json"]["schema"]["oneOf"];
+    assert_eq!(one_of[1]["properties"]["e"]["enum"], Value::Array(listed));
+    // A field that may be null is typed as such, and no success schema is `type: null`.
+    let item = &tasks["responses"]["200"]["content"]["application/json"]["schema"]["properties"]
+        ["data"]["properties"]["items"]["items"]["properties"];
+    assert_eq!(
+        item["completed_at"]["type"],
+        json!(["string", "null"]),
+        "{item}"
+    );
+    fn no_null_type(v: &Value, at: &str) {
+        match v {
+            Value::Object(m) => {
+                if m.get("type") == Some(&json!("null")) && !at.ends_with("/data") {
+                    panic!("type null at {at}");
+                }
+                for (k, x) in m {
+                    no_null_type(x, &format!("{at}/{k}"));
+                }
+            }
+            Value::Array(a) => a.iter().for_each(|x| no_null_type(x, at)),
+            _ => {}
+        }
+    }
+    for (path, ops) in doc["paths"].as_object().unwrap() {
+        for (m, o) in ops.as_object().unwrap() {
+            no_null_type(&o["responses"]["200"], &format!("{m} {path}"));
+        }
+    }
+}

@@ -522,7 +522,7 @@ async fn firm_list(call: &mut Call) -> OpResult {
 /// Keys the handheld's line id may arrive under (`lineID` is the documented one).
 const LINE_ID_KEYS: [&str; 4] = ["lineID", "musterID", "lineId", "LineID"];
 
-fn parse_line(v: &Value) -> muster::LineIn {
+pub(crate) fn parse_line(v: &Value) -> muster::LineIn {
     let empty = Map::new();
     let obj = v.as_object().unwrap_or(&empty);
     let mut f = Fields::new(obj);
@@ -617,7 +617,11 @@ fn list<'a>(f: &mut Fields<'a>, name: &str, path: &str) -> &'a [Value] {
     }
 }
 
-fn parse_muster(i: usize, v: &Value, errors: &mut Vec<FieldError>) -> Option<muster::MusterIn> {
+pub(crate) fn parse_muster(
+    i: usize,
+    v: &Value,
+    errors: &mut Vec<FieldError>,
+) -> Option<muster::MusterIn> {
     let at = |name: &str| format!("musters[{i}].{name}");
     let Some(obj) = v.as_object() else {
         errors.push(FieldError {

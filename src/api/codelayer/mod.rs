@@ -147,7 +147,7 @@ pub fn route_raw(
     }
 }
 
-mod estate;
+pub(crate) mod estate;
 mod frontoffice;
 mod hr;
 mod system;

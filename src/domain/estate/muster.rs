@@ -28,7 +28,8 @@ pub fn kg(grams: i64) -> f64 {
 /// Net weight of a harvest line: a helper's is gross − bag; anyone else's also loses the
 /// task's moisture: (gross − bag) × (1 − MoisturePerc/100). Rounded to the gram.
 pub fn net_weight(gross_g: i64, bag_g: i64, is_helper: bool, moisture_perc: f64) -> i64 {
-    let after_bag = gross_g - bag_g;
+    // Saturating: callers check the figures first, but a rule must not panic on any input.
+    let after_bag = gross_g.saturating_sub(bag_g);
     if is_helper {
         after_bag
     } else {
@@ -99,7 +100,9 @@ pub fn check_weighment(
     }
     let expected_g = net_weight(w.gross_g, w.bag_g, is_helper, rules.moisture_perc);
     match w.net_g {
-        Some(claimed_g) if (claimed_g - expected_g).abs() > rules.tolerance_g => {
+        Some(claimed_g)
+            if claimed_g.saturating_sub(expected_g).saturating_abs() > rules.tolerance_g =>
+        {
             Err(WeightProblem::NetMismatch {
                 claimed_g,
                 expected_g,
@@ -351,6 +354,9 @@ mod tests {
         // otherwise (gross − bag) × (1 − m/100)
         assert_eq!(net_weight(20_000, 500, false, 10.0), 17_550);
         assert_eq!(net_weight(20_000, 500, false, 0.0), 19_500);
+        // Found by props::weighment_rules_take_any_figures: no overflow panic at the edges.
+        assert_eq!(net_weight(i64::MIN, 1, true, 0.0), i64::MIN);
+        assert_eq!(net_weight(i64::MAX, -1, true, 0.0), i64::MAX);
     }
 
     #[test]
