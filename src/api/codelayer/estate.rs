@@ -66,7 +66,7 @@ pub fn routes() -> Vec<Route> {
             },
             cl_op!(register_face),
         ),
-        route(
+        route_raw(
             "/codelayer/estate/sync/faces",
             "Download Face File",
             SYNC,
@@ -91,7 +91,7 @@ pub fn routes() -> Vec<Route> {
                 required: &["firmID"],
                 ..Doc::default()
             },
-            cl_op!(sync_faces),
+            crate::cl_raw_op!(sync_faces),
         ),
         route_raw(
             "/codelayer/estate/sync/labors",
@@ -373,7 +373,9 @@ async fn register_face(call: &mut Call) -> OpResult {
     ))
 }
 
-async fn sync_faces(call: &mut Call) -> OpResult {
+/// Download Face File: one rendering per (firm, version held, data version), shared by every
+/// handheld of the firm that asks meanwhile (a morning sync of a whole gang asks the same).
+async fn sync_faces(call: &mut Call) -> RawOpResult {
     let mut f = Fields::new(&call.body);
     let firm = code_field(&mut f, firm_key(&call.body));
     let held = f.int("version", 0, i64::MAX, false).unwrap_or(0) as u64;
@@ -384,24 +386,39 @@ async fn sync_faces(call: &mut Call) -> OpResult {
         return Err(Problem::new(404, "estate.firm.not_found").arg("firm", firm.0.clone()));
     }
     let budget = svc.config.estate.face_file_max_bytes;
-    let file = tokio::task::block_in_place(|| faces::face_file(&svc, &firm, held, budget))?;
-    let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
-    let list: Vec<Value> = file
-        .entries
-        .iter()
-        .map(|e| {
-            json!({
-                "lcode": e.lcode.as_str(), "faceVersion": e.version, "removed": tf(e.removed),
-                "faceImages": e.images.iter().map(|i| b64(i)).collect::<Vec<_>>(),
-                "faceTemplate": e.template.as_deref().map(b64),
-            })
+    let version = faces::face_files_version(&svc.store);
+    let params = format!("{}\u{0}{held}\u{0}{budget}", firm.as_str());
+    let estimate_kib = (budget / 1024).saturating_mul(2) as u32;
+    let s = svc.clone();
+    let bytes = svc
+        .answers
+        .get("estate.faces", params, version, estimate_kib, move |cancel| {
+            let file = faces::face_file(&s, &firm, held, budget)?;
+            cancel.check()?;
+            let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
+            let list: Vec<Value> = file
+                .entries
+                .iter()
+                .map(|e| {
+                    json!({
+                        "lcode": e.lcode.as_str(), "faceVersion": e.version, "removed": tf(e.removed),
+                        "faceImages": e.images.iter().map(|i| b64(i)).collect::<Vec<_>>(),
+                        "faceTemplate": e.template.as_deref().map(b64),
+                    })
+                })
+                .collect();
+            let mut out = payload(json!({
+                "firmID": firm.as_str(), "version": file.version, "full": tf(file.full),
+                "modified": tf(file.modified), "more": tf(file.more),
+                "face_threshold": s.config.codelayer.face_threshold, "faces": list,
+            }));
+            out.insert("e".into(), json!(200));
+            out.insert("msg".into(), json!("Success"));
+            serde_json::to_vec(&Value::Object(out))
+                .map_err(|e| crate::service::ServiceError::Internal(e.to_string()))
         })
-        .collect();
-    Ok(payload(json!({
-        "firmID": firm.as_str(), "version": file.version, "full": tf(file.full),
-        "modified": tf(file.modified), "more": tf(file.more),
-        "face_threshold": svc.config.codelayer.face_threshold, "faces": list,
-    })))
+        .await?;
+    Ok(bytes)
 }
 
 /// One labourer as Get Labor sends it: the fields of `labor_json`, in the same (sorted) order,

@@ -163,6 +163,12 @@ pub struct FaceFile {
     pub entries: Vec<FaceEntry>,
 }
 
+/// The data version of every firm's face file (changes with any face write).
+pub fn face_files_version(store: &Store) -> u64 {
+    use crate::store::Record as _;
+    store.version_of(&[FaceChange::TREE, FaceRecord::TREE, FirmFaceVersion::TREE])
+}
+
 /// The face file of `firm` for a handheld holding `held`, at most about `budget` bytes of
 /// images per answer (always at least one entry).
 pub fn face_file(svc: &Services, firm: &FirmId, held: u64, budget: usize) -> Result<FaceFile> {

@@ -18,7 +18,8 @@ use crate::service::identity::{self as ident, next_id};
 use crate::service::transfer::Table;
 use crate::store::counters;
 use crate::store::tables::work::{
-    count_status, day_key, order_key, COUNT_ALL, TASKS_BY_ASSIGNEE, TASKS_BY_ORDER, TASKS_RUNNING,
+    count_status, day_key, order_key, workers, COUNT_ALL, TASKS_BY_ASSIGNEE, TASKS_BY_ORDER,
+    TASKS_BY_WORKER, TASKS_RUNNING,
 };
 use crate::store::{Store, Tx};
 
@@ -144,6 +145,12 @@ fn put(tx: &mut Tx, old: Option<&Task>, new: &Task) -> Result<()> {
         }
         if let Some(u) = runner(Some(new)) {
             tx.index(TASKS_RUNNING, &running_key(u, new.id));
+        }
+    }
+    let before = old.map(workers).unwrap_or_default();
+    for u in workers(new) {
+        if !before.contains(&u) {
+            tx.index(TASKS_BY_WORKER, &running_key(u, new.id));
         }
     }
     match old {
@@ -298,6 +305,9 @@ pub fn delete_task(tx: &mut Tx, actor: &User, id: TaskId) -> Result<Task> {
         tx.delete::<TaskImage>(&k);
     }
     tx.delete_raw(TASKS_BY_ORDER, &order_key(&t));
+    for u in workers(&t) {
+        tx.delete_raw(TASKS_BY_WORKER, &running_key(u, id));
+    }
     counters::add(tx, COUNT_ALL, -1)?;
     counters::add(tx, &count_status(t.status), -1)?;
     tx.delete::<Task>(&id.key());

@@ -10,6 +10,7 @@ use crate::domain::work::tickets::TicketStatus;
 use super::tasks::{matching, running_for};
 use super::today;
 use crate::service::{Result, Services};
+use crate::store::tables::work::TASKS_BY_WORKER;
 
 pub struct Timesheet {
     pub today_secs: i64,
@@ -29,11 +30,12 @@ pub fn timesheet(svc: &Services, user: &User) -> Result<Timesheet> {
     let month_start = day.with_day(1).unwrap_or(day);
     let ranges = [bounds(day), bounds(week_start), bounds(month_start)];
     let mut secs = [0i64; 3];
-    // Every task the user has sessions on: their own tasks plus any they started unassigned.
-    for (_, t) in svc.store.scan::<Task>(b"")? {
-        if !t.sessions.iter().any(|s| s.user == user.id) {
+    // Every task the user has sessions on (their own and any they started unassigned): the
+    // worker index, not a walk of every task.
+    for k in svc.store.index_keys(TASKS_BY_WORKER, &user.id.key())? {
+        let Some(t) = svc.store.get::<Task>(&k)? else {
             continue;
-        }
+        };
         for (i, (a, b)) in ranges.iter().enumerate() {
             secs[i] += t.worked_by_within(user.id, *a, *b, now);
         }

@@ -45,6 +45,8 @@ pub const TASKS_BY_DONE: &str = "work_tasks_by_done";
 /// !work day (days from CE, u32 BE, inverted) ‖ !task id (u64 BE, inverted): key order is
 /// list order (newest day first, then newest task), so Get Task List pages by walking it.
 pub const TASKS_BY_ORDER: &str = "work_tasks_by_order";
+/// user id (BE) ‖ task id (BE): every task the user has logged work sessions on (Timesheet).
+pub const TASKS_BY_WORKER: &str = "work_tasks_by_worker";
 /// user id (BE) ‖ task id (BE): the one task a user has running.
 pub const TASKS_RUNNING: &str = "work_tasks_running";
 /// lower-case business code.
@@ -63,6 +65,14 @@ pub fn order_key(t: &Task) -> Vec<u8> {
     [day_key(t.date).as_slice(), &(!t.id.0).to_be_bytes()].concat()
 }
 
+/// The users with work sessions on a task, each once.
+pub fn workers(t: &Task) -> Vec<crate::domain::ids::UserId> {
+    let mut v: Vec<_> = t.sessions.iter().map(|s| s.user).collect();
+    v.sort();
+    v.dedup();
+    v
+}
+
 /// Counter (store::counters) of every task, and of the tasks in one status.
 pub const COUNT_ALL: &str = "work.tasks";
 
@@ -70,7 +80,7 @@ pub fn count_status(s: crate::domain::work::tasks::TaskStatus) -> String {
     format!("work.tasks.status.{}", s.as_str())
 }
 
-/// Schema 2: the order index and the task counters, built for tasks that predate them.
+/// Schema 2: the order and worker indexes and the task counters, built for tasks that predate them.
 pub fn build_task_indexes(store: &crate::store::Store) -> crate::store::Result<()> {
     use crate::store::{codec, counters::Counter, Op};
     let mut counts: std::collections::BTreeMap<String, u64> = Default::default();
@@ -84,6 +94,13 @@ pub fn build_task_indexes(store: &crate::store::Store) -> crate::store::Result<(
         });
         *counts.entry(COUNT_ALL.into()).or_default() += 1;
         *counts.entry(count_status(t.status)).or_default() += 1;
+        for u in workers(&t) {
+            ops.push(Op {
+                tree: TASKS_BY_WORKER.into(),
+                key: [u.key(), t.id.key()].concat(),
+                value: Some(codec::INDEX_VALUE.to_vec()),
+            });
+        }
         if ops.len() >= 4096 {
             store.apply(&std::mem::take(&mut ops))?;
         }
@@ -113,6 +130,7 @@ pub fn tables() -> Vec<TableInfo> {
         crate::index_table!(TASKS_BY_DONE),
         crate::index_table!(TASKS_RUNNING),
         crate::index_table!(TASKS_BY_ORDER),
+        crate::index_table!(TASKS_BY_WORKER),
         crate::index_table!(BUSINESSES_BY_CODE),
         crate::index_table!(PROJECTS_BY_CODE),
     ]

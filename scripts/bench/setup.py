@@ -1,0 +1,82 @@
+#!/usr/bin/env python3
+"""Bench setup against a running gatehouse (scripts/bench.sh): a Codelayer session, a Daily
+Activity manager with the whole token chain, optional extra labourers; writes the credentials
+as a Lua file for wrk. Stdlib only.
+
+usage: setup.py BIN STATE BASE_URL OUT.lua [--labourers N]
+"""
+import hashlib, hmac, json, os, subprocess, sys, time, urllib.request
+
+BIN, STATE, BASE, OUT = sys.argv[1:5]
+LABOURERS = int(sys.argv[sys.argv.index("--labourers") + 1]) if "--labourers" in sys.argv else 0
+IMEI = "352099001761481"
+RID = [0]
+
+
+def rid():
+    RID[0] += 1
+    return f"bench-setup-{os.getpid()}-{RID[0]}"
+
+
+def cli(*args):
+    out = subprocess.run([BIN, *args, "--state", STATE, "--json"], capture_output=True, text=True)
+    if out.returncode != 0:
+        sys.exit(f"gatehouse {' '.join(args)}: {out.stderr}")
+    return json.loads(out.stdout) if out.stdout.strip() else None
+
+
+def http(method, path, body=None, headers=None):
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(BASE + path, data=data, method=method, headers=headers or {})
+    if data is not None:
+        req.add_header("content-type", "application/json")
+    try:
+        with urllib.request.urlopen(req, timeout=120) as r:
+            return json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        return json.loads(e.read())
+
+
+def cl(path, body):
+    return http("POST", "/codelayer/" + path, body)
+
+
+# Codelayer handheld session.
+cli("user", "add", "--username", "benchguard", "--password", "bench-pass-1", "--role", "supervisor")
+cl("system/license", {"imei": IMEI, "appID": "POABS"})
+cli("device", "approve", "--imei", IMEI)
+lic = cl("system/license", {"imei": IMEI, "appID": "POABS"})["licenses"][0]["key"]
+cl("system/register_device", {"imei": IMEI, "appID": "POABS", "clientID": "ESTATE",
+                              "deviceName": "bench", "mobileNumber": "+62822997572"})
+key = cl("system/auth", {"key": lic, "username": "benchguard", "password": "bench-pass-1",
+                         "imei": IMEI, "ver": "1.0.0.0"})["key"]
+
+# Daily Activity manager: verify -> login -> refresh -> access.
+c = cli("client", "add", "--name", "bench")
+app, priv = c["app_key"], c["private_key"]
+cli("user", "add", "--username", "benchboss", "--password", "bench-pass-1", "--role", "manager")
+r, ts = rid(), int(time.time())
+sig = hmac.new(priv.encode(), f"{r}\n{ts}".encode(), hashlib.sha256).hexdigest()
+ct = http("POST", "/daily/v1/authorize/verify", {"timestamp": ts, "signature": sig},
+          {"x-app-key": app, "x-request-id": r})["data"]["client_token"]
+ut = http("POST", "/daily/v1/user/login",
+          {"username": "benchboss", "password": "bench-pass-1", "device_id": "BENCH"},
+          {"x-app-key": app, "x-request-id": rid(), "authorization": "Bearer " + ct})["data"]["user_token"]
+rt = http("GET", "/daily/v1/authorize/refresh-token", None,
+          {"x-app-key": app, "x-request-id": rid(), "authorization": "Bearer " + ut})["data"]["refresh_token"]
+at = http("GET", "/daily/v1/authorize/access-token", None,
+          {"x-app-key": app, "x-request-id": rid(), "authorization": "Bearer " + rt})["data"]["access_token"]
+
+if LABOURERS:
+    path = os.path.join(STATE, "bench-labour.csv")
+    with open(path, "w") as f:
+        f.write("lcode,name,fatherName,gender,musterfirmid,isHelper,ltype,displaycode\n")
+        for n in range(LABOURERS):
+            f.write(f"B{n:06},Pekerja {n},Ayah,F,1,{'T' if n % 5 == 0 else 'F'},R,M-B{n:06}\n")
+    cli("import", "labour", path)
+
+faces = cl("estate/sync/faces", {"key": key, "firmID": "1", "version": 0})
+with open(OUT, "w") as f:
+    f.write(f'key = "{key}"\napp_key = "{app}"\naccess = "{at}"\nuser_token = "{ut}"\n'
+            f'face_version = {int(faces.get("version", 0))}\n')
+print(json.dumps({"key": key, "face_version": faces.get("version")}))

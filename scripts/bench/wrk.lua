@@ -1,0 +1,67 @@
+-- One wrk script for every gatehouse operation in scripts/bench.sh: OP (env) picks it, creds.lua
+-- (written by setup.py) holds the session key and tokens. Writes get unique client ids.
+dofile(os.getenv("CREDS"))
+local op = os.getenv("OP")
+local counter = 0
+local threads = 0
+
+function setup(thread)
+  threads = threads + 1
+  thread:set("tid", threads)
+end
+
+function init(args)
+  math.randomseed(os.time() * 1000 + (tid or 0))
+end
+
+local function da_headers()
+  counter = counter + 1
+  return {
+    ["x-app-key"] = app_key,
+    ["x-request-id"] = string.format("b%d-%d-%d", tid or 0, counter, math.random(1, 1e9)),
+    ["x-language"] = "en",
+    ["authorization"] = "Bearer " .. access,
+    ["x-user-token"] = user_token,
+    ["content-type"] = "application/json",
+  }
+end
+
+local cl = { ["content-type"] = "application/json" }
+
+function request()
+  if op == "gatepass" then
+    counter = counter + 1
+    local gp = string.format("B%d-%d-%d", math.random(1, 1e6), counter, math.random(1, 1e9))
+    return wrk.format("POST", "/codelayer/frontoffice_poabs/gatepass_save", cl,
+      '{"key":"' .. key .. '","gpno":"' .. gp .. '","kind":"visitor","name":"Asha Raman",' ..
+      '"phone":"+919445295492","id_type":"Aadhaar","id_number":"XXXX-4321","host":"Estate Manager",' ..
+      '"purpose":"audit","gate":"North","guard":"Ravi"}')
+  elseif op == "labor" then
+    return wrk.format("POST", "/codelayer/estate/sync/labors", cl, '{"key":"' .. key .. '"}')
+  elseif op == "faces" then
+    return wrk.format("POST", "/codelayer/estate/sync/faces", cl,
+      '{"key":"' .. key .. '","firmID":"1","version":' .. face_version .. '}')
+  elseif op == "task_save" then
+    return wrk.format("POST", "/daily/v1/tasks", da_headers(), '{"title":"Bench task"}')
+  elseif op == "task_list" then
+    return wrk.format("GET", "/daily/v1/tasks", da_headers())
+  elseif op == "today" then
+    return wrk.format("GET", "/daily/v1/attendances/today", da_headers())
+  elseif op == "pb_create" then
+    return wrk.format("POST", "/api/collections/bench/records", cl, '{"title":"Bench task"}')
+  elseif op == "pb_list" then
+    return wrk.format("GET", "/api/collections/bench/records?perPage=20")
+  else
+    return wrk.format("GET", os.getenv("PATH_") or "/")
+  end
+end
+
+local bad = 0
+-- Only when asked (CHECK=1): a response callback makes wrk hand every body to Lua.
+if os.getenv("CHECK") then function response(status, headers, body)
+  if status >= 300 or (body and string.find(body, '"e":[45]%d%d')) then
+    bad = bad + 1
+    if bad <= 2 then io.stderr:write(op .. ": " .. status .. " " .. string.sub(body or "", 1, 200) .. "\n") end
+  end
+end
+end

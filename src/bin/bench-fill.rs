@@ -1,0 +1,195 @@
+//! Cost flat in data size: fills a store straight (no HTTP) with N attendance punches and
+//! prints, at each size, the p99 of an employee's day (Attendance Today's read), the p99 of a
+//! durable punch write (Tx + group commit), the cold start (open + schema check) and the size
+//! on disk per million rows.
+//!
+//!     bench-fill 10000 1000000        (scripts/bench.sh store; built with --features bench-tools)
+//!
+//! Punches are spread over 5,000 employees, two a day each, most recent days last.
+
+use std::time::{Duration, Instant};
+
+use chrono::NaiveDate;
+use gatehouse::domain::attendance::{Direction, Punch};
+use gatehouse::domain::geofence::LatLon;
+use gatehouse::service::attendance::{employee_day, punch_key};
+use gatehouse::store::tables::attendance::PUNCHES_BY_DAY;
+use gatehouse::store::{codec, Op, Record, Store, StoreOptions};
+
+const EMPLOYEES: u64 = 5_000;
+
+fn punch(n: u64, day0: NaiveDate) -> (Vec<u8>, Punch) {
+    let emp = n % EMPLOYEES;
+    let k = n / EMPLOYEES; // this employee's k-th punch
+    let day = day0 + chrono::Days::new(k / 2);
+    let at = day
+        .and_hms_opt(7 + (k % 2) as u32 * 9, 0, 0)
+        .unwrap()
+        .and_utc()
+        .timestamp();
+    let code = format!("E{emp:05}");
+    let p = Punch {
+        id: n + 1,
+        employee: code.clone(),
+        direction: if k % 2 == 0 {
+            Direction::In
+        } else {
+            Direction::Out
+        },
+        at_unix: at,
+        device_unix: Some(at),
+        clock_offset_secs: Some(0),
+        site_offset_min: 420,
+        attendance_day: day,
+        shift: Some("GEN".into()),
+        position: LatLon::new(8.95, 77.30),
+        accuracy_m: 12.0,
+        fence: "OFFICE".into(),
+        fence_distance_m: 0.0,
+        flags: Vec::new(),
+        request_id: format!("fill-{n}"),
+        user: None,
+        note: String::new(),
+    };
+    (punch_key(&code, at, n + 1), p)
+}
+
+fn index_key(p: &Punch, key: &[u8]) -> Vec<u8> {
+    [
+        gatehouse::store::prefix(&[p.attendance_day.format("%Y-%m-%d").to_string().as_bytes()]),
+        key.to_vec(),
+    ]
+    .concat()
+}
+
+/// A scratch directory, removed when dropped (no dev-dependencies in a bin).
+struct Scratch(std::path::PathBuf);
+
+impl Scratch {
+    fn new(tag: &str) -> Self {
+        let p = std::env::temp_dir().join(format!("gatehouse-fill-{}-{tag}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&p);
+        std::fs::create_dir_all(&p).unwrap();
+        Self(p)
+    }
+    fn path(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn p99(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[(v.len() * 99 / 100).min(v.len() - 1)]
+}
+
+fn main() {
+    let sizes: Vec<u64> = std::env::args()
+        .skip(1)
+        .filter_map(|a| a.replace('_', "").parse().ok())
+        .collect();
+    let sizes = if sizes.is_empty() {
+        vec![10_000, 1_000_000]
+    } else {
+        sizes
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let opts = || StoreOptions {
+        cache_bytes: 32 << 20,
+    };
+    let day0 = NaiveDate::from_ymd_opt(2020, 1, 1).unwrap();
+    // Cold start of an empty store, the yardstick for the others.
+    let empty = Scratch::new("empty");
+    drop(Store::open(empty.path(), opts()).unwrap());
+    let t = Instant::now();
+    drop(Store::open(empty.path(), opts()).unwrap());
+    let cold_empty = t.elapsed();
+    println!("| rows | fill rows/s | day read p50 | day read p99 | durable punch p99 | cold start | cold / empty | size on disk | MiB per 1M rows |");
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for &n in &sizes {
+        let dir = Scratch::new(&n.to_string());
+        let store = Store::open(dir.path(), opts()).unwrap();
+        let t = Instant::now();
+        let mut punches = Vec::with_capacity(20_000);
+        let mut index = Vec::with_capacity(20_000);
+        for i in 0..n {
+            let (k, p) = punch(i, day0);
+            index.push(Op {
+                tree: PUNCHES_BY_DAY.into(),
+                key: index_key(&p, &k),
+                value: Some(codec::INDEX_VALUE.to_vec()),
+            });
+            punches.push(Op {
+                tree: Punch::TREE.into(),
+                key: k,
+                value: Some(codec::encode(&p)),
+            });
+            if punches.len() == 20_000 || i + 1 == n {
+                // One tree per batch: sled's cheap atomic batch (a fill, not a request path).
+                store.apply(&std::mem::take(&mut punches)).unwrap();
+                store.apply(&std::mem::take(&mut index)).unwrap();
+            }
+        }
+        store.flush_blocking().unwrap();
+        let fill = t.elapsed();
+        let last_day = day0 + chrono::Days::new((n / EMPLOYEES).saturating_sub(1) / 2);
+        // Reads: random employees' days (the most recent day: what Attendance Today asks).
+        let mut reads = Vec::new();
+        let mut rng = 0x2545F4914F6CDD1Du64;
+        for _ in 0..3_000 {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            let code = format!("E{:05}", rng % EMPLOYEES);
+            let t = Instant::now();
+            let v = employee_day(&store, &code, last_day).unwrap();
+            reads.push(t.elapsed());
+            assert!(!v.is_empty() || n < EMPLOYEES);
+        }
+        reads.sort();
+        let read_p50 = reads[reads.len() / 2];
+        // Durable single-punch writes through Tx + group commit.
+        let mut writes = Vec::new();
+        rt.block_on(async {
+            for i in 0..300u64 {
+                let (k, p) = punch(n + i, day0);
+                let t = Instant::now();
+                let mut tx = store.begin().await;
+                tx.put(&k, &p);
+                tx.index(PUNCHES_BY_DAY, &index_key(&p, &k));
+                tx.commit().await.unwrap();
+                writes.push(t.elapsed());
+            }
+        });
+        let size = store.engine().size_on_disk();
+        drop(store);
+        std::thread::sleep(Duration::from_millis(300));
+        let t = Instant::now();
+        let reopened = Store::open(dir.path(), opts()).unwrap();
+        let cold = t.elapsed();
+        drop(reopened);
+        println!(
+            "| {n} | {:.0} | {:.1} µs | {:.1} µs | {:.2} ms | {:.1} ms | {:.2}× | {:.1} MiB | {:.1} |",
+            n as f64 / fill.as_secs_f64(),
+            read_p50.as_secs_f64() * 1e6,
+            p99(reads).as_secs_f64() * 1e6,
+            p99(writes).as_secs_f64() * 1e3,
+            cold.as_secs_f64() * 1e3,
+            cold.as_secs_f64() / cold_empty.as_secs_f64().max(1e-6),
+            size as f64 / (1 << 20) as f64,
+            size as f64 / (1 << 20) as f64 / (n as f64 / 1e6),
+        );
+    }
+    println!(
+        "(empty store cold start: {:.1} ms)",
+        cold_empty.as_secs_f64() * 1e3
+    );
+}
