@@ -618,6 +618,39 @@ fn users_and_templates_flow_to_other_terminals_and_commands_are_retried_until_do
         "{t}"
     );
     assert_eq!(t["firmware"], "Ver 8.0.4.2-20190321", "{t}");
+
+    // Staff give PIN 77 to a new employee: the punch kept for review becomes its attendance,
+    // and the terminals learn the roll's name for the user enrolled on the gate.
+    let f = crate::attendance::write(
+        dir.path(),
+        "p.csv",
+        "code,name,sex,doj,terminal_pin\nE200,RAVI KUMAR,M,2026-01-05,77\n",
+    );
+    assert_eq!(
+        crate::attendance::import(&s, "employees", &f)["inserted"],
+        1
+    );
+    let u = admin_get(&s, "/admin/terminals/unknown-punches?sn=GATE01");
+    assert_eq!(u, json!([]), "adopted: {u}");
+    let e200: Vec<_> = export(&s, DAY, DAY)
+        .into_iter()
+        .filter(|r| r["employee_code"] == "E200")
+        .collect();
+    assert_eq!(e200.len(), 1, "{e200:?}");
+    assert_eq!(
+        (
+            e200[0]["source_terminal"].as_str(),
+            e200[0]["local_time"].as_str()
+        ),
+        ("GATE01", format!("{DAY} 07:10:00").as_str())
+    );
+    let c = commands(&poll(&s, "SHED01"));
+    assert!(
+        c.iter().any(|(_, c)| c.starts_with(
+            "DATA UPDATE USERINFO PIN=77\tName=RAVI KUMAR\tPri=0\tPasswd=\tCard=[A1B2C3]"
+        )),
+        "{c:?}"
+    );
     assert_eq!(t["ip"], "127.0.0.1", "the address it spoke from: {t}");
     assert_eq!(t["users"], 10, "from INFO: {t}");
 }

@@ -16,7 +16,7 @@ use crate::domain::terminals::{
     Previous, PunchKind, Sn, Template, Terminal, TerminalState, UnknownPunch,
 };
 use crate::store::tables::attendance::PUNCHES_BY_DAY;
-use crate::store::tables::terminals::PUNCHES_SEEN;
+use crate::store::tables::terminals::{PUNCHES_SEEN, UNKNOWN_BY_PIN};
 use crate::store::{self, Tx};
 
 use super::super::attendance::{day_key, employee_between, local, max_open_secs, punch_key};
@@ -55,6 +55,56 @@ fn seen_key(sn: &str, pin: &str, a: &AttLine) -> Vec<u8> {
         pin.as_bytes(),
         a.local.format("%Y%m%d%H%M%S").to_string().as_bytes(),
     ])
+}
+
+fn unknown_by_pin(sn: &str, pin: &str, local: chrono::NaiveDateTime) -> Vec<u8> {
+    store::key(&[
+        pin.as_bytes(),
+        sn.as_bytes(),
+        local.format("%Y%m%d%H%M%S").to_string().as_bytes(),
+    ])
+}
+
+/// Punches kept for review because their PIN belonged to nobody become `emp`'s attendance once
+/// the PIN is given to it (a `terminal_pin` import). Returns how many were adopted.
+pub fn adopt_unknown(
+    svc: &Services,
+    tx: &mut Tx,
+    pin: &str,
+    emp: &Employee,
+) -> Result<usize, crate::service::ServiceError> {
+    let prefix = store::prefix(&[pin.as_bytes()]);
+    let rests = tx.store().index_keys(UNKNOWN_BY_PIN, &prefix)?;
+    let mut batch = Batch::default();
+    let mut n = 0;
+    for rest in rests {
+        let mut parts = rest.splitn(2, |b| *b == 0);
+        let (Some(sn), Some(time)) = (parts.next(), parts.next()) else {
+            continue;
+        };
+        let key = store::key(&[sn, pin.as_bytes(), time]);
+        let Some(u) = tx.get::<UnknownPunch>(&key)? else {
+            continue;
+        };
+        let line = AttLine {
+            pin: u.pin.clone(),
+            local: u.local_time,
+            status: u.status,
+            verify: u.verify,
+            workcode: String::new(),
+            offset_min: None,
+        };
+        store_punch(svc, tx, &mut batch, emp, &u.sn, pin, &line, u.at_unix).map_err(
+            |e| match e {
+                UploadError::Service(s) => s,
+                other => crate::service::ServiceError::Internal(format!("{other:?}")),
+            },
+        )?;
+        tx.delete::<UnknownPunch>(&key);
+        tx.delete_raw(UNKNOWN_BY_PIN, &[prefix.clone(), rest.clone()].concat());
+        n += 1;
+    }
+    Ok(n)
 }
 
 /// Per-upload caches, so a batch of 500 lines reads each employee and shift once.
@@ -110,6 +160,7 @@ pub async fn attlog(
                     received_unix: now,
                 };
                 tx.put(&seen, &u);
+                tx.index(UNKNOWN_BY_PIN, &unknown_by_pin(&sn.0, &pin, a.local));
                 rep.unknown_pins += 1;
             }
             Some(e) => {
