@@ -457,6 +457,38 @@ fn another_time_zone_a_night_shift_across_midnight_and_status_255() {
         .filter(|r| r["employee_code"] == "E005")
         .collect();
     assert_eq!(e5[0]["local_time"], format!("{DAY} 10:00:00"), "{e5:?}");
+
+    // A terminal that says its own zone in its options upload (UTC+9) is converted from it.
+    handshake(&s, "MB460JP");
+    approve(&s, "MB460JP", &[]);
+    let a = upload(
+        &s,
+        "MB460JP",
+        "options",
+        "0",
+        b"~DeviceName=MB460,TZAdj=9,FirmVer=Ver 6.60 Apr 2019,~OEMVendor=ZKTECO CO., LTD.",
+    );
+    assert_eq!((a.status, a.text.as_str()), (200, "OK"));
+    let t = terminal(&s, "MB460JP");
+    assert_eq!(
+        (t["model"].as_str(), t["timezone_offset_minutes"].as_i64()),
+        (Some("MB460"), Some(540)),
+        "{t}"
+    );
+    let a = upload(
+        &s,
+        "MB460JP",
+        "ATTLOG",
+        "1",
+        format!("6\t{DAY} 10:00:00\t0\t1\t0\n").as_bytes(),
+    );
+    assert_eq!(a.text, "OK: 1");
+    let e6: Vec<_> = export(&s, DAY, DAY)
+        .into_iter()
+        .filter(|r| r["employee_code"] == "E006")
+        .collect();
+    assert_eq!(e6[0]["local_time"], format!("{DAY} 08:00:00"), "{e6:?}");
+    assert_eq!(e6[0]["utc_time"], format!("{DAY}T01:00:00Z"), "{e6:?}");
 }
 
 #[test]
