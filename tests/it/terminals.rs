@@ -702,6 +702,25 @@ fn plain_text_errors_limits_odd_bodies_and_the_openapi_entries() {
     let a = upload(&s, "ODD01", "ATTLOG", "1", b"this is not a punch\n\t\t\t\n");
     assert_eq!((a.status, a.text.as_str()), (200, "OK: 0"));
     assert_eq!(terminal(&s, "ODD01")["malformed_lines"], 1);
+    // An upload larger than one transaction's share (2,000 lines) is stored in parts, whole.
+    let mut big = String::new();
+    for i in 0..2100u32 {
+        big.push_str(&format!(
+            "{}\t{NEXT} {:02}:{:02}:{:02}\t0\t1\t0\n",
+            i % 12 + 1,
+            6 + i / 600,
+            (i / 10) % 60,
+            i % 10
+        ));
+    }
+    let a = upload(&s, "ODD01", "ATTLOG", "2", big.as_bytes());
+    assert_eq!((a.status, a.text.as_str()), (200, "OK: 2100"));
+    let t = terminal(&s, "ODD01");
+    assert_eq!(
+        (t["punches_stored"].as_u64(), t["stamps"]["ATTLOG"].as_str()),
+        (Some(2102), Some("2")),
+        "{t}"
+    );
 
     // Errors on /iclock are plain text: unknown path, wrong method, body over the cap.
     let a = term(&s, "GET", "/iclock/nothing?SN=ODD01", None);
