@@ -457,6 +457,38 @@ fn another_time_zone_a_night_shift_across_midnight_and_status_255() {
         .filter(|r| r["employee_code"] == "E005")
         .collect();
     assert_eq!(e5[0]["local_time"], format!("{DAY} 10:00:00"), "{e5:?}");
+
+    // A terminal that says its own zone in its options upload (UTC+9) is converted from it.
+    handshake(&s, "MB460JP");
+    approve(&s, "MB460JP", &[]);
+    let a = upload(
+        &s,
+        "MB460JP",
+        "options",
+        "0",
+        b"~DeviceName=MB460,TZAdj=9,FirmVer=Ver 6.60 Apr 2019,~OEMVendor=ZKTECO CO., LTD.",
+    );
+    assert_eq!((a.status, a.text.as_str()), (200, "OK"));
+    let t = terminal(&s, "MB460JP");
+    assert_eq!(
+        (t["model"].as_str(), t["timezone_offset_minutes"].as_i64()),
+        (Some("MB460"), Some(540)),
+        "{t}"
+    );
+    let a = upload(
+        &s,
+        "MB460JP",
+        "ATTLOG",
+        "1",
+        format!("6\t{DAY} 10:00:00\t0\t1\t0\n").as_bytes(),
+    );
+    assert_eq!(a.text, "OK: 1");
+    let e6: Vec<_> = export(&s, DAY, DAY)
+        .into_iter()
+        .filter(|r| r["employee_code"] == "E006")
+        .collect();
+    assert_eq!(e6[0]["local_time"], format!("{DAY} 08:00:00"), "{e6:?}");
+    assert_eq!(e6[0]["utc_time"], format!("{DAY}T01:00:00Z"), "{e6:?}");
 }
 
 #[test]
@@ -618,6 +650,39 @@ fn users_and_templates_flow_to_other_terminals_and_commands_are_retried_until_do
         "{t}"
     );
     assert_eq!(t["firmware"], "Ver 8.0.4.2-20190321", "{t}");
+
+    // Staff give PIN 77 to a new employee: the punch kept for review becomes its attendance,
+    // and the terminals learn the roll's name for the user enrolled on the gate.
+    let f = crate::attendance::write(
+        dir.path(),
+        "p.csv",
+        "code,name,sex,doj,terminal_pin\nE200,RAVI KUMAR,M,2026-01-05,77\n",
+    );
+    assert_eq!(
+        crate::attendance::import(&s, "employees", &f)["inserted"],
+        1
+    );
+    let u = admin_get(&s, "/admin/terminals/unknown-punches?sn=GATE01");
+    assert_eq!(u, json!([]), "adopted: {u}");
+    let e200: Vec<_> = export(&s, DAY, DAY)
+        .into_iter()
+        .filter(|r| r["employee_code"] == "E200")
+        .collect();
+    assert_eq!(e200.len(), 1, "{e200:?}");
+    assert_eq!(
+        (
+            e200[0]["source_terminal"].as_str(),
+            e200[0]["local_time"].as_str()
+        ),
+        ("GATE01", format!("{DAY} 07:10:00").as_str())
+    );
+    let c = commands(&poll(&s, "SHED01"));
+    assert!(
+        c.iter().any(|(_, c)| c.starts_with(
+            "DATA UPDATE USERINFO PIN=77\tName=RAVI KUMAR\tPri=0\tPasswd=\tCard=[A1B2C3]"
+        )),
+        "{c:?}"
+    );
     assert_eq!(t["ip"], "127.0.0.1", "the address it spoke from: {t}");
     assert_eq!(t["users"], 10, "from INFO: {t}");
 }
@@ -637,6 +702,25 @@ fn plain_text_errors_limits_odd_bodies_and_the_openapi_entries() {
     let a = upload(&s, "ODD01", "ATTLOG", "1", b"this is not a punch\n\t\t\t\n");
     assert_eq!((a.status, a.text.as_str()), (200, "OK: 0"));
     assert_eq!(terminal(&s, "ODD01")["malformed_lines"], 1);
+    // An upload larger than one transaction's share (2,000 lines) is stored in parts, whole.
+    let mut big = String::new();
+    for i in 0..2100u32 {
+        big.push_str(&format!(
+            "{}\t{NEXT} {:02}:{:02}:{:02}\t0\t1\t0\n",
+            i % 12 + 1,
+            6 + i / 600,
+            (i / 10) % 60,
+            i % 10
+        ));
+    }
+    let a = upload(&s, "ODD01", "ATTLOG", "2", big.as_bytes());
+    assert_eq!((a.status, a.text.as_str()), (200, "OK: 2100"));
+    let t = terminal(&s, "ODD01");
+    assert_eq!(
+        (t["punches_stored"].as_u64(), t["stamps"]["ATTLOG"].as_str()),
+        (Some(2102), Some("2")),
+        "{t}"
+    );
 
     // Errors on /iclock are plain text: unknown path, wrong method, body over the cap.
     let a = term(&s, "GET", "/iclock/nothing?SN=ODD01", None);

@@ -151,7 +151,8 @@ fn contact_of(req: &Request) -> Contact {
         model: q(req, "DeviceType").filter(|d| d.len() > 3),
         firmware: info.firmware,
         push_version: q(req, "pushver"),
-        zone: None,
+        // Some firmware say their zone in the query; the options upload and registry say it too.
+        zone: q(req, "TimeZone").or_else(|| q(req, "TZAdj")),
         users: info.users,
         fps: info.fps,
         faces: info.faces,

@@ -11,12 +11,12 @@ use crate::domain::geofence::LatLon;
 use crate::domain::hr::Employee;
 use crate::domain::shift::{Shift, Slack};
 use crate::domain::terminals::{
-    normal_pin, parse_attlog, parse_comma_kv, parse_operlog_line, punch_request_id,
+    normal_pin, parse_attlog_line, parse_comma_kv, parse_operlog_line, punch_request_id,
     resolve_undefined, template_parts, to_utc, user_from_line, AttLine, OperLine, PinEntry,
     Previous, PunchKind, Sn, Template, Terminal, TerminalState, UnknownPunch,
 };
 use crate::store::tables::attendance::PUNCHES_BY_DAY;
-use crate::store::tables::terminals::PUNCHES_SEEN;
+use crate::store::tables::terminals::{PUNCHES_SEEN, UNKNOWN_BY_PIN};
 use crate::store::{self, Tx};
 
 use super::super::attendance::{day_key, employee_between, local, max_open_secs, punch_key};
@@ -57,6 +57,56 @@ fn seen_key(sn: &str, pin: &str, a: &AttLine) -> Vec<u8> {
     ])
 }
 
+fn unknown_by_pin(sn: &str, pin: &str, local: chrono::NaiveDateTime) -> Vec<u8> {
+    store::key(&[
+        pin.as_bytes(),
+        sn.as_bytes(),
+        local.format("%Y%m%d%H%M%S").to_string().as_bytes(),
+    ])
+}
+
+/// Punches kept for review because their PIN belonged to nobody become `emp`'s attendance once
+/// the PIN is given to it (a `terminal_pin` import). Returns how many were adopted.
+pub fn adopt_unknown(
+    svc: &Services,
+    tx: &mut Tx,
+    pin: &str,
+    emp: &Employee,
+) -> Result<usize, crate::service::ServiceError> {
+    let prefix = store::prefix(&[pin.as_bytes()]);
+    let rests = tx.store().index_keys(UNKNOWN_BY_PIN, &prefix)?;
+    let mut batch = Batch::default();
+    let mut n = 0;
+    for rest in rests {
+        let mut parts = rest.splitn(2, |b| *b == 0);
+        let (Some(sn), Some(time)) = (parts.next(), parts.next()) else {
+            continue;
+        };
+        let key = store::key(&[sn, pin.as_bytes(), time]);
+        let Some(u) = tx.get::<UnknownPunch>(&key)? else {
+            continue;
+        };
+        let line = AttLine {
+            pin: u.pin.clone(),
+            local: u.local_time,
+            status: u.status,
+            verify: u.verify,
+            workcode: String::new(),
+            offset_min: None,
+        };
+        store_punch(svc, tx, &mut batch, emp, &u.sn, pin, &line, u.at_unix).map_err(
+            |e| match e {
+                UploadError::Service(s) => s,
+                other => crate::service::ServiceError::Internal(format!("{other:?}")),
+            },
+        )?;
+        tx.delete::<UnknownPunch>(&key);
+        tx.delete_raw(UNKNOWN_BY_PIN, &[prefix.clone(), rest.clone()].concat());
+        n += 1;
+    }
+    Ok(n)
+}
+
 /// Per-upload caches, so a batch of 500 lines reads each employee and shift once.
 #[derive(Default)]
 struct Batch {
@@ -66,81 +116,119 @@ struct Batch {
     staged: HashMap<String, Vec<Previous>>,
 }
 
+/// Lines taken from one upload; the answer counts only these, so the terminal sends the rest
+/// again (a 4 MiB body could otherwise stage ~100,000 punches in memory at once).
+pub const MAX_LINES_PER_UPLOAD: usize = 50_000;
+/// Lines per transaction: between two, the writer lock is free for the handhelds' punches.
+pub const LINES_PER_TX: usize = 2_000;
+
 /// Stores an ATTLOG upload. The answer counts the lines the box now holds; malformed lines are
-/// counted apart and never stop the rest.
+/// counted apart and never stop the rest. Large uploads commit in parts of `LINES_PER_TX`; the
+/// stamp advances with the last part only, and a part committed before a failure is recognised
+/// as already stored when the terminal sends the upload again.
 pub async fn attlog(
     svc: &Services,
     sn: &Sn,
     stamp: Option<&str>,
     body: &[u8],
 ) -> Result<Report, UploadError> {
-    let (mut lines, malformed) = parse_attlog(body);
-    lines.sort_by(|a, b| (normal_pin(&a.pin), a.local).cmp(&(normal_pin(&b.pin), b.local)));
+    let all = crate::domain::terminals::lines(body);
+    if all.len() > MAX_LINES_PER_UPLOAD {
+        tracing::info!(sn = %sn.0, lines = all.len(), taken = MAX_LINES_PER_UPLOAD, "large ATTLOG upload: the rest comes again");
+    }
+    let mut parsed = Vec::new();
+    let mut malformed = 0;
+    for l in all.iter().take(MAX_LINES_PER_UPLOAD) {
+        match parse_attlog_line(l) {
+            Some(a) => parsed.push(a),
+            None => malformed += 1,
+        }
+    }
+    parsed.sort_by(|a, b| (normal_pin(&a.pin), a.local).cmp(&(normal_pin(&b.pin), b.local)));
     let now = svc.now_unix();
-    let (mut tx, mut term) = approved_tx(svc, sn).await?;
-    sync::ensure_pins(svc, &mut tx)?;
     let site = svc.config.site.timezone_offset_minutes;
-    let zone = term.zone_min(site);
     let mut rep = Report {
         malformed,
         ..Report::default()
     };
     let mut batch = Batch::default();
     let mut newest: Option<i64> = None;
-    for a in &lines {
-        let pin = normal_pin(&a.pin);
-        let seen = seen_key(&sn.0, &pin, a);
-        if tx.contains_raw(PUNCHES_SEEN, &seen)? {
-            rep.duplicates += 1;
-            rep.accepted += 1;
-            continue;
+    let chunks: Vec<&[AttLine]> = if parsed.is_empty() {
+        vec![&[][..]]
+    } else {
+        parsed.chunks(LINES_PER_TX).collect()
+    };
+    let last = chunks.len() - 1;
+    for (ci, chunk) in chunks.into_iter().enumerate() {
+        let (mut tx, mut term) = approved_tx(svc, sn).await?;
+        if ci == 0 {
+            sync::ensure_pins(svc, &mut tx)?;
         }
-        let at = to_utc(a.local, a.offset_min.unwrap_or(zone));
-        newest = newest.max(Some(at));
-        let emp = employee_of_pin(&tx, &mut batch, &pin)?;
-        match emp {
-            None => {
-                let u = UnknownPunch {
-                    sn: sn.0.clone(),
-                    pin: pin.clone(),
-                    local_time: a.local,
-                    at_unix: at,
-                    status: a.status,
-                    verify: a.verify,
-                    received_unix: now,
-                };
-                tx.put(&seen, &u);
-                rep.unknown_pins += 1;
+        let zone = term.zone_min(site);
+        let mut part = Report::default();
+        for a in chunk {
+            let pin = normal_pin(&a.pin);
+            let seen = seen_key(&sn.0, &pin, a);
+            if tx.contains_raw(PUNCHES_SEEN, &seen)? {
+                part.duplicates += 1;
+                part.accepted += 1;
+                continue;
             }
-            Some(e) => {
-                store_punch(svc, &mut tx, &mut batch, &e, &sn.0, &pin, a, at)?;
-                rep.new_punches += 1;
+            let at = to_utc(a.local, a.offset_min.unwrap_or(zone));
+            newest = newest.max(Some(at));
+            match employee_of_pin(&tx, &mut batch, &pin)? {
+                None => {
+                    let u = UnknownPunch {
+                        sn: sn.0.clone(),
+                        pin: pin.clone(),
+                        local_time: a.local,
+                        at_unix: at,
+                        status: a.status,
+                        verify: a.verify,
+                        received_unix: now,
+                    };
+                    tx.put(&seen, &u);
+                    tx.index(UNKNOWN_BY_PIN, &unknown_by_pin(&sn.0, &pin, a.local));
+                    part.unknown_pins += 1;
+                }
+                Some(e) => {
+                    store_punch(svc, &mut tx, &mut batch, &e, &sn.0, &pin, a, at)?;
+                    part.new_punches += 1;
+                }
+            }
+            tx.index(PUNCHES_SEEN, &seen);
+            part.accepted += 1;
+        }
+        if ci == 0 {
+            term.malformed += rep.malformed as u64;
+        }
+        if ci == last {
+            if let Some(s) = stamp.filter(|s| !s.trim().is_empty()) {
+                term.stamps.attlog = crate::domain::terminals::clean(s)
+                    .chars()
+                    .take(32)
+                    .collect();
+            }
+            // A short upload is a real-time push made seconds after the punch: its time
+            // against ours tells the terminal's clock drift.
+            if let Some(n) = newest.filter(|_| parsed.len() <= 3) {
+                if (n - now).abs() < 86_400 {
+                    term.drift_secs = Some(n - now);
+                }
             }
         }
-        tx.index(PUNCHES_SEEN, &seen);
-        rep.accepted += 1;
+        term.punches_stored += part.new_punches as u64;
+        term.duplicates += part.duplicates as u64;
+        term.unknown_pins += part.unknown_pins as u64;
+        term.last_upload_unix = Some(now);
+        term.last_seen_unix = now;
+        tx.put(sn.0.as_bytes(), &term);
+        tx.commit().await?;
+        rep.accepted += part.accepted;
+        rep.new_punches += part.new_punches;
+        rep.duplicates += part.duplicates;
+        rep.unknown_pins += part.unknown_pins;
     }
-    if let Some(s) = stamp.filter(|s| !s.trim().is_empty()) {
-        term.stamps.attlog = crate::domain::terminals::clean(s)
-            .chars()
-            .take(32)
-            .collect();
-    }
-    // A short upload is a real-time push made seconds after the punch: its time against ours
-    // tells the terminal's clock drift.
-    if let Some(n) = newest.filter(|_| lines.len() <= 3) {
-        if (n - now).abs() < 86_400 {
-            term.drift_secs = Some(n - now);
-        }
-    }
-    term.punches_stored += rep.new_punches as u64;
-    term.duplicates += rep.duplicates as u64;
-    term.malformed += rep.malformed as u64;
-    term.unknown_pins += rep.unknown_pins as u64;
-    term.last_upload_unix = Some(now);
-    term.last_seen_unix = now;
-    tx.put(sn.0.as_bytes(), &term);
-    tx.commit().await?;
     if rep.malformed > 0 {
         tracing::warn!(sn = %sn.0, malformed = rep.malformed, "terminal sent malformed ATTLOG lines");
     }

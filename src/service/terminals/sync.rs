@@ -250,6 +250,12 @@ pub fn employee_written(
     if old.as_ref() != Some(&ep) {
         link(tx, &e.code, &ep);
         changed = true;
+        if old.as_ref().is_none_or(|o| o.pin != ep.pin) {
+            let n = super::ingest::adopt_unknown(svc, tx, &pin, e).map_err(se)?;
+            if n > 0 {
+                tracing::info!(employee = %e.code, pin = %pin, punches = n, "unknown-PIN punches adopted");
+            }
+        }
     }
     let current = tx
         .get::<TerminalUser>(pin.as_bytes())

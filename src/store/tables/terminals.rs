@@ -40,6 +40,9 @@ impl Record for UnknownPunch {
 pub const COMMANDS_OPEN: &str = "terminal_commands_open";
 /// Serial ‖ 0 ‖ PIN ‖ 0 ‖ yyyymmddhhmmss: every ATTLOG line already stored (re-sends store nothing).
 pub const PUNCHES_SEEN: &str = "terminal_punches_seen";
+/// PIN ‖ 0 ‖ serial ‖ 0 ‖ yyyymmddhhmmss: unknown-PIN punches by PIN, adopted when the PIN is
+/// given to an employee.
+pub const UNKNOWN_BY_PIN: &str = "terminal_unknown_by_pin";
 /// Markers of one-time jobs (`pins-indexed`).
 pub const META: &str = "terminal_meta";
 
@@ -54,6 +57,7 @@ pub fn tables() -> Vec<TableInfo> {
         crate::table!(UnknownPunch),
         crate::index_table!(COMMANDS_OPEN),
         crate::index_table!(PUNCHES_SEEN),
+        crate::index_table!(UNKNOWN_BY_PIN),
         crate::index_table!(META),
     ]
 }

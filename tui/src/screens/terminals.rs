@@ -434,3 +434,50 @@ impl Screen for Terminals {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::io::Fetch;
+
+    fn loaded() -> Terminals {
+        let mut t = Terminals::default();
+        t.on_reply(&Reply {
+            tag: Tag::Terminals,
+            fetch: Fetch::Ok(json!([
+                {"sn": "CQZ7224460271", "state": "approved", "silent": true, "ip": "10.0.0.9"},
+                {"sn": "NEWGATE01", "state": "pending", "silent": false},
+            ])),
+        });
+        t
+    }
+
+    #[test]
+    fn approve_sends_block_asks_and_c_loads_the_commands() {
+        let mut t = loaded();
+        assert_eq!(Terminals::state_word(t.visible()[0], 0), "SILENT");
+        assert_eq!(Terminals::state_word(t.visible()[1], 0), "PENDING");
+        t.on_key(KeyEvent::from(KeyCode::Down));
+        match t.on_key(KeyEvent::from(KeyCode::Char('a'))) {
+            Action::Send(c) => {
+                assert_eq!(c.path, "/admin/terminals/approve");
+                assert_eq!(c.body, Some(json!({"sn": "NEWGATE01"})));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            t.on_key(KeyEvent::from(KeyCode::Char('b'))),
+            Action::Confirm(..)
+        ));
+        match t.on_key(KeyEvent::from(KeyCode::Char('c'))) {
+            Action::Send(c) => {
+                assert_eq!(c.path, "/admin/terminals/commands?sn=NEWGATE01&limit=50")
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(t.back(), "Esc closes the commands panel");
+        assert!(!t.back());
+        t.search("cqz");
+        assert_eq!(t.visible().len(), 1);
+    }
+}
