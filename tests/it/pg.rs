@@ -120,6 +120,95 @@ impl Pg {
             .unwrap_or_else(|e| panic!("{tool}: {e}"))
     }
 
+    /// Turns TLS on with a private CA (made with the openssl tool, as an operator would) and
+    /// restarts; returns the CA certificate's path for `sslrootcert=`.
+    pub fn enable_tls(&self) -> PathBuf {
+        let d = self.dir.path();
+        let sh = |args: &[&str]| {
+            let out = Command::new("openssl")
+                .args(args)
+                .current_dir(d)
+                .output()
+                .expect("openssl tool");
+            assert!(
+                out.status.success(),
+                "openssl {args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        };
+        sh(&[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.pem",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=gatehouse test CA",
+        ]);
+        sh(&[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "server.key",
+            "-out",
+            "server.csr",
+            "-subj",
+            "/CN=127.0.0.1",
+        ]);
+        std::fs::write(d.join("ext.cnf"), "subjectAltName=IP:127.0.0.1\n").unwrap();
+        sh(&[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "server.pem",
+            "-days",
+            "2",
+            "-extfile",
+            "ext.cnf",
+        ]);
+        if self.as_postgres {
+            for f in ["server.key", "server.pem"] {
+                Command::new("chown")
+                    .arg("postgres:postgres")
+                    .arg(d.join(f))
+                    .status()
+                    .unwrap();
+            }
+        }
+        std::fs::set_permissions(
+            d.join("server.key"),
+            std::os::unix::fs::PermissionsExt::from_mode(0o600),
+        )
+        .unwrap();
+        let conf = format!(
+            "ssl = on\nssl_cert_file = '{}'\nssl_key_file = '{}'\n",
+            d.join("server.pem").display(),
+            d.join("server.key").display()
+        );
+        let auto = self.path("data").join("postgresql.auto.conf");
+        let mut text = std::fs::read_to_string(&auto).unwrap_or_default();
+        text.push_str(&conf);
+        std::fs::write(&auto, text).unwrap();
+        self.stop();
+        self.start_again();
+        d.join("ca.pem")
+    }
+
     /// Starts the server (again) and waits until it accepts connections.
     pub fn start_again(&self) {
         let opts = format!(

@@ -420,6 +420,81 @@ fn the_demo_seed_a_punch_and_a_muster_reach_their_read_tables() {
     }
 }
 
+/// `sslmode=require` goes through rustls; the private CA comes from `sslrootcert=`. Without
+/// it the box refuses the server's certificate and says so; with it, changes arrive. Status
+/// works without a running server too.
+#[test]
+fn tls_when_the_url_asks_for_it() {
+    let pg = Pg::start();
+    let ca = pg.enable_tls();
+    // Only TLS connections from now on.
+    let hba = pg.dir().join("data/pg_hba.conf");
+    let text = std::fs::read_to_string(&hba)
+        .unwrap()
+        .replace("host ", "hostssl ");
+    std::fs::write(&hba, text).unwrap();
+    pg.stop();
+    pg.start_again();
+    let base = format!("{}?sslmode=require", pg.url());
+    let env = |url: &str| {
+        vec![
+            ("GATEHOUSE_UPSTREAM__URL".to_string(), url.to_string()),
+            (
+                "GATEHOUSE_UPSTREAM__BOX_ID".to_string(),
+                "estate-tls".to_string(),
+            ),
+            (
+                "GATEHOUSE_UPSTREAM__INTERVAL_MS".to_string(),
+                "100".to_string(),
+            ),
+        ]
+    };
+    let e = env(&base);
+    let e: Vec<(&str, &str)> = e.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let mut s = Server::start_with(&[], &e);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let refused = loop {
+        let st = admin_get(&s, "/admin/upstream");
+        if let Some(err) = st["last_error"].as_str() {
+            break err.to_string();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "an unknown CA was not refused: {st}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(
+        refused.to_lowercase().contains("certificate") || refused.contains("UnknownIssuer"),
+        "{refused}"
+    );
+    let keep = s.keep_state();
+    let state = s.state.clone();
+    assert_eq!(s.stop(), Some(0));
+    let url = format!("{base}&sslrootcert={}", ca.display());
+    let e = env(&url);
+    let e: Vec<(&str, &str)> = e.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let s = Server::start_on_with(&state, &[], &e);
+    let key = codelayer_session(&s, "guard-t", "guard-pass-t", IMEI);
+    save(&s, &key, visitor("TLS-1"));
+    let st = caught_up(&s, 60);
+    assert_exactly_once(&pg, "estate-tls", st["last_seq"].as_u64().unwrap());
+    assert_eq!(
+        pg.sql(
+            "SELECT count(*) FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid) \
+                WHERE a.application_name = 'gatehouse' AND s.ssl"
+        ),
+        "1"
+    );
+    assert!(!s.output().contains(PASSWORD));
+    assert_eq!(s.stop(), Some(0));
+    // No server: the CLI reads the store itself.
+    let offline = cli_json(&state, &["upstream", "status"]);
+    assert_eq!(offline["pending"], 0, "{offline}");
+    assert_eq!(offline["shipped_seq"], st["last_seq"], "{offline}");
+    drop(keep);
+}
+
 /// `cargo test --release --test it upstream::bench -- --ignored --nocapture`: handheld gatepass
 /// saves from 8 threads on a box without upstream, then on one shipping to PostgreSQL while it
 /// takes them (the database runs on the same machine here, so it competes for the CPU too).

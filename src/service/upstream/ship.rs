@@ -172,7 +172,19 @@ async fn prepare_all(
 pub(super) fn pg(e: tokio_postgres::Error) -> String {
     match e.as_db_error() {
         Some(db) => format!("upstream: {} ({})", db.message(), db.code().code()),
-        None => format!("upstream: {e}"),
+        None => {
+            // The cause (refused certificate, connection refused, …) is in the source chain.
+            let mut text = format!("upstream: {e}");
+            let mut cause = std::error::Error::source(&e);
+            while let Some(c) = cause {
+                let c_text = c.to_string();
+                if !text.contains(&c_text) {
+                    text.push_str(&format!(": {c_text}"));
+                }
+                cause = c.source();
+            }
+            text
+        }
     }
 }
 
