@@ -685,6 +685,23 @@ fn devices_backups_and_restore_as_a_technician_uses_them() {
         !users.to_string().contains("later"),
         "the backup's users: {users}"
     );
+    // On a terminal it asks; anything but yes changes nothing.
+    let st = state.to_str().unwrap();
+    let (code, screen) = on_terminal(
+        &["restore", "--from", file.to_str().unwrap(), "--state", st],
+        &[("Type yes to go on", "n")],
+    );
+    assert_ne!(code, 0, "{screen}");
+    assert!(screen.contains("cancelled"), "{screen}");
+    let (code, screen) = on_terminal(
+        &["restore", "--from", file.to_str().unwrap(), "--state", st],
+        &[("Type yes to go on", "yes")],
+    );
+    assert_eq!(code, 0, "{screen}");
+    assert!(
+        screen.contains("the previous store was kept as"),
+        "{screen}"
+    );
 }
 
 #[test]

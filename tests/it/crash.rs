@@ -16,6 +16,8 @@ const WRITERS: usize = 4;
 fn acknowledged_writes_survive_kill_9() {
     let tmp = tempfile::tempdir().unwrap();
     let state = tmp.path().to_path_buf();
+    // Only `serve` creates a store.
+    assert_eq!(Server::start_on(&state, &[]).stop(), Some(0));
     let c = cli_json(&state, &["client", "add", "--name", "crash"]);
     let app_key = c["app_key"].as_str().unwrap().to_string();
     let private = c["private_key"].as_str().unwrap().to_string();
