@@ -443,6 +443,37 @@ mod figure_tests {
     use super::*;
 
     #[test]
+    fn operation_ids_are_stable_snake_case() {
+        assert_eq!(op_id("Clock In"), "clock_in");
+        assert_eq!(op_id("Gatepass Save"), "gatepass_save");
+        assert_eq!(op_id("(unknown path)"), "unknown_path");
+        assert_eq!(op_id("Get Labor / Sync"), "get_labor_sync");
+        assert_eq!(op_id("??"), "unnamed");
+    }
+
+    #[test]
+    fn one_slot_per_operation_and_rare_statuses_are_kept() {
+        let m = Metrics::default();
+        for _ in 0..3 {
+            m.observe("codelayer", "Clock In", 200, 0.002);
+        }
+        m.observe("codelayer", "Clock In", 418, 0.3);
+        let text = m.render_with(&Gauges::default(), &Default::default());
+        assert!(text.contains(
+            "gatehouse_requests_total{family=\"codelayer\",operation=\"clock_in\",status=\"200\"} 3"
+        ), "{text}");
+        assert!(text.contains("status=\"418\"} 1"), "{text}");
+        assert!(text.contains(
+            "gatehouse_request_duration_seconds_bucket{family=\"codelayer\",operation=\"clock_in\",le=\"0.0025\"} 3"
+        ), "{text}");
+        assert!(text.contains(
+            "gatehouse_request_duration_seconds_count{family=\"codelayer\",operation=\"clock_in\"} 4"
+        ), "{text}");
+        assert_eq!(m.ops.read().unwrap()["codelayer"].len(), 1);
+        assert_eq!(m.request_counts().len(), 2);
+    }
+
+    #[test]
     fn dashboard_figures_count_lan_traffic_and_errors_not_the_console() {
         let m = Metrics::default();
         m.observe("codelayer", "Clock In", 200, 0.01);

@@ -383,8 +383,8 @@ pub fn write_pdf(rep: &Report, path: &Path) -> Result<(), String> {
     const MARGIN: f32 = 14.0;
     const ROW: f32 = 5.2;
     const SIZE: f32 = 9.0;
-    // Helvetica's average glyph is about half its size wide: 9 pt ~ 1.6 mm per character.
-    const CHAR_MM: f32 = SIZE * 0.3528 * 0.52;
+    // Helvetica glyphs average about 0.6 of the size in codes and capitals: 9 pt ~ 1.9 mm each.
+    const CHAR_MM: f32 = SIZE * 0.3528 * 0.6;
     let (doc, p1, l1) = PdfDocument::new(&rep.title, Mm(W), Mm(H), "page");
     let e = |e: printpdf::Error| e.to_string();
     let font = doc.add_builtin_font(BuiltinFont::Helvetica).map_err(e)?;
@@ -426,7 +426,7 @@ pub fn write_pdf(rep: &Report, path: &Path) -> Result<(), String> {
                 chars[i] = chars[i].max(v.chars().count().min(60));
             }
         }
-        let want: Vec<f32> = chars.iter().map(|c| (*c as f32 + 2.0) * CHAR_MM).collect();
+        let want: Vec<f32> = chars.iter().map(|c| (*c as f32 + 2.5) * CHAR_MM).collect();
         let total: f32 = want.iter().sum();
         let scale = ((W - 2.0 * MARGIN) / total).min(1.0);
         let widths: Vec<f32> = want.iter().map(|w| w * scale).collect();
@@ -510,12 +510,12 @@ pub fn normalize_imei(raw: &str) -> Result<String, String> {
         .collect();
     if !digits.chars().all(|c| c.is_ascii_digit()) {
         return Err(format!(
-            "IMEI '{raw}' must be digits only (14 to 16; dial *#06# on the handheld to see it)"
+            "--imei: IMEI '{raw}' must be digits only (14 to 16; dial *#06# on the handheld to see it)"
         ));
     }
     if !(14..=16).contains(&digits.len()) {
         return Err(format!(
-            "IMEI '{raw}' has {} digits; an IMEI has 14 to 16 (dial *#06# on the handheld to see it)",
+            "--imei: IMEI '{raw}' has {} digits; an IMEI has 14 to 16 (dial *#06# on the handheld to see it)",
             digits.len()
         ));
     }

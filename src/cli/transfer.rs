@@ -123,17 +123,35 @@ pub fn import(cfg: &Config, g: &Global, kind: &str, file: &Path) -> Result<(), S
     }
     let mut rows = Vec::new();
     let mut errors: Vec<Value> = Vec::new();
+    // Line numbers from byte offsets: the csv crate's own line count skips line breaks inside
+    // quoted fields (an address typed with Alt+Enter), which would shift every later line.
+    let (mut counted_to, mut line_no) = (0usize, 1usize);
+    let mut line_at = |byte: u64| -> usize {
+        // With CRLF the reader puts a record's start on the '\n' of the line before it.
+        let mut byte = (byte as usize).min(bytes.len());
+        while byte < bytes.len() && matches!(bytes[byte], b'\r' | b'\n') {
+            byte += 1;
+        }
+        if byte > counted_to {
+            line_no += bytes[counted_to..byte]
+                .iter()
+                .filter(|b| **b == b'\n')
+                .count();
+            counted_to = byte;
+        }
+        line_no
+    };
     for rec in reader.records() {
         match rec {
             Ok(r) => {
-                let line = r.position().map(|p| p.line() as usize).unwrap_or(0);
+                let line = r.position().map(|p| line_at(p.byte())).unwrap_or(0);
                 if r.iter().all(str::is_empty) {
                     continue; // a blank line a spreadsheet left at the end
                 }
                 rows.push(json!({"line": line, "values": r.iter().collect::<Vec<_>>()}));
             }
             Err(e) => {
-                let line = e.position().map(|p| p.line() as usize).unwrap_or(0);
+                let line = e.position().map(|p| line_at(p.byte())).unwrap_or(0);
                 errors.push(json!({"line": line, "message": format!("unreadable CSV: {e}")}));
             }
         }

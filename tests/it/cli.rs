@@ -231,6 +231,14 @@ fn on_terminal(args: &[&str], prompts: &[(&str, &str)]) -> (i32, String) {
             Ok(())
         });
         let mut child = cmd.spawn().unwrap();
+        // Our copies of the terminal's slave side must go, or reading the master never ends.
+        drop(cmd);
+        // Non-blocking, so a missing prompt fails the test at its deadline instead of hanging.
+        libc::fcntl(
+            master,
+            libc::F_SETFL,
+            libc::fcntl(master, libc::F_GETFL) | libc::O_NONBLOCK,
+        );
         let mut m = std::fs::File::from_raw_fd(master);
         let mut seen = String::new();
         let mut buf = [0u8; 4096];
@@ -241,18 +249,23 @@ fn on_terminal(args: &[&str], prompts: &[(&str, &str)]) -> (i32, String) {
                     std::time::Instant::now() < deadline,
                     "no prompt {expect:?}: {seen}"
                 );
-                let n = m.read(&mut buf).unwrap_or(0);
-                seen.push_str(&String::from_utf8_lossy(&buf[..n]));
+                match m.read(&mut buf) {
+                    Ok(n) if n > 0 => seen.push_str(&String::from_utf8_lossy(&buf[..n])),
+                    _ => std::thread::sleep(std::time::Duration::from_millis(20)),
+                }
             }
             // Only what follows this prompt counts for the next one.
             seen = seen.split(expect).last().unwrap_or("").to_string();
             m.write_all(format!("{answer}\n").as_bytes()).unwrap();
         }
         let status = child.wait().unwrap();
-        // The rest of the output (the slave is closed once the child exits).
-        let mut rest = Vec::new();
-        let _ = m.read_to_end(&mut rest);
-        seen.push_str(&String::from_utf8_lossy(&rest));
+        // The rest of the output: read until the closed slave side answers EIO (or nothing).
+        loop {
+            match m.read(&mut buf) {
+                Ok(n) if n > 0 => seen.push_str(&String::from_utf8_lossy(&buf[..n])),
+                _ => break,
+            }
+        }
         (status.code().unwrap_or(-1), seen)
     }
 }
@@ -671,5 +684,166 @@ fn devices_backups_and_restore_as_a_technician_uses_them() {
     assert!(
         !users.to_string().contains("later"),
         "the backup's users: {users}"
+    );
+    // On a terminal it asks; anything but yes changes nothing.
+    let st = state.to_str().unwrap();
+    let (code, screen) = on_terminal(
+        &["restore", "--from", file.to_str().unwrap(), "--state", st],
+        &[("Type yes to go on", "n")],
+    );
+    assert_ne!(code, 0, "{screen}");
+    assert!(screen.contains("cancelled"), "{screen}");
+    let (code, screen) = on_terminal(
+        &["restore", "--from", file.to_str().unwrap(), "--state", st],
+        &[("Type yes to go on", "yes")],
+    );
+    assert_eq!(code, 0, "{screen}");
+    assert!(
+        screen.contains("the previous store was kept as"),
+        "{screen}"
+    );
+}
+
+#[test]
+fn metrics_name_operations_in_snake_case_and_the_audit_trail_records_sign_ins_and_changes() {
+    let s = Server::start_with(&[], &[("GATEHOUSE_AUTH__LOCKOUT_AFTER_FAILURES", "2")]);
+    let c = s.cli_json(&["client", "add", "--name", "audit"]);
+    let (app, private) = (
+        c["app_key"].as_str().unwrap(),
+        c["private_key"].as_str().unwrap(),
+    );
+    s.cli_json(&[
+        "user",
+        "add",
+        "--username",
+        "rina",
+        "--password",
+        "rina-pass-1",
+    ]);
+    DaSession::login(&s, app, private, "rina", "rina-pass-1");
+    // Two wrong passwords from one handheld: refused, then locked out.
+    let rid = request_id();
+    let ts = now_unix();
+    let v = post_json(
+        &s.url("/daily/v1/authorize/verify"),
+        &[("x-app-key", app), ("x-request-id", &rid)],
+        &json!({"timestamp": ts, "signature": hmac_hex(private, &format!("{rid}\n{ts}"))}),
+    );
+    let bearer = format!(
+        "Bearer {}",
+        v.json()["data"]["client_token"].as_str().unwrap()
+    );
+    for _ in 0..2 {
+        let rid = request_id();
+        let l = post_json(
+            &s.url("/daily/v1/user/login"),
+            &[
+                ("x-app-key", app),
+                ("x-request-id", &rid),
+                ("authorization", &bearer),
+            ],
+            &json!({"username": "rina", "password": "wrong-guess-9", "device_id": "HH-77"}),
+        );
+        assert_eq!(l.status, 401, "{}", l.text);
+    }
+    let (_, pass) = admin_call(
+        &s,
+        "POST",
+        "/admin/gatepasses",
+        Some(&json!({"kind": "visitor", "name": "Tono", "host": "Office", "purpose": "Delivery"})),
+    );
+    let number = pass["data"]["number"].as_str().unwrap().to_string();
+    admin_call(
+        &s,
+        "POST",
+        &format!("/admin/gatepasses/{number}/in"),
+        Some(&json!({"guard": "Ravi"})),
+    );
+    s.cli_json(&["device", "approve", "--imei", "352099001761481"]);
+    s.cli_json(&["user", "role", "--username", "rina", "--role", "supervisor"]);
+    s.cli_json(&["backup", "--out", s.state.join("b.ghb").to_str().unwrap()]);
+
+    let m = get(&s.url("/metrics"), &[]).text;
+    for want in [
+        "gatehouse_build_info{version=\"",
+        "gatehouse_requests_total{family=\"daily_activity\",operation=\"login\",status=\"200\"} 1",
+        "gatehouse_requests_total{family=\"daily_activity\",operation=\"login\",status=\"401\"} 2",
+        "gatehouse_request_duration_seconds_bucket{family=\"daily_activity\",operation=\"login\",le=\"+Inf\"} 3",
+        "gatehouse_request_duration_seconds_count{family=\"daily_activity\",operation=\"login\"} 3",
+        "gatehouse_requests_shed_total 0",
+        "gatehouse_requests_in_flight 1", // this scrape
+        "gatehouse_lockouts_total 2",     // the user and the handheld
+        "gatehouse_backup_age_seconds ",
+        "gatehouse_store_size_bytes ",
+    ] {
+        assert!(m.contains(want), "{want} missing:\n{m}");
+    }
+    assert!(
+        !m.contains("operation=\"Login\""),
+        "labels are snake_case ids: {m}"
+    );
+
+    // The audit trail: JSON lines with target "audit".
+    let log = s.output();
+    let audit: Vec<Value> = log
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|v| v["target"] == "audit")
+        .collect();
+    let find = |action: &str, outcome: Option<&str>| -> Vec<&Value> {
+        audit
+            .iter()
+            .filter(|v| v["action"] == action && outcome.is_none_or(|o| v["outcome"] == o))
+            .collect()
+    };
+    let ok = find("sign_in", Some("ok"));
+    assert_eq!(ok.len(), 1, "{audit:?}");
+    assert_eq!(
+        (ok[0]["level"].as_str(), ok[0]["user"].as_str()),
+        (Some("INFO"), Some("rina"))
+    );
+    assert_eq!(ok[0]["family"], "daily_activity");
+    assert!(
+        ok[0]["peer"].as_str().unwrap().starts_with("127.0.0.1:"),
+        "{}",
+        ok[0]
+    );
+    let refused = find("sign_in", Some("refused"));
+    assert_eq!(refused.len(), 2, "{audit:?}");
+    assert!(
+        refused
+            .iter()
+            .all(|v| v["level"] == "WARN" && v["user"] == "rina"),
+        "{refused:?}"
+    );
+    assert!(
+        refused[0]["device"].as_str().unwrap().contains("HH-77"),
+        "{}",
+        refused[0]
+    );
+    assert_eq!(refused[0]["reason"], "bad_credentials");
+    for action in [
+        "user_added",
+        "gatepass_issued",
+        "gatepass_in",
+        "licence_decision",
+        "role_changed",
+    ] {
+        assert!(
+            !find(action, None).is_empty(),
+            "{action} not audited: {audit:?}"
+        );
+    }
+    let moved = find("gatepass_in", None);
+    assert_eq!(moved[0]["subject"], number.as_str());
+    assert!(
+        moved[0]["detail"].as_str().unwrap().contains("Ravi"),
+        "{}",
+        moved[0]
+    );
+    assert_eq!(moved[0]["peer"], "admin socket");
+    assert!(
+        !log.contains("wrong-guess-9") && !log.contains("rina-pass-1"),
+        "a password was logged"
     );
 }
