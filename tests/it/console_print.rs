@@ -189,6 +189,71 @@ fn a_slip_goes_to_a_raw_receipt_printer_device() {
     );
 }
 
+#[test]
+fn a_slip_goes_to_cups_with_lp_dash_d() {
+    // A stand-in for CUPS' `lp`: records its arguments and the file it was given.
+    let dir = tempfile::tempdir().unwrap();
+    let lp = dir.path().join("lp");
+    let log = dir.path().join("lp.log");
+    std::fs::write(
+        &lp,
+        format!(
+            "#!/bin/sh\necho \"$@\" > {}\nhead -c 5 \"$3\" >> {}\necho 'request id is desk-1'\n",
+            log.display(),
+            log.display()
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&lp, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let s = Server::start_with(
+        &[],
+        &[
+            ("GATEHOUSE_PRINT__MODE", "cups"),
+            ("GATEHOUSE_PRINT__CUPS_PRINTER", "gate-desk"),
+            ("GATEHOUSE_PRINT__LP_COMMAND", lp.to_str().unwrap()),
+        ],
+    );
+    let number = issue_material(&s);
+    let printed = admin_data(
+        &s,
+        "POST",
+        &format!("/admin/gatepasses/{number}/print"),
+        Some(&json!({})),
+    );
+    assert_eq!(printed["mode"], "cups", "{printed}");
+    assert_eq!(printed["printer"], "gate-desk");
+    let file = printed["file"].as_str().unwrap();
+    let got = std::fs::read_to_string(&log).unwrap();
+    assert_eq!(
+        got,
+        format!("-d gate-desk {file}\n%PDF-"),
+        "lp -d NAME FILE, a PDF"
+    );
+    // lp failing (no such printer): refused with its words.
+    std::fs::write(
+        &lp,
+        "#!/bin/sh\necho 'lp: The printer or class does not exist.' >&2\nexit 1\n",
+    )
+    .unwrap();
+    let (st, body) = admin_call(
+        &s,
+        "POST",
+        &format!("/admin/gatepasses/{number}/print"),
+        Some(&json!({})),
+    );
+    assert_eq!(st, 409, "{body}");
+    assert!(refused(&body).contains("does not exist"), "{body}");
+    // Saving a PDF works whatever the printer does.
+    let saved = admin_data(
+        &s,
+        "POST",
+        &format!("/admin/gatepasses/{number}/print"),
+        Some(&json!({"save": true})),
+    );
+    assert_eq!(saved["mode"], "pdf");
+}
+
 fn refused(body: &Value) -> String {
     body["error"].as_str().unwrap_or("").to_string()
 }
