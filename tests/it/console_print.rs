@@ -310,3 +310,50 @@ fn in_or_out_twice_is_refused_with_what_happened_and_when() {
         "{msg}"
     );
 }
+
+#[test]
+fn a_handhelds_repeat_without_datetime_is_a_retry_only_within_the_window() {
+    let s = Server::start_with(&[], &[("GATEHOUSE_GATEPASS__RETRY_WINDOW_SECS", "0")]);
+    let key = codelayer_session(&s, "guard7", "guard-pass-7", IMEI);
+    let v = json!({"key": key, "gpno": "HH7-0001", "kind": "visitor", "name": "Asha",
+                   "host": "Manager", "purpose": "Audit", "action": "in",
+                   "gate": "North", "guard": "Ravi"});
+    let first = codelayer(&s, "frontoffice_poabs/gatepass_save", &v);
+    assert_eq!(first["e"], 200, "{first}");
+    // Past a window of 0 s (punch times are whole seconds): no longer a retry.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let again = codelayer(
+        &s,
+        "frontoffice_poabs/gatepass_save",
+        &json!({"key": key, "gpno": "HH7-0001", "action": "in", "gate": "North", "guard": "Ravi"}),
+    );
+    assert_eq!(again["e"], 409, "{again}");
+    assert!(
+        again["msg"]
+            .as_str()
+            .unwrap()
+            .starts_with("Already inside since "),
+        "{again}"
+    );
+    // A negative window, or an unknown print mode, is a configuration error at start.
+    let tmp = tempfile::tempdir().unwrap();
+    for (k, v) in [
+        ("GATEHOUSE_GATEPASS__RETRY_WINDOW_SECS", "-1"),
+        ("GATEHOUSE_PRINT__MODE", "fax"),
+    ] {
+        let out = Command::new(BIN)
+            .args(["serve", "--listen", "127.0.0.1:0", "--state"])
+            .arg(tmp.path())
+            .env_remove("GATEHOUSE_CONFIG")
+            .env(k, v)
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{k}={v} accepted");
+        let err = String::from_utf8_lossy(&out.stderr).to_lowercase();
+        let name = k
+            .trim_start_matches("GATEHOUSE_")
+            .replace("__", ".")
+            .to_lowercase();
+        assert!(err.contains(&name), "{k}: {err}");
+    }
+}
