@@ -189,6 +189,71 @@ fn a_slip_goes_to_a_raw_receipt_printer_device() {
     );
 }
 
+#[test]
+fn a_slip_goes_to_cups_with_lp_dash_d() {
+    // A stand-in for CUPS' `lp`: records its arguments and the file it was given.
+    let dir = tempfile::tempdir().unwrap();
+    let lp = dir.path().join("lp");
+    let log = dir.path().join("lp.log");
+    std::fs::write(
+        &lp,
+        format!(
+            "#!/bin/sh\necho \"$@\" > {}\nhead -c 5 \"$3\" >> {}\necho 'request id is desk-1'\n",
+            log.display(),
+            log.display()
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&lp, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let s = Server::start_with(
+        &[],
+        &[
+            ("GATEHOUSE_PRINT__MODE", "cups"),
+            ("GATEHOUSE_PRINT__CUPS_PRINTER", "gate-desk"),
+            ("GATEHOUSE_PRINT__LP_COMMAND", lp.to_str().unwrap()),
+        ],
+    );
+    let number = issue_material(&s);
+    let printed = admin_data(
+        &s,
+        "POST",
+        &format!("/admin/gatepasses/{number}/print"),
+        Some(&json!({})),
+    );
+    assert_eq!(printed["mode"], "cups", "{printed}");
+    assert_eq!(printed["printer"], "gate-desk");
+    let file = printed["file"].as_str().unwrap();
+    let got = std::fs::read_to_string(&log).unwrap();
+    assert_eq!(
+        got,
+        format!("-d gate-desk {file}\n%PDF-"),
+        "lp -d NAME FILE, a PDF"
+    );
+    // lp failing (no such printer): refused with its words.
+    std::fs::write(
+        &lp,
+        "#!/bin/sh\necho 'lp: The printer or class does not exist.' >&2\nexit 1\n",
+    )
+    .unwrap();
+    let (st, body) = admin_call(
+        &s,
+        "POST",
+        &format!("/admin/gatepasses/{number}/print"),
+        Some(&json!({})),
+    );
+    assert_eq!(st, 409, "{body}");
+    assert!(refused(&body).contains("does not exist"), "{body}");
+    // Saving a PDF works whatever the printer does.
+    let saved = admin_data(
+        &s,
+        "POST",
+        &format!("/admin/gatepasses/{number}/print"),
+        Some(&json!({"save": true})),
+    );
+    assert_eq!(saved["mode"], "pdf");
+}
+
 fn refused(body: &Value) -> String {
     body["error"].as_str().unwrap_or("").to_string()
 }
@@ -244,4 +309,51 @@ fn in_or_out_twice_is_refused_with_what_happened_and_when() {
         msg.starts_with(&format!("Already inside since {}", &at[11..16])),
         "{msg}"
     );
+}
+
+#[test]
+fn a_handhelds_repeat_without_datetime_is_a_retry_only_within_the_window() {
+    let s = Server::start_with(&[], &[("GATEHOUSE_GATEPASS__RETRY_WINDOW_SECS", "0")]);
+    let key = codelayer_session(&s, "guard7", "guard-pass-7", IMEI);
+    let v = json!({"key": key, "gpno": "HH7-0001", "kind": "visitor", "name": "Asha",
+                   "host": "Manager", "purpose": "Audit", "action": "in",
+                   "gate": "North", "guard": "Ravi"});
+    let first = codelayer(&s, "frontoffice_poabs/gatepass_save", &v);
+    assert_eq!(first["e"], 200, "{first}");
+    // Past a window of 0 s (punch times are whole seconds): no longer a retry.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let again = codelayer(
+        &s,
+        "frontoffice_poabs/gatepass_save",
+        &json!({"key": key, "gpno": "HH7-0001", "action": "in", "gate": "North", "guard": "Ravi"}),
+    );
+    assert_eq!(again["e"], 409, "{again}");
+    assert!(
+        again["msg"]
+            .as_str()
+            .unwrap()
+            .starts_with("Already inside since "),
+        "{again}"
+    );
+    // A negative window, or an unknown print mode, is a configuration error at start.
+    let tmp = tempfile::tempdir().unwrap();
+    for (k, v) in [
+        ("GATEHOUSE_GATEPASS__RETRY_WINDOW_SECS", "-1"),
+        ("GATEHOUSE_PRINT__MODE", "fax"),
+    ] {
+        let out = Command::new(BIN)
+            .args(["serve", "--listen", "127.0.0.1:0", "--state"])
+            .arg(tmp.path())
+            .env_remove("GATEHOUSE_CONFIG")
+            .env(k, v)
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{k}={v} accepted");
+        let err = String::from_utf8_lossy(&out.stderr).to_lowercase();
+        let name = k
+            .trim_start_matches("GATEHOUSE_")
+            .replace("__", ".")
+            .to_lowercase();
+        assert!(err.contains(&name), "{k}: {err}");
+    }
 }

@@ -168,21 +168,34 @@ impl Form {
             .map(|f| format!("{} is required", f.label))
     }
 
-    /// Puts the cursor on the field a complaint names (its name or its label), if any; the
-    /// earliest mention wins. Returns whether one was found.
+    /// Puts the cursor on the field a complaint names, if any; the earliest mention wins.
+    /// A field is named by its label as the console writes it ("Return by: ...", "Carried by
+    /// is required") or by its name as the server does ("return_due must be ..."), so a pass
+    /// "already inside since 12:14 (Main gate, desk)" names no field. Returns whether one was
+    /// found.
     pub fn focus_named_in(&mut self, complaint: &str) -> bool {
-        let low = complaint.to_lowercase();
         let hit = self
             .fields
             .iter()
             .enumerate()
             .filter_map(|(i, f)| {
-                [f.name.to_lowercase(), f.label.to_lowercase()]
-                    .iter()
-                    .filter(|k| !k.is_empty())
-                    .filter_map(|k| low.find(k.as_str()))
-                    .min()
-                    .map(|at| (at, i))
+                let mut at: Vec<usize> = Vec::new();
+                for tail in [":", " is ", " must ", " cannot ", " has "] {
+                    for word in [f.label, f.name] {
+                        if word.is_empty() {
+                            continue;
+                        }
+                        let needle = format!("{word}{tail}");
+                        if let Some(p) = complaint.find(&needle) {
+                            // A whole word: not the end of a longer one.
+                            let before = complaint[..p].chars().next_back();
+                            if before.is_none_or(|c| !c.is_alphanumeric() && c != '_') {
+                                at.push(p);
+                            }
+                        }
+                    }
+                }
+                at.into_iter().min().map(|p| (p, i))
             })
             .min();
         match hit {
@@ -540,6 +553,8 @@ mod layout_tests {
         f.focus = 1;
         f.refuse("Not done: the server is not running");
         assert_eq!(f.focus, 1, "no field named: the cursor stays");
+        f.refuse("Refused: Already inside since 12:14 (Main gate, desk)");
+        assert_eq!(f.focus, 1, "a place name is not a field");
         assert_eq!(wrap_words("aa bb cc", 5), vec!["aa bb", "cc"]);
     }
 }

@@ -39,7 +39,7 @@ async fn set_active(svc: Arc<Services>, req: Request, active: bool) -> AdminResu
     if active {
         tracing::info!(user = %user.username, "user enabled");
     } else {
-        tracing::warn!(user = %user.username, da_tokens = ended.daily_activity_tokens,
+        tracing::info!(user = %user.username, da_tokens = ended.daily_activity_tokens,
             codelayer_sessions = ended.codelayer_sessions, authorize_tokens = ended.authorize_tokens,
             "user disabled; every session ended");
     }
