@@ -10,11 +10,11 @@ use serde_json::{json, Value};
 
 use crate::config::Config;
 
-mod terminals;
 mod backups;
 mod docs;
 mod password;
 mod reports;
+mod terminals;
 mod transfer;
 mod upstream;
 

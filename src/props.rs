@@ -236,7 +236,7 @@ proptest! {
                                                 moves in prop::collection::vec((0u8..3, any::<i64>(), text(), text()), 0..8),
                                                 number in "\\PC{0,30}") {
         use crate::domain::gatepass::{parse_content, parse_items, parse_stamp_fields, ContentLimits};
-        use crate::domain::gatepass::{Gatepass, Move, PassNumber, Source, Stamp, Kind};
+        use crate::domain::gatepass::{Gatepass, Kind, Move, PassNumber, Repeat, Source, Stamp};
         let mut obj = obj;
         obj.insert("items".into(), Value::Array(items));
         let mut f = Fields::new(&obj);
@@ -253,7 +253,8 @@ proptest! {
             let mut pass = Gatepass::new(PassNumber::for_day(day, 1), day, stamp(0, "N", "R"), input.content, Source::Desk);
             for (m, at, g, u) in moves {
                 let mv = [Move::In, Move::Out, Move::Cancel][m as usize].clone();
-                let _ = pass.apply(mv, stamp(at, &g, &u));
+                let repeat = if m % 2 == 0 { Repeat::Refuse } else { Repeat::RetryWithin(at % 300) };
+                let _ = pass.apply(mv, stamp(at, &g, &u), repeat);
                 let _ = pass.status(at);
                 let _ = pass.close_with_day(at);
             }

@@ -263,6 +263,8 @@ fn error_schema(family: super::Family) -> Value {
             }
         }),
         Admin | Ops => json!({"type": "object"}),
+        // Terminals get plain text (see `document`): `ERROR: ...`.
+        Adms => json!({"type": "string"}),
     }
 }
 
@@ -282,6 +284,7 @@ fn error_text(status: u16) -> &'static str {
         429 => "Too many failed attempts: locked for a while",
         500 => "Internal error (logged)",
         503 => "Busy or timed out: retry after the Retry-After seconds",
+        507 => "The gatehouse storage is full: nothing was saved",
         _ => "Error",
     }
 }
@@ -293,7 +296,13 @@ fn error_statuses(r: &Route) -> Vec<u16> {
     let mut out: Vec<u16> = match r.family {
         // Codelayer refuses inside HTTP 200 (`e`); only the transport itself fails otherwise.
         Codelayer => vec![],
-        Authorize => vec![400, 401, 500, 503],
+        Authorize => {
+            let mut v = vec![400, 401, 500, 503];
+            if r.permission.is_some() {
+                v.push(403);
+            }
+            v
+        }
         DailyActivity => {
             let mut v = vec![400, 500, 503];
             if !r.doc.security.is_empty() {
@@ -311,7 +320,13 @@ fn error_statuses(r: &Route) -> Vec<u16> {
             v
         }
         Admin | Ops => vec![],
+        // Plain text: a bad SN, an unknown path, a body over the cap, busy or not approved.
+        Adms => vec![400, 413, 503],
     };
+    // A body that stalls is answered 408; a full disk refuses a write with 507.
+    if r.method != Method::GET && matches!(r.family, DailyActivity | Authorize | Adms) {
+        out.extend([408, 507]);
+    }
     if r.path == "/healthz" {
         out.push(503);
     }

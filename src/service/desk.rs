@@ -38,6 +38,9 @@ pub fn flag_reason(f: &Flag) -> String {
         }
         Flag::DeviceClockSkew { secs } => format!("device clock off by {secs} s"),
         Flag::OutsideShift => "outside the employee's shift".into(),
+        Flag::UndefinedStatus => {
+            "terminal sent no in/out (status 255): taken as first-in/last-out".into()
+        }
     }
 }
 

@@ -6,8 +6,8 @@
 //! commits); read-only functions take `&Services` or `&Store`.
 
 pub mod access;
-pub mod answers;
 pub mod accounts;
+pub mod answers;
 pub mod attendance;
 pub mod attendance_demo;
 pub mod attendance_views;
@@ -31,8 +31,8 @@ pub mod maintenance;
 pub mod outbox;
 pub mod recovery;
 pub mod secrets;
-pub mod throttle;
 pub mod terminals;
+pub mod throttle;
 pub mod transfer;
 pub mod upstream;
 pub mod work;

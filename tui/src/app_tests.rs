@@ -752,6 +752,7 @@ fn every_screens_help_fits_80x24_whole() {
         assert!(screen.contains(&format!("  {last_key:<12} ")), "{screen}");
         ch(&mut app, 'x');
     }
+}
 
 #[test]
 fn first_run_credentials_are_shown_once_on_request() {

@@ -45,9 +45,12 @@ fn route(
             response: Some(json!(example)),
             query,
             security: vec![],
+            ..Doc::default()
         },
         handler,
         max_body: Some(max_body),
+        // Terminals carry no user credential: they are trusted by approved serial only.
+        permission: None,
     }
 }
 

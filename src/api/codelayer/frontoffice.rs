@@ -79,7 +79,7 @@ pub fn routes() -> Vec<Route> {
             "/codelayer/frontoffice_poabs/gatepass_slip",
             "Gatepass Slip",
             TAG,
-            Auth::Session,
+            Auth::Session(Permission::GatepassView),
             Doc {
                 description: "The printed gate pass of `gpno`, as the gatehouse desk prints it: \
                     the pass number as a QR code and a Code 128 barcode (a scanner reads either), \

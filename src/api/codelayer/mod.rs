@@ -120,9 +120,13 @@ pub fn route_raw(
     mut doc: Doc,
     f: RawOpFn,
 ) -> Route {
-    if auth == Auth::Session {
-        doc.security = vec!["codelayerKey"];
-    }
+    let permission = match auth {
+        Auth::Session(p) => {
+            doc.security = vec!["codelayerKey"];
+            Some(p)
+        }
+        Auth::Public => None,
+    };
     let handler: super::Handler = Arc::new(move |svc, req| {
         Box::pin(async move {
             let mut call = match prepare(svc, req, auth).await {
@@ -144,6 +148,7 @@ pub fn route_raw(
         doc,
         handler,
         max_body: None,
+        permission,
     }
 }
 
