@@ -186,11 +186,13 @@ pub enum UserCmd {
     },
     /// Disable an account: it can no longer sign in and every session it holds ends.
     Disable {
+        /// The user's sign-in name.
         #[arg(long)]
         username: String,
     },
     /// Enable a disabled account again (and lift its lockouts).
     Enable {
+        /// The user's sign-in name.
         #[arg(long)]
         username: String,
     },
@@ -245,6 +247,7 @@ pub enum DeviceCmd {
     /// A new licence key for an approved device (lost, or taken by another): delivered once to
     /// the next licence request; the old key and its sessions stop working.
     Reissue {
+        /// The handheld's IMEI (14–16 digits).
         #[arg(long)]
         imei: String,
     },

@@ -79,7 +79,12 @@ pub fn t(lang: Lang, key: &str, args: &[(&str, String)]) -> String {
     for (name, value) in args {
         // Fixed phrases passed as arguments ("a positive integer") are translated too
         // (`assets/i18n/*/values.json`), so a message is never half in another language.
-        let value = cat.get(&format!("value:{value}")).unwrap_or(value);
+        // A field name is the wire's own word (`text`), never translated.
+        let value = if *name == "field" {
+            value
+        } else {
+            cat.get(&format!("value:{value}")).unwrap_or(value)
+        };
         s = s.replace(&format!("{{{name}}}"), value);
     }
     s
@@ -135,6 +140,9 @@ mod tests {
     /// application/json, yyyy-MM-dd), acronyms and the words Indonesian shares with English.
     fn english_words() -> std::collections::BTreeSet<String> {
         const SHARED: &[&str] = &[
+            // Indonesian uses these words as they are.
+            "terminal",
+            "reset",
             "format",
             "internal",
             "minimum",

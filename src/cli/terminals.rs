@@ -12,6 +12,7 @@ pub enum TerminalCmd {
     List,
     /// Let a terminal deliver punches (its backlog then arrives); queues the roll's users to it.
     Approve {
+        /// The terminal's serial number (as `terminal list` shows it).
         #[arg(long)]
         sn: String,
         /// The zone of the terminal's clock when it is not the site's, e.g. +05:30 or 330.
@@ -20,6 +21,7 @@ pub enum TerminalCmd {
     },
     /// Refuse a terminal's data (it keeps its punches).
     Block {
+        /// The terminal's serial number; a blocked terminal keeps its punches.
         #[arg(long)]
         sn: String,
     },

@@ -111,13 +111,43 @@ pub fn import_labour_row(
     tx: &mut Tx,
     row: &Row<'_>,
 ) -> std::result::Result<RowOutcome, String> {
+    labour_row(svc, tx, row, false)
+}
+
+/// One labourer of the centre's master data (upstream pull): the centre wins for master data,
+/// so a firm it names that this box has not seen yet is created (named by its id until the
+/// centre or a firms import names it).
+pub fn import_labour_row_from_centre(
+    svc: &Services,
+    tx: &mut Tx,
+    row: &Row<'_>,
+) -> std::result::Result<RowOutcome, String> {
+    labour_row(svc, tx, row, true)
+}
+
+fn labour_row(
+    svc: &Services,
+    tx: &mut Tx,
+    row: &Row<'_>,
+    create_firms: bool,
+) -> std::result::Result<RowOutcome, String> {
     let lab = labourer_from_fields(&row_fields(row, LABOUR_COLUMNS), svc.now_unix())
         .map_err(|e| describe(&e))?;
     for firm in [&lab.muster_firm, &lab.labour_firm] {
         if tx.get::<Firm>(firm.key()).map_err(store_err)?.is_none() {
-            return Err(format!(
-                "unknown firm {firm} (import it first: gatehouse import firms FILE)"
-            ));
+            if !create_firms {
+                return Err(format!(
+                    "unknown firm {firm} (import it first: gatehouse import firms FILE)"
+                ));
+            }
+            labour::put_firm(
+                tx,
+                &Firm {
+                    id: firm.clone(),
+                    name: firm.0.clone(),
+                },
+            )
+            .map_err(store_err)?;
         }
     }
     if let Some(g) = &lab.gang {

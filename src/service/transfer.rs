@@ -110,13 +110,16 @@ pub const IMPORTERS: &[(&str, &str, ImportRowFn)] = &[
 /// kind without a line here is not checked.
 pub const IMPORT_REQUIRED: &[(&str, &[&str])] = &[
     ("users", &["username", "password"]),
-    ("labour", &["lcode", "name", "gender", "musterfirmid"]),
+    // Only the key: a file that updates some columns of existing records (a transfer, a
+    // relieving, a pay revision) is a normal import; a new record without its other required
+    // fields is refused line by line.
+    ("labour", &["lcode"]),
     ("firms", &["firmid", "firmName"]),
     (
         "estate-tasks",
         &["firmid", "TaskID", "Date", "Crop", "Field", "Job"],
     ),
-    ("employees", &["code", "name"]),
+    ("employees", &["code"]),
     ("locations", &["code", "name"]),
     ("shifts", &["code", "name", "start", "end"]),
     ("hr", &["record"]),

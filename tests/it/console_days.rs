@@ -24,7 +24,7 @@ fn attendance_and_muster_of_a_day_by_gang_and_task_with_flags_and_charts() {
         &["--demo"],
         &[("GATEHOUSE_SITE__TIMEZONE_OFFSET_MINUTES", off_s.as_str())],
     );
-    let out = s.output();
+    let out = first_run_text(&s);
     let grab = |k: &str| {
         let i = out.find(k).unwrap_or_else(|| panic!("{k} in {out}")) + k.len();
         out[i..].split([' ', '\n', '"']).next().unwrap().to_string()

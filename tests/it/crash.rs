@@ -101,7 +101,7 @@ fn setup(state: &Path) -> Fixture {
         &["--demo"],
         &[("GATEHOUSE_SITE__TIMEZONE_OFFSET_MINUTES", &off)],
     );
-    let out = s.output();
+    let out = first_run_text(&s);
     let grab = |k: &str| {
         let i = out.find(k).unwrap_or_else(|| panic!("{k} in {out}")) + k.len();
         out[i..].split([' ', '\n', '"']).next().unwrap().to_string()

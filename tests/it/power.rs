@@ -301,8 +301,8 @@ fn a_store_cut_right_after_its_first_commit_opens_with_it() {
         &[],
         &[("GATEHOUSE_ADMIN_SOCKET", &sock_s)],
     );
-    // The first-run credentials are printed only after their commit is durable.
-    assert!(s.output().contains("first-run: admin username=admin"));
+    // The first-run credentials are handed out only after their commit is durable.
+    assert!(first_run_text(&s).contains("admin username=admin"));
     let _ = s.kill9();
     fs.cut();
     let s = Server::start_on(&dur.join("state"), &[]);

@@ -337,7 +337,7 @@ fn the_demo_seed_a_punch_and_a_muster_reach_their_read_tables() {
             ("GATEHOUSE_SITE__TIMEZONE_OFFSET_MINUTES", off.as_str()),
         ],
     );
-    let out = s.output();
+    let out = first_run_text(&s);
     let grab = |k: &str| {
         let i = out.find(k).unwrap_or_else(|| panic!("{k} in {out}")) + k.len();
         out[i..].split([' ', '\n', '"']).next().unwrap().to_string()

@@ -39,7 +39,7 @@ const MASTERS: &[Master] = &[
         table: "master_labourers",
         key_col: "lcode",
         cursor: b"labourers",
-        import: estate::import_labour_row,
+        import: estate::import_labour_row_from_centre,
     },
 ];
 
