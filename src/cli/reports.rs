@@ -318,8 +318,9 @@ pub fn attendance_summary(site: &str, from: &str, to: &str, t: &Table) -> Report
 
 /// Per day, firm and job, from the muster export (one row per muster line).
 pub fn muster_summary(site: &str, from: &str, to: &str, t: &Table) -> Report {
-    let mut groups: BTreeMap<(String, String, String), (BTreeSet<String>, usize, f64)> =
-        BTreeMap::new();
+    // (date, firm, job) -> (labourers, lines, net kg)
+    type Key = (String, String, String);
+    let mut groups: BTreeMap<Key, (BTreeSet<String>, usize, f64)> = BTreeMap::new();
     let mut total_kg = 0.0;
     let mut labourers = BTreeSet::new();
     for r in &t.rows {
