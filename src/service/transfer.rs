@@ -116,7 +116,8 @@ pub const IMPORT_REQUIRED: &[(&str, &[&str])] = &[
         "estate-tasks",
         &["firmid", "TaskID", "Date", "Crop", "Field", "Job"],
     ),
-    ("employees", &["code", "name"]),
+    // An edit line may carry only the code and the changed columns.
+    ("employees", &["code"]),
     ("locations", &["code", "name"]),
     ("shifts", &["code", "name", "start", "end"]),
     ("hr", &["record"]),
