@@ -11,6 +11,7 @@ use serde_json::{json, Value};
 use crate::config::Config;
 
 mod backups;
+mod devices;
 mod docs;
 mod password;
 mod reports;
@@ -367,9 +368,9 @@ fn run(cli: Cli) -> Result<(), String> {
                 DeviceCmd::Approve { imei } => ("/admin/devices/approve", imei.clone(), "approved"),
                 DeviceCmd::Reject { imei } => ("/admin/devices/reject", imei.clone(), "rejected"),
                 DeviceCmd::Block { imei } => ("/admin/devices/block", imei.clone(), "blocked"),
-                DeviceCmd::List => return reports::device_list(&cfg, &g),
+                DeviceCmd::List => return devices::device_list(&cfg, &g),
             };
-            reports::device_decide(&cfg, &g, path, &imei, verb)
+            devices::device_decide(&cfg, &g, path, &imei, verb)
         }
         Cmd::Import { kind, file } => transfer::import(&cfg, &g, &kind, &file),
         Cmd::Export {
