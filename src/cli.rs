@@ -11,6 +11,7 @@ use serde_json::{json, Value};
 use crate::config::Config;
 
 mod backups;
+mod devices;
 mod docs;
 mod password;
 mod reports;
@@ -427,9 +428,9 @@ fn run(cli: Cli) -> Result<(), String> {
                     imei.clone(),
                     "licence key re-issued",
                 ),
-                DeviceCmd::List => return reports::device_list(&cfg, &g),
+                DeviceCmd::List => return devices::device_list(&cfg, &g),
             };
-            reports::device_decide(&cfg, &g, path, &imei, verb)
+            devices::device_decide(&cfg, &g, path, &imei, verb)
         }
         Cmd::Terminal { cmd } => terminals::run(&cfg, &g, cmd),
         Cmd::Import { kind, file } => transfer::import(&cfg, &g, &kind, &file),

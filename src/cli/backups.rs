@@ -205,7 +205,13 @@ pub fn previous_store(state_dir: &Path) -> Option<PathBuf> {
         .filter_map(|e| e.ok()?.file_name().into_string().ok())
         .filter(|n| n.starts_with("db.before-restore-"))
         .collect();
-    names.sort();
+    // db.before-restore-<stamp>[-<n>]: by stamp, then by n (a second restore in one second).
+    let key = |n: &String| {
+        let rest = n.trim_start_matches("db.before-restore-");
+        let (stamp, k) = rest.split_once('-').unwrap_or((rest, "1"));
+        (stamp.to_string(), k.parse::<u32>().unwrap_or(0))
+    };
+    names.sort_by_key(key);
     names.pop().map(|n| state_dir.join(n))
 }
 

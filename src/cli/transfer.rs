@@ -295,7 +295,7 @@ pub fn export(
         .out
         .map(Path::to_path_buf)
         .unwrap_or_else(|| PathBuf::from(format!("{kind}-{from}-{to}.{format}")));
-    let (rows, written) = if report {
+    let rows = if report {
         let rep = super::reports::build(cfg, &admin, kind, &from, &to)?;
         let rows = rep.row_count();
         match format.as_str() {
@@ -303,7 +303,7 @@ pub fn export(
             "csv" => write_csv(&rep.flat(), &path, opts.excel),
             _ => write_xlsx_sheets(&rep.sheets(), &path),
         }
-        .map(|()| (rows, ()))
+        .map(|()| rows)
     } else {
         let table = admin.call(
             "GET",
@@ -316,10 +316,9 @@ pub fn export(
             "csv" => write_csv(&table, &path, opts.excel),
             _ => write_xlsx(&table, &path, kind),
         }
-        .map(|()| (rows, ()))
+        .map(|()| rows)
     }
     .map_err(|e| format!("{}: {e}", path.display()))?;
-    let () = written;
     let d =
         json!({"kind": kind, "from": from, "to": to, "format": format, "file": path, "rows": rows});
     emit(g, &d, || {

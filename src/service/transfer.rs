@@ -119,6 +119,7 @@ pub const IMPORT_REQUIRED: &[(&str, &[&str])] = &[
         "estate-tasks",
         &["firmid", "TaskID", "Date", "Crop", "Field", "Job"],
     ),
+    // An edit line may carry only the code and the changed columns.
     ("employees", &["code"]),
     ("locations", &["code", "name"]),
     ("shifts", &["code", "name", "start", "end"]),

@@ -334,10 +334,14 @@ pub fn restore(
     }
     let live = state_dir.join("db");
     if live.exists() {
-        let keep = state_dir.join(format!(
-            "db.before-restore-{}",
-            chrono::Utc::now().format("%Y%m%dT%H%M%S")
-        ));
+        let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%S").to_string();
+        let mut keep = state_dir.join(format!("db.before-restore-{stamp}"));
+        // Two restores in one second must not collide (nor replace the first one's copy).
+        let mut n = 2;
+        while keep.exists() {
+            keep = state_dir.join(format!("db.before-restore-{stamp}-{n}"));
+            n += 1;
+        }
         fs::rename(&live, &keep)?;
     }
     fs::rename(&staging, &live)?;

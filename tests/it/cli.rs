@@ -783,7 +783,11 @@ fn metrics_name_operations_in_snake_case_and_the_audit_trail_records_sign_ins_an
         "labels are snake_case ids: {m}"
     );
 
-    // The audit trail: JSON lines with target "audit".
+    // The audit trail: JSON lines with target "audit" (the reader thread may lag a little).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !s.output().contains("\"role_changed\"") && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
     let log = s.output();
     let audit: Vec<Value> = log
         .lines()
