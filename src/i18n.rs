@@ -79,11 +79,10 @@ pub fn t(lang: Lang, key: &str, args: &[(&str, String)]) -> String {
     for (name, value) in args {
         // Fixed phrases passed as arguments ("a positive integer") are translated too
         // (`assets/i18n/*/values.json`), so a message is never half in another language.
-        // A field name is the wire's own word (`text`), never translated.
-        let value = if *name == "field" {
-            value
-        } else {
-            cat.get(&format!("value:{value}")).unwrap_or(value)
+        // Only descriptive arguments: a field or header name is an identifier ("text").
+        let value = match *name {
+            "expected" | "detail" => cat.get(&format!("value:{value}")).unwrap_or(value),
+            _ => value,
         };
         s = s.replace(&format!("{{{name}}}"), value);
     }
@@ -296,6 +295,11 @@ mod tests {
                 ]
             ),
             "id harus berupa bilangan bulat positif"
+        );
+        // A field named like a phrase stays the field's name.
+        assert_eq!(
+            t(Lang::Id, "field.required", &[("field", "text".into())]),
+            "text wajib diisi"
         );
     }
 }

@@ -128,9 +128,12 @@ fn request_schema_of(example: &Value, required: &[&str]) -> Value {
                 .entry(r.to_string())
                 .or_insert_with(|| json!({"type": ["string", "number"]}));
         }
+        // Every property came out nullable (null = left out); a required one may not be null.
         for (name, schema) in props.iter_mut() {
-            if !required.contains(&name.as_str()) {
-                *schema = json!({"anyOf": [schema.clone(), {"type": "null"}]});
+            if required.contains(&name.as_str()) {
+                if let Some(inner) = schema.pointer("/anyOf/0").cloned() {
+                    *schema = inner;
+                }
             }
         }
     }
@@ -154,10 +157,16 @@ fn request_field(v: &Value) -> Value {
             Some(first) => json!({"type": "array", "items": request_field(first)}),
             None => json!({"type": "array"}),
         },
+        // Nested fields are read with the same parsers: `null` is the same as leaving one out.
         Value::Object(m) => {
             let props: Map<String, Value> = m
                 .iter()
-                .map(|(k, v)| (k.clone(), request_field(v)))
+                .map(|(k, v)| {
+                    (
+                        k.clone(),
+                        json!({"anyOf": [request_field(v), {"type": "null"}]}),
+                    )
+                })
                 .collect();
             json!({"type": "object", "properties": props})
         }

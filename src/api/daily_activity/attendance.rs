@@ -53,6 +53,7 @@ fn punch_doc(dir: &'static str) -> Doc {
             }
         })),
         required: &["latitude", "longitude", "accuracy"],
+        errors: &[422],
         ..Doc::default()
     }
 }

@@ -56,6 +56,7 @@ fn chain_routes() -> Vec<Route> {
                 request: Some(json!({"username": "mandor01", "password": "secret-pass", "device_id": "HH-0042"})),
                 response: Some(json!({"user_token": "64 hex digits", "expires_in": 2592000, "profile": profile_example()})),
                 required: &["username", "password"],
+                errors: &[429],
                 ..Doc::default()
             },
             da_op!(login),
