@@ -220,8 +220,14 @@ pub fn muster_day(svc: &Services, day: NaiveDate) -> Result<Value> {
 
 /// Terminals waiting for approval. The biometric terminals area fills this in; until then the
 /// dashboard shows "n/a" for it.
-pub fn pending_terminals(_svc: &Services) -> Result<Option<u64>> {
-    Ok(None)
+pub fn pending_terminals(svc: &Services) -> Result<Option<u64>> {
+    // A site has a handful of terminals: the tree is read whole.
+    let n = crate::service::terminals::terminals(&svc.store)
+        .map_err(|e| crate::service::ServiceError::Internal(e.to_string()))?
+        .iter()
+        .filter(|t| t.state == crate::domain::terminals::TerminalState::Pending)
+        .count();
+    Ok(Some(n as u64))
 }
 
 /// A backup older than this is flagged (twice the schedule, or two days without one).

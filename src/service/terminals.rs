@@ -312,6 +312,11 @@ pub async fn set_state(
     }
     tx.commit().await?;
     tracing::info!(sn = %sn.0, state = state.as_str(), queued, "terminal state set");
+    crate::telemetry::audit::record(
+        "terminal_decision",
+        &sn.0,
+        &format!("{} -> {}", was.as_str(), state.as_str()),
+    );
     Ok((t, queued))
 }
 

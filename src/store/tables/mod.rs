@@ -71,6 +71,7 @@ pub fn replicated() -> Vec<super::outbox::Replicated> {
         gatepass::replicated(),
         work::replicated(),
         identity::replicated(),
+        terminals::replicated(),
     ]
     .into_iter()
     .flatten()

@@ -61,3 +61,9 @@ pub fn tables() -> Vec<TableInfo> {
         crate::index_table!(META),
     ]
 }
+
+/// Replicated upstream (store::outbox): the staff's decisions on terminals.
+pub fn replicated() -> Vec<crate::store::outbox::Replicated> {
+    use crate::store::outbox::render_key;
+    vec![crate::replicated!(Terminal, "terminal", render_key)]
+}
