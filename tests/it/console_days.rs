@@ -163,6 +163,15 @@ fn attendance_and_muster_of_a_day_by_gang_and_task_with_flags_and_charts() {
     );
     let n = &c["needs_action"];
     assert_eq!(n["backup_too_old"], true, "no backup yet: {n}");
-    assert!(n["pending_terminals"].is_null(), "terminals hook: {n}");
+    assert_eq!(n["pending_terminals"], 0, "no terminal has called: {n}");
     assert_eq!(n["overdue_material"], 1, "the demo sprayer is late: {n}");
+    // A terminal that calls for the first time waits for staff: the dashboard says so.
+    let hello = ureq::get(&s.url("/iclock/cdata?SN=GATE1&options=all&pushver=2.4.1"))
+        .call()
+        .unwrap()
+        .into_string()
+        .unwrap();
+    assert!(hello.contains("GATE1"), "{hello}");
+    let c = admin_data(&s, "GET", "/admin/dashboard/charts", None);
+    assert_eq!(c["needs_action"]["pending_terminals"], 1, "{c}");
 }
