@@ -58,7 +58,9 @@ done
 gh() { "$bin" "$@" --state "$state" --json; }
 jget() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
 
-export FUZZ_BASE="$base" FUZZ_USER=fuzzer FUZZ_PASSWORD=fuzz-pass-1 FUZZ_IMEI=352099001761481
+# Not the demo's pre-approved handheld: a licence key is delivered once, to the first request
+# after approval, and this script must be the one that receives it.
+export FUZZ_BASE="$base" FUZZ_USER=fuzzer FUZZ_PASSWORD=fuzz-pass-1 FUZZ_IMEI=352099001769990
 gh user add --username "$FUZZ_USER" --password "$FUZZ_PASSWORD" --role admin --name Fuzzer >/dev/null
 client="$(gh client add --name fuzz)"
 FUZZ_APP_KEY="$(jget '["app_key"]' <<<"$client")"
@@ -69,6 +71,7 @@ post() {  # POST JSON with python3 (CI machines need not have curl)
 r = u.Request(sys.argv[1], data=sys.argv[2].encode(), headers={"content-type": "application/json"})
 print(u.urlopen(r, timeout=30).read().decode())' "$base$1" "$2"
 }
+# A licence key is delivered once, to the request after approval (so not the demo's pre-approved IMEI).
 post /codelayer/system/license "{\"imei\":\"$FUZZ_IMEI\",\"appID\":\"POABS\"}" >/dev/null
 gh device approve --imei "$FUZZ_IMEI" >/dev/null
 FUZZ_LICENCE="$(post /codelayer/system/license "{\"imei\":\"$FUZZ_IMEI\",\"appID\":\"POABS\"}" | jget '["licenses"][0]["key"]')"

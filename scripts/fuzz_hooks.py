@@ -205,6 +205,12 @@ def filter_failure(context, failure, case, response):
       can only say "header"), so a case that leaves out or breaks that *header* is not negative."""
     title = (getattr(failure, "title", "") + " " + str(getattr(failure, "message", ""))).lower()
     path = case.operation.path
+    if path.startswith("/iclock/") and response is not None and response.status_code == 503:
+        # ADMS: a terminal not (yet) approved, or one already uploading, is told 503 `FAIL: ...`
+        # so that it keeps its punches and sends them again (DESIGN §3.6): the protocol's
+        # "not now", not a server error.
+        if response.text.startswith("FAIL"):
+            return False
     if "missing required header" in title and {"codelayerKey", "authorizeToken"} & _schemes(case):
         probe = _probe(case)
         if probe and probe[1] in ("key", "token"):

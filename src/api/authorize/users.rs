@@ -13,6 +13,48 @@ use crate::service::ServiceError;
 const CENTERS: &[&str] = &["apple", "android", "blackberry", "windows", "none"];
 const BUILDS: &[&str] = &["DEV", "PROD"];
 
+/// What the profile and company blocks answer null when nothing is stored (never a made-up
+/// value): the document says so for every operation that returns them.
+const PROFILE_NULLABLE: &[&str] = &[
+    "company",
+    "companyID",
+    "companyName",
+    "companyLegalName",
+    "companyTaxID",
+    "companyLogoURL",
+    "companyAddress",
+    "companyAddress2",
+    "companyCity",
+    "companyState",
+    "companyCountry",
+    "companyZipCode",
+    "companyLatitude",
+    "companyLongitude",
+    "companyPhone",
+    "companyEmail",
+    "companyFax",
+    "companyWebsite",
+    "phone",
+    "mobile",
+    "email",
+    "profilePicture",
+    "departmentID",
+    "departmentName",
+    "firstName",
+    "lastName",
+    "timezoneName",
+    "isEmailVerified",
+    "welcomepopup",
+    "isDemo",
+    "acceptEula",
+    "acceptEulaDate",
+    "acceptEulaVer",
+    "OSVersion",
+    "appVersion",
+    "udl_timezoneName",
+    "notificationCenterType",
+];
+
 pub fn routes() -> Vec<Route> {
     vec![
         route(
@@ -48,6 +90,7 @@ pub fn routes() -> Vec<Route> {
                     "lastActivityTime": "1692253718", "server_timezoneOffset": 420}),
                 ),
                 required: &["username", "password", "deviceID", "notificationCenterType"],
+                nullable: PROFILE_NULLABLE,
                 ..Doc::default()
             },
             az_op!(authorize),
@@ -67,6 +110,7 @@ pub fn routes() -> Vec<Route> {
                     json!({"deviceID": "ABCD-EFGH-IJKL-MNOP", "token": "895dbfbcc3deb395bb39d6451b24c1d5"}),
                 ),
                 response: Some(json!(["token and deviceID are valid."])),
+                nullable: PROFILE_NULLABLE,
                 ..Doc::default()
             },
             az_op!(checktoken),
@@ -92,6 +136,7 @@ pub fn routes() -> Vec<Route> {
                     "buildVersion": "DEV", "udl_timezoneOffset": 420, "udl_timezoneName": "Asia/Jakarta", "departmentName": ""},
                     "company": {"companyID": 0, "companyName": "Estate"}}),
                 ),
+                nullable: PROFILE_NULLABLE,
                 ..Doc::default()
             },
             az_op!(profile),

@@ -85,6 +85,8 @@ pub fn routes() -> Vec<Route> {
                 request: Some(json!({"username": "mandor01"})),
                 response: Some(json!({"requested": true, "expires_in": 900})),
                 required: &["username"],
+                // Too many reset codes asked for one user (rate limit).
+                errors: &[429],
                 ..Doc::default()
             },
             da_op!(forgot_password),
