@@ -37,7 +37,7 @@ pub fn routes() -> Vec<Route> {
             "200 with `{\"status\":\"ok\"}` while the store answers; 503 otherwise.",
             Arc::new(|svc, _req| {
                 Box::pin(async move {
-                    let fault = crate::store::fault::current().map(|(f, _)| f);
+                    let fault = crate::service::storage::current().map(|(f, _)| f);
                     let store_ok = crate::service::maintenance::healthy(&svc) && fault.is_none();
                     let body = json!({
                         "status": if store_ok { "ok" } else { "degraded" },

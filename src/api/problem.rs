@@ -66,9 +66,9 @@ impl From<ServiceError> for Problem {
                 .arg("field", "ver")
                 .arg("expected", format!(">= {min}")),
             // A full or read-only state directory is not a bug: say so (507/503), log it once.
-            ServiceError::Internal(detail) => match crate::store::fault::note(&detail) {
-                Some(crate::store::fault::Fault::Full) => Problem::new(507, "storage.full"),
-                Some(crate::store::fault::Fault::ReadOnly) => {
+            ServiceError::Internal(detail) => match crate::service::storage::note(&detail) {
+                Some(crate::service::storage::Fault::Full) => Problem::new(507, "storage.full"),
+                Some(crate::service::storage::Fault::ReadOnly) => {
                     Problem::new(503, "storage.read_only")
                 }
                 None => {

@@ -31,6 +31,7 @@ pub mod maintenance;
 pub mod outbox;
 pub mod recovery;
 pub mod secrets;
+pub mod storage;
 pub mod terminals;
 pub mod throttle;
 pub mod transfer;

@@ -143,7 +143,7 @@ pub fn ok_fields(f: &Fields<'_>) -> Result<(), Problem> {
 
 /// The current storage fault (disk full, read-only) for the console's warning, or null.
 pub fn storage_fault() -> Value {
-    match crate::store::fault::current() {
+    match crate::service::storage::current() {
         Some((f, since)) => json!({"kind": f, "since_unix": since, "message": f.describe()}),
         None => Value::Null,
     }
