@@ -70,6 +70,20 @@ pub enum Auth {
     Session(Permission),
 }
 
+impl Auth {
+    /// What the route table records for this credential level: the session key in the
+    /// document's security, and the permission the one access check asks for.
+    fn declare(self, doc: &mut Doc) -> Option<Permission> {
+        match self {
+            Auth::Session(p) => {
+                doc.security = vec!["codelayerKey"];
+                Some(p)
+            }
+            Auth::Public => None,
+        }
+    }
+}
+
 pub struct Call {
     pub svc: Arc<Services>,
     pub req: Request,
@@ -120,13 +134,7 @@ pub fn route_raw(
     mut doc: Doc,
     f: RawOpFn,
 ) -> Route {
-    let permission = match auth {
-        Auth::Session(p) => {
-            doc.security = vec!["codelayerKey"];
-            Some(p)
-        }
-        Auth::Public => None,
-    };
+    let permission = auth.declare(&mut doc);
     let handler: super::Handler = Arc::new(move |svc, req| {
         Box::pin(async move {
             let mut call = match prepare(svc, req, auth).await {
@@ -192,13 +200,7 @@ pub fn route(
     mut doc: Doc,
     f: OpFn,
 ) -> Route {
-    let permission = match auth {
-        Auth::Session(p) => {
-            doc.security = vec!["codelayerKey"];
-            Some(p)
-        }
-        Auth::Public => None,
-    };
+    let permission = auth.declare(&mut doc);
     let handler: super::Handler = Arc::new(move |svc, req| Box::pin(run(svc, req, auth, f)));
     Route {
         method: Method::POST,
