@@ -3,13 +3,18 @@
 Activity manager with the whole token chain, optional extra labourers; writes the credentials
 as a Lua file for wrk. Stdlib only.
 
-usage: setup.py BIN STATE BASE_URL OUT.lua [--labourers N]
+usage: setup.py BIN STATE BASE_URL OUT.lua [--labourers N] [--clockers N]
+
+--clockers N: N employees, each with a user of its own linked to it and signed in (Daily
+Activity token chain), listed in OUT.lua as `clockers` for the many-employees Clock In row.
 """
-import hashlib, hmac, json, os, subprocess, sys, time, urllib.request
+import hashlib, hmac, json, os, socket, subprocess, sys, time, urllib.request
 
 BIN, STATE, BASE, OUT = sys.argv[1:5]
 LABOURERS = int(sys.argv[sys.argv.index("--labourers") + 1]) if "--labourers" in sys.argv else 0
-IMEI = "352099001761481"
+CLOCKERS = int(sys.argv[sys.argv.index("--clockers") + 1]) if "--clockers" in sys.argv else 0
+# Not the demo handheld (352099001761481), whose licence key the demo has already delivered.
+IMEI = "356938035643809"
 RID = [0]
 
 
@@ -50,6 +55,10 @@ cl("system/register_device", {"imei": IMEI, "appID": "POABS", "clientID": "ESTAT
                               "deviceName": "bench", "mobileNumber": "+62822997572"})
 key = cl("system/auth", {"key": lic, "username": "benchguard", "password": "bench-pass-1",
                          "imei": IMEI, "ver": "1.0.0.0"})["key"]
+# Gatepass Save needs a gate guard (a supervisor may not edit passes): a session of its own.
+cli("user", "add", "--username", "benchgate", "--password", "bench-pass-1", "--role", "gate_guard")
+gate_key = cl("system/auth", {"key": lic, "username": "benchgate", "password": "bench-pass-1",
+                              "imei": IMEI, "ver": "1.0.0.0"})["key"]
 
 # Daily Activity manager: verify -> login -> refresh -> access.
 c = cli("client", "add", "--name", "bench")
@@ -75,8 +84,53 @@ if LABOURERS:
             f.write(f"B{n:06},Pekerja {n},Ayah,F,1,{'T' if n % 5 == 0 else 'F'},R,M-B{n:06}\n")
     cli("import", "labour", path)
 
+def admin(method, path, body):
+    """One call on the running server's admin socket (HTTP over a Unix socket)."""
+    payload = json.dumps(body).encode()
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(os.path.join(STATE, "admin.sock"))
+    s.sendall(f"{method} {path} HTTP/1.1\r\nHost: gatehouse\r\nConnection: close\r\n"
+              f"Content-Type: application/json\r\nContent-Length: {len(payload)}\r\n\r\n".encode() + payload)
+    raw = b""
+    while chunk := s.recv(65536):
+        raw += chunk
+    s.close()
+    if b" 200 " not in raw.split(b"\r\n", 1)[0]:
+        sys.exit(f"admin {path}: {raw[:300]!r}")
+
+
+def sign_in(username, password):
+    u = http("POST", "/daily/v1/user/login",
+             {"username": username, "password": password, "device_id": "BENCH-" + username},
+             {"x-app-key": app, "x-request-id": rid(), "authorization": "Bearer " + ct})["data"]["user_token"]
+    r = http("GET", "/daily/v1/authorize/refresh-token", None,
+             {"x-app-key": app, "x-request-id": rid(), "authorization": "Bearer " + u})["data"]["refresh_token"]
+    a = http("GET", "/daily/v1/authorize/access-token", None,
+             {"x-app-key": app, "x-request-id": rid(), "authorization": "Bearer " + r})["data"]["access_token"]
+    return u, a
+
+
+clockers = []
+if CLOCKERS:
+    # Employees in the demo's office location (scope: all), users linked to them, signed in.
+    emp = os.path.join(STATE, "bench-employees.csv")
+    usr = os.path.join(STATE, "bench-users.csv")
+    with open(emp, "w") as f, open(usr, "w") as g:
+        f.write("code,name,sex,firm,department,designation,group,shift,doj,dob,pan,place,post,district,state,basic_pay\n")
+        g.write("username,password,role,name\n")
+        for n in range(CLOCKERS):
+            f.write(f"BC{n:04},CLOCKER {n},M,1,OFF,STF,,DAY,2024-06-01,1990-05-14,AAAPB{n:04}C,EDAIKAL,"
+                    f"EDAIKAL,TIRUNELVELI,TAMIL NADU,12000\n")
+            g.write(f"bclock{n},bench-pass-1,clerk,Clocker {n}\n")
+    cli("import", "employees", emp)
+    cli("import", "users", usr)
+    for n in range(CLOCKERS):
+        admin("POST", "/admin/attendance/link-user", {"username": f"bclock{n}", "employee_code": f"BC{n:04}"})
+        clockers.append(sign_in(f"bclock{n}", "bench-pass-1"))
+
 faces = cl("estate/sync/faces", {"key": key, "firmID": "1", "version": 0})
 with open(OUT, "w") as f:
-    f.write(f'key = "{key}"\napp_key = "{app}"\naccess = "{at}"\nuser_token = "{ut}"\n'
+    f.write(f'key = "{key}"\ngate_key = "{gate_key}"\napp_key = "{app}"\naccess = "{at}"\nuser_token = "{ut}"\n'
             f'face_version = {int(faces.get("version", 0))}\n')
+    f.write("clockers = {" + ",".join(f'{{"{u}","{a}"}}' for u, a in clockers) + "}\n")
 print(json.dumps({"key": key, "face_version": faces.get("version")}))

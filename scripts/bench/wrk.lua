@@ -10,8 +10,17 @@ function setup(thread)
   thread:set("tid", threads)
 end
 
+-- Clock In (many employees): each thread takes every other signed-in employee of `clockers`
+-- (setup.py --clockers) and goes round them, each employee alternating in and out, so every
+-- request records a new punch (a second clock-in while clocked in would be a 409).
+local mine, turn, dir = {}, 0, {}
+
 function init(args)
   math.randomseed(os.time() * 1000 + (tid or 0))
+  if clockers then
+    -- bench.sh runs wrk -t2: thread 1 takes the odd ones, thread 2 the even ones.
+    for i = tid or 1, #clockers, 2 do mine[#mine + 1] = clockers[i] end
+  end
 end
 
 local function da_headers()
@@ -33,7 +42,7 @@ function request()
     counter = counter + 1
     local gp = string.format("B%d-%d-%d", math.random(1, 1e6), counter, math.random(1, 1e9))
     return wrk.format("POST", "/codelayer/frontoffice_poabs/gatepass_save", cl,
-      '{"key":"' .. key .. '","gpno":"' .. gp .. '","kind":"visitor","name":"Asha Raman",' ..
+      '{"key":"' .. gate_key .. '","gpno":"' .. gp .. '","kind":"visitor","name":"Asha Raman",' ..
       '"phone":"+919445295492","id_type":"Aadhaar","id_number":"XXXX-4321","host":"Estate Manager",' ..
       '"purpose":"audit","gate":"North","guard":"Ravi"}')
   elseif op == "labor" then
@@ -43,6 +52,20 @@ function request()
       '{"key":"' .. key .. '","firmID":"1","version":' .. face_version .. '}')
   elseif op == "task_save" then
     return wrk.format("POST", "/daily/v1/tasks", da_headers(), '{"title":"Bench task"}')
+  elseif op == "clock" then
+    turn = turn % #mine + 1
+    local c = mine[turn]
+    local d = dir[turn] == "in" and "out" or "in"
+    dir[turn] = d
+    counter = counter + 1
+    return wrk.format("POST", "/daily/v1/attendances/clock-" .. d, {
+      ["x-app-key"] = app_key,
+      ["x-request-id"] = string.format("c%d-%d-%d", tid or 0, counter, math.random(1, 1e9)),
+      ["x-language"] = "en",
+      ["authorization"] = "Bearer " .. c[2],
+      ["x-user-token"] = c[1],
+      ["content-type"] = "application/json",
+    }, '{"latitude":8.9600,"longitude":77.3000,"accuracy":10}')
   elseif op == "task_list" then
     return wrk.format("GET", "/daily/v1/tasks", da_headers())
   elseif op == "today" then

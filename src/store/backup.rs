@@ -333,8 +333,11 @@ pub fn restore(
         super::Engine::flush(&engine)?;
     }
     let live = state_dir.join("db");
+    let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%S").to_string();
+    // The live write-ahead log belongs to the live database: folded into it (or moved aside),
+    // never replayed over the restored one.
+    super::wal::retire_for_restore(state_dir, opts.cache_bytes, &stamp)?;
     if live.exists() {
-        let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%S").to_string();
         let mut keep = state_dir.join(format!("db.before-restore-{stamp}"));
         // Two restores in one second must not collide (nor replace the first one's copy).
         let mut n = 2;

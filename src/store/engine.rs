@@ -256,7 +256,7 @@ impl Engine for SledEngine {
             .tree_names()
             .into_iter()
             .map(|n| String::from_utf8_lossy(&n).into_owned())
-            .filter(|n| n != "__sled__default")
+            .filter(|n| n != "__sled__default" && n != super::wal::META_TREE)
             .collect()
     }
 
@@ -265,6 +265,33 @@ impl Engine for SledEngine {
             .ok()
             .and_then(|db| db.db.size_on_disk().ok())
             .unwrap_or(0)
+    }
+}
+
+impl SledEngine {
+    /// Applies `ops` one by one, each a plain insert or remove: no sled batch or transaction,
+    /// which would make sled seal and write its log buffer (`pin_log`), a synchronous write and
+    /// `sync_file_range` on its IO thread for every commit. Atomicity is then the caller's
+    /// (`store::wal`). Stops at the first failure and returns how many ops were applied.
+    pub fn apply_each(&self, ops: &[Op]) -> Result<(), (usize, StoreError)> {
+        let db = self.db().map_err(|e| (0, e))?;
+        let mut last: Option<(&str, sled::Tree)> = None;
+        for (i, op) in ops.iter().enumerate() {
+            let t = match &last {
+                Some((name, t)) if *name == op.tree => t.clone(),
+                _ => {
+                    let t = db.tree(&op.tree).map_err(|e| (i, self.failed(e)))?;
+                    last = Some((op.tree.as_str(), t.clone()));
+                    t
+                }
+            };
+            let r = match &op.value {
+                Some(v) => t.insert(op.key.as_slice(), v.as_slice()).map(|_| ()),
+                None => t.remove(op.key.as_slice()).map(|_| ()),
+            };
+            r.map_err(|e| (i, self.failed(e.into())))?;
+        }
+        Ok(())
     }
 }
 

@@ -19,6 +19,7 @@ pub mod schema;
 pub mod sync;
 pub mod tables;
 pub mod versions;
+pub mod wal;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -84,8 +85,8 @@ impl Store {
     pub fn open(state_dir: &Path, opts: StoreOptions) -> Result<Self> {
         std::fs::create_dir_all(state_dir)
             .map_err(|e| StoreError::Open(format!("{}: {e}", state_dir.display())))?;
-        let engine: Arc<dyn Engine> =
-            Arc::new(SledEngine::open(&state_dir.join("db"), opts.cache_bytes)?);
+        let sled = Arc::new(SledEngine::open(&state_dir.join("db"), opts.cache_bytes)?);
+        let engine: Arc<dyn Engine> = Arc::new(wal::WalEngine::open(sled, &state_dir.join("wal"))?);
         let store = Self::with_engine(engine, state_dir)?;
         schema::migrate(&store)?;
         Ok(store)
@@ -338,3 +339,5 @@ pub fn prefix(parts: &[&[u8]]) -> Vec<u8> {
 mod tests;
 #[cfg(test)]
 mod tests_ack;
+#[cfg(test)]
+mod wal_tests;
