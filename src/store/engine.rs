@@ -44,6 +44,9 @@ pub struct SledEngine {
     faulted: Mutex<Option<Instant>>,
     /// `faulted.is_some()`, readable without the lock on every operation.
     faulted_flag: std::sync::atomic::AtomicBool,
+    /// Bumped by every reopen: sled's unflushed changes are then gone, and `store::wal` applies
+    /// its log again.
+    generation: std::sync::atomic::AtomicU64,
 }
 
 const REOPEN_EVERY: Duration = Duration::from_secs(1);
@@ -64,6 +67,7 @@ impl SledEngine {
             open: RwLock::new(Some(Arc::new(db))),
             faulted: Mutex::new(None),
             faulted_flag: std::sync::atomic::AtomicBool::new(false),
+            generation: std::sync::atomic::AtomicU64::new(0),
         })
     }
 
@@ -159,6 +163,8 @@ impl SledEngine {
             Ok(db) => {
                 tracing::warn!(dir = %self.dir.display(), "store reopened after a storage fault");
                 *slot = Some(Arc::new(db));
+                self.generation
+                    .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
                 *self.faulted.lock().expect("engine fault state poisoned") = None;
                 self.faulted_flag
                     .store(false, std::sync::atomic::Ordering::Release);
@@ -226,7 +232,7 @@ impl Engine for SledEngine {
             return Ok(());
         }
         let db = self.db()?;
-        apply_ops(&db, ops).map_err(|e| self.failed(e))
+        apply_ops(&db, ops, None).map_err(|e| self.failed(e))
     }
 
     fn flush(&self) -> Result<(), StoreError> {
@@ -295,8 +301,21 @@ impl SledEngine {
     }
 }
 
-fn apply_ops(db: &OpenDb, ops: &[Op]) -> Result<(), StoreError> {
-    if let [op] = ops {
+impl SledEngine {
+    /// How many times the database was reopened after a storage fault.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// `ops` and then `extra`, all or nothing (one sled batch or transaction).
+    pub fn apply_atomic(&self, ops: &[Op], extra: &Op) -> Result<(), StoreError> {
+        let db = self.db()?;
+        apply_ops(&db, ops, Some(extra)).map_err(|e| self.failed(e))
+    }
+}
+
+fn apply_ops(db: &OpenDb, ops: &[Op], extra: Option<&Op>) -> Result<(), StoreError> {
+    if let ([op], None) = (ops, extra) {
         // One key: sled's plain insert/remove is atomic and takes only a shared lock, where
         // a batch or a transaction takes sled's exclusive concurrency-control lock.
         let t = db.tree(&op.tree)?;
@@ -308,7 +327,7 @@ fn apply_ops(db: &OpenDb, ops: &[Op]) -> Result<(), StoreError> {
     }
     // Group ops by tree; one sled transaction over all involved trees.
     let mut by_tree: BTreeMap<&str, Vec<&Op>> = BTreeMap::new();
-    for op in ops {
+    for op in ops.iter().chain(extra) {
         by_tree.entry(op.tree.as_str()).or_default().push(op);
     }
     let names: Vec<&str> = by_tree.keys().copied().collect();

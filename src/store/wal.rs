@@ -16,6 +16,8 @@
 //!   crash only the newest multi-op change can be half there. If the log holds it durably, replay
 //!   applies it again (from the intent's number on); if not (it was never acknowledged), the
 //!   previous values are put back.
+//! - big changes (more than `BIG_CHANGE` ops, a Post Muster batch) still go as one sled
+//!   transaction, which also removes the intent.
 //! - readers: `get` and each step of a scan take a read lock that a multi-op apply holds for
 //!   writing, as sled's own transactions did with its concurrency-control lock.
 //!
@@ -49,6 +51,8 @@ pub(crate) const INTENT_KEY: &[u8] = b"intent";
 pub const CHECKPOINT_BYTES: u64 = 32 << 20;
 /// ...or is this old (and not empty), so a restart replays little.
 pub const CHECKPOINT_SECS: u64 = 60;
+/// Changes with more ops than this are applied as one sled transaction (see `apply`).
+pub const BIG_CHANGE: usize = 64;
 /// Larger than any record we write (a muster batch is a few MiB): a length beyond it is damage.
 const MAX_RECORD: u32 = 1 << 30;
 
@@ -65,6 +69,8 @@ pub struct WalEngine {
     checkpointing: Arc<AtomicBool>,
     checkpoint: Mutex<Option<std::thread::JoinHandle<()>>>,
     limits: (u64, Duration),
+    /// The sled generation our log was last applied to (see `catch_up`).
+    seen_generation: std::sync::atomic::AtomicU64,
 }
 
 struct Pending {
@@ -346,6 +352,7 @@ impl WalEngine {
         }
         let seq = existing.last().map(|(s, _)| s + 1).unwrap_or(1);
         let (file, bytes) = create(dir, seq, last, sync)?;
+        let generation = sled.generation();
         Ok(Self {
             sled,
             dir: dir.to_path_buf(),
@@ -367,6 +374,7 @@ impl WalEngine {
             checkpointing: Arc::new(AtomicBool::new(false)),
             checkpoint: Mutex::new(None),
             limits,
+            seen_generation: std::sync::atomic::AtomicU64::new(generation),
         })
     }
 
@@ -441,6 +449,39 @@ impl WalEngine {
         Ok(())
     }
 
+    /// After sled was reopened (a storage fault, `SledEngine`), what it had not flushed is
+    /// gone: everything since the last checkpoint is applied again from the log files, the
+    /// records carried after a failed write and the ones not written yet, in order.
+    fn catch_up(&self) -> Result<(), StoreError> {
+        let seen = self.seen_generation.load(Ordering::Acquire);
+        if self.sled.generation() == seen {
+            return Ok(());
+        }
+        // The order `flush` takes them in.
+        let io = self.io.lock().expect("write-ahead log io poisoned");
+        let p = self.pending.lock().expect("write-ahead log poisoned");
+        let _w = self.visible.write().expect("write-ahead log visibility poisoned");
+        let now = self.sled.generation();
+        if now == self.seen_generation.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        let mut n = 0u64;
+        walk(&files(&self.dir)?, &mut |_, ops| {
+            n += 1;
+            applied(&self.sled, &ops)
+        })?;
+        for buf in [&io.carry, &p.buf] {
+            let mut r = buf.as_slice();
+            while let Some((_, ops)) = read_record(&mut r) {
+                n += 1;
+                applied(&self.sled, &ops)?;
+            }
+        }
+        tracing::warn!(records = n, "store reopened: write-ahead log applied again");
+        self.seen_generation.store(now, Ordering::Release);
+        Ok(())
+    }
+
     /// A multi-op change: its intent, then the ops, readers held off meanwhile.
     fn apply_many(&self, lsn: u64, ops: &[Op]) -> Result<(), StoreError> {
         let _w = self.visible.write().expect("write-ahead log visibility poisoned");
@@ -476,17 +517,24 @@ impl WalEngine {
 /// A new log file beginning with its anchor (an empty record numbered `last`), synced, and its
 /// directory entry synced.
 fn create(dir: &Path, seq: u64, last: u64, sync: bool) -> std::io::Result<(File, u64)> {
+    // Truncated, not `create_new`: a file of this number left by an attempt that failed (a
+    // full disk) holds at most part of its anchor, nothing acknowledged.
+    let path = dir.join(file_name(seq));
     let mut f = OpenOptions::new()
-        .append(true)
-        .create_new(true)
-        .open(dir.join(file_name(seq)))?;
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(&path)?;
     let mut anchor = Vec::new();
     encode(&mut anchor, last, &[]);
-    f.write_all(&anchor)?;
-    if sync {
-        f.sync_data()?;
+    let done = f
+        .write_all(&anchor)
+        .and_then(|_| if sync { f.sync_data() } else { Ok(()) })
+        .and_then(|_| sync_dir(dir));
+    if let Err(e) = done {
+        let _ = fs::remove_file(&path);
+        return Err(e);
     }
-    sync_dir(dir)?;
     Ok((f, anchor.len() as u64))
 }
 
@@ -535,11 +583,13 @@ impl Iterator for Guarded<'_> {
 
 impl Engine for WalEngine {
     fn get(&self, tree: &str, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        self.catch_up()?;
         let _r = self.visible.read().expect("write-ahead log visibility poisoned");
         self.sled.get(tree, key)
     }
 
     fn scan(&self, tree: &str, prefix: &[u8]) -> Result<KvIter<'_>, StoreError> {
+        self.catch_up()?;
         Ok(Box::new(Guarded {
             inner: self.sled.scan(tree, prefix)?,
             visible: &self.visible,
@@ -547,6 +597,7 @@ impl Engine for WalEngine {
     }
 
     fn range(&self, tree: &str, start: &[u8], end: &[u8]) -> Result<KvIter<'_>, StoreError> {
+        self.catch_up()?;
         Ok(Box::new(Guarded {
             inner: self.sled.range(tree, start, end)?,
             visible: &self.visible,
@@ -557,11 +608,24 @@ impl Engine for WalEngine {
         if ops.is_empty() {
             return Ok(());
         }
+        self.catch_up()?;
         let mut p = self.pending.lock().expect("write-ahead log poisoned");
         let lsn = p.next_lsn;
         if ops.len() == 1 {
             // One key: atomic by itself.
             applied(&self.sled, ops)?;
+        } else if ops.len() > BIG_CHANGE {
+            // A big batch (Post Muster): one sled transaction costs one log roll for thousands
+            // of ops, less than reading every key's previous value. It also removes the intent:
+            // a change older than it must never be undone over it.
+            self.sled.apply_atomic(
+                ops,
+                &Op {
+                    tree: META_TREE.into(),
+                    key: INTENT_KEY.to_vec(),
+                    value: None,
+                },
+            )?;
         } else {
             self.apply_many(lsn, ops)?;
         }
@@ -571,6 +635,7 @@ impl Engine for WalEngine {
     }
 
     fn flush(&self) -> Result<(), StoreError> {
+        self.catch_up()?;
         let mut io = self.io.lock().expect("write-ahead log io poisoned");
         let mut chunk = std::mem::take(&mut io.spare);
         let last = {

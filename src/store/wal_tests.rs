@@ -373,3 +373,26 @@ fn restore_never_replays_the_old_log_over_the_restored_database() {
     assert_eq!(val(&old, "t", "k").as_deref(), Some("2"));
     assert_eq!(val(&old, "u", "k").as_deref(), Some("2"));
 }
+
+#[test]
+fn a_big_change_goes_as_one_sled_transaction_and_clears_the_intent() {
+    let d = tempfile::tempdir().unwrap();
+    let db = d.path().join("db");
+    let wal_dir = d.path().join("wal");
+    {
+        let e = WalEngine::open_with(sled(&db), &wal_dir, no_checkpoint()).unwrap();
+        e.apply(&[put("t", "a", "1"), put("u", "b", "1")]).unwrap();
+        assert!(e.sled().get(wal::META_TREE, wal::INTENT_KEY).unwrap().is_some());
+        let big: Vec<Op> = (0..wal::BIG_CHANGE + 1)
+            .map(|i| put(if i % 2 == 0 { "t" } else { "m" }, &format!("k{i:04}"), "x"))
+            .collect();
+        e.apply(&big).unwrap();
+        // Undoing the older change over this one could tear it: no intent is left.
+        assert_eq!(e.sled().get(wal::META_TREE, wal::INTENT_KEY).unwrap(), None);
+        e.flush().unwrap();
+    }
+    let e = WalEngine::open_with(sled(&db), &wal_dir, no_checkpoint()).unwrap();
+    assert_eq!(val(&e, "m", "k0001").as_deref(), Some("x"));
+    assert_eq!(val(&e, "t", &format!("k{:04}", wal::BIG_CHANGE)).as_deref(), Some("x"));
+    assert_eq!(val(&e, "u", "b").as_deref(), Some("1"));
+}
