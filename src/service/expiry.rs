@@ -97,6 +97,8 @@ pub async fn sweep(svc: &Services) -> Result<usize> {
     removed += delete_all::<OutboxMessage>(&mut tx, outbox);
     removed += delete_all::<WablasEvent>(&mut tx, events);
     tx.commit().await?;
+    // Index entries only (not records): not in the count.
+    super::lockout::forget_ended(svc, now)?;
     Ok(removed)
 }
 

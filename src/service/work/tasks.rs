@@ -18,7 +18,7 @@ use crate::service::identity::{self as ident, next_id};
 use crate::service::transfer::Table;
 use crate::store::counters;
 use crate::store::tables::work::{
-    count_status, day_key, order_key, workers, COUNT_ALL, TASKS_BY_ASSIGNEE, TASKS_BY_ORDER,
+    count_status, count_assignee_open, day_key, order_key, task_figures, workers, COUNT_ALL, TASKS_BY_ASSIGNEE, TASKS_BY_ORDER,
     TASKS_BY_WORKER, TASKS_RUNNING,
 };
 use crate::store::{Store, Tx};
@@ -170,6 +170,15 @@ fn put(tx: &mut Tx, old: Option<&Task>, new: &Task) -> Result<()> {
             }
         }
     }
+    let (was, now) = (old.map(task_figures).unwrap_or_default(), task_figures(new));
+    if was != now {
+        for k in &was {
+            counters::add(tx, k, -1)?;
+        }
+        for k in &now {
+            counters::add(tx, k, 1)?;
+        }
+    }
     tx.put(&new.id.key(), new);
     Ok(())
 }
@@ -310,6 +319,9 @@ pub fn delete_task(tx: &mut Tx, actor: &User, id: TaskId) -> Result<Task> {
     }
     counters::add(tx, COUNT_ALL, -1)?;
     counters::add(tx, &count_status(t.status), -1)?;
+    for k in task_figures(&t) {
+        counters::add(tx, &k, -1)?;
+    }
     tx.delete::<Task>(&id.key());
     Ok(t)
 }
@@ -501,15 +513,9 @@ pub fn grouping_by_user(svc: &Services, actor: &User, f: &TaskFilter) -> Result<
 pub fn assignable_users(svc: &Services, actor: &User) -> Result<Vec<(User, u64)>> {
     require(actor, Permission::TasksEdit)?;
     let mut out = Vec::new();
+    // Users are capped (identity::MAX_USERS); each one's open tasks are a counter.
     for u in ident::users(&svc.store)?.into_iter().filter(|u| u.active) {
-        let mut open = 0;
-        for k in svc.store.index_keys(TASKS_BY_ASSIGNEE, &u.id.key())? {
-            if let Some(t) = svc.store.get::<Task>(&k)? {
-                if matches!(t.status, TaskStatus::Open | TaskStatus::InProgress) {
-                    open += 1;
-                }
-            }
-        }
+        let open = counters::get(&svc.store, &count_assignee_open(u.id))?;
         out.push((u, open));
     }
     Ok(out)

@@ -111,23 +111,16 @@ pub struct TicketCounts {
 
 /// Tickets the user reported or is assigned.
 pub fn tickets(svc: &Services, user: &User) -> Result<TicketCounts> {
-    let mut c = TicketCounts {
-        open: 0,
-        in_progress: 0,
-        resolved: 0,
-        closed: 0,
-        assigned_to_me_active: 0,
+    // Counters kept with every ticket write: no walk of the user's tickets.
+    use crate::store::tables::work::{count_tickets, count_tickets_assigned_active};
+    let n = |k: String| crate::store::counters::get(&svc.store, &k);
+    let mine = |s| n(count_tickets(Some(user.id), Some(s)));
+    let c = TicketCounts {
+        open: mine(TicketStatus::Open)?,
+        in_progress: mine(TicketStatus::InProgress)?,
+        resolved: mine(TicketStatus::Resolved)?,
+        closed: mine(TicketStatus::Closed)?,
+        assigned_to_me_active: n(count_tickets_assigned_active(user.id))?,
     };
-    for t in super::tickets::concerning(svc, user.id)? {
-        match t.status {
-            TicketStatus::Open => c.open += 1,
-            TicketStatus::InProgress => c.in_progress += 1,
-            TicketStatus::Resolved => c.resolved += 1,
-            TicketStatus::Closed => c.closed += 1,
-        }
-        if t.assignee == Some(user.id) && t.status.is_active() {
-            c.assigned_to_me_active += 1;
-        }
-    }
     Ok(c)
 }

@@ -80,6 +80,92 @@ pub fn count_status(s: crate::domain::work::tasks::TaskStatus) -> String {
     format!("work.tasks.status.{}", s.as_str())
 }
 
+/// Counters (besides `COUNT_ALL` and the status ones) a task adds one to: its project's tasks
+/// and done tasks (cancelled ones do not count; Get Projects), its assignee's open tasks (Get
+/// Task User). Schema 3 built them for older tasks.
+pub fn task_figures(t: &Task) -> Vec<String> {
+    use crate::domain::work::tasks::TaskStatus;
+    let mut out = Vec::new();
+    if let Some(p) = t.project {
+        if t.status != TaskStatus::Cancelled {
+            out.push(format!("work.project.{}.tasks", p.0));
+            if t.status == TaskStatus::Done {
+                out.push(format!("work.project.{}.done", p.0));
+            }
+        }
+    }
+    if let Some(u) = t.assignee {
+        if matches!(t.status, TaskStatus::Open | TaskStatus::InProgress) {
+            out.push(format!("work.assignee.{}.open", u.0));
+        }
+    }
+    out
+}
+
+/// Counter of the projects (capped: service::work::projects::MAX_PROJECTS).
+pub const COUNT_PROJECTS: &str = "work.projects";
+
+/// Counter of a project's tasks (`done`: of its done ones).
+pub fn count_project(p: crate::domain::work::projects::ProjectId, done: bool) -> String {
+    format!("work.project.{}.{}", p.0, if done { "done" } else { "tasks" })
+}
+
+/// Counter of a user's open (open or in progress) assigned tasks.
+pub fn count_assignee_open(u: crate::domain::ids::UserId) -> String {
+    format!("work.assignee.{}.open", u.0)
+}
+
+/// !ticket id (u64 BE, inverted): key order is the ticket list's order (newest first).
+pub const TICKETS_BY_ORDER: &str = "work_tickets_by_order";
+/// user id (BE) ‖ !ticket id (BE): the tickets that concern a user (reporter or assignee),
+/// newest first.
+pub const TICKETS_BY_USER: &str = "work_tickets_by_user";
+
+/// A ticket's key in `TICKETS_BY_ORDER` (the suffix of its `TICKETS_BY_USER` keys).
+pub fn ticket_order_key(t: &Ticket) -> [u8; 8] {
+    (!t.id.0).to_be_bytes()
+}
+
+/// The users a ticket concerns, each once.
+pub fn ticket_users(t: &Ticket) -> Vec<crate::domain::ids::UserId> {
+    let mut v = vec![t.reporter];
+    v.extend(t.assignee.filter(|a| *a != t.reporter));
+    v
+}
+
+/// Counter of the tickets (`user`: that concern one user; `status`: in one status).
+pub fn count_tickets(
+    user: Option<crate::domain::ids::UserId>,
+    status: Option<crate::domain::work::tickets::TicketStatus>,
+) -> String {
+    let mut k = "work.tickets".to_string();
+    if let Some(u) = user {
+        k.push_str(&format!(".user.{}", u.0));
+    }
+    if let Some(s) = status {
+        k.push_str(&format!(".status.{}", s.as_str()));
+    }
+    k
+}
+
+/// Every counter a ticket adds one to.
+pub fn ticket_figures(t: &Ticket) -> Vec<String> {
+    let mut out = vec![count_tickets(None, None), count_tickets(None, Some(t.status))];
+    for u in ticket_users(t) {
+        out.push(count_tickets(Some(u), None));
+        out.push(count_tickets(Some(u), Some(t.status)));
+    }
+    if let Some(a) = t.assignee.filter(|_| t.status.is_active()) {
+        out.push(count_tickets_assigned_active(a));
+    }
+    out
+}
+
+/// Counter of the active tickets assigned to a user (the tickets widget).
+pub fn count_tickets_assigned_active(u: crate::domain::ids::UserId) -> String {
+    format!("work.tickets.assignee.{}.active", u.0)
+}
+
 /// Schema 2: the order and worker indexes and the task counters, built for tasks that predate them.
 pub fn build_task_indexes(store: &crate::store::Store) -> crate::store::Result<()> {
     use crate::store::{codec, counters::Counter, Op};
@@ -133,6 +219,8 @@ pub fn tables() -> Vec<TableInfo> {
         crate::index_table!(TASKS_BY_WORKER),
         crate::index_table!(BUSINESSES_BY_CODE),
         crate::index_table!(PROJECTS_BY_CODE),
+        crate::index_table!(TICKETS_BY_ORDER),
+        crate::index_table!(TICKETS_BY_USER),
     ]
 }
 
@@ -213,7 +301,7 @@ mod tests {
             store.flush_blocking().unwrap();
         }
         let store = Store::open(dir.path(), opts()).unwrap();
-        assert_eq!(schema::current(&store).unwrap().unwrap().version, 2);
+        assert_eq!(schema::current(&store).unwrap().unwrap().version, schema::SCHEMA_VERSION);
         let order: Vec<u64> = store
             .engine()
             .scan(TASKS_BY_ORDER, b"")
