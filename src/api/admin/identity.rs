@@ -160,7 +160,7 @@ async fn list_users(svc: Arc<Services>, req: Request) -> AdminResult {
             return Err(Problem::invalid(vec![FieldError {
                 field: "after".into(),
                 key: "field.type",
-                args: vec![("expected", "a user_id".into())],
+                args: vec![("expected", "a positive integer".into())],
             }]))
         }
     };
