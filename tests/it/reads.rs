@@ -24,7 +24,7 @@ fn records_read(s: &Server) -> u64 {
 /// meanwhile does not count), less what the /metrics scrapes around it read (its upstream
 /// figures sample up to 64 entries of the replication backlog).
 fn cost(s: &Server, mut call: impl FnMut()) -> u64 {
-    let mut least = |f: &mut dyn FnMut()| {
+    let least = |f: &mut dyn FnMut()| {
         (0..3)
             .map(|_| {
                 let before = records_read(s);

@@ -72,6 +72,9 @@ pub const DEVICES_BY_SEEN: &str = "devices_by_seen";
 /// tree after now (service::lockout::locked).
 pub const LOCKED_UNTIL: &str = "lockout_locked_until";
 
+/// wablas message id ‖ 0 ‖ outbox id (BE): a delivery-status callback finds its message.
+pub const OUTBOX_BY_GATEWAY: &str = "outbox_by_gateway";
+
 /// Counter (store::counters) of the licence records in one status.
 pub fn count_device_status(s: crate::domain::devices::DeviceStatus) -> String {
     format!("devices.status.{}", s.as_str())
@@ -124,6 +127,7 @@ pub fn tables() -> Vec<TableInfo> {
         crate::index_table!(LOCKOUT_DEVICES_BY_USER),
         crate::index_table!(DEVICES_BY_SEEN),
         crate::index_table!(LOCKED_UNTIL),
+        crate::index_table!(OUTBOX_BY_GATEWAY),
     ]
 }
 

@@ -30,6 +30,8 @@ pub fn build_counts(store: &Store) -> Result<()> {
     count::<crate::domain::terminals::Terminal>(store, &mut counts, super::terminals::COUNT_TERMINALS)?;
     count::<crate::domain::identity::ClientApp>(store, &mut counts, identity::COUNT_CLIENTS)?;
     count::<Project>(store, &mut counts, work::COUNT_PROJECTS)?;
+    count::<crate::domain::work::org::Business>(store, &mut counts, work::COUNT_BUSINESSES)?;
+    count::<crate::domain::work::org::Designation>(store, &mut counts, work::COUNT_DESIGNATIONS)?;
     count::<crate::domain::geofence::Fence>(store, &mut counts, attendance::COUNT_FENCES)?;
     count::<crate::domain::shift::Shift>(store, &mut counts, attendance::COUNT_SHIFTS)?;
     let mut ops = Vec::new();
@@ -53,6 +55,16 @@ pub fn build_counts(store: &Store) -> Result<()> {
             ops.push(Op {
                 tree: identity::LOCKED_UNTIL.into(),
                 key: [identity::time_key(f.locked_until_unix).as_slice(), &subject].concat(),
+                value: Some(codec::INDEX_VALUE.to_vec()),
+            });
+        }
+    }
+    for r in store.scan_iter::<crate::domain::identity::OutboxMessage>(b"")? {
+        let (_, m) = r?;
+        if let Some(g) = m.gateway_id.as_deref().filter(|g| !g.is_empty()) {
+            ops.push(Op {
+                tree: identity::OUTBOX_BY_GATEWAY.into(),
+                key: crate::store::key(&[g.as_bytes(), &m.id.to_be_bytes()]),
                 value: Some(codec::INDEX_VALUE.to_vec()),
             });
         }

@@ -102,6 +102,10 @@ pub fn task_figures(t: &Task) -> Vec<String> {
     out
 }
 
+/// Counters of the businesses and designations (capped: service::work::org).
+pub const COUNT_BUSINESSES: &str = "org.businesses";
+pub const COUNT_DESIGNATIONS: &str = "org.designations";
+
 /// Counter of the projects (capped: service::work::projects::MAX_PROJECTS).
 pub const COUNT_PROJECTS: &str = "work.projects";
 
