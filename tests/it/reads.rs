@@ -211,6 +211,7 @@ fn ticket_and_task_lists_and_figures_read_a_page_at_300_rows() {
         "/projects",
         "/app/tasks/users",
         "/widgets/ticket",
+        "/widgets/tasks",
     ];
     let costs = || -> Vec<u64> {
         calls
@@ -253,6 +254,8 @@ fn ticket_and_task_lists_and_figures_read_a_page_at_300_rows() {
     assert_eq!(mine["open_tasks"], 303);
     let w = data(&da.call("GET", "/widgets/ticket", None), 200);
     assert_eq!((w["open"].clone(), w["assigned_to_me_active"].clone()), (json!(303), json!(303)));
+    let w = data(&da.call("GET", "/widgets/tasks", None), 200);
+    assert_eq!((w["open"].clone(), w["total_active"].clone()), (json!(303), json!(303)), "{w}");
 
     // A status change moves every figure it touches.
     let t0 = tickets[0];

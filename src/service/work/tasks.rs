@@ -18,7 +18,7 @@ use crate::service::identity::{self as ident, next_id};
 use crate::service::transfer::Table;
 use crate::store::counters;
 use crate::store::tables::work::{
-    count_status, count_assignee_open, day_key, order_key, task_figures, workers, COUNT_ALL, TASKS_BY_ASSIGNEE, TASKS_BY_ORDER,
+    assignee_entries, count_status, count_assignee_open, day_key, order_key, task_figures, workers, COUNT_ALL, TASKS_BY_ASSIGNEE, TASKS_BY_ORDER,
     TASKS_BY_WORKER, TASKS_RUNNING,
 };
 use crate::store::{Store, Tx};
@@ -169,6 +169,13 @@ fn put(tx: &mut Tx, old: Option<&Task>, new: &Task) -> Result<()> {
                 counters::add(tx, &count_status(new.status), 1)?;
             }
         }
+    }
+    let (was, now) = (old.map(assignee_entries).unwrap_or_default(), assignee_entries(new));
+    for (tree, k) in was.iter().filter(|e| !now.contains(e)) {
+        tx.delete_raw(tree, k);
+    }
+    for (tree, k) in now.iter().filter(|e| !was.contains(e)) {
+        tx.index(tree, k);
     }
     let (was, now) = (old.map(task_figures).unwrap_or_default(), task_figures(new));
     if was != now {
@@ -321,6 +328,9 @@ pub fn delete_task(tx: &mut Tx, actor: &User, id: TaskId) -> Result<Task> {
     counters::add(tx, &count_status(t.status), -1)?;
     for k in task_figures(&t) {
         counters::add(tx, &k, -1)?;
+    }
+    for (tree, k) in assignee_entries(&t) {
+        tx.delete_raw(tree, &k);
     }
     tx.delete::<Task>(&id.key());
     Ok(t)

@@ -4,10 +4,10 @@ use chrono::{Datelike, TimeDelta};
 
 use crate::domain::identity::User;
 use crate::domain::work::report::Period;
-use crate::domain::work::tasks::{Task, TaskFilter, TaskStatus};
+use crate::domain::work::tasks::{Task, TaskStatus};
 use crate::domain::work::tickets::TicketStatus;
 
-use super::tasks::{matching, running_for};
+use super::tasks::running_for;
 use super::today;
 use crate::service::{Result, Services};
 use crate::store::tables::work::TASKS_BY_WORKER;
@@ -62,42 +62,36 @@ pub fn tasks(svc: &Services, user: &User) -> Result<TaskCounts> {
     let day = today(svc);
     let (start, end) =
         Period { from: day, to: day }.unix_bounds(svc.config.site.timezone_offset_minutes);
-    let mine = matching(
-        &svc.store,
-        &TaskFilter {
-            assignee: Some(user.id),
-            ..Default::default()
-        },
-    )?;
-    let mut c = TaskCounts {
-        open: 0,
-        in_progress: 0,
-        done_today: 0,
-        overdue: 0,
-        due_today: 0,
-        total_active: 0,
+    // Counters and key ranges of the assignee indexes: what the figures count, never the
+    // user's history (and no task record is read).
+    use crate::store::counters;
+    use crate::store::tables::work::{
+        count_assignee_status, due_key, time_key, TASKS_ACTIVE_BY_ASSIGNEE,
+        TASKS_DONE_BY_ASSIGNEE,
     };
-    for t in &mine {
-        match t.status {
-            TaskStatus::Open => c.open += 1,
-            TaskStatus::InProgress => c.in_progress += 1,
-            TaskStatus::Done => {
-                if t.completed_unix.is_some_and(|u| u >= start && u < end) {
-                    c.done_today += 1
-                }
-            }
-            TaskStatus::Cancelled => {}
+    let u = user.id.key();
+    let at = |tail: &[u8]| [u.as_slice(), tail].concat();
+    let keys_in = |tree: &str, from: Vec<u8>, to: Vec<u8>| -> Result<u64> {
+        let mut n = 0;
+        for item in svc.store.engine().range(tree, &from, &to)? {
+            item?;
+            n += 1;
         }
-        if t.is_overdue(day) {
-            c.overdue += 1;
-        }
-        if matches!(t.status, TaskStatus::Open | TaskStatus::InProgress) {
-            c.total_active += 1;
-            if t.due_date == Some(day) {
-                c.due_today += 1;
-            }
-        }
-    }
+        Ok(n)
+    };
+    let open = counters::get(&svc.store, &count_assignee_status(user.id, TaskStatus::Open))?;
+    let in_progress =
+        counters::get(&svc.store, &count_assignee_status(user.id, TaskStatus::InProgress))?;
+    let today_key = due_key(Some(day));
+    let next = (u32::from_be_bytes(today_key) + 1).to_be_bytes();
+    let c = TaskCounts {
+        open,
+        in_progress,
+        done_today: keys_in(TASKS_DONE_BY_ASSIGNEE, at(&time_key(start)), at(&time_key(end)))?,
+        overdue: keys_in(TASKS_ACTIVE_BY_ASSIGNEE, at(&[0; 4]), at(&today_key))?,
+        due_today: keys_in(TASKS_ACTIVE_BY_ASSIGNEE, at(&today_key), at(&next))?,
+        total_active: open + in_progress,
+    };
     Ok(c)
 }
 

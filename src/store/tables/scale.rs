@@ -74,6 +74,16 @@ pub fn build_counts(store: &Store) -> Result<()> {
         for k in work::task_figures(&t) {
             *counts.entry(k).or_default() += 1;
         }
+        for (tree, key) in work::assignee_entries(&t) {
+            ops.push(Op {
+                tree: tree.into(),
+                key,
+                value: Some(codec::INDEX_VALUE.to_vec()),
+            });
+        }
+        if ops.len() >= 4096 {
+            store.apply(&std::mem::take(&mut ops))?;
+        }
     }
     for r in store.scan_iter::<crate::domain::work::tickets::Ticket>(b"")? {
         let (_, t) = r?;

@@ -96,15 +96,63 @@ pub fn task_figures(t: &Task) -> Vec<String> {
     }
     if let Some(u) = t.assignee {
         if matches!(t.status, TaskStatus::Open | TaskStatus::InProgress) {
-            out.push(format!("work.assignee.{}.open", u.0));
+            out.push(count_assignee_open(u));
+            out.push(count_assignee_status(u, t.status));
         }
     }
     out
 }
 
+/// Counter of a user's assigned tasks in one (active) status.
+pub fn count_assignee_status(
+    u: crate::domain::ids::UserId,
+    s: crate::domain::work::tasks::TaskStatus,
+) -> String {
+    format!("work.assignee.{}.status.{}", u.0, s.as_str())
+}
+
 /// Counters of the businesses and designations (capped: service::work::org).
 pub const COUNT_BUSINESSES: &str = "org.businesses";
 pub const COUNT_DESIGNATIONS: &str = "org.designations";
+
+/// assignee user id (BE) ‖ due day (`due_key`) ‖ task id (BE), for open and in-progress tasks
+/// only: a user's overdue and due-today tasks are key ranges (the tasks widget), whatever their
+/// history holds.
+pub const TASKS_ACTIVE_BY_ASSIGNEE: &str = "work_tasks_active_by_assignee";
+/// assignee user id (BE) ‖ completion time (8 bytes, sorts) ‖ task id (BE), for done tasks: a
+/// user's tasks finished within a period.
+pub const TASKS_DONE_BY_ASSIGNEE: &str = "work_tasks_done_by_assignee";
+
+/// A due day as 4 bytes in day order; no due date sorts after every day.
+pub fn due_key(d: Option<chrono::NaiveDate>) -> [u8; 4] {
+    use chrono::Datelike;
+    d.map_or(u32::MAX, |d| d.num_days_from_ce().max(0) as u32)
+        .to_be_bytes()
+}
+
+/// The entries a task has in the two assignee indexes above.
+pub fn assignee_entries(t: &Task) -> Vec<(&'static str, Vec<u8>)> {
+    use crate::domain::work::tasks::TaskStatus;
+    let Some(u) = t.assignee else {
+        return Vec::new();
+    };
+    match (t.status, t.completed_unix) {
+        (TaskStatus::Open | TaskStatus::InProgress, _) => vec![(
+            TASKS_ACTIVE_BY_ASSIGNEE,
+            [u.key().as_slice(), &due_key(t.due_date), &t.id.key()].concat(),
+        )],
+        (TaskStatus::Done, Some(at)) => vec![(
+            TASKS_DONE_BY_ASSIGNEE,
+            [u.key().as_slice(), &time_key(at), &t.id.key()].concat(),
+        )],
+        _ => Vec::new(),
+    }
+}
+
+/// A unix time as 8 bytes that sort in time order.
+pub fn time_key(t: i64) -> [u8; 8] {
+    ((t as u64) ^ (1 << 63)).to_be_bytes()
+}
 
 /// Counter of the projects (capped: service::work::projects::MAX_PROJECTS).
 pub const COUNT_PROJECTS: &str = "work.projects";
@@ -224,6 +272,8 @@ pub fn tables() -> Vec<TableInfo> {
         crate::index_table!(BUSINESSES_BY_CODE),
         crate::index_table!(PROJECTS_BY_CODE),
         crate::index_table!(TICKETS_BY_ORDER),
+        crate::index_table!(TASKS_ACTIVE_BY_ASSIGNEE),
+        crate::index_table!(TASKS_DONE_BY_ASSIGNEE),
         crate::index_table!(TICKETS_BY_USER),
     ]
 }
