@@ -18,7 +18,7 @@ use crate::service::identity::{self as ident, next_id};
 use crate::service::transfer::Table;
 use crate::store::counters;
 use crate::store::tables::work::{
-    assignee_entries, count_status, count_assignee_open, day_key, order_key, task_figures, workers, COUNT_ALL, TASKS_BY_ASSIGNEE, TASKS_BY_ORDER,
+    assignee_entries, count_status, count_assignee_open, day_key, session_entries, SESSIONS_BY_END, order_key, task_figures, workers, COUNT_ALL, TASKS_BY_ASSIGNEE, TASKS_BY_ORDER,
     TASKS_BY_WORKER, TASKS_RUNNING,
 };
 use crate::store::{Store, Tx};
@@ -169,6 +169,13 @@ fn put(tx: &mut Tx, old: Option<&Task>, new: &Task) -> Result<()> {
                 counters::add(tx, &count_status(new.status), 1)?;
             }
         }
+    }
+    let (was, now) = (old.map(session_entries).unwrap_or_default(), session_entries(new));
+    for k in was.iter().filter(|k| !now.contains(k)) {
+        tx.delete_raw(SESSIONS_BY_END, k);
+    }
+    for k in now.iter().filter(|k| !was.contains(k)) {
+        tx.index(SESSIONS_BY_END, k);
     }
     let (was, now) = (old.map(assignee_entries).unwrap_or_default(), assignee_entries(new));
     for (tree, k) in was.iter().filter(|e| !now.contains(e)) {
@@ -331,6 +338,9 @@ pub fn delete_task(tx: &mut Tx, actor: &User, id: TaskId) -> Result<Task> {
     }
     for (tree, k) in assignee_entries(&t) {
         tx.delete_raw(tree, &k);
+    }
+    for k in session_entries(&t) {
+        tx.delete_raw(SESSIONS_BY_END, &k);
     }
     tx.delete::<Task>(&id.key());
     Ok(t)

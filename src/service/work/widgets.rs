@@ -10,7 +10,7 @@ use crate::domain::work::tickets::TicketStatus;
 use super::tasks::running_for;
 use super::today;
 use crate::service::{Result, Services};
-use crate::store::tables::work::TASKS_BY_WORKER;
+use crate::store::tables::work::{time_key, SESSIONS_BY_END};
 
 pub struct Timesheet {
     pub today_secs: i64,
@@ -30,10 +30,21 @@ pub fn timesheet(svc: &Services, user: &User) -> Result<Timesheet> {
     let month_start = day.with_day(1).unwrap_or(day);
     let ranges = [bounds(day), bounds(week_start), bounds(month_start)];
     let mut secs = [0i64; 3];
-    // Every task the user has sessions on (their own and any they started unassigned): the
-    // worker index, not a walk of every task.
-    for k in svc.store.index_keys(TASKS_BY_WORKER, &user.id.key())? {
-        let Some(t) = svc.store.get::<Task>(&k)? else {
+    // The tasks of the user's sessions that end inside the week or month or are still open
+    // (their own and any they started unassigned): a range of the sessions index, not their
+    // history.
+    let u = user.id.key();
+    let from = [u.as_slice(), &time_key(ranges[1].0.min(ranges[2].0))].concat();
+    let to = [u.as_slice(), &[0xff; 9]].concat();
+    let mut ids = std::collections::BTreeSet::new();
+    for item in svc.store.engine().range(SESSIONS_BY_END, &from, &to)? {
+        let (k, _) = item?;
+        if let Some(id) = k.get(16..24) {
+            ids.insert(id.to_vec());
+        }
+    }
+    for id in ids {
+        let Some(t) = svc.store.get::<Task>(&id)? else {
             continue;
         };
         for (i, (a, b)) in ranges.iter().enumerate() {
@@ -66,8 +77,7 @@ pub fn tasks(svc: &Services, user: &User) -> Result<TaskCounts> {
     // user's history (and no task record is read).
     use crate::store::counters;
     use crate::store::tables::work::{
-        count_assignee_status, due_key, time_key, TASKS_ACTIVE_BY_ASSIGNEE,
-        TASKS_DONE_BY_ASSIGNEE,
+        count_assignee_status, due_key, TASKS_ACTIVE_BY_ASSIGNEE, TASKS_DONE_BY_ASSIGNEE,
     };
     let u = user.id.key();
     let at = |tail: &[u8]| [u.as_slice(), tail].concat();

@@ -74,6 +74,13 @@ pub fn build_counts(store: &Store) -> Result<()> {
         for k in work::task_figures(&t) {
             *counts.entry(k).or_default() += 1;
         }
+        for key in work::session_entries(&t) {
+            ops.push(Op {
+                tree: work::SESSIONS_BY_END.into(),
+                key,
+                value: Some(codec::INDEX_VALUE.to_vec()),
+            });
+        }
         for (tree, key) in work::assignee_entries(&t) {
             ops.push(Op {
                 tree: tree.into(),

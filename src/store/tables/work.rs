@@ -123,6 +123,26 @@ pub const TASKS_ACTIVE_BY_ASSIGNEE: &str = "work_tasks_active_by_assignee";
 /// user's tasks finished within a period.
 pub const TASKS_DONE_BY_ASSIGNEE: &str = "work_tasks_done_by_assignee";
 
+/// worker user id (BE) ‖ session end (`time_key`; an open session: `i64::MAX`) ‖ task id (BE),
+/// one entry per work session: the timesheet reads only the sessions that end inside its
+/// period (or are still open), not every task the user ever worked on.
+pub const SESSIONS_BY_END: &str = "work_sessions_by_end";
+
+/// The entries a task has in `SESSIONS_BY_END`, each once.
+pub fn session_entries(t: &Task) -> Vec<Vec<u8>> {
+    let mut v: Vec<Vec<u8>> = t
+        .sessions
+        .iter()
+        .map(|s| {
+            let end = time_key(s.end_unix.unwrap_or(i64::MAX));
+            [s.user.key().as_slice(), &end, &t.id.key()].concat()
+        })
+        .collect();
+    v.sort();
+    v.dedup();
+    v
+}
+
 /// A due day as 4 bytes in day order; no due date sorts after every day.
 pub fn due_key(d: Option<chrono::NaiveDate>) -> [u8; 4] {
     use chrono::Datelike;
@@ -274,6 +294,7 @@ pub fn tables() -> Vec<TableInfo> {
         crate::index_table!(TICKETS_BY_ORDER),
         crate::index_table!(TASKS_ACTIVE_BY_ASSIGNEE),
         crate::index_table!(TASKS_DONE_BY_ASSIGNEE),
+        crate::index_table!(SESSIONS_BY_END),
         crate::index_table!(TICKETS_BY_USER),
     ]
 }
