@@ -10,7 +10,9 @@ use crate::domain::devices::CodelayerSession;
 use crate::domain::identity::{
     DeviceLogin, DeviceSlot, OutboxMessage, ResetCode, TokenRecord, WablasEvent,
 };
-use crate::store::tables::identity::{OUTBOX_BY_GATEWAY, SESSIONS_BY_IMEI, TOKENS_BY_USER};
+use crate::store::tables::identity::{
+    OUTBOX_BY_GATEWAY, SESSIONS_BY_IMEI, SESSIONS_BY_USER, TOKENS_BY_USER,
+};
 use crate::store::{self, Record, Store, Tx};
 
 use super::{Result, Services};
@@ -103,6 +105,7 @@ pub async fn sweep(svc: &Services) -> Result<usize> {
         if let Some(s) = tx.get::<CodelayerSession>(&k)? {
             let prefix = store::prefix(&[s.imei.as_bytes()]);
             tx.delete_raw(SESSIONS_BY_IMEI, &[prefix.as_slice(), &k].concat());
+            tx.delete_raw(SESSIONS_BY_USER, &[s.user.key().as_slice(), &k].concat());
             tx.delete::<CodelayerSession>(&k);
             removed += 1;
         }

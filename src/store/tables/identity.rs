@@ -72,6 +72,10 @@ pub const DEVICES_BY_SEEN: &str = "devices_by_seen";
 /// tree after now (service::lockout::locked).
 pub const LOCKED_UNTIL: &str = "lockout_locked_until";
 
+/// user id (BE) ‖ session key hash: a user's Codelayer sessions (revoked together on a
+/// password change or when the account is disabled).
+pub const SESSIONS_BY_USER: &str = "codelayer_sessions_by_user";
+
 /// wablas message id ‖ 0 ‖ outbox id (BE): a delivery-status callback finds its message.
 pub const OUTBOX_BY_GATEWAY: &str = "outbox_by_gateway";
 
@@ -128,6 +132,7 @@ pub fn tables() -> Vec<TableInfo> {
         crate::index_table!(DEVICES_BY_SEEN),
         crate::index_table!(LOCKED_UNTIL),
         crate::index_table!(OUTBOX_BY_GATEWAY),
+        crate::index_table!(SESSIONS_BY_USER),
     ]
 }
 

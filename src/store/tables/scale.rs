@@ -59,6 +59,17 @@ pub fn build_counts(store: &Store) -> Result<()> {
             });
         }
     }
+    for r in store.scan_iter::<crate::domain::devices::CodelayerSession>(b"")? {
+        let (hash, cs) = r?;
+        ops.push(Op {
+            tree: identity::SESSIONS_BY_USER.into(),
+            key: [cs.user.key().as_slice(), &hash].concat(),
+            value: Some(codec::INDEX_VALUE.to_vec()),
+        });
+        if ops.len() >= 4096 {
+            store.apply(&std::mem::take(&mut ops))?;
+        }
+    }
     for r in store.scan_iter::<crate::domain::identity::OutboxMessage>(b"")? {
         let (_, m) = r?;
         if let Some(g) = m.gateway_id.as_deref().filter(|g| !g.is_empty()) {
