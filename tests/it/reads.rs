@@ -206,12 +206,15 @@ fn ticket_and_task_lists_and_figures_read_a_page_at_300_rows() {
             );
         }
     };
+    let by_project = format!("/tasks?per_page=5&project_id={project}");
     let calls = [
         "/tickets?per_page=5",
         "/projects",
         "/app/tasks/users",
         "/widgets/ticket",
         "/widgets/tasks",
+        "/tasks?per_page=5&assignee_id=me&status=open",
+        by_project.as_str(),
     ];
     let costs = || -> Vec<u64> {
         calls
@@ -244,6 +247,11 @@ fn ticket_and_task_lists_and_figures_read_a_page_at_300_rows() {
     let p = data(&da.call("GET", "/projects", None), 200);
     assert_eq!(p["items"][0]["tasks_total"], 303, "{p}");
     assert_eq!(p["items"][0]["tasks_done"], 0);
+    let t = data(&da.call("GET", &by_project, None), 200);
+    assert_eq!(t["total"], 303, "{t}");
+    assert_eq!(t["items"].as_array().unwrap().len(), 5);
+    let t = data(&da.call("GET", "/tasks?per_page=5&assignee_id=me&status=done", None), 200);
+    assert_eq!(t["total"], 0, "{t}");
     let users = data(&da.call("GET", "/app/tasks/users", None), 200);
     let mine = users["items"]
         .as_array()

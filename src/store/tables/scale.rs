@@ -85,6 +85,13 @@ pub fn build_counts(store: &Store) -> Result<()> {
         for k in work::task_figures(&t) {
             *counts.entry(k).or_default() += 1;
         }
+        for key in work::facet_entries(&t) {
+            ops.push(Op {
+                tree: work::TASKS_BY_FACET.into(),
+                key,
+                value: Some(codec::INDEX_VALUE.to_vec()),
+            });
+        }
         for key in work::session_entries(&t) {
             ops.push(Op {
                 tree: work::SESSIONS_BY_END.into(),

@@ -94,6 +94,10 @@ pub fn task_figures(t: &Task) -> Vec<String> {
             }
         }
     }
+    for f in facets(t) {
+        out.push(f.counter(None));
+        out.push(f.counter(Some(t.status)));
+    }
     if let Some(u) = t.assignee {
         if matches!(t.status, TaskStatus::Open | TaskStatus::InProgress) {
             out.push(count_assignee_open(u));
@@ -122,6 +126,69 @@ pub const TASKS_ACTIVE_BY_ASSIGNEE: &str = "work_tasks_active_by_assignee";
 /// assignee user id (BE) ‖ completion time (8 bytes, sorts) ‖ task id (BE), for done tasks: a
 /// user's tasks finished within a period.
 pub const TASKS_DONE_BY_ASSIGNEE: &str = "work_tasks_done_by_assignee";
+
+/// facet (`Facet::prefix`) ‖ order key (`order_key`): Get Task List filtered by assignee,
+/// project, business or "involving me" walks one facet in list order and pages, its total a
+/// counter (`Facet::counter`) when the filter is that facet and at most a status.
+pub const TASKS_BY_FACET: &str = "work_tasks_by_facet";
+
+/// What a task list may be narrowed to through `TASKS_BY_FACET`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Facet {
+    Assignee(crate::domain::ids::UserId),
+    Project(crate::domain::work::projects::ProjectId),
+    Business(crate::domain::work::org::BusinessId),
+    /// Assigned to or created by the user.
+    Involving(crate::domain::ids::UserId),
+}
+
+impl Facet {
+    fn parts(self) -> (u8, u64) {
+        match self {
+            Facet::Assignee(u) => (b'a', u.0),
+            Facet::Project(p) => (b'p', p.0),
+            Facet::Business(b) => (b'b', b.0),
+            Facet::Involving(u) => (b'i', u.0),
+        }
+    }
+
+    /// 9 bytes: the facet's kind and id.
+    pub fn prefix(self) -> Vec<u8> {
+        let (tag, id) = self.parts();
+        [[tag].as_slice(), &id.to_be_bytes()].concat()
+    }
+
+    /// Counter of the facet's tasks (in one status).
+    pub fn counter(self, status: Option<crate::domain::work::tasks::TaskStatus>) -> String {
+        let (tag, id) = self.parts();
+        match status {
+            Some(s) => format!("work.tasks.{}{id}.status.{}", tag as char, s.as_str()),
+            None => format!("work.tasks.{}{id}", tag as char),
+        }
+    }
+}
+
+/// The facets a task is listed under, each once.
+pub fn facets(t: &Task) -> Vec<Facet> {
+    let mut v = Vec::new();
+    v.extend(t.assignee.map(Facet::Assignee));
+    v.extend(t.project.map(Facet::Project));
+    v.extend(t.business.map(Facet::Business));
+    v.push(Facet::Involving(t.created_by));
+    if let Some(a) = t.assignee.filter(|a| *a != t.created_by) {
+        v.push(Facet::Involving(a));
+    }
+    v
+}
+
+/// A task's keys in `TASKS_BY_FACET`.
+pub fn facet_entries(t: &Task) -> Vec<Vec<u8>> {
+    let order = order_key(t);
+    facets(t)
+        .into_iter()
+        .map(|f| [f.prefix().as_slice(), &order].concat())
+        .collect()
+}
 
 /// worker user id (BE) ‖ session end (`time_key`; an open session: `i64::MAX`) ‖ task id (BE),
 /// one entry per work session: the timesheet reads only the sessions that end inside its
@@ -295,6 +362,7 @@ pub fn tables() -> Vec<TableInfo> {
         crate::index_table!(TASKS_ACTIVE_BY_ASSIGNEE),
         crate::index_table!(TASKS_DONE_BY_ASSIGNEE),
         crate::index_table!(SESSIONS_BY_END),
+        crate::index_table!(TASKS_BY_FACET),
         crate::index_table!(TICKETS_BY_USER),
     ]
 }
