@@ -199,7 +199,7 @@ fn notify_systemd(state: &str) {
 /// 0600 file in the state directory until the console shows them (once; then it is deleted).
 /// Neither stdout nor the journal ever holds them: the log names the file only.
 async fn first_run(svc: &Arc<Services>) -> Result<(), String> {
-    if !ident::users(&svc.store)
+    if !ident::users_page(&svc.store, None, 1)
         .map_err(|e| e.to_string())?
         .is_empty()
     {

@@ -428,6 +428,15 @@ impl Metrics {
             "gatehouse_store_durable_writes_total {}",
             flush.waiters.load(Ordering::Relaxed)
         );
+        out.push_str(
+            "# HELP gatehouse_store_records_read_total Records read from the store (gets that found a value, keys yielded by scans).\n",
+        );
+        out.push_str("# TYPE gatehouse_store_records_read_total counter\n");
+        let _ = writeln!(
+            out,
+            "gatehouse_store_records_read_total {}",
+            crate::store::reads::total()
+        );
         out
     }
 }

@@ -4,7 +4,7 @@
 
 use crate::domain::devices::{CodelayerSession, Device, DeviceStatus};
 use crate::domain::ids::{Secret, TokenHash, UserId};
-use crate::store::tables::identity::SESSIONS_BY_IMEI;
+use crate::store::tables::identity::{SESSIONS_BY_IMEI, SESSIONS_BY_USER};
 use crate::store::{self, Op, Record, Tx};
 
 use super::{Result, ServiceError, Services};
@@ -35,6 +35,7 @@ pub fn issue(svc: &Services, tx: &mut Tx, user: UserId, imei: &str, ver: &str) -
         SESSIONS_BY_IMEI,
         &[store::prefix(&[imei.as_bytes()]).as_slice(), &hash.0].concat(),
     );
+    tx.index(SESSIONS_BY_USER, &[user.key().as_slice(), &hash.0].concat());
     key
 }
 
@@ -58,7 +59,11 @@ pub fn revoke_for_imei(tx: &mut Tx, imei: &str) -> Result<usize> {
 /// Revokes every Codelayer session of a user (password changed or reset).
 pub fn revoke_for_user(tx: &mut Tx, user: UserId) -> Result<usize> {
     let mut n = 0;
-    for (k, mut s) in tx.store().scan::<CodelayerSession>(b"")? {
+    // The user's sessions through their index, not a walk of every handheld's sessions.
+    for k in tx.store().index_keys(SESSIONS_BY_USER, &user.key())? {
+        let Some(mut s) = tx.get::<CodelayerSession>(&k)? else {
+            continue;
+        };
         if s.user == user && !s.revoked {
             s.revoked = true;
             tx.put(&k, &s);

@@ -266,10 +266,8 @@ pub fn charts(svc: &Services) -> Result<Value> {
             .sum();
         muster.push(json!({"date": day_text(d), "kg": kg(g)}));
     }
-    let pending_licences = crate::service::devices::devices(store)?
-        .iter()
-        .filter(|d| d.status == crate::domain::devices::DeviceStatus::Pending)
-        .count();
+    let pending_licences =
+        crate::service::devices::count(store, crate::domain::devices::DeviceStatus::Pending)?;
     let overdue = gatepass::summary(svc)?.overdue;
     let locked = lockout::locked(svc)?;
     let locked_accounts = locked

@@ -6,7 +6,8 @@ use std::sync::Arc;
 use crate::domain::credentials::ct_eq;
 use crate::domain::devices::{AppDevice, AppVersion, Device, DeviceStatus};
 use crate::domain::ids::Secret;
-use crate::store::{Store, Tx};
+use crate::store::tables::identity::{count_device_status, seen_key, time_key, DEVICES_BY_SEEN};
+use crate::store::{counters, Record, Store, Tx};
 
 use super::identity::{self as ident, SignInFailure};
 use super::lockout::Subject;
@@ -19,12 +20,84 @@ pub fn device(store: &Store, imei: &str) -> Result<Option<Device>> {
     Ok(store.get::<Device>(imei.trim().as_bytes())?)
 }
 
-pub fn devices(store: &Store) -> Result<Vec<Device>> {
-    Ok(store
-        .scan::<Device>(b"")?
-        .into_iter()
-        .map(|(_, d)| d)
-        .collect())
+/// The admin's device list: at most `limit` devices in IMEI order, after `after` (the last
+/// IMEI of the previous page), so the list never reads the whole tree.
+pub fn devices_page(store: &Store, after: Option<&str>, limit: usize) -> Result<Vec<Device>> {
+    let mut out = Vec::with_capacity(limit.min(256));
+    let start = match after {
+        Some(a) => [a.as_bytes(), &[0]].concat(),
+        None => Vec::new(),
+    };
+    for item in store.engine().range(Device::TREE, &start, &[0xff; 64])? {
+        if out.len() >= limit {
+            break;
+        }
+        let (_, v) = item?;
+        out.push(crate::store::codec::decode::<Device>(&v)?);
+    }
+    Ok(out)
+}
+
+/// Stores a device and keeps its status counters and last-seen index in step (every write of
+/// a `Device` goes through here).
+fn put_device(tx: &mut Tx, d: &Device) -> Result<()> {
+    let old = tx.get::<Device>(d.imei.as_bytes())?;
+    if old.as_ref().map(|o| o.status) != Some(d.status) {
+        if let Some(o) = &old {
+            counters::add(tx, &count_device_status(o.status), -1)?;
+        }
+        counters::add(tx, &count_device_status(d.status), 1)?;
+    }
+    let (was, now) = (old.as_ref().and_then(seen_key), seen_key(d));
+    if was != now {
+        if let Some(k) = was {
+            tx.delete_raw(DEVICES_BY_SEEN, &k);
+        }
+        if let Some(k) = now {
+            tx.index(DEVICES_BY_SEEN, &k);
+        }
+    }
+    tx.put(d.imei.as_bytes(), d);
+    Ok(())
+}
+
+/// How many licence records are in `status` (a counter).
+pub fn count(store: &Store, status: DeviceStatus) -> Result<u64> {
+    Ok(counters::get(store, &count_device_status(status))?)
+}
+
+/// The dashboard's device figures: counters, and the recent end of the last-seen index for
+/// "online" (reads only the devices seen within `window_secs`).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Summary {
+    pub total: u64,
+    pub approved: u64,
+    pub pending: u64,
+    pub online: u64,
+    pub online_window_secs: i64,
+}
+
+pub fn summary(store: &Store, now: i64, window_secs: i64) -> Result<Summary> {
+    use DeviceStatus::*;
+    let mut total = 0;
+    for s in [Pending, Approved, Rejected, Blocked] {
+        total += count(store, s)?;
+    }
+    let mut online = 0;
+    let start = time_key(now - window_secs);
+    for item in store.engine().range(DEVICES_BY_SEEN, &start, &[0xff; 9])? {
+        let (k, _) = item?;
+        if let Some(d) = store.get::<Device>(&k[8..])? {
+            online += u64::from(d.status == Approved);
+        }
+    }
+    Ok(Summary {
+        total,
+        approved: count(store, Approved)?,
+        pending: count(store, Pending)?,
+        online,
+        online_window_secs: window_secs,
+    })
 }
 
 fn new_device(now: i64, imei: &str, app_id: &str) -> Device {
@@ -60,33 +133,18 @@ pub fn licence_request(svc: &Services, tx: &mut Tx, imei: &str, app_id: &str) ->
                 changed = true;
             }
             if changed {
-                tx.put(imei.as_bytes(), &d);
+                put_device(tx, &d)?;
             }
             Ok(d)
         }
         None => {
             let mut d = new_device(now, imei, app_id);
             d.last_seen_unix = Some(now);
-            tx.put(imei.as_bytes(), &d);
+            put_device(tx, &d)?;
             tracing::info!(imei, app_id, "licence requested");
             Ok(d)
         }
     }
-}
-
-/// How many pending licence requests there are, counting up to `stop` (a flood can file at
-/// most `security.licence_pending_max` of them, so this never walks an unbounded tree).
-fn pending_at_least(store: &Store, stop: usize) -> Result<usize> {
-    let mut n = 0;
-    for item in store.scan_iter::<Device>(b"")? {
-        if item?.1.status == DeviceStatus::Pending {
-            n += 1;
-            if n >= stop {
-                break;
-            }
-        }
-    }
-    Ok(n)
 }
 
 /// A request from `peer` would file a new device record: at most
@@ -107,7 +165,7 @@ fn admit_new_device(svc: &Services, tx: &Tx, imei: &str, peer: &str) -> Result<(
         key: "throttle.licence",
         retry_after_secs: retry,
     })?;
-    if pending_at_least(tx.store(), sec.licence_pending_max)? >= sec.licence_pending_max {
+    if count(tx.store(), DeviceStatus::Pending)? >= sec.licence_pending_max as u64 {
         tracing::warn!(peer, "licence request refused: too many pending");
         return Err(ServiceError::Throttled {
             key: "throttle.licence_pending_full",
@@ -213,7 +271,7 @@ pub fn register(svc: &Services, tx: &mut Tx, r: Registration<'_>) -> Result<Devi
     d.device_name = r.device_name.to_string();
     d.mobile = r.mobile.to_string();
     d.last_seen_unix = Some(now);
-    tx.put(r.imei.as_bytes(), &d);
+    put_device(tx, &d)?;
     tracing::info!(imei = r.imei, client_id = r.client_id, "device registered");
     Ok(d)
 }
@@ -284,7 +342,7 @@ pub fn decide(svc: &Services, tx: &mut Tx, imei: &str, decision: Decision) -> Re
             }
         }
     }
-    tx.put(d.imei.as_bytes(), &d);
+    put_device(tx, &d)?;
     tracing::info!(imei = %d.imei, status = d.status.as_str(), "device decision");
     crate::telemetry::audit::record("licence_decision", &d.imei, d.status.as_str());
     Ok(d)
@@ -377,7 +435,7 @@ pub async fn sign_in(svc: &Arc<Services>, s: DeviceSignIn<'_>) -> Result<Secret>
     if let Some(mut d) = tx.get::<Device>(s.imei.as_bytes())? {
         d.last_seen_unix = Some(svc.now_unix());
         d.app_version = s.ver.to_string();
-        tx.put(s.imei.as_bytes(), &d);
+        put_device(&mut tx, &d)?;
     }
     tx.commit().await?;
     tracing::info!(user = %user.username, imei = s.imei, "codelayer session opened");

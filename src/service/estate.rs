@@ -16,7 +16,7 @@ use crate::domain::time::local_day;
 use crate::domain::validate::FieldError;
 use crate::i18n::{self, Lang};
 use crate::service::transfer::{Row, RowOutcome, Table};
-use crate::store::{Record, Tx};
+use crate::store::Tx;
 
 use super::{Result, Services};
 
@@ -41,7 +41,7 @@ pub fn summary(svc: &Services) -> Result<Summary> {
     let store = &svc.store;
     let (lines, slips) = muster::counts_of_day(store, today(svc))?;
     Ok(Summary {
-        labourers: store.engine().scan(Labourer::TREE, b"")?.count(),
+        labourers: labour::labourer_count(store)? as usize,
         faces: faces::count(store)?,
         muster_lines_today: lines,
         musters_today: slips,

@@ -10,8 +10,10 @@ use crate::domain::devices::CodelayerSession;
 use crate::domain::identity::{
     DeviceLogin, DeviceSlot, OutboxMessage, ResetCode, TokenRecord, WablasEvent,
 };
-use crate::store::tables::identity::{SESSIONS_BY_IMEI, TOKENS_BY_USER};
-use crate::store::{self, Record, Tx};
+use crate::store::tables::identity::{
+    OUTBOX_BY_GATEWAY, SESSIONS_BY_IMEI, SESSIONS_BY_USER, TOKENS_BY_USER,
+};
+use crate::store::{self, Record, Store, Tx};
 
 use super::{Result, Services};
 
@@ -22,9 +24,9 @@ const MESSAGES_SECS: i64 = 30 * 86_400;
 /// Deletes per transaction.
 const BATCH: usize = 2_000;
 
-fn candidates<R: Record>(svc: &Services, dead: impl Fn(&R) -> bool) -> Result<Vec<Vec<u8>>> {
+fn candidates<R: Record>(store: &Store, dead: impl Fn(&R) -> bool) -> Result<Vec<Vec<u8>>> {
     let mut out = Vec::new();
-    for item in svc.store.scan_iter::<R>(b"")? {
+    for item in store.scan_iter::<R>(b"")? {
         let (k, r) = item?;
         if dead(&r) {
             out.push(k);
@@ -36,6 +38,37 @@ fn candidates<R: Record>(svc: &Services, dead: impl Fn(&R) -> bool) -> Result<Ve
     Ok(out)
 }
 
+/// What one pass would remove, found by walking the trees (off the async workers).
+struct Found {
+    tokens: Vec<Vec<u8>>,
+    sessions: Vec<Vec<u8>>,
+    logins: Vec<Vec<u8>>,
+    failures: Vec<Vec<u8>>,
+    codes: Vec<Vec<u8>>,
+    outbox: Vec<Vec<u8>>,
+    events: Vec<Vec<u8>>,
+}
+
+fn find(store: &Store, now: i64, idle_cl: i64, idle_az: i64, lock: i64) -> Result<Found> {
+    Ok(Found {
+        tokens: candidates::<TokenRecord>(store, |t| t.expires_unix + GRACE_SECS < now)?,
+        sessions: candidates::<CodelayerSession>(store, |s| {
+            now - s.last_used_unix > idle_cl + GRACE_SECS
+                || (s.revoked && now - s.issued_unix > GRACE_SECS)
+        })?,
+        logins: candidates::<DeviceLogin>(store, |l| {
+            now - l.last_activity_unix > idle_az + GRACE_SECS
+                || (l.revoked && now - l.issued_unix > GRACE_SECS)
+        })?,
+        failures: candidates::<LoginFailures>(store, |f| {
+            f.locked_until_unix < now && now - f.last_failure_unix > lock
+        })?,
+        codes: candidates::<ResetCode>(store, |c| c.expires_unix + GRACE_SECS < now)?,
+        outbox: candidates::<OutboxMessage>(store, |m| now - m.created_unix > MESSAGES_SECS)?,
+        events: candidates::<WablasEvent>(store, |e| now - e.received_unix > MESSAGES_SECS)?,
+    })
+}
+
 /// One pass; returns how many records were removed.
 pub async fn sweep(svc: &Services) -> Result<usize> {
     let now = svc.now_unix();
@@ -44,22 +77,19 @@ pub async fn sweep(svc: &Services) -> Result<usize> {
     let idle_az = cfg.auth.authorize_token_idle_hours * 3600;
     let lock = cfg.auth.lockout_minutes * 60;
     let mut removed = 0;
-
-    let tokens = candidates::<TokenRecord>(svc, |t| t.expires_unix + GRACE_SECS < now)?;
-    let sessions = candidates::<CodelayerSession>(svc, |s| {
-        now - s.last_used_unix > idle_cl + GRACE_SECS
-            || (s.revoked && now - s.issued_unix > GRACE_SECS)
-    })?;
-    let logins = candidates::<DeviceLogin>(svc, |l| {
-        now - l.last_activity_unix > idle_az + GRACE_SECS
-            || (l.revoked && now - l.issued_unix > GRACE_SECS)
-    })?;
-    let failures = candidates::<LoginFailures>(svc, |f| {
-        f.locked_until_unix < now && now - f.last_failure_unix > lock
-    })?;
-    let codes = candidates::<ResetCode>(svc, |c| c.expires_unix + GRACE_SECS < now)?;
-    let outbox = candidates::<OutboxMessage>(svc, |m| now - m.created_unix > MESSAGES_SECS)?;
-    let events = candidates::<WablasEvent>(svc, |e| now - e.received_unix > MESSAGES_SECS)?;
+    // The walks block: a thread of their own, so requests keep their workers meanwhile.
+    let store = svc.store.clone();
+    let Found {
+        tokens,
+        sessions,
+        logins,
+        failures,
+        codes,
+        outbox,
+        events,
+    } = tokio::task::spawn_blocking(move || find(&store, now, idle_cl, idle_az, lock))
+        .await
+        .map_err(|e| super::ServiceError::Internal(e.to_string()))??;
 
     let mut tx = svc.store.begin().await;
     for k in tokens {
@@ -75,6 +105,7 @@ pub async fn sweep(svc: &Services) -> Result<usize> {
         if let Some(s) = tx.get::<CodelayerSession>(&k)? {
             let prefix = store::prefix(&[s.imei.as_bytes()]);
             tx.delete_raw(SESSIONS_BY_IMEI, &[prefix.as_slice(), &k].concat());
+            tx.delete_raw(SESSIONS_BY_USER, &[s.user.key().as_slice(), &k].concat());
             tx.delete::<CodelayerSession>(&k);
             removed += 1;
         }
@@ -94,9 +125,20 @@ pub async fn sweep(svc: &Services) -> Result<usize> {
     }
     removed += delete_all::<LoginFailures>(&mut tx, failures);
     removed += delete_all::<ResetCode>(&mut tx, codes);
-    removed += delete_all::<OutboxMessage>(&mut tx, outbox);
+    for k in outbox {
+        if let Some(m) = tx.get::<OutboxMessage>(&k)? {
+            if let Some(g) = m.gateway_id.as_deref().filter(|g| !g.is_empty()) {
+                let entry = store::key(&[g.as_bytes(), &m.id.to_be_bytes()]);
+                tx.delete_raw(OUTBOX_BY_GATEWAY, &entry);
+            }
+            tx.delete::<OutboxMessage>(&k);
+            removed += 1;
+        }
+    }
     removed += delete_all::<WablasEvent>(&mut tx, events);
     tx.commit().await?;
+    // Index entries only (not records): not in the count.
+    super::lockout::forget_ended(svc, now)?;
     Ok(removed)
 }
 

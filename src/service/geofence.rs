@@ -4,11 +4,27 @@
 use crate::domain::geofence::{Fence, LatLon, Member, Scope, Shape};
 use crate::domain::hr::Employee;
 use crate::domain::shift::Shift;
+use crate::store::tables::attendance::{COUNT_FENCES, COUNT_SHIFTS};
 use crate::store::{Store, Tx};
 
 use super::hr::{Get, Outcome};
 use super::{Result, Services};
 
+/// Most allowed locations and shifts a box keeps: both are read whole at every punch, so the
+/// cap (enforced here, on write) is what bounds that read.
+pub const MAX_FENCES: u64 = 500;
+pub const MAX_SHIFTS: u64 = 100;
+
+/// Counts a new record against its cap, or refuses it.
+fn admit_new(tx: &mut Tx, counter: &str, max: u64, what: &str) -> std::result::Result<(), String> {
+    let n = crate::store::counters::get(tx.store(), counter).map_err(|e| e.to_string())?;
+    if n >= max {
+        return Err(format!("this box keeps at most {max} {what}"));
+    }
+    crate::store::counters::add(tx, counter, 1).map_err(|e| e.to_string())
+}
+
+/// Every allowed location (at most `MAX_FENCES`).
 pub fn fences(store: &Store) -> Result<Vec<Fence>> {
     Ok(store
         .scan::<Fence>(b"")?
@@ -31,6 +47,7 @@ pub fn allowed_fences(store: &Store, e: &Employee) -> Result<Vec<Fence>> {
         .collect())
 }
 
+/// Every shift (at most `MAX_SHIFTS`).
 pub fn shifts(store: &Store) -> Result<Vec<Shift>> {
     Ok(store
         .scan::<Shift>(b"")?
@@ -136,6 +153,9 @@ pub fn upsert_fence(
             return Ok((f, Outcome::Unchanged));
         }
     }
+    if old.is_none() {
+        admit_new(tx, COUNT_FENCES, MAX_FENCES, "locations")?;
+    }
     f.updated_unix = svc.now_unix();
     tx.put(code.as_bytes(), &f);
     let outcome = if old.is_some() {
@@ -191,6 +211,9 @@ pub fn upsert_shift(
         if *o == s {
             return Ok((s, Outcome::Unchanged));
         }
+    }
+    if old.is_none() {
+        admit_new(tx, COUNT_SHIFTS, MAX_SHIFTS, "shifts")?;
     }
     s.updated_unix = svc.now_unix();
     tx.put(code.as_bytes(), &s);

@@ -4,7 +4,7 @@
 use crate::domain::credentials::{check_policy, PasswordHash, PolicyError};
 use crate::domain::identity::{ClientApp, Role, TokenKind, TokenRecord, User};
 use crate::domain::ids::{AppKey, Secret, TokenHash, UserId};
-use crate::store::tables::identity::{Counter, TOKENS_BY_USER, USERS_BY_NAME};
+use crate::store::tables::identity::{Counter, COUNT_CLIENTS, COUNT_USERS, TOKENS_BY_USER, USERS_BY_NAME};
 use crate::store::{self, Store, Tx};
 
 use super::lockout::{self, Subject};
@@ -34,6 +34,29 @@ pub fn user(store: &Store, id: UserId) -> Result<Option<User>> {
     Ok(store.get::<User>(&id.key())?)
 }
 
+/// Most user accounts a box keeps: staff accounts, not the labour roll. The cap is what lets
+/// the users' searches (Get Users List, Get Task User) read the tree whole.
+pub const MAX_USERS: u64 = 5_000;
+
+/// How many user accounts exist (a counter kept by `add_user`).
+pub fn user_count(store: &Store) -> Result<u64> {
+    Ok(store::counters::get(store, COUNT_USERS)?)
+}
+
+/// At most `limit` users in id order, after the user id `after`.
+pub fn users_page(store: &Store, after: Option<UserId>, limit: usize) -> Result<Vec<User>> {
+    let start = after.map_or(Vec::new(), |a| UserId(a.0.saturating_add(1)).key().to_vec());
+    let mut out = Vec::with_capacity(limit.min(256));
+    for item in store.engine().range(<User as store::Record>::TREE, &start, &[0xff; 9])? {
+        if out.len() >= limit {
+            break;
+        }
+        out.push(crate::store::codec::decode::<User>(&item?.1)?);
+    }
+    Ok(out)
+}
+
+/// Every user (at most `MAX_USERS`).
 pub fn users(store: &Store) -> Result<Vec<User>> {
     Ok(store
         .scan::<User>(b"")?
@@ -83,6 +106,12 @@ pub fn add_user(svc: &Services, tx: &mut Tx, new: NewUser<'_>) -> Result<User> {
             "user {username} already exists"
         )));
     }
+    if user_count(tx.store())? >= MAX_USERS {
+        return Err(ServiceError::conflict(format!(
+            "this box keeps at most {MAX_USERS} user accounts"
+        )));
+    }
+    store::counters::add(tx, COUNT_USERS, 1)?;
     let now = svc.now_unix();
     let id = UserId(next_id(tx, "user")?);
     let user = User {
@@ -177,6 +206,9 @@ pub fn revoke_user_tokens(tx: &mut Tx, id: UserId) -> Result<usize> {
     Ok(n)
 }
 
+/// Most client systems (app keys) a box keeps.
+pub const MAX_CLIENTS: u64 = 200;
+
 /// Creates a client system: returns it with its private key, shown once.
 pub fn add_client(svc: &Services, tx: &mut Tx, name: &str) -> Result<(ClientApp, Secret)> {
     let name = name.trim();
@@ -187,6 +219,13 @@ pub fn add_client(svc: &Services, tx: &mut Tx, name: &str) -> Result<(ClientApp,
             vec![("min", "1".into()), ("max", "100".into())],
         ));
     }
+    // Capped (revoked ones stay on record), so the admin's list may read the tree whole.
+    if store::counters::get(tx.store(), COUNT_CLIENTS)? >= MAX_CLIENTS {
+        return Err(ServiceError::conflict(format!(
+            "this box keeps at most {MAX_CLIENTS} client systems"
+        )));
+    }
+    store::counters::add(tx, COUNT_CLIENTS, 1)?;
     let app_key = AppKey(format!("ak_{}", svc.secrets.hex_token(16).expose()));
     let private = Secret(format!("pk_{}", svc.secrets.hex_token(32).expose()));
     let client = ClientApp {
@@ -215,6 +254,7 @@ pub fn revoke_client(tx: &mut Tx, app_key: &str) -> Result<ClientApp> {
     Ok(c)
 }
 
+/// Every client system (at most `MAX_CLIENTS`).
 pub fn clients(store: &Store) -> Result<Vec<ClientApp>> {
     Ok(store
         .scan::<ClientApp>(b"")?

@@ -18,6 +18,7 @@ use super::{Result, ServiceError, Services};
 /// Index tree: user subject ‖ 0 ‖ device subject, for every device a user's failed sign-ins
 /// came from, so lifting the user's lockout (`unlock_user_everywhere`) lifts those devices' too.
 pub use crate::store::tables::identity::LOCKOUT_DEVICES_BY_USER as DEVICES_BY_USER;
+use crate::store::tables::identity::{time_key, LOCKED_UNTIL};
 
 /// Serializes the read-modify-write of failure counts (they bypass the writer lock).
 static COUNTS: Mutex<()> = Mutex::new(());
@@ -69,7 +70,23 @@ pub fn failed(svc: &Services, subjects: &[Subject]) -> Result<Duration> {
     let mut delay = 0;
     for s in subjects {
         let mut f = svc.store.get::<LoginFailures>(s.key())?.unwrap_or_default();
+        let was_until = f.locked_until_unix;
         f.record_failure(now, a.lockout_after_failures, a.lockout_minutes * 60);
+        if f.locked_until_unix != was_until && f.locked_until_unix > now {
+            // The lockout index: `locked` reads only the subjects still locked.
+            ops.push(Op {
+                tree: LOCKED_UNTIL.into(),
+                key: until_key(f.locked_until_unix, s),
+                value: Some(crate::store::codec::INDEX_VALUE.to_vec()),
+            });
+            if was_until > 0 {
+                ops.push(Op {
+                    tree: LOCKED_UNTIL.into(),
+                    key: until_key(was_until, s),
+                    value: None,
+                });
+            }
+        }
         if f.locked_for(now).is_some() && f.failures == 0 {
             tracing::warn!(subject = %s.0, minutes = a.lockout_minutes, "sign-in locked out after repeated failures");
             svc.metrics
@@ -149,16 +166,52 @@ pub fn unlock_user_everywhere(tx: &mut Tx, username: &str) -> Result<Vec<String>
     Ok(lifted)
 }
 
-/// Subjects currently locked, with seconds left (for the console).
+/// A lockout's key in `LOCKED_UNTIL`.
+fn until_key(until: i64, s: &Subject) -> Vec<u8> {
+    [time_key(until).as_slice(), s.key()].concat()
+}
+
+/// Subjects currently locked, with seconds left (for the console): only the end of the lockout
+/// index that is still in the future is read (entries of lifted lockouts are skipped).
 pub fn locked(svc: &Services) -> Result<Vec<(String, i64)>> {
     let now = svc.now_unix();
-    Ok(svc
+    let mut out = Vec::new();
+    let start = time_key(now.saturating_add(1));
+    for item in svc.store.engine().range(LOCKED_UNTIL, &start, &[0xff; 9])? {
+        let (k, _) = item?;
+        let subject = &k[8..];
+        if let Some(f) = svc.store.get::<LoginFailures>(subject)? {
+            if let Some(left) = f.locked_for(now) {
+                if time_key(f.locked_until_unix) == k[..8] {
+                    out.push((String::from_utf8_lossy(subject).into_owned(), left));
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Drops the lockout index entries that ended before `before` (the expiry sweep): reads only
+/// those.
+pub fn forget_ended(svc: &Services, before: i64) -> Result<usize> {
+    let mut ops = Vec::new();
+    for item in svc
         .store
-        .scan::<LoginFailures>(b"")?
-        .into_iter()
-        .filter_map(|(k, f)| {
-            f.locked_for(now)
-                .map(|left| (String::from_utf8_lossy(&k).into_owned(), left))
-        })
-        .collect())
+        .engine()
+        .range(LOCKED_UNTIL, &[], &time_key(before))?
+    {
+        ops.push(Op {
+            tree: LOCKED_UNTIL.into(),
+            key: item?.0,
+            value: None,
+        });
+        if ops.len() >= 2_000 {
+            break;
+        }
+    }
+    let n = ops.len();
+    if n > 0 {
+        svc.store.apply(&ops)?;
+    }
+    Ok(n)
 }

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use crate::domain::identity::{Channel, DeliveryStatus, OutboxMessage, WablasEvent, WablasKind};
 use crate::domain::ids::UserId;
+use crate::store::tables::identity::OUTBOX_BY_GATEWAY;
 use crate::store::Tx;
 
 use super::identity::next_id;
@@ -55,24 +56,35 @@ pub fn enqueue(svc: &Services, tx: &mut Tx, m: NewMessage<'_>) -> Result<OutboxM
     Ok(msg)
 }
 
-/// The outbox, newest first, with texts opened (admin only).
+/// The outbox, newest first, with texts opened (admin only). Ids are numbered in order and the
+/// sweep removes the oldest first, so walking down from the last id until a gap reads only the
+/// `limit` newest.
 pub fn list(svc: &Services, limit: usize) -> Result<Vec<(OutboxMessage, String)>> {
-    let mut all: Vec<(OutboxMessage, String)> = svc
+    let last = svc
         .store
-        .scan::<OutboxMessage>(b"")?
-        .into_iter()
-        .map(|(_, m)| {
-            let text = svc
-                .secrets
-                .open(&m.sealed_text, TEXT_CONTEXT)
-                .map(|b| String::from_utf8_lossy(&b).into_owned())
-                .unwrap_or_default();
-            (m, text)
-        })
-        .collect();
-    all.reverse();
-    all.truncate(limit);
-    Ok(all)
+        .get::<crate::store::tables::identity::Counter>(b"outbox")?
+        .map_or(0, |c| c.0);
+    let mut out = Vec::new();
+    for id in (1..=last).rev() {
+        if out.len() >= limit {
+            break;
+        }
+        let Some(m) = svc.store.get::<OutboxMessage>(&id.to_be_bytes())? else {
+            break;
+        };
+        let text = svc
+            .secrets
+            .open(&m.sealed_text, TEXT_CONTEXT)
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .unwrap_or_default();
+        out.push((m, text));
+    }
+    Ok(out)
+}
+
+/// A message's key in `OUTBOX_BY_GATEWAY`.
+fn gateway_key(gateway_id: &str, id: u64) -> Vec<u8> {
+    crate::store::key(&[gateway_id.as_bytes(), &id.to_be_bytes()])
 }
 
 /// Stores a gateway callback. Returns false when the same event was already stored (the
@@ -85,12 +97,16 @@ pub fn record_wablas(svc: &Services, tx: &mut Tx, ev: &WablasEvent) -> Result<bo
     tx.put(&key, ev);
     if ev.kind == WablasKind::Status {
         if let Some(status) = DeliveryStatus::from_wablas(&ev.status) {
-            // Match the message we sent by the gateway's id.
-            for (k, mut m) in tx.store().scan::<OutboxMessage>(b"")? {
+            // Match the message we sent by the gateway's id (its index, not a walk).
+            let prefix = crate::store::prefix(&[ev.id.as_bytes()]);
+            for id in tx.store().index_keys(OUTBOX_BY_GATEWAY, &prefix)? {
+                let Some(mut m) = tx.get::<OutboxMessage>(&id)? else {
+                    continue;
+                };
                 if m.gateway_id.as_deref() == Some(ev.id.as_str()) {
                     m.status = status;
                     m.updated_unix = svc.now_unix();
-                    tx.put(&k, &m);
+                    tx.put(&id, &m);
                 }
             }
         }
@@ -163,6 +179,9 @@ async fn deliver(svc: &Arc<Services>, id: u64) -> Result<()> {
             Ok(gateway_id) => {
                 cur.status = DeliveryStatus::Sent;
                 cur.gateway_id = gateway_id.clone();
+                if let Some(g) = gateway_id.as_deref().filter(|g| !g.is_empty()) {
+                    tx.index(OUTBOX_BY_GATEWAY, &gateway_key(g, id));
+                }
             }
             Err(_) => cur.status = DeliveryStatus::Failed,
         }

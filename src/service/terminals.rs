@@ -18,7 +18,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use crate::domain::terminals::{
     parse_zone, render_options, OptionsBlock, Sn, Terminal, TerminalState, DEFAULT_DELAY_SECS,
 };
-use crate::store::tables::terminals::COMMANDS_OPEN;
+use crate::store::tables::terminals::{COMMANDS_OPEN, COUNT_TERMINALS};
 use crate::store::{self, Store};
 
 use super::{Result, ServiceError, Services};
@@ -137,6 +137,15 @@ pub async fn contact(svc: &Services, sn: &Sn, c: Contact) -> Result<Terminal> {
     let (t, _) = match tx.get::<Terminal>(sn.0.as_bytes())? {
         Some(t) => merge(t, &c, now),
         None => {
+            // Any serial on the LAN files a pending record: capped, so the lists and the
+            // dashboard may read the tree whole.
+            if store::counters::get(tx.store(), COUNT_TERMINALS)? >= MAX_TERMINALS {
+                tracing::warn!(sn = %sn.0, "new terminal refused: {MAX_TERMINALS} on record");
+                return Err(ServiceError::conflict(format!(
+                    "this box keeps at most {MAX_TERMINALS} terminals"
+                )));
+            }
+            store::counters::add(&mut tx, COUNT_TERMINALS, 1)?;
             tracing::info!(sn = %sn.0, ip = ?c.ip, "new terminal: pending approval");
             merge(Terminal::new(sn, now), &c, now)
         }
@@ -192,6 +201,10 @@ pub fn terminal(store: &Store, sn: &str) -> Result<Option<Terminal>> {
     Ok(store.get::<Terminal>(sn.as_bytes())?)
 }
 
+/// Most terminals a box keeps on record (staff pre-approvals count too).
+pub const MAX_TERMINALS: u64 = 256;
+
+/// Every terminal (at most `MAX_TERMINALS`, plus any staff pre-approved past it).
 pub fn terminals(store: &Store) -> Result<Vec<Terminal>> {
     Ok(store
         .scan::<Terminal>(b"")?
@@ -288,6 +301,9 @@ pub async fn set_state(
     let now = svc.now_unix();
     let mut tx = svc.store.begin().await;
     // Staff may decide before the terminal's first contact (pre-approval by serial number).
+    if tx.get::<Terminal>(sn.0.as_bytes())?.is_none() {
+        store::counters::add(&mut tx, COUNT_TERMINALS, 1)?;
+    }
     let mut t = tx
         .get::<Terminal>(sn.0.as_bytes())?
         .unwrap_or_else(|| Terminal {

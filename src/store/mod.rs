@@ -15,6 +15,7 @@ pub mod engine;
 pub mod fault;
 pub mod idempotency;
 pub mod outbox;
+pub mod reads;
 pub mod schema;
 pub mod sync;
 pub mod tables;
@@ -93,6 +94,8 @@ impl Store {
     }
 
     pub fn with_engine(engine: Arc<dyn Engine>, state_dir: &Path) -> Result<Self> {
+        // Every read is counted (/metrics: gatehouse_store_records_read_total).
+        let engine: Arc<dyn Engine> = Arc::new(reads::Counted(engine));
         let blobs = Blobs::open(&state_dir.join("blobs"))?;
         let commit = commit::GroupCommit::start(engine.clone());
         Ok(Self(Arc::new(Inner {

@@ -26,6 +26,7 @@ mod hr;
 mod identity;
 mod pg;
 mod power;
+mod reads;
 mod roles;
 mod scale;
 mod stalled;

@@ -95,21 +95,8 @@ fn area(name: &str, r: Result<Value, Problem>) -> Value {
 const ONLINE_SECS: i64 = 15 * 60;
 
 fn devices_summary(svc: &Services, now: i64) -> Result<Value, Problem> {
-    use crate::domain::devices::DeviceStatus;
-    let all = devices::devices(&svc.store)?;
-    let count = |st: DeviceStatus| all.iter().filter(|d| d.status == st).count();
-    let online = all
-        .iter()
-        .filter(|d| d.status == DeviceStatus::Approved)
-        .filter(|d| d.last_seen_unix.is_some_and(|t| now - t <= ONLINE_SECS))
-        .count();
-    Ok(json!({
-        "total": all.len(),
-        "approved": count(DeviceStatus::Approved),
-        "pending": count(DeviceStatus::Pending),
-        "online": online,
-        "online_window_secs": ONLINE_SECS,
-    }))
+    let s = devices::summary(&svc.store, now, ONLINE_SECS)?;
+    Ok(serde_json::to_value(s).unwrap_or(Value::Null))
 }
 
 /// Today's punches without the per-gang lists (the attendance screen loads those).

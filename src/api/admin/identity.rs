@@ -10,7 +10,7 @@ use crate::api::Problem;
 use crate::api::{Request, Route};
 use crate::domain::devices::Device;
 use crate::domain::identity::Role;
-use crate::domain::validate::Fields;
+use crate::domain::validate::{FieldError, Fields};
 use crate::service::devices::{self, Decision};
 use crate::service::lockout::{self, Subject};
 use crate::service::outbox;
@@ -21,9 +21,16 @@ pub fn routes() -> Vec<Route> {
         route(Method::POST, "/admin/users", "Add User", |svc, req| {
             Box::pin(add_user(svc, req))
         }),
-        route(Method::GET, "/admin/users", "List Users", |svc, _| {
-            Box::pin(list_users(svc))
-        }),
+        {
+            let mut r = route(Method::GET, "/admin/users", "List Users", |svc, req| {
+                Box::pin(list_users(svc, req))
+            });
+            r.doc.query = vec![
+                ("limit", "Most users in one answer (1–1000, default 500)"),
+                ("after", "The last user_id of the previous page: the list goes on after it"),
+            ];
+            r
+        },
         route(Method::POST, "/admin/clients", "Add Client", |svc, req| {
             Box::pin(add_client(svc, req))
         }),
@@ -66,9 +73,16 @@ pub fn routes() -> Vec<Route> {
             "Gateway Callbacks",
             |svc, _| Box::pin(list_wablas(svc)),
         ),
-        route(Method::GET, "/admin/devices", "List Devices", |svc, _| {
-            Box::pin(list_devices(svc))
-        }),
+        {
+            let mut r = route(Method::GET, "/admin/devices", "List Devices", |svc, req| {
+                Box::pin(list_devices(svc, req))
+            });
+            r.doc.query = vec![
+                ("limit", "Most devices in one answer (1–1000, default 500)"),
+                ("after", "The last IMEI of the previous page: the list goes on after it"),
+            ];
+            r
+        },
         route(
             Method::POST,
             "/admin/devices/approve",
@@ -136,10 +150,23 @@ async fn add_user(svc: Arc<Services>, req: Request) -> AdminResult {
     )
 }
 
-async fn list_users(svc: Arc<Services>) -> AdminResult {
+/// One page of users in id order (`limit`, `after`): the answer stays an array.
+async fn list_users(svc: Arc<Services>, req: Request) -> AdminResult {
+    let (limit, after) = paging(&req)?;
+    let after = match after.map(|a| a.parse::<u64>()) {
+        None => None,
+        Some(Ok(n)) => Some(crate::domain::ids::UserId(n)),
+        Some(Err(_)) => {
+            return Err(Problem::invalid(vec![FieldError {
+                field: "after".into(),
+                key: "field.type",
+                args: vec![("expected", "a positive integer".into())],
+            }]))
+        }
+    };
     // Locked subjects are few (failed sign-ins within the lockout window).
     let locked = lockout::locked(&svc)?;
-    let users: Vec<Value> = ident::users(&svc.store)?
+    let users: Vec<Value> = ident::users_page(&svc.store, after, limit)?
         .iter()
         .map(|u| {
             let subject = Subject::user(&u.username).0;
@@ -269,9 +296,33 @@ fn device_json(d: &Device) -> Value {
     })
 }
 
-async fn list_devices(svc: Arc<Services>) -> AdminResult {
+/// Default and largest page of the admin lists that page (`limit`, `after`).
+const LIST_LIMIT: usize = 500;
+const LIST_LIMIT_MAX: usize = 1000;
+
+/// `limit` (1–1000, default 500) and `after` (the last key of the previous page).
+fn paging(req: &Request) -> Result<(usize, Option<String>), Problem> {
+    let limit = match req.query_param("limit").filter(|l| !l.is_empty()) {
+        None => LIST_LIMIT,
+        Some(s) => match s.parse::<usize>() {
+            Ok(n) if (1..=LIST_LIMIT_MAX).contains(&n) => n,
+            _ => {
+                return Err(Problem::invalid(vec![FieldError {
+                    field: "limit".into(),
+                    key: "field.range",
+                    args: vec![("min", "1".into()), ("max", LIST_LIMIT_MAX.to_string())],
+                }]))
+            }
+        },
+    };
+    Ok((limit, req.query_param("after").filter(|a| !a.is_empty())))
+}
+
+/// One page of devices in IMEI order (`limit`, `after`): the answer stays an array.
+async fn list_devices(svc: Arc<Services>, req: Request) -> AdminResult {
+    let (limit, after) = paging(&req)?;
     let mut list = Vec::new();
-    for d in devices::devices(&svc.store)? {
+    for d in devices::devices_page(&svc.store, after.as_deref(), limit)? {
         let mut v = device_json(&d);
         if let Some(k) = devices::key_delivery(&svc.store, &d.imei)? {
             v["key_delivered_unix"] = json!(k.delivered_unix);

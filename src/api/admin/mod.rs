@@ -155,7 +155,7 @@ async fn status(svc: Arc<Services>) -> AdminResult {
         "site": svc.config.site.name,
         "uptime_secs": svc.started.elapsed().as_secs(),
         "store_bytes": svc.store.engine().size_on_disk(),
-        "users": ident::users(&svc.store)?.len(),
+        "users": ident::user_count(&svc.store)?,
         "storage_fault": storage_fault(),
     }))
 }

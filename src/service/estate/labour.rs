@@ -5,7 +5,7 @@ use chrono::NaiveDate;
 
 use crate::domain::estate::labour::{EstateTask, Firm, Gang, LabourType, Labourer};
 use crate::domain::estate::{EstateTaskId, FirmId, LabourCode};
-use crate::store::tables::estate::{LABOURERS_BY_DISPLAY, TASKS_BY_DAY};
+use crate::store::tables::estate::{COUNT_FIRMS, COUNT_LABOURERS, LABOURERS_BY_DISPLAY, TASKS_BY_DAY};
 use crate::store::{self, Store, Tx};
 
 use super::super::{Result, ServiceError};
@@ -18,6 +18,7 @@ pub enum Upsert {
     Unchanged,
 }
 
+/// Every firm (at most `MAX_FIRMS`).
 pub fn firms(store: &Store) -> Result<Vec<Firm>> {
     Ok(store
         .scan::<Firm>(b"")?
@@ -30,10 +31,21 @@ pub fn firm(store: &Store, id: &FirmId) -> Result<Option<Firm>> {
     Ok(store.get::<Firm>(id.key())?)
 }
 
+/// Most firms a box keeps: Firm List and Get Tasks read the firms whole.
+pub const MAX_FIRMS: u64 = 1_000;
+
 pub fn put_firm(tx: &mut Tx, firm: &Firm) -> Result<Upsert> {
     let old = tx.get::<Firm>(firm.id.key())?;
     if old.as_ref() == Some(firm) {
         return Ok(Upsert::Unchanged);
+    }
+    if old.is_none() {
+        if store::counters::get(tx.store(), COUNT_FIRMS)? >= MAX_FIRMS {
+            return Err(ServiceError::conflict(format!(
+                "this box keeps at most {MAX_FIRMS} firms"
+            )));
+        }
+        store::counters::add(tx, COUNT_FIRMS, 1)?;
     }
     tx.put(firm.id.key(), firm);
     Ok(if old.is_some() {
@@ -80,6 +92,11 @@ pub fn labourers_iter(store: &Store) -> Result<impl Iterator<Item = Result<Labou
         .map(|r| r.map(|(_, l)| l).map_err(ServiceError::from)))
 }
 
+/// How many labourers the roll holds (a counter, not a walk of the tree).
+pub fn labourer_count(store: &Store) -> Result<u64> {
+    Ok(store::counters::get(store, COUNT_LABOURERS)?)
+}
+
 /// The data version of the labourer list (changes with every write to it).
 pub fn labourers_version(store: &Store) -> u64 {
     store.version_of(&[<Labourer as crate::store::Record>::TREE])
@@ -124,6 +141,9 @@ pub fn put_labourer(svc: &super::super::Services, tx: &mut Tx, new: &Labourer) -
             return Ok(Upsert::Unchanged);
         }
         tx.delete_raw(LABOURERS_BY_DISPLAY, &display_key(o));
+    }
+    if old.is_none() {
+        store::counters::add(tx, COUNT_LABOURERS, 1)?;
     }
     tx.put(new.lcode.key(), new);
     tx.index(LABOURERS_BY_DISPLAY, &display_key(new));

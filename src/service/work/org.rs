@@ -5,8 +5,8 @@ use crate::domain::work::org::{
     self as dorg, Address, Business, BusinessId, BusinessKind, Company, Designation, DesignationId,
 };
 use crate::service::identity::next_id;
-use crate::store::tables::work::BUSINESSES_BY_CODE;
-use crate::store::{self, Store, Tx};
+use crate::store::tables::work::{BUSINESSES_BY_CODE, COUNT_BUSINESSES, COUNT_DESIGNATIONS};
+use crate::store::{self, counters, Store, Tx};
 
 use super::{length, not_found, require};
 use crate::service::{Result, ServiceError, Services};
@@ -29,6 +29,21 @@ pub fn business_by_code(store: &Store, code: &str) -> Result<Option<Business>> {
 
 pub fn business(store: &Store, id: BusinessId) -> Result<Option<Business>> {
     Ok(store.get::<Business>(&id.key())?)
+}
+
+/// Most businesses and designations a box keeps: the org lists, the structure tree and the
+/// address book read them whole, so the cap (enforced here, on write) bounds those reads.
+pub const MAX_BUSINESSES: u64 = 1_000;
+pub const MAX_DESIGNATIONS: u64 = 2_000;
+
+/// Counts a new record against its cap, or refuses it.
+fn admit_new(tx: &mut Tx, counter: &str, max: u64, what: &str) -> Result<()> {
+    if counters::get(tx.store(), counter)? >= max {
+        return Err(ServiceError::conflict(format!(
+            "this box keeps at most {max} {what}"
+        )));
+    }
+    Ok(counters::add(tx, counter, 1)?)
 }
 
 fn all_businesses(store: &Store) -> Result<Vec<Business>> {
@@ -122,6 +137,7 @@ pub fn save_business(
             args: vec![("code", code)],
         });
     }
+    admit_new(tx, COUNT_BUSINESSES, MAX_BUSINESSES, "businesses")?;
     let id = BusinessId(next_id(tx, "org.business")?);
     let b = Business {
         id,
@@ -169,6 +185,7 @@ pub fn save_designation(
             ));
         }
     }
+    admit_new(tx, COUNT_DESIGNATIONS, MAX_DESIGNATIONS, "designations")?;
     let id = DesignationId(next_id(tx, "org.designation")?);
     let d = Designation {
         id,
@@ -200,6 +217,7 @@ pub fn delete_designation(tx: &mut Tx, actor: &User, id: DesignationId) -> Resul
         });
     }
     tx.delete::<Designation>(&id.key());
+    counters::add(tx, COUNT_DESIGNATIONS, -1)?;
     Ok(d)
 }
 

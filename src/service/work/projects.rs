@@ -5,10 +5,9 @@ use chrono::NaiveDate;
 use crate::domain::identity::{Permission, User};
 use crate::domain::work::org::{Business, BusinessId};
 use crate::domain::work::projects::{self as dp, Project, ProjectId, ProjectStatus};
-use crate::domain::work::tasks::{Task, TaskStatus};
 use crate::service::identity::next_id;
-use crate::store::tables::work::PROJECTS_BY_CODE;
-use crate::store::{self, Tx};
+use crate::store::tables::work::{count_project, COUNT_PROJECTS, PROJECTS_BY_CODE};
+use crate::store::{self, counters, Tx};
 
 use super::{length, require};
 use crate::service::{Result, ServiceError, Services};
@@ -22,6 +21,9 @@ pub struct NewProject {
     pub start_date: Option<NaiveDate>,
     pub end_date: Option<NaiveDate>,
 }
+
+/// Most projects a box keeps.
+pub const MAX_PROJECTS: u64 = 2_000;
 
 /// Save Project (managers: OrgEdit — projects are part of how the estate is organised).
 pub fn save_project(svc: &Services, tx: &mut Tx, actor: &User, new: NewProject) -> Result<Project> {
@@ -51,6 +53,13 @@ pub fn save_project(svc: &Services, tx: &mut Tx, actor: &User, new: NewProject) 
             args: vec![("code", code)],
         });
     }
+    // Capped, so Get Projects may read the tree whole (each one's figures are counters).
+    if counters::get(tx.store(), COUNT_PROJECTS)? >= MAX_PROJECTS {
+        return Err(ServiceError::conflict(format!(
+            "this box keeps at most {MAX_PROJECTS} projects"
+        )));
+    }
+    counters::add(tx, COUNT_PROJECTS, 1)?;
     let id = ProjectId(next_id(tx, "work.project")?);
     let p = Project {
         id,
@@ -83,28 +92,18 @@ pub fn list(
     status: Option<ProjectStatus>,
 ) -> Result<Vec<ProjectView>> {
     require(actor, Permission::ProjectsView)?;
-    let tasks: Vec<Task> = svc
-        .store
-        .scan::<Task>(b"")?
-        .into_iter()
-        .map(|(_, t)| t)
-        .collect();
-    Ok(svc
-        .store
-        .scan::<Project>(b"")?
-        .into_iter()
-        .map(|(_, p)| p)
-        .filter(|p| status.is_none_or(|s| p.status == s))
-        .map(|p| {
-            let of: Vec<&Task> = tasks
-                .iter()
-                .filter(|t| t.project == Some(p.id) && t.status != TaskStatus::Cancelled)
-                .collect();
-            ProjectView {
-                tasks_total: of.len() as u64,
-                tasks_done: of.iter().filter(|t| t.status == TaskStatus::Done).count() as u64,
-                project: p,
-            }
-        })
-        .collect())
+    // Projects are few (a site's own); each one's figures are counters, not a walk of tasks.
+    let mut out = Vec::new();
+    for r in svc.store.scan_iter::<Project>(b"")? {
+        let (_, p) = r?;
+        if status.is_some_and(|s| p.status != s) {
+            continue;
+        }
+        out.push(ProjectView {
+            tasks_total: counters::get(&svc.store, &count_project(p.id, false))?,
+            tasks_done: counters::get(&svc.store, &count_project(p.id, true))?,
+            project: p,
+        });
+    }
+    Ok(out)
 }

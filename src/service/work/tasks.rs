@@ -18,7 +18,7 @@ use crate::service::identity::{self as ident, next_id};
 use crate::service::transfer::Table;
 use crate::store::counters;
 use crate::store::tables::work::{
-    count_status, day_key, order_key, workers, COUNT_ALL, TASKS_BY_ASSIGNEE, TASKS_BY_ORDER,
+    assignee_entries, count_status, count_assignee_open, day_key, facet_entries, session_entries, Facet, SESSIONS_BY_END, TASKS_BY_FACET, order_key, task_figures, workers, COUNT_ALL, TASKS_BY_ASSIGNEE, TASKS_BY_ORDER,
     TASKS_BY_WORKER, TASKS_RUNNING,
 };
 use crate::store::{Store, Tx};
@@ -170,6 +170,34 @@ fn put(tx: &mut Tx, old: Option<&Task>, new: &Task) -> Result<()> {
             }
         }
     }
+    for (tree, entries) in [
+        (SESSIONS_BY_END, session_entries as fn(&Task) -> Vec<Vec<u8>>),
+        (TASKS_BY_FACET, facet_entries),
+    ] {
+        let (was, now) = (old.map(entries).unwrap_or_default(), entries(new));
+        for k in was.iter().filter(|k| !now.contains(k)) {
+            tx.delete_raw(tree, k);
+        }
+        for k in now.iter().filter(|k| !was.contains(k)) {
+            tx.index(tree, k);
+        }
+    }
+    let (was, now) = (old.map(assignee_entries).unwrap_or_default(), assignee_entries(new));
+    for (tree, k) in was.iter().filter(|e| !now.contains(e)) {
+        tx.delete_raw(tree, k);
+    }
+    for (tree, k) in now.iter().filter(|e| !was.contains(e)) {
+        tx.index(tree, k);
+    }
+    let (was, now) = (old.map(task_figures).unwrap_or_default(), task_figures(new));
+    if was != now {
+        for k in &was {
+            counters::add(tx, k, -1)?;
+        }
+        for k in &now {
+            counters::add(tx, k, 1)?;
+        }
+    }
     tx.put(&new.id.key(), new);
     Ok(())
 }
@@ -310,6 +338,18 @@ pub fn delete_task(tx: &mut Tx, actor: &User, id: TaskId) -> Result<Task> {
     }
     counters::add(tx, COUNT_ALL, -1)?;
     counters::add(tx, &count_status(t.status), -1)?;
+    for k in task_figures(&t) {
+        counters::add(tx, &k, -1)?;
+    }
+    for (tree, k) in assignee_entries(&t) {
+        tx.delete_raw(tree, &k);
+    }
+    for k in session_entries(&t) {
+        tx.delete_raw(SESSIONS_BY_END, &k);
+    }
+    for k in facet_entries(&t) {
+        tx.delete_raw(TASKS_BY_FACET, &k);
+    }
     tx.delete::<Task>(&id.key());
     Ok(t)
 }
@@ -326,32 +366,65 @@ pub fn task(svc: &Services, actor: &User, id: TaskId) -> Result<Task> {
     load(&svc.store, id)
 }
 
-/// Tasks in list order, through the order index, from the filter's last day back to its
-/// first (no whole-tree walk and no sort when the filter bounds the days).
+/// Tasks in list order, through the order index (or one facet of the facet index), from the
+/// filter's last day back to its first (no whole-tree walk and no sort when the filter bounds
+/// the days).
 fn in_order<'a>(
     store: &'a Store,
     f: &TaskFilter,
+    facet: Option<Facet>,
 ) -> Result<impl Iterator<Item = Result<Task>> + 'a> {
+    let (tree, prefix) = match facet {
+        Some(fc) => (TASKS_BY_FACET, fc.prefix()),
+        None => (TASKS_BY_ORDER, Vec::new()),
+    };
     let start = f.to.map(|d| day_key(d).to_vec()).unwrap_or_default();
     let end = f
         .from
         .and_then(|d| d.pred_opt())
         .map(|d| day_key(d).to_vec())
         .unwrap_or_else(|| vec![0xff; 13]);
+    let at = prefix.len();
     Ok(store
         .engine()
-        .range(TASKS_BY_ORDER, &start, &end)?
+        .range(tree, &[prefix.as_slice(), &start].concat(), &[prefix.as_slice(), &end].concat())?
         .filter_map(move |r| {
             let k = match r {
                 Ok((k, _)) => k,
                 Err(e) => return Some(Err(e.into())),
             };
-            let id = u64::from_be_bytes(k.get(4..12)?.try_into().ok()?);
+            let id = u64::from_be_bytes(k.get(at + 4..at + 12)?.try_into().ok()?);
             store
                 .get::<Task>(&TaskId(!id).key())
                 .map_err(Into::into)
                 .transpose()
         }))
+}
+
+/// The facet a filtered list walks (the narrowest the filter names), and whether the filter is
+/// that facet and at most a status (then its total is a counter).
+fn facet_of(f: &TaskFilter) -> Option<(Facet, bool)> {
+    let facet = f
+        .assignee
+        .map(Facet::Assignee)
+        .or(f.project.map(Facet::Project))
+        .or(f.business.map(Facet::Business))
+        .or(f.involving.map(Facet::Involving))?;
+    let named = [
+        f.assignee.is_some(),
+        f.project.is_some(),
+        f.business.is_some(),
+        f.involving.is_some(),
+    ]
+    .iter()
+    .filter(|b| **b)
+    .count();
+    let only = named == 1
+        && f.category.is_none()
+        && f.from.is_none()
+        && f.to.is_none()
+        && f.q.is_none();
+    Some((facet, only))
 }
 
 /// Every task matching `f`, in list order. Uses the assignee index when the filter names one,
@@ -368,7 +441,7 @@ pub fn matching(store: &Store, f: &TaskFilter) -> Result<Vec<Task>> {
             v.sort_by(list_order);
             v
         }
-        None => in_order(store, f)?.collect::<Result<Vec<_>>>()?,
+        None => in_order(store, f, None)?.collect::<Result<Vec<_>>>()?,
     };
     out.retain(|t| f.matches(t));
     Ok(out)
@@ -391,9 +464,10 @@ fn counted(f: &TaskFilter) -> Option<String> {
     })
 }
 
-/// Get Task List / Get Tasks: one page and the total. An unfiltered (or status-only) list reads
-/// one page of the order index and its total from a counter; other filters walk only the
-/// assignee's tasks or the filter's days, holding one page.
+/// Get Task List / Get Tasks: one page and the total. An unfiltered (or status-only) list, or
+/// one narrowed to an assignee, project, business or "involving" user (plus a status), reads one
+/// page of the order or facet index and its total from a counter; other filters walk only that
+/// facet's tasks or the filter's days, holding one page.
 pub fn list(
     svc: &Services,
     actor: &User,
@@ -402,20 +476,20 @@ pub fn list(
 ) -> Result<(Vec<Task>, usize)> {
     require(actor, Permission::TasksView)?;
     let store = &svc.store;
-    if f.assignee.is_some() {
-        let all = matching(store, f)?;
-        let total = all.len();
-        let page = all[paging.window(total)].to_vec();
-        return Ok((page, total));
-    }
-    let counted_total = counted(f)
+    let facet = facet_of(f);
+    let counter = match facet {
+        Some((fc, true)) => Some(fc.counter(f.status)),
+        Some((_, false)) => None,
+        None => counted(f),
+    };
+    let counted_total = counter
         .map(|k| counters::get(store, &k))
         .transpose()?
         .map(|n| n as usize);
     let window = paging.window(usize::MAX);
     let mut page = Vec::new();
     let mut seen = 0usize;
-    for t in in_order(store, f)? {
+    for t in in_order(store, f, facet.map(|(fc, _)| fc))? {
         let t = t?;
         if !f.matches(&t) {
             continue;
@@ -501,15 +575,9 @@ pub fn grouping_by_user(svc: &Services, actor: &User, f: &TaskFilter) -> Result<
 pub fn assignable_users(svc: &Services, actor: &User) -> Result<Vec<(User, u64)>> {
     require(actor, Permission::TasksEdit)?;
     let mut out = Vec::new();
+    // Users are capped (identity::MAX_USERS); each one's open tasks are a counter.
     for u in ident::users(&svc.store)?.into_iter().filter(|u| u.active) {
-        let mut open = 0;
-        for k in svc.store.index_keys(TASKS_BY_ASSIGNEE, &u.id.key())? {
-            if let Some(t) = svc.store.get::<Task>(&k)? {
-                if matches!(t.status, TaskStatus::Open | TaskStatus::InProgress) {
-                    open += 1;
-                }
-            }
-        }
+        let open = counters::get(&svc.store, &count_assignee_open(u.id))?;
         out.push((u, open));
     }
     Ok(out)

@@ -6,7 +6,10 @@ use crate::domain::work::tasks::{Priority, Task, TaskId};
 use crate::domain::work::tickets::{self as dk, Ticket, TicketId, TicketStatus};
 use crate::domain::work::Paging;
 use crate::service::identity::next_id;
-use crate::store::Tx;
+use crate::store::tables::work::{
+    count_tickets, ticket_figures, ticket_order_key, ticket_users, TICKETS_BY_ORDER, TICKETS_BY_USER,
+};
+use crate::store::{counters, Tx};
 
 use super::{length, not_found, require};
 use crate::service::{Result, ServiceError, Services};
@@ -60,8 +63,35 @@ pub fn create(svc: &Services, tx: &mut Tx, actor: &User, new: NewTicket) -> Resu
         updated_unix: now,
         resolved_unix: None,
     };
-    tx.put(&id.key(), &t);
+    put(tx, None, &t)?;
     Ok(t)
+}
+
+/// Writes a ticket and keeps its list indexes and counters in step with what changed.
+fn put(tx: &mut Tx, old: Option<&Ticket>, new: &Ticket) -> Result<()> {
+    let order = ticket_order_key(new);
+    let was = old.map(ticket_users).unwrap_or_default();
+    let now = ticket_users(new);
+    for u in was.iter().filter(|u| !now.contains(u)) {
+        tx.delete_raw(TICKETS_BY_USER, &[u.key().as_slice(), &order].concat());
+    }
+    for u in now.iter().filter(|u| !was.contains(u)) {
+        tx.index(TICKETS_BY_USER, &[u.key().as_slice(), &order].concat());
+    }
+    if old.is_none() {
+        tx.index(TICKETS_BY_ORDER, &order);
+    }
+    let (before, after) = (old.map(ticket_figures).unwrap_or_default(), ticket_figures(new));
+    if before != after {
+        for k in &before {
+            counters::add(tx, k, -1)?;
+        }
+        for k in &after {
+            counters::add(tx, k, 1)?;
+        }
+    }
+    tx.put(&new.id.key(), new);
+    Ok(())
 }
 
 /// Update Ticket: status and/or assignee.
@@ -77,6 +107,7 @@ pub fn update(
     let mut t = tx
         .get::<Ticket>(&id.key())?
         .ok_or_else(|| not_found("ticket.not_found"))?;
+    let old = t.clone();
     if let Some(a) = assignee {
         check_refs(tx, a, None)?;
         t.assignee = a;
@@ -90,7 +121,7 @@ pub fn update(
             })?;
     }
     t.updated_unix = now;
-    tx.put(&id.key(), &t);
+    put(tx, Some(&old), &t)?;
     Ok(t)
 }
 
@@ -104,26 +135,41 @@ pub fn list(
     paging: Paging,
 ) -> Result<(Vec<Ticket>, usize)> {
     let all_visible = actor.role.can(Permission::TicketsEdit) && !mine;
-    let mut v: Vec<Ticket> = svc
-        .store
-        .scan::<Ticket>(b"")?
-        .into_iter()
-        .map(|(_, t)| t)
-        .filter(|t| all_visible || t.concerns(actor.id))
-        .filter(|t| status.is_none_or(|s| t.status == s))
-        .collect();
-    v.sort_by_key(|t| std::cmp::Reverse(t.id));
-    let total = v.len();
-    Ok((v[paging.window(total)].to_vec(), total))
+    // Newest first through an index (every ticket, or those concerning the actor); the
+    // total is a counter. Reads the page plus, with a status filter, what it skips.
+    let (tree, prefix) = if all_visible {
+        (TICKETS_BY_ORDER, Vec::new())
+    } else {
+        (TICKETS_BY_USER, actor.id.key().to_vec())
+    };
+    let total = counters::get(
+        &svc.store,
+        &count_tickets((!all_visible).then_some(actor.id), status),
+    )? as usize;
+    let window = paging.window(total);
+    let mut out = Vec::with_capacity(window.len());
+    let mut seen = 0;
+    // Walked lazily: only the keys up to the page's end are read.
+    for item in svc.store.engine().scan(tree, &prefix)? {
+        if seen >= window.end {
+            break;
+        }
+        let (k, _) = item?;
+        let Some(order) = k.get(prefix.len()..prefix.len() + 8) else {
+            continue;
+        };
+        let id = !u64::from_be_bytes(order.try_into().expect("8 bytes"));
+        let Some(t) = svc.store.get::<Ticket>(&TicketId(id).key())? else {
+            continue;
+        };
+        if status.is_some_and(|s| t.status != s) {
+            continue;
+        }
+        if seen >= window.start {
+            out.push(t);
+        }
+        seen += 1;
+    }
+    Ok((out, total))
 }
 
-/// The tickets that concern `user` (widget).
-pub fn concerning(svc: &Services, user: UserId) -> Result<Vec<Ticket>> {
-    Ok(svc
-        .store
-        .scan::<Ticket>(b"")?
-        .into_iter()
-        .map(|(_, t)| t)
-        .filter(|t| t.concerns(user))
-        .collect())
-}

@@ -4,13 +4,13 @@ use chrono::{Datelike, TimeDelta};
 
 use crate::domain::identity::User;
 use crate::domain::work::report::Period;
-use crate::domain::work::tasks::{Task, TaskFilter, TaskStatus};
+use crate::domain::work::tasks::{Task, TaskStatus};
 use crate::domain::work::tickets::TicketStatus;
 
-use super::tasks::{matching, running_for};
+use super::tasks::running_for;
 use super::today;
 use crate::service::{Result, Services};
-use crate::store::tables::work::TASKS_BY_WORKER;
+use crate::store::tables::work::{time_key, SESSIONS_BY_END};
 
 pub struct Timesheet {
     pub today_secs: i64,
@@ -30,10 +30,21 @@ pub fn timesheet(svc: &Services, user: &User) -> Result<Timesheet> {
     let month_start = day.with_day(1).unwrap_or(day);
     let ranges = [bounds(day), bounds(week_start), bounds(month_start)];
     let mut secs = [0i64; 3];
-    // Every task the user has sessions on (their own and any they started unassigned): the
-    // worker index, not a walk of every task.
-    for k in svc.store.index_keys(TASKS_BY_WORKER, &user.id.key())? {
-        let Some(t) = svc.store.get::<Task>(&k)? else {
+    // The tasks of the user's sessions that end inside the week or month or are still open
+    // (their own and any they started unassigned): a range of the sessions index, not their
+    // history.
+    let u = user.id.key();
+    let from = [u.as_slice(), &time_key(ranges[1].0.min(ranges[2].0))].concat();
+    let to = [u.as_slice(), &[0xff; 9]].concat();
+    let mut ids = std::collections::BTreeSet::new();
+    for item in svc.store.engine().range(SESSIONS_BY_END, &from, &to)? {
+        let (k, _) = item?;
+        if let Some(id) = k.get(16..24) {
+            ids.insert(id.to_vec());
+        }
+    }
+    for id in ids {
+        let Some(t) = svc.store.get::<Task>(&id)? else {
             continue;
         };
         for (i, (a, b)) in ranges.iter().enumerate() {
@@ -62,42 +73,35 @@ pub fn tasks(svc: &Services, user: &User) -> Result<TaskCounts> {
     let day = today(svc);
     let (start, end) =
         Period { from: day, to: day }.unix_bounds(svc.config.site.timezone_offset_minutes);
-    let mine = matching(
-        &svc.store,
-        &TaskFilter {
-            assignee: Some(user.id),
-            ..Default::default()
-        },
-    )?;
-    let mut c = TaskCounts {
-        open: 0,
-        in_progress: 0,
-        done_today: 0,
-        overdue: 0,
-        due_today: 0,
-        total_active: 0,
+    // Counters and key ranges of the assignee indexes: what the figures count, never the
+    // user's history (and no task record is read).
+    use crate::store::counters;
+    use crate::store::tables::work::{
+        count_assignee_status, due_key, TASKS_ACTIVE_BY_ASSIGNEE, TASKS_DONE_BY_ASSIGNEE,
     };
-    for t in &mine {
-        match t.status {
-            TaskStatus::Open => c.open += 1,
-            TaskStatus::InProgress => c.in_progress += 1,
-            TaskStatus::Done => {
-                if t.completed_unix.is_some_and(|u| u >= start && u < end) {
-                    c.done_today += 1
-                }
-            }
-            TaskStatus::Cancelled => {}
+    let u = user.id.key();
+    let at = |tail: &[u8]| [u.as_slice(), tail].concat();
+    let keys_in = |tree: &str, from: Vec<u8>, to: Vec<u8>| -> Result<u64> {
+        let mut n = 0;
+        for item in svc.store.engine().range(tree, &from, &to)? {
+            item?;
+            n += 1;
         }
-        if t.is_overdue(day) {
-            c.overdue += 1;
-        }
-        if matches!(t.status, TaskStatus::Open | TaskStatus::InProgress) {
-            c.total_active += 1;
-            if t.due_date == Some(day) {
-                c.due_today += 1;
-            }
-        }
-    }
+        Ok(n)
+    };
+    let open = counters::get(&svc.store, &count_assignee_status(user.id, TaskStatus::Open))?;
+    let in_progress =
+        counters::get(&svc.store, &count_assignee_status(user.id, TaskStatus::InProgress))?;
+    let today_key = due_key(Some(day));
+    let next = (u32::from_be_bytes(today_key) + 1).to_be_bytes();
+    let c = TaskCounts {
+        open,
+        in_progress,
+        done_today: keys_in(TASKS_DONE_BY_ASSIGNEE, at(&time_key(start)), at(&time_key(end)))?,
+        overdue: keys_in(TASKS_ACTIVE_BY_ASSIGNEE, at(&[0; 4]), at(&today_key))?,
+        due_today: keys_in(TASKS_ACTIVE_BY_ASSIGNEE, at(&today_key), at(&next))?,
+        total_active: open + in_progress,
+    };
     Ok(c)
 }
 
@@ -111,23 +115,16 @@ pub struct TicketCounts {
 
 /// Tickets the user reported or is assigned.
 pub fn tickets(svc: &Services, user: &User) -> Result<TicketCounts> {
-    let mut c = TicketCounts {
-        open: 0,
-        in_progress: 0,
-        resolved: 0,
-        closed: 0,
-        assigned_to_me_active: 0,
+    // Counters kept with every ticket write: no walk of the user's tickets.
+    use crate::store::tables::work::{count_tickets, count_tickets_assigned_active};
+    let n = |k: String| crate::store::counters::get(&svc.store, &k);
+    let mine = |s| n(count_tickets(Some(user.id), Some(s)));
+    let c = TicketCounts {
+        open: mine(TicketStatus::Open)?,
+        in_progress: mine(TicketStatus::InProgress)?,
+        resolved: mine(TicketStatus::Resolved)?,
+        closed: mine(TicketStatus::Closed)?,
+        assigned_to_me_active: n(count_tickets_assigned_active(user.id))?,
     };
-    for t in super::tickets::concerning(svc, user.id)? {
-        match t.status {
-            TicketStatus::Open => c.open += 1,
-            TicketStatus::InProgress => c.in_progress += 1,
-            TicketStatus::Resolved => c.resolved += 1,
-            TicketStatus::Closed => c.closed += 1,
-        }
-        if t.assignee == Some(user.id) && t.status.is_active() {
-            c.assigned_to_me_active += 1;
-        }
-    }
     Ok(c)
 }

@@ -20,6 +20,11 @@ impl Record for Punch {
 impl Record for PunchState {
     const TREE: &'static str = "punch_state";
 }
+/// Counters (store::counters) of the allowed locations and the shifts (both capped on write:
+/// service::geofence).
+pub const COUNT_FENCES: &str = "geofence.fences";
+pub const COUNT_SHIFTS: &str = "geofence.shifts";
+
 /// Fence code → allowed location.
 impl Record for Fence {
     const TREE: &'static str = "fences";

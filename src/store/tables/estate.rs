@@ -74,6 +74,11 @@ pub const TASKS_BY_DAY: &str = "estate_tasks_by_day";
 /// displaycode ‖ lcode: `Labor Details` looks labourers up by display code.
 pub const LABOURERS_BY_DISPLAY: &str = "estate_labourers_by_display";
 
+/// Counters (store::counters) of the labour roll, the registered faces and the firms.
+pub const COUNT_LABOURERS: &str = "estate.labourers";
+pub const COUNT_FACES: &str = "estate.faces";
+pub const COUNT_FIRMS: &str = "estate.firms";
+
 pub fn tables() -> Vec<TableInfo> {
     vec![
         crate::table!(Firm),

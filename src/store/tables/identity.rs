@@ -64,6 +64,41 @@ pub const TOKENS_BY_USER: &str = "tokens_by_user";
 /// IMEI ‖ 0 ‖ session key hash.
 pub const SESSIONS_BY_IMEI: &str = "codelayer_sessions_by_imei";
 
+/// last seen (i64 BE, sign bit flipped so it sorts) ‖ IMEI: the handhelds seen lately (the
+/// dashboard's "online" figure reads only the recent end).
+pub const DEVICES_BY_SEEN: &str = "devices_by_seen";
+
+/// locked until (`time_key`) ‖ lockout subject: the lockouts still running are the end of the
+/// tree after now (service::lockout::locked).
+pub const LOCKED_UNTIL: &str = "lockout_locked_until";
+
+/// user id (BE) ‖ session key hash: a user's Codelayer sessions (revoked together on a
+/// password change or when the account is disabled).
+pub const SESSIONS_BY_USER: &str = "codelayer_sessions_by_user";
+
+/// wablas message id ‖ 0 ‖ outbox id (BE): a delivery-status callback finds its message.
+pub const OUTBOX_BY_GATEWAY: &str = "outbox_by_gateway";
+
+/// Counter (store::counters) of the licence records in one status.
+pub fn count_device_status(s: crate::domain::devices::DeviceStatus) -> String {
+    format!("devices.status.{}", s.as_str())
+}
+/// Counter of user accounts.
+pub const COUNT_USERS: &str = "identity.users";
+/// Counter of client systems (app keys).
+pub const COUNT_CLIENTS: &str = "identity.clients";
+
+/// A device's key in `DEVICES_BY_SEEN` (None: never seen).
+pub fn seen_key(d: &Device) -> Option<Vec<u8>> {
+    d.last_seen_unix
+        .map(|t| [time_key(t).as_slice(), d.imei.as_bytes()].concat())
+}
+
+/// A unix time as 8 bytes that sort in time order (negative times included).
+pub fn time_key(t: i64) -> [u8; 8] {
+    ((t as u64) ^ (1 << 63)).to_be_bytes()
+}
+
 /// Named monotonic counters (ids).
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 pub struct Counter(pub u64);
@@ -94,6 +129,10 @@ pub fn tables() -> Vec<TableInfo> {
         crate::index_table!(TOKENS_BY_USER),
         crate::index_table!(SESSIONS_BY_IMEI),
         crate::index_table!(LOCKOUT_DEVICES_BY_USER),
+        crate::index_table!(DEVICES_BY_SEEN),
+        crate::index_table!(LOCKED_UNTIL),
+        crate::index_table!(OUTBOX_BY_GATEWAY),
+        crate::index_table!(SESSIONS_BY_USER),
     ]
 }
 

@@ -7,6 +7,9 @@ use crate::domain::terminals::{
 };
 use crate::store::Record;
 
+/// Counter (store::counters) of the terminals on record (capped: service::terminals).
+pub const COUNT_TERMINALS: &str = "terminals.count";
+
 /// Serial number → terminal.
 impl Record for Terminal {
     const TREE: &'static str = "terminals";

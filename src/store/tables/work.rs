@@ -80,6 +80,231 @@ pub fn count_status(s: crate::domain::work::tasks::TaskStatus) -> String {
     format!("work.tasks.status.{}", s.as_str())
 }
 
+/// Counters (besides `COUNT_ALL` and the status ones) a task adds one to: its project's tasks
+/// and done tasks (cancelled ones do not count; Get Projects), its assignee's open tasks (Get
+/// Task User). Schema 3 built them for older tasks.
+pub fn task_figures(t: &Task) -> Vec<String> {
+    use crate::domain::work::tasks::TaskStatus;
+    let mut out = Vec::new();
+    if let Some(p) = t.project {
+        if t.status != TaskStatus::Cancelled {
+            out.push(format!("work.project.{}.tasks", p.0));
+            if t.status == TaskStatus::Done {
+                out.push(format!("work.project.{}.done", p.0));
+            }
+        }
+    }
+    for f in facets(t) {
+        out.push(f.counter(None));
+        out.push(f.counter(Some(t.status)));
+    }
+    if let Some(u) = t.assignee {
+        if matches!(t.status, TaskStatus::Open | TaskStatus::InProgress) {
+            out.push(count_assignee_open(u));
+            out.push(count_assignee_status(u, t.status));
+        }
+    }
+    out
+}
+
+/// Counter of a user's assigned tasks in one (active) status.
+pub fn count_assignee_status(
+    u: crate::domain::ids::UserId,
+    s: crate::domain::work::tasks::TaskStatus,
+) -> String {
+    format!("work.assignee.{}.status.{}", u.0, s.as_str())
+}
+
+/// Counters of the businesses and designations (capped: service::work::org).
+pub const COUNT_BUSINESSES: &str = "org.businesses";
+pub const COUNT_DESIGNATIONS: &str = "org.designations";
+
+/// assignee user id (BE) ‖ due day (`due_key`) ‖ task id (BE), for open and in-progress tasks
+/// only: a user's overdue and due-today tasks are key ranges (the tasks widget), whatever their
+/// history holds.
+pub const TASKS_ACTIVE_BY_ASSIGNEE: &str = "work_tasks_active_by_assignee";
+/// assignee user id (BE) ‖ completion time (8 bytes, sorts) ‖ task id (BE), for done tasks: a
+/// user's tasks finished within a period.
+pub const TASKS_DONE_BY_ASSIGNEE: &str = "work_tasks_done_by_assignee";
+
+/// facet (`Facet::prefix`) ‖ order key (`order_key`): Get Task List filtered by assignee,
+/// project, business or "involving me" walks one facet in list order and pages, its total a
+/// counter (`Facet::counter`) when the filter is that facet and at most a status.
+pub const TASKS_BY_FACET: &str = "work_tasks_by_facet";
+
+/// What a task list may be narrowed to through `TASKS_BY_FACET`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Facet {
+    Assignee(crate::domain::ids::UserId),
+    Project(crate::domain::work::projects::ProjectId),
+    Business(crate::domain::work::org::BusinessId),
+    /// Assigned to or created by the user.
+    Involving(crate::domain::ids::UserId),
+}
+
+impl Facet {
+    fn parts(self) -> (u8, u64) {
+        match self {
+            Facet::Assignee(u) => (b'a', u.0),
+            Facet::Project(p) => (b'p', p.0),
+            Facet::Business(b) => (b'b', b.0),
+            Facet::Involving(u) => (b'i', u.0),
+        }
+    }
+
+    /// 9 bytes: the facet's kind and id.
+    pub fn prefix(self) -> Vec<u8> {
+        let (tag, id) = self.parts();
+        [[tag].as_slice(), &id.to_be_bytes()].concat()
+    }
+
+    /// Counter of the facet's tasks (in one status).
+    pub fn counter(self, status: Option<crate::domain::work::tasks::TaskStatus>) -> String {
+        let (tag, id) = self.parts();
+        match status {
+            Some(s) => format!("work.tasks.{}{id}.status.{}", tag as char, s.as_str()),
+            None => format!("work.tasks.{}{id}", tag as char),
+        }
+    }
+}
+
+/// The facets a task is listed under, each once.
+pub fn facets(t: &Task) -> Vec<Facet> {
+    let mut v = Vec::new();
+    v.extend(t.assignee.map(Facet::Assignee));
+    v.extend(t.project.map(Facet::Project));
+    v.extend(t.business.map(Facet::Business));
+    v.push(Facet::Involving(t.created_by));
+    if let Some(a) = t.assignee.filter(|a| *a != t.created_by) {
+        v.push(Facet::Involving(a));
+    }
+    v
+}
+
+/// A task's keys in `TASKS_BY_FACET`.
+pub fn facet_entries(t: &Task) -> Vec<Vec<u8>> {
+    let order = order_key(t);
+    facets(t)
+        .into_iter()
+        .map(|f| [f.prefix().as_slice(), &order].concat())
+        .collect()
+}
+
+/// worker user id (BE) ‖ session end (`time_key`; an open session: `i64::MAX`) ‖ task id (BE),
+/// one entry per work session: the timesheet reads only the sessions that end inside its
+/// period (or are still open), not every task the user ever worked on.
+pub const SESSIONS_BY_END: &str = "work_sessions_by_end";
+
+/// The entries a task has in `SESSIONS_BY_END`, each once.
+pub fn session_entries(t: &Task) -> Vec<Vec<u8>> {
+    let mut v: Vec<Vec<u8>> = t
+        .sessions
+        .iter()
+        .map(|s| {
+            let end = time_key(s.end_unix.unwrap_or(i64::MAX));
+            [s.user.key().as_slice(), &end, &t.id.key()].concat()
+        })
+        .collect();
+    v.sort();
+    v.dedup();
+    v
+}
+
+/// A due day as 4 bytes in day order; no due date sorts after every day.
+pub fn due_key(d: Option<chrono::NaiveDate>) -> [u8; 4] {
+    use chrono::Datelike;
+    d.map_or(u32::MAX, |d| d.num_days_from_ce().max(0) as u32)
+        .to_be_bytes()
+}
+
+/// The entries a task has in the two assignee indexes above.
+pub fn assignee_entries(t: &Task) -> Vec<(&'static str, Vec<u8>)> {
+    use crate::domain::work::tasks::TaskStatus;
+    let Some(u) = t.assignee else {
+        return Vec::new();
+    };
+    match (t.status, t.completed_unix) {
+        (TaskStatus::Open | TaskStatus::InProgress, _) => vec![(
+            TASKS_ACTIVE_BY_ASSIGNEE,
+            [u.key().as_slice(), &due_key(t.due_date), &t.id.key()].concat(),
+        )],
+        (TaskStatus::Done, Some(at)) => vec![(
+            TASKS_DONE_BY_ASSIGNEE,
+            [u.key().as_slice(), &time_key(at), &t.id.key()].concat(),
+        )],
+        _ => Vec::new(),
+    }
+}
+
+/// A unix time as 8 bytes that sort in time order.
+pub fn time_key(t: i64) -> [u8; 8] {
+    ((t as u64) ^ (1 << 63)).to_be_bytes()
+}
+
+/// Counter of the projects (capped: service::work::projects::MAX_PROJECTS).
+pub const COUNT_PROJECTS: &str = "work.projects";
+
+/// Counter of a project's tasks (`done`: of its done ones).
+pub fn count_project(p: crate::domain::work::projects::ProjectId, done: bool) -> String {
+    format!("work.project.{}.{}", p.0, if done { "done" } else { "tasks" })
+}
+
+/// Counter of a user's open (open or in progress) assigned tasks.
+pub fn count_assignee_open(u: crate::domain::ids::UserId) -> String {
+    format!("work.assignee.{}.open", u.0)
+}
+
+/// !ticket id (u64 BE, inverted): key order is the ticket list's order (newest first).
+pub const TICKETS_BY_ORDER: &str = "work_tickets_by_order";
+/// user id (BE) ‖ !ticket id (BE): the tickets that concern a user (reporter or assignee),
+/// newest first.
+pub const TICKETS_BY_USER: &str = "work_tickets_by_user";
+
+/// A ticket's key in `TICKETS_BY_ORDER` (the suffix of its `TICKETS_BY_USER` keys).
+pub fn ticket_order_key(t: &Ticket) -> [u8; 8] {
+    (!t.id.0).to_be_bytes()
+}
+
+/// The users a ticket concerns, each once.
+pub fn ticket_users(t: &Ticket) -> Vec<crate::domain::ids::UserId> {
+    let mut v = vec![t.reporter];
+    v.extend(t.assignee.filter(|a| *a != t.reporter));
+    v
+}
+
+/// Counter of the tickets (`user`: that concern one user; `status`: in one status).
+pub fn count_tickets(
+    user: Option<crate::domain::ids::UserId>,
+    status: Option<crate::domain::work::tickets::TicketStatus>,
+) -> String {
+    let mut k = "work.tickets".to_string();
+    if let Some(u) = user {
+        k.push_str(&format!(".user.{}", u.0));
+    }
+    if let Some(s) = status {
+        k.push_str(&format!(".status.{}", s.as_str()));
+    }
+    k
+}
+
+/// Every counter a ticket adds one to.
+pub fn ticket_figures(t: &Ticket) -> Vec<String> {
+    let mut out = vec![count_tickets(None, None), count_tickets(None, Some(t.status))];
+    for u in ticket_users(t) {
+        out.push(count_tickets(Some(u), None));
+        out.push(count_tickets(Some(u), Some(t.status)));
+    }
+    if let Some(a) = t.assignee.filter(|_| t.status.is_active()) {
+        out.push(count_tickets_assigned_active(a));
+    }
+    out
+}
+
+/// Counter of the active tickets assigned to a user (the tickets widget).
+pub fn count_tickets_assigned_active(u: crate::domain::ids::UserId) -> String {
+    format!("work.tickets.assignee.{}.active", u.0)
+}
+
 /// Schema 2: the order and worker indexes and the task counters, built for tasks that predate them.
 pub fn build_task_indexes(store: &crate::store::Store) -> crate::store::Result<()> {
     use crate::store::{codec, counters::Counter, Op};
@@ -133,6 +358,12 @@ pub fn tables() -> Vec<TableInfo> {
         crate::index_table!(TASKS_BY_WORKER),
         crate::index_table!(BUSINESSES_BY_CODE),
         crate::index_table!(PROJECTS_BY_CODE),
+        crate::index_table!(TICKETS_BY_ORDER),
+        crate::index_table!(TASKS_ACTIVE_BY_ASSIGNEE),
+        crate::index_table!(TASKS_DONE_BY_ASSIGNEE),
+        crate::index_table!(SESSIONS_BY_END),
+        crate::index_table!(TASKS_BY_FACET),
+        crate::index_table!(TICKETS_BY_USER),
     ]
 }
 
@@ -213,7 +444,7 @@ mod tests {
             store.flush_blocking().unwrap();
         }
         let store = Store::open(dir.path(), opts()).unwrap();
-        assert_eq!(schema::current(&store).unwrap().unwrap().version, 2);
+        assert_eq!(schema::current(&store).unwrap().unwrap().version, schema::SCHEMA_VERSION);
         let order: Vec<u64> = store
             .engine()
             .scan(TASKS_BY_ORDER, b"")
