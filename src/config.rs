@@ -48,6 +48,12 @@ pub struct StoreConfig {
     /// the cgroup memory limit (1/16 of it, 8..=64 MiB; 512 MiB assumed without one).
     pub cache_mb: u64,
     pub idempotency_ttl_hours: u64,
+    /// A start replays every write since the last checkpoint (sled 0.34 recovers from its log):
+    /// once this many MiB were written, the store checkpoints in the quiet hours below
+    /// (site-local, `[from, to)`), or at once past four times as much. 0 = never.
+    pub checkpoint_after_mb: u64,
+    pub checkpoint_from_hour: u32,
+    pub checkpoint_to_hour: u32,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -268,6 +274,9 @@ impl Default for StoreConfig {
         Self {
             cache_mb: 0,
             idempotency_ttl_hours: 48,
+            checkpoint_after_mb: 64,
+            checkpoint_from_hour: 1,
+            checkpoint_to_hour: 5,
         }
     }
 }

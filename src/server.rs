@@ -276,6 +276,9 @@ async fn background_jobs(svc: Arc<Services>, mut stop: watch::Receiver<bool>) {
                 tracing::error!(error = %e, "scheduled backup failed");
             }
         }
+        if let Err(e) = crate::service::maintenance::checkpoint_if_due(&svc).await {
+            tracing::warn!(error = %e, "store checkpoint failed");
+        }
         match crate::service::expiry::sweep(&svc).await {
             Ok(n) if n > 0 => tracing::info!(removed = n, "expired sign-in records swept"),
             Err(e) => tracing::warn!(error = %e, "sign-in records sweep failed"),

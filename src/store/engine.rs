@@ -31,6 +31,16 @@ pub trait Engine: Send + Sync + 'static {
     fn flush(&self) -> Result<(), StoreError>;
     fn tree_names(&self) -> Vec<String>;
     fn size_on_disk(&self) -> u64;
+    /// Bounds the next start's recovery: makes everything durable and records where recovery
+    /// may begin. The default engine has nothing to record.
+    fn checkpoint(&self) -> Result<(), StoreError> {
+        self.flush()
+    }
+    /// Bytes of keys and values applied since the last open or checkpoint: what a start would
+    /// have to recover beyond the last checkpoint.
+    fn applied_since_checkpoint(&self) -> u64 {
+        0
+    }
 }
 
 pub struct SledEngine {
@@ -47,6 +57,8 @@ pub struct SledEngine {
     /// Bumped by every reopen: sled's unflushed changes are then gone, and `store::wal` applies
     /// its log again.
     generation: std::sync::atomic::AtomicU64,
+    /// See `Engine::applied_since_checkpoint`.
+    applied: std::sync::atomic::AtomicU64,
 }
 
 const REOPEN_EVERY: Duration = Duration::from_secs(1);
@@ -68,6 +80,7 @@ impl SledEngine {
             faulted: Mutex::new(None),
             faulted_flag: std::sync::atomic::AtomicBool::new(false),
             generation: std::sync::atomic::AtomicU64::new(0),
+            applied: std::sync::atomic::AtomicU64::new(0),
         })
     }
 
@@ -149,6 +162,17 @@ impl SledEngine {
             tracing::debug!(error = %e, "storage still refuses writes; store not reopened yet");
             return;
         }
+        if self.swap_reopen().is_ok() {
+            tracing::warn!(dir = %self.dir.display(), "store reopened after a storage fault");
+        }
+    }
+
+    /// Closes sled and opens it again. sled 0.34 writes its recovery snapshot (the page table
+    /// and the log position to replay from) only when it opens, and replays its whole log since
+    /// the last snapshot on the next open: on a box that runs for months that is every write
+    /// since the last start. A reopen moves the snapshot up. Every reader waits meanwhile.
+    /// On failure the engine stays marked faulted, so `maybe_reopen` keeps trying.
+    fn swap_reopen(&self) -> Result<(), StoreError> {
         let mut slot = self.open.write().expect("engine state poisoned");
         if let Some(old) = slot.take() {
             // Wait for readers still holding the old handle (sled's lock goes with it).
@@ -161,16 +185,21 @@ impl SledEngine {
         }
         match Self::open_db(&self.dir, self.cache_bytes) {
             Ok(db) => {
-                tracing::warn!(dir = %self.dir.display(), "store reopened after a storage fault");
                 *slot = Some(Arc::new(db));
                 self.generation
                     .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
                 *self.faulted.lock().expect("engine fault state poisoned") = None;
                 self.faulted_flag
                     .store(false, std::sync::atomic::Ordering::Release);
+                self.applied.store(0, std::sync::atomic::Ordering::Relaxed);
+                Ok(())
             }
             Err(e) => {
-                tracing::warn!(error = %e, "store reopen after a storage fault failed; retrying");
+                tracing::warn!(error = %e, "store reopen failed; retrying");
+                *self.faulted.lock().expect("engine fault state poisoned") = Some(Instant::now());
+                self.faulted_flag
+                    .store(true, std::sync::atomic::Ordering::Release);
+                Err(e)
             }
         }
     }
@@ -232,7 +261,9 @@ impl Engine for SledEngine {
             return Ok(());
         }
         let db = self.db()?;
-        apply_ops(&db, ops, None).map_err(|e| self.failed(e))
+        apply_ops(&db, ops, None).map_err(|e| self.failed(e))?;
+        self.count_applied(ops);
+        Ok(())
     }
 
     fn flush(&self) -> Result<(), StoreError> {
@@ -264,6 +295,15 @@ impl Engine for SledEngine {
             .map(|n| String::from_utf8_lossy(&n).into_owned())
             .filter(|n| n != "__sled__default" && n != super::wal::META_TREE)
             .collect()
+    }
+
+    fn checkpoint(&self) -> Result<(), StoreError> {
+        self.flush()?;
+        self.swap_reopen()
+    }
+
+    fn applied_since_checkpoint(&self) -> u64 {
+        self.applied.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     fn size_on_disk(&self) -> u64 {
@@ -371,5 +411,17 @@ fn apply_ops(db: &OpenDb, ops: &[Op], extra: Option<&Op>) -> Result<(), StoreErr
 impl From<sled::Error> for StoreError {
     fn from(e: sled::Error) -> Self {
         StoreError::Engine(e.to_string())
+    }
+}
+
+impl SledEngine {
+    /// Adds `ops` to what the next start would replay (see `Engine::applied_since_checkpoint`).
+    pub fn count_applied(&self, ops: &[Op]) {
+        let bytes: usize = ops
+            .iter()
+            .map(|o| o.key.len() + o.value.as_ref().map_or(0, Vec::len))
+            .sum();
+        self.applied
+            .fetch_add(bytes as u64, std::sync::atomic::Ordering::Relaxed);
     }
 }

@@ -184,6 +184,24 @@ impl Store {
         self.0.versions.of(trees)
     }
 
+    /// Moves the engine's recovery point up (see `Engine::checkpoint`): holds the writer lock
+    /// and blocks every reader meanwhile, so the caller picks a quiet moment.
+    pub async fn checkpoint(&self) -> Result<std::time::Duration> {
+        let _writer = self.0.writer.clone().lock_owned().await;
+        let engine = self.0.engine.clone();
+        tokio::task::spawn_blocking(move || {
+            let started = std::time::Instant::now();
+            engine.checkpoint().map(|()| started.elapsed())
+        })
+        .await
+        .map_err(|e| StoreError::Engine(format!("checkpoint task: {e}")))?
+    }
+
+    /// Bytes written since the last open or checkpoint (what the next start must replay).
+    pub fn applied_since_checkpoint(&self) -> u64 {
+        self.0.engine.applied_since_checkpoint()
+    }
+
     pub fn flush_blocking(&self) -> Result<()> {
         self.0.engine.flush()
     }

@@ -341,8 +341,8 @@ impl App {
             KeyCode::Char(c @ '1'..='8') => self.select(c as usize - '1' as usize),
             KeyCode::Char('?') | KeyCode::F(1) => self.modal = Some(Modal::Help),
             KeyCode::Char('/') => {
-                if self.screen().searchable() {
-                    self.search = Some(self.screen().query().to_string());
+                if let Some(q) = self.screen().query() {
+                    self.search = Some(q.to_string());
                 } else {
                     self.message = Some("There is no search on this screen.".into());
                 }
@@ -353,7 +353,7 @@ impl App {
                 if self.screens[self.current].back() {
                     return;
                 }
-                if !self.screen().query().is_empty() {
+                if self.screen().query().is_some_and(|q| !q.is_empty()) {
                     let cmds = self.screens[self.current].search("");
                     for c in cmds {
                         self.in_flight.insert(c.tag.clone());

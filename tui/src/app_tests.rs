@@ -191,12 +191,12 @@ fn search_filters_and_esc_clears_it() {
     typed(&mut app, "sit");
     assert_eq!(app.search.as_deref(), Some("sit"));
     app.on_key(key(KeyCode::Enter));
-    assert_eq!(app.screen().query(), "sit");
+    assert_eq!(app.screen().query(), Some("sit"));
     let screen = render(&app, 80, 24);
     assert!(screen.contains("1 of 2 users match \"sit\""), "{screen}");
     assert!(!screen.contains(" admin "), "{screen}");
     app.on_key(key(KeyCode::Esc));
-    assert_eq!(app.screen().query(), "");
+    assert_eq!(app.screen().query(), Some(""));
     // No search on the dashboard: it says so.
     ch(&mut app, '1');
     ch(&mut app, '/');

@@ -6,7 +6,9 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::Frame;
 use serde_json::{json, Value};
 
-use super::{draw_note, draw_table, placeholder, rows_of, Action, Ctx, Load, Screen, Sel};
+use super::{
+    draw_note, draw_table, matching, placeholder, rows_of, set_query, Action, Ctx, Load, Screen, Sel,
+};
 use crate::data::{ago, int, text};
 use crate::io::{Cmd, Reply, Tag};
 
@@ -37,21 +39,11 @@ const KEYS: &[(&str, &str, &str)] = &[
 impl Devices {
     /// The rows shown, after the pending filter and the search.
     pub fn visible(&self) -> Vec<&Value> {
-        let q = self.query.to_lowercase();
-        self.list
-            .ready()
-            .map(|l| {
-                l.iter()
-                    .filter(|d| !self.pending_only || text(d, "status") == "pending")
-                    .filter(|d| {
-                        q.is_empty()
-                            || ["imei", "device_name", "mobile", "app_id", "client_id"]
-                                .iter()
-                                .any(|k| text(d, k).to_lowercase().contains(&q))
-                    })
-                    .collect()
-            })
-            .unwrap_or_default()
+        let fields = ["imei", "device_name", "mobile", "app_id", "client_id"];
+        matching(&self.list, &self.query, &fields)
+            .into_iter()
+            .filter(|d| !self.pending_only || text(d, "status") == "pending")
+            .collect()
     }
 
     fn selected(&self) -> Option<String> {
@@ -155,23 +147,18 @@ impl Screen for Devices {
         }
     }
 
-    fn searchable(&self) -> bool {
-        true
-    }
-
-    fn query(&self) -> &str {
+    fn query(&self) -> Option<&str> {
         if self.show_terminals {
             return self.terminals.query();
         }
-        &self.query
+        Some(&self.query)
     }
 
     fn search(&mut self, q: &str) -> Vec<Cmd> {
         if self.show_terminals {
             return self.terminals.search(q);
         }
-        self.query = q.to_string();
-        self.sel = Sel(0);
+        set_query(&mut self.query, &mut self.sel, q);
         vec![]
     }
 

@@ -6,7 +6,9 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::Frame;
 use serde_json::{json, Map, Value};
 
-use super::{draw_note, draw_table, placeholder, rows_of, Action, Ctx, Load, Screen, Sel};
+use super::{
+    draw_note, draw_table, placeholder, rows_of, set_query, Action, Ctx, Load, Screen, Sel,
+};
 use crate::data::{boolean, int, local_datetime, text};
 use crate::form::{Field, Form, FormKind};
 use crate::io::{enc, Cmd, Reply, Tag};
@@ -534,17 +536,12 @@ impl Screen for Gatepass {
         }
     }
 
-    fn searchable(&self) -> bool {
-        true
-    }
-
-    fn query(&self) -> &str {
-        &self.query
+    fn query(&self) -> Option<&str> {
+        Some(&self.query)
     }
 
     fn search(&mut self, q: &str) -> Vec<Cmd> {
-        self.query = q.to_string();
-        self.sel = Sel(0);
+        set_query(&mut self.query, &mut self.sel, q);
         vec![self.list_cmd()]
     }
 

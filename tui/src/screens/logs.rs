@@ -6,7 +6,9 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::Frame;
 use serde_json::Value;
 
-use super::{draw_note, draw_table, placeholder, rows_of, Action, Ctx, Load, Screen, Sel};
+use super::{
+    draw_note, draw_table, placeholder, rows_of, set_query, Action, Ctx, Load, Screen, Sel,
+};
 use crate::data::{int, list, text};
 use crate::io::{Cmd, Reply, Tag};
 
@@ -114,17 +116,12 @@ impl Screen for Logs {
         }
     }
 
-    fn searchable(&self) -> bool {
-        true
-    }
-
-    fn query(&self) -> &str {
-        &self.query
+    fn query(&self) -> Option<&str> {
+        Some(&self.query)
     }
 
     fn search(&mut self, q: &str) -> Vec<Cmd> {
-        self.query = q.to_string();
-        self.sel = Sel(0);
+        set_query(&mut self.query, &mut self.sel, q);
         vec![]
     }
 

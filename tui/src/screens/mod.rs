@@ -21,6 +21,7 @@ use ratatui::widgets::{Paragraph, Row, Table, TableState, Wrap};
 use ratatui::Frame;
 use serde_json::Value;
 
+use crate::data::text;
 use crate::form::Form;
 use crate::io::{Cmd, Fetch, Reply, Tag};
 
@@ -65,11 +66,9 @@ pub trait Screen {
     fn submit_action(&mut self, form: &Form) -> Result<Action, String> {
         self.submit(form).map(Action::Send)
     }
-    fn searchable(&self) -> bool {
-        false
-    }
-    fn query(&self) -> &str {
-        ""
+    /// The `/` search typed so far; None when the screen has no search.
+    fn query(&self) -> Option<&str> {
+        None
     }
     /// Applies a search; returns the commands to reload with it (none for a local filter).
     fn search(&mut self, _q: &str) -> Vec<Cmd> {
@@ -219,6 +218,30 @@ pub fn help_lines(keys: &[(&str, &str, &str)]) -> Vec<Line<'static>> {
 }
 
 /// Whether a reply is one of `tags`.
+/// A list's rows that contain `query` (any case) in one of `fields`; all rows for an empty
+/// query, none while the list is not loaded.
+pub fn matching<'a>(list: &'a Load<Vec<Value>>, query: &str, fields: &[&str]) -> Vec<&'a Value> {
+    let q = query.to_lowercase();
+    list.ready()
+        .map(|rows| {
+            rows.iter()
+                .filter(|row| {
+                    q.is_empty()
+                        || fields
+                            .iter()
+                            .any(|k| text(row, k).to_lowercase().contains(&q))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Takes a new local search: the selection goes back to the first row.
+pub fn set_query(query: &mut String, sel: &mut Sel, q: &str) {
+    *query = q.to_string();
+    *sel = Sel(0);
+}
+
 pub fn is(reply: &Reply, tag: Tag) -> bool {
     reply.tag == tag
 }

@@ -8,7 +8,9 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::Frame;
 use serde_json::{json, Value};
 
-use super::{draw_note, draw_table, placeholder, rows_of, Action, Ctx, Load, Screen, Sel};
+use super::{
+    draw_note, draw_table, matching, placeholder, rows_of, set_query, Action, Ctx, Load, Screen, Sel,
+};
 use crate::data::{ago, boolean, int, text};
 use crate::io::{enc, Cmd, Reply, Tag};
 
@@ -60,20 +62,7 @@ const KEYS: &[(&str, &str, &str)] = &[
 
 impl Terminals {
     pub fn visible(&self) -> Vec<&Value> {
-        let q = self.query.to_lowercase();
-        self.list
-            .ready()
-            .map(|l| {
-                l.iter()
-                    .filter(|t| {
-                        q.is_empty()
-                            || ["sn", "model", "ip", "firmware", "state"]
-                                .iter()
-                                .any(|k| text(t, k).to_lowercase().contains(&q))
-                    })
-                    .collect()
-            })
-            .unwrap_or_default()
+        matching(&self.list, &self.query, &["sn", "model", "ip", "firmware", "state"])
     }
 
     fn selected(&self) -> Option<String> {
@@ -237,17 +226,12 @@ impl Screen for Terminals {
         }
     }
 
-    fn searchable(&self) -> bool {
-        true
-    }
-
-    fn query(&self) -> &str {
-        &self.query
+    fn query(&self) -> Option<&str> {
+        Some(&self.query)
     }
 
     fn search(&mut self, q: &str) -> Vec<Cmd> {
-        self.query = q.to_string();
-        self.sel = Sel(0);
+        set_query(&mut self.query, &mut self.sel, q);
         vec![]
     }
 

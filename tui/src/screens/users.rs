@@ -6,7 +6,9 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::Frame;
 use serde_json::{json, Value};
 
-use super::{draw_note, draw_table, placeholder, rows_of, Action, Ctx, Load, Screen, Sel};
+use super::{
+    draw_note, draw_table, matching, placeholder, rows_of, set_query, Action, Ctx, Load, Screen, Sel,
+};
 use crate::data::{boolean, int, text};
 use crate::form::{Field, Form, FormKind};
 use crate::io::{Cmd, Reply, Tag};
@@ -56,20 +58,7 @@ const KEYS: &[(&str, &str, &str)] = &[
 
 impl Users {
     pub fn visible(&self) -> Vec<&Value> {
-        let q = self.query.to_lowercase();
-        self.list
-            .ready()
-            .map(|l| {
-                l.iter()
-                    .filter(|u| {
-                        q.is_empty()
-                            || ["username", "name", "role"]
-                                .iter()
-                                .any(|k| text(u, k).to_lowercase().contains(&q))
-                    })
-                    .collect()
-            })
-            .unwrap_or_default()
+        matching(&self.list, &self.query, &["username", "name", "role"])
     }
 
     /// Minutes left on a user's login lockout, if locked.
@@ -235,17 +224,12 @@ impl Screen for Users {
         }
     }
 
-    fn searchable(&self) -> bool {
-        true
-    }
-
-    fn query(&self) -> &str {
-        &self.query
+    fn query(&self) -> Option<&str> {
+        Some(&self.query)
     }
 
     fn search(&mut self, q: &str) -> Vec<Cmd> {
-        self.query = q.to_string();
-        self.sel = Sel(0);
+        set_query(&mut self.query, &mut self.sel, q);
         vec![]
     }
 
