@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use super::{codec, tables, Record, Result, Store, StoreError};
 
 /// Bump when a migration is added below.
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SchemaMeta {
@@ -25,6 +25,8 @@ type Migration = fn(&Store) -> Result<()>;
 const MIGRATIONS: &[Migration] = &[
     // 1 → 2: Get Task List pages through an order index; totals are counters.
     tables::work::build_task_indexes,
+    // 2 → 3: reports read the tasks of a period through indexes (done by time, worked by day).
+    tables::work::build_report_indexes,
 ];
 
 pub fn current(store: &Store) -> Result<Option<SchemaMeta>> {

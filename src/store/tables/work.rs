@@ -49,6 +49,10 @@ pub const TASKS_BY_ORDER: &str = "work_tasks_by_order";
 pub const TASKS_BY_WORKER: &str = "work_tasks_by_worker";
 /// user id (BE) ‖ task id (BE): the one task a user has running.
 pub const TASKS_RUNNING: &str = "work_tasks_running";
+/// UTC day (unix / 86400, u32 BE) ‖ task id (BE): the tasks with a work session on that day
+/// (a closed session on every day it spans, an open one on its start day; open ones are in
+/// `TASKS_RUNNING` too). Reports find the tasks worked in a period through it.
+pub const TASKS_BY_WORK_DAY: &str = "work_tasks_by_work_day";
 /// lower-case business code.
 pub const BUSINESSES_BY_CODE: &str = "org_businesses_by_code";
 /// lower-case project code.
@@ -71,6 +75,57 @@ pub fn workers(t: &Task) -> Vec<crate::domain::ids::UserId> {
     v.sort();
     v.dedup();
     v
+}
+
+/// A completion time as an index key part: sign bit flipped, so keys sort by time.
+pub fn done_bound(unix: i64) -> [u8; 8] {
+    ((unix as u64) ^ (1 << 63)).to_be_bytes()
+}
+
+/// A task's key in `TASKS_BY_DONE` (done tasks with a completion time only).
+pub fn done_key(t: &Task) -> Option<Vec<u8>> {
+    use crate::domain::work::tasks::TaskStatus;
+    let c = t.completed_unix.filter(|_| t.status == TaskStatus::Done)?;
+    Some([done_bound(c).as_slice(), &t.id.key()].concat())
+}
+
+/// A UTC day number as an index key part.
+pub fn work_day(unix: i64) -> [u8; 4] {
+    (unix.div_euclid(86_400).clamp(0, u32::MAX as i64) as u32).to_be_bytes()
+}
+
+/// A task's keys in `TASKS_BY_WORK_DAY`.
+pub fn work_day_keys(t: &Task) -> std::collections::BTreeSet<Vec<u8>> {
+    let mut out = std::collections::BTreeSet::new();
+    for s in &t.sessions {
+        let first = s.start_unix.div_euclid(86_400);
+        let last = s.end_unix.unwrap_or(s.start_unix).div_euclid(86_400);
+        // A session forgotten for years is indexed on its first ten years of days.
+        for d in first..=last.min(first + 3_660) {
+            out.insert([work_day(d * 86_400).as_slice(), &t.id.key()].concat());
+        }
+    }
+    out
+}
+
+/// Schema 3: the report indexes (done by completion time, worked by day) for existing tasks.
+pub fn build_report_indexes(store: &crate::store::Store) -> crate::store::Result<()> {
+    use crate::store::{codec, Op};
+    let mut ops = Vec::new();
+    for r in store.scan_iter::<Task>(b"")? {
+        let (_, t) = r?;
+        let index = |tree: &str, key: Vec<u8>| Op {
+            tree: tree.into(),
+            key,
+            value: Some(codec::INDEX_VALUE.to_vec()),
+        };
+        ops.extend(done_key(&t).map(|k| index(TASKS_BY_DONE, k)));
+        ops.extend(work_day_keys(&t).into_iter().map(|k| index(TASKS_BY_WORK_DAY, k)));
+        if ops.len() >= 4096 {
+            store.apply(&std::mem::take(&mut ops))?;
+        }
+    }
+    store.apply(&ops)
 }
 
 /// Counter (store::counters) of every task, and of the tasks in one status.
@@ -131,6 +186,7 @@ pub fn tables() -> Vec<TableInfo> {
         crate::index_table!(TASKS_RUNNING),
         crate::index_table!(TASKS_BY_ORDER),
         crate::index_table!(TASKS_BY_WORKER),
+        crate::index_table!(TASKS_BY_WORK_DAY),
         crate::index_table!(BUSINESSES_BY_CODE),
         crate::index_table!(PROJECTS_BY_CODE),
     ]

@@ -309,3 +309,60 @@ fn bench_tasks_saves_lists_reports() {
         &format!("/reports/tasks?from={today}&to={today}&format=xlsx"),
     );
 }
+
+/// A counter from /metrics (0 when not yet reported).
+fn metric(s: &Server, name: &str) -> u64 {
+    get(&s.url("/metrics"), &[])
+        .text
+        .lines()
+        .find_map(|l| l.strip_prefix(name)?.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// Reports are heavy answers: managers asking at once share one build (and one stored report),
+/// and a task finished afterwards is in the very next report.
+#[test]
+fn concurrent_reports_share_one_build_and_a_write_is_in_the_next() {
+    let s = Server::start();
+    let da = DaSession::open(&s, "andi", "andi-pass-1", "manager");
+    let me = ok(&da.call("GET", "/user/profile", None), 200)["user_id"].clone();
+    let today = today(&da);
+    let done = |title: &str| {
+        let id = ok(
+            &da.call("POST", "/tasks", Some(&json!({"title": title, "assignee_id": me}))),
+            201,
+        )["task_id"]
+            .as_u64()
+            .unwrap();
+        ok(
+            &da.call("PUT", &format!("/tasks/{id}"), Some(&json!({"status": "done"}))),
+            200,
+        );
+        id
+    };
+    let first = done("First");
+    let path = format!("/reports/tasks?from={today}&to={today}&format=csv");
+    let kind = r#"gatehouse_answers_renders_total{kind="work.report"}"#;
+    let before = metric(&s, kind);
+    let reports: Vec<Value> = std::thread::scope(|sc| {
+        let hs: Vec<_> = (0..6)
+            .map(|_| sc.spawn(|| ok(&da.call("GET", &path, None), 200)))
+            .collect();
+        hs.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert_eq!(metric(&s, kind) - before, 1, "six managers, one build");
+    for r in &reports {
+        assert_eq!(r["report_id"], reports[0]["report_id"], "one stored report");
+        assert_eq!(r["tasks_done"], 1);
+    }
+    let second = done("Second");
+    let r = ok(&da.call("GET", &path, None), 200);
+    assert_eq!(r["tasks_done"], 2, "{r}");
+    assert_ne!(r["report_id"], reports[0]["report_id"]);
+    let (_, _, _, bytes) = fetch(&da, &r);
+    let ids: Vec<u64> = csv::Reader::from_reader(bytes.as_slice())
+        .records()
+        .map(|r| r.unwrap()[0].parse().unwrap())
+        .collect();
+    assert_eq!(ids, vec![first, second]);
+}
