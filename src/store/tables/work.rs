@@ -252,10 +252,22 @@ mod tests {
                 (3, 5, TaskStatus::Open),
             ]
             .into_iter()
-            .map(|(id, d, s)| Op {
-                tree: Task::TREE.into(),
-                key: TaskId(id).key().to_vec(),
-                value: Some(codec::encode(&task(id, d, s))),
+            .map(|(id, d, s)| {
+                let mut t = task(id, d, s);
+                if s == TaskStatus::Done {
+                    // Worked from day 0 23:00 UTC to day 1 01:00, completed on day 1.
+                    t.completed_unix = Some(86_400 + 3_600);
+                    t.sessions.push(crate::domain::work::tasks::WorkSession {
+                        user: UserId(1),
+                        start_unix: 82_800,
+                        end_unix: Some(86_400 + 3_600),
+                    });
+                }
+                Op {
+                    tree: Task::TREE.into(),
+                    key: TaskId(id).key().to_vec(),
+                    value: Some(codec::encode(&t)),
+                }
             })
             .collect();
             let mut meta = schema::current(&store).unwrap().unwrap();
@@ -269,7 +281,10 @@ mod tests {
             store.flush_blocking().unwrap();
         }
         let store = Store::open(dir.path(), opts()).unwrap();
-        assert_eq!(schema::current(&store).unwrap().unwrap().version, 2);
+        assert_eq!(
+            schema::current(&store).unwrap().unwrap().version,
+            schema::SCHEMA_VERSION
+        );
         let order: Vec<u64> = store
             .engine()
             .scan(TASKS_BY_ORDER, b"")
@@ -281,6 +296,24 @@ mod tests {
         assert_eq!(
             counters::get(&store, &count_status(TaskStatus::Open)).unwrap(),
             2
+        );
+        // Schema 3: the done task by its completion time, and on both days it was worked.
+        let keys = |tree: &str| -> Vec<Vec<u8>> {
+            store
+                .engine()
+                .scan(tree, b"")
+                .unwrap()
+                .map(|r| r.unwrap().0)
+                .collect()
+        };
+        let two = TaskId(2).key();
+        assert_eq!(keys(TASKS_BY_DONE), vec![[done_bound(90_000).as_slice(), &two].concat()]);
+        assert_eq!(
+            keys(TASKS_BY_WORK_DAY),
+            vec![
+                [work_day(0).as_slice(), &two].concat(),
+                [work_day(86_400).as_slice(), &two].concat()
+            ]
         );
         assert!(schema::check(&store).unwrap().ok());
     }
