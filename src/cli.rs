@@ -258,6 +258,7 @@ pub enum DeviceCmd {
 
 /// Entry point; returns the exit status.
 pub fn main() -> i32 {
+    crate::config::limit_malloc_arenas();
     let cli = Cli::parse();
     let json_out = cli.global.json;
     match run(cli) {

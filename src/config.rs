@@ -30,6 +30,30 @@ pub struct Config {
     pub security: Security,
     pub upstream: Upstream,
     pub print: Print,
+    pub memory: Memory,
+}
+
+/// What memory the process plans for. Every size left at 0 here, in `store.cache_mb` and in
+/// `http.max_in_flight_body_mb` is derived from one figure, the memory limit (`Config::budget`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Memory {
+    /// 0 = the cgroup memory limit (the unit's MemoryMax), else 512 MiB.
+    pub limit_mb: u64,
+    /// Finished heavy answers kept for the next caller (0 = 1/16 of the limit).
+    pub answers_cache_mb: u64,
+    /// Heavy answers being rendered at once (0 = 1/8 of the limit).
+    pub answers_render_mb: u64,
+}
+
+/// The memory budget, every pool sized from the limit unless configured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Budget {
+    pub limit_bytes: u64,
+    pub store_cache_bytes: u64,
+    pub answers_cache_bytes: u64,
+    pub answers_render_kib: u32,
+    pub request_bodies_kib: usize,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -64,7 +88,8 @@ pub struct Http {
     pub request_timeout_secs: u64,
     /// LAN requests handled at once; more are answered 503 at once (in the family's envelope).
     pub max_in_flight: usize,
-    /// Request bodies held in memory at once, all requests together; past it, 503.
+    /// Request bodies held in memory at once, all requests together; past it, 503. 0 = 1/8 of
+    /// the memory limit (and at least two bodies of `max_body_bytes`).
     pub max_in_flight_body_mb: usize,
     /// A connection must deliver its request line and headers within this many seconds, or it
     /// is closed (a stalled or half-open client must not hold a connection for ever).
@@ -255,6 +280,7 @@ impl Default for Config {
             security: Security::default(),
             upstream: Upstream::default(),
             print: Print::default(),
+            memory: Memory::default(),
         }
     }
 }
@@ -288,7 +314,7 @@ impl Default for Http {
             max_image_bytes: 2 << 20,
             request_timeout_secs: 30,
             max_in_flight: 256,
-            max_in_flight_body_mb: 96,
+            max_in_flight_body_mb: 0,
             header_read_timeout_secs: 5,
             body_read_timeout_secs: 5,
             min_body_rate_bytes_per_sec: 1024,
@@ -518,21 +544,69 @@ impl Config {
             .unwrap_or_else(|| self.state_dir.join("admin.sock"))
     }
 
-    /// The sled cache in bytes: configured, or derived from this process's cgroup memory limit.
+    /// The sled cache in bytes: configured, or derived from the memory limit.
     pub fn cache_bytes(&self) -> u64 {
-        if self.store.cache_mb > 0 {
-            return self.store.cache_mb << 20;
-        }
-        // sled's real use can reach several times its cache (sled#1309): 1/16 of the limit,
-        // 32 MiB under the shipped unit's 512 MiB.
-        let mb = ((self.memory_limit_bytes() >> 20) / 16).clamp(8, 64);
-        mb << 20
+        self.budget().store_cache_bytes
     }
 
-    /// The memory this process may use: the cgroup limit (the unit's MemoryMax), else the
-    /// shipped unit's 512 MiB. Buffers and shared answers are sized from it.
+    /// The memory this process may use: `memory.limit_mb`, else the cgroup limit (the unit's
+    /// MemoryMax), else the shipped unit's 512 MiB. Every pool is sized from it (`budget`).
     pub fn memory_limit_bytes(&self) -> u64 {
+        if self.memory.limit_mb > 0 {
+            return (self.memory.limit_mb << 20).max(64 << 20);
+        }
         cgroup_memory_limit().unwrap_or(512 << 20).max(64 << 20)
+    }
+
+    /// The one place pools are sized: under the shipped 512 MiB, sled cache 32 MiB, answers
+    /// cache 32 MiB, answers being rendered 64 MiB, request bodies in flight 64 MiB (192 MiB
+    /// planned; the rest is code, stacks, sled beyond its cache, and per-request work).
+    pub fn budget(&self) -> Budget {
+        let limit = self.memory_limit_bytes();
+        let mb = |configured: u64, derived: u64| {
+            if configured > 0 {
+                configured << 20
+            } else {
+                derived
+            }
+        };
+        // sled's real use can reach several times its cache (sled#1309): 1/16, 8..=64 MiB.
+        let store_cache_bytes = mb(
+            self.store.cache_mb,
+            ((limit >> 20) / 16).clamp(8, 64) << 20,
+        );
+        let answers_cache_bytes = mb(self.memory.answers_cache_mb, limit / 16);
+        let answers_render = mb(self.memory.answers_render_mb, limit / 8);
+        let bodies = mb(
+            self.http.max_in_flight_body_mb as u64,
+            (limit / 8).max(2 * self.http.max_body_bytes as u64),
+        );
+        Budget {
+            limit_bytes: limit,
+            store_cache_bytes,
+            answers_cache_bytes,
+            answers_render_kib: (answers_render >> 10).min(u32::MAX as u64) as u32,
+            request_bodies_kib: (bodies >> 10) as usize,
+        }
+    }
+}
+
+/// glibc gives each thread that allocates under contention an arena of its own (up to 8 per
+/// core), and memory freed in one is not reused by another: a burst on the blocking pool
+/// (renders, batches) left RSS at twice what the work needed. Two arenas: measured, a Post
+/// Muster run peaked at about half. `MALLOC_ARENA_MAX` in the environment still wins.
+pub fn limit_malloc_arenas() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
+        extern "C" {
+            fn mallopt(param: i32, value: i32) -> i32;
+        }
+        /// glibc's `M_ARENA_MAX` (malloc.h).
+        const M_ARENA_MAX: i32 = -8;
+        // SAFETY: mallopt only sets an allocator parameter; called before any thread starts.
+        unsafe {
+            mallopt(M_ARENA_MAX, 2);
+        }
     }
 }
 

@@ -38,6 +38,22 @@ pub struct AnswerStats {
     pub hits: AtomicU64,
     pub renders: AtomicU64,
     pub cancelled: AtomicU64,
+    /// (hits, renders) per answer kind, for /metrics.
+    by_kind: Mutex<std::collections::BTreeMap<&'static str, (u64, u64)>>,
+}
+
+impl AnswerStats {
+    fn count(&self, kind: &'static str, render: bool) {
+        let total = if render { &self.renders } else { &self.hits };
+        total.fetch_add(1, Ordering::Relaxed);
+        let mut m = self.by_kind.lock().expect("answer stats poisoned");
+        let e = m.entry(kind).or_default();
+        if render {
+            e.1 += 1;
+        } else {
+            e.0 += 1;
+        }
+    }
 }
 
 pub struct Answers {
@@ -122,11 +138,13 @@ impl Answers {
             e.cell.clone()
         };
         if let Some(b) = cell.get() {
-            self.stats.hits.fetch_add(1, Ordering::Relaxed);
+            self.stats.count(kind, false);
             return Ok(b.clone());
         }
         let permits = estimate_kib.clamp(1, self.budget_kib);
         let budget = self.budget.clone();
+        let rendered_here = AtomicBool::new(false);
+        let rendered = &rendered_here;
         let bytes = cell
             .get_or_try_init(|| async move {
                 let _admitted = budget
@@ -136,7 +154,8 @@ impl Answers {
                 let flag = Arc::new(AtomicBool::new(false));
                 // Dropped with this future, i.e. when the last waiting client has gone.
                 let _cancel = CancelOnDrop(flag.clone());
-                self.stats.renders.fetch_add(1, Ordering::Relaxed);
+                self.stats.count(kind, true);
+                rendered.store(true, Ordering::Relaxed);
                 let out = tokio::task::spawn_blocking(move || render(&Cancel(flag)))
                     .await
                     .map_err(|e| ServiceError::Internal(format!("render: {e}")))?;
@@ -147,6 +166,10 @@ impl Answers {
             })
             .await?
             .clone();
+        if !rendered_here.load(Ordering::Relaxed) {
+            // Waited for a render another caller started.
+            self.stats.count(kind, false);
+        }
         self.settle(&key, bytes.len());
         Ok(bytes)
     }
@@ -176,6 +199,28 @@ impl Answers {
             };
             map.remove(&oldest);
         }
+    }
+
+    /// Prometheus text: answers served from a finished render (cache or shared wait) and
+    /// renders, per kind; renders cancelled; bytes cached.
+    pub fn metrics_text(&self) -> String {
+        use std::fmt::Write;
+        let mut out = String::from(
+            "# TYPE gatehouse_answers_renders_total counter\n\
+             # TYPE gatehouse_answers_hits_total counter\n",
+        );
+        for (kind, (hits, renders)) in self.stats.by_kind.lock().expect("answer stats").iter() {
+            let _ = writeln!(out, "gatehouse_answers_renders_total{{kind=\"{kind}\"}} {renders}");
+            let _ = writeln!(out, "gatehouse_answers_hits_total{{kind=\"{kind}\"}} {hits}");
+        }
+        let _ = writeln!(
+            out,
+            "# TYPE gatehouse_answers_cancelled_total counter\ngatehouse_answers_cancelled_total {}\n\
+             # TYPE gatehouse_answers_cached_bytes gauge\ngatehouse_answers_cached_bytes {}",
+            self.stats.cancelled.load(Ordering::Relaxed),
+            self.cached_bytes()
+        );
+        out
     }
 
     /// Bytes of finished answers held by the cache.

@@ -45,6 +45,20 @@ fn roll(svc: &Services, f: &Filter) -> Result<Vec<Employee>> {
         .collect())
 }
 
+/// The data version of what an attendance page reads (service::answers): the roll (with its
+/// leave), punches, shifts and holidays.
+pub fn attendance_version(store: &crate::store::Store) -> u64 {
+    use crate::store::tables::attendance::PUNCHES_BY_DAY;
+    use crate::store::Record;
+    store.version_of(&[
+        Employee::TREE,
+        Punch::TREE,
+        PUNCHES_BY_DAY,
+        crate::domain::shift::Shift::TREE,
+        crate::domain::hr::Holiday::TREE,
+    ])
+}
+
 /// `emp_attendance`: one line per employee and day on the roll in `from..=till` (days after
 /// the site's today are left out: they have no attendance yet).
 /// One page of `attendance`: at most `security.hr_page_lines` lines, page 1 first, and whether

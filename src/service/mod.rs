@@ -69,6 +69,7 @@ pub struct Services {
 impl Services {
     pub fn new(store: Store, config: Arc<Config>, metrics: Arc<Metrics>) -> Result<Arc<Self>> {
         let secrets = secrets::Secrets::load_or_create(store.state_dir())?;
+        let budget = config.budget();
         Ok(Arc::new(Self {
             store,
             secrets,
@@ -79,12 +80,14 @@ impl Services {
                 config.http.max_in_flight.max(1),
             )),
             body_budget_kib: Arc::new(tokio::sync::Semaphore::new(
-                (config.http.max_in_flight_body_mb.max(1) << 10)
+                budget
+                    .request_bodies_kib
+                    .max(1)
                     .min(tokio::sync::Semaphore::MAX_PERMITS),
             )),
             answers: answers::Answers::new(
-                (config.memory_limit_bytes() / 16) as usize,
-                (config.memory_limit_bytes() / 8 >> 10) as u32,
+                budget.answers_cache_bytes as usize,
+                budget.answers_render_kib,
             ),
             config,
         }))

@@ -214,11 +214,12 @@ pub async fn import_batch(
     Ok(report)
 }
 
-pub fn export(svc: &Services, kind: &str, from: NaiveDate, to: NaiveDate) -> Result<Table> {
-    let f = EXPORTERS
+/// The exporter of `kind`, once the period is checked.
+fn exporter(kind: &str, from: NaiveDate, to: NaiveDate) -> Result<(&'static str, ExportFn)> {
+    let (kind, f) = EXPORTERS
         .iter()
         .find(|(k, _, _)| *k == kind)
-        .map(|(_, _, f)| *f)
+        .map(|(k, _, f)| (*k, *f))
         .ok_or_else(|| unknown_kind(EXPORTERS.iter().map(|(k, _, _)| *k).collect()))?;
     if from > to {
         return Err(ServiceError::invalid(
@@ -237,7 +238,54 @@ pub fn export(svc: &Services, kind: &str, from: NaiveDate, to: NaiveDate) -> Res
             )],
         ));
     }
+    Ok((kind, f))
+}
+
+pub fn export(svc: &Services, kind: &str, from: NaiveDate, to: NaiveDate) -> Result<Table> {
+    let (_, f) = exporter(kind, from, to)?;
     f(svc, from, to)
+}
+
+/// The export as the admin API's answer (`{"data": table, "ok": true}`), rendered off the
+/// async workers once per data version and shared by concurrent callers (service::answers).
+/// Exports read many trees (records and the names they show), so any write anywhere makes
+/// the next export render afresh: never stale, shared while nothing changes. Some columns
+/// follow the clock (a running task's hours, a pass's expiry): the minute is in the key.
+pub async fn export_shared(
+    svc: &std::sync::Arc<Services>,
+    kind: &str,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<bytes::Bytes> {
+    let (kind, f) = exporter(kind, from, to)?;
+    let trees: Vec<&str> = crate::store::tables::all().iter().map(|t| t.tree).collect();
+    let version = svc.store.version_of(&trees);
+    // Admitted as if each day held a few hundred rows (a month ≈ 8 MiB being built).
+    let estimate_kib = (((to - from).num_days() + 1) * 256).clamp(256, 1 << 20) as u32;
+    let s = svc.clone();
+    svc.answers
+        .get(
+            "export",
+            format!("{kind}\0{from}\0{to}\0{}", svc.now_unix() / 60),
+            version,
+            estimate_kib,
+            move |cancel| {
+            cancel.check()?;
+            let table = f(&s, from, to)?;
+            cancel.check()?;
+            #[derive(Serialize)]
+            struct Envelope<'a> {
+                data: &'a Table,
+                ok: bool,
+            }
+            serde_json::to_vec(&Envelope {
+                data: &table,
+                ok: true,
+            })
+            .map_err(|e| ServiceError::Internal(format!("export: {e}")))
+            },
+        )
+        .await
 }
 
 /// `users`: username, password, role (default clerk), name, phone. A line for an existing user

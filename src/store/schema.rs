@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use super::{codec, tables, Record, Result, Store, StoreError};
 
 /// Bump when a migration is added below.
-pub const SCHEMA_VERSION: u32 = 3;
+pub const SCHEMA_VERSION: u32 = 4;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SchemaMeta {
@@ -27,6 +27,8 @@ const MIGRATIONS: &[Migration] = &[
     tables::work::build_task_indexes,
     // 2 → 3: counters and the devices' last-seen index (dashboards, admin lists, projects).
     tables::scale::build_counts,
+    // 3 → 4: reports read the tasks of a period through indexes (done by time, worked by day).
+    tables::work::build_report_indexes,
 ];
 
 pub fn current(store: &Store) -> Result<Option<SchemaMeta>> {

@@ -45,6 +45,34 @@ pub fn route(method: Method, path: &'static str, summary: &'static str, f: Admin
     }
 }
 
+/// An operation whose `{"ok": true, "data": ...}` answer is already rendered (a shared heavy
+/// answer, service::answers): the bytes are sent as they are.
+pub type AdminRawFn =
+    fn(Arc<Services>, Request) -> BoxFuture<'static, Result<bytes::Bytes, Problem>>;
+
+pub fn route_raw(method: Method, path: &'static str, summary: &'static str, f: AdminRawFn) -> Route {
+    let handler: super::Handler = Arc::new(move |svc, req| {
+        Box::pin(async move {
+            let probe = clone_head(&req);
+            match f(svc, req).await {
+                Ok(body) => Response::bytes(200, "application/json", body),
+                Err(p) => render_problem(&probe, &p),
+            }
+        })
+    });
+    Route {
+        method,
+        path,
+        family: Family::Admin,
+        summary,
+        tag: "Admin",
+        doc: Doc::default(),
+        handler,
+        max_body: None,
+        permission: None,
+    }
+}
+
 fn clone_head(r: &Request) -> Request {
     Request {
         method: r.method.clone(),

@@ -23,7 +23,7 @@ pub fn routes() -> Vec<Route> {
             "Import Rows",
             |svc, req| Box::pin(import(svc, req)),
         ),
-        route(
+        super::route_raw(
             Method::GET,
             "/admin/export/{kind}",
             "Export Table",
@@ -99,7 +99,8 @@ async fn import(svc: Arc<Services>, req: Request) -> AdminResult {
     Ok(serde_json::to_value(report).unwrap_or(Value::Null))
 }
 
-async fn export(svc: Arc<Services>, req: Request) -> AdminResult {
+/// The table, rendered once per data version and shared by concurrent callers.
+async fn export(svc: Arc<Services>, req: Request) -> Result<bytes::Bytes, Problem> {
     let kind = req.param("kind").unwrap_or("").to_string();
     let date = |name: &str| -> Result<chrono::NaiveDate, Problem> {
         let raw = req.query_param(name).unwrap_or_default();
@@ -112,9 +113,5 @@ async fn export(svc: Arc<Services>, req: Request) -> AdminResult {
         })
     };
     let (from, to) = (date("from")?, date("to")?);
-    let svc2 = svc.clone();
-    let table = tokio::task::spawn_blocking(move || transfer::export(&svc2, &kind, from, to))
-        .await
-        .map_err(|e| Problem::from(ServiceError::Internal(e.to_string())))??;
-    Ok(serde_json::to_value(table).unwrap_or(Value::Null))
+    Ok(transfer::export_shared(&svc, &kind, from, to).await?)
 }

@@ -10,12 +10,11 @@ use super::{route, route_raw, Auth, Call, OpResult, RawOpResult};
 use crate::api::{Doc, Problem, Route};
 use crate::domain::estate::labour::{EstateTask, LabourType, Labourer};
 use crate::domain::estate::muster::{
-    grams, kg, LineFields, Material, Pest, Verdict, Weighment, LINE_TIME_FORMAT, MAX_LINES,
+    grams, LineFields, Material, Pest, Weighment, LINE_TIME_FORMAT, MAX_LINES,
 };
 use crate::domain::estate::{tf, valid_code, EstateTaskId, FirmId, LabourCode};
 use crate::domain::identity::Permission;
 use crate::domain::validate::{FieldError, Fields};
-use crate::i18n::{self, Lang};
 use crate::service::estate::{self as estate, faces, labour, muster};
 
 const LABOR: &str = "Codelayer/Estate/Labor";
@@ -123,14 +122,16 @@ pub fn routes() -> Vec<Route> {
             },
             cl_op!(get_tasks),
         ),
-        route(
+        super::route_body(
             "/codelayer/estate/sync/muster",
             "Post Muster",
             SYNC,
             Auth::Session(Permission::MusterPost),
             Doc {
                 description:
-                    "A batch of musters, stored in one transaction and answered per line. \
+                    "A batch of musters, answered per line and stored in parts of 500 lines, \
+                    each atomic and durable before the next (other writes may land between \
+                    parts; a batch cut short is safely sent again, see lineID). \
                     Each muster: firmid, TaskID, DiarySlipNo, JobEnds (T/F), materials[] \
                     {cocktailcode, MaterialCode, Qty}, pests[] {pestID, value}, and muster[] of \
                     1–10,000 lines {lineID, lcode, grossWeight, BagWeight, netWeight, isHelper, \
@@ -169,7 +170,7 @@ pub fn routes() -> Vec<Route> {
                 required: &["musters"],
                 ..Doc::default()
             },
-            cl_op!(post_muster),
+            super::muster_body::post_muster,
         ),
         route(
             "/codelayer/estate/firms",
@@ -634,23 +635,58 @@ fn list<'a>(f: &mut Fields<'a>, name: &str, path: &str) -> &'a [Value] {
     }
 }
 
+/// A muster's `muster[]` as read: its length, and its first `MAX_LINES` lines parsed.
+pub(crate) enum Lines {
+    /// Missing, null, or not a list.
+    Absent,
+    Read {
+        count: usize,
+        lines: Vec<muster::LineIn>,
+    },
+}
+
+pub(crate) fn not_an_object(i: usize) -> FieldError {
+    FieldError {
+        field: format!("musters[{i}]"),
+        key: "field.type",
+        args: vec![
+            ("field", format!("musters[{i}]")),
+            ("expected", "an object".into()),
+        ],
+    }
+}
+
+/// A muster read from a parsed tree: the proptest target, and what the streamed reader
+/// (`muster_body`) is checked against.
+#[cfg_attr(not(test), allow(dead_code))]
 pub(crate) fn parse_muster(
     i: usize,
     v: &Value,
     errors: &mut Vec<FieldError>,
 ) -> Option<muster::MusterIn> {
-    let at = |name: &str| format!("musters[{i}].{name}");
     let Some(obj) = v.as_object() else {
-        errors.push(FieldError {
-            field: format!("musters[{i}]"),
-            key: "field.type",
-            args: vec![
-                ("field", format!("musters[{i}]")),
-                ("expected", "an object".into()),
-            ],
-        });
+        errors.push(not_an_object(i));
         return None;
     };
+    let lines = match obj.get("muster") {
+        Some(Value::Array(a)) => Lines::Read {
+            count: a.len(),
+            lines: a.iter().take(MAX_LINES).map(parse_line).collect(),
+        },
+        _ => Lines::Absent,
+    };
+    parse_header(i, obj, lines, errors)
+}
+
+/// A muster's header fields (everything but its lines, read apart so a large batch is never
+/// held as one JSON tree: see `muster_body`).
+pub(crate) fn parse_header(
+    i: usize,
+    obj: &Map<String, Value>,
+    lines: Lines,
+    errors: &mut Vec<FieldError>,
+) -> Option<muster::MusterIn> {
+    let at = |name: &str| format!("musters[{i}].{name}");
     let mut f = Fields::new(obj);
     let firm = code_field(&mut f, "firmid");
     let task = code_field(&mut f, "TaskID");
@@ -699,19 +735,19 @@ pub(crate) fn parse_muster(
         }
         pests.push(pest);
     }
-    let lines = match f.raw("muster") {
-        Some(Value::Array(a)) if (1..=MAX_LINES).contains(&a.len()) => a.as_slice(),
-        Some(Value::Array(_)) => {
+    let lines = match lines {
+        Lines::Read { count, lines } if (1..=MAX_LINES).contains(&count) => lines,
+        Lines::Read { .. } => {
             f.fail(
                 &at("muster"),
                 "estate.muster.line_count",
                 vec![("max", MAX_LINES.to_string())],
             );
-            &[]
+            Vec::new()
         }
-        _ => {
+        Lines::Absent => {
             f.fail(&at("muster"), "field.required", vec![]);
-            &[]
+            Vec::new()
         }
     };
     // Header fields are renamed to their path in the batch.
@@ -734,85 +770,6 @@ pub(crate) fn parse_muster(
         job_ends,
         materials,
         pests,
-        lines: lines.iter().map(parse_line).collect(),
+        lines,
     })
-}
-
-async fn post_muster(call: &mut Call) -> OpResult {
-    let mut errors = Vec::new();
-    let raw: &[Value] = match call.body.get("musters") {
-        Some(Value::Array(a)) if !a.is_empty() => a,
-        _ => {
-            return Err(Problem::invalid(vec![FieldError {
-                field: "musters".into(),
-                key: "field.required",
-                args: vec![("field", "musters".into())],
-            }]))
-        }
-    };
-    let musters: Vec<muster::MusterIn> = raw
-        .iter()
-        .enumerate()
-        .filter_map(|(i, m)| parse_muster(i, m, &mut errors))
-        .collect();
-    if !errors.is_empty() {
-        return Err(Problem::invalid(errors));
-    }
-    let session = call
-        .session
-        .as_ref()
-        .ok_or_else(|| Problem::new(401, "auth.token.invalid"))?;
-    let device = muster::Device {
-        imei: session.imei.clone(),
-        user: session.user,
-    };
-    let svc = call.svc.clone();
-    let mut tx = svc.store.begin().await;
-    // Up to 10,000 lines per muster are checked under the writer lock: off the async workers.
-    let outs = tokio::task::block_in_place(|| muster::post(&svc, &mut tx, &device, &musters))?;
-    tx.commit().await?;
-    let (mut accepted, mut refused) = (0usize, 0usize);
-    let mut rendered = Vec::with_capacity(outs.len());
-    for (m, out) in musters.iter().zip(&outs) {
-        let stored = out.stored();
-        accepted += stored;
-        refused += out.verdicts.len() - stored;
-        let lines: Vec<Value> = m
-            .lines
-            .iter()
-            .zip(&out.verdicts)
-            .enumerate()
-            .map(|(i, (l, v))| verdict_json(i, l.line_id.as_deref(), v))
-            .collect();
-        let task_refusal = out.verdicts.iter().find_map(|v| match v {
-            Verdict::Refused(r @ crate::domain::estate::muster::Refusal::UnknownTask { .. }) => {
-                Some(r.describe())
-            }
-            _ => None,
-        });
-        let (e, msg) = match task_refusal {
-            Some((e, _, key, args)) => (e, i18n::t(Lang::En, key, &args)),
-            None => (200, "Success".to_string()),
-        };
-        rendered.push(json!({
-            "TaskID": m.task.as_str(), "firmid": m.firm.as_str(), "DiarySlipNo": m.diary_slip_no,
-            "e": e, "msg": msg, "accepted": stored, "refused": out.verdicts.len() - stored, "lines": lines,
-        }));
-    }
-    tracing::info!(imei = %device.imei, musters = outs.len(), accepted, refused, "muster posted");
-    Ok(payload(
-        json!({"accepted": accepted, "refused": refused, "musters": rendered}),
-    ))
-}
-
-fn verdict_json(index: usize, line_id: Option<&str>, v: &Verdict) -> Value {
-    match v {
-        Verdict::Stored { net_g } => {
-            json!({"index": index, "lineID": line_id, "e": 200, "msg": "Success", "netWeight": kg(*net_g)})
-        }
-        Verdict::Refused(r) => {
-            let (e, reason, key, args) = r.describe();
-            json!({"index": index, "lineID": line_id, "e": e, "reason": reason, "msg": i18n::t(Lang::En, key, &args)})
-        }
-    }
 }

@@ -5,7 +5,7 @@
 use chrono::NaiveDate;
 use serde_json::{json, Map, Value};
 
-use super::{route, Auth, Call, OpResult};
+use super::{route, route_raw, Auth, Call, OpResult, RawOpResult};
 use crate::api::{Doc, Problem, Route};
 use crate::domain::hr::Filter;
 use crate::domain::identity::Permission;
@@ -48,7 +48,7 @@ fn employee_line() -> Value {
 
 pub fn routes() -> Vec<Route> {
     vec![
-        route(
+        route_raw(
             "/codelayer/hrdetails/emp_attendance",
             "Employee Attendance",
             TAG,
@@ -74,7 +74,7 @@ pub fn routes() -> Vec<Route> {
                 required: &["attendancefrom", "attendancetill"],
                 ..Doc::default()
             },
-            cl_op!(emp_attendance),
+            crate::cl_raw_op!(emp_attendance),
         ),
         route(
             "/codelayer/hrdetails/emp_leavesummary",
@@ -268,23 +268,41 @@ fn list(name: &str, rows: Vec<Value>) -> OpResult {
     Ok(m)
 }
 
-async fn emp_attendance(call: &mut Call) -> OpResult {
+/// Pages are heavy (employees × days): rendered off the async workers, once per data version
+/// and shared by concurrent callers (service::answers).
+async fn emp_attendance(call: &mut Call) -> RawOpResult {
     let (f, a, b) = period(call, "attendancefrom", "attendancetill")?;
     let mut fields = Fields::new(&call.body);
     let page = fields.int("page", 1, 1_000_000, false).unwrap_or(1) as usize;
     if !fields.ok() {
         return Err(Problem::invalid(fields.errors));
     }
-    // Employees × days: built off the async workers, one page at a time.
     let svc = call.svc.clone();
-    let (rows, more) =
-        tokio::task::spawn_blocking(move || hd::attendance_page(&svc, &f, a, b, page))
-            .await
-            .map_err(|_| Problem::new(500, "internal"))??;
-    let mut m = list("employeeatt", rows)?;
-    m.insert("page".into(), json!(page));
-    m.insert("more".into(), json!(if more { "T" } else { "F" }));
-    Ok(m)
+    let version = hd::attendance_version(&svc.store);
+    // "Today" bounds the period, so it is part of what the page depends on.
+    let params = format!(
+        "{:?}\0{a}\0{b}\0{page}\0{}",
+        (&f.firm, &f.department, &f.designation, &f.employee),
+        crate::service::hr::today(&svc)
+    );
+    let lines = svc.config.security.hr_page_lines.max(1) as u32;
+    let s = svc.clone();
+    let bytes = svc
+        .answers
+        .get("hr.attendance", params, version, lines, move |cancel| {
+            let (rows, more) = hd::attendance_page(&s, &f, a, b, page)?;
+            cancel.check()?;
+            let mut m = Map::new();
+            m.insert("employeeatt".into(), Value::Array(rows));
+            m.insert("page".into(), json!(page));
+            m.insert("more".into(), json!(if more { "T" } else { "F" }));
+            m.insert("e".into(), json!(200));
+            m.insert("msg".into(), json!("Success"));
+            serde_json::to_vec(&Value::Object(m))
+                .map_err(|e| crate::service::ServiceError::Internal(e.to_string()))
+        })
+        .await?;
+    Ok(bytes)
 }
 
 async fn emp_leavesummary(call: &mut Call) -> OpResult {

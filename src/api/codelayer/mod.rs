@@ -160,8 +160,37 @@ pub fn route_raw(
     }
 }
 
+/// An operation that reads its own request body (a large batch parsed as it is read, never
+/// held as one JSON tree) and answers its own response; it calls `authorize` itself.
+pub type BodyOpFn = fn(Arc<Services>, Request, Auth) -> BoxFuture<'static, Response>;
+
+/// `route`, for a `BodyOpFn`.
+pub fn route_body(
+    path: &'static str,
+    summary: &'static str,
+    tag: &'static str,
+    auth: Auth,
+    mut doc: Doc,
+    f: BodyOpFn,
+) -> Route {
+    let permission = auth.declare(&mut doc);
+    let handler: super::Handler = Arc::new(move |svc, req| f(svc, req, auth));
+    Route {
+        method: Method::POST,
+        path,
+        family: Family::Codelayer,
+        summary,
+        tag,
+        doc,
+        handler,
+        max_body: None,
+        permission,
+    }
+}
+
 pub(crate) mod estate;
 mod frontoffice;
+mod muster_body;
 mod hr;
 mod system;
 
@@ -221,6 +250,16 @@ async fn prepare(svc: Arc<Services>, req: Request, auth: Auth) -> Result<Call, R
         Ok(b) => b,
         Err(p) => return Err(render_problem(&req, &p)),
     };
+    authorize(svc, req, auth, body).await
+}
+
+/// Resolves the session from the body's `key` (for an operation that parsed its own body).
+pub(crate) async fn authorize(
+    svc: Arc<Services>,
+    req: Request,
+    auth: Auth,
+    body: Map<String, Value>,
+) -> Result<Call, Response> {
     let session = match auth {
         Auth::Public => None,
         Auth::Session(p) => {

@@ -1,5 +1,5 @@
-//! Post Muster: a batch of musters, each with up to 10,000 labour lines, stored in one
-//! transaction. Every line carries the handheld's own id; a retried line is answered exactly
+//! Post Muster: a batch of musters, each with up to 10,000 labour lines, stored in parts of
+//! `PART_LINES` lines. Every line carries the handheld's own id; a retried line is answered exactly
 //! as the first time and changes nothing; a bad line is refused alone, with its reason.
 
 use chrono::{Duration, NaiveDate};
@@ -74,20 +74,21 @@ fn line_id_key(imei: &str, firm: &FirmId, task: &EstateTaskId, line_id: &str) ->
     store::key(&[imei.as_bytes(), firm.key(), task.key(), line_id.as_bytes()])
 }
 
-/// Stages every muster of a batch on `tx`; the caller commits once (atomic and durable).
-pub fn post(
-    svc: &Services,
-    tx: &mut Tx,
-    device: &Device,
-    musters: &[MusterIn],
-) -> Result<Vec<MusterOut>> {
+/// Lines checked and stored per transaction. A part is atomic and durable on its own (every
+/// line is idempotent by its `lineID`, so a batch cut short by a failure or a hang-up is simply
+/// retried); small parts bound what one commit holds in memory (staged ops, outbox entries and
+/// sled's deferred garbage grow with the transaction) and let other writers in between.
+pub const PART_LINES: usize = 500;
+
+/// Stores a batch part by part (each part committed, and durable, before the next is staged)
+/// and answers per line, exactly as one transaction would: a line's checks and its write are
+/// in the same part, under the writer lock.
+pub async fn post(svc: &Services, device: &Device, musters: &[MusterIn]) -> Result<Vec<MusterOut>> {
     let now = svc.now_unix();
-    let offset_secs = i64::from(svc.config.site.timezone_offset_minutes) * 60;
-    let est = &svc.config.estate;
     let mut out = Vec::with_capacity(musters.len());
-    let mut any_stored = false;
     for m in musters {
-        let Some(task) = labour::task(tx, &m.firm, &m.task)? else {
+        let mut tx = svc.store.begin().await;
+        let Some(task) = labour::task(&tx, &m.firm, &m.task)? else {
             let r = Refusal::UnknownTask {
                 firm: m.firm.clone(),
                 task: m.task.clone(),
@@ -101,60 +102,91 @@ pub fn post(
             });
             continue;
         };
-        let rules = WeighRules {
-            harvest_job: task.harvest_job,
-            moisture_perc: task.moisture_perc,
-            max_gross_g: grams(est.max_gross_weight_kg),
-            tolerance_g: grams(est.net_weight_tolerance_kg),
-        };
         let mut verdicts = Vec::with_capacity(m.lines.len());
-        for line in &m.lines {
-            let v = match (&line.line_id, &line.fields) {
-                (_, Err(fe)) => Verdict::Refused(Refusal::Field(fe.clone())),
-                (None, Ok(_)) => Verdict::Refused(Refusal::Field(FieldError {
-                    field: "lineID".into(),
-                    key: "field.required",
-                    args: vec![("field", "lineID".into())],
-                })),
-                (Some(id), Ok(f)) => {
-                    one_line(tx, device, m, &task, &rules, id, f, now, offset_secs)?
-                }
-            };
-            any_stored |= matches!(v, Verdict::Stored { .. });
-            verdicts.push(v);
+        let mut any_stored = false;
+        let mut parts = m.lines.chunks(PART_LINES).peekable();
+        while let Some(part) = parts.next() {
+            // Checking a part reads the store under the writer lock: off the async workers.
+            let vs = tokio::task::block_in_place(|| stage_part(svc, &mut tx, device, m, &task, part, now))?;
+            any_stored |= vs.iter().any(|v| matches!(v, Verdict::Stored { .. }));
+            verdicts.extend(vs);
+            if parts.peek().is_some() {
+                tx.commit().await?;
+                tx = svc.store.begin().await;
+            }
         }
-        let slip = MusterSlip {
-            firm: task.firm.clone(),
-            task: task.id.clone(),
-            task_date: task.date,
-            diary_slip_no: m.diary_slip_no.clone(),
-            job_ends: m.job_ends,
-            materials: m.materials.clone(),
-            pests: m.pests.clone(),
-            imei: device.imei.clone(),
-            user: device.user,
-            received_unix: now,
-        };
-        let slip_key = store::key(&[
-            day(task.date).as_bytes(),
-            task.firm.key(),
-            task.id.key(),
-            device.imei.as_bytes(),
-            m.diary_slip_no.as_bytes(),
-        ]);
-        let unchanged = tx
-            .get::<MusterSlip>(&slip_key)?
-            .is_some_and(|old| old.same_content(&slip));
-        if !unchanged {
-            tx.put(&slip_key, &slip);
-            any_stored = true;
+        // The slip (and the last-muster time) goes with the muster's last part.
+        any_stored |= stage_slip(&mut tx, device, m, &task, now)?;
+        if any_stored {
+            tx.put(LAST_MUSTER, &EstateFact(now));
         }
+        tx.commit().await?;
         out.push(MusterOut { verdicts });
     }
-    if any_stored {
-        tx.put(LAST_MUSTER, &EstateFact(now));
-    }
     Ok(out)
+}
+
+fn stage_part(
+    svc: &Services,
+    tx: &mut Tx,
+    device: &Device,
+    m: &MusterIn,
+    task: &EstateTask,
+    part: &[LineIn],
+    now: i64,
+) -> Result<Vec<Verdict>> {
+    let offset_secs = i64::from(svc.config.site.timezone_offset_minutes) * 60;
+    let est = &svc.config.estate;
+    let rules = WeighRules {
+        harvest_job: task.harvest_job,
+        moisture_perc: task.moisture_perc,
+        max_gross_g: grams(est.max_gross_weight_kg),
+        tolerance_g: grams(est.net_weight_tolerance_kg),
+    };
+    let mut verdicts = Vec::with_capacity(part.len());
+    for line in part {
+        let v = match (&line.line_id, &line.fields) {
+            (_, Err(fe)) => Verdict::Refused(Refusal::Field(fe.clone())),
+            (None, Ok(_)) => Verdict::Refused(Refusal::Field(FieldError {
+                field: "lineID".into(),
+                key: "field.required",
+                args: vec![("field", "lineID".into())],
+            })),
+            (Some(id), Ok(f)) => one_line(tx, device, m, task, &rules, id, f, now, offset_secs)?,
+        };
+        verdicts.push(v);
+    }
+    Ok(verdicts)
+}
+
+/// Stages the muster's slip unless the same one is stored; true when it was staged.
+fn stage_slip(tx: &mut Tx, device: &Device, m: &MusterIn, task: &EstateTask, now: i64) -> Result<bool> {
+    let slip = MusterSlip {
+        firm: task.firm.clone(),
+        task: task.id.clone(),
+        task_date: task.date,
+        diary_slip_no: m.diary_slip_no.clone(),
+        job_ends: m.job_ends,
+        materials: m.materials.clone(),
+        pests: m.pests.clone(),
+        imei: device.imei.clone(),
+        user: device.user,
+        received_unix: now,
+    };
+    let slip_key = store::key(&[
+        day(task.date).as_bytes(),
+        task.firm.key(),
+        task.id.key(),
+        device.imei.as_bytes(),
+        m.diary_slip_no.as_bytes(),
+    ]);
+    let unchanged = tx
+        .get::<MusterSlip>(&slip_key)?
+        .is_some_and(|old| old.same_content(&slip));
+    if !unchanged {
+        tx.put(&slip_key, &slip);
+    }
+    Ok(!unchanged)
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use crate::domain::identity::{Permission, User};
 use crate::domain::ids::UserId;
 use crate::domain::work::report::{Period, Report, ReportFormat, ReportId, UserLine};
-use crate::domain::work::tasks::{Task, TaskStatus};
+use crate::domain::work::tasks::{Task, TaskId, TaskStatus};
 use crate::service::identity::next_id;
 use crate::store::BlobId;
 
@@ -43,7 +43,10 @@ pub fn contents(svc: &Services, period: Period) -> Result<Contents> {
     let now = svc.now_unix();
     let mut done: Vec<Task> = Vec::new();
     let mut per_user: BTreeMap<Option<UserId>, (u64, i64)> = BTreeMap::new();
-    for (_, t) in svc.store.scan::<Task>(b"")? {
+    for id in period_tasks(svc, start, end)? {
+        let Some(t) = svc.store.get::<Task>(&id.key())? else {
+            continue;
+        };
         for s in &t.sessions {
             let secs = s.seconds_within(start, end, now);
             if secs > 0 {
@@ -95,6 +98,31 @@ pub fn contents(svc: &Services, period: Period) -> Result<Contents> {
         })
         .collect();
     Ok(Contents { summary, task_rows })
+}
+
+/// Every task a report over `[start, end)` can count, found through the indexes (never the
+/// whole task tree): completed in it, with a session on one of its days, or running now.
+fn period_tasks(svc: &Services, start: i64, end: i64) -> Result<std::collections::BTreeSet<TaskId>> {
+    use crate::store::tables::work::{done_bound, work_day, TASKS_BY_DONE, TASKS_BY_WORK_DAY, TASKS_RUNNING};
+    let engine = svc.store.engine();
+    let mut ids = std::collections::BTreeSet::new();
+    let mut add = |k: &[u8], at: usize| {
+        if let Some(id) = k.get(at..).and_then(TaskId::from_key) {
+            ids.insert(id);
+        }
+    };
+    for kv in engine.range(TASKS_BY_DONE, &done_bound(start), &done_bound(end))? {
+        add(&kv?.0, 8);
+    }
+    let last_day = u32::from_be_bytes(work_day(end - 1));
+    let after = (last_day.saturating_add(1)).to_be_bytes();
+    for kv in engine.range(TASKS_BY_WORK_DAY, &work_day(start), &after)? {
+        add(&kv?.0, 4);
+    }
+    for kv in engine.scan(TASKS_RUNNING, b"")? {
+        add(&kv?.0, 8);
+    }
+    Ok(ids)
 }
 
 fn summary_rows(summary: &[UserLine]) -> Vec<Vec<String>> {
@@ -208,29 +236,16 @@ pub async fn generate(
     use crate::store::tables::identity::Counter;
     use crate::store::tables::security::{REPORTS_BY_CONTENT, REPORTS_BY_FILE};
     require(actor, Permission::ReportsView)?;
-    let s2 = svc.clone();
-    let (c, key) = tokio::task::spawn_blocking(move || {
-        contents(&s2, period).map(|c| {
-            let k = content_key(period, format, &c);
-            (c, k)
-        })
-    })
-    .await
-    .map_err(|e| ServiceError::Internal(e.to_string()))??;
+    let built = build_shared(svc, period, format).await?;
+    let (key, c_summary, tasks_done, file_at) = unpack(&built)?;
     if let Some(r) = made_before(svc, &key)? {
         return Ok(r);
     }
-    let s2 = svc.clone();
-    let (c, bytes, blob) = tokio::task::spawn_blocking(move || -> Result<_> {
-        let bytes = match format {
-            ReportFormat::Csv => csv_bytes(&TASK_HEADERS, &c.task_rows)?,
-            ReportFormat::Xlsx => xlsx_bytes(period, &c)?,
-        };
-        let blob = s2.store.blobs().put(&bytes)?;
-        Ok((c, bytes, blob))
-    })
-    .await
-    .map_err(|e| ServiceError::Internal(e.to_string()))??;
+    let bytes = built.slice(file_at..);
+    let (s2, b2) = (svc.clone(), bytes.clone());
+    let blob = tokio::task::spawn_blocking(move || s2.store.blobs().put(&b2))
+        .await
+        .map_err(|e| ServiceError::Internal(e.to_string()))??;
     let quota = svc.config.security.report_quota_kb.saturating_mul(1024);
     if bytes.len() as u64 > quota {
         return Err(ServiceError::Throttled {
@@ -289,8 +304,8 @@ pub async fn generate(
         created_unix: svc.now_unix(),
         sha256: blob.as_str().to_string(),
         file_bytes: bytes.len() as u64,
-        tasks_done: c.task_rows.len() as u64,
-        summary: c.summary,
+        tasks_done,
+        summary: c_summary,
     };
     tx.put(&id.key(), &report);
     tx.index(REPORTS_BY_CONTENT, &[key.as_slice(), &id.key()].concat());
@@ -322,6 +337,71 @@ pub async fn generate(
         }
     }
     Ok(report)
+}
+
+/// What a built report is filed under in service::answers: the rows it reads (tasks and the
+/// names they show).
+fn report_version(svc: &Services) -> u64 {
+    use crate::domain::work::{org::Business, projects::Project};
+    use crate::store::Record;
+    svc.store.version_of(&[Task::TREE, User::TREE, Business::TREE, Project::TREE])
+}
+
+/// The head of a built report in its shared answer, before the file's bytes.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Built {
+    key: Vec<u8>,
+    tasks_done: u64,
+    summary: Vec<UserLine>,
+}
+
+/// Builds the report's file off the async workers, once per data version: concurrent callers
+/// asking for the same period and format share one build (service::answers). Hours of a
+/// running session grow with the clock, so while any task runs the second is part of the key.
+async fn build_shared(
+    svc: &std::sync::Arc<Services>,
+    period: Period,
+    format: ReportFormat,
+) -> Result<bytes::Bytes> {
+    use crate::store::tables::work::TASKS_RUNNING;
+    let version = report_version(svc);
+    let running = svc.store.engine().scan(TASKS_RUNNING, b"")?.next().is_some();
+    let clock = if running { svc.now_unix() } else { 0 };
+    let params = format!("{format:?}\0{}\0{}\0{clock}", period.from, period.to);
+    let days = (period.to - period.from).num_days().max(0) + 1;
+    let estimate_kib = (days * 64).clamp(256, 1 << 20) as u32;
+    let s = svc.clone();
+    svc.answers
+        .get("work.report", params, version, estimate_kib, move |cancel| {
+            let c = contents(&s, period)?;
+            cancel.check()?;
+            let key = content_key(period, format, &c);
+            let file = match format {
+                ReportFormat::Csv => csv_bytes(&TASK_HEADERS, &c.task_rows)?,
+                ReportFormat::Xlsx => xlsx_bytes(period, &c)?,
+            };
+            let head = serde_json::to_vec(&Built {
+                key: key.to_vec(),
+                tasks_done: c.task_rows.len() as u64,
+                summary: c.summary,
+            })
+            .map_err(|e| ServiceError::Internal(format!("report: {e}")))?;
+            let mut out = Vec::with_capacity(4 + head.len() + file.len());
+            out.extend_from_slice(&(head.len() as u32).to_le_bytes());
+            out.extend_from_slice(&head);
+            out.extend_from_slice(&file);
+            Ok(out)
+        })
+        .await
+}
+
+/// (content key, summary, tasks done, where the file's bytes start) of a built report.
+fn unpack(b: &[u8]) -> Result<([u8; 32], Vec<UserLine>, u64, usize)> {
+    let bad = || ServiceError::Internal("report: malformed build".into());
+    let n = u32::from_le_bytes(b.get(..4).ok_or_else(bad)?.try_into().map_err(|_| bad())?) as usize;
+    let head: Built = serde_json::from_slice(b.get(4..4 + n).ok_or_else(bad)?).map_err(|_| bad())?;
+    let key: [u8; 32] = head.key.as_slice().try_into().map_err(|_| bad())?;
+    Ok((key, head.summary, head.tasks_done, 4 + n))
 }
 
 /// The report already made from the same data, if it is still kept.

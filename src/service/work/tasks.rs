@@ -21,6 +21,7 @@ use crate::store::tables::work::{
     assignee_entries, count_status, count_assignee_open, day_key, facet_entries, session_entries, Facet, SESSIONS_BY_END, TASKS_BY_FACET, order_key, task_figures, workers, COUNT_ALL, TASKS_BY_ASSIGNEE, TASKS_BY_ORDER,
     TASKS_BY_WORKER, TASKS_RUNNING,
 };
+use crate::store::tables::work::{done_key, work_day_keys, TASKS_BY_DONE, TASKS_BY_WORK_DAY};
 use crate::store::{Store, Tx};
 
 use super::{length, not_found, require, today};
@@ -127,6 +128,27 @@ fn running_key(user: UserId, task: TaskId) -> Vec<u8> {
     [user.key(), task.key()].concat()
 }
 
+/// Keeps the report indexes (done by time, worked by day) in step; `new` None = deleted.
+fn report_indexes(tx: &mut Tx, old: Option<&Task>, new: Option<&Task>) {
+    let (od, nd) = (old.and_then(done_key), new.and_then(done_key));
+    if od != nd {
+        if let Some(k) = od {
+            tx.delete_raw(TASKS_BY_DONE, &k);
+        }
+        if let Some(k) = nd {
+            tx.index(TASKS_BY_DONE, &k);
+        }
+    }
+    let ow = old.map(work_day_keys).unwrap_or_default();
+    let nw = new.map(work_day_keys).unwrap_or_default();
+    for k in ow.difference(&nw) {
+        tx.delete_raw(TASKS_BY_WORK_DAY, k);
+    }
+    for k in nw.difference(&ow) {
+        tx.index(TASKS_BY_WORK_DAY, k);
+    }
+}
+
 /// Writes a task and keeps its indexes and counters in step with what changed.
 fn put(tx: &mut Tx, old: Option<&Task>, new: &Task) -> Result<()> {
     let assignee = |t: Option<&Task>| t.and_then(|t| t.assignee);
@@ -147,6 +169,7 @@ fn put(tx: &mut Tx, old: Option<&Task>, new: &Task) -> Result<()> {
             tx.index(TASKS_RUNNING, &running_key(u, new.id));
         }
     }
+    report_indexes(tx, old, Some(new));
     let before = old.map(workers).unwrap_or_default();
     for u in workers(new) {
         if !before.contains(&u) {
@@ -333,6 +356,7 @@ pub fn delete_task(tx: &mut Tx, actor: &User, id: TaskId) -> Result<Task> {
         tx.delete::<TaskImage>(&k);
     }
     tx.delete_raw(TASKS_BY_ORDER, &order_key(&t));
+    report_indexes(tx, Some(&t), None);
     for u in workers(&t) {
         tx.delete_raw(TASKS_BY_WORKER, &running_key(u, id));
     }

@@ -49,6 +49,10 @@ pub const TASKS_BY_ORDER: &str = "work_tasks_by_order";
 pub const TASKS_BY_WORKER: &str = "work_tasks_by_worker";
 /// user id (BE) ‖ task id (BE): the one task a user has running.
 pub const TASKS_RUNNING: &str = "work_tasks_running";
+/// UTC day (unix / 86400, u32 BE) ‖ task id (BE): the tasks with a work session on that day
+/// (a closed session on every day it spans, an open one on its start day; open ones are in
+/// `TASKS_RUNNING` too). Reports find the tasks worked in a period through it.
+pub const TASKS_BY_WORK_DAY: &str = "work_tasks_by_work_day";
 /// lower-case business code.
 pub const BUSINESSES_BY_CODE: &str = "org_businesses_by_code";
 /// lower-case project code.
@@ -73,6 +77,57 @@ pub fn workers(t: &Task) -> Vec<crate::domain::ids::UserId> {
     v
 }
 
+/// A completion time as an index key part: sign bit flipped, so keys sort by time.
+pub fn done_bound(unix: i64) -> [u8; 8] {
+    ((unix as u64) ^ (1 << 63)).to_be_bytes()
+}
+
+/// A task's key in `TASKS_BY_DONE` (done tasks with a completion time only).
+pub fn done_key(t: &Task) -> Option<Vec<u8>> {
+    use crate::domain::work::tasks::TaskStatus;
+    let c = t.completed_unix.filter(|_| t.status == TaskStatus::Done)?;
+    Some([done_bound(c).as_slice(), &t.id.key()].concat())
+}
+
+/// A UTC day number as an index key part.
+pub fn work_day(unix: i64) -> [u8; 4] {
+    (unix.div_euclid(86_400).clamp(0, u32::MAX as i64) as u32).to_be_bytes()
+}
+
+/// A task's keys in `TASKS_BY_WORK_DAY`.
+pub fn work_day_keys(t: &Task) -> std::collections::BTreeSet<Vec<u8>> {
+    let mut out = std::collections::BTreeSet::new();
+    for s in &t.sessions {
+        let first = s.start_unix.div_euclid(86_400);
+        let last = s.end_unix.unwrap_or(s.start_unix).div_euclid(86_400);
+        // A session forgotten for years is indexed on its first ten years of days.
+        for d in first..=last.min(first + 3_660) {
+            out.insert([work_day(d * 86_400).as_slice(), &t.id.key()].concat());
+        }
+    }
+    out
+}
+
+/// Schema 4: the report indexes (done by completion time, worked by day) for existing tasks.
+pub fn build_report_indexes(store: &crate::store::Store) -> crate::store::Result<()> {
+    use crate::store::{codec, Op};
+    let mut ops = Vec::new();
+    for r in store.scan_iter::<Task>(b"")? {
+        let (_, t) = r?;
+        let index = |tree: &str, key: Vec<u8>| Op {
+            tree: tree.into(),
+            key,
+            value: Some(codec::INDEX_VALUE.to_vec()),
+        };
+        ops.extend(done_key(&t).map(|k| index(TASKS_BY_DONE, k)));
+        ops.extend(work_day_keys(&t).into_iter().map(|k| index(TASKS_BY_WORK_DAY, k)));
+        if ops.len() >= 4096 {
+            store.apply(&std::mem::take(&mut ops))?;
+        }
+    }
+    store.apply(&ops)
+}
+
 /// Counter (store::counters) of every task, and of the tasks in one status.
 pub const COUNT_ALL: &str = "work.tasks";
 
@@ -82,7 +137,7 @@ pub fn count_status(s: crate::domain::work::tasks::TaskStatus) -> String {
 
 /// Counters (besides `COUNT_ALL` and the status ones) a task adds one to: its project's tasks
 /// and done tasks (cancelled ones do not count; Get Projects), its assignee's open tasks (Get
-/// Task User). Schema 3 built them for older tasks.
+/// Task User). Schema 4 built them for older tasks.
 pub fn task_figures(t: &Task) -> Vec<String> {
     use crate::domain::work::tasks::TaskStatus;
     let mut out = Vec::new();
@@ -356,6 +411,7 @@ pub fn tables() -> Vec<TableInfo> {
         crate::index_table!(TASKS_RUNNING),
         crate::index_table!(TASKS_BY_ORDER),
         crate::index_table!(TASKS_BY_WORKER),
+        crate::index_table!(TASKS_BY_WORK_DAY),
         crate::index_table!(BUSINESSES_BY_CODE),
         crate::index_table!(PROJECTS_BY_CODE),
         crate::index_table!(TICKETS_BY_ORDER),
@@ -427,10 +483,22 @@ mod tests {
                 (3, 5, TaskStatus::Open),
             ]
             .into_iter()
-            .map(|(id, d, s)| Op {
-                tree: Task::TREE.into(),
-                key: TaskId(id).key().to_vec(),
-                value: Some(codec::encode(&task(id, d, s))),
+            .map(|(id, d, s)| {
+                let mut t = task(id, d, s);
+                if s == TaskStatus::Done {
+                    // Worked from day 0 23:00 UTC to day 1 01:00, completed on day 1.
+                    t.completed_unix = Some(86_400 + 3_600);
+                    t.sessions.push(crate::domain::work::tasks::WorkSession {
+                        user: UserId(1),
+                        start_unix: 82_800,
+                        end_unix: Some(86_400 + 3_600),
+                    });
+                }
+                Op {
+                    tree: Task::TREE.into(),
+                    key: TaskId(id).key().to_vec(),
+                    value: Some(codec::encode(&t)),
+                }
             })
             .collect();
             let mut meta = schema::current(&store).unwrap().unwrap();
@@ -444,7 +512,10 @@ mod tests {
             store.flush_blocking().unwrap();
         }
         let store = Store::open(dir.path(), opts()).unwrap();
-        assert_eq!(schema::current(&store).unwrap().unwrap().version, schema::SCHEMA_VERSION);
+        assert_eq!(
+            schema::current(&store).unwrap().unwrap().version,
+            schema::SCHEMA_VERSION
+        );
         let order: Vec<u64> = store
             .engine()
             .scan(TASKS_BY_ORDER, b"")
@@ -456,6 +527,24 @@ mod tests {
         assert_eq!(
             counters::get(&store, &count_status(TaskStatus::Open)).unwrap(),
             2
+        );
+        // Schema 3: the done task by its completion time, and on both days it was worked.
+        let keys = |tree: &str| -> Vec<Vec<u8>> {
+            store
+                .engine()
+                .scan(tree, b"")
+                .unwrap()
+                .map(|r| r.unwrap().0)
+                .collect()
+        };
+        let two = TaskId(2).key();
+        assert_eq!(keys(TASKS_BY_DONE), vec![[done_bound(90_000).as_slice(), &two].concat()]);
+        assert_eq!(
+            keys(TASKS_BY_WORK_DAY),
+            vec![
+                [work_day(0).as_slice(), &two].concat(),
+                [work_day(86_400).as_slice(), &two].concat()
+            ]
         );
         assert!(schema::check(&store).unwrap().ok());
     }

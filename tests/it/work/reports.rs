@@ -309,3 +309,72 @@ fn bench_tasks_saves_lists_reports() {
         &format!("/reports/tasks?from={today}&to={today}&format=xlsx"),
     );
 }
+
+/// A counter from /metrics (0 when not yet reported).
+fn metric(s: &Server, name: &str) -> u64 {
+    get(&s.url("/metrics"), &[])
+        .text
+        .lines()
+        .find_map(|l| l.strip_prefix(name)?.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// Reports are heavy answers: managers asking at once share one build (and one stored report),
+/// and a task finished afterwards is in the very next report.
+#[test]
+fn concurrent_reports_share_one_build_and_a_write_is_in_the_next() {
+    let s = Server::start();
+    let da = DaSession::open(&s, "andi", "andi-pass-1", "manager");
+    let me = ok(&da.call("GET", "/user/profile", None), 200)["user_id"].clone();
+    let today = today(&da);
+    let done = |title: &str| {
+        let id = ok(
+            &da.call("POST", "/tasks", Some(&json!({"title": title, "assignee_id": me}))),
+            201,
+        )["task_id"]
+            .as_u64()
+            .unwrap();
+        ok(
+            &da.call("PUT", &format!("/tasks/{id}"), Some(&json!({"status": "done"}))),
+            200,
+        );
+        id
+    };
+    let path = format!("/reports/tasks?from={today}&to={today}&format=csv");
+    let kind = r#"gatehouse_answers_renders_total{kind="work.report"}"#;
+    // Data versions are per slot of trees, and background sweeps write other trees: a write
+    // landing between the callers costs an honest second build. Each try starts from a new
+    // version (one more task done); one of three must be a single build for all six.
+    let mut finished = Vec::new();
+    let mut builds = Vec::new();
+    let mut reports: Vec<Value> = Vec::new();
+    for attempt in 0..3 {
+        finished.push(done(&format!("Task {attempt}")));
+        let before = metric(&s, kind);
+        reports = std::thread::scope(|sc| {
+            let hs: Vec<_> = (0..6)
+                .map(|_| sc.spawn(|| ok(&da.call("GET", &path, None), 200)))
+                .collect();
+            hs.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        builds.push(metric(&s, kind) - before);
+        if builds.last() == Some(&1) {
+            break;
+        }
+    }
+    assert_eq!(builds.last(), Some(&1), "six managers, one build: {builds:?}");
+    for r in &reports {
+        assert_eq!(r["report_id"], reports[0]["report_id"], "one stored report");
+        assert_eq!(r["tasks_done"], finished.len());
+    }
+    finished.push(done("Second"));
+    let r = ok(&da.call("GET", &path, None), 200);
+    assert_eq!(r["tasks_done"], finished.len(), "{r}");
+    assert_ne!(r["report_id"], reports[0]["report_id"]);
+    let (_, _, _, bytes) = fetch(&da, &r);
+    let ids: Vec<u64> = csv::Reader::from_reader(bytes.as_slice())
+        .records()
+        .map(|r| r.unwrap()[0].parse().unwrap())
+        .collect();
+    assert_eq!(ids, finished);
+}
