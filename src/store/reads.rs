@@ -60,4 +60,12 @@ impl Engine for Counted {
     fn size_on_disk(&self) -> u64 {
         self.0.size_on_disk()
     }
+
+    fn checkpoint(&self) -> Result<(), StoreError> {
+        self.0.checkpoint()
+    }
+
+    fn applied_since_checkpoint(&self) -> u64 {
+        self.0.applied_since_checkpoint()
+    }
 }

@@ -227,7 +227,10 @@ mod tests {
             store.flush_blocking().unwrap();
         }
         let store = Store::open(dir.path(), opts()).unwrap();
-        assert_eq!(schema::current(&store).unwrap().unwrap().version, 3);
+        assert_eq!(
+            schema::current(&store).unwrap().unwrap().version,
+            schema::SCHEMA_VERSION
+        );
         let n = |k: &str| counters::get(&store, k).unwrap();
         assert_eq!(n(&identity::count_device_status(DeviceStatus::Approved)), 2);
         assert_eq!(n(&identity::count_device_status(DeviceStatus::Pending)), 1);
