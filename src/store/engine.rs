@@ -32,15 +32,11 @@ pub trait Engine: Send + Sync + 'static {
     fn tree_names(&self) -> Vec<String>;
     fn size_on_disk(&self) -> u64;
     /// Bounds the next start's recovery: makes everything durable and records where recovery
-    /// may begin. The default engine has nothing to record.
-    fn checkpoint(&self) -> Result<(), StoreError> {
-        self.flush()
-    }
+    /// may begin. No default: a wrapper must pass it on.
+    fn checkpoint(&self) -> Result<(), StoreError>;
     /// Bytes of keys and values applied since the last open or checkpoint: what a start would
     /// have to recover beyond the last checkpoint.
-    fn applied_since_checkpoint(&self) -> u64 {
-        0
-    }
+    fn applied_since_checkpoint(&self) -> u64;
 }
 
 pub struct SledEngine {

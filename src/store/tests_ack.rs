@@ -39,6 +39,12 @@ impl Engine for Gated {
     fn size_on_disk(&self) -> u64 {
         self.inner.size_on_disk()
     }
+    fn checkpoint(&self) -> Result<()> {
+        self.inner.checkpoint()
+    }
+    fn applied_since_checkpoint(&self) -> u64 {
+        self.inner.applied_since_checkpoint()
+    }
 }
 
 #[test]
