@@ -571,10 +571,7 @@ impl Config {
             }
         };
         // sled's real use can reach several times its cache (sled#1309): 1/16, 8..=64 MiB.
-        let store_cache_bytes = mb(
-            self.store.cache_mb,
-            ((limit >> 20) / 16).clamp(8, 64) << 20,
-        );
+        let store_cache_bytes = mb(self.store.cache_mb, ((limit >> 20) / 16).clamp(8, 64) << 20);
         let answers_cache_bytes = mb(self.memory.answers_cache_mb, limit / 16);
         let answers_render = mb(self.memory.answers_render_mb, limit / 8);
         let bodies = mb(

@@ -101,7 +101,13 @@ fn main() {
         let path = std::path::PathBuf::from(std::env::args().nth(2).unwrap());
         for _ in 0..2 {
             let t = Instant::now();
-            let s = Store::open(&path, StoreOptions { cache_bytes: 32 << 20 }).unwrap();
+            let s = Store::open(
+                &path,
+                StoreOptions {
+                    cache_bytes: 32 << 20,
+                },
+            )
+            .unwrap();
             eprintln!("open: {:.1} ms", t.elapsed().as_secs_f64() * 1e3);
             drop(s);
             std::thread::sleep(Duration::from_millis(300));

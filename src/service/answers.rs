@@ -210,8 +210,14 @@ impl Answers {
              # TYPE gatehouse_answers_hits_total counter\n",
         );
         for (kind, (hits, renders)) in self.stats.by_kind.lock().expect("answer stats").iter() {
-            let _ = writeln!(out, "gatehouse_answers_renders_total{{kind=\"{kind}\"}} {renders}");
-            let _ = writeln!(out, "gatehouse_answers_hits_total{{kind=\"{kind}\"}} {hits}");
+            let _ = writeln!(
+                out,
+                "gatehouse_answers_renders_total{{kind=\"{kind}\"}} {renders}"
+            );
+            let _ = writeln!(
+                out,
+                "gatehouse_answers_hits_total{{kind=\"{kind}\"}} {hits}"
+            );
         }
         let _ = writeln!(
             out,

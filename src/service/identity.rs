@@ -4,7 +4,9 @@
 use crate::domain::credentials::{check_policy, PasswordHash, PolicyError};
 use crate::domain::identity::{ClientApp, Role, TokenKind, TokenRecord, User};
 use crate::domain::ids::{AppKey, Secret, TokenHash, UserId};
-use crate::store::tables::identity::{Counter, COUNT_CLIENTS, COUNT_USERS, TOKENS_BY_USER, USERS_BY_NAME};
+use crate::store::tables::identity::{
+    Counter, COUNT_CLIENTS, COUNT_USERS, TOKENS_BY_USER, USERS_BY_NAME,
+};
 use crate::store::{self, Store, Tx};
 
 use super::lockout::{self, Subject};
@@ -47,7 +49,10 @@ pub fn user_count(store: &Store) -> Result<u64> {
 pub fn users_page(store: &Store, after: Option<UserId>, limit: usize) -> Result<Vec<User>> {
     let start = after.map_or(Vec::new(), |a| UserId(a.0.saturating_add(1)).key().to_vec());
     let mut out = Vec::with_capacity(limit.min(256));
-    for item in store.engine().range(<User as store::Record>::TREE, &start, &[0xff; 9])? {
+    for item in store
+        .engine()
+        .range(<User as store::Record>::TREE, &start, &[0xff; 9])?
+    {
         if out.len() >= limit {
             break;
         }

@@ -287,10 +287,19 @@ mod checkpoint_tests {
         let cfg = StoreConfig::default(); // 64 MiB, 01:00-05:00
         let mib = |n: u64| n << 20;
         assert!(!checkpoint_due(&cfg, mib(63), 2), "below the threshold");
-        assert!(checkpoint_due(&cfg, mib(64), 1), "at the threshold, first quiet hour");
-        assert!(!checkpoint_due(&cfg, mib(64), 5), "the quiet window ends at 05:00");
+        assert!(
+            checkpoint_due(&cfg, mib(64), 1),
+            "at the threshold, first quiet hour"
+        );
+        assert!(
+            !checkpoint_due(&cfg, mib(64), 5),
+            "the quiet window ends at 05:00"
+        );
         assert!(!checkpoint_due(&cfg, mib(255), 12), "working hours: waits");
-        assert!(checkpoint_due(&cfg, mib(256), 12), "four times behind: at once");
+        assert!(
+            checkpoint_due(&cfg, mib(256), 12),
+            "four times behind: at once"
+        );
         let overnight = StoreConfig {
             checkpoint_from_hour: 22,
             checkpoint_to_hour: 4,

@@ -270,19 +270,19 @@ pub async fn export_shared(
             version,
             estimate_kib,
             move |cancel| {
-            cancel.check()?;
-            let table = f(&s, from, to)?;
-            cancel.check()?;
-            #[derive(Serialize)]
-            struct Envelope<'a> {
-                data: &'a Table,
-                ok: bool,
-            }
-            serde_json::to_vec(&Envelope {
-                data: &table,
-                ok: true,
-            })
-            .map_err(|e| ServiceError::Internal(format!("export: {e}")))
+                cancel.check()?;
+                let table = f(&s, from, to)?;
+                cancel.check()?;
+                #[derive(Serialize)]
+                struct Envelope<'a> {
+                    data: &'a Table,
+                    ok: bool,
+                }
+                serde_json::to_vec(&Envelope {
+                    data: &table,
+                    ok: true,
+                })
+                .map_err(|e| ServiceError::Internal(format!("export: {e}")))
             },
         )
         .await

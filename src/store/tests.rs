@@ -414,11 +414,24 @@ fn checkpoint_keeps_every_write_and_restarts_the_count() {
     rt.block_on(store.checkpoint()).unwrap();
     assert_eq!(store.applied_since_checkpoint(), 0);
     // The reopened engine serves the old records and takes new ones.
-    assert_eq!(store.get::<Sample>(&7u64.to_be_bytes()).unwrap().unwrap().id, 7);
+    assert_eq!(
+        store
+            .get::<Sample>(&7u64.to_be_bytes())
+            .unwrap()
+            .unwrap()
+            .id,
+        7
+    );
     put(50);
     assert!(store.applied_since_checkpoint() > 0);
     drop(store);
-    let again = Store::open(dir.path(), StoreOptions { cache_bytes: 8 << 20 }).unwrap();
+    let again = Store::open(
+        dir.path(),
+        StoreOptions {
+            cache_bytes: 8 << 20,
+        },
+    )
+    .unwrap();
     let all = again.scan::<Sample>(b"").unwrap();
     assert_eq!(all.len(), 51);
     assert_eq!(all[50].1.name, "n50");

@@ -460,7 +460,10 @@ impl WalEngine {
         // The order `flush` takes them in.
         let io = self.io.lock().expect("write-ahead log io poisoned");
         let p = self.pending.lock().expect("write-ahead log poisoned");
-        let _w = self.visible.write().expect("write-ahead log visibility poisoned");
+        let _w = self
+            .visible
+            .write()
+            .expect("write-ahead log visibility poisoned");
         let now = self.sled.generation();
         if now == self.seen_generation.load(Ordering::Acquire) {
             return Ok(());
@@ -484,7 +487,10 @@ impl WalEngine {
 
     /// A multi-op change: its intent, then the ops, readers held off meanwhile.
     fn apply_many(&self, lsn: u64, ops: &[Op]) -> Result<(), StoreError> {
-        let _w = self.visible.write().expect("write-ahead log visibility poisoned");
+        let _w = self
+            .visible
+            .write()
+            .expect("write-ahead log visibility poisoned");
         let mut before = Vec::with_capacity(ops.len());
         for op in ops {
             before.push(Op {
@@ -576,7 +582,10 @@ struct Guarded<'a> {
 impl Iterator for Guarded<'_> {
     type Item = Result<(Vec<u8>, Vec<u8>), StoreError>;
     fn next(&mut self) -> Option<Self::Item> {
-        let _r = self.visible.read().expect("write-ahead log visibility poisoned");
+        let _r = self
+            .visible
+            .read()
+            .expect("write-ahead log visibility poisoned");
         self.inner.next()
     }
 }
@@ -584,7 +593,10 @@ impl Iterator for Guarded<'_> {
 impl Engine for WalEngine {
     fn get(&self, tree: &str, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
         self.catch_up()?;
-        let _r = self.visible.read().expect("write-ahead log visibility poisoned");
+        let _r = self
+            .visible
+            .read()
+            .expect("write-ahead log visibility poisoned");
         self.sled.get(tree, key)
     }
 
@@ -700,7 +712,11 @@ impl Engine for WalEngine {
 /// copy kept as `db.before-restore-*` is complete), or, if that database cannot be opened,
 /// moves the log aside as `wal.before-restore-<stamp>`. Either way no log of the old database
 /// is left to be replayed over the restored one.
-pub fn retire_for_restore(state_dir: &Path, cache_bytes: u64, stamp: &str) -> Result<(), StoreError> {
+pub fn retire_for_restore(
+    state_dir: &Path,
+    cache_bytes: u64,
+    stamp: &str,
+) -> Result<(), StoreError> {
     let dir = state_dir.join("wal");
     if files(&dir)?.is_empty() {
         if dir.exists() {

@@ -68,9 +68,11 @@ fn a_flushed_write_survives_losing_everything_sled_had_not_flushed() {
     let a = tempfile::tempdir().unwrap();
     let wal_dir = a.path().join("wal");
     {
-        let e = WalEngine::open_with(sled(&a.path().join("db")), &wal_dir, no_checkpoint()).unwrap();
+        let e =
+            WalEngine::open_with(sled(&a.path().join("db")), &wal_dir, no_checkpoint()).unwrap();
         e.apply(&[put("t", "k1", "v1")]).unwrap();
-        e.apply(&[put("t", "k2", "v2"), put("u", "x", "1")]).unwrap();
+        e.apply(&[put("t", "k2", "v2"), put("u", "x", "1")])
+            .unwrap();
         e.apply(&[del("t", "k1")]).unwrap();
         e.flush().unwrap();
         // Copy the log as a power cut would leave it: sled's own files are not kept.
@@ -159,10 +161,7 @@ fn records_rewritten_after_a_failed_write_replay_once_in_order() {
     );
     write_file(
         &d.path().join("0000000000000002.wal"),
-        &[
-            (2, vec![put("t", "a", "2")]),
-            (3, vec![put("t", "a", "3")]),
-        ],
+        &[(2, vec![put("t", "a", "2")]), (3, vec![put("t", "a", "3")])],
     );
     let r = wal::recover(&s, &wal::files(d.path()).unwrap()).unwrap();
     assert!(!r.gap);
@@ -199,7 +198,10 @@ fn a_half_applied_change_the_log_lacks_is_put_back() {
     let s = sled(&d.path().join("db"));
     write_file(
         &d.path().join("0000000000000001.wal"),
-        &[(0, vec![]), (1, vec![put("t", "a", "1"), put("u", "b", "1")])],
+        &[
+            (0, vec![]),
+            (1, vec![put("t", "a", "1"), put("u", "b", "1")]),
+        ],
     );
     s.apply(&[put("t", "a", "1"), put("u", "b", "1")]).unwrap();
     set_intent(&s, 2, &[put("t", "a", "1"), del("v", "c")]);
@@ -327,7 +329,11 @@ fn a_crash_between_checkpoint_and_file_removal_replays_harmlessly() {
     s.flush().unwrap();
     write_file(
         &d.path().join("0000000000000002.wal"),
-        &[(2, vec![]), (3, vec![put("t", "a", "3")]), (4, vec![del("u", "b")])],
+        &[
+            (2, vec![]),
+            (3, vec![put("t", "a", "3")]),
+            (4, vec![del("u", "b")]),
+        ],
     );
     let r = wal::recover(&s, &wal::files(d.path()).unwrap()).unwrap();
     assert!(!r.gap && !r.undone);
@@ -349,7 +355,9 @@ fn restore_never_replays_the_old_log_over_the_restored_database() {
         store.flush_blocking().unwrap();
         backup::backup(&store, &file).unwrap();
         // Newer than the backup, durable only in the log so far.
-        store.apply(&[put("t", "k", "2"), put("u", "k", "2")]).unwrap();
+        store
+            .apply(&[put("t", "k", "2"), put("u", "k", "2")])
+            .unwrap();
         store.flush_blocking().unwrap();
     }
     let logged: u64 = wal::files(&dir.path().join("wal"))
@@ -367,7 +375,11 @@ fn restore_never_replays_the_old_log_over_the_restored_database() {
     let kept = std::fs::read_dir(dir.path())
         .unwrap()
         .flatten()
-        .find(|e| e.file_name().to_string_lossy().starts_with("db.before-restore-"))
+        .find(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with("db.before-restore-")
+        })
         .unwrap();
     let old = SledEngine::open(&kept.path(), 4 << 20).unwrap();
     assert_eq!(val(&old, "t", "k").as_deref(), Some("2"));
@@ -382,7 +394,11 @@ fn a_big_change_goes_as_one_sled_transaction_and_clears_the_intent() {
     {
         let e = WalEngine::open_with(sled(&db), &wal_dir, no_checkpoint()).unwrap();
         e.apply(&[put("t", "a", "1"), put("u", "b", "1")]).unwrap();
-        assert!(e.sled().get(wal::META_TREE, wal::INTENT_KEY).unwrap().is_some());
+        assert!(e
+            .sled()
+            .get(wal::META_TREE, wal::INTENT_KEY)
+            .unwrap()
+            .is_some());
         let big: Vec<Op> = (0..wal::BIG_CHANGE + 1)
             .map(|i| put(if i % 2 == 0 { "t" } else { "m" }, &format!("k{i:04}"), "x"))
             .collect();
@@ -393,6 +409,9 @@ fn a_big_change_goes_as_one_sled_transaction_and_clears_the_intent() {
     }
     let e = WalEngine::open_with(sled(&db), &wal_dir, no_checkpoint()).unwrap();
     assert_eq!(val(&e, "m", "k0001").as_deref(), Some("x"));
-    assert_eq!(val(&e, "t", &format!("k{:04}", wal::BIG_CHANGE)).as_deref(), Some("x"));
+    assert_eq!(
+        val(&e, "t", &format!("k{:04}", wal::BIG_CHANGE)).as_deref(),
+        Some("x")
+    );
     assert_eq!(val(&e, "u", "b").as_deref(), Some("1"));
 }

@@ -40,7 +40,9 @@ fn cost(s: &Server, mut call: impl FnMut()) -> u64 {
 
 /// `n` labourers of firm 1 as a `gatehouse import labour` file.
 fn labour_csv(dir: &std::path::Path, n: usize) -> std::path::PathBuf {
-    let mut text = String::from("lcode,name,fatherName,gender,musterfirmid,isHelper,ltype,displaycode,active\n");
+    let mut text = String::from(
+        "lcode,name,fatherName,gender,musterfirmid,isHelper,ltype,displaycode,active\n",
+    );
     for i in 0..n {
         text.push_str(&format!("X{i:06},Pekerja {i},Ayah,M,1,F,R,MNJ-X{i},T\n"));
     }
@@ -70,10 +72,18 @@ fn dashboards_and_lookups_read_as_much_at_4000_labourers_as_at_200() {
 
     let dir = tempfile::tempdir().unwrap();
     let rows = 4000;
-    let out = s.cli_json(&["import", "labour", labour_csv(dir.path(), rows).to_str().unwrap()]);
+    let out = s.cli_json(&[
+        "import",
+        "labour",
+        labour_csv(dir.path(), rows).to_str().unwrap(),
+    ]);
     assert_eq!(out["inserted"], rows, "{out}");
     let d = dashboard();
-    assert_eq!(d["estate"]["labourers"], 200 + rows, "the counter follows the import");
+    assert_eq!(
+        d["estate"]["labourers"],
+        200 + rows,
+        "the counter follows the import"
+    );
     let found = lookup();
     assert_eq!(found["e"], 200, "{found}");
     assert_eq!(found["lcode"], "X000017");
@@ -116,7 +126,11 @@ fn device_figures_are_counters_and_the_device_list_pages() {
     let n = |v: &Value, k: &str| v[k].as_u64().unwrap_or_else(|| panic!("{k} in {v}"));
     let imeis = ["352099001761501", "352099001761502", "352099001761503"];
     for imei in imeis {
-        let l = codelayer(&s, "system/license", &json!({"imei": imei, "appID": "POABS"}));
+        let l = codelayer(
+            &s,
+            "system/license",
+            &json!({"imei": imei, "appID": "POABS"}),
+        );
         assert_eq!(l["e"], 200, "{l}");
     }
     s.cli_json(&["device", "approve", "--imei", imeis[1]]);
@@ -124,11 +138,19 @@ fn device_figures_are_counters_and_the_device_list_pages() {
     assert_eq!(n(&f, "total"), n(&base, "total") + 3, "{f}");
     assert_eq!(n(&f, "pending"), n(&base, "pending") + 2, "{f}");
     assert_eq!(n(&f, "approved"), n(&base, "approved") + 1, "{f}");
-    assert_eq!(n(&f, "online"), n(&base, "online") + 1, "seen just now: {f}");
+    assert_eq!(
+        n(&f, "online"),
+        n(&base, "online") + 1,
+        "seen just now: {f}"
+    );
     s.cli_json(&["device", "block", "--imei", imeis[1]]);
     let f = figures();
     assert_eq!(n(&f, "approved"), n(&base, "approved"), "{f}");
-    assert_eq!(n(&f, "online"), n(&base, "online"), "blocked is not online: {f}");
+    assert_eq!(
+        n(&f, "online"),
+        n(&base, "online"),
+        "blocked is not online: {f}"
+    );
     assert_eq!(n(&f, "total"), n(&base, "total") + 3, "{f}");
 
     // Pages in IMEI order, each going on after the last IMEI of the one before.
@@ -180,7 +202,11 @@ fn ticket_and_task_lists_and_figures_read_a_page_at_300_rows() {
     let da = DaSession::open(&s, "siti", "siti-pass-1", "manager");
     let me = data(&da.call("GET", "/user/profile", None), 200)["user_id"].clone();
     let project = data(
-        &da.call("POST", "/projects", Some(&json!({"code": "RD", "name": "Road"}))),
+        &da.call(
+            "POST",
+            "/projects",
+            Some(&json!({"code": "RD", "name": "Road"})),
+        ),
         201,
     )["project_id"]
         .clone();
@@ -226,7 +252,9 @@ fn ticket_and_task_lists_and_figures_read_a_page_at_300_rows() {
     let before = costs();
     add(300);
     let after = costs();
-    eprintln!("records read per call {calls:?}: {before:?} at 3 tickets and tasks, {after:?} at 303");
+    eprintln!(
+        "records read per call {calls:?}: {before:?} at 3 tickets and tasks, {after:?} at 303"
+    );
     for (p, (b, a)) in calls.iter().zip(before.iter().zip(after.iter())) {
         assert!(*a <= b + 10, "{p} read {a} records at 303 rows, {b} at 3");
     }
@@ -250,7 +278,10 @@ fn ticket_and_task_lists_and_figures_read_a_page_at_300_rows() {
     let t = data(&da.call("GET", &by_project, None), 200);
     assert_eq!(t["total"], 303, "{t}");
     assert_eq!(t["items"].as_array().unwrap().len(), 5);
-    let t = data(&da.call("GET", "/tasks?per_page=5&assignee_id=me&status=done", None), 200);
+    let t = data(
+        &da.call("GET", "/tasks?per_page=5&assignee_id=me&status=done", None),
+        200,
+    );
     assert_eq!(t["total"], 0, "{t}");
     let users = data(&da.call("GET", "/app/tasks/users", None), 200);
     let mine = users["items"]
@@ -261,9 +292,16 @@ fn ticket_and_task_lists_and_figures_read_a_page_at_300_rows() {
         .unwrap_or_else(|| panic!("{users}"));
     assert_eq!(mine["open_tasks"], 303);
     let w = data(&da.call("GET", "/widgets/ticket", None), 200);
-    assert_eq!((w["open"].clone(), w["assigned_to_me_active"].clone()), (json!(303), json!(303)));
+    assert_eq!(
+        (w["open"].clone(), w["assigned_to_me_active"].clone()),
+        (json!(303), json!(303))
+    );
     let w = data(&da.call("GET", "/widgets/tasks", None), 200);
-    assert_eq!((w["open"].clone(), w["total_active"].clone()), (json!(303), json!(303)), "{w}");
+    assert_eq!(
+        (w["open"].clone(), w["total_active"].clone()),
+        (json!(303), json!(303)),
+        "{w}"
+    );
 
     // A status change moves every figure it touches.
     let t0 = tickets[0];
@@ -276,7 +314,11 @@ fn ticket_and_task_lists_and_figures_read_a_page_at_300_rows() {
         200,
     );
     let w = data(&da.call("GET", "/widgets/ticket", None), 200);
-    assert_eq!((w["open"].clone(), w["in_progress"].clone()), (json!(302), json!(1)), "{w}");
+    assert_eq!(
+        (w["open"].clone(), w["in_progress"].clone()),
+        (json!(302), json!(1)),
+        "{w}"
+    );
     let busy = data(&da.call("GET", "/tickets?status=in_progress", None), 200);
     assert_eq!(busy["total"], 1, "{busy}");
     assert_eq!(busy["items"][0]["ticket_id"], t0);

@@ -191,7 +191,10 @@ fn a_muster_batch_of_many_parts_answers_every_line_and_its_retry_stores_nothing_
         "DiarySlipNo": "PARTS", "JobEnds": "F", "muster": lines}]});
     let first = codelayer(&s, "estate/sync/muster", &batch);
     assert_eq!(first["e"], 200, "{}", first["msg"]);
-    assert_eq!((first["accepted"].as_i64(), first["refused"].as_i64()), (Some(1_201), Some(2)));
+    assert_eq!(
+        (first["accepted"].as_i64(), first["refused"].as_i64()),
+        (Some(1_201), Some(2))
+    );
     let got = first["musters"][0]["lines"].as_array().unwrap();
     assert_eq!(got.len(), 1_203);
     for (i, l) in got.iter().take(1_200).enumerate() {
@@ -212,7 +215,10 @@ fn a_muster_batch_of_many_parts_answers_every_line_and_its_retry_stores_nothing_
     let again = codelayer(&s, "estate/sync/muster", &batch);
     assert_eq!(again["musters"], first["musters"]);
     let summary = admin_get(&s, "/admin/estate/summary");
-    assert_eq!(summary["muster_lines_today"], 1_200, "nothing twice: {summary}");
+    assert_eq!(
+        summary["muster_lines_today"], 1_200,
+        "nothing twice: {summary}"
+    );
     assert_eq!(summary["musters_today"], 1, "{summary}");
 }
 
@@ -259,7 +265,11 @@ fn concurrent_exports_share_one_render_and_follow_every_write() {
             break;
         }
     }
-    assert_eq!(tries.last(), Some(&1), "eight callers, one render: {tries:?}");
+    assert_eq!(
+        tries.last(),
+        Some(&1),
+        "eight callers, one render: {tries:?}"
+    );
     assert!(metric(&s, r#"gatehouse_answers_hits_total{kind="export"}"#) >= 7);
     for a in &answers {
         assert_eq!(a, &answers[0]);

@@ -27,7 +27,10 @@ pub fn routes() -> Vec<Route> {
             });
             r.doc.query = vec![
                 ("limit", "Most users in one answer (1–1000, default 500)"),
-                ("after", "The last user_id of the previous page: the list goes on after it"),
+                (
+                    "after",
+                    "The last user_id of the previous page: the list goes on after it",
+                ),
             ];
             r
         },
@@ -79,7 +82,10 @@ pub fn routes() -> Vec<Route> {
             });
             r.doc.query = vec![
                 ("limit", "Most devices in one answer (1–1000, default 500)"),
-                ("after", "The last IMEI of the previous page: the list goes on after it"),
+                (
+                    "after",
+                    "The last IMEI of the previous page: the list goes on after it",
+                ),
             ];
             r
         },

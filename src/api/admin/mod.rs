@@ -32,6 +32,16 @@ pub fn route(method: Method, path: &'static str, summary: &'static str, f: Admin
             }
         })
     });
+    admin_route(method, path, summary, handler)
+}
+
+/// An admin route: the socket's peer is trusted, so no permission is declared.
+fn admin_route(
+    method: Method,
+    path: &'static str,
+    summary: &'static str,
+    handler: super::Handler,
+) -> Route {
     Route {
         method,
         path,
@@ -50,7 +60,12 @@ pub fn route(method: Method, path: &'static str, summary: &'static str, f: Admin
 pub type AdminRawFn =
     fn(Arc<Services>, Request) -> BoxFuture<'static, Result<bytes::Bytes, Problem>>;
 
-pub fn route_raw(method: Method, path: &'static str, summary: &'static str, f: AdminRawFn) -> Route {
+pub fn route_raw(
+    method: Method,
+    path: &'static str,
+    summary: &'static str,
+    f: AdminRawFn,
+) -> Route {
     let handler: super::Handler = Arc::new(move |svc, req| {
         Box::pin(async move {
             let probe = clone_head(&req);
@@ -60,17 +75,7 @@ pub fn route_raw(method: Method, path: &'static str, summary: &'static str, f: A
             }
         })
     });
-    Route {
-        method,
-        path,
-        family: Family::Admin,
-        summary,
-        tag: "Admin",
-        doc: Doc::default(),
-        handler,
-        max_body: None,
-        permission: None,
-    }
+    admin_route(method, path, summary, handler)
 }
 
 fn clone_head(r: &Request) -> Request {

@@ -147,6 +147,18 @@ pub fn route_raw(
             }
         })
     });
+    post_route(path, summary, tag, doc, handler, permission)
+}
+
+/// A Codelayer route: every operation is a POST.
+fn post_route(
+    path: &'static str,
+    summary: &'static str,
+    tag: &'static str,
+    doc: Doc,
+    handler: super::Handler,
+    permission: Option<crate::domain::identity::Permission>,
+) -> Route {
     Route {
         method: Method::POST,
         path,
@@ -175,23 +187,13 @@ pub fn route_body(
 ) -> Route {
     let permission = auth.declare(&mut doc);
     let handler: super::Handler = Arc::new(move |svc, req| f(svc, req, auth));
-    Route {
-        method: Method::POST,
-        path,
-        family: Family::Codelayer,
-        summary,
-        tag,
-        doc,
-        handler,
-        max_body: None,
-        permission,
-    }
+    post_route(path, summary, tag, doc, handler, permission)
 }
 
 pub(crate) mod estate;
 mod frontoffice;
-mod muster_body;
 mod hr;
+mod muster_body;
 mod system;
 
 pub fn routes() -> Vec<Route> {
@@ -231,17 +233,7 @@ pub fn route(
 ) -> Route {
     let permission = auth.declare(&mut doc);
     let handler: super::Handler = Arc::new(move |svc, req| Box::pin(run(svc, req, auth, f)));
-    Route {
-        method: Method::POST,
-        path,
-        family: Family::Codelayer,
-        summary,
-        tag,
-        doc,
-        handler,
-        max_body: None,
-        permission,
-    }
+    post_route(path, summary, tag, doc, handler, permission)
 }
 
 /// Parses the body and resolves the session: the part every operation shares.

@@ -41,7 +41,9 @@ pub fn read(req: &Request) -> Result<Body, Problem> {
         })
     } else {
         let mut de = serde_json::Deserializer::from_slice(&req.body);
-        TopSeed.deserialize(&mut de).and_then(|t| de.end().map(|_| t))
+        TopSeed
+            .deserialize(&mut de)
+            .and_then(|t| de.end().map(|_| t))
     };
     let top = match read {
         Ok(t) if !t.object => return Err(Problem::new(400, "body.not_object")),
@@ -543,7 +545,12 @@ mod tests {
             r#"{"key": "k", "musters": [{"firmid": "1", "TaskID": "T1", "muster": [{}]}], "musters": 3}"#.into(),
         ];
         for b in &bodies {
-            assert_eq!(via_stream(b), via_tree(b), "body: {}", &b[..b.len().min(300)]);
+            assert_eq!(
+                via_stream(b),
+                via_tree(b),
+                "body: {}",
+                &b[..b.len().min(300)]
+            );
         }
     }
 }

@@ -2,11 +2,11 @@
 //! change log keyed by the estate-wide face version, so a handheld can ask for the changes
 //! after the version it holds.
 
-use crate::store::tables::estate::COUNT_FACES;
 use crate::domain::estate::faces::{plan_sync, FaceChange, FaceRecord, FaceSync, MAX_IMAGES};
 use crate::domain::estate::labour::Labourer;
 use crate::domain::estate::{FirmId, LabourCode};
 use crate::store::tables::estate::FirmFaceVersion;
+use crate::store::tables::estate::COUNT_FACES;
 use crate::store::{self, BlobId, Store, Tx};
 
 use super::super::{identity::next_id, Result, ServiceError, Services};

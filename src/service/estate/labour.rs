@@ -5,7 +5,9 @@ use chrono::NaiveDate;
 
 use crate::domain::estate::labour::{EstateTask, Firm, Gang, LabourType, Labourer};
 use crate::domain::estate::{EstateTaskId, FirmId, LabourCode};
-use crate::store::tables::estate::{COUNT_FIRMS, COUNT_LABOURERS, LABOURERS_BY_DISPLAY, TASKS_BY_DAY};
+use crate::store::tables::estate::{
+    COUNT_FIRMS, COUNT_LABOURERS, LABOURERS_BY_DISPLAY, TASKS_BY_DAY,
+};
 use crate::store::{self, Store, Tx};
 
 use super::super::{Result, ServiceError};

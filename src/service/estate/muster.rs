@@ -107,7 +107,9 @@ pub async fn post(svc: &Services, device: &Device, musters: &[MusterIn]) -> Resu
         let mut parts = m.lines.chunks(PART_LINES).peekable();
         while let Some(part) = parts.next() {
             // Checking a part reads the store under the writer lock: off the async workers.
-            let vs = tokio::task::block_in_place(|| stage_part(svc, &mut tx, device, m, &task, part, now))?;
+            let vs = tokio::task::block_in_place(|| {
+                stage_part(svc, &mut tx, device, m, &task, part, now)
+            })?;
             any_stored |= vs.iter().any(|v| matches!(v, Verdict::Stored { .. }));
             verdicts.extend(vs);
             if parts.peek().is_some() {
@@ -160,7 +162,13 @@ fn stage_part(
 }
 
 /// Stages the muster's slip unless the same one is stored; true when it was staged.
-fn stage_slip(tx: &mut Tx, device: &Device, m: &MusterIn, task: &EstateTask, now: i64) -> Result<bool> {
+fn stage_slip(
+    tx: &mut Tx,
+    device: &Device,
+    m: &MusterIn,
+    task: &EstateTask,
+    now: i64,
+) -> Result<bool> {
     let slip = MusterSlip {
         firm: task.firm.clone(),
         task: task.id.clone(),

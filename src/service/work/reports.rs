@@ -102,8 +102,14 @@ pub fn contents(svc: &Services, period: Period) -> Result<Contents> {
 
 /// Every task a report over `[start, end)` can count, found through the indexes (never the
 /// whole task tree): completed in it, with a session on one of its days, or running now.
-fn period_tasks(svc: &Services, start: i64, end: i64) -> Result<std::collections::BTreeSet<TaskId>> {
-    use crate::store::tables::work::{done_bound, work_day, TASKS_BY_DONE, TASKS_BY_WORK_DAY, TASKS_RUNNING};
+fn period_tasks(
+    svc: &Services,
+    start: i64,
+    end: i64,
+) -> Result<std::collections::BTreeSet<TaskId>> {
+    use crate::store::tables::work::{
+        done_bound, work_day, TASKS_BY_DONE, TASKS_BY_WORK_DAY, TASKS_RUNNING,
+    };
     let engine = svc.store.engine();
     let mut ids = std::collections::BTreeSet::new();
     let mut add = |k: &[u8], at: usize| {
@@ -344,7 +350,8 @@ pub async fn generate(
 fn report_version(svc: &Services) -> u64 {
     use crate::domain::work::{org::Business, projects::Project};
     use crate::store::Record;
-    svc.store.version_of(&[Task::TREE, User::TREE, Business::TREE, Project::TREE])
+    svc.store
+        .version_of(&[Task::TREE, User::TREE, Business::TREE, Project::TREE])
 }
 
 /// The head of a built report in its shared answer, before the file's bytes.
@@ -365,33 +372,44 @@ async fn build_shared(
 ) -> Result<bytes::Bytes> {
     use crate::store::tables::work::TASKS_RUNNING;
     let version = report_version(svc);
-    let running = svc.store.engine().scan(TASKS_RUNNING, b"")?.next().is_some();
+    let running = svc
+        .store
+        .engine()
+        .scan(TASKS_RUNNING, b"")?
+        .next()
+        .is_some();
     let clock = if running { svc.now_unix() } else { 0 };
     let params = format!("{format:?}\0{}\0{}\0{clock}", period.from, period.to);
     let days = (period.to - period.from).num_days().max(0) + 1;
     let estimate_kib = (days * 64).clamp(256, 1 << 20) as u32;
     let s = svc.clone();
     svc.answers
-        .get("work.report", params, version, estimate_kib, move |cancel| {
-            let c = contents(&s, period)?;
-            cancel.check()?;
-            let key = content_key(period, format, &c);
-            let file = match format {
-                ReportFormat::Csv => csv_bytes(&TASK_HEADERS, &c.task_rows)?,
-                ReportFormat::Xlsx => xlsx_bytes(period, &c)?,
-            };
-            let head = serde_json::to_vec(&Built {
-                key: key.to_vec(),
-                tasks_done: c.task_rows.len() as u64,
-                summary: c.summary,
-            })
-            .map_err(|e| ServiceError::Internal(format!("report: {e}")))?;
-            let mut out = Vec::with_capacity(4 + head.len() + file.len());
-            out.extend_from_slice(&(head.len() as u32).to_le_bytes());
-            out.extend_from_slice(&head);
-            out.extend_from_slice(&file);
-            Ok(out)
-        })
+        .get(
+            "work.report",
+            params,
+            version,
+            estimate_kib,
+            move |cancel| {
+                let c = contents(&s, period)?;
+                cancel.check()?;
+                let key = content_key(period, format, &c);
+                let file = match format {
+                    ReportFormat::Csv => csv_bytes(&TASK_HEADERS, &c.task_rows)?,
+                    ReportFormat::Xlsx => xlsx_bytes(period, &c)?,
+                };
+                let head = serde_json::to_vec(&Built {
+                    key: key.to_vec(),
+                    tasks_done: c.task_rows.len() as u64,
+                    summary: c.summary,
+                })
+                .map_err(|e| ServiceError::Internal(format!("report: {e}")))?;
+                let mut out = Vec::with_capacity(4 + head.len() + file.len());
+                out.extend_from_slice(&(head.len() as u32).to_le_bytes());
+                out.extend_from_slice(&head);
+                out.extend_from_slice(&file);
+                Ok(out)
+            },
+        )
         .await
 }
 
@@ -399,7 +417,8 @@ async fn build_shared(
 fn unpack(b: &[u8]) -> Result<([u8; 32], Vec<UserLine>, u64, usize)> {
     let bad = || ServiceError::Internal("report: malformed build".into());
     let n = u32::from_le_bytes(b.get(..4).ok_or_else(bad)?.try_into().map_err(|_| bad())?) as usize;
-    let head: Built = serde_json::from_slice(b.get(4..4 + n).ok_or_else(bad)?).map_err(|_| bad())?;
+    let head: Built =
+        serde_json::from_slice(b.get(4..4 + n).ok_or_else(bad)?).map_err(|_| bad())?;
     let key: [u8; 32] = head.key.as_slice().try_into().map_err(|_| bad())?;
     Ok((key, head.summary, head.tasks_done, 4 + n))
 }

@@ -18,8 +18,9 @@ use crate::service::identity::{self as ident, next_id};
 use crate::service::transfer::Table;
 use crate::store::counters;
 use crate::store::tables::work::{
-    assignee_entries, count_status, count_assignee_open, day_key, facet_entries, session_entries, Facet, SESSIONS_BY_END, TASKS_BY_FACET, order_key, task_figures, workers, COUNT_ALL, TASKS_BY_ASSIGNEE, TASKS_BY_ORDER,
-    TASKS_BY_WORKER, TASKS_RUNNING,
+    assignee_entries, count_assignee_open, count_status, day_key, facet_entries, order_key,
+    session_entries, task_figures, workers, Facet, COUNT_ALL, SESSIONS_BY_END, TASKS_BY_ASSIGNEE,
+    TASKS_BY_FACET, TASKS_BY_ORDER, TASKS_BY_WORKER, TASKS_RUNNING,
 };
 use crate::store::tables::work::{done_key, work_day_keys, TASKS_BY_DONE, TASKS_BY_WORK_DAY};
 use crate::store::{Store, Tx};
@@ -194,7 +195,10 @@ fn put(tx: &mut Tx, old: Option<&Task>, new: &Task) -> Result<()> {
         }
     }
     for (tree, entries) in [
-        (SESSIONS_BY_END, session_entries as fn(&Task) -> Vec<Vec<u8>>),
+        (
+            SESSIONS_BY_END,
+            session_entries as fn(&Task) -> Vec<Vec<u8>>,
+        ),
         (TASKS_BY_FACET, facet_entries),
     ] {
         let (was, now) = (old.map(entries).unwrap_or_default(), entries(new));
@@ -205,7 +209,10 @@ fn put(tx: &mut Tx, old: Option<&Task>, new: &Task) -> Result<()> {
             tx.index(tree, k);
         }
     }
-    let (was, now) = (old.map(assignee_entries).unwrap_or_default(), assignee_entries(new));
+    let (was, now) = (
+        old.map(assignee_entries).unwrap_or_default(),
+        assignee_entries(new),
+    );
     for (tree, k) in was.iter().filter(|e| !now.contains(e)) {
         tx.delete_raw(tree, k);
     }
@@ -411,7 +418,11 @@ fn in_order<'a>(
     let at = prefix.len();
     Ok(store
         .engine()
-        .range(tree, &[prefix.as_slice(), &start].concat(), &[prefix.as_slice(), &end].concat())?
+        .range(
+            tree,
+            &[prefix.as_slice(), &start].concat(),
+            &[prefix.as_slice(), &end].concat(),
+        )?
         .filter_map(move |r| {
             let k = match r {
                 Ok((k, _)) => k,
@@ -443,11 +454,8 @@ fn facet_of(f: &TaskFilter) -> Option<(Facet, bool)> {
     .iter()
     .filter(|b| **b)
     .count();
-    let only = named == 1
-        && f.category.is_none()
-        && f.from.is_none()
-        && f.to.is_none()
-        && f.q.is_none();
+    let only =
+        named == 1 && f.category.is_none() && f.from.is_none() && f.to.is_none() && f.q.is_none();
     Some((facet, only))
 }
 

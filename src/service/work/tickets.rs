@@ -7,7 +7,8 @@ use crate::domain::work::tickets::{self as dk, Ticket, TicketId, TicketStatus};
 use crate::domain::work::Paging;
 use crate::service::identity::next_id;
 use crate::store::tables::work::{
-    count_tickets, ticket_figures, ticket_order_key, ticket_users, TICKETS_BY_ORDER, TICKETS_BY_USER,
+    count_tickets, ticket_figures, ticket_order_key, ticket_users, TICKETS_BY_ORDER,
+    TICKETS_BY_USER,
 };
 use crate::store::{counters, Tx};
 
@@ -81,7 +82,10 @@ fn put(tx: &mut Tx, old: Option<&Ticket>, new: &Ticket) -> Result<()> {
     if old.is_none() {
         tx.index(TICKETS_BY_ORDER, &order);
     }
-    let (before, after) = (old.map(ticket_figures).unwrap_or_default(), ticket_figures(new));
+    let (before, after) = (
+        old.map(ticket_figures).unwrap_or_default(),
+        ticket_figures(new),
+    );
     if before != after {
         for k in &before {
             counters::add(tx, k, -1)?;
@@ -172,4 +176,3 @@ pub fn list(
     }
     Ok((out, total))
 }
-

@@ -89,15 +89,24 @@ pub fn tasks(svc: &Services, user: &User) -> Result<TaskCounts> {
         }
         Ok(n)
     };
-    let open = counters::get(&svc.store, &count_assignee_status(user.id, TaskStatus::Open))?;
-    let in_progress =
-        counters::get(&svc.store, &count_assignee_status(user.id, TaskStatus::InProgress))?;
+    let open = counters::get(
+        &svc.store,
+        &count_assignee_status(user.id, TaskStatus::Open),
+    )?;
+    let in_progress = counters::get(
+        &svc.store,
+        &count_assignee_status(user.id, TaskStatus::InProgress),
+    )?;
     let today_key = due_key(Some(day));
     let next = (u32::from_be_bytes(today_key) + 1).to_be_bytes();
     let c = TaskCounts {
         open,
         in_progress,
-        done_today: keys_in(TASKS_DONE_BY_ASSIGNEE, at(&time_key(start)), at(&time_key(end)))?,
+        done_today: keys_in(
+            TASKS_DONE_BY_ASSIGNEE,
+            at(&time_key(start)),
+            at(&time_key(end)),
+        )?,
         overdue: keys_in(TASKS_ACTIVE_BY_ASSIGNEE, at(&[0; 4]), at(&today_key))?,
         due_today: keys_in(TASKS_ACTIVE_BY_ASSIGNEE, at(&today_key), at(&next))?,
         total_active: open + in_progress,

@@ -27,7 +27,11 @@ pub fn build_counts(store: &Store) -> Result<()> {
     count::<FaceRecord>(store, &mut counts, estate::COUNT_FACES)?;
     count::<Firm>(store, &mut counts, estate::COUNT_FIRMS)?;
     count::<User>(store, &mut counts, identity::COUNT_USERS)?;
-    count::<crate::domain::terminals::Terminal>(store, &mut counts, super::terminals::COUNT_TERMINALS)?;
+    count::<crate::domain::terminals::Terminal>(
+        store,
+        &mut counts,
+        super::terminals::COUNT_TERMINALS,
+    )?;
     count::<crate::domain::identity::ClientApp>(store, &mut counts, identity::COUNT_CLIENTS)?;
     count::<Project>(store, &mut counts, work::COUNT_PROJECTS)?;
     count::<crate::domain::work::org::Business>(store, &mut counts, work::COUNT_BUSINESSES)?;
@@ -240,11 +244,18 @@ mod tests {
             .unwrap()
             .map(|r| r.unwrap().0[8..].to_vec())
             .collect();
-        assert_eq!(seen, vec![b"1".to_vec(), b"2".to_vec()], "in last-seen order");
+        assert_eq!(
+            seen,
+            vec![b"1".to_vec(), b"2".to_vec()],
+            "in last-seen order"
+        );
         assert_eq!(n(&work::count_tickets(None, None)), 2);
         assert_eq!(n(&work::count_tickets(Some(UserId(11)), None)), 2);
         assert_eq!(
-            n(&work::count_tickets(Some(UserId(10)), Some(TicketStatus::Open))),
+            n(&work::count_tickets(
+                Some(UserId(10)),
+                Some(TicketStatus::Open)
+            )),
             1
         );
         assert_eq!(n(&work::count_tickets_assigned_active(UserId(11))), 1);

@@ -120,7 +120,11 @@ pub fn build_report_indexes(store: &crate::store::Store) -> crate::store::Result
             value: Some(codec::INDEX_VALUE.to_vec()),
         };
         ops.extend(done_key(&t).map(|k| index(TASKS_BY_DONE, k)));
-        ops.extend(work_day_keys(&t).into_iter().map(|k| index(TASKS_BY_WORK_DAY, k)));
+        ops.extend(
+            work_day_keys(&t)
+                .into_iter()
+                .map(|k| index(TASKS_BY_WORK_DAY, k)),
+        );
         if ops.len() >= 4096 {
             store.apply(&std::mem::take(&mut ops))?;
         }
@@ -301,7 +305,11 @@ pub const COUNT_PROJECTS: &str = "work.projects";
 
 /// Counter of a project's tasks (`done`: of its done ones).
 pub fn count_project(p: crate::domain::work::projects::ProjectId, done: bool) -> String {
-    format!("work.project.{}.{}", p.0, if done { "done" } else { "tasks" })
+    format!(
+        "work.project.{}.{}",
+        p.0,
+        if done { "done" } else { "tasks" }
+    )
 }
 
 /// Counter of a user's open (open or in progress) assigned tasks.
@@ -344,7 +352,10 @@ pub fn count_tickets(
 
 /// Every counter a ticket adds one to.
 pub fn ticket_figures(t: &Ticket) -> Vec<String> {
-    let mut out = vec![count_tickets(None, None), count_tickets(None, Some(t.status))];
+    let mut out = vec![
+        count_tickets(None, None),
+        count_tickets(None, Some(t.status)),
+    ];
     for u in ticket_users(t) {
         out.push(count_tickets(Some(u), None));
         out.push(count_tickets(Some(u), Some(t.status)));
@@ -538,7 +549,10 @@ mod tests {
                 .collect()
         };
         let two = TaskId(2).key();
-        assert_eq!(keys(TASKS_BY_DONE), vec![[done_bound(90_000).as_slice(), &two].concat()]);
+        assert_eq!(
+            keys(TASKS_BY_DONE),
+            vec![[done_bound(90_000).as_slice(), &two].concat()]
+        );
         assert_eq!(
             keys(TASKS_BY_WORK_DAY),
             vec![

@@ -329,13 +329,21 @@ fn concurrent_reports_share_one_build_and_a_write_is_in_the_next() {
     let today = today(&da);
     let done = |title: &str| {
         let id = ok(
-            &da.call("POST", "/tasks", Some(&json!({"title": title, "assignee_id": me}))),
+            &da.call(
+                "POST",
+                "/tasks",
+                Some(&json!({"title": title, "assignee_id": me})),
+            ),
             201,
         )["task_id"]
             .as_u64()
             .unwrap();
         ok(
-            &da.call("PUT", &format!("/tasks/{id}"), Some(&json!({"status": "done"}))),
+            &da.call(
+                "PUT",
+                &format!("/tasks/{id}"),
+                Some(&json!({"status": "done"})),
+            ),
             200,
         );
         id
@@ -362,7 +370,11 @@ fn concurrent_reports_share_one_build_and_a_write_is_in_the_next() {
             break;
         }
     }
-    assert_eq!(builds.last(), Some(&1), "six managers, one build: {builds:?}");
+    assert_eq!(
+        builds.last(),
+        Some(&1),
+        "six managers, one build: {builds:?}"
+    );
     for r in &reports {
         assert_eq!(r["report_id"], reports[0]["report_id"], "one stored report");
         assert_eq!(r["tasks_done"], finished.len());

@@ -7,7 +7,8 @@ use ratatui::Frame;
 use serde_json::{json, Value};
 
 use super::{
-    draw_note, draw_table, matching, placeholder, rows_of, set_query, Action, Ctx, Load, Screen, Sel,
+    draw_note, draw_table, matching, placeholder, rows_of, set_query, Action, Ctx, Load, Screen,
+    Sel,
 };
 use crate::data::{ago, int, text};
 use crate::io::{Cmd, Reply, Tag};

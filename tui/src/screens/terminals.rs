@@ -9,7 +9,8 @@ use ratatui::Frame;
 use serde_json::{json, Value};
 
 use super::{
-    draw_note, draw_table, matching, placeholder, rows_of, set_query, Action, Ctx, Load, Screen, Sel,
+    draw_note, draw_table, matching, placeholder, rows_of, set_query, Action, Ctx, Load, Screen,
+    Sel,
 };
 use crate::data::{ago, boolean, int, text};
 use crate::io::{enc, Cmd, Reply, Tag};
@@ -62,7 +63,11 @@ const KEYS: &[(&str, &str, &str)] = &[
 
 impl Terminals {
     pub fn visible(&self) -> Vec<&Value> {
-        matching(&self.list, &self.query, &["sn", "model", "ip", "firmware", "state"])
+        matching(
+            &self.list,
+            &self.query,
+            &["sn", "model", "ip", "firmware", "state"],
+        )
     }
 
     fn selected(&self) -> Option<String> {
