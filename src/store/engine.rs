@@ -315,10 +315,13 @@ impl SledEngine {
     /// which would make sled seal and write its log buffer (`pin_log`), a synchronous write and
     /// `sync_file_range` on its IO thread for every commit. Atomicity is then the caller's
     /// (`store::wal`). Stops at the first failure and returns how many ops were applied.
-    pub fn apply_each(&self, ops: &[Op]) -> Result<(), (usize, StoreError)> {
+    pub fn apply_each<'a>(
+        &self,
+        ops: impl IntoIterator<Item = &'a Op>,
+    ) -> Result<(), (usize, StoreError)> {
         let db = self.db().map_err(|e| (0, e))?;
         let mut last: Option<(&str, sled::Tree)> = None;
-        for (i, op) in ops.iter().enumerate() {
+        for (i, op) in ops.into_iter().enumerate() {
             let t = match &last {
                 Some((name, t)) if *name == op.tree => t.clone(),
                 _ => {

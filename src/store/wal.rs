@@ -25,16 +25,20 @@
 //! durable (its flush + `store::sync`), then deletes the older files. Each file begins with an
 //! *anchor*, an empty record numbered like the last record of the older files: every record up
 //! to the highest number in the log (anchors included) is durable, in sled or in a file. `open`
-//! replays the files after sled opened, then checkpoints. Records hold absolute puts/deletes, so
+//! replays the files after sled opened, then checkpoints if they held any change. Records hold absolute puts/deletes, so
 //! replaying what sled already has is harmless.
 //!
 //! Replay stops at the first torn or bad record of a file (a write cut by the crash), and at a
 //! gap in the numbering (a record lost in the middle is damage: nothing after it is applied).
 //! Files: `<state>/wal/<seq, 16 hex>.wal`, outside sled's directory; the directory is fsynced
-//! whenever a file is created or removed.
+//! whenever a file is created or removed. A file is kept zero-filled `ZERO_AHEAD` past its
+//! records, so most syncs overwrite blocks already on disk and write no inode; a zero length
+//! ends the records like a clean end of file. An open that finds nothing to replay (one file,
+//! its anchor, then zeros) writes on in that file: no sync at all.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{BufReader, Read, Write};
+use std::io::{BufReader, Read};
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
@@ -53,6 +57,8 @@ pub const CHECKPOINT_BYTES: u64 = 32 << 20;
 pub const CHECKPOINT_SECS: u64 = 60;
 /// Changes with more ops than this are applied as one sled transaction (see `apply`).
 pub const BIG_CHANGE: usize = 64;
+/// A log file is zero-filled this far ahead of its records (see `Io::zeroed`).
+pub const ZERO_AHEAD: u64 = 256 << 10;
 /// Larger than any record we write (a muster batch is a few MiB): a length beyond it is damage.
 const MAX_RECORD: u32 = 1 << 30;
 
@@ -73,6 +79,14 @@ pub struct WalEngine {
     seen_generation: std::sync::atomic::AtomicU64,
 }
 
+/// The file new records go to, and where in it.
+struct Tail {
+    file: File,
+    seq: u64,
+    bytes: u64,
+    zeroed: u64,
+}
+
 struct Pending {
     buf: Vec<u8>,
     next_lsn: u64,
@@ -83,7 +97,13 @@ struct Io {
     /// in a torn record, after which nothing of it would be replayed).
     file: Option<File>,
     seq: u64,
+    /// Where the next record goes (the records' end).
     bytes: u64,
+    /// The file's length: written zeros from `bytes` up to here. A record written over zeros
+    /// that are already on disk changes no file size, so its `fdatasync` writes the data block
+    /// alone; an append also writes the inode (a second device write, on ext4 with a journal
+    /// a journal commit). The zeros also end the log cleanly for `read_record` (length 0).
+    zeroed: u64,
     since: Instant,
     /// The highest record number known durable (written and synced).
     synced: u64,
@@ -229,6 +249,15 @@ pub struct Replayed {
     pub gap: bool,
     /// The highest record number durable (log or intent).
     pub last_lsn: u64,
+    /// Records applied that hold changes (anchors hold none).
+    pub changes: u64,
+}
+
+impl Replayed {
+    /// Whether sled may now hold something it has not made durable itself.
+    fn changed_sled(&self) -> bool {
+        self.changes > 0 || self.undone || self.gap
+    }
 }
 
 /// The intent stored before a multi-op change: its number and the keys' previous values.
@@ -281,6 +310,7 @@ pub fn recover(sled: &SledEngine, files: &[(u64, PathBuf)]) -> Result<Replayed, 
         }
         applied(sled, &ops)?;
         r.applied += 1;
+        r.changes += !ops.is_empty() as u64;
         Ok(())
     })?;
     r.last_lsn = r.last_lsn.max(top);
@@ -323,6 +353,9 @@ impl WalEngine {
             );
         }
         let last = r.last_lsn;
+        if let Some(reused) = Self::reuse(&r, &existing)? {
+            return Ok(Self::new(sled, dir, limits, sync, last, reused));
+        }
         if !existing.is_empty() || r.undone {
             // Make the recovered state durable in sled, then the files can go (a damaged log
             // is kept, renamed, for whoever investigates).
@@ -351,9 +384,67 @@ impl WalEngine {
             }
         }
         let seq = existing.last().map(|(s, _)| s + 1).unwrap_or(1);
-        let (file, bytes) = create(dir, seq, last, sync)?;
+        let (file, bytes, zeroed) = create(dir, seq, last, sync)?;
+        Ok(Self::new(
+            sled,
+            dir,
+            limits,
+            sync,
+            last,
+            Tail {
+                file,
+                seq,
+                bytes,
+                zeroed,
+            },
+        ))
+    }
+
+    /// Nothing was written since the last open or checkpoint (the log is one file holding its
+    /// anchor, then zeros): that file is written on, so an idle store opens without a single
+    /// sync (an admin command, a restart of a quiet box).
+    fn reuse(r: &Replayed, existing: &[(u64, PathBuf)]) -> Result<Option<Tail>, StoreError> {
+        let [(seq, path)] = existing else {
+            return Ok(None);
+        };
+        if r.changed_sled() {
+            return Ok(None);
+        }
+        let bytes = fs::read(path)?;
+        let mut rd = bytes.as_slice();
+        if !matches!(read_record(&mut rd), Some((lsn, ops)) if ops.is_empty() && lsn == r.last_lsn)
+        {
+            return Ok(None);
+        }
+        let end = bytes.len() - rd.len();
+        if rd.iter().any(|&b| b != 0) {
+            return Ok(None);
+        }
+        let file = OpenOptions::new().write(true).open(path)?;
+        Ok(Some(Tail {
+            file,
+            seq: *seq,
+            bytes: end as u64,
+            zeroed: bytes.len() as u64,
+        }))
+    }
+
+    fn new(
+        sled: Arc<SledEngine>,
+        dir: &Path,
+        limits: (u64, Duration),
+        sync: bool,
+        last: u64,
+        tail: Tail,
+    ) -> Self {
+        let Tail {
+            file,
+            seq,
+            bytes,
+            zeroed,
+        } = tail;
         let generation = sled.generation();
-        Ok(Self {
+        Self {
             sled,
             dir: dir.to_path_buf(),
             pending: Mutex::new(Pending {
@@ -365,6 +456,7 @@ impl WalEngine {
                 file: Some(file),
                 seq,
                 bytes,
+                zeroed,
                 since: Instant::now(),
                 synced: last,
                 carry: Vec::new(),
@@ -375,7 +467,7 @@ impl WalEngine {
             checkpoint: Mutex::new(None),
             limits,
             seen_generation: std::sync::atomic::AtomicU64::new(generation),
-        })
+        }
     }
 
     #[cfg(test)]
@@ -387,21 +479,33 @@ impl WalEngine {
     /// and syncs it.
     fn write_out(&self, io: &mut Io, chunk: &[u8]) -> std::io::Result<()> {
         if io.file.is_none() {
-            let (f, n) = create(&self.dir, io.seq + 1, io.synced, self.sync)?;
+            let (f, n, z) = create(&self.dir, io.seq + 1, io.synced, self.sync)?;
             io.seq += 1;
             io.bytes = n;
+            io.zeroed = z;
             io.since = Instant::now();
             io.file = Some(f);
         }
-        let f = io.file.as_mut().expect("file just ensured");
-        if !io.carry.is_empty() {
-            f.write_all(&io.carry)?;
+        let f = io.file.as_ref().expect("file just ensured");
+        let mut at = io.bytes;
+        for part in [&io.carry[..], chunk] {
+            f.write_all_at(part, at)?;
+            at += part.len() as u64;
         }
-        f.write_all(chunk)?;
+        if at > io.zeroed {
+            // Past the zeros: this sync changes the size anyway, so it also lays the next
+            // zeros, and the following syncs overwrite in place.
+            // Best effort: on a nearly full disk the records still go, without zeros ahead.
+            let end = (at + ZERO_AHEAD).next_multiple_of(64 << 10);
+            io.zeroed = match write_zeros(f, at, end) {
+                Ok(()) => end,
+                Err(_) => at,
+            };
+        }
         if self.sync {
             f.sync_data()?;
         }
-        io.bytes += (io.carry.len() + chunk.len()) as u64;
+        io.bytes = at;
         io.carry.clear();
         Ok(())
     }
@@ -413,7 +517,7 @@ impl WalEngine {
             return Ok(());
         }
         // Every record in files ≤ io.seq is in sled (applied before it was logged).
-        let (f, n) = match create(&self.dir, io.seq + 1, io.synced, self.sync) {
+        let (f, n, z) = match create(&self.dir, io.seq + 1, io.synced, self.sync) {
             Ok(f) => f,
             Err(e) => {
                 self.checkpointing.store(false, Ordering::Release);
@@ -423,6 +527,7 @@ impl WalEngine {
         let old = io.seq;
         io.seq += 1;
         io.bytes = n;
+        io.zeroed = z;
         io.since = Instant::now();
         io.file = Some(f);
         let (sled, dir, flag) = (
@@ -509,9 +614,14 @@ impl WalEngine {
                 value: Some(rec),
             }],
         )?;
-        if let Err((n, e)) = self.sled.apply_each(ops) {
+        // Removing a key that is not there changes nothing: skip its walk down sled's tree
+        // (a new gatepass clears two indexes it was never in). The log still holds the op.
+        let live: Vec<usize> = (0..ops.len())
+            .filter(|&i| ops[i].value.is_some() || before[i].value.is_some())
+            .collect();
+        if let Err((n, e)) = self.sled.apply_each(live.iter().map(|&i| &ops[i])) {
             // Put back what was applied, so readers and later writers never see half of it.
-            if let Err(undo) = self.sled.apply_each(&before[..n]) {
+            if let Err(undo) = self.sled.apply_each(live[..n].iter().map(|&i| &before[i])) {
                 tracing::error!(error = %undo.1, "a failed change could not be undone in memory");
             }
             return Err(e);
@@ -520,28 +630,49 @@ impl WalEngine {
     }
 }
 
-/// A new log file beginning with its anchor (an empty record numbered `last`), synced, and its
-/// directory entry synced.
-fn create(dir: &Path, seq: u64, last: u64, sync: bool) -> std::io::Result<(File, u64)> {
+/// Writes zeros over `from..to` of `f`.
+fn write_zeros(f: &File, from: u64, to: u64) -> std::io::Result<()> {
+    static ZEROS: [u8; 64 << 10] = [0; 64 << 10];
+    let mut at = from;
+    while at < to {
+        let n = (to - at).min(ZEROS.len() as u64) as usize;
+        f.write_all_at(&ZEROS[..n], at)?;
+        at += n as u64;
+    }
+    Ok(())
+}
+
+/// A new log file beginning with its anchor (an empty record numbered `last`) and zeros up to
+/// `ZERO_AHEAD`, synced, and its directory entry synced. Returns the file, where the next
+/// record goes and the file's length.
+fn create(dir: &Path, seq: u64, last: u64, sync: bool) -> std::io::Result<(File, u64, u64)> {
     // Truncated, not `create_new`: a file of this number left by an attempt that failed (a
     // full disk) holds at most part of its anchor, nothing acknowledged.
     let path = dir.join(file_name(seq));
-    let mut f = OpenOptions::new()
+    let f = OpenOptions::new()
         .write(true)
         .create(true)
         .truncate(true)
         .open(&path)?;
     let mut anchor = Vec::new();
     encode(&mut anchor, last, &[]);
+    let n = anchor.len() as u64;
+    let mut zeroed = ZERO_AHEAD;
     let done = f
-        .write_all(&anchor)
+        .write_all_at(&anchor, 0)
+        .map(|_| {
+            // Best effort, as in `write_out`.
+            if write_zeros(&f, n, ZERO_AHEAD).is_err() {
+                zeroed = n;
+            }
+        })
         .and_then(|_| if sync { f.sync_data() } else { Ok(()) })
         .and_then(|_| sync_dir(dir));
     if let Err(e) = done {
         let _ = fs::remove_file(&path);
         return Err(e);
     }
-    Ok((f, anchor.len() as u64))
+    Ok((f, n, zeroed))
 }
 
 /// sled durable, then every log file up to `upto` removed.

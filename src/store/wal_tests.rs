@@ -95,7 +95,83 @@ fn a_flushed_write_survives_losing_everything_sled_had_not_flushed() {
     // Replayed and checkpointed: the old files are gone; the new one holds its anchor alone.
     let left = wal::files(&a.path().join("copy")).unwrap();
     assert_eq!(left.len(), 1);
-    assert_eq!(std::fs::metadata(&left[0].1).unwrap().len(), 20);
+    let bytes = std::fs::read(&left[0].1).unwrap();
+    assert_eq!(bytes.len() as u64, wal::ZERO_AHEAD);
+    assert!(bytes[..20].iter().any(|&b| b != 0), "the anchor");
+    assert!(
+        bytes[20..].iter().all(|&b| b == 0),
+        "zeros after the anchor"
+    );
+}
+
+#[test]
+fn records_overwrite_the_zeros_in_place_and_the_zeros_move_ahead() {
+    let d = tempfile::tempdir().unwrap();
+    let wal_dir = d.path().join("wal");
+    let e = WalEngine::open_with(sled(&d.path().join("db")), &wal_dir, no_checkpoint()).unwrap();
+    let file = || wal::files(&wal_dir).unwrap().pop().unwrap().1;
+    let len = || std::fs::metadata(file()).unwrap().len();
+    assert_eq!(len(), wal::ZERO_AHEAD);
+    for i in 0..50 {
+        e.apply(&[put("t", &format!("k{i}"), "v")]).unwrap();
+        e.flush().unwrap();
+    }
+    // 50 small flushes: written over the zeros, the file's length (its inode) unchanged.
+    assert_eq!(len(), wal::ZERO_AHEAD);
+    // One record bigger than what is left: the file grows past it, zeros ahead again.
+    let big = "x".repeat(300 << 10);
+    e.apply(&[put("t", "big", &big)]).unwrap();
+    e.flush().unwrap();
+    let grown = len();
+    assert!(grown >= (300 << 10) + wal::ZERO_AHEAD, "{grown}");
+    assert_eq!(grown % (64 << 10), 0);
+    let bytes = std::fs::read(file()).unwrap();
+    let end = bytes.iter().rposition(|&b| b != 0).unwrap() + 1;
+    assert!(
+        grown - end as u64 >= wal::ZERO_AHEAD - 8,
+        "zeros ahead of the last record"
+    );
+    drop(e);
+    // Everything replays from a file full of zeros after its records.
+    let fresh = tempfile::tempdir().unwrap();
+    let s = sled(&fresh.path().join("db"));
+    let r = wal::recover(&s, &wal::files(&wal_dir).unwrap()).unwrap();
+    assert!(!r.gap);
+    assert_eq!(val(s.as_ref(), "t", "k49").as_deref(), Some("v"));
+    assert_eq!(
+        val(s.as_ref(), "t", "big").map(|v| v.len()),
+        Some(300 << 10)
+    );
+}
+
+#[test]
+fn a_record_torn_over_the_zeros_ends_the_log() {
+    let d = tempfile::tempdir().unwrap();
+    let wal_dir = d.path().join("wal");
+    {
+        let e =
+            WalEngine::open_with(sled(&d.path().join("db")), &wal_dir, no_checkpoint()).unwrap();
+        e.apply(&[put("t", "a", "1")]).unwrap();
+        e.flush().unwrap();
+        e.apply(&[put("t", "b", "2")]).unwrap();
+        e.flush().unwrap();
+    }
+    // The crash cut the second record's write: its second half never left the cache, so the
+    // zeros laid before it are still there (the file's length tells nothing here).
+    let f = wal::files(&wal_dir).unwrap().pop().unwrap().1;
+    let mut bytes = std::fs::read(&f).unwrap();
+    let end = bytes.iter().rposition(|&b| b != 0).unwrap() + 1;
+    let first_end = 20 + (end - 20) / 2; // anchor, then two records of equal size
+    for b in &mut bytes[first_end + (end - first_end) / 2..end] {
+        *b = 0;
+    }
+    std::fs::write(&f, &bytes).unwrap();
+    let fresh = tempfile::tempdir().unwrap();
+    let s = sled(&fresh.path().join("db"));
+    let r = wal::recover(&s, &wal::files(&wal_dir).unwrap()).unwrap();
+    assert_eq!((r.gap, r.last_lsn), (false, 1));
+    assert_eq!(val(s.as_ref(), "t", "a").as_deref(), Some("1"));
+    assert_eq!(val(s.as_ref(), "t", "b"), None);
 }
 
 #[test]
@@ -414,4 +490,49 @@ fn a_big_change_goes_as_one_sled_transaction_and_clears_the_intent() {
         Some("x")
     );
     assert_eq!(val(&e, "u", "b").as_deref(), Some("1"));
+}
+
+#[test]
+fn an_idle_reopen_writes_on_in_the_same_file_and_loses_nothing() {
+    let d = tempfile::tempdir().unwrap();
+    let wal_dir = d.path().join("wal");
+    let db = d.path().join("db");
+    let only = || {
+        let f = wal::files(&wal_dir).unwrap();
+        assert_eq!(f.len(), 1, "{f:?}");
+        f[0].0
+    };
+    {
+        let e = WalEngine::open_with(sled(&db), &wal_dir, no_checkpoint()).unwrap();
+        e.apply(&[put("t", "a", "1"), put("u", "a", "1")]).unwrap();
+        e.flush().unwrap();
+    }
+    // Changes in the log: replayed, checkpointed, a new file.
+    drop(WalEngine::open_with(sled(&db), &wal_dir, no_checkpoint()).unwrap());
+    let after_replay = only();
+    // Nothing written since: the same file, twice.
+    drop(WalEngine::open_with(sled(&db), &wal_dir, no_checkpoint()).unwrap());
+    assert_eq!(only(), after_replay);
+    {
+        let e = WalEngine::open_with(sled(&db), &wal_dir, no_checkpoint()).unwrap();
+        assert_eq!(only(), after_replay);
+        e.apply(&[put("t", "b", "2")]).unwrap();
+        e.flush().unwrap();
+        // Keep only what the log holds: a copy of the log over a database without it.
+        let copy = d.path().join("copy");
+        std::fs::create_dir_all(&copy).unwrap();
+        for (_, p) in wal::files(&wal_dir).unwrap() {
+            std::fs::copy(&p, copy.join(p.file_name().unwrap())).unwrap();
+        }
+    }
+    let fresh = tempfile::tempdir().unwrap();
+    let s = sled(&fresh.path().join("db"));
+    let r = wal::recover(&s, &wal::files(&d.path().join("copy")).unwrap()).unwrap();
+    assert_eq!((r.changes, r.gap), (1, false));
+    assert_eq!(val(s.as_ref(), "t", "b").as_deref(), Some("2"));
+    // The record written into the reused file follows its anchor's number.
+    let e = WalEngine::open_with(sled(&db), &wal_dir, no_checkpoint()).unwrap();
+    assert_eq!(val(&e, "t", "a").as_deref(), Some("1"));
+    assert_eq!(val(&e, "t", "b").as_deref(), Some("2"));
+    assert!(only() > after_replay, "the change was replayed: a new file");
 }
