@@ -25,8 +25,8 @@
 //! durable (its flush + `store::sync`), then deletes the older files. Each file begins with an
 //! *anchor*, an empty record numbered like the last record of the older files: every record up
 //! to the highest number in the log (anchors included) is durable, in sled or in a file. `open`
-//! replays the files after sled opened, then checkpoints if they held any change. Records hold absolute puts/deletes, so
-//! replaying what sled already has is harmless.
+//! replays the files after sled opened, then checkpoints if they held any change. Records
+//! hold absolute puts/deletes, so replaying what sled already has is harmless.
 //!
 //! Replay stops at the first torn or bad record of a file (a write cut by the crash), and at a
 //! gap in the numbering (a record lost in the middle is damage: nothing after it is applied).
