@@ -249,6 +249,60 @@ pub fn facet_entries(t: &Task) -> Vec<Vec<u8>> {
         .collect()
 }
 
+/// scope (`status_scope`: 9 bytes, a facet's prefix or `ALL_SCOPE`) ‖ status (1 byte) ‖ order
+/// key (`order_key`): a list narrowed to a status (alone or with one facet) and each group of
+/// Get Tasks Grouping is one key range in list order, however many tasks hold other statuses.
+pub const TASKS_BY_STATUS: &str = "work_tasks_by_status";
+
+/// The scope of every task in `TASKS_BY_STATUS` (no facet kind uses `*`).
+pub const ALL_SCOPE: [u8; 9] = [b'*', 0, 0, 0, 0, 0, 0, 0, 0];
+
+/// The key prefix of one scope's tasks in one status in `TASKS_BY_STATUS`.
+pub fn status_prefix(
+    facet: Option<Facet>,
+    s: crate::domain::work::tasks::TaskStatus,
+) -> Vec<u8> {
+    let scope = facet.map_or(ALL_SCOPE.to_vec(), Facet::prefix);
+    [scope.as_slice(), &[status_byte(s)]].concat()
+}
+
+fn status_byte(s: crate::domain::work::tasks::TaskStatus) -> u8 {
+    use crate::domain::work::tasks::TaskStatus;
+    match s {
+        TaskStatus::Open => b'o',
+        TaskStatus::InProgress => b'p',
+        TaskStatus::Done => b'd',
+        TaskStatus::Cancelled => b'c',
+    }
+}
+
+/// A task's keys in `TASKS_BY_STATUS`: under every task and under each of its facets.
+pub fn status_entries(t: &Task) -> Vec<Vec<u8>> {
+    let order = order_key(t);
+    std::iter::once(None)
+        .chain(facets(t).into_iter().map(Some))
+        .map(|f| [status_prefix(f, t.status).as_slice(), &order].concat())
+        .collect()
+}
+
+/// Schema 5: the status index for existing tasks.
+pub fn build_status_index(store: &crate::store::Store) -> crate::store::Result<()> {
+    use crate::store::{codec, Op};
+    let mut ops = Vec::new();
+    for r in store.scan_iter::<Task>(b"")? {
+        let (_, t) = r?;
+        ops.extend(status_entries(&t).into_iter().map(|key| Op {
+            tree: TASKS_BY_STATUS.into(),
+            key,
+            value: Some(codec::INDEX_VALUE.to_vec()),
+        }));
+        if ops.len() >= 4096 {
+            store.apply(&std::mem::take(&mut ops))?;
+        }
+    }
+    store.apply(&ops)
+}
+
 /// worker user id (BE) ‖ session end (`time_key`; an open session: `i64::MAX`) ‖ task id (BE),
 /// one entry per work session: the timesheet reads only the sessions that end inside its
 /// period (or are still open), not every task the user ever worked on.
@@ -430,6 +484,7 @@ pub fn tables() -> Vec<TableInfo> {
         crate::index_table!(TASKS_DONE_BY_ASSIGNEE),
         crate::index_table!(SESSIONS_BY_END),
         crate::index_table!(TASKS_BY_FACET),
+        crate::index_table!(TASKS_BY_STATUS),
         crate::index_table!(TICKETS_BY_USER),
     ]
 }
@@ -560,6 +615,23 @@ mod tests {
                 [work_day(86_400).as_slice(), &two].concat()
             ]
         );
+        // Schema 5: every task under all tasks and under its facets, by status, in list order.
+        let done = task(2, 5, TaskStatus::Done);
+        let open: Vec<Vec<u8>> = keys(TASKS_BY_STATUS)
+            .into_iter()
+            .filter(|k| k.starts_with(&status_prefix(None, TaskStatus::Open)))
+            .collect();
+        assert_eq!(
+            open,
+            vec![
+                [status_prefix(None, TaskStatus::Open), order_key(&task(3, 5, TaskStatus::Open))].concat(),
+                [status_prefix(None, TaskStatus::Open), order_key(&task(1, 2, TaskStatus::Open))].concat(),
+            ]
+        );
+        assert!(keys(TASKS_BY_STATUS).contains(
+            &[status_prefix(Some(Facet::Involving(UserId(1))), TaskStatus::Done), order_key(&done)].concat()
+        ));
+        assert_eq!(keys(TASKS_BY_STATUS).len(), 6, "3 tasks × (all, their creator)");
         assert!(schema::check(&store).unwrap().ok());
     }
 }
