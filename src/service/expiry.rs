@@ -11,7 +11,8 @@ use crate::domain::identity::{
     DeviceLogin, DeviceSlot, OutboxMessage, ResetCode, TokenRecord, WablasEvent,
 };
 use crate::store::tables::identity::{
-    OUTBOX_BY_GATEWAY, SESSIONS_BY_IMEI, SESSIONS_BY_USER, TOKENS_BY_USER,
+    wablas_time, wablas_time_key, OUTBOX_BY_GATEWAY, SESSIONS_BY_IMEI, SESSIONS_BY_USER,
+    TOKENS_BY_USER, WABLAS_BY_TIME,
 };
 use crate::store::{self, Record, Store, Tx};
 
@@ -34,6 +35,21 @@ fn candidates<R: Record>(store: &Store, dead: impl Fn(&R) -> bool) -> Result<Vec
                 break;
             }
         }
+    }
+    Ok(out)
+}
+
+/// Gateway callbacks past their retention: the tail of their time index (oldest last), so a
+/// pass reads only what expired.
+fn expired_events(store: &Store, now: i64) -> Result<Vec<Vec<u8>>> {
+    let from = wablas_time(now - MESSAGES_SECS - 1);
+    let mut out = Vec::new();
+    for r in store
+        .engine()
+        .range(WABLAS_BY_TIME, &from, &[0xff; 9])?
+        .take(BATCH)
+    {
+        out.push(r?.0[8..].to_vec());
     }
     Ok(out)
 }
@@ -65,7 +81,7 @@ fn find(store: &Store, now: i64, idle_cl: i64, idle_az: i64, lock: i64) -> Resul
         })?,
         codes: candidates::<ResetCode>(store, |c| c.expires_unix + GRACE_SECS < now)?,
         outbox: candidates::<OutboxMessage>(store, |m| now - m.created_unix > MESSAGES_SECS)?,
-        events: candidates::<WablasEvent>(store, |e| now - e.received_unix > MESSAGES_SECS)?,
+        events: expired_events(store, now)?,
     })
 }
 
@@ -135,7 +151,13 @@ pub async fn sweep(svc: &Services) -> Result<usize> {
             removed += 1;
         }
     }
-    removed += delete_all::<WablasEvent>(&mut tx, events);
+    for k in events {
+        if let Some(e) = tx.get::<WablasEvent>(&k)? {
+            tx.delete_raw(WABLAS_BY_TIME, &wablas_time_key(&e));
+            tx.delete::<WablasEvent>(&k);
+            removed += 1;
+        }
+    }
     tx.commit().await?;
     // Index entries only (not records): not in the count.
     super::lockout::forget_ended(svc, now)?;
@@ -218,5 +240,74 @@ mod tests {
             .unwrap()
             .is_some());
         assert_eq!(sweep(&svc).await.unwrap(), 0, "nothing left to sweep");
+    }
+
+    fn event(id: usize, received_unix: i64) -> WablasEvent {
+        WablasEvent {
+            id: format!("ev{id}"),
+            kind: crate::domain::identity::WablasKind::Message,
+            phone: "62811".into(),
+            message: "hi".into(),
+            message_type: "text".into(),
+            device_id: "d".into(),
+            sender: "s".into(),
+            is_from_me: false,
+            timestamp: String::new(),
+            status: String::new(),
+            received_unix,
+        }
+    }
+
+    #[tokio::test]
+    async fn gateway_callbacks_expire_through_their_time_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let store =
+            crate::store::Store::open(dir.path(), crate::store::StoreOptions::default()).unwrap();
+        let svc = Services::new(
+            store.clone(),
+            Arc::new(crate::config::Config::default()),
+            Arc::new(crate::telemetry::Metrics::default()),
+        )
+        .unwrap();
+        let now = svc.now_unix();
+        let live = 3_000;
+        let mut tx = store.begin().await;
+        for i in 0..live {
+            let e = event(i, now - (i as i64 % 100));
+            assert!(crate::service::outbox::record_wablas(&svc, &mut tx, &e).unwrap());
+        }
+        for i in 0..3 {
+            let e = event(live + i, now - MESSAGES_SECS - 10 - i as i64);
+            crate::service::outbox::record_wablas(&svc, &mut tx, &e).unwrap();
+        }
+        tx.commit().await.unwrap();
+        // The finder reads the three expired entries, not the thousands of live ones (other
+        // tests in this process may read meanwhile: the bound is loose, a walk is not).
+        let before = crate::store::reads::total();
+        let found = expired_events(&store, now).unwrap();
+        let read = crate::store::reads::total() - before;
+        assert_eq!(found.len(), 3);
+        assert!(
+            read < 500,
+            "finding 3 expired callbacks read {read} records"
+        );
+        assert_eq!(sweep(&svc).await.unwrap(), 3);
+        assert_eq!(store.scan::<WablasEvent>(b"").unwrap().len(), live);
+        assert_eq!(
+            store.engine().scan(WABLAS_BY_TIME, b"").unwrap().count(),
+            live
+        );
+        // The admin list: newest first, equal times in key order (as the list always was).
+        let list = crate::service::outbox::wablas_events(&svc, 200).unwrap();
+        let mut want: Vec<WablasEvent> = store
+            .scan::<WablasEvent>(b"")
+            .unwrap()
+            .into_iter()
+            .map(|(_, e)| e)
+            .collect();
+        want.sort_by_key(|e| std::cmp::Reverse(e.received_unix));
+        want.truncate(200);
+        let ids = |v: &[WablasEvent]| v.iter().map(|e| e.id.clone()).collect::<Vec<_>>();
+        assert_eq!(ids(&list), ids(&want));
     }
 }

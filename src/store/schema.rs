@@ -29,7 +29,8 @@ const MIGRATIONS: &[Migration] = &[
     tables::scale::build_counts,
     // 3 → 4: reports read the tasks of a period through indexes (done by time, worked by day).
     tables::work::build_report_indexes,
-    // 4 → 5: a task list narrowed to a status, and each status group, is one key range.
+    // 4 → 5: a task list narrowed to a status, and each status group, is one key range; gateway
+    // callbacks by time (admin list, expiry sweep).
     tables::work::build_status_index,
 ];
 

@@ -234,7 +234,8 @@ fn ticket_and_task_lists_and_figures_read_a_page_at_300_rows() {
     };
     let by_project = format!("/tasks?per_page=5&project_id={project}");
     // Combined filters read only the narrowest facet's tasks in the status (by its counter).
-    let combined = format!("/tasks?per_page=5&assignee_id=me&project_id={project}&status=cancelled");
+    let combined =
+        format!("/tasks?per_page=5&assignee_id=me&project_id={project}&status=cancelled");
     let calls = [
         "/tickets?per_page=5",
         "/projects",
@@ -310,22 +311,56 @@ fn ticket_and_task_lists_and_figures_read_a_page_at_300_rows() {
         200,
     );
     assert_eq!(t["total"], 0, "{t}");
-    let t = data(&da.call("GET", "/tasks?per_page=5&status=cancelled", None), 200);
-    assert_eq!((t["total"].clone(), t["items"][0]["task_id"].clone()), (json!(1), fence.clone()), "{t}");
-    let t = data(&da.call("GET", "/tasks?per_page=5&assignee_id=me&status=cancelled&q=fence", None), 200);
-    assert_eq!((t["total"].clone(), t["items"][0]["task_id"].clone()), (json!(1), fence.clone()), "{t}");
+    let t = data(
+        &da.call("GET", "/tasks?per_page=5&status=cancelled", None),
+        200,
+    );
+    assert_eq!(
+        (t["total"].clone(), t["items"][0]["task_id"].clone()),
+        (json!(1), fence.clone()),
+        "{t}"
+    );
+    let t = data(
+        &da.call(
+            "GET",
+            "/tasks?per_page=5&assignee_id=me&status=cancelled&q=fence",
+            None,
+        ),
+        200,
+    );
+    assert_eq!(
+        (t["total"].clone(), t["items"][0]["task_id"].clone()),
+        (json!(1), fence.clone()),
+        "{t}"
+    );
     let t = data(&da.call("GET", &combined, None), 200);
-    assert_eq!((t["total"].clone(), t["items"].clone()), (json!(0), json!([])), "{t}");
+    assert_eq!(
+        (t["total"].clone(), t["items"].clone()),
+        (json!(0), json!([])),
+        "{t}"
+    );
     let all = data(&da.call("GET", "/tasks?per_page=100", None), 200);
     assert_eq!(all["total"], 304, "{all}");
     let p20 = data(&da.call("GET", "/tasks?per_page=5&page=20", None), 200);
-    assert_eq!(p20["items"][0], all["items"][95], "page 20 is items 95..100 of the list");
-    let g = data(&da.call("GET", "/app/tasks/grouping?per_group=2", None), 200);
+    assert_eq!(
+        p20["items"][0], all["items"][95],
+        "page 20 is items 95..100 of the list"
+    );
+    let g = data(
+        &da.call("GET", "/app/tasks/grouping?per_group=2", None),
+        200,
+    );
     let groups: Vec<(Value, Value, usize)> = g["groups"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|g| (g["status"].clone(), g["count"].clone(), g["items"].as_array().unwrap().len()))
+        .map(|g| {
+            (
+                g["status"].clone(),
+                g["count"].clone(),
+                g["items"].as_array().unwrap().len(),
+            )
+        })
         .collect();
     assert_eq!(
         groups,
@@ -337,7 +372,10 @@ fn ticket_and_task_lists_and_figures_read_a_page_at_300_rows() {
         ],
         "{g}"
     );
-    assert_eq!(g["groups"][0]["items"][0], all["items"][0], "newest open task first");
+    assert_eq!(
+        g["groups"][0]["items"][0], all["items"][0],
+        "newest open task first"
+    );
     let gu = data(&da.call("GET", "/app/tasks/grouping/users", None), 200);
     assert_eq!(gu["items"].as_array().unwrap().len(), 1, "{gu}");
     assert_eq!(gu["items"][0]["user"]["user_id"], me, "{gu}");

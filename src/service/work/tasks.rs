@@ -10,8 +10,8 @@ use crate::domain::ids::UserId;
 use crate::domain::work::org::{Business, BusinessId};
 use crate::domain::work::projects::{Project, ProjectId};
 use crate::domain::work::tasks::{
-    self as dt, Priority, Task, TaskCategory, TaskFilter, TaskId, TaskImage,
-    TaskRuleError, TaskStatus,
+    self as dt, Priority, Task, TaskCategory, TaskFilter, TaskId, TaskImage, TaskRuleError,
+    TaskStatus,
 };
 use crate::domain::work::Paging;
 use crate::service::identity::{self as ident, next_id};
@@ -477,7 +477,10 @@ fn plan(store: &Store, f: &TaskFilter) -> Result<Plan> {
     let count = |fc: Option<Facet>| -> Result<u64> {
         let key = match fc {
             Some(fc) => fc.counter(f.status),
-            None => f.status.map(count_status).unwrap_or_else(|| COUNT_ALL.into()),
+            None => f
+                .status
+                .map(count_status)
+                .unwrap_or_else(|| COUNT_ALL.into()),
         };
         Ok(counters::get(store, &key)?)
     };

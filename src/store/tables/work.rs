@@ -258,10 +258,7 @@ pub const TASKS_BY_STATUS: &str = "work_tasks_by_status";
 pub const ALL_SCOPE: [u8; 9] = [b'*', 0, 0, 0, 0, 0, 0, 0, 0];
 
 /// The key prefix of one scope's tasks in one status in `TASKS_BY_STATUS`.
-pub fn status_prefix(
-    facet: Option<Facet>,
-    s: crate::domain::work::tasks::TaskStatus,
-) -> Vec<u8> {
+pub fn status_prefix(facet: Option<Facet>, s: crate::domain::work::tasks::TaskStatus) -> Vec<u8> {
     let scope = facet.map_or(ALL_SCOPE.to_vec(), Facet::prefix);
     [scope.as_slice(), &[status_byte(s)]].concat()
 }
@@ -285,10 +282,22 @@ pub fn status_entries(t: &Task) -> Vec<Vec<u8>> {
         .collect()
 }
 
-/// Schema 5: the status index for existing tasks.
+/// Schema 5: the status index for existing tasks, and the gateway callbacks' time index.
 pub fn build_status_index(store: &crate::store::Store) -> crate::store::Result<()> {
+    use crate::store::tables::identity::{wablas_time_key, WABLAS_BY_TIME};
     use crate::store::{codec, Op};
     let mut ops = Vec::new();
+    for r in store.scan_iter::<crate::domain::identity::WablasEvent>(b"")? {
+        let (_, e) = r?;
+        ops.push(Op {
+            tree: WABLAS_BY_TIME.into(),
+            key: wablas_time_key(&e),
+            value: Some(codec::INDEX_VALUE.to_vec()),
+        });
+        if ops.len() >= 4096 {
+            store.apply(&std::mem::take(&mut ops))?;
+        }
+    }
     for r in store.scan_iter::<Task>(b"")? {
         let (_, t) = r?;
         ops.extend(status_entries(&t).into_iter().map(|key| Op {
@@ -535,6 +544,22 @@ mod tests {
         }
     }
 
+    fn wablas_event() -> crate::domain::identity::WablasEvent {
+        crate::domain::identity::WablasEvent {
+            id: "ev1".into(),
+            kind: crate::domain::identity::WablasKind::Message,
+            phone: "62811".into(),
+            message: "hi".into(),
+            message_type: "text".into(),
+            device_id: "d".into(),
+            sender: "s".into(),
+            is_from_me: false,
+            timestamp: String::new(),
+            status: String::new(),
+            received_unix: 1_000,
+        }
+    }
+
     #[test]
     fn a_schema_1_store_gets_its_task_order_index_and_counters() {
         let dir = tempfile::tempdir().unwrap();
@@ -567,6 +592,12 @@ mod tests {
                 }
             })
             .collect();
+            let ev = wablas_event();
+            ops.push(Op {
+                tree: crate::domain::identity::WablasEvent::TREE.into(),
+                key: ev.key(),
+                value: Some(codec::encode(&ev)),
+            });
             let mut meta = schema::current(&store).unwrap().unwrap();
             meta.version = 1;
             ops.push(Op {
@@ -624,14 +655,32 @@ mod tests {
         assert_eq!(
             open,
             vec![
-                [status_prefix(None, TaskStatus::Open), order_key(&task(3, 5, TaskStatus::Open))].concat(),
-                [status_prefix(None, TaskStatus::Open), order_key(&task(1, 2, TaskStatus::Open))].concat(),
+                [
+                    status_prefix(None, TaskStatus::Open),
+                    order_key(&task(3, 5, TaskStatus::Open))
+                ]
+                .concat(),
+                [
+                    status_prefix(None, TaskStatus::Open),
+                    order_key(&task(1, 2, TaskStatus::Open))
+                ]
+                .concat(),
             ]
         );
         assert!(keys(TASKS_BY_STATUS).contains(
-            &[status_prefix(Some(Facet::Involving(UserId(1))), TaskStatus::Done), order_key(&done)].concat()
+            &[
+                status_prefix(Some(Facet::Involving(UserId(1))), TaskStatus::Done),
+                order_key(&done)
+            ]
+            .concat()
         ));
-        assert_eq!(keys(TASKS_BY_STATUS).len(), 6, "3 tasks × (all, their creator)");
+        assert_eq!(
+            keys(TASKS_BY_STATUS).len(),
+            6,
+            "3 tasks × (all, their creator)"
+        );
+        use crate::store::tables::identity::{wablas_time_key, WABLAS_BY_TIME};
+        assert_eq!(keys(WABLAS_BY_TIME), vec![wablas_time_key(&wablas_event())]);
         assert!(schema::check(&store).unwrap().ok());
     }
 }
