@@ -11,8 +11,8 @@ use crate::domain::identity::{
     DeviceLogin, DeviceSlot, OutboxMessage, ResetCode, TokenRecord, WablasEvent,
 };
 use crate::store::tables::identity::{
-    wablas_time, wablas_time_key, OUTBOX_BY_GATEWAY, SESSIONS_BY_IMEI, SESSIONS_BY_USER,
-    TOKENS_BY_USER, WABLAS_BY_TIME,
+    time_key, wablas_time, wablas_time_key, OUTBOX_BY_GATEWAY, SESSIONS_BY_IMEI, SESSIONS_BY_USER,
+    TOKENS_BY_EXPIRY, TOKENS_BY_USER, WABLAS_BY_TIME,
 };
 use crate::store::{self, Record, Store, Tx};
 
@@ -35,6 +35,34 @@ fn candidates<R: Record>(store: &Store, dead: impl Fn(&R) -> bool) -> Result<Vec
                 break;
             }
         }
+    }
+    Ok(out)
+}
+
+/// Tokens past expiry and grace: the head of their expiry index.
+fn expired_tokens(store: &Store, now: i64) -> Result<Vec<Vec<u8>>> {
+    let end = time_key(now - GRACE_SECS);
+    let mut out = Vec::new();
+    for r in store
+        .engine()
+        .range(TOKENS_BY_EXPIRY, &[], &end)?
+        .take(BATCH)
+    {
+        out.push(r?.0[8..].to_vec());
+    }
+    Ok(out)
+}
+
+/// Outbox messages past retention. Ids are numbered in creation order, so the oldest come
+/// first and the walk stops at the first one still kept.
+fn expired_outbox(store: &Store, now: i64) -> Result<Vec<Vec<u8>>> {
+    let mut out = Vec::new();
+    for item in store.scan_iter::<OutboxMessage>(b"")? {
+        let (k, m) = item?;
+        if now - m.created_unix <= MESSAGES_SECS || out.len() >= BATCH {
+            break;
+        }
+        out.push(k);
     }
     Ok(out)
 }
@@ -67,7 +95,7 @@ struct Found {
 
 fn find(store: &Store, now: i64, idle_cl: i64, idle_az: i64, lock: i64) -> Result<Found> {
     Ok(Found {
-        tokens: candidates::<TokenRecord>(store, |t| t.expires_unix + GRACE_SECS < now)?,
+        tokens: expired_tokens(store, now)?,
         sessions: candidates::<CodelayerSession>(store, |s| {
             now - s.last_used_unix > idle_cl + GRACE_SECS
                 || (s.revoked && now - s.issued_unix > GRACE_SECS)
@@ -80,7 +108,7 @@ fn find(store: &Store, now: i64, idle_cl: i64, idle_az: i64, lock: i64) -> Resul
             f.locked_until_unix < now && now - f.last_failure_unix > lock
         })?,
         codes: candidates::<ResetCode>(store, |c| c.expires_unix + GRACE_SECS < now)?,
-        outbox: candidates::<OutboxMessage>(store, |m| now - m.created_unix > MESSAGES_SECS)?,
+        outbox: expired_outbox(store, now)?,
         events: expired_events(store, now)?,
     })
 }
@@ -113,6 +141,10 @@ pub async fn sweep(svc: &Services) -> Result<usize> {
             if let Some(u) = t.user {
                 tx.delete_raw(TOKENS_BY_USER, &[u.key().as_slice(), &k].concat());
             }
+            tx.delete_raw(
+                TOKENS_BY_EXPIRY,
+                &[time_key(t.expires_unix).as_slice(), &k].concat(),
+            );
             tx.delete::<TokenRecord>(&k);
             removed += 1;
         }
@@ -208,9 +240,20 @@ mod tests {
         let dead = TokenHash::of(b"dead");
         let live = TokenHash::of(b"live");
         let mut tx = store.begin().await;
-        for (h, t) in [(dead, token(now - 2 * GRACE_SECS)), (live, token(now + 60))] {
+        let mut many = vec![(dead, token(now - 2 * GRACE_SECS)), (live, token(now + 60))];
+        // Thousands of live tokens: the sweep must not read them.
+        for i in 0..2_000u32 {
+            many.push((TokenHash::of(&i.to_be_bytes()), token(now + i as i64)));
+        }
+        for (h, t) in many {
+            tx.index(
+                TOKENS_BY_EXPIRY,
+                &[time_key(t.expires_unix).as_slice(), &h.0].concat(),
+            );
             tx.put(&h.0, &t);
-            tx.index(TOKENS_BY_USER, &[UserId(7).key().as_slice(), &h.0].concat());
+            if h == dead || h == live {
+                tx.index(TOKENS_BY_USER, &[UserId(7).key().as_slice(), &h.0].concat());
+            }
         }
         tx.put(
             b"user:old",
@@ -229,7 +272,18 @@ mod tests {
             },
         );
         tx.commit().await.unwrap();
+        // Other tests in this process may read meanwhile: the bound is loose, a walk is not.
+        let before = crate::store::reads::total();
+        assert_eq!(expired_tokens(&store, now).unwrap(), vec![dead.0.to_vec()]);
+        let read = crate::store::reads::total() - before;
+        assert!(read < 500, "finding 1 expired token read {read} records");
         assert_eq!(sweep(&svc).await.unwrap(), 2);
+        assert!(store
+            .engine()
+            .scan(TOKENS_BY_EXPIRY, &time_key(now - 2 * GRACE_SECS))
+            .unwrap()
+            .next()
+            .is_none());
         assert!(store.get::<TokenRecord>(&dead.0).unwrap().is_none());
         assert!(store.get::<TokenRecord>(&live.0).unwrap().is_some());
         let idx = store.index_keys(TOKENS_BY_USER, &UserId(7).key()).unwrap();

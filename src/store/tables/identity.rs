@@ -61,6 +61,9 @@ impl Record for DeviceSlot {
 pub const USERS_BY_NAME: &str = "users_by_name";
 /// user id (BE) ‖ token hash.
 pub const TOKENS_BY_USER: &str = "tokens_by_user";
+/// expiry (`time_key`) ‖ token hash: the expiry sweep reads only the tokens past their expiry
+/// (the head of the tree), not every token issued (schema 5 built it for older tokens).
+pub const TOKENS_BY_EXPIRY: &str = "tokens_by_expiry";
 /// IMEI ‖ 0 ‖ session key hash.
 pub const SESSIONS_BY_IMEI: &str = "codelayer_sessions_by_imei";
 
@@ -148,6 +151,7 @@ pub fn tables() -> Vec<TableInfo> {
         crate::index_table!(OUTBOX_BY_GATEWAY),
         crate::index_table!(SESSIONS_BY_USER),
         crate::index_table!(WABLAS_BY_TIME),
+        crate::index_table!(TOKENS_BY_EXPIRY),
     ]
 }
 

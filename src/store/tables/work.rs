@@ -282,11 +282,25 @@ pub fn status_entries(t: &Task) -> Vec<Vec<u8>> {
         .collect()
 }
 
-/// Schema 5: the status index for existing tasks, and the gateway callbacks' time index.
+/// Schema 5: the status index for existing tasks, the gateway callbacks' time index and the
+/// tokens' expiry index.
 pub fn build_status_index(store: &crate::store::Store) -> crate::store::Result<()> {
-    use crate::store::tables::identity::{wablas_time_key, WABLAS_BY_TIME};
+    use crate::store::tables::identity::{
+        time_key, wablas_time_key, TOKENS_BY_EXPIRY, WABLAS_BY_TIME,
+    };
     use crate::store::{codec, Op};
     let mut ops = Vec::new();
+    for r in store.scan_iter::<crate::domain::identity::TokenRecord>(b"")? {
+        let (hash, t) = r?;
+        ops.push(Op {
+            tree: TOKENS_BY_EXPIRY.into(),
+            key: [time_key(t.expires_unix).as_slice(), &hash].concat(),
+            value: Some(codec::INDEX_VALUE.to_vec()),
+        });
+        if ops.len() >= 4096 {
+            store.apply(&std::mem::take(&mut ops))?;
+        }
+    }
     for r in store.scan_iter::<crate::domain::identity::WablasEvent>(b"")? {
         let (_, e) = r?;
         ops.push(Op {
@@ -544,6 +558,19 @@ mod tests {
         }
     }
 
+    fn token() -> crate::domain::identity::TokenRecord {
+        crate::domain::identity::TokenRecord {
+            kind: crate::domain::identity::TokenKind::Access,
+            app_key: crate::domain::ids::AppKey("ak".into()),
+            user: None,
+            parent: None,
+            device_id: None,
+            issued_unix: 0,
+            expires_unix: 5_000,
+            revoked: false,
+        }
+    }
+
     fn wablas_event() -> crate::domain::identity::WablasEvent {
         crate::domain::identity::WablasEvent {
             id: "ev1".into(),
@@ -597,6 +624,11 @@ mod tests {
                 tree: crate::domain::identity::WablasEvent::TREE.into(),
                 key: ev.key(),
                 value: Some(codec::encode(&ev)),
+            });
+            ops.push(Op {
+                tree: crate::domain::identity::TokenRecord::TREE.into(),
+                key: [7u8; 32].to_vec(),
+                value: Some(codec::encode(&token())),
             });
             let mut meta = schema::current(&store).unwrap().unwrap();
             meta.version = 1;
@@ -681,6 +713,11 @@ mod tests {
         );
         use crate::store::tables::identity::{wablas_time_key, WABLAS_BY_TIME};
         assert_eq!(keys(WABLAS_BY_TIME), vec![wablas_time_key(&wablas_event())]);
+        use crate::store::tables::identity::{time_key, TOKENS_BY_EXPIRY};
+        assert_eq!(
+            keys(TOKENS_BY_EXPIRY),
+            vec![[time_key(5_000).as_slice(), &[7u8; 32]].concat()]
+        );
         assert!(schema::check(&store).unwrap().ok());
     }
 }
