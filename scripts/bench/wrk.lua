@@ -68,6 +68,9 @@ function request()
     }, '{"latitude":8.9600,"longitude":77.3000,"accuracy":10}')
   elseif op == "task_list" then
     return wrk.format("GET", "/daily/v1/tasks", da_headers())
+  elseif op == "da_get" then
+    -- Any Daily Activity read, signed in as the bench user: PATH_ (e.g. a filtered task list).
+    return wrk.format("GET", os.getenv("PATH_"), da_headers())
   elseif op == "today" then
     return wrk.format("GET", "/daily/v1/attendances/today", da_headers())
   elseif op == "pb_create" then

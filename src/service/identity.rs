@@ -5,7 +5,7 @@ use crate::domain::credentials::{check_policy, PasswordHash, PolicyError};
 use crate::domain::identity::{ClientApp, Role, TokenKind, TokenRecord, User};
 use crate::domain::ids::{AppKey, Secret, TokenHash, UserId};
 use crate::store::tables::identity::{
-    Counter, COUNT_CLIENTS, COUNT_USERS, TOKENS_BY_USER, USERS_BY_NAME,
+    time_key, Counter, COUNT_CLIENTS, COUNT_USERS, TOKENS_BY_EXPIRY, TOKENS_BY_USER, USERS_BY_NAME,
 };
 use crate::store::{self, Store, Tx};
 
@@ -349,6 +349,10 @@ pub fn issue_token(
     };
     let hash = token.hash();
     tx.put(&hash.0, &record);
+    tx.index(
+        TOKENS_BY_EXPIRY,
+        &[time_key(record.expires_unix).as_slice(), &hash.0].concat(),
+    );
     if let Some(u) = user {
         tx.index(TOKENS_BY_USER, &[u.key().as_slice(), &hash.0].concat());
     }

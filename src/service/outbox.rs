@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use crate::domain::identity::{Channel, DeliveryStatus, OutboxMessage, WablasEvent, WablasKind};
 use crate::domain::ids::UserId;
-use crate::store::tables::identity::OUTBOX_BY_GATEWAY;
+use crate::store::tables::identity::{wablas_time_key, OUTBOX_BY_GATEWAY, WABLAS_BY_TIME};
 use crate::store::Tx;
 
 use super::identity::next_id;
@@ -95,6 +95,7 @@ pub fn record_wablas(svc: &Services, tx: &mut Tx, ev: &WablasEvent) -> Result<bo
         return Ok(false);
     }
     tx.put(&key, ev);
+    tx.index(WABLAS_BY_TIME, &wablas_time_key(ev));
     if ev.kind == WablasKind::Status {
         if let Some(status) = DeliveryStatus::from_wablas(&ev.status) {
             // Match the message we sent by the gateway's id (its index, not a walk).
@@ -116,15 +117,15 @@ pub fn record_wablas(svc: &Services, tx: &mut Tx, ev: &WablasEvent) -> Result<bo
 
 /// Recent gateway callbacks (admin).
 pub fn wablas_events(svc: &Services, limit: usize) -> Result<Vec<WablasEvent>> {
-    let mut all: Vec<WablasEvent> = svc
-        .store
-        .scan::<WablasEvent>(b"")?
-        .into_iter()
-        .map(|(_, e)| e)
-        .collect();
-    all.sort_by_key(|e| std::cmp::Reverse(e.received_unix));
-    all.truncate(limit);
-    Ok(all)
+    // Newest first through the time index: one page, however many the retention holds.
+    let mut out = Vec::new();
+    for r in svc.store.engine().scan(WABLAS_BY_TIME, b"")?.take(limit) {
+        let (k, _) = r?;
+        if let Some(e) = svc.store.get::<WablasEvent>(&k[8..])? {
+            out.push(e);
+        }
+    }
+    Ok(out)
 }
 
 /// Sends one queued wablas message in the background (after its Tx committed).

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use super::{codec, tables, Record, Result, Store, StoreError};
 
 /// Bump when a migration is added below.
-pub const SCHEMA_VERSION: u32 = 4;
+pub const SCHEMA_VERSION: u32 = 5;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SchemaMeta {
@@ -29,6 +29,9 @@ const MIGRATIONS: &[Migration] = &[
     tables::scale::build_counts,
     // 3 → 4: reports read the tasks of a period through indexes (done by time, worked by day).
     tables::work::build_report_indexes,
+    // 4 → 5: a task list narrowed to a status, and each status group, is one key range; gateway
+    // callbacks by time (admin list, expiry sweep).
+    tables::work::build_status_index,
 ];
 
 pub fn current(store: &Store) -> Result<Option<SchemaMeta>> {

@@ -233,6 +233,9 @@ fn ticket_and_task_lists_and_figures_read_a_page_at_300_rows() {
         }
     };
     let by_project = format!("/tasks?per_page=5&project_id={project}");
+    // Combined filters read only the narrowest facet's tasks in the status (by its counter).
+    let combined =
+        format!("/tasks?per_page=5&assignee_id=me&project_id={project}&status=cancelled");
     let calls = [
         "/tickets?per_page=5",
         "/projects",
@@ -241,6 +244,14 @@ fn ticket_and_task_lists_and_figures_read_a_page_at_300_rows() {
         "/widgets/tasks",
         "/tasks?per_page=5&assignee_id=me&status=open",
         by_project.as_str(),
+        "/tasks?per_page=5",
+        // One cancelled task among hundreds of open ones: a range of the status index.
+        "/tasks?per_page=5&status=cancelled",
+        "/tasks?per_page=5&assignee_id=me&status=cancelled&q=fence",
+        combined.as_str(),
+        "/app/tasks/grouping?per_group=2",
+        "/app/tasks/grouping/users",
+        "/app/tasks/grouping/users?status=cancelled",
     ];
     let costs = || -> Vec<u64> {
         calls
@@ -249,6 +260,23 @@ fn ticket_and_task_lists_and_figures_read_a_page_at_300_rows() {
             .collect()
     };
     add(3);
+    let fence = data(
+        &da.call(
+            "POST",
+            "/tasks",
+            Some(&json!({"title": "Old fence", "assignee_id": me})),
+        ),
+        201,
+    )["task_id"]
+        .clone();
+    data(
+        &da.call(
+            "PUT",
+            &format!("/tasks/{fence}"),
+            Some(&json!({"status": "cancelled"})),
+        ),
+        200,
+    );
     let before = costs();
     add(300);
     let after = costs();
@@ -283,6 +311,80 @@ fn ticket_and_task_lists_and_figures_read_a_page_at_300_rows() {
         200,
     );
     assert_eq!(t["total"], 0, "{t}");
+    let t = data(
+        &da.call("GET", "/tasks?per_page=5&status=cancelled", None),
+        200,
+    );
+    assert_eq!(
+        (t["total"].clone(), t["items"][0]["task_id"].clone()),
+        (json!(1), fence.clone()),
+        "{t}"
+    );
+    let t = data(
+        &da.call(
+            "GET",
+            "/tasks?per_page=5&assignee_id=me&status=cancelled&q=fence",
+            None,
+        ),
+        200,
+    );
+    assert_eq!(
+        (t["total"].clone(), t["items"][0]["task_id"].clone()),
+        (json!(1), fence.clone()),
+        "{t}"
+    );
+    let t = data(&da.call("GET", &combined, None), 200);
+    assert_eq!(
+        (t["total"].clone(), t["items"].clone()),
+        (json!(0), json!([])),
+        "{t}"
+    );
+    let all = data(&da.call("GET", "/tasks?per_page=100", None), 200);
+    assert_eq!(all["total"], 304, "{all}");
+    let p20 = data(&da.call("GET", "/tasks?per_page=5&page=20", None), 200);
+    assert_eq!(
+        p20["items"][0], all["items"][95],
+        "page 20 is items 95..100 of the list"
+    );
+    let g = data(
+        &da.call("GET", "/app/tasks/grouping?per_group=2", None),
+        200,
+    );
+    let groups: Vec<(Value, Value, usize)> = g["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| {
+            (
+                g["status"].clone(),
+                g["count"].clone(),
+                g["items"].as_array().unwrap().len(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        groups,
+        vec![
+            (json!("open"), json!(303), 2),
+            (json!("in_progress"), json!(0), 0),
+            (json!("done"), json!(0), 0),
+            (json!("cancelled"), json!(1), 1)
+        ],
+        "{g}"
+    );
+    assert_eq!(
+        g["groups"][0]["items"][0], all["items"][0],
+        "newest open task first"
+    );
+    let gu = data(&da.call("GET", "/app/tasks/grouping/users", None), 200);
+    assert_eq!(gu["items"].as_array().unwrap().len(), 1, "{gu}");
+    assert_eq!(gu["items"][0]["user"]["user_id"], me, "{gu}");
+    assert_eq!(gu["items"][0]["total"], 304, "{gu}");
+    assert_eq!(
+        gu["items"][0]["counts"],
+        json!({"cancelled": 1, "done": 0, "in_progress": 0, "open": 303}),
+        "{gu}"
+    );
     let users = data(&da.call("GET", "/app/tasks/users", None), 200);
     let mine = users["items"]
         .as_array()

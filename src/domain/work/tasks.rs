@@ -262,7 +262,7 @@ impl Task {
 }
 
 /// What a task list is narrowed to. Every field left `None` matches everything.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct TaskFilter {
     pub status: Option<TaskStatus>,
     pub assignee: Option<UserId>,

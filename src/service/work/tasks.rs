@@ -10,8 +10,8 @@ use crate::domain::ids::UserId;
 use crate::domain::work::org::{Business, BusinessId};
 use crate::domain::work::projects::{Project, ProjectId};
 use crate::domain::work::tasks::{
-    self as dt, list_order, Priority, Task, TaskCategory, TaskFilter, TaskId, TaskImage,
-    TaskRuleError, TaskStatus,
+    self as dt, Priority, Task, TaskCategory, TaskFilter, TaskId, TaskImage, TaskRuleError,
+    TaskStatus,
 };
 use crate::domain::work::Paging;
 use crate::service::identity::{self as ident, next_id};
@@ -19,8 +19,9 @@ use crate::service::transfer::Table;
 use crate::store::counters;
 use crate::store::tables::work::{
     assignee_entries, count_assignee_open, count_status, day_key, facet_entries, order_key,
-    session_entries, task_figures, workers, Facet, COUNT_ALL, SESSIONS_BY_END, TASKS_BY_ASSIGNEE,
-    TASKS_BY_FACET, TASKS_BY_ORDER, TASKS_BY_WORKER, TASKS_RUNNING,
+    session_entries, status_entries, status_prefix, task_figures, workers, Facet, COUNT_ALL,
+    SESSIONS_BY_END, TASKS_BY_ASSIGNEE, TASKS_BY_FACET, TASKS_BY_ORDER, TASKS_BY_STATUS,
+    TASKS_BY_WORKER, TASKS_RUNNING,
 };
 use crate::store::tables::work::{done_key, work_day_keys, TASKS_BY_DONE, TASKS_BY_WORK_DAY};
 use crate::store::{Store, Tx};
@@ -200,6 +201,7 @@ fn put(tx: &mut Tx, old: Option<&Task>, new: &Task) -> Result<()> {
             session_entries as fn(&Task) -> Vec<Vec<u8>>,
         ),
         (TASKS_BY_FACET, facet_entries),
+        (TASKS_BY_STATUS, status_entries),
     ] {
         let (was, now) = (old.map(entries).unwrap_or_default(), entries(new));
         for k in was.iter().filter(|k| !now.contains(k)) {
@@ -381,6 +383,9 @@ pub fn delete_task(tx: &mut Tx, actor: &User, id: TaskId) -> Result<Task> {
     for k in facet_entries(&t) {
         tx.delete_raw(TASKS_BY_FACET, &k);
     }
+    for k in status_entries(&t) {
+        tx.delete_raw(TASKS_BY_STATUS, &k);
+    }
     tx.delete::<Task>(&id.key());
     Ok(t)
 }
@@ -397,18 +402,23 @@ pub fn task(svc: &Services, actor: &User, id: TaskId) -> Result<Task> {
     load(&svc.store, id)
 }
 
-/// Tasks in list order, through the order index (or one facet of the facet index), from the
-/// filter's last day back to its first (no whole-tree walk and no sort when the filter bounds
-/// the days).
-fn in_order<'a>(
+/// Where a list's tasks are, in list order: the tree and key prefix to walk. A status (alone
+/// or with a facet) is one range of the status index; a facet alone one of the facet index.
+fn source(status: Option<TaskStatus>, facet: Option<Facet>) -> (&'static str, Vec<u8>) {
+    match (status, facet) {
+        (Some(s), fc) => (TASKS_BY_STATUS, status_prefix(fc, s)),
+        (None, Some(fc)) => (TASKS_BY_FACET, fc.prefix()),
+        (None, None) => (TASKS_BY_ORDER, Vec::new()),
+    }
+}
+
+/// The ids of one source's tasks in list order, from the filter's last day back to its first
+/// (keys only: nothing is read until the caller loads a task).
+fn ids_in_order<'a>(
     store: &'a Store,
     f: &TaskFilter,
-    facet: Option<Facet>,
-) -> Result<impl Iterator<Item = Result<Task>> + 'a> {
-    let (tree, prefix) = match facet {
-        Some(fc) => (TASKS_BY_FACET, fc.prefix()),
-        None => (TASKS_BY_ORDER, Vec::new()),
-    };
+    (tree, prefix): (&'static str, Vec<u8>),
+) -> Result<impl Iterator<Item = Result<TaskId>> + 'a> {
     let start = f.to.map(|d| day_key(d).to_vec()).unwrap_or_default();
     let end = f
         .from
@@ -429,99 +439,116 @@ fn in_order<'a>(
                 Err(e) => return Some(Err(e.into())),
             };
             let id = u64::from_be_bytes(k.get(at + 4..at + 12)?.try_into().ok()?);
-            store
-                .get::<Task>(&TaskId(!id).key())
-                .map_err(Into::into)
-                .transpose()
+            Some(Ok(TaskId(!id)))
         }))
 }
 
-/// The facet a filtered list walks (the narrowest the filter names), and whether the filter is
-/// that facet and at most a status (then its total is a counter).
-fn facet_of(f: &TaskFilter) -> Option<(Facet, bool)> {
-    let facet = f
-        .assignee
-        .map(Facet::Assignee)
-        .or(f.project.map(Facet::Project))
-        .or(f.business.map(Facet::Business))
-        .or(f.involving.map(Facet::Involving))?;
-    let named = [
-        f.assignee.is_some(),
-        f.project.is_some(),
-        f.business.is_some(),
-        f.involving.is_some(),
-    ]
-    .iter()
-    .filter(|b| **b)
-    .count();
-    let only =
-        named == 1 && f.category.is_none() && f.from.is_none() && f.to.is_none() && f.q.is_none();
-    Some((facet, only))
-}
-
-/// Every task matching `f`, in list order. Uses the assignee index when the filter names one,
-/// else the order index (bounded by the filter's days).
-pub fn matching(store: &Store, f: &TaskFilter) -> Result<Vec<Task>> {
-    let mut out: Vec<Task> = match f.assignee {
-        Some(u) => {
-            let mut v = Vec::new();
-            for k in store.index_keys(TASKS_BY_ASSIGNEE, &u.key())? {
-                if let Some(t) = store.get::<Task>(&k)? {
-                    v.push(t);
-                }
-            }
-            v.sort_by(list_order);
-            v
-        }
-        None => in_order(store, f, None)?.collect::<Result<Vec<_>>>()?,
-    };
-    out.retain(|t| f.matches(t));
-    Ok(out)
-}
-
-/// True when the filter is at most a status: its total is a counter.
-fn counted(f: &TaskFilter) -> Option<String> {
-    let only_status = f.assignee.is_none()
-        && f.business.is_none()
-        && f.project.is_none()
-        && f.category.is_none()
-        && f.from.is_none()
-        && f.to.is_none()
-        && f.q.is_none()
-        && f.involving.is_none();
-    only_status.then(|| {
-        f.status
-            .map(count_status)
-            .unwrap_or_else(|| COUNT_ALL.into())
+fn load_all<'a>(
+    store: &'a Store,
+    ids: impl Iterator<Item = Result<TaskId>> + 'a,
+) -> impl Iterator<Item = Result<Task>> + 'a {
+    ids.filter_map(move |id| match id {
+        Ok(id) => store.get::<Task>(&id.key()).map_err(Into::into).transpose(),
+        Err(e) => Some(Err(e)),
     })
 }
 
-/// Get Task List / Get Tasks: one page and the total. An unfiltered (or status-only) list, or
-/// one narrowed to an assignee, project, business or "involving" user (plus a status), reads one
-/// page of the order or facet index and its total from a counter; other filters walk only that
-/// facet's tasks or the filter's days, holding one page.
-pub fn list(
-    svc: &Services,
-    actor: &User,
-    f: &TaskFilter,
-    paging: Paging,
-) -> Result<(Vec<Task>, usize)> {
-    require(actor, Permission::TasksView)?;
-    let store = &svc.store;
-    let facet = facet_of(f);
-    let counter = match facet {
-        Some((fc, true)) => Some(fc.counter(f.status)),
-        Some((_, false)) => None,
-        None => counted(f),
+/// The facets a filter names.
+fn named_facets(f: &TaskFilter) -> Vec<Facet> {
+    let mut v = Vec::new();
+    v.extend(f.assignee.map(Facet::Assignee));
+    v.extend(f.project.map(Facet::Project));
+    v.extend(f.business.map(Facet::Business));
+    v.extend(f.involving.map(Facet::Involving));
+    v
+}
+
+/// How a filtered list is read: the facet to walk (the one of the filter's facets holding the
+/// fewest tasks in its status, by their counters), that facet's count (an upper bound of the
+/// list's total), and whether the walk's every task matches (the filter is that facet and at
+/// most a status: its total is the count, and skipped pages need no reads).
+struct Plan {
+    facet: Option<Facet>,
+    count: u64,
+    exact: bool,
+}
+
+fn plan(store: &Store, f: &TaskFilter) -> Result<Plan> {
+    let count = |fc: Option<Facet>| -> Result<u64> {
+        let key = match fc {
+            Some(fc) => fc.counter(f.status),
+            None => f
+                .status
+                .map(count_status)
+                .unwrap_or_else(|| COUNT_ALL.into()),
+        };
+        Ok(counters::get(store, &key)?)
     };
-    let counted_total = counter
-        .map(|k| counters::get(store, &k))
-        .transpose()?
-        .map(|n| n as usize);
+    let named = named_facets(f);
+    let mut best = Plan {
+        facet: None,
+        count: 0,
+        exact: false,
+    };
+    if named.is_empty() {
+        best.count = count(None)?;
+    }
+    for fc in &named {
+        let n = count(Some(*fc))?;
+        if best.facet.is_none() || n < best.count {
+            best = Plan {
+                facet: Some(*fc),
+                count: n,
+                exact: false,
+            };
+        }
+    }
+    best.exact = named.len() <= 1
+        && f.category.is_none()
+        && f.from.is_none()
+        && f.to.is_none()
+        && f.q.is_none();
+    Ok(best)
+}
+
+/// Every task matching `f`, in list order, read through the narrowest index range the filter
+/// names (no sort).
+pub fn matching(store: &Store, f: &TaskFilter) -> Result<Vec<Task>> {
+    let p = plan(store, f)?;
+    if p.count == 0 {
+        return Ok(Vec::new());
+    }
+    let mut out = Vec::new();
+    for t in load_all(store, ids_in_order(store, f, source(f.status, p.facet))?) {
+        let t = t?;
+        if f.matches(&t) {
+            out.push(t);
+        }
+    }
+    Ok(out)
+}
+
+/// One page of the tasks matching `f` and their total. When the filter is one facet (or none)
+/// and at most a status, the page is one key range of an index (skipped pages read keys only)
+/// and the total a counter; otherwise the narrowest facet's tasks (bounded by the filter's
+/// days) are walked to count, holding one page.
+fn page_of(store: &Store, f: &TaskFilter, paging: Paging) -> Result<(Vec<Task>, usize)> {
+    let p = plan(store, f)?;
+    if p.count == 0 {
+        return Ok((Vec::new(), 0));
+    }
+    let ids = ids_in_order(store, f, source(f.status, p.facet))?;
+    if p.exact {
+        let total = p.count as usize;
+        let window = paging.window(total);
+        let page = load_all(store, ids.skip(window.start).take(window.len()))
+            .collect::<Result<Vec<_>>>()?;
+        return Ok((page, total));
+    }
     let window = paging.window(usize::MAX);
     let mut page = Vec::new();
     let mut seen = 0usize;
-    for t in in_order(store, f, facet.map(|(fc, _)| fc))? {
+    for t in load_all(store, ids) {
         let t = t?;
         if !f.matches(&t) {
             continue;
@@ -530,11 +557,19 @@ pub fn list(
             page.push(t);
         }
         seen += 1;
-        if seen >= window.end && counted_total.is_some() {
-            break;
-        }
     }
-    Ok((page, counted_total.unwrap_or(seen)))
+    Ok((page, seen))
+}
+
+/// Get Task List / Get Tasks: one page and the total (see `page_of`).
+pub fn list(
+    svc: &Services,
+    actor: &User,
+    f: &TaskFilter,
+    paging: Paging,
+) -> Result<(Vec<Task>, usize)> {
+    require(actor, Permission::TasksView)?;
+    page_of(&svc.store, f, paging)
 }
 
 /// Get Task Has Been Running: the caller's running task.
@@ -553,18 +588,34 @@ pub fn count_by_status(tasks: &[Task]) -> BTreeMap<&'static str, u64> {
     m
 }
 
-/// Get Tasks Grouping: the tasks matching `f`, grouped by status.
+/// Get Tasks Grouping: per status, how many tasks match `f` and the first `per_group` of them
+/// in list order. Each group is a page of the status index and its count a counter when the
+/// filter is at most one facet (see `page_of`).
 pub fn grouping(
     svc: &Services,
     actor: &User,
     f: &TaskFilter,
-) -> Result<Vec<(TaskStatus, Vec<Task>)>> {
+    per_group: usize,
+) -> Result<Vec<(TaskStatus, usize, Vec<Task>)>> {
     require(actor, Permission::TasksView)?;
-    let all = matching(&svc.store, f)?;
-    Ok(TaskStatus::ALL
-        .into_iter()
-        .map(|s| (s, all.iter().filter(|t| t.status == s).cloned().collect()))
-        .collect())
+    let mut out = Vec::new();
+    for s in TaskStatus::ALL {
+        if f.status.is_some_and(|want| want != s) {
+            out.push((s, 0, Vec::new()));
+            continue;
+        }
+        let one = TaskFilter {
+            status: Some(s),
+            ..f.clone()
+        };
+        let paging = Paging {
+            page: 1,
+            per_page: per_group,
+        };
+        let (items, total) = page_of(&svc.store, &one, paging)?;
+        out.push((s, total, items));
+    }
+    Ok(out)
 }
 
 /// One line of Get Task Grouping User.
@@ -574,24 +625,57 @@ pub struct UserGroup {
     pub total: u64,
 }
 
-/// Get Task Grouping User: per assignee (unassigned last), counts per status.
+/// Get Task Grouping User: per assignee (unassigned last), counts per status. A filter of at
+/// most a status reads each user's assignee counters (users are capped) and the status
+/// counters; other filters count the matching tasks.
 pub fn grouping_by_user(svc: &Services, actor: &User, f: &TaskFilter) -> Result<Vec<UserGroup>> {
     require(actor, Permission::TasksView)?;
-    let all = matching(&svc.store, f)?;
-    let mut by: BTreeMap<Option<UserId>, Vec<Task>> = BTreeMap::new();
-    for t in all {
-        by.entry(t.assignee).or_default().push(t);
+    let store = &svc.store;
+    let at_most_status = TaskFilter {
+        status: None,
+        ..f.clone()
+    } == TaskFilter::default();
+    let mut by: BTreeMap<Option<UserId>, BTreeMap<&'static str, u64>> = BTreeMap::new();
+    let zeros = || count_by_status(&[]);
+    let wanted = |s: TaskStatus| f.status.is_none_or(|w| w == s);
+    if at_most_status {
+        let mut unassigned = zeros();
+        for s in TaskStatus::ALL.into_iter().filter(|s| wanted(*s)) {
+            *unassigned.entry(s.as_str()).or_default() = counters::get(store, &count_status(s))?;
+        }
+        for u in ident::users(store)? {
+            let mut counts = zeros();
+            for s in TaskStatus::ALL.into_iter().filter(|s| wanted(*s)) {
+                let n = counters::get(store, &Facet::Assignee(u.id).counter(Some(s)))?;
+                *counts.entry(s.as_str()).or_default() = n;
+                let left = unassigned.entry(s.as_str()).or_default();
+                *left = left.saturating_sub(n);
+            }
+            if counts.values().any(|n| *n > 0) {
+                by.insert(Some(u.id), counts);
+            }
+        }
+        if unassigned.values().any(|n| *n > 0) {
+            by.insert(None, unassigned);
+        }
+    } else {
+        for t in matching(store, f)? {
+            *by.entry(t.assignee)
+                .or_insert_with(zeros)
+                .entry(t.status.as_str())
+                .or_default() += 1;
+        }
     }
     let mut out = Vec::new();
     let mut unassigned = None;
-    for (u, tasks) in by {
+    for (u, counts) in by {
         let g = UserGroup {
             user: match u {
-                Some(id) => ident::user(&svc.store, id)?,
+                Some(id) => ident::user(store, id)?,
                 None => None,
             },
-            counts: count_by_status(&tasks),
-            total: tasks.len() as u64,
+            total: counts.values().sum(),
+            counts,
         };
         if u.is_none() {
             unassigned = Some(g);

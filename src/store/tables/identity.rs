@@ -61,6 +61,9 @@ impl Record for DeviceSlot {
 pub const USERS_BY_NAME: &str = "users_by_name";
 /// user id (BE) ‖ token hash.
 pub const TOKENS_BY_USER: &str = "tokens_by_user";
+/// expiry (`time_key`) ‖ token hash: the expiry sweep reads only the tokens past their expiry
+/// (the head of the tree), not every token issued (schema 5 built it for older tokens).
+pub const TOKENS_BY_EXPIRY: &str = "tokens_by_expiry";
 /// IMEI ‖ 0 ‖ session key hash.
 pub const SESSIONS_BY_IMEI: &str = "codelayer_sessions_by_imei";
 
@@ -78,6 +81,20 @@ pub const SESSIONS_BY_USER: &str = "codelayer_sessions_by_user";
 
 /// wablas message id ‖ 0 ‖ outbox id (BE): a delivery-status callback finds its message.
 pub const OUTBOX_BY_GATEWAY: &str = "outbox_by_gateway";
+/// !received time (`time_key`, every bit inverted) ‖ event key: gateway callbacks newest first
+/// (equal times in key order), so the admin list reads a page and the expiry sweep reads only
+/// the callbacks past their retention (the index's tail).
+pub const WABLAS_BY_TIME: &str = "wablas_events_by_time";
+
+/// The key of a received time in `WABLAS_BY_TIME` (later times sort first).
+pub fn wablas_time(received_unix: i64) -> [u8; 8] {
+    (!((received_unix as u64) ^ (1 << 63))).to_be_bytes()
+}
+
+/// A callback's entry in `WABLAS_BY_TIME`.
+pub fn wablas_time_key(e: &WablasEvent) -> Vec<u8> {
+    [wablas_time(e.received_unix).as_slice(), &e.key()].concat()
+}
 
 /// Counter (store::counters) of the licence records in one status.
 pub fn count_device_status(s: crate::domain::devices::DeviceStatus) -> String {
@@ -133,6 +150,8 @@ pub fn tables() -> Vec<TableInfo> {
         crate::index_table!(LOCKED_UNTIL),
         crate::index_table!(OUTBOX_BY_GATEWAY),
         crate::index_table!(SESSIONS_BY_USER),
+        crate::index_table!(WABLAS_BY_TIME),
+        crate::index_table!(TOKENS_BY_EXPIRY),
     ]
 }
 

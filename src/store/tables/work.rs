@@ -249,6 +249,83 @@ pub fn facet_entries(t: &Task) -> Vec<Vec<u8>> {
         .collect()
 }
 
+/// scope (`status_scope`: 9 bytes, a facet's prefix or `ALL_SCOPE`) ‖ status (1 byte) ‖ order
+/// key (`order_key`): a list narrowed to a status (alone or with one facet) and each group of
+/// Get Tasks Grouping is one key range in list order, however many tasks hold other statuses.
+pub const TASKS_BY_STATUS: &str = "work_tasks_by_status";
+
+/// The scope of every task in `TASKS_BY_STATUS` (no facet kind uses `*`).
+pub const ALL_SCOPE: [u8; 9] = [b'*', 0, 0, 0, 0, 0, 0, 0, 0];
+
+/// The key prefix of one scope's tasks in one status in `TASKS_BY_STATUS`.
+pub fn status_prefix(facet: Option<Facet>, s: crate::domain::work::tasks::TaskStatus) -> Vec<u8> {
+    let scope = facet.map_or(ALL_SCOPE.to_vec(), Facet::prefix);
+    [scope.as_slice(), &[status_byte(s)]].concat()
+}
+
+fn status_byte(s: crate::domain::work::tasks::TaskStatus) -> u8 {
+    use crate::domain::work::tasks::TaskStatus;
+    match s {
+        TaskStatus::Open => b'o',
+        TaskStatus::InProgress => b'p',
+        TaskStatus::Done => b'd',
+        TaskStatus::Cancelled => b'c',
+    }
+}
+
+/// A task's keys in `TASKS_BY_STATUS`: under every task and under each of its facets.
+pub fn status_entries(t: &Task) -> Vec<Vec<u8>> {
+    let order = order_key(t);
+    std::iter::once(None)
+        .chain(facets(t).into_iter().map(Some))
+        .map(|f| [status_prefix(f, t.status).as_slice(), &order].concat())
+        .collect()
+}
+
+/// Schema 5: the status index for existing tasks, the gateway callbacks' time index and the
+/// tokens' expiry index.
+pub fn build_status_index(store: &crate::store::Store) -> crate::store::Result<()> {
+    use crate::store::tables::identity::{
+        time_key, wablas_time_key, TOKENS_BY_EXPIRY, WABLAS_BY_TIME,
+    };
+    use crate::store::{codec, Op};
+    let mut ops = Vec::new();
+    for r in store.scan_iter::<crate::domain::identity::TokenRecord>(b"")? {
+        let (hash, t) = r?;
+        ops.push(Op {
+            tree: TOKENS_BY_EXPIRY.into(),
+            key: [time_key(t.expires_unix).as_slice(), &hash].concat(),
+            value: Some(codec::INDEX_VALUE.to_vec()),
+        });
+        if ops.len() >= 4096 {
+            store.apply(&std::mem::take(&mut ops))?;
+        }
+    }
+    for r in store.scan_iter::<crate::domain::identity::WablasEvent>(b"")? {
+        let (_, e) = r?;
+        ops.push(Op {
+            tree: WABLAS_BY_TIME.into(),
+            key: wablas_time_key(&e),
+            value: Some(codec::INDEX_VALUE.to_vec()),
+        });
+        if ops.len() >= 4096 {
+            store.apply(&std::mem::take(&mut ops))?;
+        }
+    }
+    for r in store.scan_iter::<Task>(b"")? {
+        let (_, t) = r?;
+        ops.extend(status_entries(&t).into_iter().map(|key| Op {
+            tree: TASKS_BY_STATUS.into(),
+            key,
+            value: Some(codec::INDEX_VALUE.to_vec()),
+        }));
+        if ops.len() >= 4096 {
+            store.apply(&std::mem::take(&mut ops))?;
+        }
+    }
+    store.apply(&ops)
+}
+
 /// worker user id (BE) ‖ session end (`time_key`; an open session: `i64::MAX`) ‖ task id (BE),
 /// one entry per work session: the timesheet reads only the sessions that end inside its
 /// period (or are still open), not every task the user ever worked on.
@@ -430,6 +507,7 @@ pub fn tables() -> Vec<TableInfo> {
         crate::index_table!(TASKS_DONE_BY_ASSIGNEE),
         crate::index_table!(SESSIONS_BY_END),
         crate::index_table!(TASKS_BY_FACET),
+        crate::index_table!(TASKS_BY_STATUS),
         crate::index_table!(TICKETS_BY_USER),
     ]
 }
@@ -480,6 +558,35 @@ mod tests {
         }
     }
 
+    fn token() -> crate::domain::identity::TokenRecord {
+        crate::domain::identity::TokenRecord {
+            kind: crate::domain::identity::TokenKind::Access,
+            app_key: crate::domain::ids::AppKey("ak".into()),
+            user: None,
+            parent: None,
+            device_id: None,
+            issued_unix: 0,
+            expires_unix: 5_000,
+            revoked: false,
+        }
+    }
+
+    fn wablas_event() -> crate::domain::identity::WablasEvent {
+        crate::domain::identity::WablasEvent {
+            id: "ev1".into(),
+            kind: crate::domain::identity::WablasKind::Message,
+            phone: "62811".into(),
+            message: "hi".into(),
+            message_type: "text".into(),
+            device_id: "d".into(),
+            sender: "s".into(),
+            is_from_me: false,
+            timestamp: String::new(),
+            status: String::new(),
+            received_unix: 1_000,
+        }
+    }
+
     #[test]
     fn a_schema_1_store_gets_its_task_order_index_and_counters() {
         let dir = tempfile::tempdir().unwrap();
@@ -512,6 +619,17 @@ mod tests {
                 }
             })
             .collect();
+            let ev = wablas_event();
+            ops.push(Op {
+                tree: crate::domain::identity::WablasEvent::TREE.into(),
+                key: ev.key(),
+                value: Some(codec::encode(&ev)),
+            });
+            ops.push(Op {
+                tree: crate::domain::identity::TokenRecord::TREE.into(),
+                key: [7u8; 32].to_vec(),
+                value: Some(codec::encode(&token())),
+            });
             let mut meta = schema::current(&store).unwrap().unwrap();
             meta.version = 1;
             ops.push(Op {
@@ -559,6 +677,46 @@ mod tests {
                 [work_day(0).as_slice(), &two].concat(),
                 [work_day(86_400).as_slice(), &two].concat()
             ]
+        );
+        // Schema 5: every task under all tasks and under its facets, by status, in list order.
+        let done = task(2, 5, TaskStatus::Done);
+        let open: Vec<Vec<u8>> = keys(TASKS_BY_STATUS)
+            .into_iter()
+            .filter(|k| k.starts_with(&status_prefix(None, TaskStatus::Open)))
+            .collect();
+        assert_eq!(
+            open,
+            vec![
+                [
+                    status_prefix(None, TaskStatus::Open),
+                    order_key(&task(3, 5, TaskStatus::Open))
+                ]
+                .concat(),
+                [
+                    status_prefix(None, TaskStatus::Open),
+                    order_key(&task(1, 2, TaskStatus::Open))
+                ]
+                .concat(),
+            ]
+        );
+        assert!(keys(TASKS_BY_STATUS).contains(
+            &[
+                status_prefix(Some(Facet::Involving(UserId(1))), TaskStatus::Done),
+                order_key(&done)
+            ]
+            .concat()
+        ));
+        assert_eq!(
+            keys(TASKS_BY_STATUS).len(),
+            6,
+            "3 tasks × (all, their creator)"
+        );
+        use crate::store::tables::identity::{wablas_time_key, WABLAS_BY_TIME};
+        assert_eq!(keys(WABLAS_BY_TIME), vec![wablas_time_key(&wablas_event())]);
+        use crate::store::tables::identity::{time_key, TOKENS_BY_EXPIRY};
+        assert_eq!(
+            keys(TOKENS_BY_EXPIRY),
+            vec![[time_key(5_000).as_slice(), &[7u8; 32]].concat()]
         );
         assert!(schema::check(&store).unwrap().ok());
     }

@@ -199,15 +199,15 @@ async fn grouping(call: &mut Call) -> OpResult {
     if mine {
         filt.involving = Some(me.id);
     }
-    let groups = svc_tasks::grouping(&call.svc, me, &filt)?;
+    let groups = svc_tasks::grouping(&call.svc, me, &filt, per_group)?;
     let mut names = NameCache::default();
     let groups: Vec<Value> = groups
         .iter()
-        .map(|(status, tasks)| {
+        .map(|(status, count, tasks)| {
             json!({
                 "status": status.as_str(),
-                "count": tasks.len(),
-                "items": tasks.iter().take(per_group)
+                "count": count,
+                "items": tasks.iter()
                     .map(|t| task_json(&call.svc, call.lang, &mut names, t))
                     .collect::<Vec<_>>(),
             })
