@@ -11,8 +11,7 @@
 # LABOURERS (default 25000), TASKS (Get Task List size, default 25000), CLOCKERS (employees
 # signed in for the Clock In row, default 4 per connection).
 # Builds with the `bench` profile (opt-level 3, no LTO: minutes instead of the release profile's
-# LTO build on two cores); the figures are of our code, the shipped binary differs only in LTO
-# and opt-level "s".
+# LTO build on two cores); the figures are of our code, the shipped binary differs only in LTO.
 set -euo pipefail
 MODE=${1:-http}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
