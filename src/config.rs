@@ -572,8 +572,9 @@ impl Config {
             }
         };
         // sled holds about 2.5 times its cache (sled#1309): under the bench's durable writes a
-        // 32 MiB cache took RSS from 23 to 75 MiB, 8 MiB to 41 MiB, for the same req/s (the
-        // write path touches the trees' last leaves; reads go through indexes). 1/64, 4..=32 MiB.
+        // 32 MiB cache took RSS from 23 to 79 MiB, 8 MiB to 43 MiB, req/s the same within the
+        // runs' noise (writes touch the trees' last leaves; reads go through indexes).
+        // 1/64, 4..=32 MiB.
         let store_cache_bytes = mb(self.store.cache_mb, ((limit >> 20) / 64).clamp(4, 32) << 20);
         let answers_cache_bytes = mb(self.memory.answers_cache_mb, limit / 16);
         let answers_render = mb(self.memory.answers_render_mb, limit / 8);
