@@ -96,6 +96,7 @@ pub async fn serve(cfg: Config, opts: ServeOptions) -> Result<(), String> {
     notify_systemd("READY=1");
 
     let jobs = tokio::spawn(background_jobs(svc.clone(), stop_rx.clone()));
+    let trimmer = tokio::spawn(return_freed_memory(stop_rx.clone()));
     let shipper = crate::service::upstream::spawn(svc.clone(), stop_rx.clone());
 
     let restarting = tokio::select! {
@@ -111,6 +112,7 @@ pub async fn serve(cfg: Config, opts: ServeOptions) -> Result<(), String> {
     })
     .await;
     jobs.abort();
+    trimmer.abort();
     if let Some(s) = shipper {
         let _ = tokio::time::timeout(std::time::Duration::from_secs(5), s).await;
     }
@@ -242,6 +244,19 @@ async fn first_run(svc: &Arc<Services>) -> Result<(), String> {
         "first run: admin user and first client created; credentials in the file named"
     );
     Ok(())
+}
+
+/// Every few seconds, memory freed after a burst (an import, a big render, a batch of writes)
+/// goes back to the system instead of staying in malloc's arenas (`config::trim_malloc`).
+async fn return_freed_memory(mut stop: watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(5));
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = stop.changed() => return,
+        }
+        let _ = tokio::task::spawn_blocking(crate::config::trim_malloc).await;
+    }
 }
 
 async fn background_jobs(svc: Arc<Services>, mut stop: watch::Receiver<bool>) {
