@@ -805,6 +805,10 @@ impl Engine for WalEngine {
         match self.write_out(&mut io, &chunk) {
             Ok(()) => {
                 chunk.clear();
+                if chunk.capacity() > 1 << 20 {
+                    // A big batch (Post Muster) grew it: do not keep that for the process's life.
+                    chunk = Vec::with_capacity(64 << 10);
+                }
                 io.spare = chunk;
                 io.synced = last;
                 super::fault::clear();
