@@ -74,14 +74,14 @@ pub async fn serve(cfg: Config, opts: ServeOptions) -> Result<(), String> {
         .listen
         .parse()
         .map_err(|e| format!("listen address {}: {e}", cfg.listen))?;
-    let lan_filter = api::filter(Arc::new(Router::lan()), svc.clone());
     // Each connection goes through `api::guard`, which refuses bad Content-Length framing in
     // the family's envelope before hyper would answer a bare 400; hyper itself bounds how long
     // a request head may take.
     let (bound, lan) = api::serve::bind_lan(
         addr,
         std::time::Duration::from_secs(cfg.http.header_read_timeout_secs.max(1)),
-        lan_filter,
+        Arc::new(Router::lan()),
+        svc.clone(),
         stopped(stop_rx.clone()),
     )
     .await?;

@@ -586,7 +586,27 @@ where
     })
 }
 
-/// The whole service as one warp filter.
+/// One LAN request, straight from hyper to the dispatcher: the request's parts are moved into
+/// ours (no header map cloned, no warp filter chain per request). Same extraction as `filter`:
+/// the raw path, the raw query (empty when absent), the headers, the body as a stream.
+pub async fn handle(
+    router: Arc<Router>,
+    svc: Arc<Services>,
+    req: hyper::Request<hyper::Body>,
+    peer: Option<SocketAddr>,
+) -> warp::http::Response<warp::hyper::Body> {
+    let (parts, body) = req.into_parts();
+    let path = parts.uri.path().to_string();
+    let query = parts.uri.query().unwrap_or("").to_string();
+    let body = body.map(|r| r.map_err(|e| e.to_string()));
+    into_warp(
+        router
+            .dispatch(svc, parts.method, path, query, parts.headers, body, peer)
+            .await,
+    )
+}
+
+/// The whole service as one warp filter (the admin socket).
 pub fn filter(
     router: Arc<Router>,
     svc: Arc<Services>,

@@ -1,5 +1,6 @@
-//! The LAN listener: the warp filter served through hyper directly, because warp 0.3's `serve`
-//! cannot set hyper's header read timeout. Without it a client that opens a connection and sends
+//! The LAN listener: the dispatcher served through hyper directly (`api::handle`, no warp
+//! filter chain per request), also because warp 0.3's `serve` cannot set hyper's header read
+//! timeout. Without it a client that opens a connection and sends
 //! half a request line (or stops in the middle of its headers) holds that connection for ever.
 //! Body stalls are the dispatcher's job (`api::body`), which answers them in the family's
 //! envelope.
@@ -7,17 +8,13 @@
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::net::TcpStream;
 
 use super::guard::Guarded;
-use hyper::service::{make_service_fn, service_fn, Service};
-
-/// The peer address, handed to the filter as a request extension (warp's own `remote()` only
-/// works under `warp::serve`).
-#[derive(Clone, Copy, Debug)]
-pub struct Peer(pub SocketAddr);
+use hyper::service::{make_service_fn, service_fn};
 
 /// Binds `addr`; returns the bound address and the server future, which ends once `shutdown`
 /// resolves and open requests are answered. Every connection is read through
@@ -25,7 +22,8 @@ pub struct Peer(pub SocketAddr);
 pub async fn bind_lan(
     addr: SocketAddr,
     header_read_timeout: Duration,
-    filter: warp::filters::BoxedFilter<(warp::http::Response<warp::hyper::Body>,)>,
+    router: Arc<super::Router>,
+    services: Arc<crate::service::Services>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(SocketAddr, impl Future<Output = ()> + Send + 'static), String> {
     let listener = tokio::net::TcpListener::bind(addr)
@@ -41,17 +39,14 @@ pub async fn bind_lan(
             })
         },
     );
-    let svc = warp::service(filter);
     let make = make_service_fn(move |conn: &Guarded<TcpStream>| {
         let peer = conn.get_ref().peer_addr().ok();
-        let svc = svc.clone();
+        let router = router.clone();
+        let services = services.clone();
         async move {
-            Ok::<_, Infallible>(service_fn(move |mut req: hyper::Request<hyper::Body>| {
-                if let Some(peer) = peer {
-                    req.extensions_mut().insert(Peer(peer));
-                }
-                let mut svc = svc.clone();
-                svc.call(req)
+            Ok::<_, Infallible>(service_fn(move |req: hyper::Request<hyper::Body>| {
+                let fut = super::handle(router.clone(), services.clone(), req, peer);
+                async move { Ok::<_, Infallible>(fut.await) }
             }))
         }
     });
@@ -66,10 +61,7 @@ pub async fn bind_lan(
     Ok((bound, fut))
 }
 
-/// The peer of a request, from either serving path (warp's own or `bind_lan`).
+/// The peer of a request served through warp (the admin socket: none).
 pub fn peer() -> impl warp::Filter<Extract = (Option<SocketAddr>,), Error = Infallible> + Clone {
-    use warp::Filter;
     warp::addr::remote()
-        .and(warp::ext::optional::<Peer>())
-        .map(|a: Option<SocketAddr>, p: Option<Peer>| a.or(p.map(|p| p.0)))
 }

@@ -15,6 +15,11 @@ pub struct Session {
     pub hash: TokenHash,
     pub user: UserId,
     pub imei: String,
+    /// The session's last recorded use, as read by `resolve` (lets `touch` skip a second read
+    /// while the session was touched recently).
+    pub last_used_unix: i64,
+    /// The user's record as read by `resolve` (active), so the access check reads it once.
+    pub account: crate::domain::identity::User,
 }
 
 /// Issues a 32-character session key.
@@ -98,14 +103,16 @@ pub async fn resolve(svc: &Services, key: &str) -> Result<Session> {
             })
         }
     }
-    match super::identity::user(&svc.store, rec.user)? {
-        Some(u) if u.active => {}
+    let account = match super::identity::user(&svc.store, rec.user)? {
+        Some(u) if u.active => u,
         _ => return Err(expired),
-    }
+    };
     Ok(Session {
         hash,
         user: rec.user,
         imei: rec.imei,
+        last_used_unix: rec.last_used_unix,
+        account,
     })
 }
 
@@ -115,6 +122,10 @@ pub async fn resolve(svc: &Services, key: &str) -> Result<Session> {
 pub async fn touch(svc: &Services, s: &Session) -> Result<()> {
     let now = svc.now_unix();
     let every = svc.config.security.session_touch_secs.max(0);
+    // Touched recently as `resolve` read it: nothing to record (the common case, no read).
+    if now - s.last_used_unix < every {
+        return Ok(());
+    }
     match svc.store.get::<CodelayerSession>(&s.hash.0)? {
         Some(rec) if !rec.revoked && now - rec.last_used_unix >= every => {}
         _ => return Ok(()),

@@ -367,6 +367,28 @@ pub fn resolve_token(
     kind: TokenKind,
     app_key: &AppKey,
 ) -> Result<(TokenHash, TokenRecord)> {
+    resolve_token_full(svc, token, kind, app_key).map(|r| (r.hash, r.rec))
+}
+
+/// A token resolved with what was read on the way, so the caller reads none of it again.
+pub struct Resolved {
+    pub hash: TokenHash,
+    pub rec: TokenRecord,
+    /// The ancestors (access → refresh → user token), nearest first, each checked usable.
+    pub chain: Vec<(TokenHash, TokenRecord)>,
+    /// The token's user (checked active), if it has one.
+    pub user: Option<User>,
+    /// The time the checks were made at.
+    pub now: i64,
+}
+
+/// `resolve_token`, keeping the records it read.
+pub fn resolve_token_full(
+    svc: &Services,
+    token: &str,
+    kind: TokenKind,
+    app_key: &AppKey,
+) -> Result<Resolved> {
     let invalid = ServiceError::Unauthorized {
         key: "auth.token.invalid",
     };
@@ -379,6 +401,7 @@ pub fn resolve_token(
     if rec.kind != kind || !rec.usable_at(now) || rec.app_key != *app_key {
         return Err(invalid);
     }
+    let mut chain = Vec::new();
     let mut parent = rec.parent;
     while let Some(p) = parent {
         let pr = svc.store.get::<TokenRecord>(&p.0)?.ok_or(invalid.clone())?;
@@ -386,14 +409,53 @@ pub fn resolve_token(
             return Err(invalid);
         }
         parent = pr.parent;
+        chain.push((p, pr));
+    }
+    let user = match rec.user {
+        Some(uid) => match user(&svc.store, uid)? {
+            Some(u) if u.active => Some(u),
+            _ => return Err(invalid),
+        },
+        None => None,
+    };
+    Ok(Resolved {
+        hash,
+        rec,
+        chain,
+        user,
+        now,
+    })
+}
+
+/// The checks `resolve_token` makes of a token, for one of `r.chain` (already read, its own
+/// ancestors checked usable): kind, time, client, active user. Reads only a user that is not
+/// `r`'s own.
+pub fn check_chained(
+    svc: &Services,
+    r: &Resolved,
+    at: usize,
+    kind: TokenKind,
+    app_key: &AppKey,
+) -> Result<()> {
+    let invalid = ServiceError::Unauthorized {
+        key: "auth.token.invalid",
+    };
+    let Some((_, rec)) = r.chain.get(at) else {
+        return Err(invalid);
+    };
+    if rec.kind != kind || !rec.usable_at(r.now) || rec.app_key != *app_key {
+        return Err(invalid);
     }
     if let Some(uid) = rec.user {
-        match user(&svc.store, uid)? {
-            Some(u) if u.active => {}
-            _ => return Err(invalid),
+        let active = match &r.user {
+            Some(u) if Some(uid) == r.rec.user => u.active,
+            _ => matches!(user(&svc.store, uid)?, Some(u) if u.active),
+        };
+        if !active {
+            return Err(invalid);
         }
     }
-    Ok((hash, rec))
+    Ok(())
 }
 
 pub fn token_record(store: &Store, hash: &TokenHash) -> Result<Option<TokenRecord>> {

@@ -1721,3 +1721,56 @@ fn an_admin_changes_a_role_and_it_applies_at_once() {
     let unknown = s.cli(&["user", "role", "--username", "nobody", "--role", "clerk"]);
     assert!(!unknown.status.success());
 }
+
+/// Access token + x-user-token: the pair must be one chain (access → refresh → this user
+/// token); a user token of another chain is a mismatch, an unusable one is invalid.
+#[test]
+fn da_access_token_must_hang_from_its_own_user_token() {
+    let s = Server::start();
+    for u in ["ana", "budi"] {
+        s.cli_json(&[
+            "user",
+            "add",
+            "--username",
+            u,
+            "--password",
+            &format!("{u}-pass-1"),
+        ]);
+    }
+    let c = s.cli_json(&["client", "add", "--name", "pair"]);
+    let (ak, pk) = (
+        c["app_key"].as_str().unwrap(),
+        c["private_key"].as_str().unwrap(),
+    );
+    let [_, ut_ana, _, at_ana] = chain(&s, ak, pk, "ana", "ana-pass-1");
+    let [_, ut_budi, _, _] = chain(&s, ak, pk, "budi", "budi-pass-1");
+    let bearer = format!("Bearer {}", at_ana.unwrap());
+    let profile = |ut: &str| {
+        let rid = request_id();
+        get(
+            &s.url("/daily/v1/user/profile"),
+            &[
+                ("x-app-key", ak),
+                ("x-request-id", &rid),
+                ("x-language", "en"),
+                ("authorization", &bearer),
+                ("x-user-token", ut),
+            ],
+        )
+    };
+    let own = profile(ut_ana.as_deref().unwrap());
+    assert_eq!(own.status, 200, "{}", own.text);
+    assert_eq!(own.json()["data"]["username"], "ana", "{}", own.text);
+    let other = profile(ut_budi.as_deref().unwrap());
+    assert_eq!(other.status, 401, "{}", other.text);
+    assert_eq!(
+        other.json()["message"],
+        "The access token does not belong to this x-user-token"
+    );
+    let bogus = profile(&"0".repeat(64));
+    assert_eq!(bogus.status, 401, "{}", bogus.text);
+    assert_eq!(
+        bogus.json()["message"],
+        "The token is invalid, expired or revoked"
+    );
+}

@@ -258,7 +258,8 @@ pub(crate) async fn authorize(
             let key = body.get("key").and_then(Value::as_str).unwrap_or("");
             let checked = match crate::service::codelayer_session::resolve(&svc, key).await {
                 // The one access rule, before any field is validated or record looked up.
-                Ok(s) => match crate::service::access::check_id(&svc, s.user, p) {
+                // `resolve` read the user (active); the check is on that record.
+                Ok(s) => match crate::service::access::check(&s.account, p) {
                     Ok(_) => crate::service::codelayer_session::touch(&svc, &s)
                         .await
                         .map(|_| s),

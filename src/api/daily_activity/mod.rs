@@ -240,30 +240,38 @@ async fn authenticate(svc: &Arc<Services>, req: &Request, auth: Auth) -> Result<
         Auth::Access(_) => TokenKind::Access,
     };
     let token = bearer(req).ok_or_else(|| Problem::new(401, "auth.bearer.required"))?;
-    let (hash, rec) = ident::resolve_token(svc, token, kind, &client.app_key)?;
+    let resolved = ident::resolve_token_full(svc, token, kind, &client.app_key)?;
     match auth {
-        Auth::UserToken(_) => caller.user_token = Some(hash),
+        Auth::UserToken(_) => caller.user_token = Some(resolved.hash),
         Auth::Access(_) => {
             let ut = req
                 .header("x-user-token")
                 .ok_or_else(|| Problem::new(401, "auth.user_token.required"))?;
-            let (ut_hash, _) = ident::resolve_token(svc, ut, TokenKind::User, &client.app_key)?;
-            // access → refresh → user token: the chain must end at this x-user-token.
-            let refresh = rec
-                .parent
-                .and_then(|p| svc.store.get::<TokenRecord>(&p.0).ok().flatten());
-            let root = refresh.and_then(|r| r.parent);
+            let ut_hash = crate::domain::ids::TokenHash::of(ut.trim().as_bytes());
+            // access → refresh → user token: the chain must end at this x-user-token. The chain
+            // was read (and checked usable) with the access token; the user token's own checks
+            // are made on the record read there.
+            let root = resolved
+                .chain
+                .first()
+                .and_then(|(_, refresh)| refresh.parent);
             let same = root.is_some_and(|r| crate::domain::credentials::ct_eq(&r.0, &ut_hash.0));
-            if !same {
+            if same {
+                ident::check_chained(svc, &resolved, 1, TokenKind::User, &client.app_key)?;
+            } else {
+                // Not this chain's: an unusable user token is refused as such, else a mismatch.
+                ident::resolve_token(svc, ut, TokenKind::User, &client.app_key)?;
                 return Err(Problem::new(401, "auth.token.mismatch"));
             }
             caller.user_token = Some(ut_hash);
         }
         _ => {}
     }
-    if let Some(uid) = rec.user {
-        caller.user = ident::user(&svc.store, uid)?;
-    }
+    let ident::Resolved {
+        hash, rec, user, ..
+    } = resolved;
+    // Read and checked active by `resolve_token_full`.
+    caller.user = user;
     // The one access rule, before any field is read or record looked up.
     if let Some(p) = auth.permission() {
         let user = caller
@@ -300,6 +308,8 @@ async fn run(svc: Arc<Services>, req: Request, auth: Auth, f: OpFn) -> Response 
     // hangs from, else the bearer token; Verify has only the client's key), so another caller
     // of the same client never sees this one's answer, and a replay dies with its credential.
     let scope = match &caller.client {
+        // Only writes keep idempotency records.
+        _ if !write => String::new(),
         Some(c) => match caller
             .user_token
             .as_ref()
