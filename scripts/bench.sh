@@ -94,13 +94,14 @@ IDLE=$(rss "$GPID" VmRSS)
 CLOCKERS=${CLOCKERS:-$((CONNS * 4))}
 python3 scripts/bench/setup.py "$BIN" "$STATE" http://127.0.0.1:18081 "$WORK/creds.lua" --clockers "$CLOCKERS" >/dev/null
 run "/healthz" "$GPID" 18081 get "$CONNS" /healthz
+# Before Clock In adds dozens of punches to each of these employees' day.
+run "Attendance Today (signed-in employees, 2 punches)" "$GPID" 18081 today
 # Every request a new durable punch: wrk goes round the employees, each alternating in/out.
 run "Clock In (many employees, durable)" "$GPID" 18081 clock
 run "Gatepass Save (durable)" "$GPID" 18081 gatepass
 run "Save Task (durable)" "$GPID" 18081 task_save
 run "Get Labor, demo (200)" "$GPID" 18081 labor 32
 run "Download Face File, delta (nothing changed)" "$GPID" 18081 faces
-run "Attendance Today (unlinked user: 4xx answer)" "$GPID" 18081 today
 # Fill tasks up to $TASKS with Save Task, then list.
 TASKS=${TASKS:-25000}
 while :; do

@@ -6,7 +6,8 @@ as a Lua file for wrk. Stdlib only.
 usage: setup.py BIN STATE BASE_URL OUT.lua [--labourers N] [--clockers N]
 
 --clockers N: N employees, each with a user of its own linked to it and signed in (Daily
-Activity token chain), listed in OUT.lua as `clockers` for the many-employees Clock In row.
+Activity token chain), clocked in and out once, listed in OUT.lua as `clockers` for the
+many-employees Clock In row and Attendance Today.
 """
 import hashlib, hmac, json, os, socket, subprocess, sys, time, urllib.request
 
@@ -130,6 +131,14 @@ if CLOCKERS:
     for n in range(CLOCKERS):
         admin("POST", "/admin/attendance/link-user", {"username": f"bclock{n}", "employee_code": f"BC{n:04}"})
         clockers.append(sign_in(f"bclock{n}", "bench-pass-1"))
+    # A realistic day for Attendance Today: in and out once each (the Clock In row then goes
+    # on with "in", so it starts without a refusal).
+    for u, a in clockers:
+        for d in ("in", "out"):
+            http("POST", f"/daily/v1/attendances/clock-{d}",
+                 {"latitude": 8.9600, "longitude": 77.3000, "accuracy": 10},
+                 {"x-app-key": app, "x-request-id": rid(), "x-language": "en",
+                  "authorization": "Bearer " + a, "x-user-token": u})
 
 faces = cl("estate/sync/faces", {"key": key, "firmID": "1", "version": 0})
 with open(OUT, "w") as f:

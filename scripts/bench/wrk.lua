@@ -72,7 +72,18 @@ function request()
     -- Any Daily Activity read, signed in as the bench user: PATH_ (e.g. a filtered task list).
     return wrk.format("GET", os.getenv("PATH_"), da_headers())
   elseif op == "today" then
-    return wrk.format("GET", "/daily/v1/attendances/today", da_headers())
+    -- Attendance Today as the signed-in employees of `clockers` (their day, with the punches
+    -- the Clock In row made), going round them.
+    turn = turn % #mine + 1
+    local c = mine[turn]
+    counter = counter + 1
+    return wrk.format("GET", "/daily/v1/attendances/today", {
+      ["x-app-key"] = app_key,
+      ["x-request-id"] = string.format("t%d-%d-%d", tid or 0, counter, math.random(1, 1e9)),
+      ["x-language"] = "en",
+      ["authorization"] = "Bearer " .. c[2],
+      ["x-user-token"] = c[1],
+    })
   elseif op == "pb_create" then
     return wrk.format("POST", "/api/collections/bench/records", cl, '{"title":"Bench task"}')
   elseif op == "pb_list" then
