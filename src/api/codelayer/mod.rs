@@ -191,6 +191,11 @@ pub fn route_body(
 }
 
 pub(crate) mod estate;
+/// What the bench tools time outside a request (`--features bench-tools`).
+#[cfg(feature = "bench-tools")]
+pub mod bench {
+    pub use super::estate::render_labor;
+}
 mod frontoffice;
 mod hr;
 mod muster_body;
