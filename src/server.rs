@@ -12,6 +12,12 @@ use crate::service::{identity as ident, Services};
 use crate::store::{Store, StoreOptions};
 use crate::telemetry::Metrics;
 
+mod stop;
+
+/// How long a clean stop may take after SIGTERM before the process exits anyway: past the
+/// listener's 10 s and the shipper's 5 s, inside systemd's TimeoutStopSec (30 s).
+const STOP_GRACE: std::time::Duration = std::time::Duration::from_secs(20);
+
 pub struct ServeOptions {
     pub demo: bool,
 }
@@ -48,8 +54,14 @@ pub async fn serve(cfg: Config, opts: ServeOptions) -> Result<(), String> {
     }
 
     // Handlers first: a SIGTERM that arrives right after the listening line must still stop us
-    // cleanly.
-    let signals = Signals::install()?;
+    // cleanly. Watched off the app runtime (see `stop`).
+    let mut signals = {
+        use tokio::signal::unix::SignalKind;
+        stop::StopSignal::install(
+            &[SignalKind::terminate(), SignalKind::interrupt()],
+            STOP_GRACE,
+        )?
+    };
     let (stop_tx, stop_rx) = watch::channel(false);
     let stopped = |mut rx: watch::Receiver<bool>| async move {
         while !*rx.borrow() {
@@ -128,28 +140,6 @@ pub async fn serve(cfg: Config, opts: ServeOptions) -> Result<(), String> {
         );
     }
     Ok(())
-}
-
-struct Signals {
-    term: tokio::signal::unix::Signal,
-    int: tokio::signal::unix::Signal,
-}
-
-impl Signals {
-    fn install() -> Result<Self, String> {
-        use tokio::signal::unix::{signal, SignalKind};
-        Ok(Self {
-            term: signal(SignalKind::terminate()).map_err(|e| format!("SIGTERM handler: {e}"))?,
-            int: signal(SignalKind::interrupt()).map_err(|e| format!("SIGINT handler: {e}"))?,
-        })
-    }
-
-    async fn wait(mut self) {
-        tokio::select! {
-            _ = self.term.recv() => {},
-            _ = self.int.recv() => {},
-        }
-    }
 }
 
 /// Binds the admin socket with mode 0660, replacing a stale socket file left by a crash but
