@@ -38,7 +38,7 @@ if [ "$MODE" = store ]; then
 fi
 
 echo "building gatehouse and the warp hello-world (profile bench)..." >&2
-cargo build -q --profile bench --features bench-tools --bin gatehouse --bin bench-hello
+cargo build -q --profile bench --features bench-tools --bin gatehouse --bin bench-hello --bin bench-labor
 BIN=$TARGET/release/gatehouse
 HELLO=$TARGET/release/bench-hello
 command -v wrk >/dev/null || { apt-get install -y -qq wrk >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }; }
@@ -131,6 +131,11 @@ subprocess.run([b, "import", "labour", p, "--state", st, "--json"], check=True, 
 PY
 run "Get Labor ($((LAB + 200)) labourers)" "$GPID" 18081 labor 32
 PEAK_LABOR=$(rss "$GPID" VmHWM)
+# Get Labor against its yardstick: one handheld's answer time (p50, one connection) and the same
+# answer rendered from the same labourers held in memory (bench-labor, server's render_labor).
+ONE=$(OP=labor CREDS=$WORK/creds.lua taskset -c "$LCPU" wrk -t1 -c1 -d"${DUR}s" --latency \
+  -s scripts/bench/wrk.lua http://127.0.0.1:18081 | awk '$1=="50%" {print $2}')
+MEM=$(taskset -c "$SCPU" "$TARGET/release/bench-labor" $((LAB + 200)) 2>/dev/null | awk '{print $2}')
 reset_peak "$GPID"
 # Post Muster: one handheld posting 4 batches of 5,000 lines (distinct labourers) of today's
 # harvest task; lines stored durably per second (wall time of the 4 answers).
@@ -187,5 +192,7 @@ printf '%s\n' "${ROWS_OUT[@]}"
 echo
 read -r M_OK M_RATE M_SECS <<<"$MUSTER"
 echo "Post Muster: ${M_OK} of 20000 lines stored in ${M_SECS} s = **${M_RATE} lines/s** (4 batches of 5,000, one client); RSS peak during it ${PEAK_MUSTER} MiB."
+echo
+echo "Get Labor for $((LAB + 200)) labourers, one handheld: p50 ${ONE}; the same answer rendered from memory (bench-labor): ${MEM} ms."
 echo
 echo "Gatehouse RSS: idle ${IDLE} MiB after start (demo estate); peak while 32 handhelds pulled Get Labor for $((LAB + 200)) labourers: ${PEAK_LABOR} MiB."
