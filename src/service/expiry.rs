@@ -206,7 +206,6 @@ fn delete_all<R: Record>(tx: &mut Tx, keys: Vec<Vec<u8>>) -> usize {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
 
     use super::*;
     use crate::domain::identity::TokenKind;
@@ -228,14 +227,7 @@ mod tests {
     #[tokio::test]
     async fn sweeps_dead_records_with_their_index_entries_and_keeps_live_ones() {
         let dir = tempfile::tempdir().unwrap();
-        let store =
-            crate::store::Store::open(dir.path(), crate::store::StoreOptions::default()).unwrap();
-        let svc = Services::new(
-            store.clone(),
-            Arc::new(crate::config::Config::default()),
-            Arc::new(crate::telemetry::Metrics::default()),
-        )
-        .unwrap();
+        let (store, svc) = Services::for_tests(dir.path());
         let now = svc.now_unix();
         let dead = TokenHash::of(b"dead");
         let live = TokenHash::of(b"live");
@@ -315,14 +307,7 @@ mod tests {
     #[tokio::test]
     async fn gateway_callbacks_expire_through_their_time_index() {
         let dir = tempfile::tempdir().unwrap();
-        let store =
-            crate::store::Store::open(dir.path(), crate::store::StoreOptions::default()).unwrap();
-        let svc = Services::new(
-            store.clone(),
-            Arc::new(crate::config::Config::default()),
-            Arc::new(crate::telemetry::Metrics::default()),
-        )
-        .unwrap();
+        let (store, svc) = Services::for_tests(dir.path());
         let now = svc.now_unix();
         let live = 3_000;
         let mut tx = store.begin().await;

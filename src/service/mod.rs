@@ -67,6 +67,19 @@ pub struct Services {
 }
 
 impl Services {
+    /// A fresh store in `dir` with default configuration, for unit tests of a service.
+    #[cfg(test)]
+    pub(crate) fn for_tests(dir: &std::path::Path) -> (Store, Arc<Self>) {
+        let store = Store::open(dir, crate::store::StoreOptions::default()).expect("test store");
+        let svc = Self::new(
+            store.clone(),
+            Arc::new(Config::default()),
+            Arc::new(Metrics::default()),
+        )
+        .expect("test services");
+        (store, svc)
+    }
+
     pub fn new(store: Store, config: Arc<Config>, metrics: Arc<Metrics>) -> Result<Arc<Self>> {
         let secrets = secrets::Secrets::load_or_create(store.state_dir())?;
         let budget = config.budget();

@@ -219,21 +219,13 @@ pub fn reset(
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
 
     use super::*;
 
     #[tokio::test]
     async fn reset_codes_are_stored_keyed_with_the_server_secret() {
         let dir = tempfile::tempdir().unwrap();
-        let store =
-            crate::store::Store::open(dir.path(), crate::store::StoreOptions::default()).unwrap();
-        let svc = Services::new(
-            store.clone(),
-            Arc::new(crate::config::Config::default()),
-            Arc::new(crate::telemetry::Metrics::default()),
-        )
-        .unwrap();
+        let (store, svc) = Services::for_tests(dir.path());
         let mut tx = store.begin().await;
         let user = ident::add_user(
             &svc,

@@ -8,6 +8,7 @@ pub mod core;
 pub mod estate;
 pub mod gatepass;
 pub mod identity;
+pub mod rebuild;
 pub mod scale;
 pub mod security;
 pub mod terminals;

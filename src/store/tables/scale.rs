@@ -10,8 +10,9 @@ use crate::domain::estate::labour::{Firm, Labourer};
 use crate::domain::identity::User;
 use crate::domain::work::projects::Project;
 use crate::domain::work::tasks::Task;
-use crate::store::{codec, counters::Counter, Op, Record, Result, Store};
+use crate::store::{Record, Result, Store};
 
+use super::rebuild::Rebuild;
 use super::{attendance, estate, identity, work};
 
 /// Counts every record of `R` into `key`.
@@ -38,50 +39,40 @@ pub fn build_counts(store: &Store) -> Result<()> {
     count::<crate::domain::work::org::Designation>(store, &mut counts, work::COUNT_DESIGNATIONS)?;
     count::<crate::domain::geofence::Fence>(store, &mut counts, attendance::COUNT_FENCES)?;
     count::<crate::domain::shift::Shift>(store, &mut counts, attendance::COUNT_SHIFTS)?;
-    let mut ops = Vec::new();
+    let mut out = Rebuild::new(store);
     for r in store.scan_iter::<Device>(b"")? {
         let (_, d) = r?;
         *counts
             .entry(identity::count_device_status(d.status))
             .or_default() += 1;
         if let Some(k) = identity::seen_key(&d) {
-            ops.push(Op {
-                tree: identity::DEVICES_BY_SEEN.into(),
-                key: k,
-                value: Some(codec::INDEX_VALUE.to_vec()),
-            });
+            out.index(identity::DEVICES_BY_SEEN, k)?;
         }
     }
     let now = chrono::Utc::now().timestamp();
     for r in store.scan_iter::<crate::domain::credentials::LoginFailures>(b"")? {
         let (subject, f) = r?;
         if f.locked_until_unix > now {
-            ops.push(Op {
-                tree: identity::LOCKED_UNTIL.into(),
-                key: [identity::time_key(f.locked_until_unix).as_slice(), &subject].concat(),
-                value: Some(codec::INDEX_VALUE.to_vec()),
-            });
+            out.index(
+                identity::LOCKED_UNTIL,
+                [identity::time_key(f.locked_until_unix).as_slice(), &subject].concat(),
+            )?;
         }
     }
     for r in store.scan_iter::<crate::domain::devices::CodelayerSession>(b"")? {
         let (hash, cs) = r?;
-        ops.push(Op {
-            tree: identity::SESSIONS_BY_USER.into(),
-            key: [cs.user.key().as_slice(), &hash].concat(),
-            value: Some(codec::INDEX_VALUE.to_vec()),
-        });
-        if ops.len() >= 4096 {
-            store.apply(&std::mem::take(&mut ops))?;
-        }
+        out.index(
+            identity::SESSIONS_BY_USER,
+            [cs.user.key().as_slice(), &hash].concat(),
+        )?;
     }
     for r in store.scan_iter::<crate::domain::identity::OutboxMessage>(b"")? {
         let (_, m) = r?;
         if let Some(g) = m.gateway_id.as_deref().filter(|g| !g.is_empty()) {
-            ops.push(Op {
-                tree: identity::OUTBOX_BY_GATEWAY.into(),
-                key: crate::store::key(&[g.as_bytes(), &m.id.to_be_bytes()]),
-                value: Some(codec::INDEX_VALUE.to_vec()),
-            });
+            out.index(
+                identity::OUTBOX_BY_GATEWAY,
+                crate::store::key(&[g.as_bytes(), &m.id.to_be_bytes()]),
+            )?;
         }
     }
     for r in store.scan_iter::<Task>(b"")? {
@@ -90,28 +81,13 @@ pub fn build_counts(store: &Store) -> Result<()> {
             *counts.entry(k).or_default() += 1;
         }
         for key in work::facet_entries(&t) {
-            ops.push(Op {
-                tree: work::TASKS_BY_FACET.into(),
-                key,
-                value: Some(codec::INDEX_VALUE.to_vec()),
-            });
+            out.index(work::TASKS_BY_FACET, key)?;
         }
         for key in work::session_entries(&t) {
-            ops.push(Op {
-                tree: work::SESSIONS_BY_END.into(),
-                key,
-                value: Some(codec::INDEX_VALUE.to_vec()),
-            });
+            out.index(work::SESSIONS_BY_END, key)?;
         }
         for (tree, key) in work::assignee_entries(&t) {
-            ops.push(Op {
-                tree: tree.into(),
-                key,
-                value: Some(codec::INDEX_VALUE.to_vec()),
-            });
-        }
-        if ops.len() >= 4096 {
-            store.apply(&std::mem::take(&mut ops))?;
+            out.index(tree, key)?;
         }
     }
     for r in store.scan_iter::<crate::domain::work::tickets::Ticket>(b"")? {
@@ -120,33 +96,13 @@ pub fn build_counts(store: &Store) -> Result<()> {
             *counts.entry(k).or_default() += 1;
         }
         let order = work::ticket_order_key(&t);
-        ops.push(Op {
-            tree: work::TICKETS_BY_ORDER.into(),
-            key: order.to_vec(),
-            value: Some(codec::INDEX_VALUE.to_vec()),
-        });
+        out.index(work::TICKETS_BY_ORDER, order.to_vec())?;
         for u in work::ticket_users(&t) {
-            ops.push(Op {
-                tree: work::TICKETS_BY_USER.into(),
-                key: [u.key().as_slice(), &order].concat(),
-                value: Some(codec::INDEX_VALUE.to_vec()),
-            });
-        }
-        if ops.len() >= 4096 {
-            store.apply(&std::mem::take(&mut ops))?;
+            out.index(work::TICKETS_BY_USER, [u.key().as_slice(), &order].concat())?;
         }
     }
-    for (k, n) in counts {
-        ops.push(Op {
-            tree: Counter::TREE.into(),
-            key: k.into_bytes(),
-            value: Some(codec::encode(&Counter { n })),
-        });
-        if ops.len() >= 4096 {
-            store.apply(&std::mem::take(&mut ops))?;
-        }
-    }
-    store.apply(&ops)
+    out.counters(counts)?;
+    out.finish()
 }
 
 #[cfg(test)]
@@ -156,7 +112,7 @@ mod tests {
     use crate::domain::ids::UserId;
     use crate::domain::work::tasks::Priority;
     use crate::domain::work::tickets::{Ticket, TicketId, TicketStatus};
-    use crate::store::{counters, schema, StoreOptions};
+    use crate::store::{codec, counters, schema, Op, StoreOptions};
 
     fn device(imei: &str, status: DeviceStatus, seen: Option<i64>) -> Device {
         Device {

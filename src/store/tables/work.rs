@@ -110,26 +110,17 @@ pub fn work_day_keys(t: &Task) -> std::collections::BTreeSet<Vec<u8>> {
 
 /// Schema 4: the report indexes (done by completion time, worked by day) for existing tasks.
 pub fn build_report_indexes(store: &crate::store::Store) -> crate::store::Result<()> {
-    use crate::store::{codec, Op};
-    let mut ops = Vec::new();
+    let mut out = super::rebuild::Rebuild::new(store);
     for r in store.scan_iter::<Task>(b"")? {
         let (_, t) = r?;
-        let index = |tree: &str, key: Vec<u8>| Op {
-            tree: tree.into(),
-            key,
-            value: Some(codec::INDEX_VALUE.to_vec()),
-        };
-        ops.extend(done_key(&t).map(|k| index(TASKS_BY_DONE, k)));
-        ops.extend(
-            work_day_keys(&t)
-                .into_iter()
-                .map(|k| index(TASKS_BY_WORK_DAY, k)),
-        );
-        if ops.len() >= 4096 {
-            store.apply(&std::mem::take(&mut ops))?;
+        if let Some(k) = done_key(&t) {
+            out.index(TASKS_BY_DONE, k)?;
+        }
+        for k in work_day_keys(&t) {
+            out.index(TASKS_BY_WORK_DAY, k)?;
         }
     }
-    store.apply(&ops)
+    out.finish()
 }
 
 /// Counter (store::counters) of every task, and of the tasks in one status.
@@ -288,42 +279,25 @@ pub fn build_status_index(store: &crate::store::Store) -> crate::store::Result<(
     use crate::store::tables::identity::{
         time_key, wablas_time_key, TOKENS_BY_EXPIRY, WABLAS_BY_TIME,
     };
-    use crate::store::{codec, Op};
-    let mut ops = Vec::new();
+    let mut out = super::rebuild::Rebuild::new(store);
     for r in store.scan_iter::<crate::domain::identity::TokenRecord>(b"")? {
         let (hash, t) = r?;
-        ops.push(Op {
-            tree: TOKENS_BY_EXPIRY.into(),
-            key: [time_key(t.expires_unix).as_slice(), &hash].concat(),
-            value: Some(codec::INDEX_VALUE.to_vec()),
-        });
-        if ops.len() >= 4096 {
-            store.apply(&std::mem::take(&mut ops))?;
-        }
+        out.index(
+            TOKENS_BY_EXPIRY,
+            [time_key(t.expires_unix).as_slice(), &hash].concat(),
+        )?;
     }
     for r in store.scan_iter::<crate::domain::identity::WablasEvent>(b"")? {
         let (_, e) = r?;
-        ops.push(Op {
-            tree: WABLAS_BY_TIME.into(),
-            key: wablas_time_key(&e),
-            value: Some(codec::INDEX_VALUE.to_vec()),
-        });
-        if ops.len() >= 4096 {
-            store.apply(&std::mem::take(&mut ops))?;
-        }
+        out.index(WABLAS_BY_TIME, wablas_time_key(&e))?;
     }
     for r in store.scan_iter::<Task>(b"")? {
         let (_, t) = r?;
-        ops.extend(status_entries(&t).into_iter().map(|key| Op {
-            tree: TASKS_BY_STATUS.into(),
-            key,
-            value: Some(codec::INDEX_VALUE.to_vec()),
-        }));
-        if ops.len() >= 4096 {
-            store.apply(&std::mem::take(&mut ops))?;
+        for key in status_entries(&t) {
+            out.index(TASKS_BY_STATUS, key)?;
         }
     }
-    store.apply(&ops)
+    out.finish()
 }
 
 /// worker user id (BE) ‖ session end (`time_key`; an open session: `i64::MAX`) ‖ task id (BE),
@@ -450,37 +424,19 @@ pub fn count_tickets_assigned_active(u: crate::domain::ids::UserId) -> String {
 
 /// Schema 2: the order and worker indexes and the task counters, built for tasks that predate them.
 pub fn build_task_indexes(store: &crate::store::Store) -> crate::store::Result<()> {
-    use crate::store::{codec, counters::Counter, Op};
     let mut counts: std::collections::BTreeMap<String, u64> = Default::default();
-    let mut ops = Vec::new();
+    let mut out = super::rebuild::Rebuild::new(store);
     for r in store.scan_iter::<Task>(b"")? {
         let (_, t) = r?;
-        ops.push(Op {
-            tree: TASKS_BY_ORDER.into(),
-            key: order_key(&t),
-            value: Some(codec::INDEX_VALUE.to_vec()),
-        });
+        out.index(TASKS_BY_ORDER, order_key(&t))?;
         *counts.entry(COUNT_ALL.into()).or_default() += 1;
         *counts.entry(count_status(t.status)).or_default() += 1;
         for u in workers(&t) {
-            ops.push(Op {
-                tree: TASKS_BY_WORKER.into(),
-                key: [u.key(), t.id.key()].concat(),
-                value: Some(codec::INDEX_VALUE.to_vec()),
-            });
-        }
-        if ops.len() >= 4096 {
-            store.apply(&std::mem::take(&mut ops))?;
+            out.index(TASKS_BY_WORKER, [u.key(), t.id.key()].concat())?;
         }
     }
-    for (k, n) in counts {
-        ops.push(Op {
-            tree: Counter::TREE.into(),
-            key: k.into_bytes(),
-            value: Some(codec::encode(&Counter { n })),
-        });
-    }
-    store.apply(&ops)
+    out.counters(counts)?;
+    out.finish()
 }
 
 pub fn tables() -> Vec<TableInfo> {
