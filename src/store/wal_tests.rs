@@ -59,6 +59,14 @@ fn set_intent(s: &SledEngine, lsn: u64, before: &[Op]) {
     .unwrap();
 }
 
+/// The log files of `from`, copied into `to`.
+fn copy_log(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for (_, p) in wal::files(from).unwrap() {
+        std::fs::copy(&p, to.join(p.file_name().unwrap())).unwrap();
+    }
+}
+
 fn no_checkpoint() -> (u64, Duration) {
     (u64::MAX, Duration::from_secs(3600))
 }
@@ -76,11 +84,7 @@ fn a_flushed_write_survives_losing_everything_sled_had_not_flushed() {
         e.apply(&[del("t", "k1")]).unwrap();
         e.flush().unwrap();
         // Copy the log as a power cut would leave it: sled's own files are not kept.
-        let b = a.path().join("copy");
-        std::fs::create_dir_all(&b).unwrap();
-        for (_, p) in wal::files(&wal_dir).unwrap() {
-            std::fs::copy(&p, b.join(p.file_name().unwrap())).unwrap();
-        }
+        copy_log(&wal_dir, &a.path().join("copy"));
     }
     let fresh = tempfile::tempdir().unwrap();
     let e = WalEngine::open_with(
@@ -519,11 +523,7 @@ fn an_idle_reopen_writes_on_in_the_same_file_and_loses_nothing() {
         e.apply(&[put("t", "b", "2")]).unwrap();
         e.flush().unwrap();
         // Keep only what the log holds: a copy of the log over a database without it.
-        let copy = d.path().join("copy");
-        std::fs::create_dir_all(&copy).unwrap();
-        for (_, p) in wal::files(&wal_dir).unwrap() {
-            std::fs::copy(&p, copy.join(p.file_name().unwrap())).unwrap();
-        }
+        copy_log(&wal_dir, &d.path().join("copy"));
     }
     let fresh = tempfile::tempdir().unwrap();
     let s = sled(&fresh.path().join("db"));
