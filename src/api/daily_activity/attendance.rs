@@ -4,7 +4,7 @@
 use serde_json::{json, Value};
 use warp::http::Method;
 
-use super::{fields_ok, route, Auth, Call, OpResult, Reply};
+use super::{fields_ok, route, Auth, Call, Data, OpResult, Reply};
 use crate::api::{Doc, Problem, Route};
 use crate::da_op;
 use crate::domain::attendance::Direction;
@@ -166,7 +166,7 @@ pub fn routes() -> Vec<Route> {
 
 async fn today(call: &mut Call) -> OpResult {
     let emp = att::employee_of_user(&call.svc.store, call.user()?)?;
-    Ok(Reply::ok(att::today_json(&call.svc, &emp)?))
+    Ok(Reply::ok_rendered(att::today(&call.svc, &emp)?))
 }
 
 async fn shift_today(call: &mut Call) -> OpResult {
@@ -235,7 +235,15 @@ async fn punch(call: &mut Call, direction: Direction) -> OpResult {
     };
     match att::punch(&svc, call.tx().await, input) {
         Ok(out) => {
-            let data = json!({"duplicate": out.duplicate, "punch": att::punch_json(&out.punch)});
+            #[derive(serde::Serialize)]
+            struct Punched<'a> {
+                duplicate: bool,
+                punch: att::PunchView<'a>,
+            }
+            let data = Data::typed(&Punched {
+                duplicate: out.duplicate,
+                punch: att::PunchView::of(&out.punch),
+            });
             Ok(if out.duplicate {
                 Reply {
                     status: 200,

@@ -105,7 +105,27 @@ impl Call {
 pub struct Reply {
     pub status: u16,
     pub message: &'static str,
-    pub data: Value,
+    pub data: Data,
+}
+
+/// An answer's `data`: a JSON value, or JSON already rendered from typed views (lists and the
+/// hot reads skip building a `Value` tree only to serialize and drop it).
+pub enum Data {
+    Value(Value),
+    Json(Vec<u8>),
+}
+
+impl Data {
+    /// Renders a typed view. Its fields must be declared in name order to give the bytes a
+    /// `json!` map gives (serde_json's maps are sorted).
+    pub fn typed<T: serde::Serialize>(v: &T) -> Self {
+        match serde_json::to_vec(v) {
+            Ok(b) => Data::Json(b),
+            // Views are plain structs of strings and numbers; should one ever fail, answer
+            // through the value path, which reports it like any other rendering.
+            Err(_) => Data::Value(serde_json::to_value(v).unwrap_or(Value::Null)),
+        }
+    }
 }
 
 /// A file sent as it is instead of the envelope (downloads; GET operations only, since
@@ -124,14 +144,38 @@ impl Reply {
         Self {
             status: 200,
             message: "ok",
-            data,
+            data: Data::Value(data),
+        }
+    }
+    /// 200 with a typed view as `data` (see `Data::typed`).
+    pub fn ok_typed<T: serde::Serialize>(view: &T) -> Self {
+        Self {
+            status: 200,
+            message: "ok",
+            data: Data::typed(view),
+        }
+    }
+    /// 200 with `data` rendered by the service.
+    pub fn ok_rendered(json: Vec<u8>) -> Self {
+        Self {
+            status: 200,
+            message: "ok",
+            data: Data::Json(json),
+        }
+    }
+    /// 201 with a typed view as `data`.
+    pub fn created_typed<T: serde::Serialize>(view: &T) -> Self {
+        Self {
+            status: 201,
+            message: "created",
+            data: Data::typed(view),
         }
     }
     pub fn created(data: Value) -> Self {
         Self {
             status: 201,
             message: "created",
-            data,
+            data: Data::Value(data),
         }
     }
 }
@@ -415,12 +459,32 @@ fn envelope(
     status: u16,
     key: &str,
     args: &[(&str, String)],
-    data: Value,
+    data: Data,
     errors: &[crate::domain::validate::FieldError],
 ) -> Response {
+    let message = i18n::t(lang, key, args);
+    if errors.is_empty() {
+        // The keys in the order a sorted map writes them, data spliced in as rendered.
+        let mut out = Vec::with_capacity(128);
+        out.extend_from_slice(format!("{{\"code\":{status},\"data\":").as_bytes());
+        match &data {
+            Data::Json(b) => out.extend_from_slice(b),
+            Data::Value(v) => serde_json::to_writer(&mut out, v).expect("serializing a JSON value"),
+        }
+        out.extend_from_slice(b",\"message\":");
+        serde_json::to_writer(&mut out, &message).expect("serializing a string");
+        out.extend_from_slice(b",\"request_id\":");
+        serde_json::to_writer(&mut out, request_id).expect("serializing a string");
+        out.push(b'}');
+        return Response::bytes(status, "application/json", out);
+    }
+    let data = match data {
+        Data::Value(v) => v,
+        Data::Json(b) => serde_json::from_slice(&b).unwrap_or(Value::Null),
+    };
     let mut body = json!({
         "code": status,
-        "message": i18n::t(lang, key, args),
+        "message": message,
         "data": data,
         "request_id": request_id,
     });
@@ -441,7 +505,15 @@ pub fn render_problem(req: &Request, p: &Problem) -> Response {
     let lang = Lang::from_header(req.header("x-language"));
     let rid = req.header("x-request-id").unwrap_or("");
     let args: Vec<(&str, String)> = p.args.iter().map(|(k, v)| (*k, v.clone())).collect();
-    let resp = envelope(lang, rid, p.status, p.key, &args, Value::Null, &p.fields);
+    let resp = envelope(
+        lang,
+        rid,
+        p.status,
+        p.key,
+        &args,
+        Data::Value(Value::Null),
+        &p.fields,
+    );
     match p.retry_after {
         Some(s) => resp.with_header("retry-after", s.to_string()),
         None => resp,
@@ -454,5 +526,35 @@ pub fn fields_ok(f: &crate::domain::validate::Fields<'_>) -> Result<(), Problem>
         Ok(())
     } else {
         Err(Problem::invalid(f.errors.clone()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The envelope written by hand must be the bytes of the sorted map it replaced, whichever
+    /// way its data was rendered.
+    #[test]
+    fn envelope_is_the_sorted_map() {
+        let data = json!({"b": [1, 2.5, null], "a": "x\"y\u{7}"});
+        for lang in [Lang::En, Lang::Id] {
+            let want = serde_json::to_vec(&json!({
+                "code": 201,
+                "message": i18n::t(lang, "attendance.clocked_in", &[]),
+                "data": data,
+                "request_id": "r-\"1\"\\",
+            }))
+            .unwrap();
+            for d in [
+                Data::Value(data.clone()),
+                Data::Json(serde_json::to_vec(&data).unwrap()),
+            ] {
+                let r = envelope(lang, "r-\"1\"\\", 201, "attendance.clocked_in", &[], d, &[]);
+                assert_eq!(r.body.as_ref(), want.as_slice());
+                assert_eq!(r.content_type, "application/json");
+                assert_eq!(r.status.as_u16(), 201);
+            }
+        }
     }
 }

@@ -152,16 +152,17 @@ pub(crate) fn check(f: &Fields<'_>) -> Result<(), Problem> {
 
 /// An instant as RFC 3339 at the site's offset.
 pub(crate) fn at(svc: &Services, unix: Option<i64>) -> Value {
+    at_text(svc, unix).map(Value::String).unwrap_or(Value::Null)
+}
+
+fn at_text(svc: &Services, unix: Option<i64>) -> Option<String> {
     unix.and_then(|u| chrono::DateTime::from_timestamp(u, 0))
         .map(|t| {
-            Value::String(
-                t.with_timezone(&crate::domain::time::site_offset(
-                    svc.config.site.timezone_offset_minutes,
-                ))
-                .to_rfc3339(),
-            )
+            t.with_timezone(&crate::domain::time::site_offset(
+                svc.config.site.timezone_offset_minutes,
+            ))
+            .to_rfc3339()
         })
-        .unwrap_or(Value::Null)
 }
 
 pub(crate) fn user_ref(svc: &Services, names: &mut NameCache, id: Option<UserId>) -> Value {
@@ -185,32 +186,119 @@ pub(crate) fn user_json(u: &User) -> Value {
 }
 
 pub(crate) fn task_json(svc: &Services, lang: Lang, names: &mut NameCache, t: &Task) -> Value {
-    let now = svc.now_unix();
-    json!({
-        "task_id": t.id.0,
-        "title": t.title,
-        "description": t.description,
-        "category": t.category.as_str(),
-        "category_name": i18n::t(lang, t.category.label_key(), &[]),
-        "priority": t.priority.as_str(),
-        "status": t.status.as_str(),
-        "date": t.date.to_string(),
-        "due_date": t.due_date.map(|d| d.to_string()),
-        "overdue": t.is_overdue(work::today(svc)),
-        "business": t.business.map(|b| json!({"business_id": b.0, "name": names.business(svc, Some(b))})),
-        "project": t.project.map(|p| json!({"project_id": p.0, "name": names.project(svc, Some(p))})),
-        "assignee": user_ref(svc, names, t.assignee),
-        "created_by": user_ref(svc, names, Some(t.created_by)),
-        "completed_by": user_ref(svc, names, t.completed_by),
-        "created_at": at(svc, Some(t.created_unix)),
-        "updated_at": at(svc, Some(t.updated_unix)),
-        "completed_at": at(svc, t.completed_unix),
-        "running_since": at(svc, t.running().map(|s| s.start_unix)),
-        "worked_seconds": t.worked_seconds(now),
-        "image_count": work::images::count(svc, t.id),
-        "latitude": t.latitude,
-        "longitude": t.longitude,
-    })
+    serde_json::to_value(TaskView::of(svc, lang, names, t)).unwrap_or(Value::Null)
+}
+
+/// A task as the wire shows it. Fields in name order, so the bytes are those of a sorted
+/// `json!` map; lists render their page of these straight to bytes.
+#[derive(serde::Serialize)]
+pub(crate) struct TaskView<'a> {
+    assignee: Option<UserRef>,
+    business: Option<BusinessRef>,
+    category: &'static str,
+    category_name: String,
+    completed_at: Option<String>,
+    completed_by: Option<UserRef>,
+    created_at: Option<String>,
+    created_by: Option<UserRef>,
+    date: String,
+    description: &'a str,
+    due_date: Option<String>,
+    image_count: usize,
+    latitude: Option<f64>,
+    longitude: Option<f64>,
+    overdue: bool,
+    priority: &'static str,
+    project: Option<ProjectRef>,
+    running_since: Option<String>,
+    status: &'static str,
+    task_id: u64,
+    title: &'a str,
+    updated_at: Option<String>,
+    worked_seconds: i64,
+}
+
+#[derive(serde::Serialize)]
+pub(crate) struct UserRef {
+    name: String,
+    user_id: u64,
+}
+
+#[derive(serde::Serialize)]
+pub(crate) struct BusinessRef {
+    business_id: u64,
+    name: String,
+}
+
+#[derive(serde::Serialize)]
+pub(crate) struct ProjectRef {
+    name: String,
+    project_id: u64,
+}
+
+impl<'a> TaskView<'a> {
+    pub(crate) fn of(svc: &Services, lang: Lang, names: &mut NameCache, t: &'a Task) -> Self {
+        let now = svc.now_unix();
+        let user = |names: &mut NameCache, id: Option<UserId>| {
+            id.map(|id| UserRef {
+                name: names.user(svc, Some(id)),
+                user_id: id.0,
+            })
+        };
+        TaskView {
+            assignee: user(names, t.assignee),
+            business: t.business.map(|b| BusinessRef {
+                business_id: b.0,
+                name: names.business(svc, Some(b)),
+            }),
+            category: t.category.as_str(),
+            category_name: i18n::t(lang, t.category.label_key(), &[]),
+            completed_at: at_text(svc, t.completed_unix),
+            completed_by: user(names, t.completed_by),
+            created_at: at_text(svc, Some(t.created_unix)),
+            created_by: user(names, Some(t.created_by)),
+            date: t.date.to_string(),
+            description: &t.description,
+            due_date: t.due_date.map(|d| d.to_string()),
+            image_count: work::images::count(svc, t.id),
+            latitude: t.latitude,
+            longitude: t.longitude,
+            overdue: t.is_overdue(work::today(svc)),
+            priority: t.priority.as_str(),
+            project: t.project.map(|p| ProjectRef {
+                name: names.project(svc, Some(p)),
+                project_id: p.0,
+            }),
+            running_since: at_text(svc, t.running().map(|s| s.start_unix)),
+            status: t.status.as_str(),
+            task_id: t.id.0,
+            title: &t.title,
+            updated_at: at_text(svc, Some(t.updated_unix)),
+            worked_seconds: t.worked_seconds(now),
+        }
+    }
+}
+
+/// A page of a list as the wire shows it (fields in name order, see `TaskView`).
+#[derive(serde::Serialize)]
+pub(crate) struct PageView<T> {
+    items: Vec<T>,
+    page: usize,
+    per_page: usize,
+    total: usize,
+    total_pages: usize,
+}
+
+impl<T> PageView<T> {
+    pub(crate) fn new(items: Vec<T>, p: Paging, total: usize) -> Self {
+        PageView {
+            items,
+            page: p.page,
+            per_page: p.per_page,
+            total,
+            total_pages: p.total_pages(total),
+        }
+    }
 }
 
 pub(crate) fn task_example() -> Value {
@@ -252,4 +340,81 @@ pub(crate) fn image_example() -> Value {
         "uploaded_at": "2026-03-02T09:12:00+07:00", "latitude": -2.9761, "longitude": 104.7754,
         "url": "/daily/v1/tasks/17/images/5"
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::work::org::BusinessId;
+    use crate::domain::work::projects::ProjectId;
+    use crate::domain::work::tasks::{Priority, TaskCategory, TaskId, TaskStatus, WorkSession};
+
+    /// A typed view must write the bytes its `Value` rendering writes (a sorted map): its fields
+    /// are declared in name order, and this catches one that is not.
+    #[test]
+    fn task_page_renders_as_its_sorted_value() {
+        let dir = tempfile::tempdir().unwrap();
+        let (_store, svc) = crate::service::Services::for_tests(dir.path());
+        let full = Task {
+            id: TaskId(9),
+            title: "Clear \"drains\" in blok C".into(),
+            description: "Sebelum hujan ✓".into(),
+            category: TaskCategory::Maintenance,
+            priority: Priority::High,
+            status: TaskStatus::InProgress,
+            date: NaiveDate::from_ymd_opt(2026, 3, 2).unwrap(),
+            due_date: NaiveDate::from_ymd_opt(2026, 3, 1),
+            business: Some(BusinessId(2)),
+            project: Some(ProjectId(1)),
+            assignee: Some(UserId(12)),
+            created_by: UserId(3),
+            created_unix: 1_772_400_000,
+            updated_unix: 1_772_403_600,
+            completed_unix: Some(1_772_407_200),
+            completed_by: Some(UserId(12)),
+            sessions: vec![WorkSession {
+                user: UserId(12),
+                start_unix: 1_772_403_600,
+                end_unix: None,
+            }],
+            latitude: Some(-2.9761),
+            longitude: Some(104.7754),
+        };
+        let bare = Task {
+            due_date: None,
+            business: None,
+            project: None,
+            assignee: None,
+            completed_unix: None,
+            completed_by: None,
+            sessions: Vec::new(),
+            latitude: None,
+            longitude: None,
+            ..full.clone()
+        };
+        let mut names = NameCache::default();
+        let tasks = [full, bare];
+        let items: Vec<TaskView> = tasks
+            .iter()
+            .map(|t| TaskView::of(&svc, Lang::En, &mut names, t))
+            .collect();
+        let page = PageView::new(
+            items,
+            Paging {
+                page: 2,
+                per_page: 1,
+            },
+            3,
+        );
+        let typed = serde_json::to_string(&page).unwrap();
+        let value = serde_json::to_value(&page).unwrap();
+        assert_eq!(typed, serde_json::to_string(&value).unwrap());
+        assert_eq!(value["items"][0]["assignee"]["user_id"], 12);
+        assert_eq!(
+            value["items"][0]["running_since"],
+            "2026-03-02T05:20:00+07:00"
+        );
+        assert_eq!(value["items"][1]["business"], Value::Null);
+        assert_eq!(value["total_pages"], 3);
+    }
 }

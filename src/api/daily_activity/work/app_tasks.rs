@@ -6,7 +6,7 @@ use warp::http::Method;
 
 use super::super::{route, Auth, Call, OpResult, Reply};
 use super::tasks::{filter, image_doc, image_list, list_query, save, save_doc, save_image};
-use super::{check, page_json, paging, query, task_example, task_json, user, user_json};
+use super::{check, paging, query, task_example, task_json, user, user_json, PageView, TaskView};
 use crate::api::{Doc, Route};
 use crate::da_op;
 use crate::domain::identity::Permission;
@@ -153,9 +153,9 @@ async fn my_tasks(call: &mut Call) -> OpResult {
     let mut names = NameCache::default();
     let items = items
         .iter()
-        .map(|t| task_json(&call.svc, call.lang, &mut names, t))
+        .map(|t| TaskView::of(&call.svc, call.lang, &mut names, t))
         .collect();
-    Ok(Reply::ok(page_json(items, p, total)))
+    Ok(Reply::ok_typed(&PageView::new(items, p, total)))
 }
 
 async fn running(call: &mut Call) -> OpResult {

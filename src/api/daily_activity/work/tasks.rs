@@ -7,8 +7,8 @@ use warp::http::Method;
 
 use super::super::{route, Auth, Call, FileBody, OpResult, Reply};
 use super::{
-    check, choice, date, id_field, image_example, image_json, nullable, page_json, paging, path_id,
-    query, task_example, task_json, user,
+    check, choice, date, id_field, image_example, image_json, nullable, paging, path_id, query,
+    task_example, task_json, user, PageView, TaskView,
 };
 use crate::api::{Doc, Problem, Route};
 use crate::da_op;
@@ -335,9 +335,9 @@ pub(super) async fn list(call: &mut Call) -> OpResult {
     let mut names = NameCache::default();
     let items = items
         .iter()
-        .map(|t| task_json(&call.svc, call.lang, &mut names, t))
+        .map(|t| TaskView::of(&call.svc, call.lang, &mut names, t))
         .collect();
-    Ok(Reply::ok(page_json(items, p, total)))
+    Ok(Reply::ok_typed(&PageView::new(items, p, total)))
 }
 
 pub(super) async fn save(call: &mut Call) -> OpResult {
@@ -346,7 +346,7 @@ pub(super) async fn save(call: &mut Call) -> OpResult {
     let svc = call.svc.clone();
     let actor = user(call)?.clone();
     let t = svc_tasks::save_task(&svc, call.tx().await, &actor, c)?;
-    Ok(Reply::created(task_json(
+    Ok(Reply::created_typed(&TaskView::of(
         &svc,
         call.lang,
         &mut NameCache::default(),
