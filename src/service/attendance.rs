@@ -255,13 +255,19 @@ pub fn punch(
 /// The attendance day an employee is in now: the open shift's, else the shift instance around
 /// now, else the site's local day.
 pub fn current_day(svc: &Services, emp: &Employee) -> Result<NaiveDate> {
-    let now = svc.now_unix();
     let state = svc
         .store
         .get::<PunchState>(emp.code.as_bytes())?
         .unwrap_or_default();
+    current_day_of(svc, emp, &state)
+}
+
+/// `current_day` for a caller that has read the employee's punch state already.
+pub fn current_day_of(svc: &Services, emp: &Employee, state: &PunchState) -> Result<NaiveDate> {
+    let now = svc.now_unix();
     if let Some(o) = state
         .open_in
+        .as_ref()
         .filter(|o| now - o.at_unix <= rules(svc).max_open_secs)
     {
         return Ok(o.attendance_day);

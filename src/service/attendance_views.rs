@@ -11,8 +11,8 @@ use crate::domain::shift::Shift;
 use crate::store::Store;
 
 use super::attendance::{
-    current_day, day_key as day_text, employee_between, employee_day, local, max_open_secs,
-    punches_of_day, site_offset as offset_min, worked_minutes,
+    current_day, current_day_of, day_key as day_text, employee_between, employee_day, local,
+    max_open_secs, punches_of_day, site_offset as offset_min, worked_minutes,
 };
 use super::{geofence, hr, Result, ServiceError, Services};
 
@@ -152,12 +152,12 @@ pub fn shift_json(s: &Shift, day: NaiveDate, offset_min: i32) -> Value {
 /// Attendance Today: the employee's current attendance day and its punches, rendered as a
 /// typed view (one of the hot reads of a morning).
 pub fn today(svc: &Services, emp: &Employee) -> Result<Vec<u8>> {
-    let day = current_day(svc, emp)?;
-    let punches = employee_day(&svc.store, &emp.code, day)?;
     let state = svc
         .store
         .get::<PunchState>(emp.code.as_bytes())?
         .unwrap_or_default();
+    let day = current_day_of(svc, emp, &state)?;
+    let punches = employee_day(&svc.store, &emp.code, day)?;
     let open = state.open_in.as_ref().is_some_and(|o| {
         o.attendance_day == day && svc.now_unix() - o.at_unix <= max_open_secs(svc)
     });
