@@ -88,14 +88,14 @@ pub async fn resolve(svc: &Services, key: &str) -> Result<Session> {
     let hash = TokenHash::of(key.as_bytes());
     let rec = svc
         .store
-        .get::<CodelayerSession>(&hash.0)?
+        .get_hot::<CodelayerSession>(&hash.0)?
         .ok_or(expired.clone())?;
     let now = svc.now_unix();
     if !rec.live_at(now, svc.config.codelayer.session_idle_minutes * 60) {
         return Err(expired);
     }
     // The handheld must still be licensed: a blocked device's sessions die at once.
-    match svc.store.get::<Device>(rec.imei.as_bytes())? {
+    match svc.store.get_hot::<Device>(rec.imei.as_bytes())? {
         Some(d) if d.status == DeviceStatus::Approved => {}
         _ => {
             return Err(ServiceError::Forbidden {

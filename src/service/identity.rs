@@ -33,7 +33,7 @@ pub fn user_by_username(store: &Store, username: &str) -> Result<Option<User>> {
 }
 
 pub fn user(store: &Store, id: UserId) -> Result<Option<User>> {
-    Ok(store.get::<User>(&id.key())?)
+    Ok(store.get_hot::<User>(&id.key())?)
 }
 
 /// Most user accounts a box keeps: staff accounts, not the labour roll. The cap is what lets
@@ -271,7 +271,7 @@ pub fn clients(store: &Store) -> Result<Vec<ClientApp>> {
 /// The client system behind `x-app-key`, if it exists and is not revoked.
 pub fn active_client(store: &Store, app_key: &str) -> Result<Option<ClientApp>> {
     Ok(store
-        .get::<ClientApp>(app_key.as_bytes())?
+        .get_hot::<ClientApp>(app_key.as_bytes())?
         .filter(|c| !c.revoked))
 }
 
@@ -395,7 +395,7 @@ pub fn resolve_token_full(
     let hash = TokenHash::of(token.trim().as_bytes());
     let rec = svc
         .store
-        .get::<TokenRecord>(&hash.0)?
+        .get_hot::<TokenRecord>(&hash.0)?
         .ok_or(invalid.clone())?;
     let now = svc.now_unix();
     if rec.kind != kind || !rec.usable_at(now) || rec.app_key != *app_key {
@@ -404,7 +404,10 @@ pub fn resolve_token_full(
     let mut chain = Vec::new();
     let mut parent = rec.parent;
     while let Some(p) = parent {
-        let pr = svc.store.get::<TokenRecord>(&p.0)?.ok_or(invalid.clone())?;
+        let pr = svc
+            .store
+            .get_hot::<TokenRecord>(&p.0)?
+            .ok_or(invalid.clone())?;
         if !pr.usable_at(now) {
             return Err(invalid);
         }

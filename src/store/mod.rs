@@ -13,6 +13,7 @@ pub mod commit;
 pub mod counters;
 pub mod engine;
 pub mod fault;
+pub mod hot;
 pub mod idempotency;
 pub mod outbox;
 pub mod reads;
@@ -75,6 +76,8 @@ struct Inner {
     /// Data versions per tree (hashed into slots), bumped after every apply: shared answers
     /// are keyed by the versions of the trees they read (service::answers).
     versions: versions::Versions,
+    /// Decoded sign-in records, good while their tree's version holds (see `get_hot`).
+    hot: hot::HotCache,
 }
 
 /// Cheap to clone; every clone is the same store.
@@ -105,6 +108,7 @@ impl Store {
             blobs,
             dir: state_dir.to_path_buf(),
             versions: versions::Versions::default(),
+            hot: hot::HotCache::default(),
         })))
     }
 
@@ -130,6 +134,21 @@ impl Store {
             .get(R::TREE, key)?
             .map(|v| codec::decode::<R>(&v))
             .transpose()
+    }
+
+    /// `get` through the cache of hot records (`hot`): for the small trees every request reads
+    /// to sign its caller in. The version is taken before the read, so a record read while its
+    /// tree was written is filed under a version nobody asks for again.
+    pub fn get_hot<R: Record + Clone + 'static>(&self, key: &[u8]) -> Result<Option<R>> {
+        let version = self.0.versions.of(&[R::TREE]);
+        if let Some(r) = self.0.hot.get::<R>(R::TREE, key, version) {
+            return Ok(Some(r));
+        }
+        let r = self.get::<R>(key)?;
+        if let Some(r) = &r {
+            self.0.hot.put(R::TREE, key, version, r.clone());
+        }
+        Ok(r)
     }
 
     /// Every record whose key starts with `prefix`, in key order.

@@ -436,3 +436,53 @@ fn checkpoint_keeps_every_write_and_restarts_the_count() {
     assert_eq!(all.len(), 51);
     assert_eq!(all[50].1.name, "n50");
 }
+
+#[test]
+fn hot_reads_see_every_committed_write_at_once() {
+    let (_d, store) = open();
+    let sample = |name: &str| Sample {
+        id: 1,
+        name: name.into(),
+        weight: 0.0,
+        tags: vec![],
+        flag: None,
+    };
+    rt().block_on(async {
+        assert_eq!(store.get_hot::<Sample>(b"k").unwrap(), None);
+        let mut tx = store.begin().await;
+        tx.put(b"k", &sample("first"));
+        tx.commit().await.unwrap();
+        assert_eq!(
+            store.get_hot::<Sample>(b"k").unwrap(),
+            Some(sample("first"))
+        );
+        assert_eq!(
+            store.get_hot::<Sample>(b"k").unwrap(),
+            Some(sample("first"))
+        );
+        // A write to the tree (here another key of it) is seen by the next read.
+        let mut tx = store.begin().await;
+        tx.put(b"k", &sample("second"));
+        tx.commit().await.unwrap();
+        assert_eq!(
+            store.get_hot::<Sample>(b"k").unwrap(),
+            Some(sample("second"))
+        );
+        let mut tx = store.begin().await;
+        tx.delete::<Sample>(b"k");
+        tx.commit().await.unwrap();
+        assert_eq!(store.get_hot::<Sample>(b"k").unwrap(), None);
+        // Maintenance applies outside a Tx are seen too.
+        store
+            .apply(&[Op {
+                tree: Sample::TREE.into(),
+                key: b"k".to_vec(),
+                value: Some(codec::encode(&sample("third"))),
+            }])
+            .unwrap();
+        assert_eq!(
+            store.get_hot::<Sample>(b"k").unwrap(),
+            Some(sample("third"))
+        );
+    });
+}

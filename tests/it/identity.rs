@@ -1785,3 +1785,33 @@ fn da_access_token_must_hang_from_its_own_user_token() {
         "The token is invalid, expired or revoked"
     );
 }
+
+/// Sign-ins are read through a cache of decoded records (store::hot): a session, device or
+/// user that was just used must still be refused on its very next request once it changes.
+#[test]
+fn a_session_in_use_dies_with_its_device_or_its_user() {
+    let s = Server::start();
+    let key = codelayer_session(&s, "testuser", "testpassword", IMEI);
+    let settings = || codelayer(&s, "system/settings", &json!({"key": key, "imei": IMEI}));
+    for _ in 0..3 {
+        assert_eq!(settings()["e"], 200);
+    }
+    s.cli_json(&["device", "block", "--imei", IMEI]);
+    let r = settings();
+    // Blocking a device ends its sessions.
+    assert_eq!(r["e"], 401, "blocked device, warm session: {r}");
+
+    let other = "35209900176151";
+    let key = codelayer_login(&s, "testuser", "testpassword", other);
+    let settings = || codelayer(&s, "system/settings", &json!({"key": key, "imei": other}));
+    assert_eq!(settings()["e"], 200);
+    assert_eq!(settings()["e"], 200);
+    let out = s.cli(&["user", "disable", "--username", "testuser"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r = settings();
+    assert_eq!(r["e"], 401, "disabled user, warm session: {r}");
+}
