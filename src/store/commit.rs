@@ -29,7 +29,7 @@ pub struct FlushStats {
 pub const BUCKETS_US: [u64; 8] = [500, 1_000, 2_500, 5_000, 10_000, 25_000, 100_000, u64::MAX];
 
 /// Longest the flusher waits for more writers to join a flush.
-const MAX_LINGER: Duration = Duration::from_micros(200);
+const MAX_LINGER: Duration = Duration::from_micros(1_000);
 
 #[derive(Default)]
 struct Tickets {
@@ -143,7 +143,7 @@ fn flusher(
         }
         if last_batch > 1 {
             // Writers are arriving together: give the ones still on their way a moment.
-            std::thread::sleep((last_flush / 4).min(MAX_LINGER));
+            std::thread::sleep(last_flush.min(MAX_LINGER));
         }
         let upto = shared.tickets.lock().expect("tickets").issued;
         let started = Instant::now();

@@ -1,55 +1,54 @@
-//! Data versions: a counter per tree (hashed into a fixed set of slots), bumped after each
-//! apply. A reader takes the version of the trees it reads *before* reading, so an answer
-//! rendered from data that changed meanwhile is filed under a version nobody asks for again:
-//! a shared answer can be needlessly re-rendered, never served stale. A slot collision only
-//! costs an extra invalidation.
+//! Data versions: a counter per tree, bumped after each apply. A reader takes the version of
+//! the trees it reads *before* reading, so an answer rendered from data that changed meanwhile
+//! is filed under a version nobody asks for again: a shared answer (or a cached sign-in
+//! record) can be needlessly re-read, never served stale.
+//!
+//! One counter per tree name, not per hashed slot: with ~100 trees, 64 slots put the punches,
+//! the tokens and the users in one slot, so every Clock In threw away every cached sign-in.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
 
-const SLOTS: usize = 64;
-
-pub struct Versions([AtomicU64; SLOTS]);
-
-impl Default for Versions {
-    fn default() -> Self {
-        Self(std::array::from_fn(|_| AtomicU64::new(0)))
-    }
-}
-
-fn slot(tree: &str) -> usize {
-    // FNV-1a: stable, cheap, good enough to spread a few dozen tree names.
-    let mut h: u32 = 0x811c_9dc5;
-    for b in tree.bytes() {
-        h ^= b as u32;
-        h = h.wrapping_mul(0x0100_0193);
-    }
-    h as usize % SLOTS
-}
+#[derive(Default)]
+pub struct Versions(RwLock<HashMap<Box<str>, Arc<AtomicU64>>>);
 
 impl Versions {
     pub fn bump<'a>(&self, trees: impl Iterator<Item = &'a str>) {
-        let mut seen = 0u64;
+        let mut last: Option<&str> = None;
         for t in trees {
-            let s = slot(t);
-            if seen & (1 << s) == 0 {
-                seen |= 1 << s;
-                self.0[s].fetch_add(1, Ordering::Release);
+            // Ops come grouped by tree (a Tx's staged map is ordered): skip repeats cheaply.
+            if last == Some(t) {
+                continue;
             }
+            last = Some(t);
+            let known = self
+                .0
+                .read()
+                .unwrap_or_else(|p| p.into_inner())
+                .get(t)
+                .cloned();
+            let counter = match known {
+                Some(c) => c,
+                None => self
+                    .0
+                    .write()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .entry(t.into())
+                    .or_default()
+                    .clone(),
+            };
+            counter.fetch_add(1, Ordering::Release);
         }
     }
 
-    /// Sum of the trees' slots (each slot only grows, so any write changes the sum).
+    /// Sum of the trees' counters (each only grows, so any write to any of them changes the
+    /// sum; a tree never written counts 0).
     pub fn of(&self, trees: &[&str]) -> u64 {
-        let mut seen = 0u64;
-        let mut sum = 0u64;
-        for t in trees {
-            let s = slot(t);
-            if seen & (1 << s) == 0 {
-                seen |= 1 << s;
-                sum = sum.wrapping_add(self.0[s].load(Ordering::Acquire));
-            }
-        }
-        sum
+        let map = self.0.read().unwrap_or_else(|p| p.into_inner());
+        trees.iter().fold(0u64, |sum, t| {
+            sum.wrapping_add(map.get(*t).map_or(0, |c| c.load(Ordering::Acquire)))
+        })
     }
 }
 
@@ -67,5 +66,18 @@ mod tests {
         let c = v.of(&["labourers", "firms"]);
         assert!(c > b && b >= a);
         assert_ne!(v.of(&["firms"]), 0);
+    }
+
+    #[test]
+    fn a_write_to_another_tree_leaves_the_version_alone() {
+        // These three shared one hashed slot before: a Clock In (punches) dropped every
+        // cached token and user.
+        let v = Versions::default();
+        let before = v.of(&["tokens"]);
+        v.bump(["punches", "users", "work_tasks_by_assignee", "outbox"].into_iter());
+        assert_eq!(v.of(&["tokens"]), before);
+        assert_ne!(v.of(&["users"]), 0);
+        v.bump(["tokens"].into_iter());
+        assert_ne!(v.of(&["tokens"]), before);
     }
 }
