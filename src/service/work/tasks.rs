@@ -927,3 +927,7 @@ impl NameCache {
             .clone()
     }
 }
+
+#[cfg(test)]
+#[path = "tasks_search_tests.rs"]
+mod search_tests;
