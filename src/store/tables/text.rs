@@ -25,9 +25,15 @@ pub const GRAM: usize = 3;
 
 /// Every distinct gram (1..=GRAM chars) of each field's lower-case text.
 pub fn grams(fields: &[&str]) -> BTreeSet<String> {
+    let lower: Vec<String> = fields.iter().map(|f| f.to_lowercase()).collect();
+    grams_as_is(&lower.iter().map(String::as_str).collect::<Vec<_>>())
+}
+
+/// Every distinct gram of each field as given (for callers that fold the text themselves).
+pub fn grams_as_is(fields: &[&str]) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
     for f in fields {
-        let chars: Vec<char> = f.to_lowercase().chars().collect();
+        let chars: Vec<char> = f.chars().collect();
         for i in 0..chars.len() {
             for n in 1..=GRAM.min(chars.len() - i) {
                 out.insert(chars[i..i + n].iter().collect());
@@ -46,7 +52,16 @@ pub fn gram_prefix(gram: &str) -> Vec<u8> {
 
 /// A record's keys: one per distinct gram of its fields, each ending in `suffix`.
 pub fn entries(fields: &[&str], suffix: &[u8]) -> BTreeSet<Vec<u8>> {
-    grams(fields)
+    keys(grams(fields), suffix)
+}
+
+/// Like `entries`, of fields already folded as the caller compares them (`query_as_is`).
+pub fn entries_as_is(fields: &[&str], suffix: &[u8]) -> BTreeSet<Vec<u8>> {
+    keys(grams_as_is(fields), suffix)
+}
+
+fn keys(grams: BTreeSet<String>, suffix: &[u8]) -> BTreeSet<Vec<u8>> {
+    grams
         .iter()
         .map(|g| [gram_prefix(g).as_slice(), suffix].concat())
         .collect()
@@ -63,7 +78,12 @@ pub struct Query {
 
 /// The posting lists of a query; None when the query is empty (it matches everything).
 pub fn query(q: &str) -> Option<Query> {
-    let chars: Vec<char> = q.to_lowercase().chars().collect();
+    query_as_is(&q.to_lowercase())
+}
+
+/// The posting lists of a query already folded like the indexed fields (`entries_as_is`).
+pub fn query_as_is(q: &str) -> Option<Query> {
+    let chars: Vec<char> = q.chars().collect();
     if chars.is_empty() {
         return None;
     }
