@@ -88,3 +88,74 @@ pub fn replicated() -> Vec<crate::store::outbox::Replicated> {
         crate::replicated!(DayClosing, "gatepass_closing", render_key),
     ]
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::gatepass::{parse_content, ContentLimits, PassNumber, Source, Stamp};
+    use crate::store::tables::text::{query_as_is, Intersect, Postings};
+    use crate::store::{codec, schema, Op, Store, StoreOptions};
+
+    fn pass(seq: u32, vehicle: &str) -> Gatepass {
+        let day = chrono::NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
+        let v = serde_json::json!({"kind": "vehicle", "vehicle": vehicle, "driver": "Mani",
+                                   "purpose": "Leaf"});
+        let mut f = crate::domain::validate::Fields::new(v.as_object().unwrap());
+        let lim = ContentLimits {
+            max_items: 3,
+            default_valid_hours: 12,
+            max_valid_hours: 72,
+            max_image_bytes: 8,
+        };
+        let stamp = Stamp {
+            at_unix: 1000,
+            gate: "North".into(),
+            guard: "Ravi".into(),
+        };
+        let content = parse_content(&mut f, lim).unwrap().content;
+        Gatepass::new(PassNumber::for_day(day, seq), day, stamp, content, Source::Desk)
+    }
+
+    #[test]
+    fn a_schema_5_store_gets_its_passes_text_index() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let store = Store::open(dir.path(), StoreOptions::default()).unwrap();
+            let mut ops: Vec<Op> = [pass(1, "KT 8123 AB"), pass(2, "TN 72")]
+                .iter()
+                .map(|p| Op {
+                    tree: Gatepass::TREE.into(),
+                    key: p.number.as_str().as_bytes().to_vec(),
+                    value: Some(codec::encode(p)),
+                })
+                .collect();
+            let mut meta = schema::current(&store).unwrap().unwrap();
+            meta.version = 5;
+            ops.push(Op {
+                tree: "meta".into(),
+                key: b"schema".to_vec(),
+                value: Some(codec::encode(&meta)),
+            });
+            store.apply(&ops).unwrap();
+            store.flush_blocking().unwrap();
+        }
+        let store = Store::open(dir.path(), StoreOptions::default()).unwrap();
+        let find = |needle: &str| -> Vec<String> {
+            let q = query_as_is(&squeeze(needle)).unwrap();
+            let cursors = q
+                .lists
+                .into_iter()
+                .map(|l| Postings::new(&store, BY_TEXT, l, vec![0xff]))
+                .collect();
+            Intersect::new(cursors, Vec::new())
+                .map(|k| String::from_utf8(k.unwrap()).unwrap())
+                .collect()
+        };
+        assert_eq!(find("kt8123"), vec!["GP-20261123-0001"], "spacing ignored");
+        assert_eq!(find("t"), vec!["GP-20261123-0001", "GP-20261123-0002"]);
+        assert_eq!(find("0002"), vec!["GP-20261123-0002"], "by number");
+        assert_eq!(find("mani"), vec!["GP-20261123-0001", "GP-20261123-0002"]);
+        assert!(find("zz").is_empty());
+        assert!(schema::check(&store).unwrap().ok());
+    }
+}
