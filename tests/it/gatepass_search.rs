@@ -104,3 +104,63 @@ fn gatepass_search_lists_what_a_walk_lists() {
     }
     check(&s, QUERIES);
 }
+
+/// Records read by the server so far.
+fn records_read(s: &Server) -> u64 {
+    get(&s.url("/metrics"), &[])
+        .text
+        .lines()
+        .find_map(|l| l.strip_prefix("gatehouse_store_records_read_total "))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+/// Records one search reads: the least of three tries, less what a /metrics scrape reads.
+fn cost(s: &Server, path: &str) -> u64 {
+    let least = |f: &mut dyn FnMut()| {
+        (0..3)
+            .map(|_| {
+                let before = records_read(s);
+                f();
+                records_read(s) - before
+            })
+            .min()
+            .unwrap()
+    };
+    let scrape = least(&mut || {});
+    least(&mut || drop(admin_data(s, "GET", path, None))).saturating_sub(scrape)
+}
+
+#[test]
+fn a_search_reads_the_passes_that_hold_the_needle_not_every_pass() {
+    let s = Server::start();
+    let asha = issue(
+        &s,
+        json!({"kind": "visitor", "name": "Asha Raman", "phone": "+6200000", "host": "Office",
+               "purpose": "Visit", "gate": "North", "guard": "Ravi"}),
+    );
+    let paths = [
+        "/admin/gatepasses?view=all&q=asha",
+        "/admin/gatepasses?view=today&q=ASHA%20R",
+        "/admin/gatepasses?view=all&q=nobody",
+    ];
+    let before: Vec<u64> = paths.iter().map(|p| cost(&s, p)).collect();
+    for i in 0..150 {
+        issue(
+            &s,
+            json!({"kind": "vehicle", "vehicle": format!("KT {i} B"), "driver": "Mani",
+                   "purpose": "Leaf"}),
+        );
+    }
+    let after: Vec<u64> = paths.iter().map(|p| cost(&s, p)).collect();
+    eprintln!("records read per search {paths:?}: {before:?} at 1 pass, {after:?} at 151");
+    for (p, (b, a)) in paths.iter().zip(before.iter().zip(after.iter())) {
+        assert!(*a <= b + 5, "{p} read {a} records at 151 passes, {b} at 1");
+    }
+    let hit = admin_data(&s, "GET", paths[0], None);
+    assert_eq!(numbers(&hit), vec![asha]);
+    let kt = admin_data(&s, "GET", "/admin/gatepasses?view=all&q=kt1", None);
+    assert_eq!(kt.as_array().unwrap().len(), 61, "KT 1, 1x, 1xx: {kt}");
+}
