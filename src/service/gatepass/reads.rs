@@ -10,7 +10,7 @@ use crate::domain::gatepass::{
     fmt_qty, outstanding, Gatepass, PassNumber, Returns, Source, Stamp, Subject,
 };
 use crate::store::tables::gatepass::{squeeze, BY_DAY, BY_TEXT, INSIDE, RETURNABLE};
-use crate::store::tables::text::{self, Intersect, Postings};
+use crate::store::tables::text::{self, Intersect};
 use crate::store::{self, Store};
 
 /// One line of the desk's list (the console builds its screens on these names).
@@ -133,11 +133,8 @@ fn text_candidates(
     let Some(q) = text::query_as_is(&squeeze(needle)) else {
         return Ok(Vec::new());
     };
-    let cursors: Vec<Postings<'_>> = q
-        .lists
-        .into_iter()
-        .map(|l| Postings::new(store, BY_TEXT, l, vec![0xff]))
-        .collect();
+    // Pass numbers are ASCII: every one sorts before 0xff.
+    let cursors = text::cursors(store, BY_TEXT, q, &[], &[0xff])?;
     let listed = |tree: &str, key: &[u8]| -> Result<bool> {
         Ok(store.engine().get(tree, key)?.is_some())
     };

@@ -561,29 +561,33 @@ fn text_candidates<'a>(
     store: &'a Store,
     f: &TaskFilter,
     p: &Plan,
-) -> Option<TextCandidates<'a>> {
-    let q = text::query(f.q.as_deref()?)?;
+) -> Result<Option<TextCandidates<'a>>> {
+    let Some(q) = f.q.as_deref().and_then(text::query) else {
+        return Ok(None);
+    };
+    let exact = q.exact && f.category.is_none();
     let (lo, hi) = day_bounds(f);
-    let mut cursors: Vec<Postings<'a>> = q
-        .lists
-        .into_iter()
-        .map(|l| Postings::new(store, TASKS_BY_TEXT, l, hi.clone()))
-        .collect();
+    let mut cursors = text::cursors(store, TASKS_BY_TEXT, q, &lo, &hi)?;
     let (tree, prefix) = source(f.status, p.facet);
     if tree != TASKS_BY_ORDER {
-        cursors.push(Postings::new(store, tree, prefix, hi.clone()));
+        cursors.push(Box::new(Postings::new(store, tree, prefix, hi.clone())));
     }
     for fc in named_facets(f).into_iter().filter(|fc| Some(*fc) != p.facet) {
-        cursors.push(Postings::new(store, TASKS_BY_FACET, fc.prefix(), hi.clone()));
+        cursors.push(Box::new(Postings::new(
+            store,
+            TASKS_BY_FACET,
+            fc.prefix(),
+            hi.clone(),
+        )));
     }
     let ids = Intersect::new(cursors, lo).filter_map(|r| match r {
         Ok(k) => order_id(&k).map(Ok),
         Err(e) => Some(Err(e.into())),
     });
-    Some(TextCandidates {
+    Ok(Some(TextCandidates {
         ids: Box::new(ids),
-        exact: q.exact && f.category.is_none(),
-    })
+        exact,
+    }))
 }
 
 /// Every task matching `f`, in list order, read through the narrowest index range the filter
@@ -593,7 +597,7 @@ pub fn matching(store: &Store, f: &TaskFilter) -> Result<Vec<Task>> {
     if p.count == 0 {
         return Ok(Vec::new());
     }
-    let ids: Box<dyn Iterator<Item = Result<TaskId>> + '_> = match text_candidates(store, f, &p) {
+    let ids: Box<dyn Iterator<Item = Result<TaskId>> + '_> = match text_candidates(store, f, &p)? {
         Some(c) => c.ids,
         None => Box::new(ids_in_order(store, f, source(f.status, p.facet))?),
     };
@@ -616,7 +620,7 @@ fn page_of(store: &Store, f: &TaskFilter, paging: Paging) -> Result<(Vec<Task>, 
     if p.count == 0 {
         return Ok((Vec::new(), 0));
     }
-    if let Some(c) = text_candidates(store, f, &p) {
+    if let Some(c) = text_candidates(store, f, &p)? {
         return text_page(store, f, paging, c);
     }
     let ids = ids_in_order(store, f, source(f.status, p.facet))?;

@@ -93,7 +93,7 @@ pub fn replicated() -> Vec<crate::store::outbox::Replicated> {
 mod tests {
     use super::*;
     use crate::domain::gatepass::{parse_content, ContentLimits, PassNumber, Source, Stamp};
-    use crate::store::tables::text::{query_as_is, Intersect, Postings};
+    use crate::store::tables::text::{cursors, query_as_is, Intersect};
     use crate::store::{codec, schema, Op, Store, StoreOptions};
 
     fn pass(seq: u32, vehicle: &str) -> Gatepass {
@@ -142,11 +142,7 @@ mod tests {
         let store = Store::open(dir.path(), StoreOptions::default()).unwrap();
         let find = |needle: &str| -> Vec<String> {
             let q = query_as_is(&squeeze(needle)).unwrap();
-            let cursors = q
-                .lists
-                .into_iter()
-                .map(|l| Postings::new(&store, BY_TEXT, l, vec![0xff]))
-                .collect();
+            let cursors = cursors(&store, BY_TEXT, q, &[], &[0xff]).unwrap();
             Intersect::new(cursors, Vec::new())
                 .map(|k| String::from_utf8(k.unwrap()).unwrap())
                 .collect()

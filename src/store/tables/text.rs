@@ -1,17 +1,20 @@
 //! A substring index usable by any record with text fields ("contains, case-insensitive").
 //!
-//! Key: gram length in bytes (1 byte) ‖ gram (UTF-8) ‖ suffix. A gram is 1, 2 or 3 chars
-//! (chars, not bytes: names are Indonesian or Tamil as often as English) of a field's
-//! lower-case text; each distinct gram of each field is one key. The suffix is the record's
-//! key in list order (for tasks `work::order_key`), so a gram's posting list is one prefix of
-//! the tree, already in list order, and lists are intersected by a merge on their suffixes.
+//! Key: gram ‖ suffix. The gram at each char position of a field's lower-case text is the 3
+//! chars from there (chars, not bytes: names are Indonesian or Tamil as often as English),
+//! padded with `PAD` bytes where the field ends (a byte no UTF-8 text holds), so every gram
+//! is 3 slots and no gram's bytes begin another's; each distinct gram of each field is one
+//! key, about one key per char. The suffix is the record's key in list order (for tasks
+//! `work::order_key`), so a trigram's posting list is one prefix of the tree, already in list
+//! order, and lists are intersected by a merge on their suffixes.
 //!
-//! A query of 1–3 chars is exactly one posting list (a field contains it iff it is one of
-//! the field's grams): no record needs reading to count it. A longer query reads the
-//! intersection of its trigrams' lists, a superset of the matches (the trigrams may sit apart),
-//! so its candidates are verified against the record. Indexing the 1- and 2-grams too costs
-//! about as many keys again as the trigrams (short texts have few distinct short grams) and
-//! spares a prefix scan over every trigram starting with a short query.
+//! A query of 3 chars is exactly one posting list. A query of 1 or 2 chars occurs where a
+//! gram starts with it: the keys under its bytes, their suffixes gathered and sorted (every
+//! such gram's list united), also exact. Either way no record is read to count the matches.
+//! A longer query reads the intersection of its trigrams' lists, a superset of the matches
+//! (the trigrams may sit apart), so its candidates are verified against the record.
+//! (Indexing the 1- and 2-char grams as lists of their own would spare that union but write
+//! about three keys per char: Save Task measured 2.6× slower.)
 //!
 //! Fields are indexed separately (their grams united), so a query spanning the end of one
 //! field and the start of the next matches neither, exactly like a per-field `contains`.
@@ -20,34 +23,51 @@ use std::collections::BTreeSet;
 
 use crate::store::{Result, Store};
 
-/// Longest gram indexed, in chars.
+/// Chars per gram.
 pub const GRAM: usize = 3;
 
-/// Every distinct gram (1..=GRAM chars) of each field's lower-case text.
-pub fn grams(fields: &[&str]) -> BTreeSet<String> {
+/// Fills a gram past the end of its field (never a byte of UTF-8).
+pub const PAD: u8 = 0xff;
+
+/// Every distinct gram (encoded, `GRAM` slots) of each field's lower-case text.
+pub fn grams(fields: &[&str]) -> BTreeSet<Vec<u8>> {
     let lower: Vec<String> = fields.iter().map(|f| f.to_lowercase()).collect();
     grams_as_is(&lower.iter().map(String::as_str).collect::<Vec<_>>())
 }
 
 /// Every distinct gram of each field as given (for callers that fold the text themselves).
-pub fn grams_as_is(fields: &[&str]) -> BTreeSet<String> {
+pub fn grams_as_is(fields: &[&str]) -> BTreeSet<Vec<u8>> {
     let mut out = BTreeSet::new();
     for f in fields {
         let chars: Vec<char> = f.chars().collect();
         for i in 0..chars.len() {
-            for n in 1..=GRAM.min(chars.len() - i) {
-                out.insert(chars[i..i + n].iter().collect());
+            let mut g = Vec::with_capacity(4 * GRAM);
+            for slot in i..i + GRAM {
+                match chars.get(slot) {
+                    Some(c) => g.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes()),
+                    None => g.push(PAD),
+                }
             }
+            out.insert(g);
         }
     }
     out
 }
 
-/// The key prefix of one gram's posting list.
-pub fn gram_prefix(gram: &str) -> Vec<u8> {
-    let b = gram.as_bytes();
-    // A gram is at most 3 chars of 4 bytes: its length always fits one byte.
-    [[b.len() as u8].as_slice(), b].concat()
+/// The bytes of the gram a key starts with (its `GRAM` slots).
+fn gram_len(key: &[u8]) -> Option<usize> {
+    let mut at = 0;
+    for _ in 0..GRAM {
+        let b = *key.get(at)?;
+        at += match b {
+            PAD => 1,
+            b if b < 0x80 => 1,
+            b if b >= 0xf0 => 4,
+            b if b >= 0xe0 => 3,
+            _ => 2,
+        };
+    }
+    (at <= key.len()).then_some(at)
 }
 
 /// A record's keys: one per distinct gram of its fields, each ending in `suffix`.
@@ -60,18 +80,27 @@ pub fn entries_as_is(fields: &[&str], suffix: &[u8]) -> BTreeSet<Vec<u8>> {
     keys(grams_as_is(fields), suffix)
 }
 
-fn keys(grams: BTreeSet<String>, suffix: &[u8]) -> BTreeSet<Vec<u8>> {
+fn keys(grams: BTreeSet<Vec<u8>>, suffix: &[u8]) -> BTreeSet<Vec<u8>> {
     grams
-        .iter()
-        .map(|g| [gram_prefix(g).as_slice(), suffix].concat())
+        .into_iter()
+        .map(|g| [g.as_slice(), suffix].concat())
         .collect()
+}
+
+/// One posting list a query reads.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum List {
+    /// A whole trigram's keys.
+    Gram(Vec<u8>),
+    /// The keys of every gram starting with these 1 or 2 chars, united.
+    Prefix(Vec<u8>),
 }
 
 /// How a query reads the index.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Query {
-    /// The posting lists whose intersection holds every match (each a key prefix).
-    pub lists: Vec<Vec<u8>>,
+    /// The posting lists whose intersection holds every match.
+    pub lists: Vec<List>,
     /// The intersection is exactly the matches (a query of at most `GRAM` chars).
     pub exact: bool,
 }
@@ -84,31 +113,86 @@ pub fn query(q: &str) -> Option<Query> {
 /// The posting lists of a query already folded like the indexed fields (`entries_as_is`).
 pub fn query_as_is(q: &str) -> Option<Query> {
     let chars: Vec<char> = q.chars().collect();
-    if chars.is_empty() {
-        return None;
-    }
-    if chars.len() <= GRAM {
-        return Some(Query {
-            lists: vec![gram_prefix(&chars.iter().collect::<String>())],
+    let bytes = |cs: &[char]| cs.iter().collect::<String>().into_bytes();
+    match chars.len() {
+        0 => None,
+        n if n < GRAM => Some(Query {
+            lists: vec![List::Prefix(bytes(&chars))],
             exact: true,
-        });
+        }),
+        n => {
+            // Every trigram of a match is a whole gram of the field; the ones at every third
+            // position and the last cover each char, which is enough to narrow (the rest is
+            // verified anyway).
+            let mut starts: Vec<usize> = (0..=n - GRAM).step_by(GRAM).collect();
+            if starts.last() != Some(&(n - GRAM)) {
+                starts.push(n - GRAM);
+            }
+            let mut lists: Vec<List> = starts
+                .into_iter()
+                .map(|i| List::Gram(bytes(&chars[i..i + GRAM])))
+                .collect();
+            lists.sort();
+            lists.dedup();
+            Some(Query {
+                lists,
+                exact: n == GRAM,
+            })
+        }
     }
-    // Every trigram of the query must be in a match; the ones at every third position and the
-    // last cover each char, which is enough to narrow (the rest is verified anyway).
-    let mut starts: Vec<usize> = (0..=chars.len() - GRAM).step_by(GRAM).collect();
-    if starts.last() != Some(&(chars.len() - GRAM)) {
-        starts.push(chars.len() - GRAM);
+}
+
+/// The cursors of a query's lists in `tree`, suffixes in `[lo, hi)`. A prefix list is read
+/// whole here (its grams' suffixes gathered in order, each once): only 1- and 2-char queries
+/// have one.
+pub fn cursors<'a>(
+    store: &'a Store,
+    tree: &'static str,
+    q: Query,
+    lo: &[u8],
+    hi: &[u8],
+) -> Result<Vec<Box<dyn Cursor + 'a>>> {
+    let mut out: Vec<Box<dyn Cursor + 'a>> = Vec::new();
+    for l in q.lists {
+        match l {
+            List::Gram(g) => out.push(Box::new(Postings::new(store, tree, g, hi.to_vec()))),
+            List::Prefix(p) => {
+                let mut set = BTreeSet::new();
+                for r in store.engine().scan(tree, &p)? {
+                    let (k, _) = r?;
+                    let Some(n) = gram_len(&k) else { continue };
+                    let suffix = &k[n..];
+                    if suffix >= lo && suffix < hi {
+                        set.insert(suffix.to_vec());
+                    }
+                }
+                out.push(Box::new(Sorted {
+                    keys: set.into_iter().collect(),
+                    at: 0,
+                }));
+            }
+        }
     }
-    let mut lists: Vec<Vec<u8>> = starts
-        .into_iter()
-        .map(|i| gram_prefix(&chars[i..i + GRAM].iter().collect::<String>()))
-        .collect();
-    lists.sort();
-    lists.dedup();
-    Some(Query {
-        lists,
-        exact: false,
-    })
+    Ok(out)
+}
+
+/// A posting list in memory, sorted.
+pub struct Sorted {
+    keys: Vec<Vec<u8>>,
+    at: usize,
+}
+
+impl Cursor for Sorted {
+    fn seek(&mut self, at: &[u8]) -> Result<Option<Vec<u8>>> {
+        self.at += self.keys[self.at..].partition_point(|k| k.as_slice() < at);
+        Ok(self.keys.get(self.at).cloned())
+    }
+}
+
+impl<C: Cursor + ?Sized> Cursor for Box<C> {
+    fn seek(&mut self, at: &[u8]) -> Result<Option<Vec<u8>>> {
+        (**self).seek(at)
+    }
 }
 
 /// A sorted stream of suffixes that can skip ahead.
@@ -254,89 +338,99 @@ impl<C: Cursor> Iterator for Intersect<C> {
 mod tests {
     use super::*;
 
-    /// A posting list in memory.
-    struct Mem(Vec<Vec<u8>>);
-    impl Cursor for Mem {
-        fn seek(&mut self, at: &[u8]) -> Result<Option<Vec<u8>>> {
-            Ok(self.0.iter().find(|s| s.as_slice() >= at).cloned())
+    fn mem(v: &[u8]) -> Sorted {
+        Sorted {
+            keys: v.iter().map(|b| vec![*b]).collect(),
+            at: 0,
         }
     }
 
-    fn set(v: &[&str]) -> BTreeSet<String> {
-        v.iter().map(|s| s.to_string()).collect()
+    fn g(s: &str) -> Vec<u8> {
+        let mut b = s.as_bytes().to_vec();
+        b.resize(b.len() + GRAM - s.chars().count(), PAD);
+        b
     }
 
     #[test]
-    fn grams_are_chars_of_the_lower_case_text() {
-        assert_eq!(
-            grams(&["AbA"]),
-            set(&["a", "b", "ab", "ba", "aba"]),
-            "distinct, lower-cased"
-        );
-        // Tamil and accented letters: each gram whole chars, never a split UTF-8 sequence.
-        let g = grams(&["தமிழ்", "Éa"]);
-        assert!(g.contains("தமி"));
-        assert!(g.contains("é"));
-        assert!(g.contains("éa"));
-        assert!(!g.iter().any(|s| s.chars().count() > GRAM));
+    fn grams_are_padded_char_trigrams_of_the_lower_case_text() {
+        let want: BTreeSet<Vec<u8>> = ["aba", "ba", "a"].iter().map(|s| g(s)).collect();
+        assert_eq!(grams(&["AbA"]), want, "distinct, lower-cased, padded at the end");
+        // Tamil and accented letters: whole chars, never a split UTF-8 sequence.
+        let t = grams(&["தமிழ்", "Éa"]);
+        assert!(t.contains(&g("தமி")));
+        assert!(t.contains(&g("éa")));
+        assert!(t.contains(&g("a")));
+        for k in &t {
+            assert_eq!(gram_len(k), Some(k.len()), "{k:?} is one whole gram");
+        }
         // Fields apart: no gram spans two fields.
-        assert!(!grams(&["ab", "cd"]).contains("bc"));
+        assert!(!grams(&["ab", "cd"]).iter().any(|k| k.starts_with(b"bc")));
         assert!(grams(&[""]).is_empty());
+        // A gram's bytes never begin another gram's.
+        let all: Vec<Vec<u8>> = grams(&["ab", "abc", "é", "ã", "a"]).into_iter().collect();
+        for a in &all {
+            for b in &all {
+                assert!(a == b || !b.starts_with(a), "{a:?} begins {b:?}");
+            }
+        }
     }
 
     #[test]
-    fn a_short_query_is_one_exact_list_and_a_long_one_its_covering_trigrams() {
+    fn short_queries_are_a_prefix_and_long_ones_their_covering_trigrams() {
         assert_eq!(
             query("É"),
             Some(Query {
-                lists: vec![gram_prefix("é")],
+                lists: vec![List::Prefix("é".into())],
                 exact: true
             })
         );
-        assert_eq!(query("ABC").unwrap().lists, vec![gram_prefix("abc")]);
+        assert_eq!(
+            query("ABC"),
+            Some(Query {
+                lists: vec![List::Gram(b"abc".to_vec())],
+                exact: true
+            })
+        );
         assert_eq!(query(""), None);
         let q = query("abcdefg").unwrap();
         assert!(!q.exact);
-        let mut want = vec![gram_prefix("abc"), gram_prefix("def"), gram_prefix("efg")];
-        want.sort();
-        assert_eq!(q.lists, want);
-        // Every gram a query looks up is one the matching text was indexed under.
-        for (text, q) in [("Panen blok Ç-12", "ok ç-1"), ("தமிழ் நாடு", "ழ் நா")] {
-            let g: BTreeSet<Vec<u8>> = grams(&[text]).iter().map(|g| gram_prefix(g)).collect();
-            assert!(query(q).unwrap().lists.iter().all(|l| g.contains(l)));
+        assert_eq!(q.lists.len(), 3, "abc, def, efg: {q:?}");
+        // Every list a query reads holds the texts that contain it.
+        for (text, q) in [
+            ("Panen blok Ç-12", "ok ç-1"),
+            ("தமிழ் நாடு", "ழ் நா"),
+            ("ab", "b"),
+            ("xab", "ab"),
+        ] {
+            let grams = grams(&[text]);
+            for l in query(q).unwrap().lists {
+                let found = match &l {
+                    List::Gram(g) => grams.contains(g),
+                    List::Prefix(p) => grams.iter().any(|g| g.starts_with(p)),
+                };
+                assert!(found, "{text:?} ∌ {l:?}");
+            }
         }
-    }
-
-    #[test]
-    fn gram_prefixes_never_overlap() {
-        // The length byte keeps one gram's list from running into a longer gram's.
-        let (a, ab, abc) = (gram_prefix("a"), gram_prefix("ab"), gram_prefix("abc"));
-        assert!(!abc.starts_with(&ab) && !ab.starts_with(&a) && !abc.starts_with(&a));
-        assert!(!gram_prefix("é").starts_with(&gram_prefix("ã")));
-    }
-
-    fn keys(v: &[u8]) -> Vec<Vec<u8>> {
-        v.iter().map(|b| vec![*b]).collect()
     }
 
     #[test]
     fn intersection_is_the_common_suffixes_in_order() {
         let lists = vec![
-            Mem(keys(&[1, 3, 4, 7, 9, 12])),
-            Mem(keys(&[2, 3, 7, 8, 9])),
-            Mem(keys(&[0, 3, 5, 7, 9, 10])),
+            mem(&[1, 3, 4, 7, 9, 12]),
+            mem(&[2, 3, 7, 8, 9]),
+            mem(&[0, 3, 5, 7, 9, 10]),
         ];
         let got: Vec<Vec<u8>> = Intersect::new(lists, Vec::new())
             .collect::<Result<_>>()
             .unwrap();
-        assert_eq!(got, keys(&[3, 7, 9]));
-        let got: Vec<Vec<u8>> = Intersect::new(vec![Mem(keys(&[1, 3, 4]))], vec![2])
+        assert_eq!(got, vec![vec![3], vec![7], vec![9]]);
+        let got: Vec<Vec<u8>> = Intersect::new(vec![mem(&[1, 3, 4])], vec![2])
             .collect::<Result<_>>()
             .unwrap();
-        assert_eq!(got, keys(&[3, 4]), "one list from its start bound");
-        let none: Vec<Mem> = Vec::new();
+        assert_eq!(got, vec![vec![3], vec![4]], "one list from its start bound");
+        let none: Vec<Sorted> = Vec::new();
         assert_eq!(Intersect::new(none, Vec::new()).count(), 0);
-        let disjoint = vec![Mem(keys(&[1, 2])), Mem(keys(&[3, 4]))];
+        let disjoint = vec![mem(&[1, 2]), mem(&[3, 4])];
         assert_eq!(Intersect::new(disjoint, Vec::new()).count(), 0);
     }
 }
