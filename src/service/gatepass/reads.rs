@@ -135,9 +135,8 @@ fn text_candidates(
     };
     // Pass numbers are ASCII: every one sorts before 0xff.
     let cursors = text::cursors(store, BY_TEXT, q, &[], &[0xff])?;
-    let listed = |tree: &str, key: &[u8]| -> Result<bool> {
-        Ok(store.engine().get(tree, key)?.is_some())
-    };
+    let listed =
+        |tree: &str, key: &[u8]| -> Result<bool> { Ok(store.engine().get(tree, key)?.is_some()) };
     let mut numbers = Vec::new();
     for n in Intersect::new(cursors, Vec::new()) {
         let n = n?;
@@ -157,7 +156,7 @@ fn text_candidates(
     // The day index is walked newest day first, each day's numbers from the last.
     numbers.reverse();
     let mut passes = load_many(store, numbers)?;
-    passes.sort_by(|(a, _), (b, _)| day_key(b.day).cmp(&day_key(a.day)));
+    passes.sort_by_key(|(p, _)| std::cmp::Reverse(day_key(p.day)));
     Ok(passes)
 }
 
@@ -174,7 +173,12 @@ pub fn list(
     let now = svc.now_unix();
     let needle = q.map(|s| s.trim().to_lowercase()).filter(|s| !s.is_empty());
     let passes = match &needle {
-        Some(n) => text_candidates(store, view, date.or((view == View::Today).then_some(today)), n)?,
+        Some(n) => text_candidates(
+            store,
+            view,
+            date.or((view == View::Today).then_some(today)),
+            n,
+        )?,
         None => load_many(
             store,
             match view {

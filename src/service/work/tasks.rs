@@ -17,13 +17,13 @@ use crate::domain::work::Paging;
 use crate::service::identity::{self as ident, next_id};
 use crate::service::transfer::Table;
 use crate::store::counters;
+use crate::store::tables::text::{self, Intersect, Postings};
 use crate::store::tables::work::{
     assignee_entries, count_assignee_open, count_status, day_key, facet_entries, order_key,
     session_entries, status_entries, status_prefix, task_figures, workers, Facet, COUNT_ALL,
     SESSIONS_BY_END, TASKS_BY_ASSIGNEE, TASKS_BY_FACET, TASKS_BY_ORDER, TASKS_BY_STATUS,
     TASKS_BY_WORKER, TASKS_RUNNING,
 };
-use crate::store::tables::text::{self, Intersect, Postings};
 use crate::store::tables::work::{done_key, work_day_keys, TASKS_BY_DONE, TASKS_BY_WORK_DAY};
 use crate::store::tables::work::{text_entries, TASKS_BY_TEXT};
 use crate::store::{Store, Tx};
@@ -572,7 +572,10 @@ fn text_candidates<'a>(
     if tree != TASKS_BY_ORDER {
         cursors.push(Box::new(Postings::new(store, tree, prefix, hi.clone())));
     }
-    for fc in named_facets(f).into_iter().filter(|fc| Some(*fc) != p.facet) {
+    for fc in named_facets(f)
+        .into_iter()
+        .filter(|fc| Some(*fc) != p.facet)
+    {
         cursors.push(Box::new(Postings::new(
             store,
             TASKS_BY_FACET,

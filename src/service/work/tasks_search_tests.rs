@@ -76,7 +76,15 @@ async fn a_schema_5_store_finds_its_tasks_by_q() {
             q: Some(q.into()),
             ..Default::default()
         };
-        let (page, total) = page_of(&store, &f, Paging { page: 1, per_page: 100 }).unwrap();
+        let (page, total) = page_of(
+            &store,
+            &f,
+            Paging {
+                page: 1,
+                per_page: 100,
+            },
+        )
+        .unwrap();
         let mut want: Vec<Task> = store
             .scan::<Task>(b"")
             .unwrap()

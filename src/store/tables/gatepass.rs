@@ -113,7 +113,13 @@ mod tests {
             guard: "Ravi".into(),
         };
         let content = parse_content(&mut f, lim).unwrap().content;
-        Gatepass::new(PassNumber::for_day(day, seq), day, stamp, content, Source::Desk)
+        Gatepass::new(
+            PassNumber::for_day(day, seq),
+            day,
+            stamp,
+            content,
+            Source::Desk,
+        )
     }
 
     #[test]

@@ -354,7 +354,11 @@ mod tests {
     #[test]
     fn grams_are_padded_char_trigrams_of_the_lower_case_text() {
         let want: BTreeSet<Vec<u8>> = ["aba", "ba", "a"].iter().map(|s| g(s)).collect();
-        assert_eq!(grams(&["AbA"]), want, "distinct, lower-cased, padded at the end");
+        assert_eq!(
+            grams(&["AbA"]),
+            want,
+            "distinct, lower-cased, padded at the end"
+        );
         // Tamil and accented letters: whole chars, never a split UTF-8 sequence.
         let t = grams(&["தமிழ்", "Éa"]);
         assert!(t.contains(&g("தமி")));

@@ -131,10 +131,7 @@ fn q_finds_what_a_walk_finds_through_creates_updates_and_deletes() {
         json!({"title": "Fence repair", "description": "old FENCE near gate", "date": "2026-03-01", "assignee_id": me}),
     );
     create(&da, json!({"title": "x", "date": "2026-03-03"}));
-    create(
-        &da,
-        json!({"title": "Şeker İzmir", "date": "2026-03-03"}),
-    );
+    create(&da, json!({"title": "Şeker İzmir", "date": "2026-03-03"}));
     // Both trigrams of "abcabc" are here, but not the query: a candidate the check drops.
     create(&da, json!({"title": "abcXabc", "date": "2026-03-04"}));
     // "bc" spans the end of the title and the start of the description: no match.
@@ -153,9 +150,17 @@ fn q_finds_what_a_walk_finds_through_creates_updates_and_deletes() {
     check(&da, QUERIES, "");
     check(&da, &["b", "ab", "fence", "c"], "&status=open");
     check(&da, &["b", "e", "abcabc", "blok"], "&assignee_id=me");
-    check(&da, &["a", "ç", "repair"], "&date_from=2026-03-02&date_to=2026-03-04");
+    check(
+        &da,
+        &["a", "ç", "repair"],
+        "&date_from=2026-03-02&date_to=2026-03-04",
+    );
     check(&da, &["a", "ça", "spray"], "&category=spraying");
-    check(&da, &["e", "fence"], "&assignee_id=me&status=open&date_to=2026-03-04");
+    check(
+        &da,
+        &["e", "fence"],
+        "&assignee_id=me&status=open&date_to=2026-03-04",
+    );
 
     // An update re-indexes only what it changed; a moved work day moves the task in the list.
     ok(
@@ -235,7 +240,10 @@ fn q_reads_the_matches_not_every_task() {
     };
     let before = costs();
     for i in 0..200 {
-        create(&da, json!({"title": format!("Drain {i}"), "description": "Saluran"}));
+        create(
+            &da,
+            json!({"title": format!("Drain {i}"), "description": "Saluran"}),
+        );
     }
     let after = costs();
     eprintln!("records read per call {calls:?}: {before:?} at 1 task, {after:?} at 201");
@@ -244,7 +252,11 @@ fn q_reads_the_matches_not_every_task() {
     }
     for p in &calls[..4] {
         let d = ok(&da.call("GET", p, None), 200);
-        assert_eq!((d["total"].clone(), ids(&d)), (json!(1), vec![fence]), "{p}: {d}");
+        assert_eq!(
+            (d["total"].clone(), ids(&d)),
+            (json!(1), vec![fence]),
+            "{p}: {d}"
+        );
     }
     let d = ok(&da.call("GET", "/tasks?per_page=5&q=drain%201", None), 200);
     assert_eq!(d["total"], 111, "Drain 1, 1x, 1xx: {d}");
