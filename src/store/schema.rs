@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use super::{codec, tables, Record, Result, Store, StoreError};
 
 /// Bump when a migration is added below.
-pub const SCHEMA_VERSION: u32 = 5;
+pub const SCHEMA_VERSION: u32 = 6;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SchemaMeta {
@@ -32,7 +32,14 @@ const MIGRATIONS: &[Migration] = &[
     // 4 → 5: a task list narrowed to a status, and each status group, is one key range; gateway
     // callbacks by time (admin list, expiry sweep).
     tables::work::build_status_index,
+    // 5 → 6: `q` of a task list and the gatepass search read text indexes (`tables::text`).
+    text_indexes,
 ];
+
+fn text_indexes(store: &Store) -> Result<()> {
+    tables::work::build_text_index(store)?;
+    tables::gatepass::build_text_index(store)
+}
 
 pub fn current(store: &Store) -> Result<Option<SchemaMeta>> {
     store.get::<SchemaMeta>(META_KEY)

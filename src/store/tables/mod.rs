@@ -12,6 +12,7 @@ pub mod rebuild;
 pub mod scale;
 pub mod security;
 pub mod terminals;
+pub mod text;
 pub mod work;
 
 pub struct TableInfo {
