@@ -212,8 +212,8 @@ impl Content {
         self.material().and_then(|m| m.return_due)
     }
 
-    /// The texts `matches` looks in: person, host, phone, vehicle, item names, labour code.
-    pub fn haystack(&self) -> Vec<&str> {
+    /// Case-insensitive substring match on the person, vehicle, host and labour code.
+    pub fn matches(&self, needle_lower: &str) -> bool {
         let mut hay = vec![self.person(), self.host.as_str()];
         match &self.subject {
             Subject::Visitor(v) => hay.push(&v.phone),
@@ -224,12 +224,6 @@ impl Content {
             }
             Subject::LabourExit(l) => hay.push(&l.lcode),
         }
-        hay
-    }
-
-    /// Case-insensitive substring match on the person, vehicle, host and labour code.
-    pub fn matches(&self, needle_lower: &str) -> bool {
-        let hay = self.haystack();
         // Vehicle numbers are written with and without spaces (KT 8123 AB, KT8123AB): compare
         // both ways.
         let squeezed: String = needle_lower

@@ -20,9 +20,7 @@ use crate::domain::gatepass::{
     Repeat, ReturnRefusal, Returned, Returns, Source, Stamp,
 };
 use crate::domain::time::{local_day, site_offset};
-use crate::store::tables::gatepass::{
-    text_entries, GatepassSeq, BY_DAY, BY_TEXT, INSIDE, RETURNABLE,
-};
+use crate::store::tables::gatepass::{GatepassSeq, BY_DAY, INSIDE, RETURNABLE};
 use crate::store::{self, Store, Tx};
 
 use super::{Result, ServiceError, Services};
@@ -192,7 +190,6 @@ pub fn issue(svc: &Services, tx: &mut Tx, mut iss: Issue) -> Result<(Gatepass, b
         iss.source,
     );
     write(tx, &pass, None);
-    text_index(tx, None, &pass);
     tx.index(BY_DAY, &by_day_key(&pass));
     crate::telemetry::audit::record(
         "gatepass_issued",
@@ -255,18 +252,6 @@ fn allocate(tx: &mut Tx, day: NaiveDate) -> Result<PassNumber> {
     }
 }
 
-/// Keeps the text index in step with what a pass says (only issue and update change that).
-fn text_index(tx: &mut Tx, old: Option<&Gatepass>, new: &Gatepass) {
-    let was = old.map(text_entries).unwrap_or_default();
-    let now = text_entries(new);
-    for k in was.difference(&now) {
-        tx.delete_raw(BY_TEXT, k);
-    }
-    for k in now.difference(&was) {
-        tx.index(BY_TEXT, k);
-    }
-}
-
 /// Writes a pass and keeps the inside / returnable indexes in step with it.
 fn write(tx: &mut Tx, pass: &Gatepass, returns: Option<&Returns>) {
     let key = pass.number.as_str().as_bytes();
@@ -315,10 +300,8 @@ pub fn update(
             args: vec![("status", pass.status(svc.now_unix()).as_str().into())],
         });
     }
-    let old = pass.clone();
     pass = Gatepass::new(pass.number, pass.day, pass.issued, content, pass.source);
     write(tx, &pass, None);
-    text_index(tx, Some(&old), &pass);
     Ok((pass, true))
 }
 

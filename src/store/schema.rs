@@ -32,14 +32,9 @@ const MIGRATIONS: &[Migration] = &[
     // 4 → 5: a task list narrowed to a status, and each status group, is one key range; gateway
     // callbacks by time (admin list, expiry sweep).
     tables::work::build_status_index,
-    // 5 → 6: `q` of a task list and the gatepass search read text indexes (`tables::text`).
-    text_indexes,
+    // 5 → 6: `q` of a task list reads the text index (grams of titles and descriptions).
+    tables::work::build_text_index,
 ];
-
-fn text_indexes(store: &Store) -> Result<()> {
-    tables::work::build_text_index(store)?;
-    tables::gatepass::build_text_index(store)
-}
 
 pub fn current(store: &Store) -> Result<Option<SchemaMeta>> {
     store.get::<SchemaMeta>(META_KEY)

@@ -21,7 +21,6 @@ mod estate;
 mod foundation;
 mod fuzzing;
 mod gatepass;
-mod gatepass_search;
 mod hardening;
 mod hr;
 mod identity;

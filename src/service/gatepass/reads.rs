@@ -9,8 +9,7 @@ use super::{day_key, local_time, today, Result, Services};
 use crate::domain::gatepass::{
     fmt_qty, outstanding, Gatepass, PassNumber, Returns, Source, Stamp, Subject,
 };
-use crate::store::tables::gatepass::{squeeze, BY_DAY, BY_TEXT, INSIDE, RETURNABLE};
-use crate::store::tables::text::{self, Intersect};
+use crate::store::tables::gatepass::{BY_DAY, INSIDE, RETURNABLE};
 use crate::store::{self, Store};
 
 /// One line of the desk's list (the console builds its screens on these names).
@@ -120,46 +119,6 @@ fn day_numbers(store: &Store, day: Option<NaiveDate>) -> Result<Vec<Vec<u8>>> {
     Ok(keys)
 }
 
-/// The passes of a view that may hold `needle`, in the order the view walks its index: the
-/// needle's posting lists (`BY_TEXT`, keys in number order) intersected, then kept if the
-/// view's index lists them; only those are read. `day`: the one day walked (Today, or a date).
-fn text_candidates(
-    store: &Store,
-    view: View,
-    day: Option<NaiveDate>,
-    needle: &str,
-) -> Result<Vec<(Gatepass, Returns)>> {
-    // The needle is trimmed and not empty: squeezed, it keeps at least one char.
-    let Some(q) = text::query_as_is(&squeeze(needle)) else {
-        return Ok(Vec::new());
-    };
-    // Pass numbers are ASCII: every one sorts before 0xff.
-    let cursors = text::cursors(store, BY_TEXT, q, &[], &[0xff])?;
-    let listed =
-        |tree: &str, key: &[u8]| -> Result<bool> { Ok(store.engine().get(tree, key)?.is_some()) };
-    let mut numbers = Vec::new();
-    for n in Intersect::new(cursors, Vec::new()) {
-        let n = n?;
-        let keep = match (view, day) {
-            (View::Inside, _) => listed(INSIDE, &n)?,
-            (View::Overdue, _) => listed(RETURNABLE, &n)?,
-            (_, Some(d)) => listed(BY_DAY, &store::key(&[day_key(d).as_bytes(), &n]))?,
-            (View::All | View::Today, None) => true,
-        };
-        if keep {
-            numbers.push(n);
-        }
-    }
-    if matches!(view, View::Inside | View::Overdue) {
-        return load_many(store, numbers);
-    }
-    // The day index is walked newest day first, each day's numbers from the last.
-    numbers.reverse();
-    let mut passes = load_many(store, numbers)?;
-    passes.sort_by_key(|(p, _)| std::cmp::Reverse(day_key(p.day)));
-    Ok(passes)
-}
-
 /// The desk's list. `date` narrows any view to passes of that site day; `q` is a
 /// case-insensitive substring of the person, vehicle, host or labour code.
 pub fn list(
@@ -171,27 +130,16 @@ pub fn list(
     let store = &svc.store;
     let today = today(svc);
     let now = svc.now_unix();
-    let needle = q.map(|s| s.trim().to_lowercase()).filter(|s| !s.is_empty());
-    let passes = match &needle {
-        Some(n) => text_candidates(
-            store,
-            view,
-            date.or((view == View::Today).then_some(today)),
-            n,
-        )?,
-        None => load_many(
-            store,
-            match view {
-                View::Inside => store.index_keys(INSIDE, b"")?,
-                View::Overdue => store.index_keys(RETURNABLE, b"")?,
-                View::Today => day_numbers(store, Some(date.unwrap_or(today)))?,
-                View::All => day_numbers(store, date)?,
-            },
-        )?,
+    let numbers = match view {
+        View::Inside => store.index_keys(INSIDE, b"")?,
+        View::Overdue => store.index_keys(RETURNABLE, b"")?,
+        View::Today => day_numbers(store, Some(date.unwrap_or(today)))?,
+        View::All => day_numbers(store, date)?,
     };
+    let needle = q.map(|s| s.trim().to_lowercase()).filter(|s| !s.is_empty());
     let limit = svc.config.gatepass.list_limit;
     let mut rows = Vec::new();
-    for (p, r) in passes {
+    for (p, r) in load_many(store, numbers)? {
         if rows.len() >= limit {
             break;
         }

@@ -33,39 +33,6 @@ pub const INSIDE: &str = "gatepasses_inside";
 /// Pass number of every returnable material pass not yet all back.
 pub const RETURNABLE: &str = "gatepasses_returnable";
 
-/// `text` index (gram ‖ pass number) of each pass's lower-case number and of its `haystack`
-/// texts lower-cased with whitespace removed (`Content::matches` compares them squeezed, so
-/// `KT 8123` finds `KT8123`): a search reads the passes holding the needle's grams.
-pub const BY_TEXT: &str = "gatepasses_by_text";
-
-/// Lower-case, whitespace removed: how `Content::matches` compares.
-pub fn squeeze(s: &str) -> String {
-    s.to_lowercase()
-        .chars()
-        .filter(|c| !c.is_whitespace())
-        .collect()
-}
-
-/// A pass's keys in `BY_TEXT`.
-pub fn text_entries(p: &Gatepass) -> std::collections::BTreeSet<Vec<u8>> {
-    let mut fields: Vec<String> = p.content.haystack().into_iter().map(squeeze).collect();
-    fields.push(p.number.as_str().to_lowercase());
-    let fields: Vec<&str> = fields.iter().map(String::as_str).collect();
-    super::text::entries_as_is(&fields, p.number.as_str().as_bytes())
-}
-
-/// Schema 6: the text index for existing passes.
-pub fn build_text_index(store: &crate::store::Store) -> crate::store::Result<()> {
-    let mut out = super::rebuild::Rebuild::new(store);
-    for r in store.scan_iter::<Gatepass>(b"")? {
-        let (_, p) = r?;
-        for k in text_entries(&p) {
-            out.index(BY_TEXT, k)?;
-        }
-    }
-    out.finish()
-}
-
 pub fn tables() -> Vec<TableInfo> {
     vec![
         crate::table!(Gatepass),
@@ -75,7 +42,6 @@ pub fn tables() -> Vec<TableInfo> {
         crate::index_table!(BY_DAY),
         crate::index_table!(INSIDE),
         crate::index_table!(RETURNABLE),
-        crate::index_table!(BY_TEXT),
     ]
 }
 
