@@ -591,17 +591,23 @@ impl WalEngine {
     }
 
     /// A multi-op change: its intent, then the ops, readers held off meanwhile.
-    fn apply_many(&self, lsn: u64, ops: &[Op]) -> Result<(), StoreError> {
+    fn apply_many(&self, lsn: u64, ops: &[Op], fresh: &[bool]) -> Result<(), StoreError> {
         let _w = self
             .visible
             .write()
             .expect("write-ahead log visibility poisoned");
         let mut before = Vec::with_capacity(ops.len());
-        for op in ops {
+        for (i, op) in ops.iter().enumerate() {
+            // A key the caller knows is new was absent: undoing it is removing it.
+            let value = if fresh.get(i) == Some(&true) {
+                None
+            } else {
+                self.sled.get(&op.tree, &op.key)?
+            };
             before.push(Op {
                 tree: op.tree.clone(),
                 key: op.key.clone(),
-                value: self.sled.get(&op.tree, &op.key)?,
+                value,
             });
         }
         let mut rec = Vec::new();
@@ -748,6 +754,10 @@ impl Engine for WalEngine {
     }
 
     fn apply(&self, ops: &[Op]) -> Result<(), StoreError> {
+        self.apply_known(ops, &[])
+    }
+
+    fn apply_known(&self, ops: &[Op], fresh: &[bool]) -> Result<(), StoreError> {
         if ops.is_empty() {
             return Ok(());
         }
@@ -770,7 +780,7 @@ impl Engine for WalEngine {
                 },
             )?;
         } else {
-            self.apply_many(lsn, ops)?;
+            self.apply_many(lsn, ops, fresh)?;
         }
         p.next_lsn += 1;
         encode(&mut p.buf, lsn, ops);

@@ -536,3 +536,42 @@ fn an_idle_reopen_writes_on_in_the_same_file_and_loses_nothing() {
     assert_eq!(val(&e, "t", "b").as_deref(), Some("2"));
     assert!(only() > after_replay, "the change was replayed: a new file");
 }
+
+#[test]
+fn a_key_known_new_is_not_read_and_its_undo_removes_it() {
+    let d = tempfile::tempdir().unwrap();
+    let db = d.path().join("db");
+    let wal_dir = d.path().join("wal");
+    {
+        let e = WalEngine::open_with(sled(&db), &wal_dir, no_checkpoint()).unwrap();
+        e.apply(&[put("t", "a", "1")]).unwrap();
+        // `a` is not fresh (its value is read), `n` is (told absent), `m` is unknown.
+        e.apply_known(
+            &[put("t", "a", "2"), put("i", "n", ""), put("i", "m", "")],
+            &[false, true],
+        )
+        .unwrap();
+        assert_eq!(val(&e, "i", "n").as_deref(), Some(""));
+        e.flush().unwrap();
+    }
+    // The intent holds the previous values: a=1, n absent without a read, m read (absent).
+    let s = sled(&db);
+    let mut rec = Vec::new();
+    wal::encode(
+        &mut rec,
+        2,
+        &[put("t", "a", "1"), del("i", "n"), del("i", "m")],
+    );
+    assert_eq!(s.get(wal::META_TREE, wal::INTENT_KEY).unwrap(), Some(rec));
+    // Had the log lacked change 2, recovery would put those back: `n` removed.
+    let log = tempfile::tempdir().unwrap();
+    write_file(
+        &log.path().join("0000000000000001.wal"),
+        &[(0, vec![]), (1, vec![put("t", "a", "1")])],
+    );
+    let r = wal::recover(&s, &wal::files(log.path()).unwrap()).unwrap();
+    assert!(r.undone);
+    assert_eq!(val(s.as_ref(), "t", "a").as_deref(), Some("1"));
+    assert_eq!(val(s.as_ref(), "i", "n"), None);
+    assert_eq!(val(s.as_ref(), "i", "m"), None);
+}
