@@ -253,17 +253,22 @@ fn unit_matches(unit: &Option<String>, e: &Employee) -> bool {
 
 /// `emp_newjoin` (Employee List): employees who joined on or after `from`.
 pub fn new_joins(svc: &Services, from: NaiveDate, unit: &Option<String>) -> Result<Vec<Value>> {
-    let mut emps: Vec<Employee> = hr::employees(&svc.store)?
-        .into_iter()
-        .filter(|e| e.doj >= from && unit_matches(unit, e))
-        .collect();
-    emps.sort_by(|a, b| (a.doj, &a.code).cmp(&(b.doj, &b.code)));
-    Ok(emps.iter().map(employee_json).collect())
+    // The index is in (doj, code) order, the order of the list.
+    Ok(
+        hr::employees_since(&svc.store, hr::EmployeesBy::Joined(from))?
+            .iter()
+            .filter(|e| e.doj >= from && unit_matches(unit, e))
+            .map(employee_json)
+            .collect(),
+    )
 }
 
 /// `emp_relieving`: employees relieved on or after `from`: `{co_id, dor, pan}`.
 pub fn relieved(svc: &Services, from: NaiveDate, unit: &Option<String>) -> Result<Vec<Value>> {
-    Ok(hr::employees(&svc.store)?
+    let mut emps = hr::employees_since(&svc.store, hr::EmployeesBy::Relieved(from))?;
+    // The roll's order (by code), as the list was before it read an index.
+    emps.sort_by(|a, b| a.code.cmp(&b.code));
+    Ok(emps
         .into_iter()
         .filter(|e| unit_matches(unit, e))
         .filter_map(|e| {
@@ -282,7 +287,9 @@ pub fn edited(svc: &Services, from: NaiveDate, unit: &Option<String>) -> Result<
         .and_utc()
         .timestamp()
         - offset;
-    Ok(hr::employees(&svc.store)?
+    let mut emps = hr::employees_since(&svc.store, hr::EmployeesBy::EditedSince(since))?;
+    emps.sort_by(|a, b| a.code.cmp(&b.code));
+    Ok(emps
         .into_iter()
         .filter(|e| e.updated_unix >= since && unit_matches(unit, e))
         .map(|e| {

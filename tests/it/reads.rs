@@ -425,3 +425,63 @@ fn ticket_and_task_lists_and_figures_read_a_page_at_300_rows() {
     assert_eq!(busy["total"], 1, "{busy}");
     assert_eq!(busy["items"][0]["ticket_id"], t0);
 }
+
+/// `n` employees who joined in 2010, and two who joined (one since relieved) in 2026.
+fn employees_csv(dir: &std::path::Path, n: usize) -> std::path::PathBuf {
+    let mut text = String::from("code,name,sex,doj,firm,dor\n");
+    for i in 0..n {
+        text.push_str(&format!("E{i:05},Pekerja {i},M,2010-01-04,7,\n"));
+    }
+    text.push_str("N00001,Baru Satu,F,2026-01-05,7,\nN00002,Baru Dua,M,2026-01-06,7,2026-02-01\n");
+    let p = dir.join("employees.csv");
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+#[test]
+fn hr_lists_by_date_read_their_answer_not_the_roll() {
+    let s = Server::start();
+    let key = codelayer_session(&s, "hrclient", "hr-pass-123", IMEI);
+    let dir = tempfile::tempdir().unwrap();
+    let cl = |path: &str, body: Value| {
+        let mut b = body;
+        b["key"] = json!(key);
+        codelayer(&s, &format!("hrdetails/{path}"), &b)
+    };
+    let mut costs = Vec::new();
+    for n in [20, 1500] {
+        let file = employees_csv(dir.path(), n);
+        let v = crate::attendance::import(&s, "employees", file.to_str().unwrap());
+        assert!(v["refused"].as_u64() == Some(0), "{v}");
+        let joined = cl("emp_newjoin", json!({"from": "2026-01-01", "unitid": "7"}));
+        let codes: Vec<&str> = joined["employee"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{joined}"))
+            .iter()
+            .map(|e| e["co_id"].as_str().unwrap())
+            .collect();
+        assert_eq!(codes, ["N00001", "N00002"], "{joined}");
+        let relieved = cl(
+            "emp_relieving",
+            json!({"from": "2026-01-01", "unitid": "7"}),
+        );
+        assert_eq!(
+            relieved["employee"].as_array().map(Vec::len),
+            Some(1),
+            "{relieved}"
+        );
+        assert_eq!(relieved["employee"][0]["co_id"], "N00002", "{relieved}");
+        let c = cost(&s, || {
+            cl("emp_newjoin", json!({"from": "2026-01-01", "unitid": "7"}));
+            cl(
+                "emp_relieving",
+                json!({"from": "2026-01-01", "unitid": "7"}),
+            );
+        });
+        costs.push(c);
+    }
+    assert!(
+        costs[1] <= costs[0] + 2,
+        "records read with 20 and with 1500 older employees: {costs:?}"
+    );
+}

@@ -41,6 +41,52 @@ impl Record for Holiday {
 /// Attendance day (yyyy-mm-dd) ‖ 0 ‖ punch key: the punches of one attendance day.
 pub const PUNCHES_BY_DAY: &str = "punches_by_day";
 
+/// Joining day (yyyy-mm-dd) ‖ 0 ‖ employee code: `emp_newjoin` reads the employees who joined
+/// from a day on, not the roll (schema 7).
+pub const EMPLOYEES_BY_DOJ: &str = "employees_by_doj";
+/// Relieving day ‖ 0 ‖ code, for relieved employees only (`emp_relieving`).
+pub const EMPLOYEES_BY_DOR: &str = "employees_by_dor";
+/// Last change (`time_key`) ‖ code (`emp_edited`).
+pub const EMPLOYEES_BY_EDIT: &str = "employees_by_edit";
+
+/// An employee's entries in the three date indexes.
+pub fn employee_entries(e: &Employee) -> Vec<(&'static str, Vec<u8>)> {
+    let day = |d: chrono::NaiveDate| d.format("%Y-%m-%d").to_string();
+    let mut out = vec![
+        (
+            EMPLOYEES_BY_DOJ,
+            crate::store::key(&[day(e.doj).as_bytes(), e.code.as_bytes()]),
+        ),
+        (
+            EMPLOYEES_BY_EDIT,
+            [
+                super::identity::time_key(e.updated_unix).as_slice(),
+                e.code.as_bytes(),
+            ]
+            .concat(),
+        ),
+    ];
+    if let Some(r) = &e.relieving {
+        out.push((
+            EMPLOYEES_BY_DOR,
+            crate::store::key(&[day(r.date).as_bytes(), e.code.as_bytes()]),
+        ));
+    }
+    out
+}
+
+/// Schema 6 → 7: the date indexes of the employees already on the roll.
+pub fn build_employee_indexes(store: &crate::store::Store) -> crate::store::Result<()> {
+    let mut out = super::rebuild::Rebuild::new(store);
+    for r in store.scan_iter::<Employee>(b"")? {
+        let (_, e) = r?;
+        for (tree, key) in employee_entries(&e) {
+            out.index(tree, key)?;
+        }
+    }
+    out.finish()
+}
+
 pub fn tables() -> Vec<TableInfo> {
     vec![
         crate::table!(Employee),
@@ -50,6 +96,9 @@ pub fn tables() -> Vec<TableInfo> {
         crate::table!(Shift),
         crate::table!(Holiday),
         crate::index_table!(PUNCHES_BY_DAY),
+        crate::index_table!(EMPLOYEES_BY_DOJ),
+        crate::index_table!(EMPLOYEES_BY_DOR),
+        crate::index_table!(EMPLOYEES_BY_EDIT),
     ]
 }
 
@@ -89,5 +138,70 @@ mod tests {
         });
         let back: Employee = codec::decode(&codec::encode(&e)).unwrap();
         assert_eq!(back, e);
+    }
+
+    #[test]
+    fn a_schema_6_store_gets_the_roll_date_indexes() {
+        use super::{EMPLOYEES_BY_DOJ, EMPLOYEES_BY_DOR, EMPLOYEES_BY_EDIT};
+        use crate::store::{schema, Op, Record, Store, StoreOptions};
+        let day = |m, d| NaiveDate::from_ymd_opt(2026, m, d).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let store = Store::open(dir.path(), StoreOptions::default()).unwrap();
+            let mut relieved = Employee::new("B2", "Meena", Sex::F, day(1, 5));
+            relieved.relieving = Some(Relieving {
+                date: day(3, 1),
+                reason: "moved".into(),
+            });
+            relieved.updated_unix = 1_700_000_500;
+            let mut joined = Employee::new("A1", "Ravi", Sex::M, day(2, 10));
+            joined.updated_unix = 1_700_000_100;
+            let mut ops: Vec<Op> = [relieved, joined]
+                .iter()
+                .map(|e| Op {
+                    tree: Employee::TREE.into(),
+                    key: e.code.as_bytes().to_vec(),
+                    value: Some(codec::encode(e)),
+                })
+                .collect();
+            let mut meta = schema::current(&store).unwrap().unwrap();
+            meta.version = 6;
+            ops.push(Op {
+                tree: "meta".into(),
+                key: b"schema".to_vec(),
+                value: Some(codec::encode(&meta)),
+            });
+            store.apply(&ops).unwrap();
+            store.flush_blocking().unwrap();
+        }
+        let store = Store::open(dir.path(), StoreOptions::default()).unwrap();
+        assert_eq!(
+            schema::current(&store).unwrap().unwrap().version,
+            schema::SCHEMA_VERSION
+        );
+        let keys = |tree: &str| -> Vec<Vec<u8>> {
+            store
+                .engine()
+                .scan(tree, b"")
+                .unwrap()
+                .map(|r| r.unwrap().0)
+                .collect()
+        };
+        assert_eq!(
+            keys(EMPLOYEES_BY_DOJ),
+            vec![b"2026-01-05\0B2".to_vec(), b"2026-02-10\0A1".to_vec()],
+            "by joining day"
+        );
+        assert_eq!(keys(EMPLOYEES_BY_DOR), vec![b"2026-03-01\0B2".to_vec()]);
+        let edits: Vec<Vec<u8>> = keys(EMPLOYEES_BY_EDIT)
+            .iter()
+            .map(|k| k[8..].to_vec())
+            .collect();
+        assert_eq!(
+            edits,
+            vec![b"A1".to_vec(), b"B2".to_vec()],
+            "by last change"
+        );
+        assert!(schema::check(&store).unwrap().ok());
     }
 }
