@@ -143,10 +143,13 @@ pub fn delete_image(
     Ok(img)
 }
 
-/// How many photos each task has (for lists).
+/// How many photos each task has (for lists): its keys counted, no record decoded (a task
+/// has at most `MAX_IMAGES_PER_TASK`).
 pub fn count(svc: &Services, task: TaskId) -> usize {
+    use crate::store::Record;
     svc.store
-        .scan::<TaskImage>(&task.key())
-        .map(|v| v.len())
+        .engine()
+        .scan(TaskImage::TREE, &task.key())
+        .map(|it| it.filter(|r| r.is_ok()).count())
         .unwrap_or(0)
 }
