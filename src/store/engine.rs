@@ -27,12 +27,6 @@ pub trait Engine: Send + Sync + 'static {
     fn range(&self, tree: &str, start: &[u8], end: &[u8]) -> Result<KvIter<'_>, StoreError>;
     /// Applies every op or none (one transaction across the trees involved).
     fn apply(&self, ops: &[Op]) -> Result<(), StoreError>;
-    /// `apply`, told which ops put a key known to be absent before (`fresh[i]`; missing
-    /// entries: not known). A write-ahead engine skips reading those keys' previous values.
-    fn apply_known(&self, ops: &[Op], fresh: &[bool]) -> Result<(), StoreError> {
-        let _ = fresh;
-        self.apply(ops)
-    }
     /// Makes everything applied so far durable.
     fn flush(&self) -> Result<(), StoreError>;
     fn tree_names(&self) -> Vec<String>;

@@ -23,7 +23,7 @@ pub mod tables;
 pub mod versions;
 pub mod wal;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -182,7 +182,6 @@ impl Store {
             store: self.clone(),
             _guard: guard,
             pending: HashMap::new(),
-            fresh: HashSet::new(),
             undo: None,
         }
     }
@@ -233,8 +232,6 @@ pub struct Tx {
     store: Store,
     _guard: OwnedMutexGuard<()>,
     pending: HashMap<(String, Vec<u8>), Option<Vec<u8>>>,
-    /// Keys staged by `index_new`: absent from the store before this Tx (see `index_new`).
-    fresh: HashSet<(String, Vec<u8>)>,
     /// Previous staged state of each key changed since the first savepoint (None = not logging).
     undo: Option<Vec<UndoEntry>>,
 }
@@ -328,16 +325,6 @@ impl Tx {
         self.put_raw(tree, key, codec::INDEX_VALUE.to_vec());
     }
 
-    /// `index` for a key the caller knows is not in the store (it names a record that has no
-    /// such entry yet): the write-ahead log then skips reading its previous value. Text index
-    /// entries are ~one per character, so that read was most of a new task's commit. A key
-    /// that was there after all only matters if this very change is undone after a crash
-    /// (the entry would be removed with it).
-    pub fn index_new(&mut self, tree: &str, key: &[u8]) {
-        self.index(tree, key);
-        self.fresh.insert((tree.to_string(), key.to_vec()));
-    }
-
     pub fn is_empty(&self) -> bool {
         self.pending.is_empty()
     }
@@ -348,7 +335,6 @@ impl Tx {
             store,
             _guard,
             pending,
-            fresh,
             ..
         } = self;
         if pending.is_empty() {
@@ -357,26 +343,13 @@ impl Tx {
             drop(_guard);
             return store.durable().await;
         }
-        let mut known = Vec::new();
-        if !fresh.is_empty() {
-            known.reserve(pending.len());
-        }
         let mut ops: Vec<Op> = pending
             .into_iter()
-            .map(|(k, value)| {
-                if !fresh.is_empty() {
-                    known.push(value.is_some() && fresh.contains(&k));
-                }
-                Op {
-                    tree: k.0,
-                    key: k.1,
-                    value,
-                }
-            })
+            .map(|((tree, key), value)| Op { tree, key, value })
             .collect();
         // Domain changes get their outbox entries in this same apply, numbered under the lock.
         outbox::stage(store.0.engine.as_ref(), &mut ops)?;
-        store.0.engine.apply_known(&ops, &known)?;
+        store.0.engine.apply(&ops)?;
         store.0.versions.bump(ops.iter().map(|o| o.tree.as_str()));
         drop(_guard);
         store.durable().await

@@ -51,9 +51,6 @@ impl Engine for Counted {
     fn apply(&self, ops: &[Op]) -> Result<(), StoreError> {
         self.0.apply(ops)
     }
-    fn apply_known(&self, ops: &[Op], fresh: &[bool]) -> Result<(), StoreError> {
-        self.0.apply_known(ops, fresh)
-    }
     fn flush(&self) -> Result<(), StoreError> {
         self.0.flush()
     }

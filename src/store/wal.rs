@@ -591,23 +591,17 @@ impl WalEngine {
     }
 
     /// A multi-op change: its intent, then the ops, readers held off meanwhile.
-    fn apply_many(&self, lsn: u64, ops: &[Op], fresh: &[bool]) -> Result<(), StoreError> {
+    fn apply_many(&self, lsn: u64, ops: &[Op]) -> Result<(), StoreError> {
         let _w = self
             .visible
             .write()
             .expect("write-ahead log visibility poisoned");
         let mut before = Vec::with_capacity(ops.len());
-        for (i, op) in ops.iter().enumerate() {
-            // A key the caller knows is new was absent: undoing it is removing it.
-            let value = if fresh.get(i) == Some(&true) {
-                None
-            } else {
-                self.sled.get(&op.tree, &op.key)?
-            };
+        for op in ops {
             before.push(Op {
                 tree: op.tree.clone(),
                 key: op.key.clone(),
-                value,
+                value: self.sled.get(&op.tree, &op.key)?,
             });
         }
         let mut rec = Vec::new();
@@ -754,10 +748,6 @@ impl Engine for WalEngine {
     }
 
     fn apply(&self, ops: &[Op]) -> Result<(), StoreError> {
-        self.apply_known(ops, &[])
-    }
-
-    fn apply_known(&self, ops: &[Op], fresh: &[bool]) -> Result<(), StoreError> {
         if ops.is_empty() {
             return Ok(());
         }
@@ -780,7 +770,7 @@ impl Engine for WalEngine {
                 },
             )?;
         } else {
-            self.apply_many(lsn, ops, fresh)?;
+            self.apply_many(lsn, ops)?;
         }
         p.next_lsn += 1;
         encode(&mut p.buf, lsn, ops);

@@ -169,9 +169,8 @@ fn text_index(tx: &mut Tx, old: Option<&Task>, new: Option<&Task>) {
     for k in was.difference(&now) {
         tx.delete_raw(TASKS_BY_TEXT, k);
     }
-    // Each entry names this task (gram ‖ its list order ‖ id): one not in its old set is new.
     for k in now.difference(&was) {
-        tx.index_new(TASKS_BY_TEXT, k);
+        tx.index(TASKS_BY_TEXT, k);
     }
 }
 
