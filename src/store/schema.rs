@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use super::{codec, tables, Record, Result, Store, StoreError};
 
 /// Bump when a migration is added below.
-pub const SCHEMA_VERSION: u32 = 7;
+pub const SCHEMA_VERSION: u32 = 6;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SchemaMeta {
@@ -32,9 +32,7 @@ const MIGRATIONS: &[Migration] = &[
     // 4 → 5: a task list narrowed to a status, and each status group, is one key range; gateway
     // callbacks by time (admin list, expiry sweep).
     tables::work::build_status_index,
-    // 5 → 6: `q` of a task list reads the text index (grams of titles and descriptions).
-    tables::work::build_text_index,
-    // 6 → 7: the HR lists by joining, relieving and edit date read date indexes of the roll.
+    // 5 → 6: the HR lists by joining, relieving and edit date read date indexes of the roll.
     tables::attendance::build_employee_indexes,
 ];
 

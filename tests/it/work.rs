@@ -10,7 +10,6 @@ mod app;
 mod images;
 mod org;
 mod reports;
-mod search;
 mod tasks;
 
 fn ok(a: &Answer, want: u16) -> Value {

@@ -17,7 +17,6 @@ use crate::domain::work::Paging;
 use crate::service::identity::{self as ident, next_id};
 use crate::service::transfer::Table;
 use crate::store::counters;
-use crate::store::tables::text::{self, Intersect, Postings};
 use crate::store::tables::work::{
     assignee_entries, count_assignee_open, count_status, day_key, facet_entries, order_key,
     session_entries, status_entries, status_prefix, task_figures, workers, Facet, COUNT_ALL,
@@ -25,7 +24,6 @@ use crate::store::tables::work::{
     TASKS_BY_WORKER, TASKS_RUNNING,
 };
 use crate::store::tables::work::{done_key, work_day_keys, TASKS_BY_DONE, TASKS_BY_WORK_DAY};
-use crate::store::tables::work::{text_entries, TASKS_BY_TEXT};
 use crate::store::{Store, Tx};
 
 use super::{length, not_found, require, today};
@@ -153,27 +151,6 @@ fn report_indexes(tx: &mut Tx, old: Option<&Task>, new: Option<&Task>) {
     }
 }
 
-/// Keeps the text index in step (only the grams that changed); `new` None = deleted.
-fn text_index(tx: &mut Tx, old: Option<&Task>, new: Option<&Task>) {
-    let same = |o: &Task, n: &Task| {
-        o.title == n.title && o.description == n.description && o.date == n.date
-    };
-    if let (Some(o), Some(n)) = (old, new) {
-        if same(o, n) {
-            // Most updates (status, assignee) leave the text alone: no grams computed.
-            return;
-        }
-    }
-    let was = old.map(text_entries).unwrap_or_default();
-    let now = new.map(text_entries).unwrap_or_default();
-    for k in was.difference(&now) {
-        tx.delete_raw(TASKS_BY_TEXT, k);
-    }
-    for k in now.difference(&was) {
-        tx.index(TASKS_BY_TEXT, k);
-    }
-}
-
 /// Writes a task and keeps its indexes and counters in step with what changed.
 fn put(tx: &mut Tx, old: Option<&Task>, new: &Task) -> Result<()> {
     let assignee = |t: Option<&Task>| t.and_then(|t| t.assignee);
@@ -244,7 +221,6 @@ fn put(tx: &mut Tx, old: Option<&Task>, new: &Task) -> Result<()> {
     for (tree, k) in now.iter().filter(|e| !was.contains(e)) {
         tx.index(tree, k);
     }
-    text_index(tx, old, Some(new));
     let (was, now) = (old.map(task_figures).unwrap_or_default(), task_figures(new));
     if was != now {
         for k in &was {
@@ -390,7 +366,6 @@ pub fn delete_task(tx: &mut Tx, actor: &User, id: TaskId) -> Result<Task> {
     }
     tx.delete_raw(TASKS_BY_ORDER, &order_key(&t));
     report_indexes(tx, Some(&t), None);
-    text_index(tx, Some(&t), None);
     for u in workers(&t) {
         tx.delete_raw(TASKS_BY_WORKER, &running_key(u, id));
     }
@@ -437,22 +412,6 @@ fn source(status: Option<TaskStatus>, facet: Option<Facet>) -> (&'static str, Ve
     }
 }
 
-/// The order keys (`order_key`) of the filter's days: `[start, end)`, later days first.
-fn day_bounds(f: &TaskFilter) -> (Vec<u8>, Vec<u8>) {
-    let start = f.to.map(|d| day_key(d).to_vec()).unwrap_or_default();
-    let end = f
-        .from
-        .and_then(|d| d.pred_opt())
-        .map(|d| day_key(d).to_vec())
-        .unwrap_or_else(|| vec![0xff; 13]);
-    (start, end)
-}
-
-/// The task id at the end of an order key.
-fn order_id(k: &[u8]) -> Option<TaskId> {
-    Some(TaskId(!u64::from_be_bytes(k.get(4..12)?.try_into().ok()?)))
-}
-
 /// The ids of one source's tasks in list order, from the filter's last day back to its first
 /// (keys only: nothing is read until the caller loads a task).
 fn ids_in_order<'a>(
@@ -460,7 +419,12 @@ fn ids_in_order<'a>(
     f: &TaskFilter,
     (tree, prefix): (&'static str, Vec<u8>),
 ) -> Result<impl Iterator<Item = Result<TaskId>> + 'a> {
-    let (start, end) = day_bounds(f);
+    let start = f.to.map(|d| day_key(d).to_vec()).unwrap_or_default();
+    let end = f
+        .from
+        .and_then(|d| d.pred_opt())
+        .map(|d| day_key(d).to_vec())
+        .unwrap_or_else(|| vec![0xff; 13]);
     let at = prefix.len();
     Ok(store
         .engine()
@@ -547,52 +511,6 @@ fn plan(store: &Store, f: &TaskFilter) -> Result<Plan> {
     Ok(best)
 }
 
-/// The ids of the tasks that may match a filter with a text query, in list order: the
-/// intersection of the query's posting lists (`tables::text`) with the plan's status or facet
-/// range and every other facet the filter names, within its days (keys only). The work follows
-/// the shortest list, whatever the store holds. `exact`: every id matches (a query of at most
-/// three chars and no category), so the ids count the total without reading a task.
-struct TextCandidates<'a> {
-    ids: Box<dyn Iterator<Item = Result<TaskId>> + 'a>,
-    exact: bool,
-}
-
-fn text_candidates<'a>(
-    store: &'a Store,
-    f: &TaskFilter,
-    p: &Plan,
-) -> Result<Option<TextCandidates<'a>>> {
-    let Some(q) = f.q.as_deref().and_then(text::query) else {
-        return Ok(None);
-    };
-    let exact = q.exact && f.category.is_none();
-    let (lo, hi) = day_bounds(f);
-    let mut cursors = text::cursors(store, TASKS_BY_TEXT, q, &lo, &hi)?;
-    let (tree, prefix) = source(f.status, p.facet);
-    if tree != TASKS_BY_ORDER {
-        cursors.push(Box::new(Postings::new(store, tree, prefix, hi.clone())));
-    }
-    for fc in named_facets(f)
-        .into_iter()
-        .filter(|fc| Some(*fc) != p.facet)
-    {
-        cursors.push(Box::new(Postings::new(
-            store,
-            TASKS_BY_FACET,
-            fc.prefix(),
-            hi.clone(),
-        )));
-    }
-    let ids = Intersect::new(cursors, lo).filter_map(|r| match r {
-        Ok(k) => order_id(&k).map(Ok),
-        Err(e) => Some(Err(e.into())),
-    });
-    Ok(Some(TextCandidates {
-        ids: Box::new(ids),
-        exact,
-    }))
-}
-
 /// Every task matching `f`, in list order, read through the narrowest index range the filter
 /// names (no sort).
 pub fn matching(store: &Store, f: &TaskFilter) -> Result<Vec<Task>> {
@@ -600,12 +518,8 @@ pub fn matching(store: &Store, f: &TaskFilter) -> Result<Vec<Task>> {
     if p.count == 0 {
         return Ok(Vec::new());
     }
-    let ids: Box<dyn Iterator<Item = Result<TaskId>> + '_> = match text_candidates(store, f, &p)? {
-        Some(c) => c.ids,
-        None => Box::new(ids_in_order(store, f, source(f.status, p.facet))?),
-    };
     let mut out = Vec::new();
-    for t in load_all(store, ids) {
+    for t in load_all(store, ids_in_order(store, f, source(f.status, p.facet))?) {
         let t = t?;
         if f.matches(&t) {
             out.push(t);
@@ -623,9 +537,6 @@ fn page_of(store: &Store, f: &TaskFilter, paging: Paging) -> Result<(Vec<Task>, 
     if p.count == 0 {
         return Ok((Vec::new(), 0));
     }
-    if let Some(c) = text_candidates(store, f, &p)? {
-        return text_page(store, f, paging, c);
-    }
     let ids = ids_in_order(store, f, source(f.status, p.facet))?;
     if p.exact {
         let total = p.count as usize;
@@ -638,40 +549,6 @@ fn page_of(store: &Store, f: &TaskFilter, paging: Paging) -> Result<(Vec<Task>, 
     let mut page = Vec::new();
     let mut seen = 0usize;
     for t in load_all(store, ids) {
-        let t = t?;
-        if !f.matches(&t) {
-            continue;
-        }
-        if window.contains(&seen) {
-            page.push(t);
-        }
-        seen += 1;
-    }
-    Ok((page, seen))
-}
-
-/// A page of a text query's candidates: when they are exact, only the page's tasks are read
-/// (the rest are counted as keys); otherwise each candidate is read and verified.
-fn text_page(
-    store: &Store,
-    f: &TaskFilter,
-    paging: Paging,
-    c: TextCandidates<'_>,
-) -> Result<(Vec<Task>, usize)> {
-    let window = paging.window(usize::MAX);
-    let mut page = Vec::new();
-    let mut seen = 0usize;
-    if c.exact {
-        for id in c.ids {
-            let id = id?;
-            if window.contains(&seen) {
-                page.extend(store.get::<Task>(&id.key())?);
-            }
-            seen += 1;
-        }
-        return Ok((page, seen));
-    }
-    for t in load_all(store, c.ids) {
         let t = t?;
         if !f.matches(&t) {
             continue;
@@ -934,7 +811,3 @@ impl NameCache {
             .clone()
     }
 }
-
-#[cfg(test)]
-#[path = "tasks_search_tests.rs"]
-mod search_tests;

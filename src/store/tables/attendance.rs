@@ -42,7 +42,7 @@ impl Record for Holiday {
 pub const PUNCHES_BY_DAY: &str = "punches_by_day";
 
 /// Joining day (yyyy-mm-dd) ‖ 0 ‖ employee code: `emp_newjoin` reads the employees who joined
-/// from a day on, not the roll (schema 7).
+/// from a day on, not the roll (schema 6).
 pub const EMPLOYEES_BY_DOJ: &str = "employees_by_doj";
 /// Relieving day ‖ 0 ‖ code, for relieved employees only (`emp_relieving`).
 pub const EMPLOYEES_BY_DOR: &str = "employees_by_dor";
@@ -75,7 +75,7 @@ pub fn employee_entries(e: &Employee) -> Vec<(&'static str, Vec<u8>)> {
     out
 }
 
-/// Schema 6 → 7: the date indexes of the employees already on the roll.
+/// Schema 5 → 6: the date indexes of the employees already on the roll.
 pub fn build_employee_indexes(store: &crate::store::Store) -> crate::store::Result<()> {
     let mut out = super::rebuild::Rebuild::new(store);
     for r in store.scan_iter::<Employee>(b"")? {
@@ -141,7 +141,7 @@ mod tests {
     }
 
     #[test]
-    fn a_schema_6_store_gets_the_roll_date_indexes() {
+    fn a_schema_5_store_gets_the_roll_date_indexes() {
         use super::{EMPLOYEES_BY_DOJ, EMPLOYEES_BY_DOR, EMPLOYEES_BY_EDIT};
         use crate::store::{schema, Op, Record, Store, StoreOptions};
         let day = |m, d| NaiveDate::from_ymd_opt(2026, m, d).unwrap();
@@ -165,7 +165,7 @@ mod tests {
                 })
                 .collect();
             let mut meta = schema::current(&store).unwrap().unwrap();
-            meta.version = 6;
+            meta.version = 5;
             ops.push(Op {
                 tree: "meta".into(),
                 key: b"schema".to_vec(),

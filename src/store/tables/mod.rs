@@ -12,7 +12,6 @@ pub mod rebuild;
 pub mod scale;
 pub mod security;
 pub mod terminals;
-pub mod text;
 pub mod work;
 
 pub struct TableInfo {

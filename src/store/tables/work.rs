@@ -53,9 +53,6 @@ pub const TASKS_RUNNING: &str = "work_tasks_running";
 /// (a closed session on every day it spans, an open one on its start day; open ones are in
 /// `TASKS_RUNNING` too). Reports find the tasks worked in a period through it.
 pub const TASKS_BY_WORK_DAY: &str = "work_tasks_by_work_day";
-/// `text` index (gram ‖ `order_key`) of each task's title and description: `q` of Get Task
-/// List reads the tasks containing it through their grams' posting lists, in list order.
-pub const TASKS_BY_TEXT: &str = "work_tasks_by_text";
 /// lower-case business code.
 pub const BUSINESSES_BY_CODE: &str = "org_businesses_by_code";
 /// lower-case project code.
@@ -109,23 +106,6 @@ pub fn work_day_keys(t: &Task) -> std::collections::BTreeSet<Vec<u8>> {
         }
     }
     out
-}
-
-/// A task's keys in `TASKS_BY_TEXT`.
-pub fn text_entries(t: &Task) -> std::collections::BTreeSet<Vec<u8>> {
-    super::text::entries(&[&t.title, &t.description], &order_key(t))
-}
-
-/// Schema 6: the text index for existing tasks.
-pub fn build_text_index(store: &crate::store::Store) -> crate::store::Result<()> {
-    let mut out = super::rebuild::Rebuild::new(store);
-    for r in store.scan_iter::<Task>(b"")? {
-        let (_, t) = r?;
-        for k in text_entries(&t) {
-            out.index(TASKS_BY_TEXT, k)?;
-        }
-    }
-    out.finish()
 }
 
 /// Schema 4: the report indexes (done by completion time, worked by day) for existing tasks.
@@ -484,7 +464,6 @@ pub fn tables() -> Vec<TableInfo> {
         crate::index_table!(SESSIONS_BY_END),
         crate::index_table!(TASKS_BY_FACET),
         crate::index_table!(TASKS_BY_STATUS),
-        crate::index_table!(TASKS_BY_TEXT),
         crate::index_table!(TICKETS_BY_USER),
     ]
 }
