@@ -1,6 +1,6 @@
 //! Time rules: instants are UTC; "today" is the site's local day.
 
-use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, NaiveDateTime, Timelike, Utc};
 
 /// The site's fixed offset (estates in Indonesia and India keep no daylight saving).
 pub fn site_offset(minutes: i32) -> FixedOffset {
@@ -11,6 +11,25 @@ pub fn site_offset(minutes: i32) -> FixedOffset {
 /// The site's local calendar day of an instant.
 pub fn local_day(at: DateTime<Utc>, offset_minutes: i32) -> NaiveDate {
     at.with_timezone(&site_offset(offset_minutes)).date_naive()
+}
+
+/// `YYYY-MM-DD`, what `%Y-%m-%d` gives for the years a site sees, without parsing a format
+/// string each time (index keys and the hot answers render many).
+pub fn ymd(d: NaiveDate) -> String {
+    format!("{:04}-{:02}-{:02}", d.year(), d.month(), d.day())
+}
+
+/// `YYYY-MM-DD<sep>HH:MM:SS`.
+pub fn ymd_hms(t: NaiveDateTime, sep: char) -> String {
+    format!(
+        "{:04}-{:02}-{:02}{sep}{:02}:{:02}:{:02}",
+        t.year(),
+        t.month(),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
 }
 
 #[cfg(test)]

@@ -123,7 +123,7 @@ pub fn punch_key(employee: &str, at_unix: i64, id: u64) -> Vec<u8> {
 }
 
 fn day_text(d: NaiveDate) -> String {
-    d.format("%Y-%m-%d").to_string()
+    crate::domain::time::ymd(d)
 }
 
 pub fn punch(

@@ -1,13 +1,14 @@
 //! What the punches look like from outside: the JSON of Attendance Today, Shift Today and
 //! coordinate history, the console's morning view, and the `attendance` export.
 
-use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, Timelike};
+use chrono::{Duration, NaiveDate, NaiveDateTime};
 use serde::Serialize;
 use serde_json::{json, Value};
 
 use crate::domain::attendance::{Direction, Flag, Punch, PunchState};
 use crate::domain::hr::Employee;
 use crate::domain::shift::Shift;
+use crate::domain::time::{ymd, ymd_hms};
 use crate::store::Store;
 
 use super::attendance::{
@@ -94,25 +95,6 @@ impl FlagView {
             speed_kmh,
         }
     }
-}
-
-/// `YYYY-MM-DD` (what `%Y-%m-%d` gives for the years a site sees), without parsing a format
-/// string on every punch rendered.
-fn ymd(d: NaiveDate) -> String {
-    format!("{:04}-{:02}-{:02}", d.year(), d.month(), d.day())
-}
-
-/// `YYYY-MM-DD<sep>HH:MM:SS`.
-fn ymd_hms(t: NaiveDateTime, sep: char) -> String {
-    format!(
-        "{:04}-{:02}-{:02}{sep}{:02}:{:02}:{:02}",
-        t.year(),
-        t.month(),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    )
 }
 
 pub fn rfc3339(unix: i64) -> String {

@@ -12,7 +12,8 @@ use crate::domain::hr::{
 };
 use crate::domain::identity::User;
 use crate::domain::ids::UserId;
-use crate::store::tables::attendance::employee_entries;
+pub use crate::store::tables::attendance::EmployeesBy;
+use crate::store::tables::attendance::{employee_code_of, employee_entries};
 use crate::store::{self, Store, Tx};
 
 use super::{Result, ServiceError, Services};
@@ -47,46 +48,18 @@ pub fn employees(store: &Store) -> Result<Vec<Employee>> {
         .collect())
 }
 
-/// Employees by one of their date indexes (`employee_entries`), from `from` on, in index order
-/// (date, then code): the entries past `from` are read, not the roll.
+/// Employees by one of their date indexes (`employee_entries`), from `by`'s start on, in index
+/// order (date, then code): the entries past the start are read, not the roll.
 pub fn employees_since(store: &Store, by: EmployeesBy) -> Result<Vec<Employee>> {
-    use crate::store::tables::attendance::{EMPLOYEES_BY_DOJ, EMPLOYEES_BY_DOR, EMPLOYEES_BY_EDIT};
-    let (tree, start, code_at): (&str, Vec<u8>, fn(&[u8]) -> &[u8]) = match by {
-        EmployeesBy::Joined(d) => (EMPLOYEES_BY_DOJ, day_start(d), after_zero),
-        EmployeesBy::Relieved(d) => (EMPLOYEES_BY_DOR, day_start(d), after_zero),
-        EmployeesBy::EditedSince(t) => (
-            EMPLOYEES_BY_EDIT,
-            crate::store::tables::identity::time_key(t).to_vec(),
-            |k| k.get(8..).unwrap_or(&[]),
-        ),
-    };
+    let (tree, start) = by.start();
     let mut out = Vec::new();
     for r in store.engine().range(tree, &start, &[0xff; 9])? {
         let (k, _) = r?;
-        if let Some(e) = store.get::<Employee>(code_at(&k))? {
+        if let Some(e) = store.get::<Employee>(employee_code_of(tree, &k))? {
             out.push(e);
         }
     }
     Ok(out)
-}
-
-/// Which date index `employees_since` reads, and from when.
-#[derive(Debug, Clone, Copy)]
-pub enum EmployeesBy {
-    Joined(NaiveDate),
-    Relieved(NaiveDate),
-    /// Changed at or after this instant (unix seconds).
-    EditedSince(i64),
-}
-
-fn day_start(d: NaiveDate) -> Vec<u8> {
-    d.format("%Y-%m-%d").to_string().into_bytes()
-}
-
-fn after_zero(k: &[u8]) -> &[u8] {
-    k.iter()
-        .position(|b| *b == 0)
-        .map_or(&[][..], |i| &k[i + 1..])
 }
 
 pub fn today(svc: &Services) -> NaiveDate {
@@ -278,15 +251,11 @@ pub fn upsert_employee(
 fn write(tx: &mut Tx, old: Option<&Employee>, e: &Employee) {
     let was = old.map(employee_entries).unwrap_or_default();
     let now = employee_entries(e);
-    for (tree, key) in &was {
-        if !now.contains(&(tree, key.clone())) {
-            tx.delete_raw(tree, key);
-        }
+    for (tree, key) in was.iter().filter(|e| !now.contains(e)) {
+        tx.delete_raw(tree, key);
     }
-    for (tree, key) in &now {
-        if !was.contains(&(tree, key.clone())) {
-            tx.index(tree, key);
-        }
+    for (tree, key) in now.iter().filter(|e| !was.contains(e)) {
+        tx.index(tree, key);
     }
     tx.put(e.code.as_bytes(), e);
 }

@@ -73,8 +73,8 @@ struct Inner {
     writer: Arc<Mutex<()>>,
     blobs: Blobs,
     dir: PathBuf,
-    /// Data versions per tree (hashed into slots), bumped after every apply: shared answers
-    /// are keyed by the versions of the trees they read (service::answers).
+    /// Data versions per tree, bumped after every apply: shared answers (service::answers)
+    /// and hot records (`get_hot`) are keyed by the versions of the trees they read.
     versions: versions::Versions,
     /// Decoded sign-in records, good while their tree's version holds (see `get_hot`).
     hot: hot::HotCache,

@@ -79,6 +79,25 @@ pub fn migrate(store: &Store) -> Result<()> {
     store.flush_blocking()
 }
 
+/// For the schema steps' tests: a closed store in `dir` holding `ops` and marked as written at
+/// schema `version`, so the next `Store::open` migrates it.
+#[cfg(test)]
+pub(crate) fn write_at_version(dir: &std::path::Path, version: u32, mut ops: Vec<super::Op>) {
+    let opts = super::StoreOptions {
+        cache_bytes: 8 << 20,
+    };
+    let store = Store::open(dir, opts).expect("test store");
+    let mut meta = current(&store).expect("schema").expect("schema record");
+    meta.version = version;
+    ops.push(super::Op {
+        tree: SchemaMeta::TREE.into(),
+        key: META_KEY.to_vec(),
+        value: Some(codec::encode(&meta)),
+    });
+    store.apply(&ops).expect("apply");
+    store.flush_blocking().expect("flush");
+}
+
 #[derive(Debug, Default, Serialize)]
 pub struct CheckReport {
     pub schema_version: u32,

@@ -51,7 +51,7 @@ pub const EMPLOYEES_BY_EDIT: &str = "employees_by_edit";
 
 /// An employee's entries in the three date indexes.
 pub fn employee_entries(e: &Employee) -> Vec<(&'static str, Vec<u8>)> {
-    let day = |d: chrono::NaiveDate| d.format("%Y-%m-%d").to_string();
+    let day = crate::domain::time::ymd;
     let mut out = vec![
         (
             EMPLOYEES_BY_DOJ,
@@ -73,6 +73,39 @@ pub fn employee_entries(e: &Employee) -> Vec<(&'static str, Vec<u8>)> {
         ));
     }
     out
+}
+
+/// Which date index of the roll a list reads, and from when.
+#[derive(Debug, Clone, Copy)]
+pub enum EmployeesBy {
+    Joined(chrono::NaiveDate),
+    Relieved(chrono::NaiveDate),
+    /// Changed at or after this instant (unix seconds).
+    EditedSince(i64),
+}
+
+impl EmployeesBy {
+    /// The index and the key where its entries from `self` on begin.
+    pub fn start(self) -> (&'static str, Vec<u8>) {
+        let day = |d| crate::domain::time::ymd(d).into_bytes();
+        match self {
+            EmployeesBy::Joined(d) => (EMPLOYEES_BY_DOJ, day(d)),
+            EmployeesBy::Relieved(d) => (EMPLOYEES_BY_DOR, day(d)),
+            EmployeesBy::EditedSince(t) => {
+                (EMPLOYEES_BY_EDIT, super::identity::time_key(t).to_vec())
+            }
+        }
+    }
+}
+
+/// The employee code an entry of one of the date indexes names (see `employee_entries`).
+pub fn employee_code_of<'k>(tree: &str, key: &'k [u8]) -> &'k [u8] {
+    if tree == EMPLOYEES_BY_EDIT {
+        return key.get(8..).unwrap_or(&[]);
+    }
+    key.iter()
+        .position(|b| *b == 0)
+        .map_or(&[][..], |i| &key[i + 1..])
 }
 
 /// Schema 5 → 6: the date indexes of the employees already on the roll.
@@ -146,47 +179,29 @@ mod tests {
         use crate::store::{schema, Op, Record, Store, StoreOptions};
         let day = |m, d| NaiveDate::from_ymd_opt(2026, m, d).unwrap();
         let dir = tempfile::tempdir().unwrap();
-        {
-            let store = Store::open(dir.path(), StoreOptions::default()).unwrap();
-            let mut relieved = Employee::new("B2", "Meena", Sex::F, day(1, 5));
-            relieved.relieving = Some(Relieving {
-                date: day(3, 1),
-                reason: "moved".into(),
-            });
-            relieved.updated_unix = 1_700_000_500;
-            let mut joined = Employee::new("A1", "Ravi", Sex::M, day(2, 10));
-            joined.updated_unix = 1_700_000_100;
-            let mut ops: Vec<Op> = [relieved, joined]
-                .iter()
-                .map(|e| Op {
-                    tree: Employee::TREE.into(),
-                    key: e.code.as_bytes().to_vec(),
-                    value: Some(codec::encode(e)),
-                })
-                .collect();
-            let mut meta = schema::current(&store).unwrap().unwrap();
-            meta.version = 5;
-            ops.push(Op {
-                tree: "meta".into(),
-                key: b"schema".to_vec(),
-                value: Some(codec::encode(&meta)),
-            });
-            store.apply(&ops).unwrap();
-            store.flush_blocking().unwrap();
-        }
+        let mut relieved = Employee::new("B2", "Meena", Sex::F, day(1, 5));
+        relieved.relieving = Some(Relieving {
+            date: day(3, 1),
+            reason: "moved".into(),
+        });
+        relieved.updated_unix = 1_700_000_500;
+        let mut joined = Employee::new("A1", "Ravi", Sex::M, day(2, 10));
+        joined.updated_unix = 1_700_000_100;
+        let ops: Vec<Op> = [relieved, joined]
+            .iter()
+            .map(|e| Op {
+                tree: Employee::TREE.into(),
+                key: e.code.as_bytes().to_vec(),
+                value: Some(codec::encode(e)),
+            })
+            .collect();
+        schema::write_at_version(dir.path(), 5, ops);
         let store = Store::open(dir.path(), StoreOptions::default()).unwrap();
         assert_eq!(
             schema::current(&store).unwrap().unwrap().version,
             schema::SCHEMA_VERSION
         );
-        let keys = |tree: &str| -> Vec<Vec<u8>> {
-            store
-                .engine()
-                .scan(tree, b"")
-                .unwrap()
-                .map(|r| r.unwrap().0)
-                .collect()
-        };
+        let keys = |tree: &str| store.index_keys(tree, b"").unwrap();
         assert_eq!(
             keys(EMPLOYEES_BY_DOJ),
             vec![b"2026-01-05\0B2".to_vec(), b"2026-02-10\0A1".to_vec()],

@@ -153,39 +153,32 @@ mod tests {
         let opts = || StoreOptions {
             cache_bytes: 8 << 20,
         };
-        {
-            let store = Store::open(dir.path(), opts()).unwrap();
-            let mut ops = Vec::new();
-            let mut put = |tree: &str, key: Vec<u8>, value: Vec<u8>| {
-                ops.push(Op {
-                    tree: tree.into(),
-                    key,
-                    value: Some(value),
-                })
-            };
-            for (imei, st, seen) in [
-                ("1", DeviceStatus::Pending, Some(5)),
-                ("2", DeviceStatus::Approved, Some(7)),
-                ("3", DeviceStatus::Approved, None),
-            ] {
-                put(
-                    Device::TREE,
-                    imei.as_bytes().to_vec(),
-                    codec::encode(&device(imei, st, seen)),
-                );
-            }
-            for t in [
-                ticket(1, 10, Some(11), TicketStatus::Open),
-                ticket(2, 11, None, TicketStatus::Closed),
-            ] {
-                put(Ticket::TREE, t.id.key().to_vec(), codec::encode(&t));
-            }
-            let mut meta = schema::current(&store).unwrap().unwrap();
-            meta.version = 2;
-            put("meta", b"schema".to_vec(), codec::encode(&meta));
-            store.apply(&ops).unwrap();
-            store.flush_blocking().unwrap();
+        let mut ops = Vec::new();
+        let mut put = |tree: &str, key: Vec<u8>, value: Vec<u8>| {
+            ops.push(Op {
+                tree: tree.into(),
+                key,
+                value: Some(value),
+            })
+        };
+        for (imei, st, seen) in [
+            ("1", DeviceStatus::Pending, Some(5)),
+            ("2", DeviceStatus::Approved, Some(7)),
+            ("3", DeviceStatus::Approved, None),
+        ] {
+            put(
+                Device::TREE,
+                imei.as_bytes().to_vec(),
+                codec::encode(&device(imei, st, seen)),
+            );
         }
+        for t in [
+            ticket(1, 10, Some(11), TicketStatus::Open),
+            ticket(2, 11, None, TicketStatus::Closed),
+        ] {
+            put(Ticket::TREE, t.id.key().to_vec(), codec::encode(&t));
+        }
+        schema::write_at_version(dir.path(), 2, ops);
         let store = Store::open(dir.path(), opts()).unwrap();
         assert_eq!(
             schema::current(&store).unwrap().unwrap().version,

@@ -549,53 +549,42 @@ mod tests {
         let opts = || StoreOptions {
             cache_bytes: 8 << 20,
         };
-        {
-            let store = Store::open(dir.path(), opts()).unwrap();
-            let mut ops: Vec<Op> = [
-                (1, 2, TaskStatus::Open),
-                (2, 5, TaskStatus::Done),
-                (3, 5, TaskStatus::Open),
-            ]
-            .into_iter()
-            .map(|(id, d, s)| {
-                let mut t = task(id, d, s);
-                if s == TaskStatus::Done {
-                    // Worked from day 0 23:00 UTC to day 1 01:00, completed on day 1.
-                    t.completed_unix = Some(86_400 + 3_600);
-                    t.sessions.push(crate::domain::work::tasks::WorkSession {
-                        user: UserId(1),
-                        start_unix: 82_800,
-                        end_unix: Some(86_400 + 3_600),
-                    });
-                }
-                Op {
-                    tree: Task::TREE.into(),
-                    key: TaskId(id).key().to_vec(),
-                    value: Some(codec::encode(&t)),
-                }
-            })
-            .collect();
-            let ev = wablas_event();
-            ops.push(Op {
-                tree: crate::domain::identity::WablasEvent::TREE.into(),
-                key: ev.key(),
-                value: Some(codec::encode(&ev)),
-            });
-            ops.push(Op {
-                tree: crate::domain::identity::TokenRecord::TREE.into(),
-                key: [7u8; 32].to_vec(),
-                value: Some(codec::encode(&token())),
-            });
-            let mut meta = schema::current(&store).unwrap().unwrap();
-            meta.version = 1;
-            ops.push(Op {
-                tree: "meta".into(),
-                key: b"schema".to_vec(),
-                value: Some(codec::encode(&meta)),
-            });
-            store.apply(&ops).unwrap();
-            store.flush_blocking().unwrap();
-        }
+        let mut ops: Vec<Op> = [
+            (1, 2, TaskStatus::Open),
+            (2, 5, TaskStatus::Done),
+            (3, 5, TaskStatus::Open),
+        ]
+        .into_iter()
+        .map(|(id, d, s)| {
+            let mut t = task(id, d, s);
+            if s == TaskStatus::Done {
+                // Worked from day 0 23:00 UTC to day 1 01:00, completed on day 1.
+                t.completed_unix = Some(86_400 + 3_600);
+                t.sessions.push(crate::domain::work::tasks::WorkSession {
+                    user: UserId(1),
+                    start_unix: 82_800,
+                    end_unix: Some(86_400 + 3_600),
+                });
+            }
+            Op {
+                tree: Task::TREE.into(),
+                key: TaskId(id).key().to_vec(),
+                value: Some(codec::encode(&t)),
+            }
+        })
+        .collect();
+        let ev = wablas_event();
+        ops.push(Op {
+            tree: crate::domain::identity::WablasEvent::TREE.into(),
+            key: ev.key(),
+            value: Some(codec::encode(&ev)),
+        });
+        ops.push(Op {
+            tree: crate::domain::identity::TokenRecord::TREE.into(),
+            key: [7u8; 32].to_vec(),
+            value: Some(codec::encode(&token())),
+        });
+        schema::write_at_version(dir.path(), 1, ops);
         let store = Store::open(dir.path(), opts()).unwrap();
         assert_eq!(
             schema::current(&store).unwrap().unwrap().version,
@@ -614,14 +603,7 @@ mod tests {
             2
         );
         // Schema 3: the done task by its completion time, and on both days it was worked.
-        let keys = |tree: &str| -> Vec<Vec<u8>> {
-            store
-                .engine()
-                .scan(tree, b"")
-                .unwrap()
-                .map(|r| r.unwrap().0)
-                .collect()
-        };
+        let keys = |tree: &str| store.index_keys(tree, b"").unwrap();
         let two = TaskId(2).key();
         assert_eq!(
             keys(TASKS_BY_DONE),
