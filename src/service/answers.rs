@@ -65,12 +65,22 @@ pub struct Answers {
     pub stats: AnswerStats,
 }
 
-/// Polled by a render between rows: set once nobody waits for the answer any more.
-pub struct Cancel(Arc<AtomicBool>);
+/// Polled by a render (or a walk, service::walks) between rows: set once nobody waits for the
+/// answer any more.
+pub struct Cancel(Option<Arc<AtomicBool>>);
 
 impl Cancel {
+    /// For callers nobody can leave (the CLI, a test, an index read of one page).
+    pub const NEVER: Cancel = Cancel(None);
+
+    /// A cancel and its trigger: dropping the trigger cancels.
+    pub(super) fn pair() -> (Self, CancelOnDrop) {
+        let flag = Arc::new(AtomicBool::new(false));
+        (Cancel(Some(flag.clone())), CancelOnDrop(flag))
+    }
+
     pub fn check(&self) -> Result<()> {
-        if self.0.load(Ordering::Relaxed) {
+        if self.0.as_ref().is_some_and(|f| f.load(Ordering::Relaxed)) {
             Err(ServiceError::Internal(
                 "answer cancelled: client gone".into(),
             ))
@@ -80,7 +90,7 @@ impl Cancel {
     }
 }
 
-struct CancelOnDrop(Arc<AtomicBool>);
+pub(super) struct CancelOnDrop(Arc<AtomicBool>);
 
 impl Drop for CancelOnDrop {
     fn drop(&mut self) {
@@ -151,12 +161,12 @@ impl Answers {
                     .acquire_many_owned(permits)
                     .await
                     .map_err(|_| ServiceError::Internal("answer budget closed".into()))?;
-                let flag = Arc::new(AtomicBool::new(false));
-                // Dropped with this future, i.e. when the last waiting client has gone.
-                let _cancel = CancelOnDrop(flag.clone());
+                // The trigger is dropped with this future, i.e. when the last waiting client
+                // has gone.
+                let (cancel, _trigger) = Cancel::pair();
                 self.stats.count(kind, true);
                 rendered.store(true, Ordering::Relaxed);
-                let out = tokio::task::spawn_blocking(move || render(&Cancel(flag)))
+                let out = tokio::task::spawn_blocking(move || render(&cancel))
                     .await
                     .map_err(|e| ServiceError::Internal(format!("render: {e}")))?;
                 if out.is_err() {

@@ -36,6 +36,7 @@ pub mod terminals;
 pub mod throttle;
 pub mod transfer;
 pub mod upstream;
+pub mod walks;
 pub mod work;
 
 use std::sync::Arc;
@@ -64,6 +65,8 @@ pub struct Services {
     pub body_budget_kib: Arc<tokio::sync::Semaphore>,
     /// Heavy answers rendered once per data version and shared (sized from the memory limit).
     pub answers: answers::Answers,
+    /// Reads that walk (text search): off the async workers, one per core at once.
+    pub walks: walks::Walks,
 }
 
 impl Services {
@@ -102,6 +105,7 @@ impl Services {
                 budget.answers_cache_bytes as usize,
                 budget.answers_render_kib,
             ),
+            walks: walks::Walks::per_core(),
             config,
         }))
     }

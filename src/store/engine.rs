@@ -23,6 +23,8 @@ pub trait Engine: Send + Sync + 'static {
     fn get(&self, tree: &str, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError>;
     /// Keys starting with `prefix`, in key order.
     fn scan(&self, tree: &str, prefix: &[u8]) -> Result<KvIter<'_>, StoreError>;
+    /// Keys starting with `prefix`, newest-first lists' order: reverse key order.
+    fn scan_rev(&self, tree: &str, prefix: &[u8]) -> Result<KvIter<'_>, StoreError>;
     /// Keys in `[start, end)`, in key order.
     fn range(&self, tree: &str, start: &[u8], end: &[u8]) -> Result<KvIter<'_>, StoreError>;
     /// Applies every op or none (one transaction across the trees involved).
@@ -229,7 +231,9 @@ impl OpenDb {
     }
 }
 
-fn iter_of(it: sled::Iter) -> KvIter<'static> {
+fn iter_of(
+    it: impl Iterator<Item = sled::Result<(sled::IVec, sled::IVec)>> + Send + 'static,
+) -> KvIter<'static> {
     Box::new(it.map(|r| {
         r.map(|(k, v)| (k.to_vec(), v.to_vec()))
             .map_err(StoreError::from)
@@ -244,6 +248,10 @@ impl Engine for SledEngine {
 
     fn scan(&self, tree: &str, prefix: &[u8]) -> Result<KvIter<'_>, StoreError> {
         Ok(iter_of(self.db()?.tree(tree)?.scan_prefix(prefix)))
+    }
+
+    fn scan_rev(&self, tree: &str, prefix: &[u8]) -> Result<KvIter<'_>, StoreError> {
+        Ok(iter_of(self.db()?.tree(tree)?.scan_prefix(prefix).rev()))
     }
 
     fn range(&self, tree: &str, start: &[u8], end: &[u8]) -> Result<KvIter<'_>, StoreError> {

@@ -175,6 +175,20 @@ impl Store {
             .collect()
     }
 
+    /// Primary keys listed under `prefix` in an index tree, in reverse key order, read as the
+    /// caller goes (a newest-first list that stops at its limit reads no further).
+    pub fn index_keys_rev<'a>(
+        &'a self,
+        index_tree: &str,
+        prefix: &'a [u8],
+    ) -> Result<impl Iterator<Item = Result<Vec<u8>>> + 'a> {
+        Ok(self
+            .0
+            .engine
+            .scan_rev(index_tree, prefix)?
+            .map(move |r| r.map(|(k, _)| k[prefix.len()..].to_vec())))
+    }
+
     /// Takes the writer lock. Hold it only for reads-then-writes, never across slow I/O.
     pub async fn begin(&self) -> Tx {
         let guard = self.0.writer.clone().lock_owned().await;

@@ -45,6 +45,9 @@ impl Engine for Counted {
     fn scan(&self, tree: &str, prefix: &[u8]) -> Result<KvIter<'_>, StoreError> {
         Ok(counted(self.0.scan(tree, prefix)?))
     }
+    fn scan_rev(&self, tree: &str, prefix: &[u8]) -> Result<KvIter<'_>, StoreError> {
+        Ok(counted(self.0.scan_rev(tree, prefix)?))
+    }
     fn range(&self, tree: &str, start: &[u8], end: &[u8]) -> Result<KvIter<'_>, StoreError> {
         Ok(counted(self.0.range(tree, start, end)?))
     }

@@ -20,6 +20,9 @@ impl Engine for Gated {
     fn scan(&self, tree: &str, prefix: &[u8]) -> Result<KvIter<'_>> {
         self.inner.scan(tree, prefix)
     }
+    fn scan_rev(&self, tree: &str, prefix: &[u8]) -> Result<KvIter<'_>> {
+        self.inner.scan_rev(tree, prefix)
+    }
     fn range(&self, tree: &str, start: &[u8], end: &[u8]) -> Result<KvIter<'_>> {
         self.inner.range(tree, start, end)
     }

@@ -739,6 +739,14 @@ impl Engine for WalEngine {
         }))
     }
 
+    fn scan_rev(&self, tree: &str, prefix: &[u8]) -> Result<KvIter<'_>, StoreError> {
+        self.catch_up()?;
+        Ok(Box::new(Guarded {
+            inner: self.sled.scan_rev(tree, prefix)?,
+            visible: &self.visible,
+        }))
+    }
+
     fn range(&self, tree: &str, start: &[u8], end: &[u8]) -> Result<KvIter<'_>, StoreError> {
         self.catch_up()?;
         Ok(Box::new(Guarded {

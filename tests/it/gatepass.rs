@@ -780,3 +780,55 @@ fn the_same_save_sent_at_once_from_many_threads_makes_one_pass() {
         1
     );
 }
+
+#[test]
+fn the_desk_list_reads_its_newest_rows_and_stops_at_the_limit() {
+    let limit = 10;
+    let s = Server::start_with(&[], &[("GATEHOUSE_GATEPASS__LIST_LIMIT", "10")]);
+    let key = codelayer_session(&s, "guard9", "guard-pass-9", IMEI);
+    let numbers: Vec<String> = (1..=60).map(|i| format!("HH9-{i:04}")).collect();
+    for n in &numbers {
+        let mut v = visitor(n);
+        v["name"] = json!(format!("Visitor {n}"));
+        assert_eq!(save(&s, &key, v)["e"], 200);
+    }
+    let newest: Vec<&str> = numbers
+        .iter()
+        .rev()
+        .take(limit)
+        .map(String::as_str)
+        .collect();
+    let listed = |path: &str| -> Vec<String> {
+        admin_data(&s, "GET", path, None)
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["number"].as_str().unwrap().to_string())
+            .collect()
+    };
+    // Every day's passes and today's: the newest `limit`, newest first.
+    for path in [
+        "/admin/gatepasses?view=all",
+        "/admin/gatepasses?view=today",
+        &format!("/admin/gatepasses?view=all&date={}", site_day(0)),
+        "/admin/gatepasses?view=all&q=visitor",
+    ] {
+        assert_eq!(listed(path), newest, "{path}");
+        // The read stops at the limit: a pass, its returns and its index key per row, not 60.
+        let read = crate::reads::cost(&s, || drop(listed(path)));
+        assert!(
+            read <= 4 * limit as u64,
+            "{path} read {read} records for {limit} rows of 60"
+        );
+    }
+    // A search past the newest rows finds the older pass (it walks on, off the async workers).
+    assert_eq!(
+        listed("/admin/gatepasses?view=all&q=hh9-0003"),
+        ["HH9-0003"]
+    );
+    assert_eq!(
+        listed("/admin/gatepasses?view=today&q=Visitor%20HH9-0001"),
+        ["HH9-0001"]
+    );
+    assert!(listed("/admin/gatepasses?view=all&q=nobody").is_empty());
+}

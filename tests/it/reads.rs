@@ -10,7 +10,7 @@ use crate::harness::*;
 const IMEI: &str = "352099001761481";
 
 /// Records read by the server so far.
-fn records_read(s: &Server) -> u64 {
+pub(crate) fn records_read(s: &Server) -> u64 {
     let m = get(&s.url("/metrics"), &[]).text;
     m.lines()
         .find_map(|l| l.strip_prefix("gatehouse_store_records_read_total "))
@@ -23,7 +23,7 @@ fn records_read(s: &Server) -> u64 {
 /// Records one call reads: the least of three tries (a background sweep that happens to run
 /// meanwhile does not count), less what the /metrics scrapes around it read (its upstream
 /// figures sample up to 64 entries of the replication backlog).
-fn cost(s: &Server, mut call: impl FnMut()) -> u64 {
+pub(crate) fn cost(s: &Server, mut call: impl FnMut()) -> u64 {
     let least = |f: &mut dyn FnMut()| {
         (0..3)
             .map(|_| {

@@ -131,7 +131,7 @@ async fn list(svc: Arc<Services>, req: Request) -> AdminResult {
     })?;
     let date = date_param(req.query_param("date"), "date")?;
     let q = req.query_param("q");
-    let rows = svc_gp::list(&svc, view, q.as_deref(), date)?;
+    let rows = svc_gp::list(&svc, view, q.as_deref(), date).await?;
     Ok(serde_json::to_value(rows).unwrap_or(Value::Null))
 }
 

@@ -1,14 +1,18 @@
 //! The desk's reads: passes inside now, a day's passes, overdue material, search by person or
 //! vehicle, one pass in full, the summary counters and the export table.
 
+use std::sync::Arc;
+
 use chrono::NaiveDate;
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use super::{day_key, local_time, today, Result, Services};
+use super::{day_key, local_time, today, Result, ServiceError, Services};
 use crate::domain::gatepass::{
     fmt_qty, outstanding, Gatepass, PassNumber, Returns, Source, Stamp, Subject,
 };
+use crate::service::answers::Cancel;
+use crate::service::walks::CHECK_EVERY;
 use crate::store::tables::gatepass::{BY_DAY, INSIDE, RETURNABLE};
 use crate::store::{self, Store};
 
@@ -97,59 +101,96 @@ fn load_many(store: &Store, numbers: Vec<Vec<u8>>) -> Result<Vec<(Gatepass, Retu
     Ok(out)
 }
 
-/// Pass numbers of one day, or of every day newest first, from the day index.
-fn day_numbers(store: &Store, day: Option<NaiveDate>) -> Result<Vec<Vec<u8>>> {
-    let prefix = match day {
-        Some(d) => store::prefix(&[day_key(d).as_bytes()]),
-        None => Vec::new(),
-    };
-    let mut keys: Vec<Vec<u8>> = store
-        .index_keys(BY_DAY, &prefix)?
-        .into_iter()
-        .map(|k| {
-            if day.is_some() {
-                k
-            } else {
+/// Pass numbers of one day, oldest first, from the day index.
+fn day_numbers(store: &Store, day: NaiveDate) -> Result<Vec<Vec<u8>>> {
+    Ok(store.index_keys(BY_DAY, &store::prefix(&[day_key(day).as_bytes()]))?)
+}
+
+/// Pass numbers of one day, or of every day, newest first, read as the caller goes.
+fn newest_first<'a>(
+    store: &'a Store,
+    prefix: &'a [u8],
+) -> Result<Box<dyn Iterator<Item = Result<Vec<u8>>> + 'a>> {
+    let whole_index = prefix.is_empty();
+    Ok(Box::new(store.index_keys_rev(BY_DAY, prefix)?.map(
+        move |k| {
+            let k = k.map_err(ServiceError::from)?;
+            Ok(if whole_index {
                 // day ‖ 0 ‖ number → number
                 k.splitn(2, |b| *b == 0).nth(1).unwrap_or(&[]).to_vec()
-            }
-        })
-        .collect();
-    keys.reverse();
-    Ok(keys)
+            } else {
+                k
+            })
+        },
+    )))
 }
 
 /// The desk's list. `date` narrows any view to passes of that site day; `q` is a
-/// case-insensitive substring of the person, vehicle, host or labour code.
-pub fn list(
-    svc: &Services,
+/// case-insensitive substring of the person, vehicle, host or labour code. At most
+/// `list_limit` rows; a day's or every day's passes are read newest first and the read stops
+/// there. A list that may walk far (a text search, or every day's passes) runs as a
+/// `Services::walks`.
+pub async fn list(
+    svc: &Arc<Services>,
     view: View,
     q: Option<&str>,
     date: Option<NaiveDate>,
 ) -> Result<Vec<Row>> {
+    let searches = q.is_some_and(|q| !q.trim().is_empty());
+    if !searches && !(view == View::All && date.is_none()) {
+        return rows(svc, view, q, date, &Cancel::NEVER);
+    }
+    let (s, q) = (svc.clone(), q.map(str::to_string));
+    svc.walks
+        .run(move |cancel| rows(&s, view, q.as_deref(), date, cancel))
+        .await
+}
+
+fn rows(
+    svc: &Services,
+    view: View,
+    q: Option<&str>,
+    date: Option<NaiveDate>,
+    cancel: &Cancel,
+) -> Result<Vec<Row>> {
     let store = &svc.store;
     let today = today(svc);
     let now = svc.now_unix();
-    let numbers = match view {
-        View::Inside => store.index_keys(INSIDE, b"")?,
-        View::Overdue => store.index_keys(RETURNABLE, b"")?,
-        View::Today => day_numbers(store, Some(date.unwrap_or(today)))?,
-        View::All => day_numbers(store, date)?,
+    let day_prefix = match (view, date) {
+        (View::Today, d) => store::prefix(&[day_key(d.unwrap_or(today)).as_bytes()]),
+        (_, Some(d)) => store::prefix(&[day_key(d).as_bytes()]),
+        (_, None) => Vec::new(),
+    };
+    let numbers: Box<dyn Iterator<Item = Result<Vec<u8>>>> = match view {
+        View::Inside => Box::new(store.index_keys(INSIDE, b"")?.into_iter().map(Ok)),
+        View::Overdue => Box::new(store.index_keys(RETURNABLE, b"")?.into_iter().map(Ok)),
+        View::Today | View::All => newest_first(store, &day_prefix)?,
     };
     let needle = q.map(|s| s.trim().to_lowercase()).filter(|s| !s.is_empty());
     let limit = svc.config.gatepass.list_limit;
     let mut rows = Vec::new();
-    for (p, r) in load_many(store, numbers)? {
+    for (i, k) in numbers.enumerate() {
         if rows.len() >= limit {
             break;
         }
-        if date.is_some_and(|d| d != p.day) || view == View::Overdue && !p.overdue(&r, today) {
+        if i % CHECK_EVERY == 0 {
+            cancel.check()?;
+        }
+        let k = k?;
+        let Some(p) = store.get::<Gatepass>(&k)? else {
+            continue;
+        };
+        if date.is_some_and(|d| d != p.day) {
             continue;
         }
         if let Some(n) = &needle {
             if !p.content.matches(n) && !p.number.as_str().to_lowercase().contains(n) {
                 continue;
             }
+        }
+        let r = store.get::<Returns>(&k)?.unwrap_or_default();
+        if view == View::Overdue && !p.overdue(&r, today) {
+            continue;
         }
         rows.push(row(&p, &r, today, now));
     }
@@ -293,9 +334,7 @@ pub fn export_table(
     let mut rows = Vec::new();
     let mut day = from;
     while day <= to {
-        let mut numbers = day_numbers(store, Some(day))?;
-        numbers.reverse();
-        for (p, r) in load_many(store, numbers)? {
+        for (p, r) in load_many(store, day_numbers(store, day)?)? {
             rows.push(export_row(svc, &p, &r, today, now));
         }
         match day.succ_opt() {

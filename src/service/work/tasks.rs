@@ -2,6 +2,7 @@
 //! Both wire paths (Tasks and Remove/Tasks) call these, so one rule serves both.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use chrono::NaiveDate;
 
@@ -27,6 +28,8 @@ use crate::store::tables::work::{done_key, work_day_keys, TASKS_BY_DONE, TASKS_B
 use crate::store::{Store, Tx};
 
 use super::{length, not_found, require, today};
+use crate::service::answers::Cancel;
+use crate::service::walks::CHECK_EVERY;
 use crate::service::{Result, ServiceError, Services};
 
 /// Fields of Save Task / Update Task. `None` = not sent (keep); for nullable references,
@@ -503,28 +506,49 @@ fn plan(store: &Store, f: &TaskFilter) -> Result<Plan> {
             };
         }
     }
-    best.exact = named.len() <= 1
-        && f.category.is_none()
-        && f.from.is_none()
-        && f.to.is_none()
-        && f.q.is_none();
+    best.exact = !walks(f);
     Ok(best)
 }
 
-/// Every task matching `f`, in list order, read through the narrowest index range the filter
-/// names (no sort).
-pub fn matching(store: &Store, f: &TaskFilter) -> Result<Vec<Task>> {
+/// Whether a list under `f` walks the narrowest facet's tasks (a second facet, a category,
+/// days or text) instead of reading one index range: such lists run as a `Services::walks`.
+fn walks(f: &TaskFilter) -> bool {
+    named_facets(f).len() > 1
+        || f.category.is_some()
+        || f.from.is_some()
+        || f.to.is_some()
+        || f.q.is_some()
+}
+
+/// Each task matching `f`, in list order, read through the narrowest index range the filter
+/// names (no sort), handed to `each` without being kept.
+fn for_each_matching(
+    store: &Store,
+    f: &TaskFilter,
+    cancel: &Cancel,
+    mut each: impl FnMut(Task),
+) -> Result<()> {
     let p = plan(store, f)?;
     if p.count == 0 {
-        return Ok(Vec::new());
+        return Ok(());
     }
-    let mut out = Vec::new();
-    for t in load_all(store, ids_in_order(store, f, source(f.status, p.facet))?) {
+    let ids = ids_in_order(store, f, source(f.status, p.facet))?;
+    for (i, t) in load_all(store, ids).enumerate() {
+        if i % CHECK_EVERY == 0 {
+            cancel.check()?;
+        }
         let t = t?;
         if f.matches(&t) {
-            out.push(t);
+            each(t);
         }
     }
+    Ok(())
+}
+
+/// Every task matching `f`, in list order (the CLI's export).
+pub fn matching(store: &Store, f: &TaskFilter) -> Result<Vec<Task>> {
+    let mut out = Vec::new();
+    for_each_matching(store, f, &Cancel::NEVER, |t| out.push(t))?;
     Ok(out)
 }
 
@@ -532,7 +556,12 @@ pub fn matching(store: &Store, f: &TaskFilter) -> Result<Vec<Task>> {
 /// and at most a status, the page is one key range of an index (skipped pages read keys only)
 /// and the total a counter; otherwise the narrowest facet's tasks (bounded by the filter's
 /// days) are walked to count, holding one page.
-fn page_of(store: &Store, f: &TaskFilter, paging: Paging) -> Result<(Vec<Task>, usize)> {
+fn page_of(
+    store: &Store,
+    f: &TaskFilter,
+    paging: Paging,
+    cancel: &Cancel,
+) -> Result<(Vec<Task>, usize)> {
     let p = plan(store, f)?;
     if p.count == 0 {
         return Ok((Vec::new(), 0));
@@ -548,7 +577,10 @@ fn page_of(store: &Store, f: &TaskFilter, paging: Paging) -> Result<(Vec<Task>, 
     let window = paging.window(usize::MAX);
     let mut page = Vec::new();
     let mut seen = 0usize;
-    for t in load_all(store, ids) {
+    for (i, t) in load_all(store, ids).enumerate() {
+        if i % CHECK_EVERY == 0 {
+            cancel.check()?;
+        }
         let t = t?;
         if !f.matches(&t) {
             continue;
@@ -561,15 +593,22 @@ fn page_of(store: &Store, f: &TaskFilter, paging: Paging) -> Result<(Vec<Task>, 
     Ok((page, seen))
 }
 
-/// Get Task List / Get Tasks: one page and the total (see `page_of`).
-pub fn list(
-    svc: &Services,
+/// Get Task List / Get Tasks: one page and the total (see `page_of`). A list that walks runs
+/// off the async workers (`Services::walks`).
+pub async fn list(
+    svc: &Arc<Services>,
     actor: &User,
     f: &TaskFilter,
     paging: Paging,
 ) -> Result<(Vec<Task>, usize)> {
     require(actor, Permission::TasksView)?;
-    page_of(&svc.store, f, paging)
+    if !walks(f) {
+        return page_of(&svc.store, f, paging, &Cancel::NEVER);
+    }
+    let (s, f) = (svc.clone(), f.clone());
+    svc.walks
+        .run(move |cancel| page_of(&s.store, &f, paging, cancel))
+        .await
 }
 
 /// Get Task Has Been Running: the caller's running task.
@@ -590,14 +629,30 @@ pub fn count_by_status(tasks: &[Task]) -> BTreeMap<&'static str, u64> {
 
 /// Get Tasks Grouping: per status, how many tasks match `f` and the first `per_group` of them
 /// in list order. Each group is a page of the status index and its count a counter when the
-/// filter is at most one facet (see `page_of`).
-pub fn grouping(
-    svc: &Services,
+/// filter is at most one facet (see `page_of`); otherwise the groups are one walk
+/// (`Services::walks`).
+pub async fn grouping(
+    svc: &Arc<Services>,
     actor: &User,
     f: &TaskFilter,
     per_group: usize,
 ) -> Result<Vec<(TaskStatus, usize, Vec<Task>)>> {
     require(actor, Permission::TasksView)?;
+    if !walks(f) {
+        return groups(&svc.store, f, per_group, &Cancel::NEVER);
+    }
+    let (s, f) = (svc.clone(), f.clone());
+    svc.walks
+        .run(move |cancel| groups(&s.store, &f, per_group, cancel))
+        .await
+}
+
+fn groups(
+    store: &Store,
+    f: &TaskFilter,
+    per_group: usize,
+    cancel: &Cancel,
+) -> Result<Vec<(TaskStatus, usize, Vec<Task>)>> {
     let mut out = Vec::new();
     for s in TaskStatus::ALL {
         if f.status.is_some_and(|want| want != s) {
@@ -612,7 +667,7 @@ pub fn grouping(
             page: 1,
             per_page: per_group,
         };
-        let (items, total) = page_of(&svc.store, &one, paging)?;
+        let (items, total) = page_of(store, &one, paging, cancel)?;
         out.push((s, total, items));
     }
     Ok(out)
@@ -627,14 +682,31 @@ pub struct UserGroup {
 
 /// Get Task Grouping User: per assignee (unassigned last), counts per status. A filter of at
 /// most a status reads each user's assignee counters (users are capped) and the status
-/// counters; other filters count the matching tasks.
-pub fn grouping_by_user(svc: &Services, actor: &User, f: &TaskFilter) -> Result<Vec<UserGroup>> {
+/// counters; other filters count the matching tasks in one walk (`Services::walks`).
+pub async fn grouping_by_user(
+    svc: &Arc<Services>,
+    actor: &User,
+    f: &TaskFilter,
+) -> Result<Vec<UserGroup>> {
     require(actor, Permission::TasksView)?;
-    let store = &svc.store;
-    let at_most_status = TaskFilter {
-        status: None,
-        ..f.clone()
-    } == TaskFilter::default();
+    if at_most_status(f) {
+        return groups_by_user(&svc.store, f, &Cancel::NEVER);
+    }
+    let (s, f) = (svc.clone(), f.clone());
+    svc.walks
+        .run(move |cancel| groups_by_user(&s.store, &f, cancel))
+        .await
+}
+
+fn at_most_status(f: &TaskFilter) -> bool {
+    TaskFilter {
+        status: f.status,
+        ..TaskFilter::default()
+    } == *f
+}
+
+fn groups_by_user(store: &Store, f: &TaskFilter, cancel: &Cancel) -> Result<Vec<UserGroup>> {
+    let at_most_status = at_most_status(f);
     let mut by: BTreeMap<Option<UserId>, BTreeMap<&'static str, u64>> = BTreeMap::new();
     let zeros = || count_by_status(&[]);
     let wanted = |s: TaskStatus| f.status.is_none_or(|w| w == s);
@@ -659,12 +731,12 @@ pub fn grouping_by_user(svc: &Services, actor: &User, f: &TaskFilter) -> Result<
             by.insert(None, unassigned);
         }
     } else {
-        for t in matching(store, f)? {
+        for_each_matching(store, f, cancel, |t| {
             *by.entry(t.assignee)
                 .or_insert_with(zeros)
                 .entry(t.status.as_str())
                 .or_default() += 1;
-        }
+        })?;
     }
     let mut out = Vec::new();
     let mut unassigned = None;

@@ -149,7 +149,7 @@ async fn my_tasks(call: &mut Call) -> OpResult {
     check(&f)?;
     let me = user(call)?;
     filt.involving = Some(me.id);
-    let (items, total) = svc_tasks::list(&call.svc, me, &filt, p)?;
+    let (items, total) = svc_tasks::list(&call.svc, me, &filt, p).await?;
     let mut names = NameCache::default();
     let items = items
         .iter()
@@ -199,7 +199,7 @@ async fn grouping(call: &mut Call) -> OpResult {
     if mine {
         filt.involving = Some(me.id);
     }
-    let groups = svc_tasks::grouping(&call.svc, me, &filt, per_group)?;
+    let groups = svc_tasks::grouping(&call.svc, me, &filt, per_group).await?;
     let mut names = NameCache::default();
     let groups: Vec<Value> = groups
         .iter()
@@ -221,7 +221,7 @@ async fn grouping_users(call: &mut Call) -> OpResult {
     let mut f = Fields::new(&q);
     let filt = filter(call, &q, &mut f);
     check(&f)?;
-    let groups = svc_tasks::grouping_by_user(&call.svc, user(call)?, &filt)?;
+    let groups = svc_tasks::grouping_by_user(&call.svc, user(call)?, &filt).await?;
     let items: Vec<Value> = groups
         .iter()
         .map(|g| {

@@ -331,7 +331,7 @@ pub(super) async fn list(call: &mut Call) -> OpResult {
     let filt = filter(call, &q, &mut f);
     let p = paging(&mut f);
     check(&f)?;
-    let (items, total) = svc_tasks::list(&call.svc, user(call)?, &filt, p)?;
+    let (items, total) = svc_tasks::list(&call.svc, user(call)?, &filt, p).await?;
     let mut names = NameCache::default();
     let items = items
         .iter()
