@@ -1,6 +1,9 @@
 //! What the punches look like from outside: the JSON of Attendance Today, Shift Today and
 //! coordinate history, the console's morning view, and the `attendance` export.
 
+use std::sync::Arc;
+
+use bytes::Bytes;
 use chrono::{Duration, NaiveDate, NaiveDateTime};
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -11,10 +14,12 @@ use crate::domain::shift::Shift;
 use crate::domain::time::{ymd, ymd_hms};
 use crate::store::Store;
 
+use super::answers::Cancel;
 use super::attendance::{
     current_day, current_day_of, day_key as day_text, employee_between, employee_day, local,
     max_open_secs, punches_of_day, site_offset as offset_min, worked_minutes,
 };
+use super::walks::CHECK_EVERY;
 use super::{geofence, hr, Result, ServiceError, Services};
 
 pub fn punch_json(p: &Punch) -> Value {
@@ -192,53 +197,124 @@ pub fn shift_today_json(svc: &Services, emp: &Employee) -> Result<Value> {
     }))
 }
 
-/// The console's morning view: who is in, per gang (or department when no gang is set).
-pub fn admin_today(svc: &Services) -> Result<Value> {
+/// The day's punch counts of the console's morning view (the dashboard shows these alone):
+/// read from the day's punches only, never the roll.
+#[derive(Debug, Serialize)]
+pub struct DayCounts {
+    pub date: String,
+    pub flagged: u64,
+    pub present: usize,
+    pub punches_in: u64,
+    pub punches_out: u64,
+    /// Employee codes with a clock-in today (not rendered).
+    #[serde(skip)]
+    present_codes: std::collections::BTreeSet<String>,
+}
+
+pub fn day_counts(svc: &Services) -> Result<DayCounts> {
     let day = hr::today(svc);
-    let punches = punches_of_day(&svc.store, day)?;
-    let mut present = std::collections::BTreeSet::new();
-    let (mut ins, mut outs, mut flagged) = (0, 0, 0);
-    for p in &punches {
+    let mut c = DayCounts {
+        date: day_text(day),
+        flagged: 0,
+        present: 0,
+        punches_in: 0,
+        punches_out: 0,
+        present_codes: Default::default(),
+    };
+    for p in punches_of_day(&svc.store, day)? {
         match p.direction {
             Direction::In => {
-                ins += 1;
-                present.insert(p.employee.clone());
+                c.punches_in += 1;
+                c.present_codes.insert(p.employee.clone());
             }
-            Direction::Out => outs += 1,
+            Direction::Out => c.punches_out += 1,
         }
         if p.suspicious() {
-            flagged += 1;
+            c.flagged += 1;
         }
     }
-    let mut groups: std::collections::BTreeMap<String, (u64, u64, Vec<String>)> =
-        Default::default();
-    for e in hr::employees(&svc.store)?
-        .into_iter()
-        .filter(|e| e.on_roll(day))
-    {
+    c.present = c.present_codes.len();
+    Ok(c)
+}
+
+/// The console's morning view: the day's counts and, per gang (or department when no gang is
+/// set), who is expected, present and missing. It is an answer about the whole roll, so it is
+/// rendered once per data version and day, off the async workers, and shared by every screen
+/// that polls it (service::answers); the bytes are the admin envelope.
+pub async fn admin_today(svc: &Arc<Services>) -> Result<Bytes> {
+    use crate::store::tables::attendance::PUNCHES_BY_DAY;
+    use crate::store::Record;
+    let version = svc
+        .store
+        .version_of(&[Employee::TREE, Punch::TREE, PUNCHES_BY_DAY]);
+    let day = hr::today(svc);
+    // A gang line holds its missing names: about 64 bytes an employee on the roll.
+    let estimate_kib = 256;
+    let s = svc.clone();
+    svc.answers
+        .get(
+            "admin.today",
+            ymd(day),
+            version,
+            estimate_kib,
+            move |cancel| morning_view(&s, day, cancel),
+        )
+        .await
+}
+
+fn morning_view(svc: &Services, day: NaiveDate, cancel: &Cancel) -> Result<Vec<u8>> {
+    let counts = day_counts(svc)?;
+    #[derive(Default, Serialize)]
+    struct Gang {
+        expected: u64,
+        missing: Vec<String>,
+        name: String,
+        present: u64,
+    }
+    let mut groups: std::collections::BTreeMap<String, Gang> = Default::default();
+    for (i, e) in svc.store.scan_iter::<Employee>(b"")?.enumerate() {
+        if i % CHECK_EVERY == 0 {
+            cancel.check()?;
+        }
+        let (_, e) = e?;
+        if !e.on_roll(day) {
+            continue;
+        }
         let name = [&e.group, &e.department]
             .into_iter()
             .find(|s| !s.is_empty())
-            .cloned()
-            .unwrap_or_else(|| "-".into());
-        let g = groups.entry(name).or_default();
-        g.0 += 1;
-        if present.contains(&e.code) {
-            g.1 += 1;
+            .map_or("-", |s| s.as_str());
+        let g = match groups.get_mut(name) {
+            Some(g) => g,
+            None => groups.entry(name.to_string()).or_insert_with(|| Gang {
+                name: name.to_string(),
+                ..Gang::default()
+            }),
+        };
+        g.expected += 1;
+        if counts.present_codes.contains(&e.code) {
+            g.present += 1;
         } else {
-            g.2.push(e.name.clone());
+            g.missing.push(e.name);
         }
     }
-    Ok(json!({
-        "date": day_text(day),
-        "punches_in": ins,
-        "punches_out": outs,
-        "present": present.len(),
-        "flagged": flagged,
-        "by_gang_or_department": groups.into_iter().map(|(name, (expected, present, missing))| json!({
-            "name": name, "expected": expected, "present": present, "missing": missing,
-        })).collect::<Vec<_>>(),
-    }))
+    #[derive(Serialize)]
+    struct View<'a> {
+        by_gang_or_department: Vec<Gang>,
+        #[serde(flatten)]
+        counts: &'a DayCounts,
+    }
+    #[derive(Serialize)]
+    struct Envelope<'a> {
+        data: View<'a>,
+        ok: bool,
+    }
+    let data = View {
+        by_gang_or_department: groups.into_values().collect(),
+        counts: &counts,
+    };
+    serde_json::to_vec(&Envelope { data, ok: true })
+        .map_err(|e| ServiceError::Internal(format!("morning view: {e}")))
 }
 
 /// `gatehouse export attendance`: one row per punch whose attendance day is in `from..=to`
@@ -480,6 +556,170 @@ mod tests {
                 serde_json::to_string(&as_json_map(&p)).unwrap()
             );
         }
+    }
+
+    /// The `json!` rendering of the morning view the typed one replaced.
+    fn morning_view_as_json_map(svc: &Services) -> Value {
+        let day = hr::today(svc);
+        let punches = punches_of_day(&svc.store, day).unwrap();
+        let mut present = std::collections::BTreeSet::new();
+        let (mut ins, mut outs, mut flagged) = (0, 0, 0);
+        for p in &punches {
+            match p.direction {
+                Direction::In => {
+                    ins += 1;
+                    present.insert(p.employee.clone());
+                }
+                Direction::Out => outs += 1,
+            }
+            if p.suspicious() {
+                flagged += 1;
+            }
+        }
+        let mut groups: std::collections::BTreeMap<String, (u64, u64, Vec<String>)> =
+            Default::default();
+        for e in hr::employees(&svc.store)
+            .unwrap()
+            .into_iter()
+            .filter(|e| e.on_roll(day))
+        {
+            let name = [&e.group, &e.department]
+                .into_iter()
+                .find(|s| !s.is_empty())
+                .cloned()
+                .unwrap_or_else(|| "-".into());
+            let g = groups.entry(name).or_default();
+            g.0 += 1;
+            if present.contains(&e.code) {
+                g.1 += 1;
+            } else {
+                g.2.push(e.name.clone());
+            }
+        }
+        json!({"ok": true, "data": {
+            "date": day_text(day),
+            "punches_in": ins,
+            "punches_out": outs,
+            "present": present.len(),
+            "flagged": flagged,
+            "by_gang_or_department": groups.into_iter().map(|(name, (expected, present, missing))| json!({
+                "name": name, "expected": expected, "present": present, "missing": missing,
+            })).collect::<Vec<_>>(),
+        }})
+    }
+
+    #[tokio::test]
+    async fn the_morning_view_is_shared_until_a_punch_or_the_roll_changes() {
+        use crate::domain::hr::Sex;
+        use crate::store::tables::attendance::PUNCHES_BY_DAY;
+        let dir = tempfile::tempdir().unwrap();
+        let (store, svc) = Services::for_tests(dir.path());
+        let today = hr::today(&svc);
+        let mut tx = store.begin().await;
+        for (code, name, group, dept) in [
+            ("E1", "Ani \"A\"", "GANG-2", ""),
+            ("E2", "Budi", "GANG-1", "FIELD"),
+            ("E3", "Citra", "", "OFFICE"),
+            ("E4", "Dewi", "", ""),
+            ("E5", "Eko", "GANG-1", ""),
+        ] {
+            let mut e = Employee::new(code, name, Sex::F, today - Duration::days(30));
+            e.group = group.into();
+            e.department = dept.into();
+            tx.put(code.as_bytes(), &e);
+        }
+        // Joins tomorrow: not on today's roll.
+        let later = Employee::new("E6", "Fajar", Sex::M, today + Duration::days(1));
+        tx.put(b"E6", &later);
+        tx.commit().await.unwrap();
+        let add_punch = |tx: &mut crate::store::Tx, id: u64, code: &str, dir: Direction, flags| {
+            let p = Punch {
+                id,
+                employee: code.into(),
+                direction: dir,
+                attendance_day: today,
+                flags,
+                ..tests::punch(Vec::new(), None, "r")
+            };
+            let key = super::super::attendance::punch_key(code, 1_796_000_000 + id as i64, id);
+            tx.put(&key, &p);
+            tx.index(
+                PUNCHES_BY_DAY,
+                &[crate::store::prefix(&[day_text(today).as_bytes()]), key].concat(),
+            );
+        };
+        let mut tx = store.begin().await;
+        add_punch(&mut tx, 1, "E2", Direction::In, vec![Flag::MockLocation]);
+        add_punch(&mut tx, 2, "E3", Direction::In, Vec::new());
+        add_punch(&mut tx, 3, "E3", Direction::Out, Vec::new());
+        tx.commit().await.unwrap();
+
+        let first = admin_today(&svc).await.unwrap();
+        let want = serde_json::to_vec(&morning_view_as_json_map(&svc)).unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&first),
+            String::from_utf8_lossy(&want)
+        );
+        let renders = svc
+            .answers
+            .stats
+            .renders
+            .load(std::sync::atomic::Ordering::Relaxed);
+        // Polled again with nothing changed: the same bytes, not rendered again.
+        let again = admin_today(&svc).await.unwrap();
+        assert_eq!(again, first);
+        assert_eq!(
+            svc.answers
+                .stats
+                .renders
+                .load(std::sync::atomic::Ordering::Relaxed),
+            renders
+        );
+        // A clock-in shows on the next poll.
+        let mut tx = store.begin().await;
+        add_punch(&mut tx, 4, "E5", Direction::In, Vec::new());
+        tx.commit().await.unwrap();
+        let after = admin_today(&svc).await.unwrap();
+        assert_ne!(after, first);
+        let want = serde_json::to_vec(&morning_view_as_json_map(&svc)).unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&after),
+            String::from_utf8_lossy(&want)
+        );
+        let gang = |v: &Value, name: &str| {
+            v["data"]["by_gang_or_department"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|g| g["name"] == name)
+                .cloned()
+                .unwrap()
+        };
+        let v: Value = serde_json::from_slice(&after).unwrap();
+        assert_eq!(v["data"]["present"], 3);
+        assert_eq!(v["data"]["flagged"], 1);
+        let gang1 = gang(&v, "GANG-1");
+        assert_eq!(
+            (gang1["name"].as_str(), gang1["present"].as_u64()),
+            (Some("GANG-1"), Some(2))
+        );
+        // A change to the roll shows too.
+        let mut tx = store.begin().await;
+        let mut e4 = tx.get::<Employee>(b"E4").unwrap().unwrap();
+        e4.group = "GANG-2".into();
+        tx.put(b"E4", &e4);
+        tx.commit().await.unwrap();
+        let v: Value = serde_json::from_slice(&admin_today(&svc).await.unwrap()).unwrap();
+        let gang2 = gang(&v, "GANG-2");
+        assert_eq!(gang2["name"], "GANG-2");
+        assert_eq!(gang2["missing"], json!(["Ani \"A\"", "Dewi"]));
+        // The dashboard's counts are the view's, without the roll.
+        let c = serde_json::to_value(day_counts(&svc).unwrap()).unwrap();
+        let mut data = v["data"].clone();
+        data.as_object_mut()
+            .unwrap()
+            .remove("by_gang_or_department");
+        assert_eq!(c, data);
     }
 
     #[test]

@@ -696,8 +696,30 @@ fn demo_users_are_on_the_roll_and_can_punch_at_once() {
     let state = s.state.clone();
     assert_eq!(s.stop(), Some(0));
     let s = Server::start_on(&state, &["--demo"]);
-    let (_, v) = admin_call(&s, "GET", "/admin/employees", None);
-    assert_eq!(v["data"].as_array().unwrap().len(), 12);
+    let codes = |path: &str| -> Vec<String> {
+        admin_data(&s, "GET", path, None)
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["code"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let roll = codes("/admin/employees");
+    assert_eq!(roll.len(), 12);
+    // The roll pages in code order: `limit`, then `after` the last code of a page.
+    let mut sorted = roll.clone();
+    sorted.sort();
+    assert_eq!(roll, sorted);
+    assert_eq!(codes("/admin/employees?limit=5"), roll[..5]);
+    assert_eq!(
+        codes(&format!("/admin/employees?after={}&limit=1000", roll[4])),
+        roll[5..]
+    );
+    for bad in ["0", "1001", "many"] {
+        let (st, v) = admin_call(&s, "GET", &format!("/admin/employees?limit={bad}"), None);
+        assert_eq!(st, 400, "limit={bad}: {v}");
+        assert_eq!(v["fields"][0]["field"], "limit", "{v}");
+    }
     let (_, v) = admin_call(&s, "GET", "/admin/locations", None);
     assert_eq!(v["data"].as_array().unwrap().len(), 2);
     let (_, v) = admin_call(

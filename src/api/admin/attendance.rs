@@ -16,7 +16,7 @@ use crate::service::{attendance as att, geofence, hr, ServiceError, Services};
 
 pub fn routes() -> Vec<Route> {
     vec![
-        route(
+        super::route_raw(
             Method::GET,
             "/admin/attendance/today",
             "Attendance Today (console)",
@@ -32,7 +32,7 @@ pub fn routes() -> Vec<Route> {
             Method::GET,
             "/admin/employees",
             "List Employees",
-            |svc, _| Box::pin(list_employees(svc)),
+            |svc, req| Box::pin(list_employees(svc, req)),
         ),
         route(
             Method::POST,
@@ -73,8 +73,9 @@ pub fn routes() -> Vec<Route> {
     ]
 }
 
-async fn today(svc: Arc<Services>) -> AdminResult {
-    Ok(att::admin_today(&svc)?)
+/// Shared by every screen that polls it (service::attendance_views::admin_today).
+async fn today(svc: Arc<Services>) -> Result<bytes::Bytes, Problem> {
+    Ok(att::admin_today(&svc).await?)
 }
 
 /// `?date=yyyy-MM-dd` (default: the site's today) `&flagged=true` (only suspicious punches).
@@ -130,9 +131,11 @@ async fn save(svc: Arc<Services>, req: Request, kind: Kind) -> AdminResult {
     Ok(data)
 }
 
-async fn list_employees(svc: Arc<Services>) -> AdminResult {
+/// One page of the roll in code order (`limit`, `after`: the last code of the previous page).
+async fn list_employees(svc: Arc<Services>, req: Request) -> AdminResult {
+    let (limit, after) = super::paging(&req)?;
     Ok(Value::Array(
-        hr::employees(&svc.store)?
+        hr::employees_page(&svc.store, after.as_deref(), limit)?
             .iter()
             .map(|e| {
                 json!({

@@ -99,16 +99,14 @@ fn devices_summary(svc: &Services, now: i64) -> Result<Value, Problem> {
     Ok(serde_json::to_value(s).unwrap_or(Value::Null))
 }
 
-/// Today's punches without the per-gang lists (the attendance screen loads those).
+/// Today's punch counts without the per-gang lists (the attendance screen loads those): the
+/// day's punches only, never the roll.
 async fn attendance_summary(svc: &Arc<Services>) -> Result<Value, Problem> {
     let svc = svc.clone();
-    let mut today = tokio::task::spawn_blocking(move || attendance::admin_today(&svc))
+    let counts = tokio::task::spawn_blocking(move || attendance::day_counts(&svc))
         .await
         .map_err(|e| crate::service::ServiceError::Internal(e.to_string()))??;
-    if let Some(o) = today.as_object_mut() {
-        o.remove("by_gang_or_department");
-    }
-    Ok(today)
+    Ok(serde_json::to_value(counts).unwrap_or(Value::Null))
 }
 
 async fn estate_summary(svc: &Arc<Services>) -> Result<Value, Problem> {

@@ -158,7 +158,7 @@ async fn add_user(svc: Arc<Services>, req: Request) -> AdminResult {
 
 /// One page of users in id order (`limit`, `after`): the answer stays an array.
 async fn list_users(svc: Arc<Services>, req: Request) -> AdminResult {
-    let (limit, after) = paging(&req)?;
+    let (limit, after) = super::paging(&req)?;
     let after = match after.map(|a| a.parse::<u64>()) {
         None => None,
         Some(Ok(n)) => Some(crate::domain::ids::UserId(n)),
@@ -303,30 +303,9 @@ fn device_json(d: &Device) -> Value {
 }
 
 /// Default and largest page of the admin lists that page (`limit`, `after`).
-const LIST_LIMIT: usize = 500;
-const LIST_LIMIT_MAX: usize = 1000;
-
-/// `limit` (1–1000, default 500) and `after` (the last key of the previous page).
-fn paging(req: &Request) -> Result<(usize, Option<String>), Problem> {
-    let limit = match req.query_param("limit").filter(|l| !l.is_empty()) {
-        None => LIST_LIMIT,
-        Some(s) => match s.parse::<usize>() {
-            Ok(n) if (1..=LIST_LIMIT_MAX).contains(&n) => n,
-            _ => {
-                return Err(Problem::invalid(vec![FieldError {
-                    field: "limit".into(),
-                    key: "field.range",
-                    args: vec![("min", "1".into()), ("max", LIST_LIMIT_MAX.to_string())],
-                }]))
-            }
-        },
-    };
-    Ok((limit, req.query_param("after").filter(|a| !a.is_empty())))
-}
-
 /// One page of devices in IMEI order (`limit`, `after`): the answer stays an array.
 async fn list_devices(svc: Arc<Services>, req: Request) -> AdminResult {
-    let (limit, after) = paging(&req)?;
+    let (limit, after) = super::paging(&req)?;
     let mut list = Vec::new();
     for d in devices::devices_page(&svc.store, after.as_deref(), limit)? {
         let mut v = device_json(&d);

@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 use warp::http::Method;
 
 use super::{Doc, Family, Problem, Request, Response, Route};
-use crate::domain::validate::Fields;
+use crate::domain::validate::{FieldError, Fields};
 use crate::i18n::{self, Lang};
 use crate::service::{identity as ident, Services};
 
@@ -175,6 +175,29 @@ pub fn ok_fields(f: &Fields<'_>) -> Result<(), Problem> {
 }
 
 /// The current storage fault (disk full, read-only) for the console's warning, or null.
+const LIST_LIMIT: usize = 500;
+const LIST_LIMIT_MAX: usize = 1000;
+
+/// `limit` (1–1000, default 500) and `after` (the last key of the previous page).
+/// `limit` (default 500, at most 1,000) and `after` (the last key of the previous page) of an
+/// admin list that pages: the answer stays an array.
+pub(super) fn paging(req: &Request) -> Result<(usize, Option<String>), Problem> {
+    let limit = match req.query_param("limit").filter(|l| !l.is_empty()) {
+        None => LIST_LIMIT,
+        Some(s) => match s.parse::<usize>() {
+            Ok(n) if (1..=LIST_LIMIT_MAX).contains(&n) => n,
+            _ => {
+                return Err(Problem::invalid(vec![FieldError {
+                    field: "limit".into(),
+                    key: "field.range",
+                    args: vec![("min", "1".into()), ("max", LIST_LIMIT_MAX.to_string())],
+                }]))
+            }
+        },
+    };
+    Ok((limit, req.query_param("after").filter(|a| !a.is_empty())))
+}
+
 pub fn storage_fault() -> Value {
     match crate::service::storage::current() {
         Some((f, since)) => json!({"kind": f, "since_unix": since, "message": f.describe()}),
