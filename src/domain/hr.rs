@@ -179,6 +179,19 @@ pub struct LeaveCredit {
     pub opening: bool,
 }
 
+/// From the joining day to the relieving day (both on the roll).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RollSpan {
+    pub joined: NaiveDate,
+    pub relieved: Option<NaiveDate>,
+}
+
+impl RollSpan {
+    pub fn on_roll(&self, d: NaiveDate) -> bool {
+        self.joined <= d && self.relieved.is_none_or(|r| d <= r)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Relieving {
     pub date: NaiveDate,
@@ -255,7 +268,15 @@ impl Employee {
 
     /// On the roll on `d`: joined, and not yet relieved.
     pub fn on_roll(&self, d: NaiveDate) -> bool {
-        self.doj <= d && self.relieving.as_ref().is_none_or(|r| d <= r.date)
+        self.span().on_roll(d)
+    }
+
+    /// The days the employee is on the roll, without the rest of the record.
+    pub fn span(&self) -> RollSpan {
+        RollSpan {
+            joined: self.doj,
+            relieved: self.relieving.as_ref().map(|r| r.date),
+        }
     }
 
     pub fn status(&self) -> &'static str {

@@ -38,11 +38,22 @@ fn whole_or_half(x: f64) -> Value {
     }
 }
 
-fn roll(svc: &Services, f: &Filter) -> Result<Vec<Employee>> {
-    Ok(hr::employees(&svc.store)?
-        .into_iter()
-        .filter(|e| f.matches(e))
-        .collect())
+/// The roll under `f` in code order, read one employee at a time (an answer about 25,000
+/// employees never holds their records at once); a filter naming an employee reads that record.
+fn roll<'a>(
+    svc: &'a Services,
+    f: &'a Filter,
+) -> Result<Box<dyn Iterator<Item = Result<Employee>> + 'a>> {
+    if let Some(code) = &f.employee {
+        let one = hr::employee(&svc.store, code)?.filter(|e| f.matches(e));
+        return Ok(Box::new(one.into_iter().map(Ok)));
+    }
+    Ok(Box::new(svc.store.scan_iter::<Employee>(b"")?.filter_map(
+        move |r| match r {
+            Ok((_, e)) => f.matches(&e).then_some(Ok(e)),
+            Err(e) => Some(Err(e.into())),
+        },
+    )))
 }
 
 /// The data version of what an attendance page reads (service::answers): the roll (with its
@@ -83,7 +94,10 @@ fn attendance_lines(
     mut skip: usize,
     take: usize,
 ) -> Result<(Vec<Value>, bool)> {
-    let emps = roll(svc, f)?;
+    // Who is on the roll which day, without their records: a page skips whole days by count.
+    let spans = roll(svc, f)?
+        .map(|e| e.map(|e| e.span()))
+        .collect::<Result<Vec<_>>>()?;
     let till = till.min(hr::today(svc));
     let shifts: HashMap<String, u32> = geofence::shifts(&svc.store)?
         .into_iter()
@@ -94,7 +108,7 @@ fn attendance_lines(
     let mut day = from;
     let mut more = false;
     while day <= till {
-        let on_roll = emps.iter().filter(|e| e.on_roll(day)).count();
+        let on_roll = spans.iter().filter(|s| s.on_roll(day)).count();
         if out.len() >= take && on_roll > 0 {
             more = true;
             break;
@@ -111,7 +125,11 @@ fn attendance_lines(
         for p in attendance::punches_of_day(&svc.store, day)? {
             by_emp.entry(p.employee.clone()).or_default().push(p);
         }
-        for e in emps.iter().filter(|e| e.on_roll(day)) {
+        for e in roll(svc, f)? {
+            let e = e?;
+            if !e.on_roll(day) {
+                continue;
+            }
             if skip > 0 {
                 skip -= 1;
                 continue;
@@ -195,7 +213,11 @@ pub fn leave_summary(
     to: NaiveDate,
 ) -> Result<Vec<Value>> {
     let mut out = Vec::new();
-    for e in roll(svc, f)?.into_iter().filter(|e| e.doj <= to) {
+    for e in roll(svc, f)? {
+        let e = e?;
+        if e.doj > to {
+            continue;
+        }
         let mut row = serde_json::Map::new();
         row.insert("employee".into(), json!(e.name));
         row.insert("co_id".into(), json!(e.code));
@@ -311,6 +333,7 @@ pub fn pay_revisions(
 ) -> Result<Vec<Value>> {
     let mut out = Vec::new();
     for e in roll(svc, f)? {
+        let e = e?;
         for p in e
             .pay_revisions
             .iter()
@@ -331,6 +354,7 @@ pub fn payroll(svc: &Services, f: &Filter, from: NaiveDate, to: NaiveDate) -> Re
     let first = from.with_day(1).unwrap_or(from);
     let mut out = Vec::new();
     for e in roll(svc, f)? {
+        let e = e?;
         for p in e
             .payroll
             .iter()
@@ -360,6 +384,7 @@ pub fn tds_calculated(
 ) -> Result<Vec<Value>> {
     let mut out = Vec::new();
     for e in roll(svc, f)? {
+        let e = e?;
         for t in e
             .tds
             .iter()
@@ -387,6 +412,7 @@ pub fn tds_deducted(
     let first = from.with_day(1).unwrap_or(from);
     let mut out = Vec::new();
     for e in roll(svc, f)? {
+        let e = e?;
         for p in e
             .payroll
             .iter()
@@ -406,6 +432,7 @@ pub fn tds_deducted(
 pub fn transfers(svc: &Services, f: &Filter, from: NaiveDate, to: NaiveDate) -> Result<Vec<Value>> {
     let mut out = Vec::new();
     for e in roll(svc, f)? {
+        let e = e?;
         for t in e
             .transfers
             .iter()

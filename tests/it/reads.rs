@@ -471,6 +471,29 @@ fn hr_lists_by_date_read_their_answer_not_the_roll() {
             "{relieved}"
         );
         assert_eq!(relieved["employee"][0]["co_id"], "N00002", "{relieved}");
+        // One employee's attendance and leave: that employee's record, not the roll.
+        let one = |path: &str, from: &str, till: &str| {
+            json!({from: "2026-02-02", till: "2026-02-03", "firm": "0", "deptcode": "0",
+                   "desigcode": "0", "empcode": "N00001", "page": 1})
+            .as_object()
+            .map(|o| cl(path, Value::Object(o.clone())))
+            .unwrap()
+        };
+        let att = one("emp_attendance", "attendancefrom", "attendancetill");
+        let rows = att["employeeatt"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{att}"));
+        assert_eq!(rows.len(), 2, "{att}");
+        assert!(rows.iter().all(|r| r["co_id"] == "N00001"), "{att}");
+        let leave = one("emp_leavesummary", "fromdate", "todate");
+        assert_eq!(leave["employeeleave"][0]["co_id"], "N00001", "{leave}");
+        let c = cost(&s, || {
+            one("emp_leavesummary", "fromdate", "todate");
+        });
+        assert!(
+            c <= 10,
+            "one employee's leave summary read {c} records of {n}"
+        );
         let c = cost(&s, || {
             cl("emp_newjoin", json!({"from": "2026-01-01", "unitid": "7"}));
             cl(
