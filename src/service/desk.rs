@@ -17,7 +17,7 @@ use crate::domain::estate::labour::{EstateTask, Gang};
 use crate::domain::shift::Shift;
 use crate::store::{self, Store};
 
-use super::{attendance, estate, gatepass, geofence, hr, lockout, maintenance};
+use super::{attendance, estate, gatepass, geofence, lockout, maintenance};
 use super::{Result, Services};
 
 /// A first clock-in more than this many minutes after the shift's start is late.
@@ -79,7 +79,12 @@ pub fn attendance_day(svc: &Services, day: NaiveDate) -> Result<Value> {
         absent: Vec<Value>,
     }
     let mut groups: BTreeMap<String, Group> = BTreeMap::new();
-    for e in hr::employees(store)?.into_iter().filter(|e| e.on_roll(day)) {
+    // One employee at a time: the answer keeps codes and names, not the roll's records.
+    for e in store.scan_iter::<crate::domain::hr::Employee>(b"")? {
+        let (_, e) = e?;
+        if !e.on_roll(day) {
+            continue;
+        }
         names.insert(e.code.clone(), e.name.clone());
         let gname = [&e.group, &e.department]
             .into_iter()
