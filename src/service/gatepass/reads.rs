@@ -137,7 +137,8 @@ pub async fn list(
     date: Option<NaiveDate>,
 ) -> Result<Vec<Row>> {
     let searches = q.is_some_and(|q| !q.trim().is_empty());
-    if !searches && !(view == View::All && date.is_none()) {
+    let every_day = view == View::All && date.is_none();
+    if !(searches || every_day) {
         return rows(svc, view, q, date, &Cancel::NEVER);
     }
     let (s, q) = (svc.clone(), q.map(str::to_string));
