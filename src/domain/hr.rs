@@ -271,6 +271,14 @@ impl Employee {
         self.span().on_roll(d)
     }
 
+    /// What the console's attendance views group by: the gang, else the department, else "-".
+    pub fn gang_or_department(&self) -> &str {
+        [&self.group, &self.department]
+            .into_iter()
+            .find(|s| !s.is_empty())
+            .map_or("-", |s| s.as_str())
+    }
+
     /// The days the employee is on the roll, without the rest of the record.
     pub fn span(&self) -> RollSpan {
         RollSpan {

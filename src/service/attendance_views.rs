@@ -280,10 +280,7 @@ fn morning_view(svc: &Services, day: NaiveDate, cancel: &Cancel) -> Result<Vec<u
         if !e.on_roll(day) {
             continue;
         }
-        let name = [&e.group, &e.department]
-            .into_iter()
-            .find(|s| !s.is_empty())
-            .map_or("-", |s| s.as_str());
+        let name = e.gang_or_department();
         let g = match groups.get_mut(name) {
             Some(g) => g,
             None => groups.entry(name.to_string()).or_insert_with(|| Gang {

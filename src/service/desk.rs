@@ -86,12 +86,9 @@ pub fn attendance_day(svc: &Services, day: NaiveDate) -> Result<Value> {
             continue;
         }
         names.insert(e.code.clone(), e.name.clone());
-        let gname = [&e.group, &e.department]
-            .into_iter()
-            .find(|s| !s.is_empty())
-            .cloned()
-            .unwrap_or_else(|| "-".into());
-        let g = groups.entry(gname).or_default();
+        let g = groups
+            .entry(e.gang_or_department().to_string())
+            .or_default();
         g.expected += 1;
         let person = json!({"code": e.code, "name": e.name});
         let Some(p) = first_in.get(e.code.as_str()) else {

@@ -7,7 +7,7 @@ use crate::domain::credentials::ct_eq;
 use crate::domain::devices::{AppDevice, AppVersion, Device, DeviceStatus};
 use crate::domain::ids::Secret;
 use crate::store::tables::identity::{count_device_status, seen_key, time_key, DEVICES_BY_SEEN};
-use crate::store::{counters, Record, Store, Tx};
+use crate::store::{counters, Store, Tx};
 
 use super::identity::{self as ident, SignInFailure};
 use super::lockout::Subject;
@@ -23,19 +23,8 @@ pub fn device(store: &Store, imei: &str) -> Result<Option<Device>> {
 /// The admin's device list: at most `limit` devices in IMEI order, after `after` (the last
 /// IMEI of the previous page), so the list never reads the whole tree.
 pub fn devices_page(store: &Store, after: Option<&str>, limit: usize) -> Result<Vec<Device>> {
-    let mut out = Vec::with_capacity(limit.min(256));
-    let start = match after {
-        Some(a) => [a.as_bytes(), &[0]].concat(),
-        None => Vec::new(),
-    };
-    for item in store.engine().range(Device::TREE, &start, &[0xff; 64])? {
-        if out.len() >= limit {
-            break;
-        }
-        let (_, v) = item?;
-        out.push(crate::store::codec::decode::<Device>(&v)?);
-    }
-    Ok(out)
+    let start = after.map_or(Vec::new(), |a| [a.as_bytes(), &[0]].concat());
+    Ok(store.page::<Device>(&start, limit)?)
 }
 
 /// Stores a device and keeps its status counters and last-seen index in step (every write of

@@ -42,20 +42,8 @@ pub fn employee(store: &Store, code: &str) -> Result<Option<Employee>> {
 
 /// At most `limit` employees in code order, after the code `after`.
 pub fn employees_page(store: &Store, after: Option<&str>, limit: usize) -> Result<Vec<Employee>> {
-    let start = match after {
-        Some(a) => [a.as_bytes(), &[0]].concat(),
-        None => Vec::new(),
-    };
-    let mut out = Vec::with_capacity(limit.min(256));
-    use crate::store::Record;
-    for item in store.engine().range(Employee::TREE, &start, &[0xff; 32])? {
-        if out.len() >= limit {
-            break;
-        }
-        let (_, v) = item?;
-        out.push(crate::store::codec::decode::<Employee>(&v)?);
-    }
-    Ok(out)
+    let start = after.map_or(Vec::new(), |a| [a.as_bytes(), &[0]].concat());
+    Ok(store.page::<Employee>(&start, limit)?)
 }
 
 pub fn employees(store: &Store) -> Result<Vec<Employee>> {

@@ -48,17 +48,7 @@ pub fn user_count(store: &Store) -> Result<u64> {
 /// At most `limit` users in id order, after the user id `after`.
 pub fn users_page(store: &Store, after: Option<UserId>, limit: usize) -> Result<Vec<User>> {
     let start = after.map_or(Vec::new(), |a| UserId(a.0.saturating_add(1)).key().to_vec());
-    let mut out = Vec::with_capacity(limit.min(256));
-    for item in store
-        .engine()
-        .range(<User as store::Record>::TREE, &start, &[0xff; 9])?
-    {
-        if out.len() >= limit {
-            break;
-        }
-        out.push(crate::store::codec::decode::<User>(&item?.1)?);
-    }
-    Ok(out)
+    Ok(store.page::<User>(&start, limit)?)
 }
 
 /// Every user (at most `MAX_USERS`).

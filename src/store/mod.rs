@@ -166,6 +166,18 @@ impl Store {
         }))
     }
 
+    /// At most `limit` records from key `start` on, in key order: one page of an admin list.
+    pub fn page<R: Record>(&self, start: &[u8], limit: usize) -> Result<Vec<R>> {
+        let mut out = Vec::with_capacity(limit.min(256));
+        for item in self.0.engine.range(R::TREE, start, &[0xff; 64])? {
+            if out.len() >= limit {
+                break;
+            }
+            out.push(codec::decode::<R>(&item?.1)?);
+        }
+        Ok(out)
+    }
+
     /// Primary keys listed under `prefix` in an index tree (key = prefix ++ primary key).
     pub fn index_keys(&self, index_tree: &str, prefix: &[u8]) -> Result<Vec<Vec<u8>>> {
         self.0
