@@ -61,12 +61,14 @@ pub fn routes() -> Vec<Route> {
             "Prometheus text: build info; requests by family/operation/status and their latency \
              histogram (operation = the route's summary in snake_case); requests shed and in \
              flight; lockouts; backup age; store size and flush latency; shared heavy answers \
-             (renders and hits per kind, cancelled, bytes cached).",
+             (renders and hits per kind, cancelled, bytes cached); walks (started, cancelled, free \
+             slots).",
             Arc::new(|svc, _req| {
                 Box::pin(async move {
                     let mut text = metrics_text(&svc);
                     text.push_str(&crate::service::upstream::metrics(&svc));
                     text.push_str(&svc.answers.metrics_text());
+                    text.push_str(&svc.walks.metrics_text());
                     Response::bytes(200, "text/plain; version=0.0.4", text)
                 })
             }),

@@ -79,8 +79,13 @@ impl Cancel {
         (Cancel(Some(flag.clone())), CancelOnDrop(flag))
     }
 
+    /// Whether the caller has gone.
+    pub fn is_set(&self) -> bool {
+        self.0.as_ref().is_some_and(|f| f.load(Ordering::Relaxed))
+    }
+
     pub fn check(&self) -> Result<()> {
-        if self.0.as_ref().is_some_and(|f| f.load(Ordering::Relaxed)) {
+        if self.is_set() {
             Err(ServiceError::Internal(
                 "answer cancelled: client gone".into(),
             ))

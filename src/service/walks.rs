@@ -6,6 +6,7 @@
 //!
 //! A walk holds what its answer holds (one page, counts), never the records it passes over.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use tokio::sync::Semaphore;
@@ -15,6 +16,14 @@ use super::{Result, ServiceError};
 
 pub struct Walks {
     at_once: Arc<Semaphore>,
+    stats: Arc<WalkStats>,
+}
+
+/// For /metrics: walks that got a slot, and those stopped because their caller had gone.
+#[derive(Default)]
+struct WalkStats {
+    started: AtomicU64,
+    cancelled: AtomicU64,
 }
 
 /// Rows between two looks at the caller's cancel: a look is one relaxed load.
@@ -24,6 +33,7 @@ impl Walks {
     pub fn new(at_once: usize) -> Self {
         Self {
             at_once: Arc::new(Semaphore::new(at_once.max(1))),
+            stats: Arc::default(),
         }
     }
 
@@ -46,9 +56,15 @@ impl Walks {
             .await
             .map_err(|_| ServiceError::Internal("walks closed".into()))?;
         let (cancel, _trigger) = Cancel::pair();
+        let stats = self.stats.clone();
+        stats.started.fetch_add(1, Ordering::Relaxed);
         tokio::task::spawn_blocking(move || {
             let _slot = slot;
-            walk(&cancel)
+            let out = walk(&cancel);
+            if out.is_err() && cancel.is_set() {
+                stats.cancelled.fetch_add(1, Ordering::Relaxed);
+            }
+            out
         })
         .await
         .map_err(|e| ServiceError::Internal(format!("walk: {e}")))?
@@ -57,6 +73,21 @@ impl Walks {
     /// Slots free now (for tests and /metrics).
     pub fn free(&self) -> usize {
         self.at_once.available_permits()
+    }
+
+    pub fn metrics_text(&self) -> String {
+        format!(
+            "# TYPE gatehouse_walks_started_total counter
+gatehouse_walks_started_total {}
+             # TYPE gatehouse_walks_cancelled_total counter
+gatehouse_walks_cancelled_total {}
+             # TYPE gatehouse_walks_free_slots gauge
+gatehouse_walks_free_slots {}
+",
+            self.stats.started.load(Ordering::Relaxed),
+            self.stats.cancelled.load(Ordering::Relaxed),
+            self.free()
+        )
     }
 }
 
@@ -90,6 +121,9 @@ mod tests {
         }
         assert_eq!(walks.free(), 0, "the walk holds the only slot");
         caller.abort();
+        assert!(walks
+            .metrics_text()
+            .contains("gatehouse_walks_started_total 1\n"));
         // The slot comes back once the walk has seen the cancel; the rows stop growing.
         let mut waited = 0;
         while walks.free() == 0 {
@@ -100,6 +134,9 @@ mod tests {
         let stopped_at = rows.load(Ordering::Relaxed);
         tokio::time::sleep(Duration::from_millis(20)).await;
         assert_eq!(rows.load(Ordering::Relaxed), stopped_at);
+        assert!(walks
+            .metrics_text()
+            .contains("gatehouse_walks_cancelled_total 1\n"));
         // The next walk gets the slot and runs to its end.
         assert_eq!(walks.run(|_| Ok(7)).await.unwrap(), 7);
     }

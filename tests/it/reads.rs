@@ -508,3 +508,82 @@ fn hr_lists_by_date_read_their_answer_not_the_roll() {
         "records read with 20 and with 1500 older employees: {costs:?}"
     );
 }
+
+/// A `/metrics` counter's value.
+fn metric(s: &Server, name: &str) -> u64 {
+    let m = get(&s.url("/metrics"), &[]).text;
+    m.lines()
+        .find_map(|l| l.strip_prefix(name).and_then(|r| r.strip_prefix(' ')))
+        .unwrap_or_else(|| panic!("no {name} in /metrics"))
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+#[test]
+fn a_text_search_whose_client_hung_up_stops_walking() {
+    use std::io::Write;
+    let s = Server::start();
+    let da = DaSession::open(&s, "rina", "rina-pass-1", "manager");
+    // Enough tasks that a search for a text none holds walks for a while.
+    std::thread::scope(|t| {
+        for w in 0..4 {
+            let da = &da;
+            t.spawn(move || {
+                for i in 0..600 {
+                    let body = json!({"title": format!("Weeding block {w}-{i}")});
+                    data(&da.call("POST", "/tasks", Some(&body)), 201);
+                }
+            });
+        }
+    });
+    let search = "/tasks?q=zzz&per_page=1";
+    let began = std::time::Instant::now();
+    assert_eq!(data(&da.call("GET", search, None), 200)["total"], 0);
+    let walk = began.elapsed();
+    let cancelled = metric(&s, "gatehouse_walks_cancelled_total");
+    let slots = metric(&s, "gatehouse_walks_free_slots");
+    // Five searches whose clients hang up a fifth of a walk in.
+    let addr = s
+        .url("")
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_string();
+    let path = format!(
+        "{}{search}",
+        da.base
+            .splitn(4, '/')
+            .nth(3)
+            .map(|p| format!("/{p}"))
+            .unwrap()
+    );
+    for i in 0..5 {
+        let mut c = std::net::TcpStream::connect(&addr).unwrap();
+        write!(
+            c,
+            "GET {path} HTTP/1.1\r\nhost: x\r\nx-app-key: {}\r\nx-request-id: hangup-{i}\r\n\
+             authorization: Bearer {}\r\nx-user-token: {}\r\n\r\n",
+            da.app_key, da.access_token, da.user_token
+        )
+        .unwrap();
+        std::thread::sleep(walk / 5);
+        drop(c);
+    }
+    // Every walk ends (no slot is left taken), and those whose caller had gone stop early:
+    // counted as cancelled (a walk may also finish before its hang-up is seen).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let now_cancelled = metric(&s, "gatehouse_walks_cancelled_total") - cancelled;
+        let free = metric(&s, "gatehouse_walks_free_slots");
+        if now_cancelled >= 1 && free == slots {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "after 5 hang-ups ({walk:?} a walk): {now_cancelled} cancelled, {free} of {slots} slots free"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    // The server still answers the search in full.
+    assert_eq!(data(&da.call("GET", search, None), 200)["total"], 0);
+}
