@@ -250,6 +250,30 @@ fn app_task_screens_groupings_projects_and_demo() {
         200,
     );
     assert_eq!(g["groups"][0]["count"], 2);
+    // Under a text filter the groupings walk (service::walks): the same shapes, only the match.
+    let g = ok(
+        &admin.call("GET", "/app/tasks/grouping?mine=false&q=DRAINS", None),
+        200,
+    );
+    let counts: Vec<u64> = g["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["count"].as_u64().unwrap())
+        .collect();
+    assert_eq!(counts, [0, 1, 0, 0], "{g}");
+    assert_eq!(
+        g["groups"][1]["items"][0]["title"],
+        "Clear drains in block C"
+    );
+    let gu = ok(
+        &admin.call("GET", "/app/tasks/grouping/users?q=drains", None),
+        200,
+    );
+    assert_eq!(gu["items"].as_array().unwrap().len(), 1, "{gu}");
+    assert_eq!(gu["items"][0]["user"]["name"], "Administrator");
+    assert_eq!(gu["items"][0]["total"], 1);
+    assert_eq!(gu["items"][0]["counts"]["in_progress"], 1);
     let gu = ok(&admin.call("GET", "/app/tasks/grouping/users", None), 200);
     let items = gu["items"].as_array().unwrap();
     assert_eq!(items[0]["user"]["name"], "Administrator");
