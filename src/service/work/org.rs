@@ -1,5 +1,7 @@
 //! Organization: businesses (estates, divisions, …), designations, the company.
 
+use std::sync::Arc;
+
 use crate::domain::identity::{Permission, User};
 use crate::domain::work::org::{
     self as dorg, Address, Business, BusinessId, BusinessKind, Company, Designation, DesignationId,
@@ -9,6 +11,8 @@ use crate::store::tables::work::{BUSINESSES_BY_CODE, COUNT_BUSINESSES, COUNT_DES
 use crate::store::{self, counters, Store, Tx};
 
 use super::{length, not_found, require};
+use crate::domain::work::Paging;
+use crate::service::walks::CHECK_EVERY;
 use crate::service::{Result, ServiceError, Services};
 
 const COMPANY_KEY: &[u8] = b"company";
@@ -283,24 +287,43 @@ pub fn addresses(svc: &Services, actor: &User) -> Result<Vec<AddressEntry>> {
     Ok(out)
 }
 
-/// Get Users List: users by name or username, optionally of one role.
-pub fn users(
-    svc: &Services,
+/// Get Users List: one page of the users whose name or username holds `q` (any case),
+/// optionally of one role, in id order, and how many match. Users are capped (`MAX_USERS`) but
+/// every match is looked at, so the list runs as a walk (`Services::walks`) holding its page.
+pub async fn users(
+    svc: &Arc<Services>,
     actor: &User,
     q: Option<&str>,
     role: Option<crate::domain::identity::Role>,
     include_inactive: bool,
-) -> Result<Vec<User>> {
+    paging: Paging,
+) -> Result<(Vec<User>, usize)> {
     require(actor, Permission::UsersView)?;
     let q = q.map(str::to_lowercase);
-    Ok(crate::service::identity::users(&svc.store)?
-        .into_iter()
-        .filter(|u| include_inactive || u.active)
-        .filter(|u| role.is_none_or(|r| u.role == r))
-        .filter(|u| {
-            q.as_deref().is_none_or(|q| {
-                u.name.to_lowercase().contains(q) || u.username.to_lowercase().contains(q)
-            })
+    let s = svc.clone();
+    svc.walks
+        .run(move |cancel| {
+            let window = paging.window(usize::MAX);
+            let (mut page, mut seen) = (Vec::new(), 0usize);
+            for (i, u) in s.store.scan_iter::<User>(b"")?.enumerate() {
+                if i % CHECK_EVERY == 0 {
+                    cancel.check()?;
+                }
+                let (_, u) = u?;
+                let wanted = (include_inactive || u.active)
+                    && role.is_none_or(|r| u.role == r)
+                    && q.as_deref().is_none_or(|q| {
+                        u.name.to_lowercase().contains(q) || u.username.to_lowercase().contains(q)
+                    });
+                if !wanted {
+                    continue;
+                }
+                if window.contains(&seen) {
+                    page.push(u);
+                }
+                seen += 1;
+            }
+            Ok((page, seen))
         })
-        .collect())
+        .await
 }

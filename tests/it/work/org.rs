@@ -138,5 +138,22 @@ fn org_structure_designations_company_and_users() {
         u["total"].as_u64().unwrap() >= 2,
         "the first-run admin and boss: {u}"
     );
+    // Pages of the matches in id order; the total is every match; any case matches.
+    let total = u["total"].as_u64().unwrap();
+    let first = u["items"][0]["user_id"].as_u64().unwrap();
+    let u2 = ok(
+        &da.call("GET", "/users?role=admin&per_page=1&page=2", None),
+        200,
+    );
+    assert_eq!(u2["total"], total);
+    assert!(u2["items"][0]["user_id"].as_u64().unwrap() > first, "{u2}");
+    let past = format!("/users?role=admin&per_page=1&page={}", total + 1);
+    let u3 = ok(&da.call("GET", &past, None), 200);
+    assert_eq!(
+        (u3["total"].as_u64(), u3["items"].as_array().map(Vec::len)),
+        (Some(total), Some(0))
+    );
+    let u4 = ok(&da.call("GET", "/users?q=BOS", None), 200);
+    assert_eq!(u4["items"][0]["username"], "boss");
     store_checks(&s);
 }

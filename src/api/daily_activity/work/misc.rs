@@ -235,9 +235,9 @@ async fn users_list(call: &mut Call) -> OpResult {
     let inactive = f.boolean("include_inactive").unwrap_or(false);
     let p = paging(&mut f);
     check(&f)?;
-    let list = svc_org::users(&call.svc, user(call)?, text.as_deref(), role, inactive)?;
-    let total = list.len();
-    let items = list[p.window(total)].iter().map(user_json).collect();
+    let (list, total) =
+        svc_org::users(&call.svc, user(call)?, text.as_deref(), role, inactive, p).await?;
+    let items = list.iter().map(user_json).collect();
     Ok(Reply::ok(page_json(items, p, total)))
 }
 
