@@ -212,7 +212,10 @@ pub struct DayCounts {
 }
 
 pub fn day_counts(svc: &Services) -> Result<DayCounts> {
-    let day = hr::today(svc);
+    counts_of_day(svc, hr::today(svc))
+}
+
+fn counts_of_day(svc: &Services, day: NaiveDate) -> Result<DayCounts> {
     let mut c = DayCounts {
         date: day_text(day),
         flagged: 0,
@@ -263,7 +266,8 @@ pub async fn admin_today(svc: &Arc<Services>) -> Result<Bytes> {
 }
 
 fn morning_view(svc: &Services, day: NaiveDate, cancel: &Cancel) -> Result<Vec<u8>> {
-    let counts = day_counts(svc)?;
+    // The day the answer is keyed by, even if the site's day turns meanwhile.
+    let counts = counts_of_day(svc, day)?;
     #[derive(Default, Serialize)]
     struct Gang {
         expected: u64,

@@ -70,6 +70,20 @@ impl Walks {
         .map_err(|e| ServiceError::Internal(format!("walk: {e}")))?
     }
 
+    /// `read` here and now when it reads one index range (`walks` false: no thread hop on a
+    /// hot list), else as a walk (`run`).
+    pub async fn run_if<T, F>(&self, walks: bool, read: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Cancel) -> Result<T> + Send + 'static,
+    {
+        if walks {
+            self.run(read).await
+        } else {
+            read(&Cancel::NEVER)
+        }
+    }
+
     /// Slots free now (for tests and /metrics).
     pub fn free(&self) -> usize {
         self.at_once.available_permits()

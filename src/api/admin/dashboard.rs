@@ -128,19 +128,7 @@ async fn logs(req: Request) -> AdminResult {
             }]));
         }
     }
-    let limit = match req.query_param("limit").filter(|l| !l.is_empty()) {
-        None => DEFAULT_LOG_LIMIT,
-        Some(s) => match s.parse::<usize>() {
-            Ok(n) if (1..=MAX_LOG_LIMIT).contains(&n) => n,
-            _ => {
-                return Err(Problem::invalid(vec![FieldError {
-                    field: "limit".into(),
-                    key: "field.range",
-                    args: vec![("min", "1".into()), ("max", MAX_LOG_LIMIT.to_string())],
-                }]))
-            }
-        },
-    };
+    let limit = super::limit_param(&req, DEFAULT_LOG_LIMIT, MAX_LOG_LIMIT)?;
     let events = crate::telemetry::recent_logs(level.as_deref(), limit);
     Ok(serde_json::to_value(events).unwrap_or(Value::Array(vec![])))
 }

@@ -178,24 +178,26 @@ pub fn ok_fields(f: &Fields<'_>) -> Result<(), Problem> {
 const LIST_LIMIT: usize = 500;
 const LIST_LIMIT_MAX: usize = 1000;
 
-/// `limit` (1–1000, default 500) and `after` (the last key of the previous page).
 /// `limit` (default 500, at most 1,000) and `after` (the last key of the previous page) of an
 /// admin list that pages: the answer stays an array.
 pub(super) fn paging(req: &Request) -> Result<(usize, Option<String>), Problem> {
-    let limit = match req.query_param("limit").filter(|l| !l.is_empty()) {
-        None => LIST_LIMIT,
-        Some(s) => match s.parse::<usize>() {
-            Ok(n) if (1..=LIST_LIMIT_MAX).contains(&n) => n,
-            _ => {
-                return Err(Problem::invalid(vec![FieldError {
-                    field: "limit".into(),
-                    key: "field.range",
-                    args: vec![("min", "1".into()), ("max", LIST_LIMIT_MAX.to_string())],
-                }]))
-            }
-        },
-    };
+    let limit = limit_param(req, LIST_LIMIT, LIST_LIMIT_MAX)?;
     Ok((limit, req.query_param("after").filter(|a| !a.is_empty())))
+}
+
+/// `?limit=`: `default` when absent or empty, else 1..=`max`.
+pub(super) fn limit_param(req: &Request, default: usize, max: usize) -> Result<usize, Problem> {
+    match req.query_param("limit").filter(|l| !l.is_empty()) {
+        None => Ok(default),
+        Some(s) => match s.parse::<usize>() {
+            Ok(n) if (1..=max).contains(&n) => Ok(n),
+            _ => Err(Problem::invalid(vec![FieldError {
+                field: "limit".into(),
+                key: "field.range",
+                args: vec![("min", "1".into()), ("max", max.to_string())],
+            }])),
+        },
+    }
 }
 
 pub fn storage_fault() -> Value {

@@ -138,16 +138,15 @@ pub async fn list(
 ) -> Result<Vec<Row>> {
     let searches = q.is_some_and(|q| !q.trim().is_empty());
     let every_day = view == View::All && date.is_none();
-    if !(searches || every_day) {
-        return rows(svc, view, q, date, &Cancel::NEVER);
-    }
     let (s, q) = (svc.clone(), q.map(str::to_string));
     svc.walks
-        .run(move |cancel| rows(&s, view, q.as_deref(), date, cancel))
+        .run_if(searches || every_day, move |cancel| {
+            list_rows(&s, view, q.as_deref(), date, cancel)
+        })
         .await
 }
 
-fn rows(
+fn list_rows(
     svc: &Services,
     view: View,
     q: Option<&str>,

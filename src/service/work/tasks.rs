@@ -602,12 +602,11 @@ pub async fn list(
     paging: Paging,
 ) -> Result<(Vec<Task>, usize)> {
     require(actor, Permission::TasksView)?;
-    if !walks(f) {
-        return page_of(&svc.store, f, paging, &Cancel::NEVER);
-    }
     let (s, f) = (svc.clone(), f.clone());
     svc.walks
-        .run(move |cancel| page_of(&s.store, &f, paging, cancel))
+        .run_if(walks(&f), move |cancel| {
+            page_of(&s.store, &f, paging, cancel)
+        })
         .await
 }
 
@@ -638,12 +637,11 @@ pub async fn grouping(
     per_group: usize,
 ) -> Result<Vec<(TaskStatus, usize, Vec<Task>)>> {
     require(actor, Permission::TasksView)?;
-    if !walks(f) {
-        return groups(&svc.store, f, per_group, &Cancel::NEVER);
-    }
     let (s, f) = (svc.clone(), f.clone());
     svc.walks
-        .run(move |cancel| groups(&s.store, &f, per_group, cancel))
+        .run_if(walks(&f), move |cancel| {
+            groups(&s.store, &f, per_group, cancel)
+        })
         .await
 }
 
@@ -689,12 +687,11 @@ pub async fn grouping_by_user(
     f: &TaskFilter,
 ) -> Result<Vec<UserGroup>> {
     require(actor, Permission::TasksView)?;
-    if at_most_status(f) {
-        return groups_by_user(&svc.store, f, &Cancel::NEVER);
-    }
     let (s, f) = (svc.clone(), f.clone());
     svc.walks
-        .run(move |cancel| groups_by_user(&s.store, &f, cancel))
+        .run_if(!at_most_status(&f), move |cancel| {
+            groups_by_user(&s.store, &f, cancel)
+        })
         .await
 }
 
