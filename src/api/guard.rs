@@ -19,18 +19,20 @@ use std::task::{Context, Poll};
 use bytes::{Buf, BytesMut};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
-/// Set on a head whose framing was refused; the dispatcher answers it with a 400.
+/// Set on a head the guard refused; the value says why (`framing`: a 400, `head`: a 431).
 pub const MARK: &str = "x-gatehouse-bad-framing";
 
-/// Heads longer than this are left to hyper (which refuses them as too large).
-const MAX_HEAD: usize = 64 * 1024;
+/// The longest request head passed on. A longer one is refused in its family's envelope (431);
+/// hyper's own buffer per connection is sized just above it (`MAX_HEAD + 8 KiB`, see
+/// `serve::CONNECTION_BUFFER`), not hyper's default of about 400 KiB.
+pub const MAX_HEAD: usize = 64 * 1024;
 
 enum State {
     /// Collecting a request head.
     Head,
     /// Passing `n` body bytes through before the next head.
     Body(u64),
-    /// Passing everything through (chunked body, oversized head).
+    /// Passing everything through (after a chunked body, or the end of the stream).
     Through,
     /// Nothing more is read once the rewritten head is.
     Done,
@@ -133,11 +135,63 @@ pub fn framing(head: &[u8]) -> (Framing, Option<Vec<u8>>) {
             out.extend_from_slice(b"\r\n");
         }
         out.extend_from_slice(
-            format!("content-length: 0\r\nconnection: close\r\n{MARK}: 1\r\n\r\n").as_bytes(),
+            format!("content-length: 0\r\nconnection: close\r\n{MARK}: framing\r\n\r\n").as_bytes(),
         );
         out
     });
     (framing, request)
+}
+
+/// The head handed on in place of one longer than `MAX_HEAD`: its request line (so the
+/// answer comes in the family's envelope) and, among the lines that arrived whole, the
+/// language and request id headers (the envelope carries both); no body, `connection: close`,
+/// marked `head`.
+pub fn too_large(partial: &[u8]) -> Vec<u8> {
+    let mut lines = partial
+        .split(|b| *b == b'\n')
+        .map(|l| l.strip_suffix(b"\r").unwrap_or(l));
+    let first = lines.next().unwrap_or_default();
+    let mut parts = first.split(|b| *b == b' ');
+    let method = parts
+        .next()
+        .filter(|m| !m.is_empty() && m.len() <= 16 && m.iter().all(u8::is_ascii_uppercase))
+        .unwrap_or(b"GET");
+    // A path cut off by the limit (no version after it) is not a path: `/`.
+    let path = match (parts.next(), parts.next()) {
+        (Some(p), Some(_))
+            if p.starts_with(b"/")
+                && p.len() <= 8 * 1024
+                && p.iter().all(|b| b.is_ascii_graphic()) =>
+        {
+            p
+        }
+        _ => b"/",
+    };
+    let mut out = Vec::with_capacity(256);
+    out.extend_from_slice(method);
+    out.push(b' ');
+    out.extend_from_slice(path);
+    out.extend_from_slice(b" HTTP/1.1\r\n");
+    // Only lines followed by another arrived whole (the last one may be cut).
+    let whole: Vec<&[u8]> = lines.collect();
+    for line in whole.iter().take(whole.len().saturating_sub(1)) {
+        let Some(colon) = line.iter().position(|b| *b == b':') else {
+            continue;
+        };
+        let name = line[..colon].to_ascii_lowercase();
+        let carried = [&b"x-language"[..], b"accept-language", b"x-request-id"];
+        let printable = line
+            .iter()
+            .all(|b| *b == b'\t' || (b' '..=b'~').contains(b));
+        if carried.contains(&name.as_slice()) && line.len() <= 256 && printable {
+            out.extend_from_slice(line);
+            out.extend_from_slice(b"\r\n");
+        }
+    }
+    out.extend_from_slice(
+        format!("content-length: 0\r\nconnection: close\r\n{MARK}: head\r\n\r\n").as_bytes(),
+    );
+    out
 }
 
 fn head_end(buf: &[u8]) -> Option<usize> {
@@ -155,6 +209,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Guarded<S> {
                     let found = head_end(&self.held[from..]).map(|e| e + from);
                     self.scanned = self.held.len();
                     match found {
+                        Some(end) if end > MAX_HEAD => {
+                            let head = too_large(&self.held[..end]);
+                            self.held.clear();
+                            self.scanned = 0;
+                            self.ready.extend_from_slice(&head);
+                            self.state = State::Done;
+                            return;
+                        }
                         Some(end) => {
                             self.scanned = 0;
                             let (f, req) = framing(&self.held[..end]);
@@ -174,7 +236,15 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Guarded<S> {
                             let head = self.held.split_to(end);
                             self.ready.extend_from_slice(&head);
                         }
-                        None if self.held.len() > MAX_HEAD => self.state = State::Through,
+                        // No end within the limit: the head is longer than it.
+                        None if self.held.len() > MAX_HEAD => {
+                            let head = too_large(&self.held);
+                            self.held.clear();
+                            self.scanned = 0;
+                            self.ready.extend_from_slice(&head);
+                            self.state = State::Done;
+                            return;
+                        }
                         None => return,
                     }
                 }
@@ -331,10 +401,35 @@ mod tests {
         assert!(out.contains("Host: h\r\nx-request-id: r1\r\n"), "{out}");
         assert!(
             out.ends_with(
-                "content-length: 0\r\nconnection: close\r\nx-gatehouse-bad-framing: 1\r\n\r\n"
+                "content-length: 0\r\nconnection: close\r\nx-gatehouse-bad-framing: framing\r\n\r\n"
             ),
             "{out}"
         );
         assert!(!out.contains("-1") && !out.contains("keep-alive"), "{out}");
+    }
+
+    #[test]
+    fn a_head_over_the_limit_keeps_its_request_line_and_language_only() {
+        let big = "b".repeat(MAX_HEAD);
+        let head = format!(
+            "POST /daily/v1/tasks?x=1 HTTP/1.1\r\nx-language: id\r\nx-request-id: r9\r\nx-big: {big}"
+        );
+        let out = String::from_utf8(too_large(head.as_bytes())).unwrap();
+        assert_eq!(
+            out,
+            "POST /daily/v1/tasks?x=1 HTTP/1.1\r\nx-language: id\r\nx-request-id: r9\r\n\
+             content-length: 0\r\nconnection: close\r\nx-gatehouse-bad-framing: head\r\n\r\n"
+        );
+        // A request line cut by the limit: its path is not trusted.
+        let cut = format!("GET /{big}");
+        let out = String::from_utf8(too_large(cut.as_bytes())).unwrap();
+        assert!(
+            out.starts_with("GET / HTTP/1.1\r\ncontent-length: 0\r\n"),
+            "{out}"
+        );
+        // Header lines that would make hyper refuse the rewritten head are dropped.
+        let odd = "GET /x HTTP/1.1\r\nx-language: i\x01d\r\nx-big: y";
+        let out = String::from_utf8(too_large(odd.as_bytes())).unwrap();
+        assert!(!out.contains("x-language"), "{out}");
     }
 }

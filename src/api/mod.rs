@@ -376,10 +376,16 @@ impl Router {
             params: Vec::new(),
             peer,
         };
-        if req.header(guard::MARK).is_some() {
-            let p = Problem::new(400, "body.content_length");
+        if let Some(why) = req.header(guard::MARK) {
+            let (p, summary) = if why == "head" {
+                let p = Problem::new(431, "request.head_too_large")
+                    .arg("limit", guard::MAX_HEAD.to_string());
+                (p, "(head too large)")
+            } else {
+                (Problem::new(400, "body.content_length"), "(bad framing)")
+            };
             let resp = family.render(&req, &p);
-            return self.finish(&svc, family, "(bad framing)", resp, started);
+            return self.finish(&svc, family, summary, resp, started);
         }
         let (route, params) = match self.find(&req.method, &req.path) {
             Matched::Found(r, p) => (Some(r), p),

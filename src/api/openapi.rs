@@ -291,6 +291,7 @@ fn error_text(status: u16) -> &'static str {
         422 => "Understood but refused by a rule (e.g. GPS accuracy too low)",
         426 => "Client version below the supported minimum",
         429 => "Too many failed attempts: locked for a while",
+        431 => "Request headers larger than the limit (64 KiB)",
         500 => "Internal error (logged)",
         503 => "Busy or timed out: retry after the Retry-After seconds",
         507 => "The gatehouse storage is full: nothing was saved",
@@ -332,6 +333,10 @@ fn error_statuses(r: &Route) -> Vec<u16> {
         // Plain text: a bad SN, an unknown path, a body over the cap, busy or not approved.
         Adms => vec![400, 413, 503],
     };
+    // Any head over the guard's limit is answered 431 (`api::guard`); Authorize says 400.
+    if matches!(r.family, DailyActivity | Adms) {
+        out.push(431);
+    }
     // A body that stalls is answered 408; a full disk refuses a write with 507.
     if r.method != Method::GET && matches!(r.family, DailyActivity | Authorize | Adms) {
         out.extend([408, 507]);

@@ -13,8 +13,13 @@ use std::time::Duration;
 
 use tokio::net::TcpStream;
 
-use super::guard::Guarded;
+use super::guard::{Guarded, MAX_HEAD};
 use hyper::service::{make_service_fn, service_fn};
+
+/// hyper's read and write buffer per connection at most: the longest head the guard passes on
+/// plus one read. hyper's default (about 400 KiB) let each connection sending a chunked body
+/// grow its read buffer that far; with this cap a connection costs at most ~72 KiB there.
+pub const CONNECTION_BUFFER: usize = MAX_HEAD + 8 * 1024;
 
 /// Binds `addr`; returns the bound address and the server future, which ends once `shutdown`
 /// resolves and open requests are answered. Every connection is read through
@@ -52,6 +57,7 @@ pub async fn bind_lan(
     });
     let server = hyper::Server::builder(hyper::server::accept::from_stream(incoming))
         .http1_header_read_timeout(header_read_timeout)
+        .http1_max_buf_size(CONNECTION_BUFFER)
         .serve(make);
     let fut = async move {
         if let Err(e) = server.with_graceful_shutdown(shutdown).await {

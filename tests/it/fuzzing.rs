@@ -77,6 +77,54 @@ fn bad_content_length_is_refused_in_each_family_envelope() {
     assert_eq!(get(&s.url("/healthz"), &[]).status, 200);
 }
 
+/// A request head of exactly 64 KiB is served; one byte more is refused with 431 in the
+/// family's envelope and language, never hyper's bare answer, and the server keeps serving.
+#[test]
+fn a_head_over_64_kib_is_refused_in_each_family_envelope() {
+    const LIMIT: usize = 64 * 1024;
+    let s = Server::start();
+    // A GET head padded with one header line to `total` bytes, blank line included.
+    let head = |path: &str, extra: &str, total: usize| {
+        let start =
+            format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n{extra}x-pad: ");
+        let pad = total - start.len() - "\r\n\r\n".len();
+        format!("{start}{}\r\n\r\n", "p".repeat(pad))
+    };
+    let at_limit = head("/healthz", "", LIMIT);
+    assert_eq!(at_limit.len(), LIMIT);
+    let (st, v, t) = raw(&s, at_limit.as_bytes());
+    assert_eq!(st, 200, "{t}");
+    assert_eq!(v["status"], "ok", "{}", &t[..200]);
+
+    let over = head(
+        "/daily/v1/attendances/today",
+        "x-request-id: big-1\r\nx-language: id\r\n",
+        LIMIT + 1,
+    );
+    let (st, v, t) = raw(&s, over.as_bytes());
+    assert_eq!(st, 431, "{t}");
+    assert_eq!(v["code"], 431, "{t}");
+    assert_eq!(v["request_id"], "big-1", "{t}");
+    assert_eq!(
+        v["message"], "Header permintaan lebih besar dari 65536 byte",
+        "{t}"
+    );
+    // Far over, sent as a head that never ends: refused once the limit is passed.
+    let endless = format!(
+        "POST /codelayer/system/auth HTTP/1.1\r\nx-pad: {}",
+        "p".repeat(3 * LIMIT)
+    );
+    let (st, v, t) = raw(&s, endless.as_bytes());
+    assert_eq!((st, v["e"].clone()), (200, json!(400)), "{t}");
+    assert!(v["msg"].as_str().unwrap().contains("65536"), "{t}");
+    // Authorize documents 400 for whatever a client gets wrong.
+    let (st, v, t) = raw(&s, head("/api/users/authorize", "", 2 * LIMIT).as_bytes());
+    assert_eq!(st, 400, "{t}");
+    assert_eq!(v["status"], "error", "{t}");
+    assert!(v["message"][0].as_str().unwrap().contains("65536"), "{t}");
+    assert_eq!(get(&s.url("/healthz"), &[]).status, 200);
+}
+
 #[test]
 fn codelayer_answers_only_listed_codes() {
     let s = Server::start();
