@@ -74,16 +74,16 @@ pub struct PunchOutcome {
 }
 
 /// The employee a signed-in user punches as.
-pub fn employee_of_user(store: &Store, user: &User) -> Result<Employee> {
-    let code = user
-        .employee_code
-        .as_deref()
-        .ok_or(ServiceError::NotFound {
-            key: "attendance.employee.not_linked",
-        })?;
-    hr::employee(store, code)?.ok_or(ServiceError::NotFound {
+/// The employee a signed-in user is linked to. Every attendance request of the app reads it,
+/// so it comes through the hot cache, shared (see `Store::get_shared`).
+pub fn employee_of_user(store: &Store, user: &User) -> Result<std::sync::Arc<Employee>> {
+    let not_linked = ServiceError::NotFound {
         key: "attendance.employee.not_linked",
-    })
+    };
+    let code = user.employee_code.as_deref().ok_or(not_linked.clone())?;
+    store
+        .get_shared::<Employee>(code.as_bytes())?
+        .ok_or(not_linked)
 }
 
 pub fn set_user_employee(tx: &mut Tx, user: UserId, code: Option<&str>) -> Result<User> {

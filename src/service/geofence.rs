@@ -60,7 +60,10 @@ pub fn shift(store: &Store, code: &str) -> Result<Option<Shift>> {
     if code.is_empty() {
         return Ok(None);
     }
-    Ok(store.get::<Shift>(code.as_bytes())?.filter(|s| s.active))
+    // Read by every clock-in and Attendance Today: a small tree, kept hot.
+    Ok(store
+        .get_hot::<Shift>(code.as_bytes())?
+        .filter(|s| s.active))
 }
 
 fn code_of(get: Get<'_>) -> std::result::Result<String, String> {

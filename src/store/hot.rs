@@ -1,5 +1,6 @@
 //! Decoded records of the few trees every request reads to sign its caller in (tokens, users,
-//! client apps, handheld sessions and devices), kept between requests. An entry is served only
+//! client apps, handheld sessions and devices), and the employee and shift every attendance
+//! request of the app reads, kept between requests. An entry is served only
 //! while its tree's data version (`versions`) is the one taken before the record was read, so
 //! a write to that tree — a revocation, a deactivated user, a new token — is seen by the next
 //! request, as without the cache; a tree's write only costs its entries a re-read.
@@ -41,6 +42,22 @@ impl HotCache {
         e.value.downcast_ref::<R>().cloned()
     }
 
+    /// Like `get`, without the clone: for records too big to copy per request (an employee
+    /// carries its pay and leave history).
+    pub fn get_shared<R: Send + Sync + 'static>(
+        &self,
+        tree: &str,
+        key: &[u8],
+        version: u64,
+    ) -> Option<Arc<R>> {
+        let map = self.map.lock().unwrap_or_else(|p| p.into_inner());
+        let e = map.get(&self.slot(tree, key))?;
+        if e.version != version || e.tree != tree || *e.key != *key {
+            return None;
+        }
+        e.value.clone().downcast::<R>().ok()
+    }
+
     /// Keeps `value`, read after taking data version `version`.
     pub fn put<R: Send + Sync + 'static>(
         &self,
@@ -48,6 +65,16 @@ impl HotCache {
         key: &[u8],
         version: u64,
         value: R,
+    ) {
+        self.put_shared(tree, key, version, Arc::new(value));
+    }
+
+    pub fn put_shared(
+        &self,
+        tree: &'static str,
+        key: &[u8],
+        version: u64,
+        value: Arc<dyn Any + Send + Sync>,
     ) {
         let slot = self.slot(tree, key);
         let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
@@ -60,7 +87,7 @@ impl HotCache {
                 tree,
                 key: key.into(),
                 version,
-                value: Arc::new(value),
+                value,
             },
         );
     }
@@ -84,6 +111,13 @@ mod tests {
         assert_eq!(c.get::<String>("users", b"a", 7), None);
         // Another type under the same key is a miss, not a wrong answer.
         assert_eq!(c.get::<u32>("tokens", b"a", 7), None);
+        assert_eq!(c.get_shared::<u32>("tokens", b"a", 7), None);
+        assert_eq!(
+            c.get_shared::<String>("tokens", b"a", 7)
+                .as_deref()
+                .map(String::as_str),
+            Some("first")
+        );
         c.put("tokens", b"a", 8, String::from("second"));
         assert_eq!(c.get::<String>("tokens", b"a", 7), None);
         assert_eq!(

@@ -151,6 +151,23 @@ impl Store {
         Ok(r)
     }
 
+    /// `get_hot` for big records: the cached record itself, shared, not a copy of it.
+    pub fn get_shared<R: Record + Send + Sync + 'static>(
+        &self,
+        key: &[u8],
+    ) -> Result<Option<Arc<R>>> {
+        let version = self.0.versions.of(&[R::TREE]);
+        if let Some(r) = self.0.hot.get_shared::<R>(R::TREE, key, version) {
+            return Ok(Some(r));
+        }
+        let Some(r) = self.get::<R>(key)? else {
+            return Ok(None);
+        };
+        let r = Arc::new(r);
+        self.0.hot.put_shared(R::TREE, key, version, r.clone());
+        Ok(Some(r))
+    }
+
     /// Every record whose key starts with `prefix`, in key order.
     pub fn scan<R: Record>(&self, prefix: &[u8]) -> Result<Vec<(Vec<u8>, R)>> {
         self.scan_iter::<R>(prefix)?.collect()

@@ -731,3 +731,29 @@ fn demo_users_are_on_the_roll_and_can_punch_at_once() {
     assert_eq!(v["data"]["punches"].as_array().unwrap().len(), 1, "{v}");
     drop(keep);
 }
+
+/// The employee behind a signed-in user (and their shift) is kept between requests; a change
+/// to the roll is still seen by the very next request.
+#[test]
+fn a_change_to_the_roll_is_seen_by_the_next_attendance_request() {
+    let (s, _off) = server_at(10, 0, &[]);
+    let da = linked_user(&s, "rollcall", "supervisor", "E001");
+    let name_now = || {
+        let t = da.call("GET", "/attendances/today", None).json();
+        assert_eq!(t["data"]["employee_code"], "E001", "{t}");
+        t["data"]["employee_name"].as_str().unwrap().to_string()
+    };
+    let before = name_now();
+    assert_eq!(name_now(), before);
+    let dir = tempfile::tempdir().unwrap();
+    let f = write(
+        dir.path(),
+        "rename.csv",
+        "code,name,sex,doj,department,designation,firm,group,shift\n\
+         E001,Renamed Mandor,M,2020-01-01,FLD,SUP,1,G1,DAY\n",
+    );
+    let v = import(&s, "employees", &f);
+    assert_eq!(v["updated"], 1, "{v}");
+    assert_eq!(name_now(), "Renamed Mandor");
+    assert_ne!(before, "Renamed Mandor");
+}
