@@ -79,8 +79,10 @@ async fn upload(router: &Router, svc: &Arc<Services>, sn: &str, body: Bytes) -> 
 
 async fn run() {
     let tmp = tempfile::tempdir().expect("tempdir");
-    let mut cfg = Config::default();
-    cfg.state_dir = tmp.path().to_path_buf();
+    let cfg = Config {
+        state_dir: tmp.path().to_path_buf(),
+        ..Config::default()
+    };
     let cache = cfg.cache_bytes();
     let store = Store::open(tmp.path(), StoreOptions { cache_bytes: cache }).expect("store");
     let svc = Services::new(store, Arc::new(cfg), Arc::new(Metrics::default())).expect("services");

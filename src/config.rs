@@ -222,7 +222,7 @@ pub struct Backup {
     pub keep: usize,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Wablas {
     /// Shared secret the gateway sends as `?secret=` or `x-wablas-secret`; empty = callback refused.
@@ -398,16 +398,6 @@ impl Default for Backup {
             dir: PathBuf::new(),
             every_hours: 24,
             keep: 7,
-        }
-    }
-}
-
-impl Default for Wablas {
-    fn default() -> Self {
-        Self {
-            callback_secret: String::new(),
-            api_url: String::new(),
-            token: String::new(),
         }
     }
 }

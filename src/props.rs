@@ -252,7 +252,7 @@ proptest! {
             let stamp = |at: i64, g: &str, u: &str| Stamp { at_unix: at, gate: g.into(), guard: u.into() };
             let mut pass = Gatepass::new(PassNumber::for_day(day, 1), day, stamp(0, "N", "R"), input.content, Source::Desk);
             for (m, at, g, u) in moves {
-                let mv = [Move::In, Move::Out, Move::Cancel][m as usize].clone();
+                let mv = [Move::In, Move::Out, Move::Cancel][m as usize];
                 let repeat = if m % 2 == 0 { Repeat::Refuse } else { Repeat::RetryWithin(at % 300) };
                 let _ = pass.apply(mv, stamp(at, &g, &u), repeat);
                 let _ = pass.status(at);

@@ -117,7 +117,7 @@ pub fn licence_request(svc: &Services, tx: &mut Tx, imei: &str, app_id: &str) ->
                 d.app_id = app_id.to_string();
                 changed = true;
             }
-            if d.last_seen_unix.map_or(true, |t| now - t >= 60) {
+            if d.last_seen_unix.is_none_or(|t| now - t >= 60) {
                 d.last_seen_unix = Some(now);
                 changed = true;
             }

@@ -98,8 +98,7 @@ impl Services {
             body_budget_kib: Arc::new(tokio::sync::Semaphore::new(
                 budget
                     .request_bodies_kib
-                    .max(1)
-                    .min(tokio::sync::Semaphore::MAX_PERMITS),
+                    .clamp(1, tokio::sync::Semaphore::MAX_PERMITS),
             )),
             answers: answers::Answers::new(
                 budget.answers_cache_bytes as usize,

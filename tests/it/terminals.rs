@@ -564,7 +564,7 @@ fn users_and_templates_flow_to_other_terminals_and_commands_are_retried_until_do
         cmds.as_array()
             .unwrap()
             .iter()
-            .find(|c| c["id"].to_string() == id)
+            .find(|c| id.parse::<u64>().is_ok_and(|n| c["id"] == n))
             .cloned()
             .unwrap()
     };

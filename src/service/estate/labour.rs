@@ -120,7 +120,7 @@ pub fn labourer_by_code(
     ltype: Option<LabourType>,
 ) -> Result<Option<Labourer>> {
     let fits = |l: &Labourer| {
-        (&l.labour_firm == firm || &l.muster_firm == firm) && ltype.map_or(true, |t| t == l.ltype)
+        (&l.labour_firm == firm || &l.muster_firm == firm) && ltype.is_none_or(|t| t == l.ltype)
     };
     for lcode in store.index_keys(LABOURERS_BY_DISPLAY, &store::prefix(&[code.as_bytes()]))? {
         if let Some(l) = store.get::<Labourer>(&lcode)? {

@@ -144,7 +144,7 @@ pub async fn attlog(
             None => malformed += 1,
         }
     }
-    parsed.sort_by(|a, b| (normal_pin(&a.pin), a.local).cmp(&(normal_pin(&b.pin), b.local)));
+    parsed.sort_by_key(|a| (normal_pin(&a.pin), a.local));
     let now = svc.now_unix();
     let site = svc.config.site.timezone_offset_minutes;
     let mut rep = Report {

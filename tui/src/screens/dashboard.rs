@@ -218,9 +218,9 @@ impl Screen for Dashboard {
             .iter()
             .rev()
             .map(|e| {
-                let time = int(e, "unix_ms")
+                let time: String = int(e, "unix_ms")
                     .map(|ms| local_datetime(ms / 1000, ctx.tz).chars().skip(11).collect())
-                    .unwrap_or_else(String::new);
+                    .unwrap_or_default();
                 Line::raw(format!("{time} {:<5} {}", text(e, "level"), event_text(e)))
             })
             .collect();

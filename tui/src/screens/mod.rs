@@ -91,18 +91,13 @@ pub trait Screen {
 }
 
 /// Data that is loading, loaded, not offered by this server, or failed.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub enum Load<T> {
+    #[default]
     Waiting,
     Ready(T),
     NotAvailable,
     Failed(String),
-}
-
-impl<T> Default for Load<T> {
-    fn default() -> Self {
-        Load::Waiting
-    }
 }
 
 impl<T> Load<T> {
