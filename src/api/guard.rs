@@ -19,8 +19,11 @@ use std::task::{Context, Poll};
 use bytes::{Buf, BytesMut};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
-/// Set on a head the guard refused; the value says why (`framing`: a 400, `head`: a 431).
+/// Set on a head the guard refused; the value says why (`MARK_FRAMING`: a 400, `MARK_HEAD`:
+/// a 431).
 pub const MARK: &str = "x-gatehouse-bad-framing";
+pub const MARK_FRAMING: &str = "framing";
+pub const MARK_HEAD: &str = "head";
 
 /// The longest request head passed on. A longer one is refused in its family's envelope (431);
 /// hyper's own buffer per connection is sized just above it (`MAX_HEAD + 8 KiB`, see
@@ -135,7 +138,8 @@ pub fn framing(head: &[u8]) -> (Framing, Option<Vec<u8>>) {
             out.extend_from_slice(b"\r\n");
         }
         out.extend_from_slice(
-            format!("content-length: 0\r\nconnection: close\r\n{MARK}: framing\r\n\r\n").as_bytes(),
+            format!("content-length: 0\r\nconnection: close\r\n{MARK}: {MARK_FRAMING}\r\n\r\n")
+                .as_bytes(),
         );
         out
     });
@@ -189,7 +193,7 @@ pub fn too_large(partial: &[u8]) -> Vec<u8> {
         }
     }
     out.extend_from_slice(
-        format!("content-length: 0\r\nconnection: close\r\n{MARK}: head\r\n\r\n").as_bytes(),
+        format!("content-length: 0\r\nconnection: close\r\n{MARK}: {MARK_HEAD}\r\n\r\n").as_bytes(),
     );
     out
 }
@@ -199,6 +203,16 @@ fn head_end(buf: &[u8]) -> Option<usize> {
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> Guarded<S> {
+    /// Hands on the marked stand-in for a head longer than `MAX_HEAD` (the first `upto` bytes
+    /// held) and reads nothing more.
+    fn refuse_too_large(&mut self, upto: usize) {
+        let head = too_large(&self.held[..upto]);
+        self.held.clear();
+        self.scanned = 0;
+        self.ready.extend_from_slice(&head);
+        self.state = State::Done;
+    }
+
     /// Moves what can be judged from `held` to `ready`, advancing the state.
     fn advance(&mut self) {
         loop {
@@ -209,14 +223,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Guarded<S> {
                     let found = head_end(&self.held[from..]).map(|e| e + from);
                     self.scanned = self.held.len();
                     match found {
-                        Some(end) if end > MAX_HEAD => {
-                            let head = too_large(&self.held[..end]);
-                            self.held.clear();
-                            self.scanned = 0;
-                            self.ready.extend_from_slice(&head);
-                            self.state = State::Done;
-                            return;
-                        }
+                        Some(end) if end > MAX_HEAD => return self.refuse_too_large(end),
                         Some(end) => {
                             self.scanned = 0;
                             let (f, req) = framing(&self.held[..end]);
@@ -238,12 +245,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Guarded<S> {
                         }
                         // No end within the limit: the head is longer than it.
                         None if self.held.len() > MAX_HEAD => {
-                            let head = too_large(&self.held);
-                            self.held.clear();
-                            self.scanned = 0;
-                            self.ready.extend_from_slice(&head);
-                            self.state = State::Done;
-                            return;
+                            return self.refuse_too_large(self.held.len())
                         }
                         None => return,
                     }

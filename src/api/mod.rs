@@ -377,7 +377,7 @@ impl Router {
             peer,
         };
         if let Some(why) = req.header(guard::MARK) {
-            let (p, summary) = if why == "head" {
+            let (p, summary) = if why == guard::MARK_HEAD {
                 let p = Problem::new(431, "request.head_too_large")
                     .arg("limit", guard::MAX_HEAD.to_string());
                 (p, "(head too large)")

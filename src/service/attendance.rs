@@ -77,13 +77,13 @@ pub struct PunchOutcome {
 /// The employee a signed-in user is linked to. Every attendance request of the app reads it,
 /// so it comes through the hot cache, shared (see `Store::get_shared`).
 pub fn employee_of_user(store: &Store, user: &User) -> Result<std::sync::Arc<Employee>> {
-    let not_linked = ServiceError::NotFound {
-        key: "attendance.employee.not_linked",
+    let linked = match user.employee_code.as_deref() {
+        Some(code) => store.get_shared::<Employee>(code.as_bytes())?,
+        None => None,
     };
-    let code = user.employee_code.as_deref().ok_or(not_linked.clone())?;
-    store
-        .get_shared::<Employee>(code.as_bytes())?
-        .ok_or(not_linked)
+    linked.ok_or(ServiceError::NotFound {
+        key: "attendance.employee.not_linked",
+    })
 }
 
 pub fn set_user_employee(tx: &mut Tx, user: UserId, code: Option<&str>) -> Result<User> {

@@ -32,19 +32,10 @@ impl HotCache {
         self.hasher.hash_one((tree, key))
     }
 
-    /// The record cached for `key` if it was read at data version `version`.
-    pub fn get<R: Clone + 'static>(&self, tree: &str, key: &[u8], version: u64) -> Option<R> {
-        let map = self.map.lock().unwrap_or_else(|p| p.into_inner());
-        let e = map.get(&self.slot(tree, key))?;
-        if e.version != version || e.tree != tree || *e.key != *key {
-            return None;
-        }
-        e.value.downcast_ref::<R>().cloned()
-    }
-
-    /// Like `get`, without the clone: for records too big to copy per request (an employee
-    /// carries its pay and leave history).
-    pub fn get_shared<R: Send + Sync + 'static>(
+    /// The record cached for `key` if it was read at data version `version`: the cached record
+    /// itself, shared (an employee carries its pay and leave history, too big to copy per
+    /// request; `Store::get_hot` copies the small ones out).
+    pub fn get<R: Send + Sync + 'static>(
         &self,
         tree: &str,
         key: &[u8],
@@ -64,17 +55,7 @@ impl HotCache {
         tree: &'static str,
         key: &[u8],
         version: u64,
-        value: R,
-    ) {
-        self.put_shared(tree, key, version, Arc::new(value));
-    }
-
-    pub fn put_shared(
-        &self,
-        tree: &'static str,
-        key: &[u8],
-        version: u64,
-        value: Arc<dyn Any + Send + Sync>,
+        value: Arc<R>,
     ) {
         let slot = self.slot(tree, key);
         let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
@@ -105,24 +86,24 @@ mod tests {
     #[test]
     fn an_entry_is_served_only_at_its_version_and_key() {
         let c = HotCache::default();
-        c.put("tokens", b"a", 7, String::from("first"));
-        assert_eq!(c.get::<String>("tokens", b"a", 7).as_deref(), Some("first"));
+        c.put("tokens", b"a", 7, Arc::new(String::from("first")));
+        assert_eq!(
+            c.get::<String>("tokens", b"a", 7)
+                .as_deref()
+                .map(String::as_str),
+            Some("first")
+        );
         assert_eq!(c.get::<String>("tokens", b"a", 8), None);
         assert_eq!(c.get::<String>("tokens", b"b", 7), None);
         assert_eq!(c.get::<String>("users", b"a", 7), None);
         // Another type under the same key is a miss, not a wrong answer.
         assert_eq!(c.get::<u32>("tokens", b"a", 7), None);
-        assert_eq!(c.get_shared::<u32>("tokens", b"a", 7), None);
-        assert_eq!(
-            c.get_shared::<String>("tokens", b"a", 7)
-                .as_deref()
-                .map(String::as_str),
-            Some("first")
-        );
-        c.put("tokens", b"a", 8, String::from("second"));
+        c.put("tokens", b"a", 8, Arc::new(String::from("second")));
         assert_eq!(c.get::<String>("tokens", b"a", 7), None);
         assert_eq!(
-            c.get::<String>("tokens", b"a", 8).as_deref(),
+            c.get::<String>("tokens", b"a", 8)
+                .as_deref()
+                .map(String::as_str),
             Some("second")
         );
     }
@@ -131,10 +112,13 @@ mod tests {
     fn the_cache_is_bounded() {
         let c = HotCache::default();
         for i in 0..(MAX_ENTRIES as u32 * 3) {
-            c.put("tokens", &i.to_be_bytes(), 1, i);
+            c.put("tokens", &i.to_be_bytes(), 1, Arc::new(i));
             assert!(c.len() <= MAX_ENTRIES);
         }
         let last = MAX_ENTRIES as u32 * 3 - 1;
-        assert_eq!(c.get::<u32>("tokens", &last.to_be_bytes(), 1), Some(last));
+        assert_eq!(
+            c.get::<u32>("tokens", &last.to_be_bytes(), 1).as_deref(),
+            Some(&last)
+        );
     }
 }

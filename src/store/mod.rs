@@ -137,34 +137,24 @@ impl Store {
     }
 
     /// `get` through the cache of hot records (`hot`): for the small trees every request reads
-    /// to sign its caller in. The version is taken before the read, so a record read while its
-    /// tree was written is filed under a version nobody asks for again.
+    /// to sign its caller in. A copy of the cached record (`get_shared` for big ones).
     pub fn get_hot<R: Record + Clone + 'static>(&self, key: &[u8]) -> Result<Option<R>> {
-        let version = self.0.versions.of(&[R::TREE]);
-        if let Some(r) = self.0.hot.get::<R>(R::TREE, key, version) {
-            return Ok(Some(r));
-        }
-        let r = self.get::<R>(key)?;
-        if let Some(r) = &r {
-            self.0.hot.put(R::TREE, key, version, r.clone());
-        }
-        Ok(r)
+        Ok(self.get_shared::<R>(key)?.map(|r| R::clone(&r)))
     }
 
-    /// `get_hot` for big records: the cached record itself, shared, not a copy of it.
-    pub fn get_shared<R: Record + Send + Sync + 'static>(
-        &self,
-        key: &[u8],
-    ) -> Result<Option<Arc<R>>> {
+    /// `get` through the cache of hot records, the cached record itself, shared. The version is
+    /// taken before the read, so a record read while its tree was written is filed under a
+    /// version nobody asks for again.
+    pub fn get_shared<R: Record + 'static>(&self, key: &[u8]) -> Result<Option<Arc<R>>> {
         let version = self.0.versions.of(&[R::TREE]);
-        if let Some(r) = self.0.hot.get_shared::<R>(R::TREE, key, version) {
+        if let Some(r) = self.0.hot.get::<R>(R::TREE, key, version) {
             return Ok(Some(r));
         }
         let Some(r) = self.get::<R>(key)? else {
             return Ok(None);
         };
         let r = Arc::new(r);
-        self.0.hot.put_shared(R::TREE, key, version, r.clone());
+        self.0.hot.put(R::TREE, key, version, r.clone());
         Ok(Some(r))
     }
 
