@@ -3,13 +3,14 @@
 use std::collections::HashMap;
 use std::io::IsTerminal;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Instant;
 
 use tracing_subscriber::EnvFilter;
 
 pub mod audit;
 pub mod logring;
+mod rate;
 
 /// Initialises logging once. `format`: auto | text | json. Every event that passes the filter
 /// is also kept in the in-memory ring the console's log screen reads (`recent_logs`).
@@ -48,7 +49,7 @@ pub use logring::{recent_logs, LogEvent};
 const LATENCY_BUCKETS: [f64; 10] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0, 5.0];
 
 /// Seconds of history behind the dashboard's requests-per-second figure.
-const RATE_WINDOW_SECS: i64 = 60;
+const RATE_WINDOW_SECS: u32 = 60;
 
 /// Statuses counted without a lock (the rest go to a small locked list).
 const COMMON_STATUSES: [u16; 18] = [
@@ -131,8 +132,8 @@ pub struct Metrics {
     pub shed: AtomicU64,
     /// Sign-in lockouts imposed since start (all families).
     pub lockouts: AtomicU64,
-    /// (unix second, requests answered in it), newest last, at most RATE_WINDOW_SECS entries.
-    per_second: Mutex<std::collections::VecDeque<(i64, u64)>>,
+    /// Requests answered per second, for the last minute's rate.
+    per_second: rate::SecondRing,
 }
 
 /// Gauges read at scrape time (not kept per request).
@@ -181,6 +182,18 @@ impl Metrics {
     }
 
     pub fn observe(&self, family: &str, operation: &str, status: u16, seconds: f64) {
+        self.observe_at(family, operation, status, seconds, Instant::now());
+    }
+
+    /// `observe` of a request answered at `now` (the dispatcher has just read the clock).
+    pub fn observe_at(
+        &self,
+        family: &str,
+        operation: &str,
+        status: u16,
+        seconds: f64,
+        now: Instant,
+    ) {
         let slot = self.slot(family, operation);
         match COMMON_STATUSES.iter().position(|s| *s == status) {
             Some(i) => {
@@ -209,18 +222,7 @@ impl Metrics {
             // The console polls every 2 s: its own calls are not the site's traffic.
             return;
         }
-        let now = chrono::Utc::now().timestamp();
-        let mut ps = self.per_second.lock().unwrap_or_else(|p| p.into_inner());
-        match ps.back_mut() {
-            Some((sec, n)) if *sec == now => *n += 1,
-            _ => ps.push_back((now, 1)),
-        }
-        while ps
-            .front()
-            .is_some_and(|(sec, _)| *sec <= now - RATE_WINDOW_SECS)
-        {
-            ps.pop_front();
-        }
+        self.per_second.add(now);
     }
 
     /// Totals, errors and the last minute's rate.
@@ -237,13 +239,7 @@ impl Metrics {
                 _ => {}
             }
         }
-        let now = chrono::Utc::now().timestamp();
-        let ps = self.per_second.lock().unwrap_or_else(|p| p.into_inner());
-        let recent: u64 = ps
-            .iter()
-            .filter(|(sec, _)| *sec > now - RATE_WINDOW_SECS)
-            .map(|(_, n)| n)
-            .sum();
+        let recent = self.per_second.sum(Instant::now(), RATE_WINDOW_SECS);
         f.per_sec_1m = recent as f64 / RATE_WINDOW_SECS as f64;
         f
     }

@@ -83,13 +83,34 @@ pub enum Framing {
 /// Judges a complete request head (request line + headers + blank line); for bad framing,
 /// also gives the head to hand on in its place.
 pub fn framing(head: &[u8]) -> (Framing, Option<Vec<u8>>) {
-    let mut headers = [httparse::EMPTY_HEADER; 128];
-    let mut req = httparse::Request::new(&mut headers);
-    match req.parse(head) {
-        Ok(httparse::Status::Complete(_)) => {}
+    match judge(head) {
+        Judged::Complete(_, f, req) => (f, req),
         // Anything else is hyper's to refuse (malformed request line, too many headers).
-        _ => return (Framing::Length(0), None),
+        Judged::Partial | Judged::Unparsed => (Framing::Length(0), None),
     }
+}
+
+/// What one parse of the bytes held says.
+enum Judged {
+    /// A whole head of this many bytes, its framing, and for bad framing the head to hand on.
+    Complete(usize, Framing, Option<Vec<u8>>),
+    /// No end of head yet.
+    Partial,
+    /// Not a request head httparse takes: hyper refuses it once its end is found.
+    Unparsed,
+}
+
+/// Parses the head at the start of `buf` once: where it ends and what its framing is. The
+/// header slots are left uninitialised (128 of them zeroed per request cost more than the
+/// parse of a short head).
+fn judge(buf: &[u8]) -> Judged {
+    let mut slots = [const { std::mem::MaybeUninit::<httparse::Header<'_>>::uninit() }; 128];
+    let mut req = httparse::Request::new(&mut []);
+    let end = match req.parse_with_uninit_headers(buf, &mut slots) {
+        Ok(httparse::Status::Complete(end)) => end,
+        Ok(httparse::Status::Partial) => return Judged::Partial,
+        Err(_) => return Judged::Unparsed,
+    };
     let mut length: Option<u64> = None;
     let mut bad = false;
     let mut chunked = false;
@@ -143,7 +164,7 @@ pub fn framing(head: &[u8]) -> (Framing, Option<Vec<u8>>) {
         );
         out
     });
-    (framing, request)
+    Judged::Complete(end, framing, request)
 }
 
 /// The head handed on in place of one longer than `MAX_HEAD`: its request line (so the
@@ -198,8 +219,20 @@ pub fn too_large(partial: &[u8]) -> Vec<u8> {
     out
 }
 
+/// Where the head at the start of `buf` ends, as hyper (httparse) sees it: after the first
+/// empty line, whether lines end in CRLF or a bare LF.
 fn head_end(buf: &[u8]) -> Option<usize> {
-    buf.windows(4).position(|w| w == b"\r\n\r\n").map(|i| i + 4)
+    let mut from = 0;
+    while let Some(p) = buf[from..].iter().position(|&b| b == b'\n') {
+        let at = from + p;
+        match buf.get(at + 1) {
+            Some(b'\n') => return Some(at + 2),
+            Some(b'\r') if buf.get(at + 2) == Some(&b'\n') => return Some(at + 3),
+            _ => {}
+        }
+        from = at + 1;
+    }
+    None
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> Guarded<S> {
@@ -218,15 +251,30 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Guarded<S> {
         loop {
             match &mut self.state {
                 State::Head => {
-                    // Blank lines between requests are allowed and skipped by hyper.
-                    let from = self.scanned.saturating_sub(3);
-                    let found = head_end(&self.held[from..]).map(|e| e + from);
-                    self.scanned = self.held.len();
+                    // A head that came in one read (the usual case) is parsed once, which finds
+                    // its end too; one that trickles in is searched for its end incrementally
+                    // (never re-parsed per byte) and parsed once when the end is there.
+                    let judged = match self.scanned {
+                        0 => judge(&self.held),
+                        _ => Judged::Partial,
+                    };
+                    let found = match judged {
+                        Judged::Complete(end, f, req) => Some((end, f, req)),
+                        Judged::Partial | Judged::Unparsed => {
+                            // Blank lines between requests are allowed and skipped by hyper.
+                            let from = self.scanned.saturating_sub(3);
+                            let end = head_end(&self.held[from..]).map(|e| e + from);
+                            self.scanned = self.held.len().max(1);
+                            end.map(|end| {
+                                let (f, req) = framing(&self.held[..end]);
+                                (end, f, req)
+                            })
+                        }
+                    };
                     match found {
-                        Some(end) if end > MAX_HEAD => return self.refuse_too_large(end),
-                        Some(end) => {
+                        Some((end, ..)) if end > MAX_HEAD => return self.refuse_too_large(end),
+                        Some((end, f, req)) => {
                             self.scanned = 0;
-                            let (f, req) = framing(&self.held[..end]);
                             match f {
                                 Framing::Bad => {
                                     let head = req.expect("a rewritten head");
@@ -408,6 +456,94 @@ mod tests {
             "{out}"
         );
         assert!(!out.contains("-1") && !out.contains("keep-alive"), "{out}");
+    }
+
+    /// A client that sends `step` bytes per read, then waits for its answers (keeps the
+    /// connection open: nothing is released by an end of stream).
+    struct Trickle {
+        data: Vec<u8>,
+        at: usize,
+        step: usize,
+    }
+
+    impl AsyncRead for Trickle {
+        fn poll_read(
+            mut self: Pin<&mut Self>,
+            _cx: &mut Context<'_>,
+            buf: &mut ReadBuf<'_>,
+        ) -> Poll<io::Result<()>> {
+            if self.at == self.data.len() {
+                return Poll::Pending;
+            }
+            let n = self
+                .step
+                .min(self.data.len() - self.at)
+                .min(buf.remaining());
+            let at = self.at;
+            buf.put_slice(&self.data[at..at + n]);
+            self.at += n;
+            Poll::Ready(Ok(()))
+        }
+    }
+
+    impl AsyncWrite for Trickle {
+        fn poll_write(
+            self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+            b: &[u8],
+        ) -> Poll<io::Result<usize>> {
+            Poll::Ready(Ok(b.len()))
+        }
+        fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+        fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+    }
+
+    /// What hyper reads through the guard from a client sending `data` `step` bytes at a time
+    /// (until the guard waits for more).
+    fn through_guard(data: &[u8], step: usize) -> Vec<u8> {
+        let mut g = Guarded::new(Trickle {
+            data: data.to_vec(),
+            at: 0,
+            step,
+        });
+        let waker = futures_util::task::noop_waker();
+        let mut cx = Context::from_waker(&waker);
+        let mut out = Vec::new();
+        let mut chunk = [0u8; 5000];
+        loop {
+            let mut rb = ReadBuf::new(&mut chunk);
+            match Pin::new(&mut g).poll_read(&mut cx, &mut rb) {
+                Poll::Ready(Ok(())) => out.extend_from_slice(rb.filled()),
+                Poll::Ready(Err(e)) => panic!("{e}"),
+                Poll::Pending => return out,
+            }
+        }
+    }
+
+    #[test]
+    fn pipelined_heads_pass_unchanged_however_they_arrive() {
+        // CRLF and bare-LF heads (hyper takes both), a body, blank lines between requests.
+        let good = b"GET /a HTTP/1.1\r\nHost: x\r\n\r\nPOST /b HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello\r\nGET /d HTTP/1.1\r\n\r\nGET /c HTTP/1.1\nHost: y\n\n";
+        for step in [1, 2, 3, 7, 64, 5000] {
+            assert_eq!(through_guard(good, step), good.to_vec(), "step {step}");
+        }
+        // A body that looks like a head is passed as body; a bad head after it is rewritten.
+        let bad = b"POST /b HTTP/1.1\r\nContent-Length: 19\r\n\r\nGET /x HTTP/1.1\r\n\r\nPOST /c HTTP/1.1\r\nContent-Length: -1\r\n\r\nrest";
+        for step in [1, 4, 5000] {
+            let out = String::from_utf8(through_guard(bad, step)).unwrap();
+            assert!(
+                out.starts_with("POST /b HTTP/1.1\r\nContent-Length: 19\r\n\r\nGET /x HTTP/1.1\r\n\r\nPOST /c HTTP/1.1\r\ncontent-length: 0\r\n"),
+                "step {step}: {out:?}"
+            );
+            assert!(
+                out.ends_with("x-gatehouse-bad-framing: framing\r\n\r\n") && !out.contains("rest"),
+                "step {step}: {out:?}"
+            );
+        }
     }
 
     #[test]

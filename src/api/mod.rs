@@ -517,9 +517,10 @@ impl Router {
         resp: Response,
         started: Instant,
     ) -> Response {
-        let secs = started.elapsed().as_secs_f64();
+        let now = Instant::now();
+        let secs = now.duration_since(started).as_secs_f64();
         svc.metrics
-            .observe(family.name(), op, resp.status.as_u16(), secs);
+            .observe_at(family.name(), op, resp.status.as_u16(), secs, now);
         tracing::debug!(
             family = family.name(),
             operation = op,

@@ -40,6 +40,12 @@ pub fn current(store: &Store) -> Result<Option<SchemaMeta>> {
     store.get::<SchemaMeta>(META_KEY)
 }
 
+/// Whether the schema record can be read, through the cache of hot records (what /healthz
+/// asks many times a second; re-read from the store after its tree was written).
+pub fn readable(store: &Store) -> bool {
+    store.get_shared::<SchemaMeta>(META_KEY).is_ok()
+}
+
 /// Brings a store up to `SCHEMA_VERSION`; refuses a store written by a newer binary.
 pub fn migrate(store: &Store) -> Result<()> {
     let now = chrono::Utc::now().timestamp();
