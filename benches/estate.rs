@@ -112,12 +112,14 @@ async fn call(router: &Router, svc: &Arc<Services>, path: &str, body: &Value) ->
     let resp = router
         .dispatch(
             svc.clone(),
-            Method::POST,
-            path.into(),
-            String::new(),
-            headers,
+            gatehouse::api::Head {
+                method: Method::POST,
+                path: path.into(),
+                query: String::new(),
+                headers,
+                peer: None,
+            },
             stream,
-            None,
         )
         .await;
     let took = started.elapsed();

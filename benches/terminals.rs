@@ -65,12 +65,14 @@ async fn upload(router: &Router, svc: &Arc<Services>, sn: &str, body: Bytes) -> 
     let resp = router
         .dispatch(
             svc.clone(),
-            Method::POST,
-            "/iclock/cdata".into(),
-            format!("SN={sn}&table=ATTLOG&Stamp=1"),
-            headers,
+            gatehouse::api::Head {
+                method: Method::POST,
+                path: "/iclock/cdata".into(),
+                query: format!("SN={sn}&table=ATTLOG&Stamp=1"),
+                headers,
+                peer: None,
+            },
             stream,
-            None,
         )
         .await;
     assert_eq!(resp.status.as_u16(), 200, "{:?}", resp.body);

@@ -694,7 +694,17 @@ impl Admin {
                     .map(|(p, q)| (p.to_string(), q.to_string()))
                     .unwrap_or((path.to_string(), String::new()));
                 let resp = router
-                    .dispatch(svc.clone(), method, path, query, headers, stream, None)
+                    .dispatch(
+                        svc.clone(),
+                        crate::api::Head {
+                            method,
+                            path,
+                            query,
+                            headers,
+                            peer: None,
+                        },
+                        stream,
+                    )
                     .await;
                 svc.store.flush_blocking().map_err(|e| e.to_string())?;
                 let body: Value = serde_json::from_slice(&resp.body).map_err(|e| e.to_string())?;

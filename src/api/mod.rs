@@ -90,6 +90,18 @@ impl Family {
     }
 }
 
+/// A request's head as it arrived: what `Router::dispatch` needs besides the body.
+pub struct Head {
+    pub method: Method,
+    /// The raw path.
+    pub path: String,
+    /// The raw query string, empty when absent.
+    pub query: String,
+    pub headers: HeaderMap,
+    /// The LAN peer (None on the admin socket and in-process calls).
+    pub peer: Option<SocketAddr>,
+}
+
 pub struct Request {
     pub method: Method,
     pub path: String,
@@ -358,13 +370,16 @@ impl Router {
     pub async fn dispatch(
         &self,
         svc: Arc<Services>,
-        method: Method,
-        path: String,
-        query: String,
-        headers: HeaderMap,
+        head: Head,
         body: impl futures_util::Stream<Item = Result<Bytes, String>> + Send,
-        peer: Option<SocketAddr>,
     ) -> Response {
+        let Head {
+            method,
+            path,
+            query,
+            headers,
+            peer,
+        } = head;
         let started = Instant::now();
         let family = Family::of_path(&path, self.admin);
         let mut req = Request {
@@ -608,7 +623,17 @@ pub async fn handle(
     let body = body.map(|r| r.map_err(|e| e.to_string()));
     into_warp(
         router
-            .dispatch(svc, parts.method, path, query, parts.headers, body, peer)
+            .dispatch(
+                svc,
+                Head {
+                    method: parts.method,
+                    path,
+                    query,
+                    headers: parts.headers,
+                    peer,
+                },
+                body,
+            )
             .await,
     )
 }
@@ -640,12 +665,14 @@ pub fn filter(
                         router
                             .dispatch(
                                 svc,
-                                method,
-                                path.as_str().to_string(),
-                                query,
-                                headers,
+                                Head {
+                                    method,
+                                    path: path.as_str().to_string(),
+                                    query,
+                                    headers,
+                                    peer,
+                                },
                                 body,
-                                peer,
                             )
                             .await,
                     )

@@ -290,8 +290,8 @@ pub fn check_value(b: &[u8]) -> Result<(), StoreError> {
     let Some(v) = &e.value else {
         return Ok(());
     };
-    static CHECKS: OnceLock<HashMap<&'static str, fn(&[u8]) -> Result<(), StoreError>>> =
-        OnceLock::new();
+    type Check = fn(&[u8]) -> Result<(), StoreError>;
+    static CHECKS: OnceLock<HashMap<&'static str, Check>> = OnceLock::new();
     let checks = CHECKS.get_or_init(|| {
         super::tables::all()
             .into_iter()

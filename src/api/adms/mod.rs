@@ -22,6 +22,8 @@ const TEXT: &str = "text/plain";
 
 type Op = fn(Arc<Services>, Request) -> BoxFuture<'static, Response>;
 
+// The route table below reads best as one call per route, its documentation in line.
+#[allow(clippy::too_many_arguments)]
 fn route(
     method: Method,
     path: &'static str,

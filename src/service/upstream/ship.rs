@@ -424,13 +424,16 @@ async fn ship_batch(
 
 type TableRows = (Vec<Value>, Vec<Value>);
 
+/// A record's last change in a batch: its outbox number and its row (None: deleted).
+type Latest = (u64, Option<Map<String, Value>>);
+
 /// The `changes` rows of a batch, and per read table its upserts and deletes: only the last
 /// change of each record in the batch counts (upstream refuses one row changed twice in one
 /// statement, and the last is the record as it now is).
 fn render(entries: &[Entry]) -> (Value, Vec<TableRows>) {
     let mut changes = Vec::with_capacity(entries.len());
     // Per table: change_key → (seq, row or None for a delete).
-    let mut latest: Vec<HashMap<String, (u64, Option<Map<String, Value>>)>> =
+    let mut latest: Vec<HashMap<String, Latest>> =
         READ_TABLES.iter().map(|_| HashMap::new()).collect();
     for e in entries {
         let (kind, key) = kind_key(e);
