@@ -125,6 +125,45 @@ fn a_head_over_64_kib_is_refused_in_each_family_envelope() {
     assert_eq!(get(&s.url("/healthz"), &[]).status, 200);
 }
 
+/// Heads whose lines end in a bare LF (hyper takes them; some embedded clients send them) are
+/// answered at once, whether they arrive whole or a byte at a time, pipelined behind a CRLF one.
+/// Before, the connection guard looked for CRLF only and held them back until the header
+/// timeout closed the connection.
+#[test]
+fn heads_with_bare_lf_lines_are_answered() {
+    let s = Server::start();
+    let pipelined: &[u8] = b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nPOST /codelayer/response_codes HTTP/1.1\nHost: x\nContent-Type: application/json\nContent-Length: 2\n\n{}";
+    for step in [pipelined.len(), 1] {
+        let mut c = TcpStream::connect(s.addr.clone()).unwrap();
+        c.set_nodelay(true).unwrap();
+        c.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+        for piece in pipelined.chunks(step) {
+            c.write_all(piece).unwrap();
+        }
+        // The connection stays open: read until both answers are in (or the timeout).
+        let mut out = Vec::new();
+        let mut buf = [0u8; 8192];
+        while String::from_utf8_lossy(&out)
+            .matches("HTTP/1.1 200")
+            .count()
+            < 2
+        {
+            match c.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => out.extend_from_slice(&buf[..n]),
+            }
+        }
+        let text = String::from_utf8_lossy(&out);
+        assert_eq!(
+            text.matches("HTTP/1.1 200").count(),
+            2,
+            "step {step}: {text}"
+        );
+        assert!(text.contains("\"status\":\"ok\""), "step {step}: {text}");
+        assert!(text.contains("\"codes\""), "step {step}: {text}");
+    }
+}
+
 #[test]
 fn codelayer_answers_only_listed_codes() {
     let s = Server::start();
