@@ -1,6 +1,7 @@
 //! Decoded records of the few trees every request reads to sign its caller in (tokens, users,
 //! client apps, handheld sessions and devices), and the employee and shift every attendance
-//! request of the app reads, kept between requests. An entry is served only
+//! request of the app reads, and the schema record /healthz reads, kept between requests. An
+//! entry is served only
 //! while its tree's data version (`versions`) is the one taken before the record was read, so
 //! a write to that tree — a revocation, a deactivated user, a new token — is seen by the next
 //! request, as without the cache; a tree's write only costs its entries a re-read.
