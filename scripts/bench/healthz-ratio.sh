@@ -2,8 +2,8 @@
 # usage: scripts/bench/healthz-ratio.sh BIN [ROUNDS]   (issue 15: /healthz ≥ 0.8× the baseline)
 # The warp hello-world (bench-hello) and BIN's /healthz served side by side on CPU 0, wrk on
 # CPU 1, 3 s rounds alternating between them: one ratio per round, so a busy moment on this
-# shared machine spoils one round, not the comparison. Needs target/release/bench-hello
-# (`cargo build --profile bench --features bench-tools --bin bench-hello`).
+# shared machine spoils one round, not the comparison. Needs target/release/bench-hello built
+# with the same profile as BIN (`cargo build --release --features bench-tools --bin bench-hello`).
 set -uo pipefail
 exec 9>/tmp/gatehouse-bench.lock; flock 9
 cd "$(dirname "$0")/../.."
