@@ -13,6 +13,7 @@ pub mod authorize;
 pub mod body;
 pub mod codelayer;
 pub mod daily_activity;
+mod deadline;
 pub mod guard;
 pub mod openapi;
 pub mod ops;
@@ -506,7 +507,7 @@ impl Router {
         // A handler that panics is caught here rather than killing the connection task silently.
         // It runs in this task (no spawn, no hop between workers): when the client goes away
         // hyper drops this future and the handler with it.
-        let handle = CatchUnwind(Box::pin(tokio::time::timeout(timeout, fut)));
+        let handle = CatchUnwind(deadline::Deadline::new(timeout, fut));
         let resp = match handle.await {
             Ok(Ok(resp)) => resp,
             Ok(Err(_)) => {
@@ -549,16 +550,16 @@ impl Router {
 
 /// Polls a future, turning a panic inside it into an error (what `tokio::spawn` gave, without
 /// the spawn).
-struct CatchUnwind<F>(std::pin::Pin<Box<F>>);
+struct CatchUnwind<F>(F);
 
-impl<F: std::future::Future> std::future::Future for CatchUnwind<F> {
+impl<F: std::future::Future + Unpin> std::future::Future for CatchUnwind<F> {
     type Output = Result<F::Output, String>;
 
     fn poll(
         mut self: std::pin::Pin<&mut Self>,
         cx: &mut std::task::Context<'_>,
     ) -> std::task::Poll<Self::Output> {
-        let inner = self.0.as_mut();
+        let inner = std::pin::Pin::new(&mut self.0);
         match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| inner.poll(cx))) {
             Ok(std::task::Poll::Ready(v)) => std::task::Poll::Ready(Ok(v)),
             Ok(std::task::Poll::Pending) => std::task::Poll::Pending,
