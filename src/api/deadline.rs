@@ -109,11 +109,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut cfg = crate::config::Config::default();
         cfg.http.request_timeout_secs = 1;
-        let store = crate::store::Store::open(
-            dir.path(),
-            crate::store::StoreOptions::default(),
-        )
-        .unwrap();
+        let store =
+            crate::store::Store::open(dir.path(), crate::store::StoreOptions::default()).unwrap();
         let metrics = Arc::new(crate::telemetry::Metrics::default());
         let svc = Services::new(store, Arc::new(cfg), metrics.clone()).unwrap();
         let route = |path: &'static str, summary: &'static str, wait: Option<u64>| Route {
@@ -181,9 +178,10 @@ mod tests {
         let counts = metrics.request_counts();
         for (op, status) in [("Slow", 503), ("Quick", 200), ("Panics", 500)] {
             assert!(
-                counts
-                    .iter()
-                    .any(|(f, o, s, n)| f == "daily_activity" && o == op && *s == status && *n == 1),
+                counts.iter().any(|(f, o, s, n)| f == "daily_activity"
+                    && o == op
+                    && *s == status
+                    && *n == 1),
                 "{op} {status} not counted: {counts:?}"
             );
         }

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use super::{codec, tables, Record, Result, Store, StoreError};
 
 /// Bump when a migration is added below.
-pub const SCHEMA_VERSION: u32 = 6;
+pub const SCHEMA_VERSION: u32 = 7;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SchemaMeta {
@@ -34,6 +34,8 @@ const MIGRATIONS: &[Migration] = &[
     tables::work::build_status_index,
     // 5 → 6: the HR lists by joining, relieving and edit date read date indexes of the roll.
     tables::attendance::build_employee_indexes,
+    // 6 → 7: each task's photo count is a counter (task lists read it instead of a scan).
+    tables::work::build_image_counts,
 ];
 
 pub fn current(store: &Store) -> Result<Option<SchemaMeta>> {

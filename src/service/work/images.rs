@@ -3,7 +3,8 @@
 use crate::domain::identity::{Permission, User};
 use crate::domain::work::tasks::{self as dt, ImageMedia, Task, TaskId, TaskImage, TaskImageId};
 use crate::service::identity::next_id;
-use crate::store::{BlobId, Tx};
+use crate::store::tables::work::count_images;
+use crate::store::{counters, BlobId, Tx};
 
 use super::{not_found, require};
 use crate::service::{Result, ServiceError, Services};
@@ -94,6 +95,7 @@ pub fn save_image(
         longitude: new.longitude,
     };
     tx.put(&image_key(task, id), &img);
+    counters::add(tx, &count_images(task), 1)?;
     Ok(img)
 }
 
@@ -140,16 +142,12 @@ pub fn delete_image(
         .get::<TaskImage>(&key)?
         .ok_or_else(|| not_found("task.image.not_found"))?;
     tx.delete::<TaskImage>(&key);
+    counters::add(tx, &count_images(task), -1)?;
     Ok(img)
 }
 
-/// How many photos each task has (for lists): its keys counted, no record decoded (a task
-/// has at most `MAX_IMAGES_PER_TASK`).
+/// How many photos a task has (for lists): its counter, kept with every photo saved or
+/// deleted. 0 when the counter cannot be read (a list still answers).
 pub fn count(svc: &Services, task: TaskId) -> usize {
-    use crate::store::Record;
-    svc.store
-        .engine()
-        .scan(TaskImage::TREE, &task.key())
-        .map(|it| it.filter(|r| r.is_ok()).count())
-        .unwrap_or(0)
+    counters::get(&svc.store, &count_images(task)).unwrap_or(0) as usize
 }

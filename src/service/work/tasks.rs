@@ -24,7 +24,9 @@ use crate::store::tables::work::{
     SESSIONS_BY_END, TASKS_BY_ASSIGNEE, TASKS_BY_FACET, TASKS_BY_ORDER, TASKS_BY_STATUS,
     TASKS_BY_WORKER, TASKS_RUNNING,
 };
-use crate::store::tables::work::{done_key, work_day_keys, TASKS_BY_DONE, TASKS_BY_WORK_DAY};
+use crate::store::tables::work::{
+    count_images, done_key, work_day_keys, TASKS_BY_DONE, TASKS_BY_WORK_DAY,
+};
 use crate::store::{Store, Tx};
 
 use super::{length, not_found, require, today};
@@ -367,6 +369,7 @@ pub fn delete_task(tx: &mut Tx, actor: &User, id: TaskId) -> Result<Task> {
     for (k, _) in tx.store().scan::<TaskImage>(&id.key())? {
         tx.delete::<TaskImage>(&k);
     }
+    tx.delete::<crate::store::counters::Counter>(count_images(id).as_bytes());
     tx.delete_raw(TASKS_BY_ORDER, &order_key(&t));
     report_indexes(tx, Some(&t), None);
     for u in workers(&t) {

@@ -113,6 +113,11 @@ fn task_images_at_the_size_edge_list_download_delete() {
     );
     let l = ok(&da.call("GET", &format!("/tasks/{id}/images"), None), 200);
     assert_eq!(l["items"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        ok(&da.call("GET", &format!("/tasks/{id}"), None), 200)["image_count"],
+        2,
+        "the count follows a deleted photo"
+    );
     assert!(l["items"]
         .as_array()
         .unwrap()
@@ -141,6 +146,22 @@ fn task_images_at_the_size_edge_list_download_delete() {
     let a = da.call("POST", &format!("/tasks/{oid}/images"), Some(&cap(0)));
     assert_eq!(a.status, 409, "{}", a.text);
     assert!(a.json()["message"].as_str().unwrap().contains("20"));
+    // The list shows each task's count (the refused 21st not among them).
+    let l = ok(&da.call("GET", "/tasks?per_page=100", None), 200);
+    let mut seen: Vec<(u64, u64)> = l["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["task_id"].as_u64().unwrap(),
+                t["image_count"].as_u64().unwrap(),
+            )
+        })
+        .filter(|(t, _)| *t == id || *t == oid)
+        .collect();
+    seen.sort();
+    assert_eq!(seen, vec![(id, 2), (oid, 20)]);
     // Deleting the task takes its photos' records with it.
     ok(&da.call("DELETE", &format!("/tasks/{oid}"), None), 200);
     assert_eq!(
