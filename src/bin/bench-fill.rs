@@ -187,34 +187,27 @@ fn main() {
         let store = Store::open(dir.path(), opts()).unwrap();
         let last_day = day0 + chrono::Days::new((n / EMPLOYEES).saturating_sub(1) / 2);
         // Reads: random employees' days (the most recent day: what Attendance Today asks).
-        let mut reads = Vec::new();
-        let mut rng = 0x2545F4914F6CDD1Du64;
-        for _ in 0..3_000 {
-            rng ^= rng << 13;
-            rng ^= rng >> 7;
-            rng ^= rng << 17;
-            let code = format!("E{:05}", rng % EMPLOYEES);
-            let t = Instant::now();
-            let v = employee_day(&store, &code, last_day).unwrap();
-            reads.push(t.elapsed());
-            assert!(!v.is_empty() || n < EMPLOYEES);
-        }
+        let read_days = || {
+            let mut times = Vec::new();
+            let mut rng = 0x2545F4914F6CDD1Du64;
+            for _ in 0..3_000 {
+                rng ^= rng << 13;
+                rng ^= rng >> 7;
+                rng ^= rng << 17;
+                let code = format!("E{:05}", rng % EMPLOYEES);
+                let t = Instant::now();
+                let v = employee_day(&store, &code, last_day).unwrap();
+                times.push(t.elapsed());
+                assert!(!v.is_empty() || n < EMPLOYEES);
+            }
+            times
+        };
+        let mut reads = read_days();
         reads.sort();
         let read_p50 = reads[reads.len() / 2];
         // The same days read again: what is left once the leaves are in sled's cache, i.e.
         // the index's own cost (the first pass above also pays for reading them from the file).
-        let mut again = Vec::new();
-        let mut rng = 0x2545F4914F6CDD1Du64;
-        for _ in 0..3_000 {
-            rng ^= rng << 13;
-            rng ^= rng >> 7;
-            rng ^= rng << 17;
-            let code = format!("E{:05}", rng % EMPLOYEES);
-            let t = Instant::now();
-            let v = employee_day(&store, &code, last_day).unwrap();
-            again.push(t.elapsed());
-            assert!(!v.is_empty() || n < EMPLOYEES);
-        }
+        let again = read_days();
         // Durable single-punch writes through Tx + group commit.
         let mut writes = Vec::new();
         rt.block_on(async {
