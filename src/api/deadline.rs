@@ -109,10 +109,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut cfg = crate::config::Config::default();
         cfg.http.request_timeout_secs = 1;
-        let store =
-            crate::store::Store::open(dir.path(), crate::store::StoreOptions::default()).unwrap();
-        let metrics = Arc::new(crate::telemetry::Metrics::default());
-        let svc = Services::new(store, Arc::new(cfg), metrics.clone()).unwrap();
+        let (_, svc) = Services::for_tests_with(dir.path(), cfg);
         let route = |path: &'static str, summary: &'static str, wait: Option<u64>| Route {
             method: warp::http::Method::GET,
             path,
@@ -175,7 +172,7 @@ mod tests {
         assert_eq!(&quick.body[..], b"answered");
         let panics = call("/panics", "en").await;
         assert_eq!(panics.status.as_u16(), 500);
-        let counts = metrics.request_counts();
+        let counts = svc.metrics.request_counts();
         for (op, status) in [("Slow", 503), ("Quick", 200), ("Panics", 500)] {
             assert!(
                 counts.iter().any(|(f, o, s, n)| f == "daily_activity"

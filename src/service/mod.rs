@@ -73,10 +73,16 @@ impl Services {
     /// A fresh store in `dir` with default configuration, for unit tests of a service.
     #[cfg(test)]
     pub(crate) fn for_tests(dir: &std::path::Path) -> (Store, Arc<Self>) {
+        Self::for_tests_with(dir, Config::default())
+    }
+
+    /// `for_tests` with a configuration of the test's own (a short limit, a small budget).
+    #[cfg(test)]
+    pub(crate) fn for_tests_with(dir: &std::path::Path, config: Config) -> (Store, Arc<Self>) {
         let store = Store::open(dir, crate::store::StoreOptions::default()).expect("test store");
         let svc = Self::new(
             store.clone(),
-            Arc::new(Config::default()),
+            Arc::new(config),
             Arc::new(Metrics::default()),
         )
         .expect("test services");

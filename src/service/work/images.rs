@@ -71,7 +71,9 @@ pub fn save_image(
             vec![("min", "0".into()), ("max", dt::CAPTION_MAX.to_string())],
         ));
     }
-    let existing = tx.store().scan::<TaskImage>(&task.key())?.len();
+    let existing = tx
+        .get::<counters::Counter>(count_images(task).as_bytes())?
+        .map_or(0, |c| c.n as usize);
     if existing >= dt::MAX_IMAGES_PER_TASK {
         return Err(ServiceError::Conflict {
             key: "task.image.too_many",
