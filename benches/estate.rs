@@ -133,7 +133,7 @@ async fn run() {
         state_dir: tmp.path().to_path_buf(),
         ..Config::default()
     };
-    let cache = cfg.cache_bytes();
+    let cache = cfg.cache_bytes_for(0);
     let store = Store::open(tmp.path(), StoreOptions { cache_bytes: cache }).expect("store");
     let svc = Services::new(store, Arc::new(cfg), Arc::new(Metrics::default())).expect("services");
     println!(

@@ -5,7 +5,9 @@
 #                            the main reads, PocketBase create/list; req/s, p50, p99, ratio to
 #                            the baseline, RSS before/peak. Server pinned to CPU 0, wrk to CPU 1.
 #   scripts/bench.sh store   fills a store straight (src/bin/bench-fill.rs) with 10k and 1M attendance
-#                            rows (ROWS="10000 10000000" for 10M) and prints p99s, cold start, size.
+#                            rows (ROWS="10000 10000000" for 10M) and prints p99s, cold start, size;
+#                            CACHE_MB sets the sled cache they are measured with (default 32; the
+#                            shipped unit's MemoryMax=512M gives the server 8 unless store.cache_mb).
 #
 # Env: DURATION (s per run, default 8), CONNS (default 64), SERVER_CPU/LOAD_CPU (0/1),
 # LABOURERS (default 25000), TASKS (Get Task List size, default 25000), CLOCKERS (employees

@@ -487,7 +487,7 @@ fn run(cli: Cli) -> Result<(), String> {
                 &from,
                 &cfg.state_dir,
                 crate::store::StoreOptions {
-                    cache_bytes: cfg.cache_bytes(),
+                    cache_bytes: cfg.cache_bytes_for(crate::store::Store::db_bytes(&cfg.state_dir)),
                 },
             )
             .map_err(|e| format!("restore from {}: {e}", from.display()))?;

@@ -28,7 +28,7 @@ pub async fn serve(cfg: Config, opts: ServeOptions) -> Result<(), String> {
     match crate::service::maintenance::apply_staged_restore(
         &cfg.state_dir,
         StoreOptions {
-            cache_bytes: cfg.cache_bytes(),
+            cache_bytes: cfg.cache_bytes_for(Store::db_bytes(&cfg.state_dir)),
         },
     ) {
         Ok(Some(from)) => tracing::warn!(%from, "staged restore applied; check passed"),
@@ -37,13 +37,15 @@ pub async fn serve(cfg: Config, opts: ServeOptions) -> Result<(), String> {
             tracing::error!(error = %e, "staged restore failed; starting on the store as it was")
         }
     }
-    let store = Store::open(
-        &cfg.state_dir,
-        StoreOptions {
-            cache_bytes: cfg.cache_bytes(),
-        },
-    )
-    .map_err(|e| format!("{e}"))?;
+    let db_bytes = Store::db_bytes(&cfg.state_dir);
+    let cache_bytes = cfg.cache_bytes_for(db_bytes);
+    tracing::info!(
+        cache_mib = cache_bytes >> 20,
+        store_mib = (db_bytes as f64 / (1 << 20) as f64 * 10.0).round() / 10.0,
+        "sled cache sized"
+    );
+    let store =
+        Store::open(&cfg.state_dir, StoreOptions { cache_bytes }).map_err(|e| format!("{e}"))?;
     let metrics = Arc::new(Metrics::default());
     let svc = Services::new(store.clone(), cfg.clone(), metrics).map_err(|e| e.to_string())?;
     first_run(&svc).await?;

@@ -10,7 +10,8 @@
 //!
 //! Punches are spread over 5,000 employees, two a day each, most recent days last. The fill
 //! runs with a big sled cache (FILL_CACHE_MB, default 512); the measurements after it with
-//! the server's 32 MiB.
+//! the cache the server gives that store under the shipped unit's MemoryMax=512M
+//! (`Config::cache_bytes_for`: 8 MiB for a small store, 32 MiB past 512 MiB), or CACHE_MB.
 
 use std::time::{Duration, Instant};
 
@@ -97,6 +98,20 @@ fn p99(mut v: Vec<Duration>) -> Duration {
     v[(v.len() * 99 / 100).min(v.len() - 1)]
 }
 
+/// The sled cache the measurements on the store in `dir` run with: CACHE_MB, else what the
+/// server would give it under MemoryMax=512M.
+fn cache_bytes(dir: &std::path::Path) -> u64 {
+    if let Some(mb) = std::env::var("CACHE_MB")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+    {
+        return mb << 20;
+    }
+    let mut cfg = gatehouse::config::Config::default();
+    cfg.memory.limit_mb = 512;
+    cfg.cache_bytes_for(Store::db_bytes(dir))
+}
+
 fn main() {
     if std::env::args().nth(1).is_some_and(|a| a == "--open") {
         // `bench-fill --open DIR`: two timed opens of a kept store (FILL_KEEP=DIR), e.g. after
@@ -107,7 +122,7 @@ fn main() {
             let s = Store::open(
                 &path,
                 StoreOptions {
-                    cache_bytes: 32 << 20,
+                    cache_bytes: cache_bytes(&path),
                 },
             )
             .unwrap();
@@ -130,18 +145,18 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    let opts = || StoreOptions {
-        cache_bytes: 32 << 20,
+    let opts = |dir: &std::path::Path| StoreOptions {
+        cache_bytes: cache_bytes(dir),
     };
     let day0 = NaiveDate::from_ymd_opt(2020, 1, 1).unwrap();
     // Cold start of an empty store, the yardstick for the others.
     let empty = Scratch::new("empty");
-    drop(Store::open(empty.path(), opts()).unwrap());
+    drop(Store::open(empty.path(), opts(empty.path())).unwrap());
     let t = Instant::now();
-    drop(Store::open(empty.path(), opts()).unwrap());
+    drop(Store::open(empty.path(), opts(empty.path())).unwrap());
     let cold_empty = t.elapsed();
-    println!("| rows | fill rows/s | day read p50 | day read p99 | day read again p99 | durable punch p99 | cold start (checkpointed) | cold / empty | first checkpoint = start without one | size on disk | MiB per 1M rows |");
-    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("| rows | fill rows/s | day read p50 | day read p99 | day read again p99 | durable punch p99 | cold start (checkpointed) | cold / empty | first checkpoint = start without one | size on disk | MiB per 1M rows | sled cache |");
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for &n in &sizes {
         let dir = Scratch::new(&n.to_string());
         // The fill is set-up, not measured: a big cache keeps it from paging sled's tree in
@@ -184,7 +199,8 @@ fn main() {
         let fill = t.elapsed();
         drop(store);
         std::thread::sleep(Duration::from_millis(300));
-        let store = Store::open(dir.path(), opts()).unwrap();
+        let cache_mib = cache_bytes(dir.path()) >> 20;
+        let store = Store::open(dir.path(), opts(dir.path())).unwrap();
         let last_day = day0 + chrono::Days::new((n / EMPLOYEES).saturating_sub(1) / 2);
         // Reads: random employees' days (the most recent day: what Attendance Today asks).
         let read_days = || {
@@ -240,11 +256,11 @@ fn main() {
         drop(store);
         std::thread::sleep(Duration::from_millis(300));
         let t = Instant::now();
-        let reopened = Store::open(dir.path(), opts()).unwrap();
+        let reopened = Store::open(dir.path(), opts(dir.path())).unwrap();
         let cold = t.elapsed();
         drop(reopened);
         println!(
-            "| {n} | {:.0} | {:.1} µs | {:.1} µs | {:.1} µs | {:.2} ms | {:.1} ms | {:.2}× | {:.1} ms | {:.1} MiB | {:.1} |",
+            "| {n} | {:.0} | {:.1} µs | {:.1} µs | {:.1} µs | {:.2} ms | {:.1} ms | {:.2}× | {:.1} ms | {:.1} MiB | {:.1} | {cache_mib} MiB |",
             n as f64 / fill.as_secs_f64(),
             read_p50.as_secs_f64() * 1e6,
             p99(reads).as_secs_f64() * 1e6,

@@ -96,6 +96,25 @@ impl Store {
         Ok(store)
     }
 
+    /// Bytes sled's files hold under `state_dir` (0 for a new state): what the sled cache is
+    /// sized from before the store is opened (`Config::cache_bytes_for`).
+    pub fn db_bytes(state_dir: &Path) -> u64 {
+        fn walk(dir: &Path) -> u64 {
+            let Ok(entries) = std::fs::read_dir(dir) else {
+                return 0;
+            };
+            entries
+                .flatten()
+                .map(|e| match e.metadata() {
+                    Ok(m) if m.is_dir() => walk(&e.path()),
+                    Ok(m) => m.len(),
+                    Err(_) => 0,
+                })
+                .sum()
+        }
+        walk(&state_dir.join("db"))
+    }
+
     pub fn with_engine(engine: Arc<dyn Engine>, state_dir: &Path) -> Result<Self> {
         // Every read is counted (/metrics: gatehouse_store_records_read_total).
         let engine: Arc<dyn Engine> = Arc::new(reads::Counted(engine));

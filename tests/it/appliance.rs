@@ -203,3 +203,66 @@ fn load_is_bounded_and_refused_in_the_familys_envelope() {
         ok.text
     );
 }
+
+/// The sled cache is sized at each start from the memory limit and the store's size on disk,
+/// and the start says what it chose (a technician reads it in the journal). The growth with a
+/// big store is `config::tests::the_sled_cache_grows_with_the_store_up_to_a_sixteenth_of_the_limit`
+/// (a store past 128 MiB is too slow to build here).
+#[test]
+fn the_start_sizes_the_sled_cache_from_the_limit_and_the_store() {
+    let sized = |s: &Server| -> (u64, f64) {
+        let out = s.output();
+        let line = out
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .find(|v| v["message"] == "sled cache sized")
+            .unwrap_or_else(|| panic!("no \"sled cache sized\" line in:\n{out}"));
+        (
+            line["cache_mib"].as_u64().unwrap(),
+            line["store_mib"].as_f64().unwrap(),
+        )
+    };
+    // The demo estate, so the store has a size of its own to report on the next start.
+    let mut s = Server::start_with(&["--demo"], &[("GATEHOUSE_MEMORY__LIMIT_MB", "512")]);
+    assert_eq!(sized(&s), (8, 0.0), "a new box under 512 MiB: 1/64 of it");
+    let keep = s.keep_state();
+    let state = s.state.clone();
+    assert_eq!(s.stop(), Some(0));
+    let on_disk = {
+        fn du(p: &std::path::Path) -> u64 {
+            std::fs::read_dir(p)
+                .unwrap()
+                .flatten()
+                .map(|e| {
+                    let m = e.metadata().unwrap();
+                    if m.is_dir() {
+                        du(&e.path())
+                    } else {
+                        m.len()
+                    }
+                })
+                .sum()
+        }
+        du(&state.join("db"))
+    };
+    let s = Server::start_on_env(&state, &[], &[("GATEHOUSE_MEMORY__LIMIT_MB", "128")]);
+    let (cache, store) = sized(&s);
+    assert_eq!(cache, 4, "a tight limit keeps the floor of 4 MiB");
+    assert!(on_disk > 0);
+    assert!(
+        (store - on_disk as f64 / (1 << 20) as f64).abs() <= 0.05,
+        "the store's size as found on disk: {store} MiB vs {on_disk} bytes"
+    );
+    s.stop();
+    let s = Server::start_on_env(
+        &state,
+        &[],
+        &[
+            ("GATEHOUSE_MEMORY__LIMIT_MB", "512"),
+            ("GATEHOUSE_STORE__CACHE_MB", "20"),
+        ],
+    );
+    assert_eq!(sized(&s).0, 20, "a configured cache wins");
+    s.stop();
+    drop(keep);
+}
