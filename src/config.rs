@@ -561,8 +561,10 @@ impl Config {
     }
 
     /// The one place pools are sized: under the shipped 512 MiB, sled cache 8 MiB (about 20 MiB
-    /// real), answers cache 32 MiB, answers being rendered 64 MiB, request bodies in flight
-    /// 64 MiB (about 180 MiB planned; the rest is code, stacks and per-request work).
+    /// real; a store past 128 MiB gets up to 32 MiB, about 80 MiB real, `cache_bytes_for`),
+    /// answers cache 32 MiB, answers being rendered 64 MiB, request bodies in flight 64 MiB
+    /// (about 180 MiB planned, 240 with a big store; the rest is code, stacks and per-request
+    /// work).
     pub fn budget(&self) -> Budget {
         let limit = self.memory_limit_bytes();
         let mb = |configured: u64, derived: u64| {
