@@ -260,7 +260,9 @@ async fn background_jobs(svc: Arc<Services>, mut stop: watch::Receiver<bool>) {
             _ = stop.changed() => return,
         }
         minutes += 1;
-        if minutes % 10 == 1 {
+        // Hourly: records live at least a day (`store.idempotency_ttl_hours` ≥ 24), and the
+        // sweep walks the whole tree (see `store::idempotency::sweep`).
+        if minutes % 60 == 1 {
             let ttl = svc.config.store.idempotency_ttl_hours as i64 * 3600;
             let before = svc.now_unix() - ttl;
             let store = svc.store.clone();

@@ -73,22 +73,34 @@ pub fn remember(tx: &mut Tx, scope: &str, request_id: &str, record: &Idempotency
     tx.put(&record_key(scope, request_id), record);
 }
 
-/// Deletes records created before `before_unix`. Returns how many went.
+/// Records removed per apply by the sweep: the most it holds at once, however many expired
+/// (a box back after weeks switched off).
+const SWEEP_BATCH: usize = 1_000;
+
+/// Deletes records created before `before_unix`, `SWEEP_BATCH` at a time as it walks the tree
+/// (the server runs it hourly, off the async workers). Returns how many went. A time index
+/// would spare the walk, but measured it cost every Daily Activity write 7–14 % more CPU
+/// (Clock In, issue 15's eighth stop): the walk is the cheaper side.
 pub fn sweep(store: &Store, before_unix: i64) -> Result<usize> {
-    let mut doomed = Vec::new();
+    let mut removed = 0;
+    let mut doomed = Vec::with_capacity(SWEEP_BATCH);
+    // The scan holds no lock between steps, so a batch can be applied in the middle of it.
     for item in store.engine().scan(IdempotencyRecord::TREE, b"")? {
         let (k, v) = item?;
         match codec::decode::<IdempotencyRecord>(&v) {
-            Ok(r) if r.created_unix >= before_unix => {}
+            Ok(r) if r.created_unix >= before_unix => continue,
             _ => doomed.push(super::Op {
                 tree: IdempotencyRecord::TREE.into(),
                 key: k,
                 value: None,
             }),
         }
+        if doomed.len() == SWEEP_BATCH {
+            store.apply(&doomed)?;
+            removed += doomed.len();
+            doomed.clear();
+        }
     }
-    for chunk in doomed.chunks(1000) {
-        store.apply(chunk)?;
-    }
-    Ok(doomed.len())
+    store.apply(&doomed)?;
+    Ok(removed + doomed.len())
 }

@@ -263,6 +263,41 @@ fn idempotency_records_replay_conflict_and_expire() {
             "kept until its time"
         );
         assert_eq!(idempotency::sweep(&store, 101).unwrap(), 1);
+        let tx = store.begin().await;
+        assert!(matches!(
+            idempotency::check(&tx, "da:k", "r1", &h1).unwrap(),
+            idempotency::Seen::New
+        ));
+    });
+}
+
+/// Any number of expired records go, a batch at a time, and the kept ones stay.
+#[test]
+fn the_idempotency_sweep_removes_in_batches() {
+    let (_d, store) = open();
+    rt().block_on(async {
+        let rec = |created_unix: i64| idempotency::IdempotencyRecord {
+            created_unix,
+            request_sha256: vec![1; 32],
+            status: 200,
+            body: vec![b'x'; 100],
+        };
+        let mut tx = store.begin().await;
+        // 2,500 expired, interleaved in key order with 1,500 kept.
+        for i in 0..4_000i64 {
+            let created = if i % 8 < 5 { 1_000 } else { 9_000 };
+            idempotency::remember(&mut tx, "da:k", &format!("r{i:05}"), &rec(created));
+        }
+        tx.commit().await.unwrap();
+        assert_eq!(idempotency::sweep(&store, 5_000).unwrap(), 2_500);
+        let left: Vec<i64> = store
+            .scan_iter::<idempotency::IdempotencyRecord>(b"")
+            .unwrap()
+            .map(|r| r.unwrap().1.created_unix)
+            .collect();
+        assert_eq!(left.len(), 1_500);
+        assert!(left.iter().all(|&c| c == 9_000));
+        assert_eq!(idempotency::sweep(&store, 5_000).unwrap(), 0);
     });
 }
 
