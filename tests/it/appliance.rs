@@ -210,13 +210,17 @@ fn load_is_bounded_and_refused_in_the_familys_envelope() {
 /// (a store past 128 MiB is too slow to build here).
 #[test]
 fn the_start_sizes_the_sled_cache_from_the_limit_and_the_store() {
+    // The log line comes on stderr, the listening line the harness waits for on stdout: wait
+    // for it too.
     let sized = |s: &Server| -> (u64, f64) {
-        let out = s.output();
-        let line = out
-            .lines()
-            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-            .find(|v| v["message"] == "sled cache sized")
-            .unwrap_or_else(|| panic!("no \"sled cache sized\" line in:\n{out}"));
+        let line = || {
+            s.output()
+                .lines()
+                .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+                .find(|v| v["message"] == "sled cache sized")
+        };
+        wait_for("the \"sled cache sized\" line", || line().is_some());
+        let line = line().unwrap();
         (
             line["cache_mib"].as_u64().unwrap(),
             line["store_mib"].as_f64().unwrap(),
