@@ -121,16 +121,21 @@ impl Secrets {
     pub fn seal(&self, plain: &[u8], context: &[u8]) -> Vec<u8> {
         let mut nonce = [0u8; NONCE_LEN];
         self.fill(&mut nonce);
-        let mut buf = plain.to_vec();
-        self.master
-            .seal_in_place_append_tag(
+        // One buffer of the final size: nonce ‖ ciphertext ‖ tag (growing it costs a Daily
+        // Activity write reallocations, issue 15's ninth stop).
+        let tag_len = self.master.algorithm().tag_len();
+        let mut out = Vec::with_capacity(NONCE_LEN + plain.len() + tag_len);
+        out.extend_from_slice(&nonce);
+        out.extend_from_slice(plain);
+        let tag = self
+            .master
+            .seal_in_place_separate_tag(
                 Nonce::assume_unique_for_key(nonce),
                 Aad::from(context),
-                &mut buf,
+                &mut out[NONCE_LEN..],
             )
             .expect("AES-GCM seal of a small buffer");
-        let mut out = nonce.to_vec();
-        out.extend_from_slice(&buf);
+        out.extend_from_slice(tag.as_ref());
         out
     }
 
@@ -165,4 +170,40 @@ fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         std::fs::File::open(dir)?.sync_all()?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The layout is nonce ‖ ciphertext ‖ tag, so values sealed before the one-buffer seal
+    /// (ciphertext with its tag appended, then the nonce put in front) still open, and a
+    /// sealed value opens only in its own context and unaltered.
+    #[test]
+    fn sealed_values_open_in_their_context_and_match_the_old_layout() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Secrets::load_or_create(dir.path()).unwrap();
+        for plain in [&b""[..], b"x", &[7u8; 1000][..]] {
+            let sealed = s.seal(plain, b"ctx");
+            assert_eq!(sealed.len(), NONCE_LEN + plain.len() + 16);
+            assert_eq!(s.open(&sealed, b"ctx").as_deref(), Some(plain));
+            assert_eq!(s.open(&sealed, b"other"), None);
+            let mut bad = sealed.clone();
+            *bad.last_mut().unwrap() ^= 1;
+            assert_eq!(s.open(&bad, b"ctx"), None);
+
+            // The old way of sealing, by hand.
+            let nonce = [9u8; NONCE_LEN];
+            let mut buf = plain.to_vec();
+            s.master
+                .seal_in_place_append_tag(
+                    Nonce::assume_unique_for_key(nonce),
+                    Aad::from(&b"ctx"[..]),
+                    &mut buf,
+                )
+                .unwrap();
+            let old = [&nonce[..], &buf].concat();
+            assert_eq!(s.open(&old, b"ctx").as_deref(), Some(plain));
+        }
+    }
 }

@@ -153,6 +153,13 @@ fn sync_dir(dir: &Path) -> std::io::Result<()> {
 /// Appends one record: u32 payload length, u32 CRC-32 of the payload, payload =
 /// u64 lsn, u32 op count, per op: u8 (1 put, 0 delete), u16 tree, u32 key, [u32 value], bytes.
 pub fn encode(buf: &mut Vec<u8>, lsn: u64, ops: &[Op]) {
+    // The record's exact size up front: one allocation, not a realloc per doubling.
+    let len: usize = 20
+        + ops
+            .iter()
+            .map(|op| 11 + op.tree.len() + op.key.len() + op.value.as_ref().map_or(0, Vec::len))
+            .sum::<usize>();
+    buf.reserve(len);
     let start = buf.len();
     buf.extend_from_slice(&[0u8; 8]);
     buf.extend_from_slice(&lsn.to_le_bytes());

@@ -8,6 +8,7 @@ mod attendance;
 mod identity;
 mod work;
 
+use std::io::Write as _;
 use std::sync::Arc;
 
 use futures_util::future::BoxFuture;
@@ -465,8 +466,12 @@ fn envelope(
     let message = i18n::t(lang, key, args);
     if errors.is_empty() {
         // The keys in the order a sorted map writes them, data spliced in as rendered.
-        let mut out = Vec::with_capacity(128);
-        out.extend_from_slice(format!("{{\"code\":{status},\"data\":").as_bytes());
+        let data_len = match &data {
+            Data::Json(b) => b.len(),
+            Data::Value(_) => 256,
+        };
+        let mut out = Vec::with_capacity(64 + data_len + message.len() + request_id.len());
+        let _ = write!(out, "{{\"code\":{status},\"data\":");
         match &data {
             Data::Json(b) => out.extend_from_slice(b),
             Data::Value(v) => serde_json::to_writer(&mut out, v).expect("serializing a JSON value"),
