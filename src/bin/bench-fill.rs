@@ -199,8 +199,9 @@ fn main() {
         let fill = t.elapsed();
         drop(store);
         std::thread::sleep(Duration::from_millis(300));
-        let cache_mib = cache_bytes(dir.path()) >> 20;
-        let store = Store::open(dir.path(), opts(dir.path())).unwrap();
+        let cache = cache_bytes(dir.path());
+        let cache_mib = cache >> 20;
+        let store = Store::open(dir.path(), StoreOptions { cache_bytes: cache }).unwrap();
         let last_day = day0 + chrono::Days::new((n / EMPLOYEES).saturating_sub(1) / 2);
         // Reads: random employees' days (the most recent day: what Attendance Today asks).
         let read_days = || {
