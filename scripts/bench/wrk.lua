@@ -52,6 +52,16 @@ function request()
       '{"key":"' .. key .. '","firmID":"1","version":' .. face_version .. '}')
   elseif op == "task_save" then
     return wrk.format("POST", "/daily/v1/tasks", da_headers(), '{"title":"Bench task"}')
+  elseif op == "task_named" then
+    -- Tasks as an estate names them: work, place and number vary, about 60 characters.
+    local work = { "Weeding", "Pruning", "Fence repair", "Drain clearing", "Manuring", "Spraying",
+      "Plucking round", "Road grading", "Culvert check", "Shade lopping" }
+    local where = { "north", "south", "river", "hill", "nursery", "factory" }
+    local h = da_headers()
+    local n = counter * 7 + (tid or 0)
+    return wrk.format("POST", "/daily/v1/tasks", h, string.format(
+      '{"title":"%s block %d %s","description":"Gang %d, see the field book for section %d"}',
+      work[n % #work + 1], n % 97, where[n % #where + 1], n % 23, n % 211))
   elseif op == "clock" then
     turn = turn % #mine + 1
     local c = mine[turn]
