@@ -25,6 +25,7 @@ use crate::domain::work::Paging;
 use crate::service::answers::Cancel;
 use crate::service::walks::CHECK_EVERY;
 use crate::service::Result;
+use crate::store::engine::KvIter;
 use crate::store::tables::work::order_key;
 use crate::store::tables::work_text::{posting, TaskText, TASKS_BY_TEXT, TASKS_TEXT_PENDING};
 use crate::store::{Store, Tx};
@@ -160,27 +161,71 @@ pub async fn run(store: Store, mut stop: watch::Receiver<bool>) {
 struct Holding<'a> {
     store: &'a Store,
     grams: &'a [Gram],
+    cursors: Vec<Option<Cursor<'a>>>,
     cur: Vec<u8>,
     to: Vec<u8>,
     done: bool,
 }
 
-impl Holding<'_> {
-    /// The first order key at or after `from` under gram `g`.
-    fn seek(&self, g: &Gram, from: &[u8]) -> Result<Option<Vec<u8>>> {
-        let first = self
-            .store
-            .engine()
-            .range(TASKS_BY_TEXT, &posting(g, from), &posting(g, &self.to))?
-            .next()
-            .transpose()?;
-        Ok(first.map(|(k, _)| k[12..].to_vec()))
+/// One gram's postings read forward, and the order key at its head.
+struct Cursor<'a> {
+    it: KvIter<'a>,
+    head: Vec<u8>,
+}
+
+/// Postings a cursor steps over before it seeks instead: a common gram's next task is usually
+/// a step or two on, a rare gram's far ahead (a seek descends the tree from its root).
+const STEPS_BEFORE_SEEK: usize = 4;
+
+impl<'a> Holding<'a> {
+    fn new(store: &'a Store, grams: &'a [Gram], from: Vec<u8>, to: Vec<u8>) -> Self {
+        Self {
+            store,
+            grams,
+            cursors: grams.iter().map(|_| None).collect(),
+            cur: from,
+            to,
+            done: false,
+        }
+    }
+
+    /// The first order key at or after `self.cur` under gram `i`.
+    fn advance(&mut self, i: usize) -> Result<Option<Vec<u8>>> {
+        if let Some(c) = self.cursors[i].as_mut() {
+            for _ in 0..=STEPS_BEFORE_SEEK {
+                if c.head >= self.cur {
+                    return Ok(Some(c.head.clone()));
+                }
+                match c.it.next().transpose()? {
+                    Some((k, _)) => c.head = k[12..].to_vec(),
+                    None => return Ok(None),
+                }
+            }
+            if c.head >= self.cur {
+                return Ok(Some(c.head.clone()));
+            }
+        }
+        let g = &self.grams[i];
+        let mut it = self.store.engine().range(
+            TASKS_BY_TEXT,
+            &posting(g, &self.cur),
+            &posting(g, &self.to),
+        )?;
+        let Some((k, _)) = it.next().transpose()? else {
+            return Ok(None);
+        };
+        let head = k[12..].to_vec();
+        self.cursors[i] = Some(Cursor {
+            it,
+            head: head.clone(),
+        });
+        Ok(Some(head))
     }
 
     fn step(&mut self) -> Result<Option<Vec<u8>>> {
         let (mut agreed, mut i) = (0, 0);
         loop {
-            let Some(o) = self.seek(&self.grams[i], &self.cur)? else {
+            let Some(o) = self.advance(i)? else {
                 return Ok(None);
             };
             if o == self.cur {
@@ -246,14 +291,7 @@ pub fn page_of(
     }
     fresh.sort();
     let mut fresh = fresh.into_iter().peekable();
-    let mut indexed = Holding {
-        store,
-        grams,
-        cur: from,
-        to,
-        done: false,
-    }
-    .peekable();
+    let mut indexed = Holding::new(store, grams, from, to).peekable();
     let window = paging.window(usize::MAX);
     let (mut page, mut seen) = (Vec::new(), 0usize);
     for i in 0usize.. {
@@ -583,15 +621,9 @@ mod tests {
         store.apply(&ops).unwrap();
         for q in ["fence", "ence p", "ördek", "air 1", "zzz", "k 1"] {
             let grams = text::query_grams(q).unwrap();
-            let got: Vec<Vec<u8>> = Holding {
-                store: &store,
-                grams: &grams,
-                cur: Vec::new(),
-                to: vec![0xff; 13],
-                done: false,
-            }
-            .collect::<Result<_>>()
-            .unwrap();
+            let got: Vec<Vec<u8>> = Holding::new(&store, &grams, Vec::new(), vec![0xff; 13])
+                .collect::<Result<_>>()
+                .unwrap();
             let mut want: Vec<Vec<u8>> = tasks
                 .iter()
                 .filter(|t| {
