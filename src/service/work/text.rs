@@ -24,19 +24,20 @@ use crate::domain::work::tasks::{Task, TaskFilter, TaskId};
 use crate::domain::work::Paging;
 use crate::service::answers::Cancel;
 use crate::service::walks::CHECK_EVERY;
-use crate::service::Result;
+use crate::service::{Result, ServiceError};
 use crate::store::engine::KvIter;
 use crate::store::tables::work::order_key;
 use crate::store::tables::work_text::{posting, TaskText, TASKS_BY_TEXT, TASKS_TEXT_PENDING};
-use crate::store::{Store, Tx};
+use crate::store::{codec, Op, Record, Store, Tx};
 
 /// Most pending tasks a search reads itself. Beyond, the indexer is far behind and the search
 /// walks instead (which holds one page, where this holds the pending tasks' keys).
 pub const PENDING_AT_MOST: usize = 1024;
 
-/// Tasks indexed per commit: a commit holds the writer lock while it applies, so a backlog
-/// is worked through in small steps between the durable writes.
-const BATCH: usize = 16;
+/// Tasks indexed per round, and the postings a round writes at most (a task with a long
+/// description has hundreds): what a round holds in memory.
+const BATCH: usize = 256;
+const OPS_AT_MOST: usize = 16_384;
 
 static INDEXED: AtomicU64 = AtomicU64::new(0);
 static THROUGH_INDEX: AtomicU64 = AtomicU64::new(0);
@@ -78,55 +79,82 @@ fn pending(store: &Store, limit: usize) -> Result<Option<Vec<TaskId>>> {
     Ok(Some(ids))
 }
 
-/// Stages the postings of one task's change from `was` to `now`.
-fn restage(tx: &mut Tx, id: TaskId, was: Option<&TaskText>, now: Option<&TaskText>) {
-    let set = |e: Option<&TaskText>| e.map(|e| e.grams().collect()).unwrap_or_default();
-    let (old, new): (BTreeSet<Gram>, BTreeSet<Gram>) = (set(was), set(now));
-    let moved = was.map(|e| &e.order) != now.map(|e| &e.order);
+/// The postings of one task's change from `was` to `now`, as derived ops: the stale ones
+/// removed, every current one written (not only the new ones: a write lost to a reopen is
+/// written again by the next round, whatever `was` says), then the task's entry.
+fn postings_ops(ops: &mut Vec<Op>, id: TaskId, was: Option<&TaskText>, now: Option<&TaskText>) {
+    let keep: BTreeSet<Gram> = match (was, now) {
+        (Some(w), Some(n)) if w.order == n.order => n.grams().collect(),
+        _ => BTreeSet::new(),
+    };
+    let op = |key: Vec<u8>, value: Option<Vec<u8>>| Op {
+        tree: TASKS_BY_TEXT.into(),
+        key,
+        value,
+    };
     if let Some(w) = was {
-        for g in old.iter().filter(|g| moved || !new.contains(*g)) {
-            tx.delete_raw(TASKS_BY_TEXT, &posting(g, &w.order));
+        for g in w.grams().filter(|g| !keep.contains(g)) {
+            ops.push(op(posting(&g, &w.order), None));
         }
     }
     if let Some(n) = now {
-        for g in new.iter().filter(|g| moved || !old.contains(*g)) {
-            tx.index(TASKS_BY_TEXT, &posting(g, &n.order));
+        for g in n.grams() {
+            ops.push(op(posting(&g, &n.order), Some(codec::INDEX_VALUE.to_vec())));
         }
-        tx.put(&id.key(), n);
-    } else {
-        tx.delete::<TaskText>(&id.key());
     }
+    ops.push(Op {
+        tree: TaskText::TREE.into(),
+        key: id.key().to_vec(),
+        value: now.map(codec::encode),
+    });
 }
 
-/// Indexes what is pending, `BATCH` tasks per commit; returns how many were indexed.
+/// One round's postings, written and flushed: the tasks it indexed and what under, or None
+/// when nothing is pending. Blocking (a flush).
+fn write_postings(store: &Store) -> Result<Option<Vec<(TaskId, Option<TaskText>)>>> {
+    let engine = store.engine();
+    let epoch = engine.derived_epoch();
+    let (mut ops, mut indexed) = (Vec::new(), Vec::new());
+    for r in engine.scan(TASKS_TEXT_PENDING, b"")?.take(BATCH) {
+        let Some(id) = TaskId::from_key(&r?.0) else {
+            continue;
+        };
+        let now = store.get::<Task>(&id.key())?.as_ref().map(entry_of);
+        let was = store.get::<TaskText>(&id.key())?;
+        if was != now {
+            postings_ops(&mut ops, id, was.as_ref(), now.as_ref());
+        }
+        indexed.push((id, now));
+        if ops.len() >= OPS_AT_MOST {
+            break;
+        }
+    }
+    if indexed.is_empty() {
+        return Ok(None);
+    }
+    engine.apply_derived(&ops)?;
+    if engine.flush_derived()? != epoch {
+        return Err(ServiceError::Internal(
+            "the store reopened while task postings were written; written again next round".into(),
+        ));
+    }
+    Ok(Some(indexed))
+}
+
+/// Indexes what is pending, a round at a time: the postings written straight to the store
+/// and flushed (derived data, `Engine::apply_derived`: no log, no intent, no writer lock),
+/// then the marks of the tasks still as indexed removed in one commit. A task changed
+/// meanwhile keeps its mark for the next round. Returns how many tasks were indexed.
 pub async fn index_pending(store: &Store) -> Result<usize> {
     let mut done = 0;
     loop {
-        let ids: Vec<TaskId> = store
-            .engine()
-            .scan(TASKS_TEXT_PENDING, b"")?
-            .take(BATCH)
-            .map(|r| r.map(|(k, _)| TaskId::from_key(&k)))
-            .collect::<std::result::Result<Vec<_>, _>>()?
-            .into_iter()
-            .flatten()
-            .collect();
-        if ids.is_empty() {
+        let s = store.clone();
+        let round = tokio::task::spawn_blocking(move || write_postings(&s))
+            .await
+            .map_err(|e| ServiceError::Internal(format!("text index round: {e}")))??;
+        let Some(indexed) = round else {
             return Ok(done);
-        }
-        // The postings, marks kept.
-        let mut tx = store.begin().await;
-        let mut indexed = Vec::with_capacity(ids.len());
-        for id in ids {
-            let now = tx.get::<Task>(&id.key())?.as_ref().map(entry_of);
-            let was = tx.get::<TaskText>(&id.key())?;
-            if was != now {
-                restage(&mut tx, id, was.as_ref(), now.as_ref());
-            }
-            indexed.push((id, now));
-        }
-        tx.commit().await?;
-        // The marks of the tasks still as indexed.
+        };
         let mut tx = store.begin().await;
         for (id, entry) in &indexed {
             if tx.get::<Task>(&id.key())?.as_ref().map(entry_of) == *entry {
@@ -136,7 +164,6 @@ pub async fn index_pending(store: &Store) -> Result<usize> {
         tx.commit().await?;
         done += indexed.len();
         INDEXED.fetch_add(indexed.len() as u64, Ordering::Relaxed);
-        tokio::task::yield_now().await;
     }
 }
 
@@ -367,7 +394,6 @@ mod tests {
     use crate::domain::work::tasks::{list_order, Priority, TaskCategory, TaskStatus};
     use crate::service::work::tasks;
     use crate::service::Services;
-    use crate::store::Record;
 
     fn manager() -> User {
         User {
