@@ -31,15 +31,33 @@ pub fn grams<'a>(texts: impl IntoIterator<Item = &'a str>) -> BTreeSet<Gram> {
     out
 }
 
-/// The trigrams a search for `q` needs (lowercased, trimmed, distinct), or None when `q` is
-/// shorter than three characters and has none: such a search cannot use the index.
+/// The trigrams a search for `q` needs (lowercased, trimmed, each once, in the order they
+/// occur), or None when `q` is shorter than three characters and has none: such a search
+/// cannot use the index.
 pub fn query_grams(q: &str) -> Option<Vec<Gram>> {
     // Lowercased before it is trimmed, as the search lowercases it: what is left is a
     // substring of the lowercased query, so of any lowercased text that matches.
     let lower = q.to_lowercase();
     let chars: Vec<char> = lower.trim().chars().collect();
-    let v: BTreeSet<Gram> = chars.windows(3).map(gram).collect();
-    (!v.is_empty()).then(|| v.into_iter().collect())
+    let mut v: Vec<Gram> = Vec::new();
+    for g in chars.windows(3).map(gram) {
+        if !v.contains(&g) {
+            v.push(g);
+        }
+    }
+    (!v.is_empty()).then_some(v)
+}
+
+/// At most `n` of a query's trigrams, spread over it from its first to its last: enough to
+/// narrow the candidates (each is checked against the whole text anyway) without a cursor
+/// per trigram of a long phrase.
+pub fn spread(grams: &[Gram], n: usize) -> Vec<Gram> {
+    if grams.len() <= n || n < 2 {
+        return grams.iter().take(n.max(1)).copied().collect();
+    }
+    (0..n)
+        .map(|i| grams[i * (grams.len() - 1) / (n - 1)])
+        .collect()
 }
 
 #[cfg(test)]
@@ -88,6 +106,15 @@ mod tests {
         assert_eq!(query_grams("  ab  "), None);
         assert_eq!(query_grams(""), None);
         assert_eq!(query_grams(" Abc ").map(|v| v.len()), Some(1));
+    }
+
+    #[test]
+    fn a_long_query_is_narrowed_by_trigrams_from_its_first_to_its_last() {
+        let q = query_grams("weeding block 1").unwrap();
+        let picked: Vec<String> = spread(&q, 4).iter().map(text_of).collect();
+        assert_eq!(picked, ["wee", "ing", "blo", "k 1"]);
+        assert_eq!(spread(&q[..2], 4), q[..2].to_vec());
+        assert_eq!(query_grams("aaaa").unwrap().len(), 1, "each trigram once");
     }
 
     #[test]

@@ -566,6 +566,9 @@ pub fn matching(store: &Store, f: &TaskFilter) -> Result<Vec<Task>> {
     Ok(out)
 }
 
+/// Trigrams of a search the index is read for: a cursor each (`text::spread`).
+const TRIGRAMS_AT_MOST: usize = 4;
+
 /// Tasks of one facet a text search walks rather than reading the trigram index.
 const FACET_WALK_AT_MOST: u64 = 256;
 
@@ -596,7 +599,7 @@ fn page_of(
         match text::query_grams(q) {
             // A narrow facet is cheaper to walk than a common trigram's postings.
             Some(grams) if p.facet.is_none() || p.count > FACET_WALK_AT_MOST => {
-                let bounds = day_bounds(f);
+                let (bounds, grams) = (day_bounds(f), text::spread(&grams, TRIGRAMS_AT_MOST));
                 if let Some(found) = super::text::page_of(store, f, &grams, bounds, paging, cancel)?
                 {
                     return Ok(found);

@@ -109,9 +109,12 @@ fn postings_ops(ops: &mut Vec<Op>, id: TaskId, was: Option<&TaskText>, now: Opti
     });
 }
 
+/// The tasks of a round, each with what it was indexed under (None: it is gone).
+type Indexed = Vec<(TaskId, Option<TaskText>)>;
+
 /// One round's postings, written and flushed: the tasks it indexed and what under, or None
 /// when nothing is pending. Blocking (a flush).
-fn write_postings(store: &Store) -> Result<Option<Vec<(TaskId, Option<TaskText>)>>> {
+fn write_postings(store: &Store) -> Result<Option<Indexed>> {
     let engine = store.engine();
     let epoch = engine.derived_epoch();
     let (mut ops, mut indexed) = (Vec::new(), Vec::new());
@@ -141,43 +144,73 @@ fn write_postings(store: &Store) -> Result<Option<Vec<(TaskId, Option<TaskText>)
     Ok(Some(indexed))
 }
 
-/// Indexes what is pending, a round at a time: the postings written straight to the store
-/// and flushed (derived data, `Engine::apply_derived`: no log, no intent, no writer lock),
-/// then the marks of the tasks still as indexed removed in one commit. A task changed
-/// meanwhile keeps its mark for the next round. Returns how many tasks were indexed.
+/// One round: up to `BATCH` pending tasks' postings written straight to the store and
+/// flushed (derived data, `Engine::apply_derived`: no log, no intent, no writer lock), then
+/// the marks of the tasks still as indexed removed in one commit. A task changed meanwhile
+/// keeps its mark for the next round. Returns how many tasks were indexed, None when none
+/// was pending.
+async fn index_round(store: &Store) -> Result<Option<usize>> {
+    let s = store.clone();
+    let round = tokio::task::spawn_blocking(move || write_postings(&s))
+        .await
+        .map_err(|e| ServiceError::Internal(format!("text index round: {e}")))??;
+    let Some(indexed) = round else {
+        return Ok(None);
+    };
+    let mut tx = store.begin().await;
+    for (id, entry) in &indexed {
+        if tx.get::<Task>(&id.key())?.as_ref().map(entry_of) == *entry {
+            tx.delete_raw(TASKS_TEXT_PENDING, &id.key());
+        }
+    }
+    tx.commit().await?;
+    INDEXED.fetch_add(indexed.len() as u64, Ordering::Relaxed);
+    Ok(Some(indexed.len()))
+}
+
+/// Indexes everything pending, round after round; returns how many tasks were indexed.
 pub async fn index_pending(store: &Store) -> Result<usize> {
     let mut done = 0;
-    loop {
-        let s = store.clone();
-        let round = tokio::task::spawn_blocking(move || write_postings(&s))
-            .await
-            .map_err(|e| ServiceError::Internal(format!("text index round: {e}")))??;
-        let Some(indexed) = round else {
-            return Ok(done);
-        };
-        let mut tx = store.begin().await;
-        for (id, entry) in &indexed {
-            if tx.get::<Task>(&id.key())?.as_ref().map(entry_of) == *entry {
-                tx.delete_raw(TASKS_TEXT_PENDING, &id.key());
-            }
-        }
-        tx.commit().await?;
-        done += indexed.len();
-        INDEXED.fetch_add(indexed.len() as u64, Ordering::Relaxed);
+    while let Some(n) = index_round(store).await? {
+        done += n;
     }
+    Ok(done)
 }
+
+/// Share of the core the indexer leaves to the others while they write: after a round that
+/// took `t`, it rests `t × REST_WHILE_BUSY` if anyone else made a durable write meanwhile.
+/// A burst of writes is not slowed by its own indexing (searches read the pending tasks
+/// themselves, or walk past `PENDING_AT_MOST`); a quiet box catches up at full speed.
+const REST_WHILE_BUSY: u32 = 9;
 
 /// The server's indexer: looks for pending tasks four times a second until `stop`.
 pub async fn run(store: Store, mut stop: watch::Receiver<bool>) {
     let mut tick = tokio::time::interval(Duration::from_millis(250));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let writes = || store.flush_stats().waiters.load(Ordering::Relaxed);
     loop {
         tokio::select! {
             _ = tick.tick() => {}
             _ = stop.changed() => return,
         }
-        if let Err(e) = index_pending(&store).await {
-            tracing::warn!(error = %e, "task text indexing failed; retried shortly");
+        loop {
+            let (began, before) = (std::time::Instant::now(), writes());
+            match index_round(&store).await {
+                Ok(Some(_)) => {}
+                Ok(None) => break,
+                Err(e) => {
+                    tracing::warn!(error = %e, "task text indexing failed; retried shortly");
+                    break;
+                }
+            }
+            // The round's own commit is one durable write.
+            if writes().saturating_sub(before) > 1 {
+                let rest = began.elapsed() * REST_WHILE_BUSY;
+                tokio::select! {
+                    _ = tokio::time::sleep(rest) => {}
+                    _ = stop.changed() => return,
+                }
+            }
         }
     }
 }
