@@ -111,10 +111,6 @@ pub async fn serve(cfg: Config, opts: ServeOptions) -> Result<(), String> {
 
     let jobs = tokio::spawn(background_jobs(svc.clone(), stop_rx.clone()));
     let trimmer = tokio::spawn(return_freed_memory(stop_rx.clone()));
-    let indexer = tokio::spawn(crate::service::work::text::run(
-        svc.store.clone(),
-        stop_rx.clone(),
-    ));
     let shipper = crate::service::upstream::spawn(svc.clone(), stop_rx.clone());
 
     let restarting = tokio::select! {
@@ -131,7 +127,6 @@ pub async fn serve(cfg: Config, opts: ServeOptions) -> Result<(), String> {
     .await;
     jobs.abort();
     trimmer.abort();
-    indexer.abort();
     if let Some(s) = shipper {
         let _ = tokio::time::timeout(std::time::Duration::from_secs(5), s).await;
     }

@@ -69,7 +69,6 @@ pub fn routes() -> Vec<Route> {
                     text.push_str(&crate::service::upstream::metrics(&svc));
                     text.push_str(&svc.answers.metrics_text());
                     text.push_str(&svc.walks.metrics_text());
-                    text.push_str(&crate::service::work::text::metrics_text(&svc.store));
                     Response::bytes(200, "text/plain; version=0.0.4", text)
                 })
             }),

@@ -15,5 +15,4 @@ pub mod geofence;
 pub mod hr;
 pub mod shift;
 pub mod terminals;
-pub mod text;
 pub mod work;

@@ -7,7 +7,6 @@ pub mod org;
 pub mod projects;
 pub mod reports;
 pub mod tasks;
-pub mod text;
 pub mod tickets;
 pub mod widgets;
 

@@ -39,15 +39,6 @@ pub trait Engine: Send + Sync + 'static {
     /// Bytes of keys and values applied since the last open or checkpoint: what a start would
     /// have to recover beyond the last checkpoint.
     fn applied_since_checkpoint(&self) -> u64;
-    /// Derived data (an index written again from the records whenever in doubt): applied
-    /// straight to the trees as plain inserts and removes — not logged, not atomic, and
-    /// durable only once `flush_derived` returns the epoch `derived_epoch` gave before the
-    /// apply (a reopen in between may have lost it). No default: a wrapper must pass it on.
-    fn apply_derived(&self, ops: &[Op]) -> Result<(), StoreError>;
-    /// Makes every derived op applied so far durable; returns the epoch it is durable in.
-    fn flush_derived(&self) -> Result<u64, StoreError>;
-    /// Changes whenever derived ops not yet flushed may have been lost (the store reopened).
-    fn derived_epoch(&self) -> u64;
 }
 
 pub struct SledEngine {
@@ -324,22 +315,6 @@ impl Engine for SledEngine {
             .ok()
             .and_then(|db| db.db.size_on_disk().ok())
             .unwrap_or(0)
-    }
-
-    fn apply_derived(&self, ops: &[Op]) -> Result<(), StoreError> {
-        self.apply_each(ops).map_err(|(_, e)| e)?;
-        self.count_applied(ops);
-        Ok(())
-    }
-
-    fn flush_derived(&self) -> Result<u64, StoreError> {
-        // sled's flush, then the fdatasyncs its own is missing (`sync`): what a checkpoint does.
-        self.flush()?;
-        Ok(self.generation())
-    }
-
-    fn derived_epoch(&self) -> u64 {
-        self.generation()
     }
 }
 

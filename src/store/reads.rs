@@ -71,13 +71,4 @@ impl Engine for Counted {
     fn applied_since_checkpoint(&self) -> u64 {
         self.0.applied_since_checkpoint()
     }
-    fn apply_derived(&self, ops: &[Op]) -> Result<(), StoreError> {
-        self.0.apply_derived(ops)
-    }
-    fn flush_derived(&self) -> Result<u64, StoreError> {
-        self.0.flush_derived()
-    }
-    fn derived_epoch(&self) -> u64 {
-        self.0.derived_epoch()
-    }
 }

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use super::{codec, tables, Record, Result, Store, StoreError};
 
 /// Bump when a migration is added below.
-pub const SCHEMA_VERSION: u32 = 8;
+pub const SCHEMA_VERSION: u32 = 7;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SchemaMeta {
@@ -36,8 +36,6 @@ const MIGRATIONS: &[Migration] = &[
     tables::attendance::build_employee_indexes,
     // 6 → 7: each task's photo count is a counter (task lists read it instead of a scan).
     tables::work::build_image_counts,
-    // 7 → 8: text searches of the tasks read a trigram index; every task waits to be indexed.
-    tables::work_text::mark_tasks_for_text,
 ];
 
 pub fn current(store: &Store) -> Result<Option<SchemaMeta>> {

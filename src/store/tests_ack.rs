@@ -48,15 +48,6 @@ impl Engine for Gated {
     fn applied_since_checkpoint(&self) -> u64 {
         self.inner.applied_since_checkpoint()
     }
-    fn apply_derived(&self, ops: &[Op]) -> Result<(), StoreError> {
-        self.inner.apply_derived(ops)
-    }
-    fn flush_derived(&self) -> Result<u64, StoreError> {
-        self.inner.flush_derived()
-    }
-    fn derived_epoch(&self) -> u64 {
-        self.inner.derived_epoch()
-    }
 }
 
 #[test]

@@ -847,20 +847,6 @@ impl Engine for WalEngine {
         self.sled.tree_names()
     }
 
-    fn apply_derived(&self, ops: &[Op]) -> Result<(), StoreError> {
-        // Onto the current handle, with our log applied again after a reopen.
-        self.catch_up()?;
-        self.sled.apply_derived(ops)
-    }
-
-    fn flush_derived(&self) -> Result<u64, StoreError> {
-        self.sled.flush_derived()
-    }
-
-    fn derived_epoch(&self) -> u64 {
-        self.sled.derived_epoch()
-    }
-
     fn size_on_disk(&self) -> u64 {
         let wal: u64 = files(&self.dir)
             .unwrap_or_default()

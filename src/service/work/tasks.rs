@@ -8,7 +8,6 @@ use chrono::NaiveDate;
 
 use crate::domain::identity::{Permission, User};
 use crate::domain::ids::UserId;
-use crate::domain::text;
 use crate::domain::work::org::{Business, BusinessId};
 use crate::domain::work::projects::{Project, ProjectId};
 use crate::domain::work::tasks::{
@@ -158,7 +157,7 @@ fn report_indexes(tx: &mut Tx, old: Option<&Task>, new: Option<&Task>) {
 }
 
 /// Writes a task and keeps its indexes and counters in step with what changed.
-pub(super) fn put(tx: &mut Tx, old: Option<&Task>, new: &Task) -> Result<()> {
+fn put(tx: &mut Tx, old: Option<&Task>, new: &Task) -> Result<()> {
     let assignee = |t: Option<&Task>| t.and_then(|t| t.assignee);
     let runner = |t: Option<&Task>| t.and_then(|t| t.running()).map(|s| s.user);
     if assignee(old) != new.assignee {
@@ -178,9 +177,6 @@ pub(super) fn put(tx: &mut Tx, old: Option<&Task>, new: &Task) -> Result<()> {
         }
     }
     report_indexes(tx, old, Some(new));
-    if super::text::changes_text(old, new) {
-        super::text::mark(tx, new.id);
-    }
     let before = old.map(workers).unwrap_or_default();
     for u in workers(new) {
         if !before.contains(&u) {
@@ -396,7 +392,6 @@ pub fn delete_task(tx: &mut Tx, actor: &User, id: TaskId) -> Result<Task> {
     for k in status_entries(&t) {
         tx.delete_raw(TASKS_BY_STATUS, &k);
     }
-    super::text::mark(tx, id);
     tx.delete::<Task>(&id.key());
     Ok(t)
 }
@@ -423,17 +418,6 @@ fn source(status: Option<TaskStatus>, facet: Option<Facet>) -> (&'static str, Ve
     }
 }
 
-/// The order keys bounding the filter's days: `to` first (list order is newest first).
-fn day_bounds(f: &TaskFilter) -> (Vec<u8>, Vec<u8>) {
-    let start = f.to.map(|d| day_key(d).to_vec()).unwrap_or_default();
-    let end = f
-        .from
-        .and_then(|d| d.pred_opt())
-        .map(|d| day_key(d).to_vec())
-        .unwrap_or_else(|| vec![0xff; 13]);
-    (start, end)
-}
-
 /// The ids of one source's tasks in list order, from the filter's last day back to its first
 /// (keys only: nothing is read until the caller loads a task).
 fn ids_in_order<'a>(
@@ -441,7 +425,12 @@ fn ids_in_order<'a>(
     f: &TaskFilter,
     (tree, prefix): (&'static str, Vec<u8>),
 ) -> Result<impl Iterator<Item = Result<TaskId>> + 'a> {
-    let (start, end) = day_bounds(f);
+    let start = f.to.map(|d| day_key(d).to_vec()).unwrap_or_default();
+    let end = f
+        .from
+        .and_then(|d| d.pred_opt())
+        .map(|d| day_key(d).to_vec())
+        .unwrap_or_else(|| vec![0xff; 13]);
     let at = prefix.len();
     Ok(store
         .engine()
@@ -566,17 +555,10 @@ pub fn matching(store: &Store, f: &TaskFilter) -> Result<Vec<Task>> {
     Ok(out)
 }
 
-/// Trigrams of a search the index is read for: a cursor each (`text::spread`).
-const TRIGRAMS_AT_MOST: usize = 4;
-
-/// Tasks of one facet a text search walks rather than reading the trigram index.
-const FACET_WALK_AT_MOST: u64 = 256;
-
 /// One page of the tasks matching `f` and their total. When the filter is one facet (or none)
 /// and at most a status, the page is one key range of an index (skipped pages read keys only)
-/// and the total a counter; a text search of three characters or more reads the trigram
-/// index (`super::text`); otherwise the narrowest facet's tasks (bounded by the filter's days)
-/// are walked to count, holding one page.
+/// and the total a counter; otherwise the narrowest facet's tasks (bounded by the filter's
+/// days) are walked to count, holding one page.
 fn page_of(
     store: &Store,
     f: &TaskFilter,
@@ -594,20 +576,6 @@ fn page_of(
         let page = load_all(store, ids.skip(window.start).take(window.len()))
             .collect::<Result<Vec<_>>>()?;
         return Ok((page, total));
-    }
-    if let Some(q) = f.q.as_deref() {
-        match text::query_grams(q) {
-            // A narrow facet is cheaper to walk than a common trigram's postings.
-            Some(grams) if p.facet.is_none() || p.count > FACET_WALK_AT_MOST => {
-                let (bounds, grams) = (day_bounds(f), text::spread(&grams, TRIGRAMS_AT_MOST));
-                if let Some(found) = super::text::page_of(store, f, &grams, bounds, paging, cancel)?
-                {
-                    return Ok(found);
-                }
-            }
-            Some(_) => {}
-            None => super::text::walked_short(),
-        }
     }
     let window = paging.window(usize::MAX);
     let mut page = Vec::new();

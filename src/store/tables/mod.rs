@@ -13,7 +13,6 @@ pub mod scale;
 pub mod security;
 pub mod terminals;
 pub mod work;
-pub mod work_text;
 
 pub struct TableInfo {
     pub tree: &'static str,
@@ -59,7 +58,6 @@ pub fn all() -> Vec<TableInfo> {
         estate::tables(),
         gatepass::tables(),
         work::tables(),
-        work_text::tables(),
         terminals::tables(),
     ]
     .into_iter()
