@@ -157,7 +157,9 @@ pub fn encode(buf: &mut Vec<u8>, lsn: u64, ops: &[Op]) {
     let len: usize = 20
         + ops
             .iter()
-            .map(|op| 11 + op.tree.len() + op.key.len() + op.value.as_ref().map_or(0, Vec::len))
+            .map(|op| {
+                7 + op.tree.len() + op.key.len() + op.value.as_ref().map_or(0, |v| 4 + v.len())
+            })
             .sum::<usize>();
     buf.reserve(len);
     let start = buf.len();
@@ -175,6 +177,11 @@ pub fn encode(buf: &mut Vec<u8>, lsn: u64, ops: &[Op]) {
             buf.extend_from_slice(v);
         }
     }
+    debug_assert_eq!(
+        buf.len() - start,
+        len,
+        "the record's size worked out up front"
+    );
     let payload_len = (buf.len() - start - 8) as u32;
     let crc = crc32fast::hash(&buf[start + 8..]);
     buf[start..start + 4].copy_from_slice(&payload_len.to_le_bytes());
