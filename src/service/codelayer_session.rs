@@ -19,7 +19,8 @@ pub struct Session {
     /// while the session was touched recently).
     pub last_used_unix: i64,
     /// The user's record as read by `resolve` (active), so the access check reads it once.
-    pub account: crate::domain::identity::User,
+    /// Shared with the cache of hot records: a sign-in check copies nothing.
+    pub account: std::sync::Arc<crate::domain::identity::User>,
 }
 
 /// Issues a 32-character session key.
@@ -88,14 +89,14 @@ pub async fn resolve(svc: &Services, key: &str) -> Result<Session> {
     let hash = TokenHash::of(key.as_bytes());
     let rec = svc
         .store
-        .get_hot::<CodelayerSession>(&hash.0)?
+        .get_shared::<CodelayerSession>(&hash.0)?
         .ok_or(expired.clone())?;
     let now = svc.now_unix();
     if !rec.live_at(now, svc.config.codelayer.session_idle_minutes * 60) {
         return Err(expired);
     }
     // The handheld must still be licensed: a blocked device's sessions die at once.
-    match svc.store.get_hot::<Device>(rec.imei.as_bytes())? {
+    match svc.store.get_shared::<Device>(rec.imei.as_bytes())? {
         Some(d) if d.status == DeviceStatus::Approved => {}
         _ => {
             return Err(ServiceError::Forbidden {
@@ -103,14 +104,14 @@ pub async fn resolve(svc: &Services, key: &str) -> Result<Session> {
             })
         }
     }
-    let account = match super::identity::user(&svc.store, rec.user)? {
+    let account = match super::identity::user_shared(&svc.store, rec.user)? {
         Some(u) if u.active => u,
         _ => return Err(expired),
     };
     Ok(Session {
         hash,
         user: rec.user,
-        imei: rec.imei,
+        imei: rec.imei.clone(),
         last_used_unix: rec.last_used_unix,
         account,
     })

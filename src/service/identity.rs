@@ -1,6 +1,8 @@
 //! Users, client systems and the Daily Activity token chain
 //! (client → user → refresh → access, DESIGN.md §3.1).
 
+use std::sync::Arc;
+
 use crate::domain::credentials::{check_policy, PasswordHash, PolicyError};
 use crate::domain::identity::{ClientApp, Role, TokenKind, TokenRecord, User};
 use crate::domain::ids::{AppKey, Secret, TokenHash, UserId};
@@ -34,6 +36,11 @@ pub fn user_by_username(store: &Store, username: &str) -> Result<Option<User>> {
 
 pub fn user(store: &Store, id: UserId) -> Result<Option<User>> {
     Ok(store.get_hot::<User>(&id.key())?)
+}
+
+/// `user`, the cached record itself (a sign-in check on every request copies nothing).
+pub fn user_shared(store: &Store, id: UserId) -> Result<Option<Arc<User>>> {
+    Ok(store.get_shared::<User>(&id.key())?)
 }
 
 /// Most user accounts a box keeps: staff accounts, not the labour roll. The cap is what lets
@@ -259,9 +266,9 @@ pub fn clients(store: &Store) -> Result<Vec<ClientApp>> {
 }
 
 /// The client system behind `x-app-key`, if it exists and is not revoked.
-pub fn active_client(store: &Store, app_key: &str) -> Result<Option<ClientApp>> {
+pub fn active_client(store: &Store, app_key: &str) -> Result<Option<Arc<ClientApp>>> {
     Ok(store
-        .get_hot::<ClientApp>(app_key.as_bytes())?
+        .get_shared::<ClientApp>(app_key.as_bytes())?
         .filter(|c| !c.revoked))
 }
 
@@ -357,17 +364,18 @@ pub fn resolve_token(
     kind: TokenKind,
     app_key: &AppKey,
 ) -> Result<(TokenHash, TokenRecord)> {
-    resolve_token_full(svc, token, kind, app_key).map(|r| (r.hash, r.rec))
+    resolve_token_full(svc, token, kind, app_key).map(|r| (r.hash, TokenRecord::clone(&r.rec)))
 }
 
 /// A token resolved with what was read on the way, so the caller reads none of it again.
+/// The records are the cache of hot records' own, shared: resolving copies none of them.
 pub struct Resolved {
     pub hash: TokenHash,
-    pub rec: TokenRecord,
+    pub rec: Arc<TokenRecord>,
     /// The ancestors (access → refresh → user token), nearest first, each checked usable.
-    pub chain: Vec<(TokenHash, TokenRecord)>,
+    pub chain: Vec<(TokenHash, Arc<TokenRecord>)>,
     /// The token's user (checked active), if it has one.
-    pub user: Option<User>,
+    pub user: Option<Arc<User>>,
     /// The time the checks were made at.
     pub now: i64,
 }
@@ -385,18 +393,19 @@ pub fn resolve_token_full(
     let hash = TokenHash::of(token.trim().as_bytes());
     let rec = svc
         .store
-        .get_hot::<TokenRecord>(&hash.0)?
+        .get_shared::<TokenRecord>(&hash.0)?
         .ok_or(invalid.clone())?;
     let now = svc.now_unix();
     if rec.kind != kind || !rec.usable_at(now) || rec.app_key != *app_key {
         return Err(invalid);
     }
-    let mut chain = Vec::new();
+    // An access token hangs from a refresh token, which hangs from a user token.
+    let mut chain = Vec::with_capacity(2);
     let mut parent = rec.parent;
     while let Some(p) = parent {
         let pr = svc
             .store
-            .get_hot::<TokenRecord>(&p.0)?
+            .get_shared::<TokenRecord>(&p.0)?
             .ok_or(invalid.clone())?;
         if !pr.usable_at(now) {
             return Err(invalid);
@@ -405,7 +414,7 @@ pub fn resolve_token_full(
         chain.push((p, pr));
     }
     let user = match rec.user {
-        Some(uid) => match user(&svc.store, uid)? {
+        Some(uid) => match user_shared(&svc.store, uid)? {
             Some(u) if u.active => Some(u),
             _ => return Err(invalid),
         },
@@ -442,7 +451,7 @@ pub fn check_chained(
     if let Some(uid) = rec.user {
         let active = match &r.user {
             Some(u) if Some(uid) == r.rec.user => u.active,
-            _ => matches!(user(&svc.store, uid)?, Some(u) if u.active),
+            _ => matches!(user_shared(&svc.store, uid)?, Some(u) if u.active),
         };
         if !active {
             return Err(invalid);

@@ -53,12 +53,13 @@ impl Auth {
 }
 
 /// Who is calling, once the wrapper has checked the credentials.
+/// Who called, as authenticated. The records are the cache of hot records' own, shared.
 pub struct Caller {
-    pub client: Option<ClientApp>,
-    pub token: Option<(TokenHash, TokenRecord)>,
+    pub client: Option<Arc<ClientApp>>,
+    pub token: Option<(TokenHash, Arc<TokenRecord>)>,
     /// The user-token hash the call's chain hangs from (Access and UserToken levels).
     pub user_token: Option<TokenHash>,
-    pub user: Option<User>,
+    pub user: Option<Arc<User>>,
 }
 
 pub struct Call {
@@ -98,7 +99,7 @@ impl Call {
     pub fn user(&self) -> Result<&User, Problem> {
         self.caller
             .user
-            .as_ref()
+            .as_deref()
             .ok_or_else(|| Problem::new(401, "auth.token.invalid"))
     }
 }
