@@ -145,6 +145,8 @@ pub struct Gauges {
     pub in_flight_limit: u64,
     pub last_backup_age_secs: Option<i64>,
     pub locked_now: Option<u64>,
+    /// Idempotency looks answered "new" without a read (`store::known_keys`).
+    pub idempotency_known_new: u64,
 }
 
 /// The admin socket's family name (see `api::Family::name`).
@@ -434,6 +436,15 @@ impl Metrics {
             out,
             "gatehouse_store_records_read_total {}",
             crate::store::reads::total()
+        );
+        out.push_str(
+            "# HELP gatehouse_idempotency_known_new_total Request-id looks answered new by the filter of known ids, without reading the store.\n",
+        );
+        out.push_str("# TYPE gatehouse_idempotency_known_new_total counter\n");
+        let _ = writeln!(
+            out,
+            "gatehouse_idempotency_known_new_total {}",
+            g.idempotency_known_new
         );
         out
     }

@@ -112,6 +112,7 @@ fn metrics_text(svc: &crate::service::Services) -> String {
         in_flight_limit: limit,
         last_backup_age_secs,
         locked_now: None,
+        idempotency_known_new: svc.store.idempotency_known_new(),
     };
     svc.metrics.render_with(&gauges, svc.store.flush_stats())
 }

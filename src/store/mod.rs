@@ -15,6 +15,7 @@ pub mod engine;
 pub mod fault;
 pub mod hot;
 pub mod idempotency;
+pub mod known_keys;
 pub mod outbox;
 pub mod reads;
 pub mod schema;
@@ -78,6 +79,8 @@ struct Inner {
     versions: versions::Versions,
     /// Decoded sign-in records, good while their tree's version holds (see `get_hot`).
     hot: hot::HotCache,
+    /// The keys the idempotency tree may hold (see `known_keys`).
+    idempotency_keys: known_keys::KnownKeys,
 }
 
 /// Cheap to clone; every clone is the same store.
@@ -128,6 +131,7 @@ impl Store {
             dir: state_dir.to_path_buf(),
             versions: versions::Versions::default(),
             hot: hot::HotCache::default(),
+            idempotency_keys: known_keys::KnownKeys::default(),
         })))
     }
 
@@ -141,6 +145,11 @@ impl Store {
 
     pub fn state_dir(&self) -> &Path {
         &self.0.dir
+    }
+
+    /// Idempotency looks answered "new" without a read (see `known_keys`).
+    pub fn idempotency_known_new(&self) -> u64 {
+        self.0.idempotency_keys.answered_absent()
     }
 
     pub fn flush_stats(&self) -> &commit::FlushStats {
@@ -247,7 +256,17 @@ impl Store {
     pub fn apply(&self, ops: &[Op]) -> Result<()> {
         self.0.engine.apply(ops)?;
         self.0.versions.bump(ops.iter().map(|o| o.tree.as_str()));
+        self.note_idempotency_keys(ops);
         Ok(())
+    }
+
+    /// Adds the idempotency keys `ops` put to the filter of known keys (after they are applied).
+    fn note_idempotency_keys(&self, ops: &[Op]) {
+        for op in ops {
+            if op.value.is_some() && op.tree == idempotency::IdempotencyRecord::TREE {
+                self.0.idempotency_keys.add(&op.key);
+            }
+        }
     }
 
     /// The data version of the given trees: changes whenever any of them is written.
@@ -364,6 +383,11 @@ impl Tx {
         }
     }
 
+    /// Whether this transaction has staged a put or delete of `key`.
+    pub fn has_staged(&self, tree: &str, key: &[u8]) -> bool {
+        self.pending.contains_key(&(tree.to_string(), key.to_vec()))
+    }
+
     pub fn put_raw(&mut self, tree: &str, key: &[u8], value: Vec<u8>) {
         self.stage(tree, key, Some(value));
     }
@@ -403,6 +427,8 @@ impl Tx {
         outbox::stage(store.0.engine.as_ref(), &mut ops)?;
         store.0.engine.apply(&ops)?;
         store.0.versions.bump(ops.iter().map(|o| o.tree.as_str()));
+        // Before the lock goes: a look under the lock is never told such a key is absent.
+        store.note_idempotency_keys(&ops);
         drop(_guard);
         store.durable().await
     }

@@ -521,3 +521,87 @@ fn hot_reads_see_every_committed_write_at_once() {
         );
     });
 }
+
+#[test]
+fn the_filter_of_known_ids_never_hides_a_record() {
+    let (_d, store) = open();
+    rt().block_on(async {
+        let h = idempotency::request_hash(&[b"POST", b"/x", b"{}"]);
+        let rec = |at| idempotency::IdempotencyRecord {
+            created_unix: at,
+            request_sha256: h.clone(),
+            status: 200,
+            body: b"first".to_vec(),
+        };
+        let is_replay = |s: idempotency::Seen| matches!(s, idempotency::Seen::Replay(_));
+        let is_new = |s: idempotency::Seen| matches!(s, idempotency::Seen::New);
+        for i in 0..50 {
+            let mut tx = store.begin().await;
+            idempotency::remember(&mut tx, "da:k", &format!("r{i}"), &rec(100 + i));
+            tx.commit().await.unwrap();
+        }
+        // Before the first sweep the filter knows nothing: every look reads.
+        assert!(is_new(
+            idempotency::check_store(&store, "da:k", "fresh", &h).unwrap()
+        ));
+        assert_eq!(store.idempotency_known_new(), 0);
+
+        // The sweep's walk rebuilds it from the records it keeps (r10.. from time 110 on).
+        assert_eq!(idempotency::sweep(&store, 110).unwrap(), 10);
+        for i in 0..50 {
+            let id = format!("r{i}");
+            let s = idempotency::check_store(&store, "da:k", &id, &h).unwrap();
+            assert_eq!(is_replay(s), i >= 10, "{id}");
+        }
+        let spared = store.idempotency_known_new();
+        assert!(
+            spared >= 9,
+            "swept ids are known new without a read: {spared}"
+        );
+
+        // New ids are answered without a read, before and under the writer lock.
+        let before = store.idempotency_known_new();
+        assert!(is_new(
+            idempotency::check_store(&store, "da:k", "new1", &h).unwrap()
+        ));
+        let mut tx = store.begin().await;
+        assert!(is_new(idempotency::check(&tx, "da:k", "new1", &h).unwrap()));
+        assert_eq!(store.idempotency_known_new(), before + 2);
+        // Staged in this transaction: found through it, whatever the filter says.
+        idempotency::remember(&mut tx, "da:k", "new1", &rec(200));
+        assert!(is_replay(
+            idempotency::check(&tx, "da:k", "new1", &h).unwrap()
+        ));
+        tx.commit().await.unwrap();
+        // Committed after the rebuild: the filter holds it, so the look reads and replays.
+        assert!(is_replay(
+            idempotency::check_store(&store, "da:k", "new1", &h).unwrap()
+        ));
+        let tx = store.begin().await;
+        assert!(is_replay(
+            idempotency::check(&tx, "da:k", "new1", &h).unwrap()
+        ));
+        drop(tx);
+
+        // A swept id used again is stored and replayed like any other.
+        let mut tx = store.begin().await;
+        assert!(is_new(idempotency::check(&tx, "da:k", "r3", &h).unwrap()));
+        idempotency::remember(&mut tx, "da:k", "r3", &rec(300));
+        tx.commit().await.unwrap();
+        assert!(is_replay(
+            idempotency::check_store(&store, "da:k", "r3", &h).unwrap()
+        ));
+
+        // A second sweep keeps the ones put since the first.
+        assert_eq!(idempotency::sweep(&store, 150).unwrap(), 40);
+        for id in ["new1", "r3"] {
+            assert!(
+                is_replay(idempotency::check_store(&store, "da:k", id, &h).unwrap()),
+                "{id}"
+            );
+        }
+        assert!(is_new(
+            idempotency::check_store(&store, "da:k", "r20", &h).unwrap()
+        ));
+    });
+}

@@ -587,3 +587,76 @@ fn a_text_search_whose_client_hung_up_stops_walking() {
     // The server still answers the search in full.
     assert_eq!(data(&da.call("GET", search, None), 200)["total"], 0);
 }
+
+/// A Daily Activity write with a request id the server has not seen: how many of its
+/// idempotency looks the filter of known ids answered without reading the store, and the answer.
+fn save_task(s: &Server, da: &DaSession, rid: &str, title: &str) -> (u64, Answer) {
+    let before = metric(s, "gatehouse_idempotency_known_new_total");
+    let a = da.call_as("POST", "/tasks", Some(&json!({"title": title})), rid, "en");
+    (
+        metric(s, "gatehouse_idempotency_known_new_total") - before,
+        a,
+    )
+}
+
+/// Saves tasks with new ids until the filter answers both looks of one (the server's first
+/// sweep, at start, builds it).
+fn until_the_filter_is_built(s: &Server, da: &DaSession) {
+    for i in 0..100 {
+        let (spared, a) = save_task(s, da, &request_id(), &format!("warm-up {i}"));
+        assert_eq!(a.status, 201, "{}", a.text);
+        if spared == 2 {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    panic!("the filter of known request ids was never built");
+}
+
+#[test]
+fn a_new_request_id_is_known_new_without_a_read_and_retries_still_replay() {
+    let mut s = Server::start();
+    let da = DaSession::open(&s, "photo.clerk", "clerk-pass-1", "clerk");
+    until_the_filter_is_built(&s, &da);
+
+    // Both looks of a new id (before the operation and under the writer lock) are spared.
+    let rid = request_id();
+    let (spared, first) = save_task(&s, &da, &rid, "Fence repair");
+    assert_eq!(first.status, 201, "{}", first.text);
+    assert_eq!(spared, 2);
+    assert_eq!(first.header("x-idempotent-replay"), None);
+
+    // A known id is read: the retry is the first answer, a different body under it a conflict.
+    let (spared, again) = save_task(&s, &da, &rid, "Fence repair");
+    assert_eq!(spared, 0);
+    assert_eq!(again.header("x-idempotent-replay"), Some("true"));
+    assert_eq!(again.text, first.text);
+    let (_, other) = save_task(&s, &da, &rid, "Gate hinge");
+    assert_eq!(other.status, 409, "{}", other.text);
+
+    // After kill -9 the filter is built again from the stored ids: the retry still replays,
+    // and one task was stored, not two.
+    let tmp = s.keep_state().expect("the server's own state directory");
+    let state = s.kill9();
+    let s = Server::start_on(&state, &[]);
+    // The same tokens, at the new server's address.
+    let da = DaSession {
+        base: s.url("/daily/v1"),
+        ..da
+    };
+    let (spared, after) = save_task(&s, &da, &rid, "Fence repair");
+    assert_eq!(
+        spared, 0,
+        "an id stored before the crash is never known new"
+    );
+    assert_eq!(after.header("x-idempotent-replay"), Some("true"));
+    assert_eq!(after.text, first.text);
+    until_the_filter_is_built(&s, &da);
+    let (spared, after) = save_task(&s, &da, &rid, "Fence repair");
+    assert_eq!(spared, 0);
+    assert_eq!(after.text, first.text);
+    let list = da.call("GET", "/tasks?q=Fence", None);
+    assert_eq!(list.status, 200, "{}", list.text);
+    assert_eq!(list.json()["data"]["total"], 1, "{}", list.text);
+    drop(tmp);
+}
