@@ -5,10 +5,12 @@
 //! The invariant: once a `rebuild` has finished, every key in the tree is in the filter. Until
 //! then (a fresh start, before the first sweep's walk) the filter knows nothing and every
 //! question is answered "maybe", which means: read the tree.
-//! - `Tx::commit` (and `Store::apply`) add each idempotency key they put before the writer lock
-//!   is released, so a look under the lock is never told "absent" for a committed key. A look
-//!   without the lock may be, in the moment between the apply and the add; that look is only
-//!   the early one, and the look under the lock decides.
+//! - `Tx::commit` (and `Store::apply`) add each idempotency key they put right after the apply,
+//!   failed or not, and before the writer lock is released: a look under the lock is never told
+//!   "absent" for a key in the tree. A look without the lock may be, in the moment between the
+//!   apply and the add; that look is only the early one, and the look under the lock decides.
+//!   Adding after the apply (not before) is what keeps a rebuild complete: a key is either in
+//!   the tree when the rebuild's walk starts, or added once the rebuild has begun.
 //! - The hourly sweep walks the whole tree anyway: it `rebuild`s the filter from the keys it
 //!   keeps, while keys put meanwhile go into both the old filter and the one being built. Deleted
 //!   keys stay in the old filter until then; that only costs a read.

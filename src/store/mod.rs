@@ -254,13 +254,16 @@ impl Store {
 
     /// Applies ops directly, outside a Tx; for maintenance (sweeps, restore).
     pub fn apply(&self, ops: &[Op]) -> Result<()> {
-        self.0.engine.apply(ops)?;
-        self.0.versions.bump(ops.iter().map(|o| o.tree.as_str()));
+        let applied = self.0.engine.apply(ops);
+        // Even after a failed apply: part of it may be in the tree.
         self.note_idempotency_keys(ops);
+        applied?;
+        self.0.versions.bump(ops.iter().map(|o| o.tree.as_str()));
         Ok(())
     }
 
-    /// Adds the idempotency keys `ops` put to the filter of known keys (after they are applied).
+    /// Adds the idempotency keys `ops` put to the filter of known keys, once they were applied
+    /// (so a rebuild that began before either sees them in the tree or gets them here).
     fn note_idempotency_keys(&self, ops: &[Op]) {
         for op in ops {
             if op.value.is_some() && op.tree == idempotency::IdempotencyRecord::TREE {
@@ -425,10 +428,12 @@ impl Tx {
             .collect();
         // Domain changes get their outbox entries in this same apply, numbered under the lock.
         outbox::stage(store.0.engine.as_ref(), &mut ops)?;
-        store.0.engine.apply(&ops)?;
-        store.0.versions.bump(ops.iter().map(|o| o.tree.as_str()));
-        // Before the lock goes: a look under the lock is never told such a key is absent.
+        let applied = store.0.engine.apply(&ops);
+        // Before the lock goes, so a look under the lock is never told such a key is absent;
+        // even after a failed apply, part of which may be in the tree.
         store.note_idempotency_keys(&ops);
+        applied?;
+        store.0.versions.bump(ops.iter().map(|o| o.tree.as_str()));
         drop(_guard);
         store.durable().await
     }

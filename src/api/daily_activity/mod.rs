@@ -52,8 +52,8 @@ impl Auth {
     }
 }
 
-/// Who is calling, once the wrapper has checked the credentials.
-/// Who called, as authenticated. The records are the cache of hot records' own, shared.
+/// Who is calling, once the wrapper has checked the credentials. The records are the hot
+/// cache's own, shared, not copies.
 pub struct Caller {
     pub client: Option<Arc<ClientApp>>,
     pub token: Option<(TokenHash, Arc<TokenRecord>)>,
