@@ -40,7 +40,7 @@ fn labourer(n: usize) -> Labourer {
         lcode: LabourCode(format!("R{n:06}")),
         name: format!("PEKERJA NOMOR {n}"),
         father_name: "RAMASAMY".into(),
-        gender: if n % 2 == 0 {
+        gender: if n.is_multiple_of(2) {
             Gender::Female
         } else {
             Gender::Male
@@ -51,7 +51,7 @@ fn labourer(n: usize) -> Labourer {
         display_code: format!("MNJ-{n:06}"),
         muster_firm: FirmId("1".into()),
         labour_firm: FirmId("1".into()),
-        is_helper: n % 5 == 0,
+        is_helper: n.is_multiple_of(5),
         is_supervisor: false,
         ltype: LabourType::Regular,
         gang: None,
@@ -258,7 +258,7 @@ async fn run() {
                         bag_g: grams(0.5),
                         net_g: None,
                     },
-                    is_helper: Some(n % 5 == 0),
+                    is_helper: Some(n.is_multiple_of(5)),
                     half_day: false,
                     with_muster: true,
                     at: date.and_hms_opt(8, 15, 0).unwrap(),
@@ -312,7 +312,7 @@ async fn run() {
         let first = (i % 2) * BATCH;
         let lines: Vec<Value> = (first..first + BATCH)
             .map(|n| json!({"lineID": format!("H{n}"), "lcode": format!("R{n:06}"), "grossWeight": 12.0, "BagWeight": 0.5,
-                "netWeight": if n % 5 == 0 { 11.5 } else { 10.925 }, "isHelper": if n % 5 == 0 { "T" } else { "F" },
+                "netWeight": if n.is_multiple_of(5) { 11.5 } else { 10.925 }, "isHelper": if n.is_multiple_of(5) { "T" } else { "F" },
                 "HalfDay": "F", "withMuster": "T", "DateTime": format!("{date} 08:15:00")}))
             .collect();
         let body = json!({"key": key.expose(), "musters": [{"TaskID": format!("T{}", 6 + i / 2), "firmid": "1", "DiarySlipNo": "X", "JobEnds": "F", "materials": [], "pests": [], "muster": lines}]});

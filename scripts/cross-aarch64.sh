@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Cross-build a static Gatehouse release binary for the Pi-class box with Debian's own Rust
-# toolchain (rustc-web 1.85 + libstd-rust-web-dev:<arch>), no Docker, no rustup target needed.
+# toolchain (rustc-web + libstd-rust-web-dev:<arch>; 1.96 from bookworm-security here), no Docker,
+# no rustup target needed.
 #
 #   scripts/cross-aarch64.sh                 # aarch64-unknown-linux-gnu (default)
 #   scripts/cross-aarch64.sh --target armv7  # armv7-unknown-linux-gnueabihf
@@ -99,8 +100,13 @@ export "CARGO_TARGET_${TUP}_RUSTFLAGS=-C target-feature=+crt-static"
 export "CC_${TLOW}=$GNU-gcc" "AR_${TLOW}=$GNU-ar"
 export CARGO_TERM_COLOR=never CARGO_TERM_PROGRESS_WHEN=never
 
-RUSTC_VER="$("$RUSTC" --version | awk '{print $2}')"   # e.g. 1.85.0
-RUSTC_MM="${RUSTC_VER%.*}"                             # e.g. 1.85
+RUSTC_VER="$("$RUSTC" --version | awk '{print $2}')"   # e.g. 1.96.0
+RUSTC_MM="${RUSTC_VER%.*}"                             # e.g. 1.96
+# Our own crate's floor (redb 5 needs 1.90) cannot be re-resolved away: say so plainly.
+NEED="$(sed -n 's/^rust-version = "\(.*\)"/\1/p' "$ROOT/Cargo.toml" | head -1)"
+if [ -n "$NEED" ] && [ "$(printf '%s\n%s\n' "$NEED" "$RUSTC_MM" | sort -V | head -1)" != "$NEED" ]; then
+    die "Debian's rustc $RUSTC_VER is older than the $NEED Gatehouse needs (redb 5); rustc-web from bookworm-security has 1.96"
+fi
 
 # ---------------------------------------------------------------------------------------------
 # 3. Staged copy of the workspace.

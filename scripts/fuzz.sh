@@ -38,7 +38,7 @@ mkdir -p "$out"
 server_pid=""
 cleanup() {
   if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
-  [ -n "${FUZZ_KEEP:-}" ] || rm -rf "$state/db" "$state/blobs"
+  [ -n "${FUZZ_KEEP:-}" ] || rm -rf "$state/store" "$state/blobs"
 }
 trap cleanup EXIT
 

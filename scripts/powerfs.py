@@ -122,7 +122,9 @@ class PowerFS(Operations):
 
     def create(self, path, mode, fi=None):
         with self.lock:
-            fd = os.open(self._v(path), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+            # fusepy passes no open flags here: read-write, so a creator that reads back what it
+            # wrote (redb) works as on a real filesystem.
+            fd = os.open(self._v(path), os.O_RDWR | os.O_CREAT | os.O_TRUNC, mode)
             # The name exists after a cut; its contents only once fsync'd.
             dfd = os.open(self._d(path), os.O_WRONLY | os.O_CREAT, mode)
             os.close(dfd)

@@ -68,15 +68,15 @@ pub struct Site {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct StoreConfig {
-    /// sled page cache. Real memory is about 2.5 times this (sled#1309, measured: 8 MiB held
-    /// 20 MiB under the bench's writes); 0 = derive it at each open from the memory limit
+    /// The store's page cache (redb's; the rule below was sized for sled, whose real use was
+    /// about 2.5 times it, sled#1309); 0 = derive it at each open from the memory limit
     /// (1/64 of it, 4..=32 MiB; 512 MiB assumed without one) and the store's size
     /// (`Config::cache_bytes_for`: a big store gets up to 1/16 of the limit).
     pub cache_mb: u64,
     pub idempotency_ttl_hours: u64,
-    /// A start replays every write since the last checkpoint (sled 0.34 recovers from its log):
-    /// once this many MiB were written, the store checkpoints in the quiet hours below
-    /// (site-local, `[from, to)`), or at once past four times as much. 0 = never.
+    /// Ignored since the store moved to redb (the log checkpoints by itself, a start replays
+    /// at most one checkpoint's worth); still accepted so configuration files of the sled
+    /// releases, which reopened sled in quiet hours by these three, keep loading.
     pub checkpoint_after_mb: u64,
     pub checkpoint_from_hour: u32,
     pub checkpoint_to_hour: u32,
@@ -536,12 +536,12 @@ impl Config {
             .unwrap_or_else(|| self.state_dir.join("admin.sock"))
     }
 
-    /// The sled cache in bytes for a store whose sled files hold `db_bytes`: configured, or
+    /// The store cache in bytes for a store whose files hold `db_bytes`: configured, or
     /// derived from the memory limit and the store's size. A small store gets the budget's
     /// 1/64 of the limit; a big one 1/16 of its size, up to 1/16 of the limit (at most
     /// 32 MiB). Why: the inner nodes above a big store's leaves outgrow 1/64 — measured at 1 M
-    /// punches (707 MiB), a day read again had p99 65.8 µs with 8 MiB and 18.3 µs with 32 MiB
-    /// (13.6 µs at 10 k rows) — while a small store never fills more than the floor.
+    /// punches (707 MiB, on sled), a day read again had p99 65.8 µs with 8 MiB and 18.3 µs with
+    /// 32 MiB (13.6 µs at 10 k rows) — while a small store never fills more than the floor.
     pub fn cache_bytes_for(&self, db_bytes: u64) -> u64 {
         if self.store.cache_mb > 0 {
             return self.store.cache_mb << 20;
@@ -560,8 +560,8 @@ impl Config {
         cgroup_memory_limit().unwrap_or(512 << 20).max(64 << 20)
     }
 
-    /// The one place pools are sized: under the shipped 512 MiB, sled cache 8 MiB (about 20 MiB
-    /// real; a store past 128 MiB gets up to 32 MiB, about 80 MiB real, `cache_bytes_for`),
+    /// The one place pools are sized: under the shipped 512 MiB, store cache 8 MiB (a store
+    /// past 128 MiB gets up to 32 MiB, `cache_bytes_for`; sized when sled held 2.5 times it),
     /// answers cache 32 MiB, answers being rendered 64 MiB, request bodies in flight 64 MiB
     /// (about 180 MiB planned, 240 with a big store; the rest is code, stacks and per-request
     /// work).
@@ -574,9 +574,9 @@ impl Config {
                 derived
             }
         };
-        // sled holds about 2.5 times its cache (sled#1309): under the bench's durable writes a
-        // 32 MiB cache took RSS from 23 to 79 MiB, 8 MiB to 43 MiB, req/s the same within the
-        // runs' noise (writes touch the trees' last leaves; reads go through indexes).
+        // Sized for sled, which held about 2.5 times its cache (sled#1309): a 32 MiB cache took
+        // RSS from 23 to 79 MiB under the bench's durable writes, 8 MiB to 43 MiB, req/s the
+        // same. redb's pages are its cache; the same rule keeps the demo estate at 37 MiB.
         // 1/64, 4..=32 MiB.
         let store_cache_bytes = mb(self.store.cache_mb, ((limit >> 20) / 64).clamp(4, 32) << 20);
         let answers_cache_bytes = mb(self.memory.answers_cache_mb, limit / 16);
@@ -741,7 +741,7 @@ mod tests {
     }
 
     #[test]
-    fn the_sled_cache_grows_with_the_store_up_to_a_sixteenth_of_the_limit() {
+    fn the_store_cache_grows_with_the_store_up_to_a_sixteenth_of_the_limit() {
         let mut c = Config::default();
         c.memory.limit_mb = 512;
         const MIB: u64 = 1 << 20;
@@ -758,7 +758,7 @@ mod tests {
         c.memory.limit_mb = 128;
         assert_eq!(c.cache_bytes_for(0), 4 * MIB);
         assert_eq!(c.cache_bytes_for(7_750 * MIB), 8 * MIB);
-        // A roomy one still stops at 32 MiB (sled holds about 2.5 times its cache).
+        // A roomy one still stops at 32 MiB.
         c.memory.limit_mb = 4096;
         assert_eq!(c.cache_bytes_for(0), 32 * MIB);
         assert_eq!(c.cache_bytes_for(7_750 * MIB), 32 * MIB);

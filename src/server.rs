@@ -25,6 +25,22 @@ pub struct ServeOptions {
 /// Runs until SIGTERM/SIGINT; returns the process exit code.
 pub async fn serve(cfg: Config, opts: ServeOptions) -> Result<(), String> {
     let cfg = Arc::new(cfg);
+    // Moving a sled store of an earlier release copies every record (at the store's first
+    // open, or in a staged restore): on a big store longer than the unit's TimeoutStartSec, so
+    // systemd is told to wait while it runs.
+    let moving = crate::store::migrate_sled::pending(&cfg.state_dir).then(|| {
+        let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = done.clone();
+        std::thread::spawn(move || {
+            while !flag.load(std::sync::atomic::Ordering::Acquire) {
+                notify_systemd(
+                    "EXTEND_TIMEOUT_USEC=60000000\nSTATUS=moving the store from sled to redb",
+                );
+                std::thread::sleep(std::time::Duration::from_secs(20));
+            }
+        });
+        done
+    });
     match crate::service::maintenance::apply_staged_restore(
         &cfg.state_dir,
         StoreOptions {
@@ -42,10 +58,13 @@ pub async fn serve(cfg: Config, opts: ServeOptions) -> Result<(), String> {
     tracing::info!(
         cache_mib = cache_bytes >> 20,
         store_mib = (db_bytes as f64 / (1 << 20) as f64 * 10.0).round() / 10.0,
-        "sled cache sized"
+        "store cache sized"
     );
-    let store =
-        Store::open(&cfg.state_dir, StoreOptions { cache_bytes }).map_err(|e| format!("{e}"))?;
+    let opened = Store::open(&cfg.state_dir, StoreOptions { cache_bytes });
+    if let Some(done) = moving {
+        done.store(true, std::sync::atomic::Ordering::Release);
+    }
+    let store = opened.map_err(|e| format!("{e}"))?;
     let metrics = Arc::new(Metrics::default());
     let svc = Services::new(store.clone(), cfg.clone(), metrics).map_err(|e| e.to_string())?;
     first_run(&svc).await?;
@@ -284,9 +303,6 @@ async fn background_jobs(svc: Arc<Services>, mut stop: watch::Receiver<bool>) {
             if let Err(e) = crate::service::maintenance::scheduled_backup(&svc).await {
                 tracing::error!(error = %e, "scheduled backup failed");
             }
-        }
-        if let Err(e) = crate::service::maintenance::checkpoint_if_due(&svc).await {
-            tracing::warn!(error = %e, "store checkpoint failed");
         }
         match crate::service::expiry::sweep(&svc).await {
             Ok(n) if n > 0 => tracing::info!(removed = n, "expired sign-in records swept"),

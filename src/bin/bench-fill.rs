@@ -1,6 +1,6 @@
 //! Cost flat in data size: fills a store straight (no HTTP) with N attendance punches and
 //! prints, at each size, the p99 of an employee's day (Attendance Today's read; first read
-//! after a start, and read again once sled's cache holds it), the p99 of a
+//! after a start, and read again once the store's cache holds it), the p99 of a
 //! durable punch write (Tx + group commit), the cold start (open + schema check) and the size
 //! on disk per million rows.
 //!
@@ -9,7 +9,7 @@
 //!     times two opens of it.
 //!
 //! Punches are spread over 5,000 employees, two a day each, most recent days last. The fill
-//! runs with a big sled cache (FILL_CACHE_MB, default 512); the measurements after it with
+//! runs with a big store cache (FILL_CACHE_MB, default 512); the measurements after it with
 //! the cache the server gives that store under the shipped unit's MemoryMax=512M
 //! (`Config::cache_bytes_for`: 8 MiB for a small store, 32 MiB past 512 MiB), or CACHE_MB.
 
@@ -37,7 +37,7 @@ fn punch(n: u64, day0: NaiveDate) -> (Vec<u8>, Punch) {
     let p = Punch {
         id: n + 1,
         employee: code.clone(),
-        direction: if k % 2 == 0 {
+        direction: if k.is_multiple_of(2) {
             Direction::In
         } else {
             Direction::Out
@@ -98,7 +98,7 @@ fn p99(mut v: Vec<Duration>) -> Duration {
     v[(v.len() * 99 / 100).min(v.len() - 1)]
 }
 
-/// The sled cache the measurements on the store in `dir` run with: CACHE_MB, else what the
+/// The store cache the measurements on the store in `dir` run with: CACHE_MB, else what the
 /// server would give it under MemoryMax=512M.
 fn cache_bytes(dir: &std::path::Path) -> u64 {
     if let Some(mb) = std::env::var("CACHE_MB")
@@ -110,6 +110,45 @@ fn cache_bytes(dir: &std::path::Path) -> u64 {
     let mut cfg = gatehouse::config::Config::default();
     cfg.memory.limit_mb = 512;
     cfg.cache_bytes_for(Store::db_bytes(dir))
+}
+
+/// Every tree of `<dir>/store` copied through sled and its log into `<dir>/db` and `<dir>/wal`,
+/// in sled batches, then `<dir>/store` removed.
+fn as_sled(dir: &std::path::Path) {
+    use gatehouse::store::redb_engine::RedbEngine;
+    use gatehouse::store::wal::WalEngine;
+    use gatehouse::store::{Engine, SledEngine};
+    use std::sync::Arc;
+    let t = Instant::now();
+    let redb = RedbEngine::open(&dir.join("store"), 64 << 20).unwrap();
+    let new = WalEngine::open(Arc::new(redb), &dir.join("store/wal")).unwrap();
+    let sled = SledEngine::open(&dir.join("db"), 512 << 20).unwrap();
+    let mut n = 0u64;
+    for tree in new.tree_names() {
+        let mut ops = Vec::with_capacity(10_000);
+        for kv in new.scan(&tree, b"").unwrap() {
+            let (key, value) = kv.unwrap();
+            ops.push(Op {
+                tree: tree.clone(),
+                key,
+                value: Some(value),
+            });
+            if ops.len() == 10_000 {
+                sled.apply(&ops).unwrap();
+                n += ops.len() as u64;
+                ops.clear();
+            }
+        }
+        n += ops.len() as u64;
+        sled.apply(&ops).unwrap();
+    }
+    sled.flush().unwrap();
+    drop((sled, new));
+    std::fs::remove_dir_all(dir.join("store")).unwrap();
+    eprintln!(
+        "{n} records rewritten as a sled store in {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
 }
 
 fn main() {
@@ -130,6 +169,13 @@ fn main() {
             drop(s);
             std::thread::sleep(Duration::from_millis(300));
         }
+        return;
+    }
+    if std::env::args().nth(1).is_some_and(|a| a == "--as-sled") {
+        // `bench-fill --as-sled DIR`: rewrites a kept store as the sled releases kept it, so
+        // `bench-fill --open DIR` times its move into redb (the first start of this release).
+        let path = std::path::PathBuf::from(std::env::args().nth(2).unwrap());
+        as_sled(&path);
         return;
     }
     let sizes: Vec<u64> = std::env::args()
@@ -155,11 +201,11 @@ fn main() {
     let t = Instant::now();
     drop(Store::open(empty.path(), opts(empty.path())).unwrap());
     let cold_empty = t.elapsed();
-    println!("| rows | fill rows/s | day read p50 | day read p99 | day read again p99 | durable punch p99 | cold start (checkpointed) | cold / empty | first checkpoint = start without one | size on disk | MiB per 1M rows | sled cache |");
+    println!("| rows | fill rows/s | day read p50 | day read p99 | day read again p99 | durable punch p99 | cold start (checkpointed) | cold / empty | first checkpoint = start without one | size on disk | MiB per 1M rows | store cache |");
     println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for &n in &sizes {
         let dir = Scratch::new(&n.to_string());
-        // The fill is set-up, not measured: a big cache keeps it from paging sled's tree in
+        // The fill is set-up, not measured: a big cache keeps it from paging the store's tree in
         // and out past a few million rows. The store is reopened with the server's cache
         // before anything is measured.
         let fill_cache = std::env::var("FILL_CACHE_MB")
@@ -190,7 +236,7 @@ fn main() {
                 value: Some(codec::encode(&p)),
             });
             if punches.len() == 20_000 || i + 1 == n {
-                // One tree per batch: sled's cheap atomic batch (a fill, not a request path).
+                // One tree per batch: one atomic apply (a fill, not a request path).
                 store.apply(&std::mem::take(&mut punches)).unwrap();
                 store.apply(&std::mem::take(&mut index)).unwrap();
             }
@@ -222,7 +268,7 @@ fn main() {
         let mut reads = read_days();
         reads.sort();
         let read_p50 = reads[reads.len() / 2];
-        // The same days read again: what is left once the leaves are in sled's cache, i.e.
+        // The same days read again: what is left once the leaves are in the store's cache, i.e.
         // the index's own cost (the first pass above also pays for reading them from the file).
         let again = read_days();
         // Durable single-punch writes through Tx + group commit.
@@ -238,10 +284,9 @@ fn main() {
                 writes.push(t.elapsed());
             }
         });
-        // A start replays sled's log since its last snapshot, which sled writes only when it
-        // opens: the server's checkpoint (a reopen, see store::engine) moves it up. The first
-        // checkpoint after this bulk fill replays the whole fill: what a start would cost
-        // without checkpoints.
+        // The first checkpoint after this bulk fill makes all of it durable in the engine (on
+        // sled it was a reopen replaying the whole fill: what a start cost without checkpoints;
+        // on redb one durable commit). A start then replays only what came after it.
         let replay_all = rt.block_on(store.checkpoint()).unwrap();
         // A day's writes after the checkpoint, then a stop and a start.
         rt.block_on(async {

@@ -32,9 +32,10 @@ pub enum BackupCmd {
     },
 }
 
-/// The store lives in `<state>/db`; without it there is nothing to administer.
+/// The store lives in `<state>/store` (or, before its first start on this release, in sled's
+/// `<state>/db`); without it there is nothing to administer.
 pub fn require_store(state_dir: &Path) -> Result<(), String> {
-    if state_dir.join("db").is_dir() {
+    if crate::store::Store::exists(state_dir) {
         return Ok(());
     }
     Err(format!(
@@ -164,8 +165,7 @@ pub fn run(cfg: &Config, g: &Global, cmd: BackupCmd) -> Result<(), String> {
 pub fn confirm_restore(cfg: &Config, from: &Path, yes: bool) -> Result<bool, String> {
     crate::store::backup::verify(from)
         .map_err(|e| format!("restore from {}: {e}", from.display()))?;
-    let live = cfg.state_dir.join("db");
-    if !live.exists() {
+    if !crate::store::Store::exists(&cfg.state_dir) {
         return Ok(false);
     }
     if yes {
@@ -174,13 +174,13 @@ pub fn confirm_restore(cfg: &Config, from: &Path, yes: bool) -> Result<bool, Str
     if !std::io::stdin().is_terminal() {
         return Err(format!(
             "{} holds a live store and there is no terminal to ask on: run with --yes to replace \
-             it (it is kept as {}/db.before-restore-<time>)",
+             it (it is kept as {}/store.before-restore-<time>)",
             cfg.state_dir.display(),
             cfg.state_dir.display()
         ));
     }
     eprint!(
-        "Replace the store in {} with {}?\nThe current store is kept as db.before-restore-<time> \
+        "Replace the store in {} with {}?\nThe current store is kept as store.before-restore-<time> \
          beside it. Type yes to go on: ",
         cfg.state_dir.display(),
         from.display()
@@ -198,16 +198,16 @@ pub fn confirm_restore(cfg: &Config, from: &Path, yes: bool) -> Result<bool, Str
     }
 }
 
-/// The store a restore just set aside (the newest `db.before-restore-*`).
+/// The store a restore just set aside (the newest `store.before-restore-*`).
 pub fn previous_store(state_dir: &Path) -> Option<PathBuf> {
     let mut names: Vec<String> = std::fs::read_dir(state_dir)
         .ok()?
         .filter_map(|e| e.ok()?.file_name().into_string().ok())
-        .filter(|n| n.starts_with("db.before-restore-"))
+        .filter(|n| n.starts_with("store.before-restore-"))
         .collect();
-    // db.before-restore-<stamp>[-<n>]: by stamp, then by n (a second restore in one second).
+    // store.before-restore-<stamp>[-<n>]: by stamp, then by n (a second restore in one second).
     let key = |n: &String| {
-        let rest = n.trim_start_matches("db.before-restore-");
+        let rest = n.trim_start_matches("store.before-restore-");
         let (stamp, k) = rest.split_once('-').unwrap_or((rest, "1"));
         (stamp.to_string(), k.parse::<u32>().unwrap_or(0))
     };

@@ -107,41 +107,6 @@ pub fn next_backup_in(svc: &Services) -> i64 {
     }
 }
 
-/// Whether the store should checkpoint now: `written` bytes since the last one, at site-local
-/// `hour`. Quiet hours first (the checkpoint stalls every request for as long as sled takes to
-/// reopen); past four times the threshold, at once, because every further write lengthens the
-/// next start.
-pub fn checkpoint_due(cfg: &crate::config::StoreConfig, written: u64, hour: u32) -> bool {
-    let threshold = cfg.checkpoint_after_mb << 20;
-    if threshold == 0 || written < threshold {
-        return false;
-    }
-    let (from, to) = (cfg.checkpoint_from_hour, cfg.checkpoint_to_hour);
-    let quiet = if from <= to {
-        (from..to).contains(&hour)
-    } else {
-        hour >= from || hour < to
-    };
-    quiet || written >= threshold.saturating_mul(4)
-}
-
-/// Checkpoints the store when `checkpoint_due` says so (the server's minute job).
-pub async fn checkpoint_if_due(svc: &Services) -> Result<Option<std::time::Duration>> {
-    let written = svc.store.applied_since_checkpoint();
-    let offset = i64::from(svc.config.site.timezone_offset_minutes) * 60;
-    let hour = ((svc.now_unix() + offset).rem_euclid(86_400) / 3600) as u32;
-    if !checkpoint_due(&svc.config.store, written, hour) {
-        return Ok(None);
-    }
-    let took = svc.store.checkpoint().await?;
-    tracing::info!(
-        written_mib = written >> 20,
-        took_ms = took.as_millis() as u64,
-        "store checkpointed: the next start replays only what is written from now on"
-    );
-    Ok(Some(took))
-}
-
 /// Checks a backup file and stages it: the next start of the server restores it.
 pub fn stage_restore(svc: &Services, from: &Path) -> Result<()> {
     backup::verify(from).map_err(|e| {
@@ -174,38 +139,6 @@ pub fn apply_staged_restore(
         ));
     }
     Ok(Some(from))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn rotation_keeps_the_newest_and_ignores_other_files() {
-        let d = tempfile::tempdir().unwrap();
-        for n in [
-            "gatehouse-20260101T000000Z.ghb",
-            "gatehouse-20260102T000000Z.ghb",
-            "gatehouse-20260103T000000Z.ghb",
-            "notes.txt",
-        ] {
-            std::fs::write(d.path().join(n), b"x").unwrap();
-        }
-        assert_eq!(rotate(d.path(), 2).unwrap(), 1);
-        let mut left: Vec<_> = std::fs::read_dir(d.path())
-            .unwrap()
-            .map(|e| e.unwrap().file_name().into_string().unwrap())
-            .collect();
-        left.sort();
-        assert_eq!(
-            left,
-            vec![
-                "gatehouse-20260102T000000Z.ghb",
-                "gatehouse-20260103T000000Z.ghb",
-                "notes.txt"
-            ]
-        );
-    }
 }
 
 const FIRST_RUN_KEY: &[u8] = b"credentials";
@@ -280,40 +213,33 @@ pub fn healthy(svc: &Services) -> bool {
 }
 
 #[cfg(test)]
-mod checkpoint_tests {
-    use super::checkpoint_due;
-    use crate::config::StoreConfig;
+mod tests {
+    use super::*;
 
     #[test]
-    fn checkpoints_wait_for_quiet_hours_unless_far_behind() {
-        let cfg = StoreConfig::default(); // 64 MiB, 01:00-05:00
-        let mib = |n: u64| n << 20;
-        assert!(!checkpoint_due(&cfg, mib(63), 2), "below the threshold");
-        assert!(
-            checkpoint_due(&cfg, mib(64), 1),
-            "at the threshold, first quiet hour"
+    fn rotation_keeps_the_newest_and_ignores_other_files() {
+        let d = tempfile::tempdir().unwrap();
+        for n in [
+            "gatehouse-20260101T000000Z.ghb",
+            "gatehouse-20260102T000000Z.ghb",
+            "gatehouse-20260103T000000Z.ghb",
+            "notes.txt",
+        ] {
+            std::fs::write(d.path().join(n), b"x").unwrap();
+        }
+        assert_eq!(rotate(d.path(), 2).unwrap(), 1);
+        let mut left: Vec<_> = std::fs::read_dir(d.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        left.sort();
+        assert_eq!(
+            left,
+            vec![
+                "gatehouse-20260102T000000Z.ghb",
+                "gatehouse-20260103T000000Z.ghb",
+                "notes.txt"
+            ]
         );
-        assert!(
-            !checkpoint_due(&cfg, mib(64), 5),
-            "the quiet window ends at 05:00"
-        );
-        assert!(!checkpoint_due(&cfg, mib(255), 12), "working hours: waits");
-        assert!(
-            checkpoint_due(&cfg, mib(256), 12),
-            "four times behind: at once"
-        );
-        let overnight = StoreConfig {
-            checkpoint_from_hour: 22,
-            checkpoint_to_hour: 4,
-            ..StoreConfig::default()
-        };
-        assert!(checkpoint_due(&overnight, mib(64), 23));
-        assert!(checkpoint_due(&overnight, mib(64), 3));
-        assert!(!checkpoint_due(&overnight, mib(64), 4));
-        let never = StoreConfig {
-            checkpoint_after_mb: 0,
-            ..StoreConfig::default()
-        };
-        assert!(!checkpoint_due(&never, u64::MAX, 2));
     }
 }

@@ -283,7 +283,7 @@ pub fn read_records(r: &mut impl Read, on: &mut dyn FnMut(Record) -> Result<()>)
 }
 
 /// Restores `from` into `state_dir` (no server may be running on it). The current database is
-/// kept beside it as `db.before-restore-<time>` until the operator deletes it.
+/// kept beside it as `store.before-restore-<time>` until the operator deletes it.
 pub fn restore(
     from: &Path,
     state_dir: &Path,
@@ -294,12 +294,12 @@ pub fn restore(
     let mut r = BufReader::new(File::open(from)?).take(body_len);
     read_header(&mut r)?;
     fs::create_dir_all(state_dir)?;
-    let staging = state_dir.join("db.restoring");
+    let staging = state_dir.join("store.restoring");
     if staging.exists() {
         fs::remove_dir_all(&staging)?;
     }
     {
-        let engine = super::SledEngine::open(&staging, opts.cache_bytes)?;
+        let engine = super::redb_engine::RedbEngine::open(&staging, opts.cache_bytes)?;
         let blobs = super::Blobs::open(&state_dir.join("blobs"))?;
         let mut ops = Vec::with_capacity(1024);
         read_records(&mut r, &mut |rec| {
@@ -327,27 +327,19 @@ pub fn restore(
             }
             Ok(())
         })?;
-        for chunk in ops.chunks(1024) {
-            super::Engine::apply(&engine, chunk)?;
-        }
+        super::Engine::apply(&engine, &ops)?;
         super::Engine::flush(&engine)?;
     }
-    let live = state_dir.join("db");
-    let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%S").to_string();
-    // The live write-ahead log belongs to the live database: folded into it (or moved aside),
-    // never replayed over the restored one.
-    super::wal::retire_for_restore(state_dir, opts.cache_bytes, &stamp)?;
+    let live = state_dir.join(super::STORE_DIR);
+    // A sled store of an earlier release is moved into redb first, so what is set aside below
+    // is always this release's store.
+    super::migrate_sled::run(state_dir, &live, opts.cache_bytes)?;
     if live.exists() {
-        let mut keep = state_dir.join(format!("db.before-restore-{stamp}"));
-        // Two restores in one second must not collide (nor replace the first one's copy).
-        let mut n = 2;
-        while keep.exists() {
-            keep = state_dir.join(format!("db.before-restore-{stamp}-{n}"));
-            n += 1;
-        }
-        fs::rename(&live, &keep)?;
+        // Its log goes with it: set back in place, it would replay itself.
+        fs::rename(&live, super::aside_path(state_dir, "store.before-restore"))?;
     }
     fs::rename(&staging, &live)?;
+    super::wal::sync_dir(state_dir)?;
     let store = Store::open(state_dir, opts)?;
     schema::check(&store)
 }

@@ -36,9 +36,6 @@ pub trait Engine: Send + Sync + 'static {
     /// Bounds the next start's recovery: makes everything durable and records where recovery
     /// may begin. No default: a wrapper must pass it on.
     fn checkpoint(&self) -> Result<(), StoreError>;
-    /// Bytes of keys and values applied since the last open or checkpoint: what a start would
-    /// have to recover beyond the last checkpoint.
-    fn applied_since_checkpoint(&self) -> u64;
 }
 
 pub struct SledEngine {
@@ -55,8 +52,6 @@ pub struct SledEngine {
     /// Bumped by every reopen: sled's unflushed changes are then gone, and `store::wal` applies
     /// its log again.
     generation: std::sync::atomic::AtomicU64,
-    /// See `Engine::applied_since_checkpoint`.
-    applied: std::sync::atomic::AtomicU64,
 }
 
 const REOPEN_EVERY: Duration = Duration::from_secs(1);
@@ -78,7 +73,6 @@ impl SledEngine {
             faulted: Mutex::new(None),
             faulted_flag: std::sync::atomic::AtomicBool::new(false),
             generation: std::sync::atomic::AtomicU64::new(0),
-            applied: std::sync::atomic::AtomicU64::new(0),
         })
     }
 
@@ -189,7 +183,6 @@ impl SledEngine {
                 *self.faulted.lock().expect("engine fault state poisoned") = None;
                 self.faulted_flag
                     .store(false, std::sync::atomic::Ordering::Release);
-                self.applied.store(0, std::sync::atomic::Ordering::Relaxed);
                 Ok(())
             }
             Err(e) => {
@@ -266,7 +259,6 @@ impl Engine for SledEngine {
         }
         let db = self.db()?;
         apply_ops(&db, ops, None).map_err(|e| self.failed(e))?;
-        self.count_applied(ops);
         Ok(())
     }
 
@@ -304,10 +296,6 @@ impl Engine for SledEngine {
     fn checkpoint(&self) -> Result<(), StoreError> {
         self.flush()?;
         self.swap_reopen()
-    }
-
-    fn applied_since_checkpoint(&self) -> u64 {
-        self.applied.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     fn size_on_disk(&self) -> u64 {
@@ -418,17 +406,5 @@ fn apply_ops(db: &OpenDb, ops: &[Op], extra: Option<&Op>) -> Result<(), StoreErr
 impl From<sled::Error> for StoreError {
     fn from(e: sled::Error) -> Self {
         StoreError::Engine(e.to_string())
-    }
-}
-
-impl SledEngine {
-    /// Adds `ops` to what the next start would replay (see `Engine::applied_since_checkpoint`).
-    pub fn count_applied(&self, ops: &[Op]) {
-        let bytes: usize = ops
-            .iter()
-            .map(|o| o.key.len() + o.value.as_ref().map_or(0, Vec::len))
-            .sum();
-        self.applied
-            .fetch_add(bytes as u64, std::sync::atomic::Ordering::Relaxed);
     }
 }

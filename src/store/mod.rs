@@ -16,13 +16,16 @@ pub mod fault;
 pub mod hot;
 pub mod idempotency;
 pub mod known_keys;
+pub mod migrate_sled;
 pub mod outbox;
 pub mod reads;
+pub mod redb_engine;
 pub mod schema;
 pub mod sync;
 pub mod tables;
 pub mod versions;
 pub mod wal;
+pub mod wal_sled;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -55,6 +58,22 @@ impl From<std::io::Error> for StoreError {
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// The store's directory under the state directory: redb's file and the log.
+pub const STORE_DIR: &str = "store";
+
+/// A free name under `state_dir` for a store set aside (a restore's, a moved sled store):
+/// `<prefix>-<UTC time>`, then `-2`, `-3`… when two fall in one second (none replaces another).
+pub(crate) fn aside_path(state_dir: &Path, prefix: &str) -> PathBuf {
+    let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%S").to_string();
+    let mut path = state_dir.join(format!("{prefix}-{stamp}"));
+    let mut n = 2;
+    while path.exists() {
+        path = state_dir.join(format!("{prefix}-{stamp}-{n}"));
+        n += 1;
+    }
+    path
+}
 
 pub struct StoreOptions {
     pub cache_bytes: u64,
@@ -92,15 +111,18 @@ impl Store {
     pub fn open(state_dir: &Path, opts: StoreOptions) -> Result<Self> {
         std::fs::create_dir_all(state_dir)
             .map_err(|e| StoreError::Open(format!("{}: {e}", state_dir.display())))?;
-        let sled = Arc::new(SledEngine::open(&state_dir.join("db"), opts.cache_bytes)?);
-        let engine: Arc<dyn Engine> = Arc::new(wal::WalEngine::open(sled, &state_dir.join("wal"))?);
+        let dir = state_dir.join(STORE_DIR);
+        migrate_sled::run(state_dir, &dir, opts.cache_bytes)?;
+        let redb = Arc::new(redb_engine::RedbEngine::open(&dir, opts.cache_bytes)?);
+        let engine: Arc<dyn Engine> = Arc::new(wal::WalEngine::open(redb, &dir.join("wal"))?);
         let store = Self::with_engine(engine, state_dir)?;
         schema::migrate(&store)?;
         Ok(store)
     }
 
-    /// Bytes sled's files hold under `state_dir` (0 for a new state): what the sled cache is
-    /// sized from before the store is opened (`Config::cache_bytes_for`).
+    /// Bytes the store's files hold under `state_dir` (a sled store not moved yet counted the
+    /// same; 0 for a new state): what the cache is sized from before the store is opened
+    /// (`Config::cache_bytes_for`).
     pub fn db_bytes(state_dir: &Path) -> u64 {
         fn walk(dir: &Path) -> u64 {
             let Ok(entries) = std::fs::read_dir(dir) else {
@@ -115,7 +137,13 @@ impl Store {
                 })
                 .sum()
         }
-        walk(&state_dir.join("db"))
+        walk(&state_dir.join(STORE_DIR)) + walk(&state_dir.join("db"))
+    }
+
+    /// Whether `state_dir` holds a store (this release's, or a sled store it will move).
+    pub fn exists(state_dir: &Path) -> bool {
+        state_dir.join(STORE_DIR).join(redb_engine::FILE).exists()
+            || migrate_sled::pending(state_dir)
     }
 
     pub fn with_engine(engine: Arc<dyn Engine>, state_dir: &Path) -> Result<Self> {
@@ -277,8 +305,8 @@ impl Store {
         self.0.versions.of(trees)
     }
 
-    /// Moves the engine's recovery point up (see `Engine::checkpoint`): holds the writer lock
-    /// and blocks every reader meanwhile, so the caller picks a quiet moment.
+    /// Moves the engine's recovery point up (see `Engine::checkpoint`), holding the writer lock
+    /// (bench-fill's "checkpointed" start; the log checkpoints by itself otherwise).
     pub async fn checkpoint(&self) -> Result<std::time::Duration> {
         let _writer = self.0.writer.clone().lock_owned().await;
         let engine = self.0.engine.clone();
@@ -288,11 +316,6 @@ impl Store {
         })
         .await
         .map_err(|e| StoreError::Engine(format!("checkpoint task: {e}")))?
-    }
-
-    /// Bytes written since the last open or checkpoint (what the next start must replay).
-    pub fn applied_since_checkpoint(&self) -> u64 {
-        self.0.engine.applied_since_checkpoint()
     }
 
     pub fn flush_blocking(&self) -> Result<()> {
@@ -458,6 +481,8 @@ pub fn prefix(parts: &[&[u8]]) -> Vec<u8> {
     k
 }
 
+#[cfg(test)]
+mod redb_tests;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]

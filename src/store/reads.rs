@@ -67,8 +67,4 @@ impl Engine for Counted {
     fn checkpoint(&self) -> Result<(), StoreError> {
         self.0.checkpoint()
     }
-
-    fn applied_since_checkpoint(&self) -> u64 {
-        self.0.applied_since_checkpoint()
-    }
 }

@@ -421,9 +421,17 @@ fn check_finds_undecodable_values_and_bad_blobs() {
     drop(dir);
 }
 
+/// sled's checkpoint is a reopen (its recovery snapshot is written only at open): tested on a
+/// sled store, as `migrate_sled` still opens them.
 #[test]
-fn checkpoint_keeps_every_write_and_restarts_the_count() {
-    let (dir, store) = open();
+fn a_sled_checkpoint_keeps_every_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let sled_store = |dir: &std::path::Path| {
+        let sled = Arc::new(super::SledEngine::open(&dir.join("db"), 8 << 20).unwrap());
+        let wal = super::wal::WalEngine::open(sled, &dir.join("wal")).unwrap();
+        Store::with_engine(Arc::new(wal), dir).unwrap()
+    };
+    let store = sled_store(dir.path());
     let rt = rt();
     let put = |id: u64| {
         rt.block_on(async {
@@ -444,10 +452,7 @@ fn checkpoint_keeps_every_write_and_restarts_the_count() {
     for id in 0..50 {
         put(id);
     }
-    let written = store.applied_since_checkpoint();
-    assert!(written > 50 * 8, "counted {written} bytes for 50 records");
     rt.block_on(store.checkpoint()).unwrap();
-    assert_eq!(store.applied_since_checkpoint(), 0);
     // The reopened engine serves the old records and takes new ones.
     assert_eq!(
         store
@@ -458,15 +463,8 @@ fn checkpoint_keeps_every_write_and_restarts_the_count() {
         7
     );
     put(50);
-    assert!(store.applied_since_checkpoint() > 0);
     drop(store);
-    let again = Store::open(
-        dir.path(),
-        StoreOptions {
-            cache_bytes: 8 << 20,
-        },
-    )
-    .unwrap();
+    let again = sled_store(dir.path());
     let all = again.scan::<Sample>(b"").unwrap();
     assert_eq!(all.len(), 51);
     assert_eq!(all[50].1.name, "n50");

@@ -45,9 +45,6 @@ impl Engine for Gated {
     fn checkpoint(&self) -> Result<()> {
         self.inner.checkpoint()
     }
-    fn applied_since_checkpoint(&self) -> u64 {
-        self.inner.applied_since_checkpoint()
-    }
 }
 
 #[test]

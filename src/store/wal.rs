@@ -1,38 +1,31 @@
-//! Our own write-ahead log in front of sled: what a durable write waits for.
+//! Our own write-ahead log in front of the engine: what a durable write waits for.
 //!
 //! sled 0.34's `flush()` hands its log buffer to sled's IO thread pool, waits for it, and still
 //! needs our `fdatasync` of its log and a look at its directories afterwards (`store::sync`):
-//! ~18 thread switches and ~365 µs of CPU per durable request under load (issue 15). Here
-//! `apply()` applies the ops to sled and appends them, as one checksummed, length-prefixed
-//! record, to an in-memory buffer, under one mutex so log order is apply order. The group flush
-//! writes that buffer to ONE file and `fdatasync`s it, on the flusher's own thread.
+//! ~18 thread switches and ~365 µs of CPU per durable request under load (issue 15); redb's
+//! durable commit holds its write lock through its `fdatasync`, so no change is applied
+//! meanwhile. Here `apply()` applies the ops to the engine under it (the *base*, `LogBase`)
+//! without making them durable, and appends them, as one checksummed, length-prefixed record,
+//! to an in-memory buffer, under one mutex so log order is apply order. The group flush writes
+//! that buffer to ONE file and `fdatasync`s it, on the flusher's own thread.
 //!
-//! A multi-op change is applied to sled as plain inserts/removes, one after the other: a sled
-//! batch or transaction makes sled seal and synchronously write its log buffer on every commit
-//! (`pin_log`: half the CPU of a durable write in the issue-15 profile). Its atomicity comes from
-//! here instead:
-//! - crash: before the ops, the record number and the keys' previous values (the *intent*) are
-//!   inserted into sled's `__wal_meta` tree. sled recovers a prefix of its own log, so after a
-//!   crash only the newest multi-op change can be half there. If the log holds it durably, replay
-//!   applies it again (from the intent's number on); if not (it was never acknowledged), the
-//!   previous values are put back.
-//! - big changes (more than `BIG_CHANGE` ops, a Post Muster batch) still go as one sled
-//!   transaction, which also removes the intent.
-//! - readers: `get` and each step of a scan take a read lock that a multi-op apply holds for
-//!   writing, as sled's own transactions did with its concurrency-control lock.
+//! How a base applies a change so that a crash or a reader never sees half of it is its own
+//! business (`LogBase::apply_change`): sled stores an *intent* first (`store::wal_sled`); redb's
+//! commits are atomic and it records the change's number with it (`store::redb_engine`).
 //!
-//! A checkpoint (every `CHECKPOINT_BYTES` or `CHECKPOINT_SECS`) starts a new file, makes sled
-//! durable (its flush + `store::sync`), then deletes the older files. Each file begins with an
+//! A checkpoint (every `CHECKPOINT_BYTES` or `CHECKPOINT_SECS`) starts a new file, makes the
+//! base durable (`Engine::flush`), then deletes the older files. Each file begins with an
 //! *anchor*, an empty record numbered like the last record of the older files: every record up
-//! to the highest number in the log (anchors included) is durable, in sled or in a file. `open`
-//! replays the files after sled opened, then checkpoints if they held any change. Records
-//! hold absolute puts/deletes, so replaying what sled already has is harmless.
+//! to the highest number in the log (anchors included) is durable, in the base or in a file.
+//! `open` replays the files after the base opened (from where `LogBase::recover_start` says),
+//! then checkpoints if they held any change. Records hold absolute puts/deletes, so replaying
+//! what the base already has is harmless.
 //!
 //! Replay stops at the first torn or bad record of a file (a write cut by the crash), and at a
 //! gap in the numbering (a record lost in the middle is damage: nothing after it is applied).
-//! Files: `<state>/wal/<seq, 16 hex>.wal`, outside sled's directory; the directory is fsynced
-//! whenever a file is created or removed. A file is kept zero-filled `ZERO_AHEAD` past its
-//! records, so most syncs overwrite blocks already on disk and write no inode; a zero length
+//! Files: `<state>/wal/<seq, 16 hex>.wal`, outside the base's directory; the directory is
+//! fsynced whenever a file is created or removed. A file is kept zero-filled `ZERO_AHEAD` past
+//! its records, so most syncs overwrite blocks already on disk and write no inode; a zero length
 //! ends the records like a clean end of file. An open that finds nothing to replay (one file,
 //! its anchor, then zeros) writes on in that file: no sync at all.
 
@@ -47,25 +40,62 @@ use std::time::{Duration, Instant};
 use super::engine::{KvIter, Op, SledEngine};
 use super::{Engine, StoreError};
 
-/// The sled tree holding the intent of the newest multi-op change (never listed or backed up).
-pub const META_TREE: &str = "__wal_meta";
-pub(crate) const INTENT_KEY: &[u8] = b"intent";
+#[cfg(test)]
+pub(crate) use super::wal_sled::INTENT_KEY;
+pub use super::wal_sled::META_TREE;
 
 /// A checkpoint is started once the current file holds this much...
 pub const CHECKPOINT_BYTES: u64 = 32 << 20;
 /// ...or is this old (and not empty), so a restart replays little.
 pub const CHECKPOINT_SECS: u64 = 60;
-/// Changes with more ops than this are applied as one sled transaction (see `apply`).
-pub const BIG_CHANGE: usize = 64;
 /// A log file is zero-filled this far ahead of its records (see `Io::zeroed`).
 pub const ZERO_AHEAD: u64 = 256 << 10;
 /// Larger than any record we write (a muster batch is a few MiB): a length beyond it is damage.
 const MAX_RECORD: u32 = 1 << 30;
 
-pub struct WalEngine {
-    sled: Arc<SledEngine>,
+/// What the log needs of the engine under it, beyond `Engine`'s reads: sled
+/// (`store::wal_sled`) and redb (`store::redb_engine`).
+pub trait LogBase: Engine {
+    /// Applies one change, not durably (the log is what makes it durable), so that a reader
+    /// holding `visible` for reading sees all of it or none.
+    fn apply_change(&self, lsn: u64, ops: &[Op], visible: &RwLock<()>) -> Result<(), StoreError>;
+    /// Before replay at open, with `top` the highest record number in the files: where replay
+    /// starts and what the base itself knows of the log.
+    fn recover_start(&self, top: u64, has_files: bool) -> Result<Start, StoreError>;
+    /// Applies a record again (at open, or after the base was reopened). Records hold absolute
+    /// puts and deletes, so a repeat is harmless.
+    fn replay(&self, lsn: u64, ops: &[Op]) -> Result<(), StoreError>;
+    /// After a replay: forgets what `recover_start` used and makes the base durable, so the
+    /// replayed files can go.
+    fn settle(&self) -> Result<(), StoreError>;
+    /// Whether `open` settles after every replay. A base whose replay is exact without it
+    /// (redb: whole changes, numbered) leaves the files to the first checkpoint instead: a
+    /// durable commit of a big database is most of a start's time (60 ms at 10 M rows).
+    fn settles_at_open(&self) -> bool {
+        true
+    }
+    /// Bumped when the base lost what it had not made durable (a reopen after a storage
+    /// fault): the log is applied again (`WalEngine::catch_up`).
+    fn generation(&self) -> u64 {
+        0
+    }
+}
+
+/// Where replay starts (`LogBase::recover_start`).
+#[derive(Debug, Default)]
+pub struct Start {
+    /// Records numbered below it are skipped (u64::MAX: none is applied).
+    pub from: u64,
+    /// The highest record number the base knows durable.
+    pub last: u64,
+    /// The base put back a change the log lacks.
+    pub undone: bool,
+}
+
+pub struct WalEngine<B: LogBase = SledEngine> {
+    base: Arc<B>,
     dir: PathBuf,
-    /// Records applied to sled but not yet written out; taken by `flush`. Held across the
+    /// Records applied to the base but not yet written out; taken by `flush`. Held across the
     /// apply, so log order is apply order.
     pending: Mutex<Pending>,
     /// Readers share it; a multi-op apply holds it alone (see the module doc).
@@ -75,7 +105,7 @@ pub struct WalEngine {
     checkpointing: Arc<AtomicBool>,
     checkpoint: Mutex<Option<std::thread::JoinHandle<()>>>,
     limits: (u64, Duration),
-    /// The sled generation our log was last applied to (see `catch_up`).
+    /// The base's generation our log was last applied to (see `catch_up`).
     seen_generation: std::sync::atomic::AtomicU64,
 }
 
@@ -146,7 +176,7 @@ pub fn files(dir: &Path) -> std::io::Result<Vec<(u64, PathBuf)>> {
     Ok(out)
 }
 
-fn sync_dir(dir: &Path) -> std::io::Result<()> {
+pub(crate) fn sync_dir(dir: &Path) -> std::io::Result<()> {
     File::open(dir)?.sync_all()
 }
 
@@ -189,7 +219,7 @@ pub fn encode(buf: &mut Vec<u8>, lsn: u64, ops: &[Op]) {
 }
 
 /// One record, or None at a clean end of file, a torn tail, or a bad checksum.
-fn read_record(r: &mut impl Read) -> Option<(u64, Vec<Op>)> {
+pub(crate) fn read_record(r: &mut impl Read) -> Option<(u64, Vec<Op>)> {
     let mut head = [0u8; 8];
     r.read_exact(&mut head).ok()?;
     let len = u32::from_le_bytes(head[..4].try_into().ok()?);
@@ -257,7 +287,7 @@ fn walk(
 pub struct Replayed {
     pub applied: u64,
     pub skipped: u64,
-    /// The newest multi-op change was half in sled and not in the log: put back as it was.
+    /// The newest multi-op change was half in the base and not in the log: put back as it was.
     pub undone: bool,
     /// A record was missing in the middle: later ones were not applied.
     pub gap: bool,
@@ -265,34 +295,22 @@ pub struct Replayed {
     pub last_lsn: u64,
     /// Records applied that hold changes (anchors hold none).
     pub changes: u64,
+    /// The base holds changes numbered past every record in the files (made durable by a
+    /// checkpoint before their records were): the files must go before new ones are numbered
+    /// after them, or the next replay would see a gap.
+    pub base_ahead: bool,
 }
 
 impl Replayed {
-    /// Whether sled may now hold something it has not made durable itself.
-    fn changed_sled(&self) -> bool {
+    /// Whether the base may now hold something it has not made durable itself.
+    fn changed_base(&self) -> bool {
         self.changes > 0 || self.undone || self.gap
     }
 }
 
-/// The intent stored before a multi-op change: its number and the keys' previous values.
-fn intent(sled: &SledEngine) -> Result<Option<(u64, Vec<Op>)>, StoreError> {
-    match sled.get(META_TREE, INTENT_KEY)? {
-        None => Ok(None),
-        Some(v) => match read_record(&mut v.as_slice()) {
-            Some(i) => Ok(Some(i)),
-            None => Err(StoreError::Decode(
-                "write-ahead log: the stored intent is unreadable".into(),
-            )),
-        },
-    }
-}
-
-fn applied(sled: &SledEngine, ops: &[Op]) -> Result<(), StoreError> {
-    sled.apply_each(ops).map_err(|(_, e)| e)
-}
-
-/// Brings sled to the newest durable state the log and sled hold together (see the module doc).
-pub fn recover(sled: &SledEngine, files: &[(u64, PathBuf)]) -> Result<Replayed, StoreError> {
+/// Brings the base to the newest durable state the log and the base hold together (see the
+/// module doc).
+pub fn recover<B: LogBase>(base: &B, files: &[(u64, PathBuf)]) -> Result<Replayed, StoreError> {
     let mut r = Replayed::default();
     // Pass 1: how far the log is durable.
     let mut top = 0u64;
@@ -300,29 +318,17 @@ pub fn recover(sled: &SledEngine, files: &[(u64, PathBuf)]) -> Result<Replayed, 
         top = top.max(lsn);
         Ok(())
     })?;
-    let from = match intent(sled)? {
-        // No file at all (not even an anchor) is a log we do not know, not an empty one: a
-        // directory removed by hand. Nothing is undone then.
-        Some((lsn, before)) if lsn > top && !files.is_empty() => {
-            // Never acknowledged; sled may hold part of it: back to the values before it.
-            applied(sled, &before)?;
-            r.undone = true;
-            r.last_lsn = lsn;
-            u64::MAX
-        }
-        Some((lsn, _)) => {
-            r.last_lsn = lsn;
-            lsn
-        }
-        None => 0,
-    };
-    // Pass 2: everything from the newest multi-op change on, in order.
+    let start = base.recover_start(top, !files.is_empty())?;
+    r.undone = start.undone;
+    r.base_ahead = start.last > top;
+    r.last_lsn = start.last;
+    // Pass 2: everything from the start on, in order.
     walk(files, &mut |lsn, ops| {
-        if lsn < from {
+        if lsn < start.from {
             r.skipped += 1;
             return Ok(());
         }
-        applied(sled, &ops)?;
+        base.replay(lsn, &ops)?;
         r.applied += 1;
         r.changes += !ops.is_empty() as u64;
         Ok(())
@@ -331,19 +337,19 @@ pub fn recover(sled: &SledEngine, files: &[(u64, PathBuf)]) -> Result<Replayed, 
     Ok(r)
 }
 
-impl WalEngine {
-    /// Opens the log in `dir` over `sled`: recovers from what is there, checkpoints it (so the
+impl<B: LogBase> WalEngine<B> {
+    /// Opens the log in `dir` over `base`: recovers from what is there, checkpoints it (so the
     /// files replayed are gone before new ones are written), and starts a new file.
-    pub fn open(sled: Arc<SledEngine>, dir: &Path) -> Result<Self, StoreError> {
+    pub fn open(base: Arc<B>, dir: &Path) -> Result<Self, StoreError> {
         Self::open_with(
-            sled,
+            base,
             dir,
             (CHECKPOINT_BYTES, Duration::from_secs(CHECKPOINT_SECS)),
         )
     }
 
     pub fn open_with(
-        sled: Arc<SledEngine>,
+        base: Arc<B>,
         dir: &Path,
         limits: (u64, Duration),
     ) -> Result<Self, StoreError> {
@@ -356,7 +362,7 @@ impl WalEngine {
             }
         }
         let existing = files(dir)?;
-        let r = recover(&sled, &existing)?;
+        let r = recover(&*base, &existing)?;
         if r.applied > 0 || r.undone {
             tracing::info!(
                 files = existing.len(),
@@ -368,20 +374,13 @@ impl WalEngine {
         }
         let last = r.last_lsn;
         if let Some(reused) = Self::reuse(&r, &existing)? {
-            return Ok(Self::new(sled, dir, limits, sync, last, reused));
+            return Ok(Self::new(base, dir, limits, sync, last, reused));
         }
-        if !existing.is_empty() || r.undone {
-            // Make the recovered state durable in sled, then the files can go (a damaged log
-            // is kept, renamed, for whoever investigates).
-            applied(
-                &sled,
-                &[Op {
-                    tree: META_TREE.into(),
-                    key: INTENT_KEY.to_vec(),
-                    value: None,
-                }],
-            )?;
-            sled.flush()?;
+        let settle = r.gap || r.undone || r.base_ahead || base.settles_at_open();
+        if (!existing.is_empty() || r.undone) && settle {
+            // Make the recovered state durable in the base, then the files can go (a damaged
+            // log is kept, renamed, for whoever investigates).
+            base.settle()?;
             for (_, p) in &existing {
                 if r.gap {
                     fs::rename(p, p.with_extension("wal-damaged"))?;
@@ -400,7 +399,7 @@ impl WalEngine {
         let seq = existing.last().map(|(s, _)| s + 1).unwrap_or(1);
         let (file, bytes, zeroed) = create(dir, seq, last, sync)?;
         Ok(Self::new(
-            sled,
+            base,
             dir,
             limits,
             sync,
@@ -421,7 +420,7 @@ impl WalEngine {
         let [(seq, path)] = existing else {
             return Ok(None);
         };
-        if r.changed_sled() {
+        if r.changed_base() {
             return Ok(None);
         }
         let bytes = fs::read(path)?;
@@ -444,7 +443,7 @@ impl WalEngine {
     }
 
     fn new(
-        sled: Arc<SledEngine>,
+        base: Arc<B>,
         dir: &Path,
         limits: (u64, Duration),
         sync: bool,
@@ -457,9 +456,9 @@ impl WalEngine {
             bytes,
             zeroed,
         } = tail;
-        let generation = sled.generation();
+        let generation = base.generation();
         Self {
-            sled,
+            base,
             dir: dir.to_path_buf(),
             pending: Mutex::new(Pending {
                 buf: Vec::with_capacity(64 << 10),
@@ -485,8 +484,8 @@ impl WalEngine {
     }
 
     #[cfg(test)]
-    pub fn sled(&self) -> &SledEngine {
-        &self.sled
+    pub fn base(&self) -> &B {
+        &self.base
     }
 
     /// Writes `chunk` (after any carried records, into a new file if the last write failed)
@@ -524,13 +523,13 @@ impl WalEngine {
         Ok(())
     }
 
-    /// Starts a new file and, on a thread of its own, makes sled durable and removes the
+    /// Starts a new file and, on a thread of its own, makes the base durable and removes the
     /// older files. Called with `io` held, right after a successful sync.
     fn start_checkpoint(&self, io: &mut Io) -> std::io::Result<()> {
         if self.checkpointing.swap(true, Ordering::AcqRel) {
             return Ok(());
         }
-        // Every record in files ≤ io.seq is in sled (applied before it was logged).
+        // Every record in files ≤ io.seq is in the base (applied before it was logged).
         let (f, n, z) = match create(&self.dir, io.seq + 1, io.synced, self.sync) {
             Ok(f) => f,
             Err(e) => {
@@ -544,15 +543,15 @@ impl WalEngine {
         io.zeroed = z;
         io.since = Instant::now();
         io.file = Some(f);
-        let (sled, dir, flag) = (
-            self.sled.clone(),
+        let (base, dir, flag) = (
+            self.base.clone(),
             self.dir.clone(),
             self.checkpointing.clone(),
         );
         let handle = std::thread::Builder::new()
             .name("wal-checkpoint".into())
             .spawn(move || {
-                if let Err(e) = checkpoint(&sled, &dir, old) {
+                if let Err(e) = checkpoint(&*base, &dir, old) {
                     tracing::warn!(error = %e, "write-ahead log checkpoint failed; retried later");
                 }
                 flag.store(false, Ordering::Release);
@@ -568,12 +567,12 @@ impl WalEngine {
         Ok(())
     }
 
-    /// After sled was reopened (a storage fault, `SledEngine`), what it had not flushed is
+    /// After the base was reopened (a storage fault, `SledEngine`), what it had not flushed is
     /// gone: everything since the last checkpoint is applied again from the log files, the
     /// records carried after a failed write and the ones not written yet, in order.
     fn catch_up(&self) -> Result<(), StoreError> {
         let seen = self.seen_generation.load(Ordering::Acquire);
-        if self.sled.generation() == seen {
+        if self.base.generation() == seen {
             return Ok(());
         }
         // The order `flush` takes them in.
@@ -583,63 +582,24 @@ impl WalEngine {
             .visible
             .write()
             .expect("write-ahead log visibility poisoned");
-        let now = self.sled.generation();
+        let now = self.base.generation();
         if now == self.seen_generation.load(Ordering::Acquire) {
             return Ok(());
         }
         let mut n = 0u64;
-        walk(&files(&self.dir)?, &mut |_, ops| {
+        walk(&files(&self.dir)?, &mut |lsn, ops| {
             n += 1;
-            applied(&self.sled, &ops)
+            self.base.replay(lsn, &ops)
         })?;
         for buf in [&io.carry, &p.buf] {
             let mut r = buf.as_slice();
-            while let Some((_, ops)) = read_record(&mut r) {
+            while let Some((lsn, ops)) = read_record(&mut r) {
                 n += 1;
-                applied(&self.sled, &ops)?;
+                self.base.replay(lsn, &ops)?;
             }
         }
         tracing::warn!(records = n, "store reopened: write-ahead log applied again");
         self.seen_generation.store(now, Ordering::Release);
-        Ok(())
-    }
-
-    /// A multi-op change: its intent, then the ops, readers held off meanwhile.
-    fn apply_many(&self, lsn: u64, ops: &[Op]) -> Result<(), StoreError> {
-        let _w = self
-            .visible
-            .write()
-            .expect("write-ahead log visibility poisoned");
-        let mut before = Vec::with_capacity(ops.len());
-        for op in ops {
-            before.push(Op {
-                tree: op.tree.clone(),
-                key: op.key.clone(),
-                value: self.sled.get(&op.tree, &op.key)?,
-            });
-        }
-        let mut rec = Vec::new();
-        encode(&mut rec, lsn, &before);
-        applied(
-            &self.sled,
-            &[Op {
-                tree: META_TREE.into(),
-                key: INTENT_KEY.to_vec(),
-                value: Some(rec),
-            }],
-        )?;
-        // Removing a key that is not there changes nothing: skip its walk down sled's tree
-        // (a new gatepass clears two indexes it was never in). The log still holds the op.
-        let live: Vec<usize> = (0..ops.len())
-            .filter(|&i| ops[i].value.is_some() || before[i].value.is_some())
-            .collect();
-        if let Err((n, e)) = self.sled.apply_each(live.iter().map(|&i| &ops[i])) {
-            // Put back what was applied, so readers and later writers never see half of it.
-            if let Err(undo) = self.sled.apply_each(live[..n].iter().map(|&i| &before[i])) {
-                tracing::error!(error = %undo.1, "a failed change could not be undone in memory");
-            }
-            return Err(e);
-        }
         Ok(())
     }
 }
@@ -689,9 +649,9 @@ fn create(dir: &Path, seq: u64, last: u64, sync: bool) -> std::io::Result<(File,
     Ok((f, n, zeroed))
 }
 
-/// sled durable, then every log file up to `upto` removed.
-fn checkpoint(sled: &SledEngine, dir: &Path, upto: u64) -> Result<(), StoreError> {
-    sled.flush()?;
+/// The base durable, then every log file up to `upto` removed.
+fn checkpoint<B: LogBase>(base: &B, dir: &Path, upto: u64) -> Result<(), StoreError> {
+    base.flush()?;
     let mut removed = false;
     for (seq, p) in files(dir)? {
         if seq <= upto {
@@ -705,7 +665,7 @@ fn checkpoint(sled: &SledEngine, dir: &Path, upto: u64) -> Result<(), StoreError
     Ok(())
 }
 
-impl Drop for WalEngine {
+impl<B: LogBase> Drop for WalEngine<B> {
     /// Writes out what is pending (a maintenance command that applied without waiting for a
     /// flush), then waits for a running checkpoint.
     fn drop(&mut self) {
@@ -735,20 +695,20 @@ impl Iterator for Guarded<'_> {
     }
 }
 
-impl Engine for WalEngine {
+impl<B: LogBase> Engine for WalEngine<B> {
     fn get(&self, tree: &str, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
         self.catch_up()?;
         let _r = self
             .visible
             .read()
             .expect("write-ahead log visibility poisoned");
-        self.sled.get(tree, key)
+        self.base.get(tree, key)
     }
 
     fn scan(&self, tree: &str, prefix: &[u8]) -> Result<KvIter<'_>, StoreError> {
         self.catch_up()?;
         Ok(Box::new(Guarded {
-            inner: self.sled.scan(tree, prefix)?,
+            inner: self.base.scan(tree, prefix)?,
             visible: &self.visible,
         }))
     }
@@ -756,7 +716,7 @@ impl Engine for WalEngine {
     fn scan_rev(&self, tree: &str, prefix: &[u8]) -> Result<KvIter<'_>, StoreError> {
         self.catch_up()?;
         Ok(Box::new(Guarded {
-            inner: self.sled.scan_rev(tree, prefix)?,
+            inner: self.base.scan_rev(tree, prefix)?,
             visible: &self.visible,
         }))
     }
@@ -764,7 +724,7 @@ impl Engine for WalEngine {
     fn range(&self, tree: &str, start: &[u8], end: &[u8]) -> Result<KvIter<'_>, StoreError> {
         self.catch_up()?;
         Ok(Box::new(Guarded {
-            inner: self.sled.range(tree, start, end)?,
+            inner: self.base.range(tree, start, end)?,
             visible: &self.visible,
         }))
     }
@@ -776,39 +736,17 @@ impl Engine for WalEngine {
         self.catch_up()?;
         let mut p = self.pending.lock().expect("write-ahead log poisoned");
         let lsn = p.next_lsn;
-        if ops.len() == 1 {
-            // One key: atomic by itself.
-            applied(&self.sled, ops)?;
-        } else if ops.len() > BIG_CHANGE {
-            // A big batch (Post Muster): one sled transaction costs one log roll for thousands
-            // of ops, less than reading every key's previous value. It also removes the intent:
-            // a change older than it must never be undone over it.
-            self.sled.apply_atomic(
-                ops,
-                &Op {
-                    tree: META_TREE.into(),
-                    key: INTENT_KEY.to_vec(),
-                    value: None,
-                },
-            )?;
-        } else {
-            self.apply_many(lsn, ops)?;
-        }
+        self.base.apply_change(lsn, ops, &self.visible)?;
         p.next_lsn += 1;
         encode(&mut p.buf, lsn, ops);
-        self.sled.count_applied(ops);
         Ok(())
     }
 
-    /// Moves sled's own recovery point up (a reopen, see `SledEngine::swap_reopen`); our log
+    /// Moves the base's own recovery point up (a reopen, see `SledEngine::swap_reopen`); our log
     /// is written out first and applied again after the reopen (a harmless repeat).
     fn checkpoint(&self) -> Result<(), StoreError> {
         self.flush()?;
-        self.sled.checkpoint()
-    }
-
-    fn applied_since_checkpoint(&self) -> u64 {
-        self.sled.applied_since_checkpoint()
+        self.base.checkpoint()
     }
 
     fn flush(&self) -> Result<(), StoreError> {
@@ -851,7 +789,7 @@ impl Engine for WalEngine {
     }
 
     fn tree_names(&self) -> Vec<String> {
-        self.sled.tree_names()
+        self.base.tree_names()
     }
 
     fn size_on_disk(&self) -> u64 {
@@ -861,41 +799,6 @@ impl Engine for WalEngine {
             .filter_map(|(_, p)| fs::metadata(p).ok())
             .map(|m| m.len())
             .sum();
-        self.sled.size_on_disk() + wal
+        self.base.size_on_disk() + wal
     }
-}
-
-/// Before a restore replaces `<state>/db`: folds the live log into the live database (so the
-/// copy kept as `db.before-restore-*` is complete), or, if that database cannot be opened,
-/// moves the log aside as `wal.before-restore-<stamp>`. Either way no log of the old database
-/// is left to be replayed over the restored one.
-pub fn retire_for_restore(
-    state_dir: &Path,
-    cache_bytes: u64,
-    stamp: &str,
-) -> Result<(), StoreError> {
-    let dir = state_dir.join("wal");
-    if files(&dir)?.is_empty() {
-        if dir.exists() {
-            fs::remove_dir_all(&dir)?;
-            sync_dir(state_dir)?;
-        }
-        return Ok(());
-    }
-    let live = state_dir.join("db");
-    let folded = live.exists()
-        && (|| -> Result<(), StoreError> {
-            let sled = Arc::new(SledEngine::open(&live, cache_bytes)?);
-            drop(WalEngine::open(sled, &dir)?);
-            Ok(())
-        })()
-        .map_err(|e| tracing::warn!(error = %e, "live write-ahead log not folded before restore"))
-        .is_ok();
-    if folded {
-        fs::remove_dir_all(&dir)?;
-    } else {
-        fs::rename(&dir, state_dir.join(format!("wal.before-restore-{stamp}")))?;
-    }
-    sync_dir(state_dir)?;
-    Ok(())
 }

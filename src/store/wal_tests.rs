@@ -35,7 +35,7 @@ fn val(e: &dyn Engine, tree: &str, k: &str) -> Option<String> {
 }
 
 /// Writes records `(lsn, ops)` into one log file, as the engine would.
-fn write_file(path: &Path, records: &[(u64, Vec<Op>)]) -> Vec<usize> {
+pub(super) fn write_file(path: &Path, records: &[(u64, Vec<Op>)]) -> Vec<usize> {
     let mut buf = Vec::new();
     let mut ends = Vec::new();
     for (lsn, ops) in records {
@@ -139,7 +139,7 @@ fn records_overwrite_the_zeros_in_place_and_the_zeros_move_ahead() {
     // Everything replays from a file full of zeros after its records.
     let fresh = tempfile::tempdir().unwrap();
     let s = sled(&fresh.path().join("db"));
-    let r = wal::recover(&s, &wal::files(&wal_dir).unwrap()).unwrap();
+    let r = wal::recover(&*s, &wal::files(&wal_dir).unwrap()).unwrap();
     assert!(!r.gap);
     assert_eq!(val(s.as_ref(), "t", "k49").as_deref(), Some("v"));
     assert_eq!(
@@ -172,7 +172,7 @@ fn a_record_torn_over_the_zeros_ends_the_log() {
     std::fs::write(&f, &bytes).unwrap();
     let fresh = tempfile::tempdir().unwrap();
     let s = sled(&fresh.path().join("db"));
-    let r = wal::recover(&s, &wal::files(&wal_dir).unwrap()).unwrap();
+    let r = wal::recover(&*s, &wal::files(&wal_dir).unwrap()).unwrap();
     assert_eq!((r.gap, r.last_lsn), (false, 1));
     assert_eq!(val(s.as_ref(), "t", "a").as_deref(), Some("1"));
     assert_eq!(val(s.as_ref(), "t", "b"), None);
@@ -194,7 +194,7 @@ fn replay_stops_at_a_torn_tail() {
     // The last record cut in the middle (the write the crash interrupted).
     let bytes = std::fs::read(&f).unwrap();
     std::fs::write(&f, &bytes[..ends[1] + 5]).unwrap();
-    let r = wal::recover(&s, &wal::files(d.path()).unwrap()).unwrap();
+    let r = wal::recover(&*s, &wal::files(d.path()).unwrap()).unwrap();
     assert_eq!((r.applied, r.gap, r.last_lsn), (2, false, 2));
     assert_eq!(val(s.as_ref(), "t", "b").as_deref(), Some("2"));
     assert_eq!(val(s.as_ref(), "t", "c"), None);
@@ -221,7 +221,7 @@ fn a_bad_checksum_ends_the_file_and_a_later_gap_applies_nothing_more() {
         &d.path().join("0000000000000002.wal"),
         &[(4, vec![put("t", "d", "4")])],
     );
-    let r = wal::recover(&s, &wal::files(d.path()).unwrap()).unwrap();
+    let r = wal::recover(&*s, &wal::files(d.path()).unwrap()).unwrap();
     assert_eq!((r.applied, r.gap), (1, true));
     assert_eq!(val(s.as_ref(), "t", "a").as_deref(), Some("1"));
     for k in ["b", "c", "d"] {
@@ -243,7 +243,7 @@ fn records_rewritten_after_a_failed_write_replay_once_in_order() {
         &d.path().join("0000000000000002.wal"),
         &[(2, vec![put("t", "a", "2")]), (3, vec![put("t", "a", "3")])],
     );
-    let r = wal::recover(&s, &wal::files(d.path()).unwrap()).unwrap();
+    let r = wal::recover(&*s, &wal::files(d.path()).unwrap()).unwrap();
     assert!(!r.gap);
     assert_eq!(r.last_lsn, 3);
     assert_eq!(val(s.as_ref(), "t", "a").as_deref(), Some("3"));
@@ -263,7 +263,7 @@ fn replay_is_idempotent() {
     );
     let files = wal::files(d.path()).unwrap();
     for _ in 0..3 {
-        let r = wal::recover(&s, &files).unwrap();
+        let r = wal::recover(&*s, &files).unwrap();
         assert!(!r.gap && !r.undone);
         assert_eq!(val(s.as_ref(), "t", "a").as_deref(), Some("2"));
         assert_eq!(val(s.as_ref(), "u", "b"), None);
@@ -286,7 +286,7 @@ fn a_half_applied_change_the_log_lacks_is_put_back() {
     s.apply(&[put("t", "a", "1"), put("u", "b", "1")]).unwrap();
     set_intent(&s, 2, &[put("t", "a", "1"), del("v", "c")]);
     s.apply(&[put("t", "a", "2")]).unwrap();
-    let r = wal::recover(&s, &wal::files(d.path()).unwrap()).unwrap();
+    let r = wal::recover(&*s, &wal::files(d.path()).unwrap()).unwrap();
     assert!(r.undone);
     assert_eq!(val(s.as_ref(), "t", "a").as_deref(), Some("1"));
     assert_eq!(val(s.as_ref(), "u", "b").as_deref(), Some("1"));
@@ -310,7 +310,7 @@ fn a_half_applied_change_the_log_holds_is_completed() {
     s.apply(&[put("t", "a", "1")]).unwrap();
     set_intent(&s, 2, &[put("t", "a", "1"), del("v", "c")]);
     s.apply(&[put("t", "a", "2")]).unwrap();
-    let r = wal::recover(&s, &wal::files(d.path()).unwrap()).unwrap();
+    let r = wal::recover(&*s, &wal::files(d.path()).unwrap()).unwrap();
     assert!(!r.undone);
     assert_eq!((r.skipped, r.applied, r.last_lsn), (2, 2, 3));
     assert_eq!(val(s.as_ref(), "t", "a").as_deref(), Some("3"));
@@ -324,7 +324,7 @@ fn without_any_log_file_nothing_is_undone() {
     let s = sled(&d.path().join("db"));
     set_intent(&s, 7, &[del("t", "a")]);
     s.apply(&[put("t", "a", "7")]).unwrap();
-    let r = wal::recover(&s, &[]).unwrap();
+    let r = wal::recover(&*s, &[]).unwrap();
     assert!(!r.undone);
     assert_eq!(r.last_lsn, 7);
     assert_eq!(val(s.as_ref(), "t", "a").as_deref(), Some("7"));
@@ -351,7 +351,7 @@ fn a_multi_op_apply_leaves_its_intent_and_a_reopen_clears_it() {
     let e = WalEngine::open_with(sled(&db), &wal_dir, no_checkpoint()).unwrap();
     assert_eq!(val(&e, "t", "a").as_deref(), Some("2"));
     assert_eq!(val(&e, "u", "b").as_deref(), Some("2"));
-    assert_eq!(e.sled().get(wal::META_TREE, wal::INTENT_KEY).unwrap(), None);
+    assert_eq!(e.base().get(wal::META_TREE, wal::INTENT_KEY).unwrap(), None);
     assert!(!e.tree_names().iter().any(|n| n == wal::META_TREE));
 }
 
@@ -415,7 +415,7 @@ fn a_crash_between_checkpoint_and_file_removal_replays_harmlessly() {
             (4, vec![del("u", "b")]),
         ],
     );
-    let r = wal::recover(&s, &wal::files(d.path()).unwrap()).unwrap();
+    let r = wal::recover(&*s, &wal::files(d.path()).unwrap()).unwrap();
     assert!(!r.gap && !r.undone);
     assert_eq!(val(s.as_ref(), "t", "a").as_deref(), Some("3"));
     assert_eq!(val(s.as_ref(), "u", "b"), None);
@@ -423,7 +423,7 @@ fn a_crash_between_checkpoint_and_file_removal_replays_harmlessly() {
 
 #[test]
 fn restore_never_replays_the_old_log_over_the_restored_database() {
-    use super::{backup, Store, StoreOptions};
+    use super::{backup, redb_engine::RedbEngine, Store, StoreOptions};
     let opts = || StoreOptions {
         cache_bytes: 4 << 20,
     };
@@ -440,7 +440,7 @@ fn restore_never_replays_the_old_log_over_the_restored_database() {
             .unwrap();
         store.flush_blocking().unwrap();
     }
-    let logged: u64 = wal::files(&dir.path().join("wal"))
+    let logged: u64 = wal::files(&dir.path().join("store/wal"))
         .unwrap()
         .iter()
         .map(|(_, p)| std::fs::metadata(p).unwrap().len())
@@ -451,17 +451,22 @@ fn restore_never_replays_the_old_log_over_the_restored_database() {
     assert_eq!(val(store.engine(), "t", "k").as_deref(), Some("1"));
     assert_eq!(val(store.engine(), "u", "k"), None);
     drop(store);
-    // The database kept aside is complete: the log was folded into it.
+    // The store kept aside took its log along: opened, it is complete.
     let kept = std::fs::read_dir(dir.path())
         .unwrap()
         .flatten()
         .find(|e| {
             e.file_name()
                 .to_string_lossy()
-                .starts_with("db.before-restore-")
+                .starts_with("store.before-restore-")
         })
-        .unwrap();
-    let old = SledEngine::open(&kept.path(), 4 << 20).unwrap();
+        .unwrap()
+        .path();
+    let old = WalEngine::open(
+        Arc::new(RedbEngine::open(&kept, 4 << 20).unwrap()),
+        &kept.join("wal"),
+    )
+    .unwrap();
     assert_eq!(val(&old, "t", "k").as_deref(), Some("2"));
     assert_eq!(val(&old, "u", "k").as_deref(), Some("2"));
 }
@@ -475,22 +480,22 @@ fn a_big_change_goes_as_one_sled_transaction_and_clears_the_intent() {
         let e = WalEngine::open_with(sled(&db), &wal_dir, no_checkpoint()).unwrap();
         e.apply(&[put("t", "a", "1"), put("u", "b", "1")]).unwrap();
         assert!(e
-            .sled()
+            .base()
             .get(wal::META_TREE, wal::INTENT_KEY)
             .unwrap()
             .is_some());
-        let big: Vec<Op> = (0..wal::BIG_CHANGE + 1)
+        let big: Vec<Op> = (0..super::wal_sled::BIG_CHANGE + 1)
             .map(|i| put(if i % 2 == 0 { "t" } else { "m" }, &format!("k{i:04}"), "x"))
             .collect();
         e.apply(&big).unwrap();
         // Undoing the older change over this one could tear it: no intent is left.
-        assert_eq!(e.sled().get(wal::META_TREE, wal::INTENT_KEY).unwrap(), None);
+        assert_eq!(e.base().get(wal::META_TREE, wal::INTENT_KEY).unwrap(), None);
         e.flush().unwrap();
     }
     let e = WalEngine::open_with(sled(&db), &wal_dir, no_checkpoint()).unwrap();
     assert_eq!(val(&e, "m", "k0001").as_deref(), Some("x"));
     assert_eq!(
-        val(&e, "t", &format!("k{:04}", wal::BIG_CHANGE)).as_deref(),
+        val(&e, "t", &format!("k{:04}", super::wal_sled::BIG_CHANGE)).as_deref(),
         Some("x")
     );
     assert_eq!(val(&e, "u", "b").as_deref(), Some("1"));
@@ -527,7 +532,7 @@ fn an_idle_reopen_writes_on_in_the_same_file_and_loses_nothing() {
     }
     let fresh = tempfile::tempdir().unwrap();
     let s = sled(&fresh.path().join("db"));
-    let r = wal::recover(&s, &wal::files(&d.path().join("copy")).unwrap()).unwrap();
+    let r = wal::recover(&*s, &wal::files(&d.path().join("copy")).unwrap()).unwrap();
     assert_eq!((r.changes, r.gap), (1, false));
     assert_eq!(val(s.as_ref(), "t", "b").as_deref(), Some("2"));
     // The record written into the reused file follows its anchor's number.

@@ -204,12 +204,12 @@ fn load_is_bounded_and_refused_in_the_familys_envelope() {
     );
 }
 
-/// The sled cache is sized at each start from the memory limit and the store's size on disk,
+/// The store cache is sized at each start from the memory limit and the store's size on disk,
 /// and the start says what it chose (a technician reads it in the journal). The growth with a
-/// big store is `config::tests::the_sled_cache_grows_with_the_store_up_to_a_sixteenth_of_the_limit`
+/// big store is `config::tests::the_store_cache_grows_with_the_store_up_to_a_sixteenth_of_the_limit`
 /// (a store past 128 MiB is too slow to build here).
 #[test]
-fn the_start_sizes_the_sled_cache_from_the_limit_and_the_store() {
+fn the_start_sizes_the_store_cache_from_the_limit_and_the_store() {
     // The log line comes on stderr, the listening line the harness waits for on stdout: wait
     // for it too.
     let sized = |s: &Server| -> (u64, f64) {
@@ -217,9 +217,9 @@ fn the_start_sizes_the_sled_cache_from_the_limit_and_the_store() {
             s.output()
                 .lines()
                 .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-                .find(|v| v["message"] == "sled cache sized")
+                .find(|v| v["message"] == "store cache sized")
         };
-        wait_for("the \"sled cache sized\" line", || line().is_some());
+        wait_for("the \"store cache sized\" line", || line().is_some());
         let line = line().unwrap();
         (
             line["cache_mib"].as_u64().unwrap(),
@@ -247,7 +247,7 @@ fn the_start_sizes_the_sled_cache_from_the_limit_and_the_store() {
                 })
                 .sum()
         }
-        du(&state.join("db"))
+        du(&state.join("store"))
     };
     let s = Server::start_on_env(&state, &[], &[("GATEHOUSE_MEMORY__LIMIT_MB", "128")]);
     let (cache, store) = sized(&s);

@@ -675,11 +675,8 @@ fn devices_backups_and_restore_as_a_technician_uses_them() {
     let before = v["previous_store"]
         .as_str()
         .unwrap_or_else(|| panic!("{v}"));
-    assert!(
-        Path::new(before).join("conf").exists() || Path::new(before).is_dir(),
-        "{v}"
-    );
-    assert!(before.contains("db.before-restore-"), "{v}");
+    assert!(Path::new(before).join("gatehouse.redb").is_file(), "{v}");
+    assert!(before.contains("store.before-restore-"), "{v}");
     let users = cli_json(&state, &["user", "list"]);
     assert!(
         !users.to_string().contains("later"),

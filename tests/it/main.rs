@@ -17,6 +17,7 @@ mod console_tmux;
 mod console_tmux_desk;
 mod crash;
 mod diskfull;
+mod engine;
 mod estate;
 mod foundation;
 mod fuzzing;

@@ -1,4 +1,4 @@
-//! The gatehouse console and its admin-API client. This crate knows nothing of sled or warp:
+//! The gatehouse console and its admin-API client. This crate knows nothing of the store or warp:
 //! it talks JSON over HTTP on the admin Unix socket, like any other client.
 //!
 //! Shape (the ratatui component pattern): `app::App` holds the state; `screens::*` are one

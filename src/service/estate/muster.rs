@@ -77,7 +77,7 @@ fn line_id_key(imei: &str, firm: &FirmId, task: &EstateTaskId, line_id: &str) ->
 /// Lines checked and stored per transaction. A part is atomic and durable on its own (every
 /// line is idempotent by its `lineID`, so a batch cut short by a failure or a hang-up is simply
 /// retried); small parts bound what one commit holds in memory (staged ops, outbox entries and
-/// sled's deferred garbage grow with the transaction) and let other writers in between.
+/// the engine's dirty pages grow with the transaction) and let other writers in between.
 pub const PART_LINES: usize = 500;
 
 /// Stores a batch part by part (each part committed, and durable, before the next is staged)

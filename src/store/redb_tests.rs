@@ -1,0 +1,255 @@
+//! redb under the log, and sled stores moved into it: on real databases and real files.
+
+use std::path::Path;
+use std::sync::{Arc, RwLock};
+
+use super::engine::{Op, SledEngine};
+use super::redb_engine::RedbEngine;
+use super::wal::{self, LogBase, WalEngine};
+use super::{Engine, Store, StoreOptions};
+
+fn put(tree: &str, k: &str, v: &str) -> Op {
+    Op {
+        tree: tree.into(),
+        key: k.as_bytes().to_vec(),
+        value: Some(v.as_bytes().to_vec()),
+    }
+}
+
+fn val(e: &dyn Engine, tree: &str, k: &str) -> Option<String> {
+    e.get(tree, k.as_bytes())
+        .unwrap()
+        .map(|v| String::from_utf8(v).unwrap())
+}
+
+fn log_file(path: &Path, records: &[(u64, Vec<Op>)]) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    super::wal_tests::write_file(path, records);
+}
+
+fn opts() -> StoreOptions {
+    StoreOptions {
+        cache_bytes: 4 << 20,
+    }
+}
+
+/// Records 1..=5, each setting k to its number (and record 4 also j).
+fn five() -> Vec<(u64, Vec<Op>)> {
+    (1..=5u64)
+        .map(|n| {
+            let mut ops = vec![put("t", "k", &n.to_string())];
+            if n == 4 {
+                ops.push(put("t", "j", "4"));
+            }
+            (n, ops)
+        })
+        .collect()
+}
+
+#[test]
+fn replay_starts_after_the_change_redb_holds() {
+    let d = tempfile::tempdir().unwrap();
+    let redb = RedbEngine::open(d.path(), 4 << 20).unwrap();
+    let visible = RwLock::new(());
+    for (lsn, ops) in &five()[..3] {
+        redb.apply_change(*lsn, ops, &visible).unwrap();
+    }
+    log_file(&d.path().join("wal/0000000000000001.wal"), &five());
+    let r = wal::recover(&redb, &wal::files(&d.path().join("wal")).unwrap()).unwrap();
+    assert_eq!((r.skipped, r.applied, r.last_lsn), (3, 2, 5));
+    assert_eq!(val(&redb, "t", "k").as_deref(), Some("5"));
+    assert_eq!(val(&redb, "t", "j").as_deref(), Some("4"));
+}
+
+/// A checkpoint can make durable a change our log never synced (never acknowledged, but
+/// whole): the older records must not be replayed over it, nor its number reused.
+#[test]
+fn a_change_redb_holds_beyond_the_log_is_kept_whole() {
+    let d = tempfile::tempdir().unwrap();
+    let redb = RedbEngine::open(d.path(), 4 << 20).unwrap();
+    let visible = RwLock::new(());
+    for (lsn, ops) in &five() {
+        redb.apply_change(*lsn, ops, &visible).unwrap();
+    }
+    redb.apply_change(6, &[put("t", "k", "6"), put("t", "j", "6")], &visible)
+        .unwrap();
+    log_file(&d.path().join("wal/0000000000000001.wal"), &five());
+    let r = wal::recover(&redb, &wal::files(&d.path().join("wal")).unwrap()).unwrap();
+    assert_eq!((r.skipped, r.applied, r.last_lsn), (5, 0, 6));
+    assert_eq!(val(&redb, "t", "k").as_deref(), Some("6"));
+    assert_eq!(val(&redb, "t", "j").as_deref(), Some("6"));
+    // The log goes on numbering after it.
+    let e = WalEngine::open(Arc::new(redb), &d.path().join("wal")).unwrap();
+    e.apply(&[put("t", "k", "7")]).unwrap();
+    e.flush().unwrap();
+    drop(e);
+    let mut top = 0;
+    for (_, p) in wal::files(&d.path().join("wal")).unwrap() {
+        let bytes = std::fs::read(p).unwrap();
+        let mut r = bytes.as_slice();
+        while let Some((lsn, _)) = wal::read_record(&mut r) {
+            top = top.max(lsn);
+        }
+    }
+    assert_eq!(top, 7);
+    // The files it replayed were settled away, so the next open sees no gap.
+    let e = WalEngine::open(
+        Arc::new(RedbEngine::open(d.path(), 4 << 20).unwrap()),
+        &d.path().join("wal"),
+    )
+    .unwrap();
+    assert_eq!(val(&e, "t", "k").as_deref(), Some("7"));
+    drop(e);
+    let damaged = std::fs::read_dir(d.path().join("wal"))
+        .unwrap()
+        .flatten()
+        .filter(|f| f.file_name().to_string_lossy().ends_with("damaged"))
+        .count();
+    assert_eq!(damaged, 0);
+}
+
+/// A start that replays leaves the files to the first checkpoint (no durable commit of a big
+/// database at open), and the start after it replays them again, exactly.
+#[test]
+fn a_replay_keeps_its_files_until_a_checkpoint() {
+    let d = tempfile::tempdir().unwrap();
+    let wal_dir = d.path().join("wal");
+    let open = || {
+        WalEngine::open_with(
+            Arc::new(RedbEngine::open(d.path(), 4 << 20).unwrap()),
+            &wal_dir,
+            (u64::MAX, std::time::Duration::from_secs(3600)),
+        )
+        .unwrap()
+    };
+    let e = open();
+    let visible = RwLock::new(());
+    // Applied to redb without its durable commit, logged and synced: what a crash leaves.
+    for (lsn, ops) in &five() {
+        e.base().apply_change(*lsn, ops, &visible).unwrap();
+    }
+    drop(e);
+    log_file(&wal_dir.join("0000000000000005.wal"), &five());
+    let e = open();
+    assert_eq!(val(&e, "t", "k").as_deref(), Some("5"));
+    assert!(
+        wal::files(&wal_dir).unwrap().len() >= 2,
+        "the replayed file is kept"
+    );
+    e.apply(&[put("t", "k", "6")]).unwrap();
+    e.flush().unwrap();
+    drop(e);
+    let e = open();
+    assert_eq!(val(&e, "t", "k").as_deref(), Some("6"));
+    assert_eq!(val(&e, "t", "j").as_deref(), Some("4"));
+    e.checkpoint().unwrap();
+    drop(e);
+    let e = open();
+    assert_eq!(val(&e, "t", "k").as_deref(), Some("6"));
+}
+
+#[test]
+fn the_log_numbers_are_not_a_tree() {
+    let d = tempfile::tempdir().unwrap();
+    let e = WalEngine::open(
+        Arc::new(RedbEngine::open(d.path(), 4 << 20).unwrap()),
+        &d.path().join("wal"),
+    )
+    .unwrap();
+    e.apply(&[put("t", "k", "1")]).unwrap();
+    assert_eq!(e.tree_names(), vec!["t".to_string()]);
+}
+
+/// A sled store of an earlier release, its log holding changes sled never flushed.
+fn sled_store(state: &Path) {
+    let sled = Arc::new(SledEngine::open(&state.join("db"), 4 << 20).unwrap());
+    let e = WalEngine::open(sled, &state.join("wal")).unwrap();
+    for n in 0..300 {
+        e.apply(&[
+            put("people", &format!("p{n:04}"), &format!("v{n}")),
+            put("people_by_name", &format!("n{n:04}"), ""),
+        ])
+        .unwrap();
+    }
+    e.flush().unwrap();
+    // Dropped without a checkpoint: its log files are still there for the move to replay.
+}
+
+fn kept_dirs(state: &Path) -> Vec<std::path::PathBuf> {
+    std::fs::read_dir(state)
+        .unwrap()
+        .flatten()
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with("sled.migrated-")
+        })
+        .map(|e| e.path())
+        .collect()
+}
+
+#[test]
+fn a_sled_store_moves_into_redb_once_and_is_kept_aside() {
+    let d = tempfile::tempdir().unwrap();
+    sled_store(d.path());
+    let store = Store::open(d.path(), opts()).unwrap();
+    assert_eq!(
+        val(store.engine(), "people", "p0299").as_deref(),
+        Some("v299")
+    );
+    assert_eq!(
+        val(store.engine(), "people_by_name", "n0000").as_deref(),
+        Some("")
+    );
+    assert_eq!(store.engine().scan("people", b"").unwrap().count(), 300);
+    assert!(!d.path().join("db").exists() && !d.path().join("wal").exists());
+    let kept = kept_dirs(d.path());
+    assert_eq!(kept.len(), 1);
+    assert!(kept[0].join("db").is_dir() && kept[0].join("wal").is_dir());
+    store.apply(&[put("people", "p0000", "changed")]).unwrap();
+    store.flush_blocking().unwrap();
+    drop(store);
+    let again = Store::open(d.path(), opts()).unwrap();
+    assert_eq!(
+        val(again.engine(), "people", "p0000").as_deref(),
+        Some("changed")
+    );
+    assert_eq!(kept_dirs(d.path()).len(), 1, "moved once");
+}
+
+#[test]
+fn a_migration_cut_short_starts_over_from_the_sled_store() {
+    let d = tempfile::tempdir().unwrap();
+    sled_store(d.path());
+    // What a cut during the copy leaves: a partial database beside the untouched sled store.
+    let partial = RedbEngine::open(&d.path().join("store.migrating"), 4 << 20).unwrap();
+    partial.apply(&[put("people", "zz", "partial")]).unwrap();
+    partial.flush().unwrap();
+    drop(partial);
+    let store = Store::open(d.path(), opts()).unwrap();
+    assert_eq!(store.engine().scan("people", b"").unwrap().count(), 300);
+    assert_eq!(val(store.engine(), "people", "zz"), None);
+    assert!(!d.path().join("store.migrating").exists());
+}
+
+#[test]
+fn a_migration_cut_after_its_rename_only_moves_the_sled_store_aside() {
+    let d = tempfile::tempdir().unwrap();
+    sled_store(d.path());
+    let store = Store::open(d.path(), opts()).unwrap();
+    store.apply(&[put("people", "p0001", "newer")]).unwrap();
+    store.flush_blocking().unwrap();
+    drop(store);
+    // The cut came after the rename, before the sled store was moved: put it back.
+    let kept = kept_dirs(d.path()).pop().unwrap();
+    std::fs::rename(kept.join("db"), d.path().join("db")).unwrap();
+    std::fs::rename(kept.join("wal"), d.path().join("wal")).unwrap();
+    std::fs::remove_dir(&kept).unwrap();
+    let store = Store::open(d.path(), opts()).unwrap();
+    assert_eq!(
+        val(store.engine(), "people", "p0001").as_deref(),
+        Some("newer")
+    );
+    assert!(!d.path().join("db").exists());
+    assert_eq!(kept_dirs(d.path()).len(), 1);
+}

@@ -1,0 +1,137 @@
+//! The store's engine from outside: a state directory of the previous release (sled 0.34 in
+//! `db/`, its log in `wal/`) is moved into redb at the first start, systemd is told to wait
+//! while it runs, every record comes along, and the old store is kept for going back.
+
+use std::os::unix::net::UnixDatagram;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use gatehouse::store::redb_engine::RedbEngine;
+use gatehouse::store::wal::WalEngine;
+use gatehouse::store::{Engine, SledEngine};
+
+use crate::harness::*;
+
+/// Rewrites this release's store under `state` as the previous release kept it: every tree of
+/// `store/` copied through the sled engine and its log into `db/` and `wal/`, `store/` gone.
+/// Returns how many records it holds.
+fn as_previous_release(state: &Path) -> u64 {
+    let redb = RedbEngine::open(&state.join("store"), 4 << 20).unwrap();
+    let new = WalEngine::open(Arc::new(redb), &state.join("store/wal")).unwrap();
+    let sled = Arc::new(SledEngine::open(&state.join("db"), 4 << 20).unwrap());
+    let old = WalEngine::open(sled, &state.join("wal")).unwrap();
+    let mut n = 0;
+    for tree in new.tree_names() {
+        for kv in new.scan(&tree, b"").unwrap() {
+            let (key, value) = kv.unwrap();
+            old.apply(&[gatehouse::store::Op {
+                tree: tree.clone(),
+                key,
+                value: Some(value),
+            }])
+            .unwrap();
+            n += 1;
+        }
+    }
+    // Durable in sled's log of ours only, as a running server leaves it between checkpoints.
+    old.flush().unwrap();
+    drop((old, new));
+    std::fs::remove_dir_all(state.join("store")).unwrap();
+    n
+}
+
+#[test]
+fn a_previous_release_store_is_moved_at_the_first_start_and_kept() {
+    let mut s = Server::start();
+    for (name, role) in [("moved.clerk", "clerk"), ("moved.guard", "guard")] {
+        s.cli_json(&[
+            "user",
+            "add",
+            "--username",
+            name,
+            "--password",
+            "moved-pass-1",
+            "--role",
+            role,
+        ]);
+    }
+    let keep = s.keep_state();
+    let state = s.state.clone();
+    assert_eq!(s.stop(), Some(0));
+    let records = as_previous_release(&state);
+    assert!(records > 10, "{records}");
+    assert!(state.join("db").is_dir() && !state.join("store").exists());
+
+    let notify = tempfile::tempdir().unwrap();
+    let sock_path = notify.path().join("notify.sock");
+    let sock = UnixDatagram::bind(&sock_path).unwrap();
+    sock.set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let s = Server::start_on_env(
+        &state,
+        &[],
+        &[("NOTIFY_SOCKET", sock_path.to_str().unwrap())],
+    );
+    // systemd hears that the start takes longer before it hears that the server is ready.
+    let mut said = Vec::new();
+    let mut buf = [0u8; 512];
+    while !said.iter().any(|m: &String| m.contains("READY=1")) {
+        let n = sock.recv(&mut buf).expect("a notification within 30 s");
+        said.push(String::from_utf8_lossy(&buf[..n]).to_string());
+    }
+    let extend = said.iter().position(|m| m.contains("EXTEND_TIMEOUT_USEC="));
+    let ready = said.iter().position(|m| m.contains("READY=1"));
+    assert!(extend.is_some() && extend < ready, "{said:?}");
+    assert!(
+        said[extend.unwrap()].contains("STATUS=moving the store"),
+        "{said:?}"
+    );
+    assert!(
+        s.output().contains("store moved from sled to redb"),
+        "{}",
+        s.output()
+    );
+
+    // Every record came along: the users sign in, and the store checks clean.
+    let users = s.cli_json(&["user", "list"]).to_string();
+    assert!(
+        users.contains("moved.clerk") && users.contains("moved.guard"),
+        "{users}"
+    );
+    assert_eq!(s.stop(), Some(0));
+    let check = cli_json(&state, &["check"]);
+    assert!(check["errors"].as_array().unwrap().is_empty(), "{check}");
+
+    // The sled store is kept whole beside it, and moved once.
+    let kept: Vec<_> = std::fs::read_dir(&state)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("sled.migrated-")
+        })
+        .collect();
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    assert!(!state.join("db").exists() && !state.join("wal").exists());
+    let old = WalEngine::open(
+        Arc::new(SledEngine::open(&kept[0].join("db"), 4 << 20).unwrap()),
+        &kept[0].join("wal"),
+    )
+    .unwrap();
+    let old_records: u64 = old
+        .tree_names()
+        .iter()
+        .filter(|t| !t.starts_with("__"))
+        .map(|t| old.scan(t, b"").unwrap().count() as u64)
+        .sum();
+    assert_eq!(old_records, records);
+    drop(old);
+    let s = Server::start_on(&state, &[]);
+    assert!(!s.output().contains("store moved"), "{}", s.output());
+    assert_eq!(s.stop(), Some(0));
+    drop(keep);
+}
