@@ -160,6 +160,98 @@ fn the_log_numbers_are_not_a_tree() {
     assert_eq!(e.tree_names(), vec!["t".to_string()]);
 }
 
+fn keys(it: super::engine::KvIter<'_>) -> Vec<Vec<u8>> {
+    it.map(|r| r.unwrap().0).collect()
+}
+
+/// Every tree shares one redb table under its id: no scan, range or get crosses into the
+/// tree whose id comes next, even at the edges of the key space (empty keys, 0xff keys).
+#[test]
+fn trees_share_one_table_without_crossing() {
+    let d = tempfile::tempdir().unwrap();
+    let e = RedbEngine::open(d.path(), 4 << 20).unwrap();
+    let raw = |tree: &str, k: &[u8]| Op {
+        tree: tree.into(),
+        key: k.to_vec(),
+        value: Some(tree.as_bytes().to_vec()),
+    };
+    let ff: &[u8] = &[0xff, 0xff];
+    // a, b and c get ids in one change; a's last key is all 0xff, b has the empty key.
+    e.apply(&[
+        raw("a", b"k1"),
+        raw("a", ff),
+        raw("b", b""),
+        raw("b", b"k1"),
+        raw("c", &[0]),
+        raw("a", b"k2"),
+    ])
+    .unwrap();
+    let a = vec![b"k1".to_vec(), b"k2".to_vec(), ff.to_vec()];
+    assert_eq!(keys(e.scan("a", b"").unwrap()), a);
+    assert_eq!(keys(e.scan("a", &[0xff]).unwrap()), vec![ff.to_vec()]);
+    let mut a_rev = a.clone();
+    a_rev.reverse();
+    assert_eq!(keys(e.scan_rev("a", b"").unwrap()), a_rev);
+    assert_eq!(
+        keys(e.scan("b", b"").unwrap()),
+        vec![b"".to_vec(), b"k1".to_vec()]
+    );
+    assert_eq!(
+        keys(e.scan_rev("b", b"").unwrap()),
+        vec![b"k1".to_vec(), b"".to_vec()]
+    );
+    assert_eq!(keys(e.range("b", b"", b"k1").unwrap()), vec![b"".to_vec()]);
+    assert_eq!(
+        keys(e.range("a", b"k2", &[0xff, 0xff, 0]).unwrap()),
+        vec![b"k2".to_vec(), ff.to_vec()]
+    );
+    assert_eq!(keys(e.scan("c", b"").unwrap()), vec![vec![0u8]]);
+    assert_eq!(e.get("b", b"").unwrap(), Some(b"b".to_vec()));
+    assert_eq!(e.get("c", b"k1").unwrap(), None);
+    assert_eq!(e.get("nothing", b"k1").unwrap(), None);
+    assert!(keys(e.scan("nothing", b"").unwrap()).is_empty());
+    // A delete in one tree leaves the same key in another.
+    e.apply(&[Op {
+        tree: "a".into(),
+        key: b"k1".to_vec(),
+        value: None,
+    }])
+    .unwrap();
+    assert_eq!(e.get("a", b"k1").unwrap(), None);
+    assert_eq!(e.get("b", b"k1").unwrap(), Some(b"b".to_vec()));
+    let mut names = e.tree_names();
+    names.sort();
+    assert_eq!(names, vec!["a", "b", "c"]);
+}
+
+/// A tree's id is dealt once and kept: after a reopen the same names find their keys, and a
+/// tree first written after it gets an id of its own.
+#[test]
+fn tree_ids_outlive_a_reopen_and_are_never_dealt_twice() {
+    let d = tempfile::tempdir().unwrap();
+    {
+        let e = RedbEngine::open(d.path(), 4 << 20).unwrap();
+        e.apply(&[
+            put("people", "p1", "ann"),
+            put("people_by_name", "ann", "p1"),
+        ])
+        .unwrap();
+        e.flush().unwrap();
+    }
+    let e = RedbEngine::open(d.path(), 4 << 20).unwrap();
+    // Read before any write: the ids come from the store, not from this handle's cache.
+    assert_eq!(val(&e, "people", "p1").as_deref(), Some("ann"));
+    e.apply(&[put("gates", "g1", "north"), put("people", "p2", "bo")])
+        .unwrap();
+    assert_eq!(val(&e, "people", "p2").as_deref(), Some("bo"));
+    assert_eq!(val(&e, "people_by_name", "ann").as_deref(), Some("p1"));
+    assert_eq!(keys(e.scan("gates", b"").unwrap()), vec![b"g1".to_vec()]);
+    assert_eq!(val(&e, "gates", "p1"), None);
+    let mut names = e.tree_names();
+    names.sort();
+    assert_eq!(names, vec!["gates", "people", "people_by_name"]);
+}
+
 /// A sled store of an earlier release, its log holding changes sled never flushed.
 fn sled_store(state: &Path) {
     let sled = Arc::new(SledEngine::open(&state.join("db"), 4 << 20).unwrap());
