@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use super::engine::{Op, SledEngine};
 use super::redb_engine::RedbEngine;
-use super::wal::{sync_dir, WalEngine, META_TREE};
+use super::wal::{sync_dir, WalEngine};
 use super::{Engine, StoreError};
 
 /// Ops per redb transaction while copying: bounds the copy's memory, whatever the store's size.
@@ -60,10 +60,8 @@ pub fn run(
             let old = WalEngine::open(sled, &state_dir.join("wal"))?;
             let new = RedbEngine::open(&staging, cache_bytes)?;
             let mut ops = Vec::with_capacity(BATCH);
+            // Without the log's own tree: `tree_names` never lists it.
             for tree in old.tree_names() {
-                if tree == META_TREE {
-                    continue;
-                }
                 m.trees += 1;
                 for kv in old.scan(&tree, &[])? {
                     let (key, value) = kv?;

@@ -11,16 +11,16 @@
 //! One change is one redb write transaction committed with `Durability::None`: atomic across
 //! trees, visible at once, not on disk. It also records the change's log number under
 //! `META_TREE`'s id, so after a crash redb's state is whole changes up to a known number and
-//! replay starts after it. `flush` commits an empty transaction with `Durability::Immediate`, which makes every
-//! earlier one durable: the log's checkpoint calls it, off the writers' path (a durable write
-//! waits for our log's `fdatasync`, never for redb's, which holds redb's write lock).
+//! replay starts after it. `flush` commits an empty transaction with `Durability::Immediate`,
+//! which makes every earlier one durable: the log's checkpoint calls it, off the writers' path
+//! (a durable write waits for our log's `fdatasync`, never for redb's, which holds redb's
+//! write lock).
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
-
-use std::collections::HashMap;
 
 use redb::{Database, Durability, ReadableDatabase, ReadableTable, TableDefinition};
 
@@ -48,14 +48,20 @@ struct TreeId(u16);
 impl TreeId {
     fn key(self, key: &[u8]) -> Vec<u8> {
         let mut k = Vec::with_capacity(2 + key.len());
-        k.extend_from_slice(&self.0.to_be_bytes());
-        k.extend_from_slice(key);
+        self.key_into(&mut k, key);
         k
+    }
+
+    /// `key` under this tree's prefix, in `buf` (cleared first): one buffer for a change's ops.
+    fn key_into(self, buf: &mut Vec<u8>, key: &[u8]) {
+        buf.clear();
+        buf.extend_from_slice(&self.0.to_be_bytes());
+        buf.extend_from_slice(key);
     }
 
     /// The first key past every key of this tree.
     fn end(self) -> Vec<u8> {
-        // Ids stop below u16::MAX (`assign`), so the next one exists.
+        // Ids stop below u16::MAX (`id_in_write`), so the next one exists.
         (self.0 + 1).to_be_bytes().to_vec()
     }
 }
@@ -375,24 +381,10 @@ impl RedbEngine {
             let mut i = 0;
             while i < ops.len() {
                 let name = ops[i].tree.as_str();
-                let id = match dealt.iter().find(|(n, _)| n == name) {
-                    Some((_, id)) => *id,
-                    None => match self.ids.read().expect("tree ids poisoned").get(name) {
-                        Some(id) => *id,
-                        None => {
-                            let (id, new) = self.id_in_write(&wtx, name)?;
-                            if new {
-                                dealt.push((name.to_string(), id));
-                            }
-                            id
-                        }
-                    },
-                };
+                let id = self.id_for_write(&wtx, name, &mut dealt)?;
                 while i < ops.len() && ops[i].tree == name {
                     let op = &ops[i];
-                    key.clear();
-                    key.extend_from_slice(&id.0.to_be_bytes());
-                    key.extend_from_slice(&op.key);
+                    id.key_into(&mut key, &op.key);
                     match &op.value {
                         Some(v) => {
                             table.insert(key.as_slice(), v.as_slice()).map_err(err)?;
@@ -418,6 +410,27 @@ impl RedbEngine {
             self.ids.write().expect("tree ids poisoned").extend(dealt);
         }
         Ok(())
+    }
+
+    /// `name`'s id for a write in `wtx`: dealt earlier in it, cached, or from `TREES` (dealt
+    /// now if it has none, and then added to `dealt`).
+    fn id_for_write(
+        &self,
+        wtx: &redb::WriteTransaction,
+        name: &str,
+        dealt: &mut Vec<(String, TreeId)>,
+    ) -> Result<TreeId, StoreError> {
+        if let Some((_, id)) = dealt.iter().find(|(n, _)| n == name) {
+            return Ok(*id);
+        }
+        if let Some(id) = self.ids.read().expect("tree ids poisoned").get(name) {
+            return Ok(*id);
+        }
+        let (id, new) = self.id_in_write(wtx, name)?;
+        if new {
+            dealt.push((name.to_string(), id));
+        }
+        Ok(id)
     }
 
     /// `name`'s id in `TREES`, dealt now if it has none (true). Serialized by redb's write lock.
