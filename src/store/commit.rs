@@ -161,5 +161,9 @@ fn flusher(
             upto,
             error: result.err(),
         });
+        // After the writers are woken: what they wait for is the log, not the engine.
+        if let Err(e) = engine.drain() {
+            tracing::warn!(error = %e, "changes not yet moved into the store; retried");
+        }
     }
 }

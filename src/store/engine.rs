@@ -36,6 +36,23 @@ pub trait Engine: Send + Sync + 'static {
     /// Bounds the next start's recovery: makes everything durable and records where recovery
     /// may begin. No default: a wrapper must pass it on.
     fn checkpoint(&self) -> Result<(), StoreError>;
+    /// Moves changes an engine holds in memory in front of its own store into it (the log's
+    /// overlay, `store::wal`). The flusher calls it after waking the writers it made durable.
+    fn drain(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+}
+
+/// The smallest key above every key starting with `prefix` (None: there is none).
+pub(crate) fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
+    let mut end = prefix.to_vec();
+    while let Some(last) = end.pop() {
+        if last < 0xff {
+            end.push(last + 1);
+            return Some(end);
+        }
+    }
+    None
 }
 
 pub struct SledEngine {

@@ -18,6 +18,7 @@ pub mod idempotency;
 pub mod known_keys;
 pub mod migrate_sled;
 pub mod outbox;
+pub mod overlay;
 pub mod reads;
 pub mod redb_engine;
 pub mod schema;
@@ -481,6 +482,8 @@ pub fn prefix(parts: &[&[u8]]) -> Vec<u8> {
     k
 }
 
+#[cfg(test)]
+mod overlay_tests;
 #[cfg(test)]
 mod redb_tests;
 #[cfg(test)]

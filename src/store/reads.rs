@@ -67,4 +67,8 @@ impl Engine for Counted {
     fn checkpoint(&self) -> Result<(), StoreError> {
         self.0.checkpoint()
     }
+
+    fn drain(&self) -> Result<(), StoreError> {
+        self.0.drain()
+    }
 }

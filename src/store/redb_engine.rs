@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 
 use redb::{Database, Durability, ReadableDatabase, ReadableTable, TableDefinition};
 
-use super::engine::{KvIter, Op};
+use super::engine::{prefix_end, KvIter, Op};
 use super::wal::{LogBase, Start, META_TREE};
 use super::{Engine, StoreError};
 
@@ -197,6 +197,18 @@ impl RedbEngine {
         }
     }
 
+    /// Reopens now, as after a storage fault: redb goes back to its last durable commit.
+    #[cfg(test)]
+    pub(crate) fn reopen_now(&self) {
+        let past = Instant::now()
+            .checked_sub(REOPEN_EVERY)
+            .unwrap_or_else(Instant::now);
+        *self.faulted.lock().expect("engine fault state poisoned") = Some(past);
+        self.faulted_flag.store(true, Ordering::Release);
+        self.maybe_reopen();
+        assert!(!self.faulted_flag.load(Ordering::Acquire), "reopened");
+    }
+
     /// The id of `tree` as `rtx` sees it (None: the tree was never written).
     fn id_in_read(
         &self,
@@ -276,18 +288,6 @@ impl RedbEngine {
     }
 }
 
-/// The smallest key above every key starting with `prefix` (None: there is none).
-fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
-    let mut end = prefix.to_vec();
-    while let Some(last) = end.pop() {
-        if last < 0xff {
-            end.push(last + 1);
-            return Some(end);
-        }
-    }
-    None
-}
-
 impl Engine for RedbEngine {
     fn get(&self, tree: &str, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
         let Some((table, id)) = self.read_tree(tree)? else {
@@ -364,10 +364,11 @@ impl RedbEngine {
         if ops.is_empty() && lsn.is_none() {
             return Ok(());
         }
-        self.write(lsn, ops).map_err(|e| self.failed(e))
+        self.write(lsn, &[ops]).map_err(|e| self.failed(e))
     }
 
-    fn write(&self, lsn: Option<u64>, ops: &[Op]) -> Result<(), StoreError> {
+    /// The changes' ops in order, in one transaction numbered `lsn`.
+    fn write(&self, lsn: Option<u64>, changes: &[&[Op]]) -> Result<(), StoreError> {
         // Held to the end, as in `read_tree`.
         let db = self.db()?;
         // Dropped on an error: aborted, nothing of it applied.
@@ -378,22 +379,24 @@ impl RedbEngine {
         {
             let mut table = wtx.open_table(DATA).map_err(err)?;
             let mut key = Vec::with_capacity(64);
-            let mut i = 0;
-            while i < ops.len() {
-                let name = ops[i].tree.as_str();
-                let id = self.id_for_write(&wtx, name, &mut dealt)?;
-                while i < ops.len() && ops[i].tree == name {
-                    let op = &ops[i];
-                    id.key_into(&mut key, &op.key);
-                    match &op.value {
-                        Some(v) => {
-                            table.insert(key.as_slice(), v.as_slice()).map_err(err)?;
+            for ops in changes {
+                let mut i = 0;
+                while i < ops.len() {
+                    let name = ops[i].tree.as_str();
+                    let id = self.id_for_write(&wtx, name, &mut dealt)?;
+                    while i < ops.len() && ops[i].tree == name {
+                        let op = &ops[i];
+                        id.key_into(&mut key, &op.key);
+                        match &op.value {
+                            Some(v) => {
+                                table.insert(key.as_slice(), v.as_slice()).map_err(err)?;
+                            }
+                            None => {
+                                table.remove(key.as_slice()).map_err(err)?;
+                            }
                         }
-                        None => {
-                            table.remove(key.as_slice()).map_err(err)?;
-                        }
+                        i += 1;
                     }
-                    i += 1;
                 }
             }
             if let Some(lsn) = lsn {
@@ -472,6 +475,20 @@ impl RedbEngine {
 impl LogBase for RedbEngine {
     fn apply_change(&self, lsn: u64, ops: &[Op], _visible: &RwLock<()>) -> Result<(), StoreError> {
         self.commit(Some(lsn), ops)
+    }
+
+    /// One transaction for them all, numbered like the last: redb's commit costs the same for
+    /// one change or a hundred (store::overlay).
+    fn apply_changes(
+        &self,
+        changes: &[super::overlay::Change],
+        _visible: &RwLock<()>,
+    ) -> Result<(), StoreError> {
+        let Some((last, _)) = changes.last() else {
+            return Ok(());
+        };
+        let ops: Vec<&[Op]> = changes.iter().map(|(_, ops)| ops.as_slice()).collect();
+        self.write(Some(*last), &ops).map_err(|e| self.failed(e))
     }
 
     fn recover_start(&self, _top: u64, _has_files: bool) -> Result<Start, StoreError> {

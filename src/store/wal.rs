@@ -4,14 +4,25 @@
 //! needs our `fdatasync` of its log and a look at its directories afterwards (`store::sync`):
 //! ~18 thread switches and ~365 µs of CPU per durable request under load (issue 15); redb's
 //! durable commit holds its write lock through its `fdatasync`, so no change is applied
-//! meanwhile. Here `apply()` applies the ops to the engine under it (the *base*, `LogBase`)
-//! without making them durable, and appends them, as one checksummed, length-prefixed record,
-//! to an in-memory buffer, under one mutex so log order is apply order. The group flush writes
-//! that buffer to ONE file and `fdatasync`s it, on the flusher's own thread.
+//! meanwhile. Here `apply()` numbers the change, adds it to the *overlay* (`store::overlay`,
+//! which readers see at once) and appends it, as one checksummed, length-prefixed record, to an
+//! in-memory buffer, under one mutex so log order is apply order. The group flush writes that
+//! buffer to ONE file and `fdatasync`s it, on the flusher's own thread; after waking the
+//! writers, the flusher *drains* the overlay: every change in it goes into the engine under the
+//! log (the *base*, `LogBase`) in one `apply_changes`, not durably — one redb transaction for
+//! the whole group instead of one per change.
 //!
-//! How a base applies a change so that a crash or a reader never sees half of it is its own
-//! business (`LogBase::apply_change`): sled stores an *intent* first (`store::wal_sled`); redb's
-//! commits are atomic and it records the change's number with it (`store::redb_engine`).
+//! How a base applies changes so that a crash or a reader never sees half of one is its own
+//! business (`LogBase::apply_changes`): sled stores an *intent* first (`store::wal_sled`); redb's
+//! commits are atomic and it records the last change's number with them
+//! (`store::redb_engine`).
+//!
+//! The rules of the drain: one at a time, in log order; a key stays readable in the overlay
+//! until the base shows it; and nothing goes into a base whose generation the log was not
+//! applied to yet (a reopen after a storage fault rolled it back: `catch_up` first). A
+//! checkpoint drains, makes the base durable, and removes files only if the base's generation
+//! was the log's before and is still after: a reopen in between may have rolled back what the
+//! files hold (tests in `store::overlay_tests`).
 //!
 //! A checkpoint (every `CHECKPOINT_BYTES` or `CHECKPOINT_SECS`) starts a new file, makes the
 //! base durable (`Engine::flush`), then deletes the older files. Each file begins with an
@@ -33,11 +44,12 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{BufReader, Read};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use super::engine::{KvIter, Op, SledEngine};
+use super::overlay::{Change, Merged, Overlay};
 use super::{Engine, StoreError};
 
 #[cfg(test)]
@@ -50,6 +62,12 @@ pub const CHECKPOINT_BYTES: u64 = 32 << 20;
 pub const CHECKPOINT_SECS: u64 = 60;
 /// A log file is zero-filled this far ahead of its records (see `Io::zeroed`).
 pub const ZERO_AHEAD: u64 = 256 << 10;
+/// Past this many bytes of changes waiting in the overlay, `apply` drains it itself (a bulk
+/// fill, a migration: no flusher calls `drain`)...
+pub const OVERLAY_DRAIN_BYTES: usize = 8 << 20;
+/// ...and past this, with the engine refusing them (a storage fault), it refuses new changes
+/// rather than grow without bound.
+pub const OVERLAY_MAX_BYTES: usize = 64 << 20;
 /// Larger than any record we write (a muster batch is a few MiB): a length beyond it is damage.
 const MAX_RECORD: u32 = 1 << 30;
 
@@ -59,6 +77,14 @@ pub trait LogBase: Engine {
     /// Applies one change, not durably (the log is what makes it durable), so that a reader
     /// holding `visible` for reading sees all of it or none.
     fn apply_change(&self, lsn: u64, ops: &[Op], visible: &RwLock<()>) -> Result<(), StoreError>;
+    /// Applies changes in order, as one when the base can (redb: one transaction, numbered
+    /// like the last). A crash may leave a prefix of them, never a part of one.
+    fn apply_changes(&self, changes: &[Change], visible: &RwLock<()>) -> Result<(), StoreError> {
+        for (lsn, ops) in changes {
+            self.apply_change(*lsn, ops, visible)?;
+        }
+        Ok(())
+    }
     /// Before replay at open, with `top` the highest record number in the files: where replay
     /// starts and what the base itself knows of the log.
     fn recover_start(&self, top: u64, has_files: bool) -> Result<Start, StoreError>;
@@ -95,18 +121,29 @@ pub struct Start {
 pub struct WalEngine<B: LogBase = SledEngine> {
     base: Arc<B>,
     dir: PathBuf,
-    /// Records applied to the base but not yet written out; taken by `flush`. Held across the
-    /// apply, so log order is apply order.
+    /// Records applied but not yet written out; taken by `flush`. Held across the apply, so
+    /// log order is apply order.
     pending: Mutex<Pending>,
-    /// Readers share it; a multi-op apply holds it alone (see the module doc).
-    visible: RwLock<()>,
+    /// What the checkpoint's thread shares: the overlay and the rules of its drain.
+    shared: Arc<Shared>,
     io: Mutex<Io>,
     sync: bool,
     checkpointing: Arc<AtomicBool>,
     checkpoint: Mutex<Option<std::thread::JoinHandle<()>>>,
     limits: (u64, Duration),
-    /// The base's generation our log was last applied to (see `catch_up`).
-    seen_generation: std::sync::atomic::AtomicU64,
+}
+
+/// The overlay and how it goes into the base (see "drain" below).
+pub(super) struct Shared {
+    overlay: RwLock<Overlay>,
+    /// One drain at a time, so batches go into the base in log order.
+    draining: Mutex<()>,
+    /// Readers of the base share it; a base's multi-op apply may hold it alone (sled).
+    visible: RwLock<()>,
+    /// The base's generation our log was last applied to (see `catch_up`). Nothing goes into a
+    /// base of another generation, and no checkpoint makes one durable: it may have lost what
+    /// the log files hold.
+    seen_generation: AtomicU64,
 }
 
 /// The file new records go to, and where in it.
@@ -464,7 +501,12 @@ impl<B: LogBase> WalEngine<B> {
                 buf: Vec::with_capacity(64 << 10),
                 next_lsn: last + 1,
             }),
-            visible: RwLock::new(()),
+            shared: Arc::new(Shared {
+                overlay: RwLock::new(Overlay::default()),
+                draining: Mutex::new(()),
+                visible: RwLock::new(()),
+                seen_generation: AtomicU64::new(generation),
+            }),
             io: Mutex::new(Io {
                 file: Some(file),
                 seq,
@@ -479,13 +521,18 @@ impl<B: LogBase> WalEngine<B> {
             checkpointing: Arc::new(AtomicBool::new(false)),
             checkpoint: Mutex::new(None),
             limits,
-            seen_generation: std::sync::atomic::AtomicU64::new(generation),
         }
     }
 
     #[cfg(test)]
     pub fn base(&self) -> &B {
         &self.base
+    }
+
+    /// The overlay and its drain's rules, and the number of the file written now.
+    #[cfg(test)]
+    pub(super) fn for_checkpoint(&self) -> (&Shared, u64) {
+        (&self.shared, self.io.lock().expect("io").seq)
     }
 
     /// Writes `chunk` (after any carried records, into a new file if the last write failed)
@@ -543,15 +590,16 @@ impl<B: LogBase> WalEngine<B> {
         io.zeroed = z;
         io.since = Instant::now();
         io.file = Some(f);
-        let (base, dir, flag) = (
+        let (base, dir, flag, shared) = (
             self.base.clone(),
             self.dir.clone(),
             self.checkpointing.clone(),
+            self.shared.clone(),
         );
         let handle = std::thread::Builder::new()
             .name("wal-checkpoint".into())
             .spawn(move || {
-                if let Err(e) = checkpoint(&*base, &dir, old) {
+                if let Err(e) = checkpoint(&shared, &*base, &dir, old) {
                     tracing::warn!(error = %e, "write-ahead log checkpoint failed; retried later");
                 }
                 flag.store(false, Ordering::Release);
@@ -571,7 +619,7 @@ impl<B: LogBase> WalEngine<B> {
     /// gone: everything since the last checkpoint is applied again from the log files, the
     /// records carried after a failed write and the ones not written yet, in order.
     fn catch_up(&self) -> Result<(), StoreError> {
-        let seen = self.seen_generation.load(Ordering::Acquire);
+        let seen = self.shared.seen_generation.load(Ordering::Acquire);
         if self.base.generation() == seen {
             return Ok(());
         }
@@ -579,11 +627,12 @@ impl<B: LogBase> WalEngine<B> {
         let io = self.io.lock().expect("write-ahead log io poisoned");
         let p = self.pending.lock().expect("write-ahead log poisoned");
         let _w = self
+            .shared
             .visible
             .write()
             .expect("write-ahead log visibility poisoned");
         let now = self.base.generation();
-        if now == self.seen_generation.load(Ordering::Acquire) {
+        if now == self.shared.seen_generation.load(Ordering::Acquire) {
             return Ok(());
         }
         let mut n = 0u64;
@@ -599,8 +648,74 @@ impl<B: LogBase> WalEngine<B> {
             }
         }
         tracing::warn!(records = n, "store reopened: write-ahead log applied again");
-        self.seen_generation.store(now, Ordering::Release);
+        self.shared.seen_generation.store(now, Ordering::Release);
         Ok(())
+    }
+
+    /// Moves every change waiting in the overlay into the base, as one (see `drain`).
+    pub fn drain_overlay(&self) -> Result<(), StoreError> {
+        self.catch_up()?;
+        drain(&self.shared, &*self.base)
+    }
+
+    /// Bounds the overlay: drained here past `OVERLAY_DRAIN_BYTES`; past `OVERLAY_MAX_BYTES`
+    /// (the base refusing it) a new change is refused.
+    fn bound_overlay(&self) -> Result<(), StoreError> {
+        let bytes = self
+            .shared
+            .overlay
+            .read()
+            .expect("overlay poisoned")
+            .bytes();
+        if bytes < OVERLAY_DRAIN_BYTES {
+            return Ok(());
+        }
+        match self.drain_overlay() {
+            Ok(()) => Ok(()),
+            Err(e) if bytes >= OVERLAY_MAX_BYTES => Err(e),
+            Err(e) => {
+                tracing::warn!(error = %e, "changes not yet moved into the store; retried");
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Moves the overlay's waiting changes into the base in one `apply_changes`, then lets their
+/// keys leave the overlay. Readers see each key in the overlay until the base shows it.
+///
+/// Not into a base whose generation our log was not applied to yet (`catch_up`): it lost what
+/// the log files hold, and a later checkpoint must not take it for whole. A failed drain puts
+/// its changes back; they are still in the log.
+fn drain<B: LogBase>(shared: &Shared, base: &B) -> Result<(), StoreError> {
+    let _one = shared.draining.lock().expect("drain poisoned");
+    if base.generation() != shared.seen_generation.load(Ordering::Acquire) {
+        return Ok(());
+    }
+    let batch = {
+        let mut o = shared.overlay.write().expect("overlay poisoned");
+        if o.nothing_to_take() {
+            return Ok(());
+        }
+        o.take()
+    };
+    match base.apply_changes(&batch, &shared.visible) {
+        Ok(()) => {
+            shared
+                .overlay
+                .write()
+                .expect("overlay poisoned")
+                .drained(&batch);
+            Ok(())
+        }
+        Err(e) => {
+            shared
+                .overlay
+                .write()
+                .expect("overlay poisoned")
+                .put_back(batch);
+            Err(e)
+        }
     }
 }
 
@@ -649,9 +764,29 @@ fn create(dir: &Path, seq: u64, last: u64, sync: bool) -> std::io::Result<(File,
     Ok((f, n, zeroed))
 }
 
-/// The base durable, then every log file up to `upto` removed.
-fn checkpoint<B: LogBase>(base: &B, dir: &Path, upto: u64) -> Result<(), StoreError> {
+/// Everything applied into the base, the base durable, then every log file up to `upto`
+/// removed — unless the base is not of the generation our log was applied to, before or after
+/// (a reopen after a storage fault rolls it back to its last durable state: made durable then,
+/// it lacks what those files hold, which a later `catch_up` applies again from them).
+pub(super) fn checkpoint<B: LogBase>(
+    shared: &Shared,
+    base: &B,
+    dir: &Path,
+    upto: u64,
+) -> Result<(), StoreError> {
+    let generation = base.generation();
+    if generation != shared.seen_generation.load(Ordering::Acquire) {
+        return Err(StoreError::Engine(
+            "store reopened and not yet caught up; log files kept".into(),
+        ));
+    }
+    drain(shared, base)?;
     base.flush()?;
+    if base.generation() != generation {
+        return Err(StoreError::Engine(
+            "store reopened during the checkpoint; log files kept".into(),
+        ));
+    }
     let mut removed = false;
     for (seq, p) in files(dir)? {
         if seq <= upto {
@@ -671,6 +806,9 @@ impl<B: LogBase> Drop for WalEngine<B> {
     fn drop(&mut self) {
         if let Err(e) = Engine::flush(self) {
             tracing::warn!(error = %e, "write-ahead log not written at close");
+        }
+        if let Err(e) = self.drain_overlay() {
+            tracing::warn!(error = %e, "changes left to the log at close");
         }
         if let Some(h) = self.checkpoint.lock().ok().and_then(|mut h| h.take()) {
             let _ = h.join();
@@ -695,10 +833,50 @@ impl Iterator for Guarded<'_> {
     }
 }
 
+impl<B: LogBase> WalEngine<B> {
+    /// `[start, end)` of `tree` (None: to its end), the overlay laid over the base's scan. Both
+    /// are taken under the overlay's lock, which a drain needs to take a batch: so the base
+    /// can show no change newer than the overlay's copy (a scan never sees a change torn).
+    fn merged<'a>(
+        &'a self,
+        tree: &str,
+        start: &[u8],
+        end: Option<&[u8]>,
+        rev: bool,
+        base: impl FnOnce() -> Result<KvIter<'a>, StoreError>,
+    ) -> Result<KvIter<'a>, StoreError> {
+        self.catch_up()?;
+        let o = self.shared.overlay.read().expect("overlay poisoned");
+        let over = if o.has_tree(tree) {
+            o.range(tree, start, end)
+        } else {
+            Vec::new()
+        };
+        let inner: KvIter<'a> = Box::new(Guarded {
+            inner: base()?,
+            visible: &self.shared.visible,
+        });
+        drop(o);
+        if over.is_empty() {
+            return Ok(inner);
+        }
+        Ok(Box::new(Merged::new(inner, over, rev)))
+    }
+}
+
 impl<B: LogBase> Engine for WalEngine<B> {
     fn get(&self, tree: &str, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
         self.catch_up()?;
+        {
+            let o = self.shared.overlay.read().expect("overlay poisoned");
+            if let Some(v) = o.get(tree, key) {
+                return Ok(v.map(<[u8]>::to_vec));
+            }
+        }
+        // Not in the overlay: the base shows its newest value (a drain lets a key go only
+        // once the base shows it).
         let _r = self
+            .shared
             .visible
             .read()
             .expect("write-ahead log visibility poisoned");
@@ -706,46 +884,54 @@ impl<B: LogBase> Engine for WalEngine<B> {
     }
 
     fn scan(&self, tree: &str, prefix: &[u8]) -> Result<KvIter<'_>, StoreError> {
-        self.catch_up()?;
-        Ok(Box::new(Guarded {
-            inner: self.base.scan(tree, prefix)?,
-            visible: &self.visible,
-        }))
+        let end = super::engine::prefix_end(prefix);
+        self.merged(tree, prefix, end.as_deref(), false, || {
+            self.base.scan(tree, prefix)
+        })
     }
 
     fn scan_rev(&self, tree: &str, prefix: &[u8]) -> Result<KvIter<'_>, StoreError> {
-        self.catch_up()?;
-        Ok(Box::new(Guarded {
-            inner: self.base.scan_rev(tree, prefix)?,
-            visible: &self.visible,
-        }))
+        let end = super::engine::prefix_end(prefix);
+        self.merged(tree, prefix, end.as_deref(), true, || {
+            self.base.scan_rev(tree, prefix)
+        })
     }
 
     fn range(&self, tree: &str, start: &[u8], end: &[u8]) -> Result<KvIter<'_>, StoreError> {
-        self.catch_up()?;
-        Ok(Box::new(Guarded {
-            inner: self.base.range(tree, start, end)?,
-            visible: &self.visible,
-        }))
+        self.merged(tree, start, Some(end), false, || {
+            self.base.range(tree, start, end)
+        })
     }
 
+    /// Numbers the change, adds it to the overlay (readers see it at once) and to the log's
+    /// buffer; the base gets it with the next drain.
     fn apply(&self, ops: &[Op]) -> Result<(), StoreError> {
         if ops.is_empty() {
             return Ok(());
         }
         self.catch_up()?;
+        self.bound_overlay()?;
         let mut p = self.pending.lock().expect("write-ahead log poisoned");
         let lsn = p.next_lsn;
-        self.base.apply_change(lsn, ops, &self.visible)?;
+        self.shared
+            .overlay
+            .write()
+            .expect("overlay poisoned")
+            .add(lsn, ops);
         p.next_lsn += 1;
         encode(&mut p.buf, lsn, ops);
         Ok(())
+    }
+
+    fn drain(&self) -> Result<(), StoreError> {
+        self.drain_overlay()
     }
 
     /// Moves the base's own recovery point up (a reopen, see `SledEngine::swap_reopen`); our log
     /// is written out first and applied again after the reopen (a harmless repeat).
     fn checkpoint(&self) -> Result<(), StoreError> {
         self.flush()?;
+        self.drain_overlay()?;
         self.base.checkpoint()
     }
 
@@ -789,7 +975,14 @@ impl<B: LogBase> Engine for WalEngine<B> {
     }
 
     fn tree_names(&self) -> Vec<String> {
-        self.base.tree_names()
+        let mut names = self.base.tree_names();
+        let o = self.shared.overlay.read().expect("overlay poisoned");
+        for t in o.trees() {
+            if !names.iter().any(|n| n == t) {
+                names.push(t.to_string());
+            }
+        }
+        names
     }
 
     fn size_on_disk(&self) -> u64 {

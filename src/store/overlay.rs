@@ -1,0 +1,206 @@
+//! Changes the log holds but the engine under it does not yet: what lets many changes go into
+//! the engine as ONE transaction.
+//!
+//! A durable write used to commit its change into redb on its own (`Durability::None`, not on
+//! disk): 39 % of the server's CPU under Gatepass Save, most of it redb's per-commit work
+//! (README, fourteenth scale stop). Now `WalEngine::apply` only numbers the change, logs it and
+//! adds it here; the flusher moves everything here into the engine in one transaction after it
+//! has woken the writers (`WalEngine::drain`). Reads look here first: a key's newest value is
+//! here while its change waits, and in the engine once it has gone in.
+//!
+//! Plain data, no locks: `WalEngine` holds it behind a `RwLock` and keeps the rules on when a
+//! batch may go in and leave (store::wal, "drain").
+
+use std::collections::{BTreeMap, HashMap};
+use std::ops::Bound;
+
+use super::engine::Op;
+
+/// A change as the log numbered it.
+pub type Change = (u64, Vec<Op>);
+
+/// A key's newest value here and the change that wrote it (`None`: removed).
+struct Entry {
+    lsn: u64,
+    value: Option<Vec<u8>>,
+}
+
+#[derive(Default)]
+pub struct Overlay {
+    /// Changes not yet taken by a drain, oldest first.
+    changes: Vec<Change>,
+    /// Every key of the changes still here (taken or not): tree → key → newest value.
+    index: HashMap<String, BTreeMap<Vec<u8>, Entry>>,
+    /// Bytes of keys and values held (counted once, though `changes` and `index` each hold a
+    /// copy): what `WalEngine` bounds.
+    bytes: usize,
+}
+
+fn op_bytes(op: &Op) -> usize {
+    op.key.len() + op.value.as_ref().map_or(0, Vec::len)
+}
+
+impl Overlay {
+    pub fn is_empty(&self) -> bool {
+        self.index.is_empty()
+    }
+
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+
+    /// Whether no change waits to be taken (a drain would have nothing to do).
+    pub fn nothing_to_take(&self) -> bool {
+        self.changes.is_empty()
+    }
+
+    /// Adds change `lsn`, newer than every change here.
+    pub fn add(&mut self, lsn: u64, ops: &[Op]) {
+        for op in ops {
+            self.bytes += op_bytes(op);
+            let tree = match self.index.get_mut(op.tree.as_str()) {
+                Some(t) => t,
+                None => self.index.entry(op.tree.clone()).or_default(),
+            };
+            tree.insert(
+                op.key.clone(),
+                Entry {
+                    lsn,
+                    value: op.value.clone(),
+                },
+            );
+        }
+        self.changes.push((lsn, ops.to_vec()));
+    }
+
+    /// `Some(value)` when the key's newest value is here (`Some(None)`: removed); `None` when
+    /// the engine holds it.
+    pub fn get(&self, tree: &str, key: &[u8]) -> Option<Option<&[u8]>> {
+        let e = self.index.get(tree)?.get(key)?;
+        Some(e.value.as_deref())
+    }
+
+    /// Whether any key of `tree` is here.
+    pub fn has_tree(&self, tree: &str) -> bool {
+        self.index.contains_key(tree)
+    }
+
+    pub fn trees(&self) -> impl Iterator<Item = &str> {
+        self.index.keys().map(String::as_str)
+    }
+
+    /// The keys of `tree` in `[start, end)` (`end` None: to the tree's end), copied in key
+    /// order, removals included: a scan merges them over the engine's (`Merged`).
+    pub fn range(
+        &self,
+        tree: &str,
+        start: &[u8],
+        end: Option<&[u8]>,
+    ) -> Vec<(Vec<u8>, Option<Vec<u8>>)> {
+        let Some(t) = self.index.get(tree) else {
+            return Vec::new();
+        };
+        let hi = end.map_or(Bound::Unbounded, Bound::Excluded);
+        if end.is_some_and(|e| e <= start) {
+            return Vec::new();
+        }
+        t.range::<[u8], _>((Bound::Included(start), hi))
+            .map(|(k, e)| (k.clone(), e.value.clone()))
+            .collect()
+    }
+
+    /// Every change not yet taken, oldest first, for one drain. Their keys stay readable here
+    /// until `drained` (the engine may not show them yet) or `put_back` (it failed).
+    pub fn take(&mut self) -> Vec<Change> {
+        std::mem::take(&mut self.changes)
+    }
+
+    /// A drain failed: its changes go back in front of the ones added meanwhile.
+    pub fn put_back(&mut self, mut batch: Vec<Change>) {
+        batch.append(&mut self.changes);
+        self.changes = batch;
+    }
+
+    /// The engine now shows `batch`: its keys leave, unless a newer change wrote them again.
+    pub fn drained(&mut self, batch: &[Change]) {
+        let Some(top) = batch.last().map(|(lsn, _)| *lsn) else {
+            return;
+        };
+        for (_, ops) in batch {
+            for op in ops {
+                self.bytes = self.bytes.saturating_sub(op_bytes(op));
+                let Some(tree) = self.index.get_mut(op.tree.as_str()) else {
+                    continue;
+                };
+                if tree.get(&op.key).is_some_and(|e| e.lsn <= top) {
+                    tree.remove(&op.key);
+                    if tree.is_empty() {
+                        self.index.remove(op.tree.as_str());
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A scan of the engine with the overlay's copy of the same range laid over it: a key here
+/// replaces the engine's, a removal hides it.
+pub struct Merged<'a> {
+    base: std::iter::Peekable<super::engine::KvIter<'a>>,
+    over: std::iter::Peekable<std::vec::IntoIter<(Vec<u8>, Option<Vec<u8>>)>>,
+    rev: bool,
+}
+
+impl<'a> Merged<'a> {
+    /// `over` in key order; `rev`: both are walked from the top.
+    pub fn new(
+        base: super::engine::KvIter<'a>,
+        mut over: Vec<(Vec<u8>, Option<Vec<u8>>)>,
+        rev: bool,
+    ) -> Self {
+        if rev {
+            over.reverse();
+        }
+        Self {
+            base: base.peekable(),
+            over: over.into_iter().peekable(),
+            rev,
+        }
+    }
+}
+
+impl Iterator for Merged<'_> {
+    type Item = Result<(Vec<u8>, Vec<u8>), super::StoreError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        use std::cmp::Ordering::*;
+        loop {
+            let order = match (self.base.peek(), self.over.peek()) {
+                (None, None) => return None,
+                (Some(Err(_)), _) => return self.base.next(),
+                (Some(_), None) => return self.base.next(),
+                (None, Some(_)) => Greater,
+                (Some(Ok((b, _))), Some((o, _))) => {
+                    let c = b.as_slice().cmp(o.as_slice());
+                    if self.rev {
+                        c.reverse()
+                    } else {
+                        c
+                    }
+                }
+            };
+            match order {
+                Less => return self.base.next(),
+                Equal | Greater => {
+                    if order == Equal {
+                        self.base.next();
+                    }
+                    let (k, v) = self.over.next().expect("peeked");
+                    if let Some(v) = v {
+                        return Some(Ok((k, v)));
+                    }
+                }
+            }
+        }
+    }
+}
