@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # usage: scripts/bench/ab-cpu.sh BIN_A BIN_B   (env OPS="today clock", ROUNDS=8, DUR=2 s, PRE=op to run first)
-# A/B CPU µs per request (issue 15): two binaries served side by side (both pinned to CPU 0),
+# A/B CPU µs per request and req/s (issue 15): two binaries served side by side (both pinned to CPU 0),
 # rounds alternating between them, medians printed. A B: binaries. OPS, ROUNDS, DUR.
 set -uo pipefail
 # One bench at a time on a shared machine.
@@ -29,12 +29,15 @@ for op in ${OPS:-today}; do
       t1=$(awk '{print $14+$15}' /proc/$g/stat)
       n=$(echo "$out" | awk '/requests in/{print $1}')
       python3 -c "print(($t1-$t0)/$TCK*1e6/$n)" >> $W/$x.$op
+      echo "$out" | awk '/Requests\/sec/{print $2}' >> $W/$x.$op.rps
     done
   done
   python3 - $W/A.$op $W/B.$op $op <<'PY'
 import sys, statistics as s
 a=[float(x) for x in open(sys.argv[1])]; b=[float(x) for x in open(sys.argv[2])]
 print(f"{sys.argv[3]}: A median {s.median(a):.1f} µs/req (min {min(a):.1f}), B median {s.median(b):.1f} (min {min(b):.1f}), B/A {s.median(b)/s.median(a):.3f}")
+ra=[float(x) for x in open(sys.argv[1]+".rps")]; rb=[float(x) for x in open(sys.argv[2]+".rps")]
+print(f"{sys.argv[3]}: A median {s.median(ra):.0f} req/s, B median {s.median(rb):.0f} req/s, B/A {s.median(rb)/s.median(ra):.3f}")
 PY
 done
 kill ${PID[A]} ${PID[B]}; wait 2>/dev/null; rm -rf $W
