@@ -428,6 +428,16 @@ impl Metrics {
             "gatehouse_store_durable_writes_total {}",
             flush.waiters.load(Ordering::Relaxed)
         );
+        let (drains, drained, waiting) = crate::store::overlay::stats();
+        out.push_str("# HELP gatehouse_store_drains_total Transactions that moved changes from the overlay into the store (one per group of flushes' changes).\n");
+        out.push_str("# TYPE gatehouse_store_drains_total counter\n");
+        let _ = writeln!(out, "gatehouse_store_drains_total {drains}");
+        out.push_str("# HELP gatehouse_store_drained_changes_total Changes moved from the overlay into the store.\n");
+        out.push_str("# TYPE gatehouse_store_drained_changes_total counter\n");
+        let _ = writeln!(out, "gatehouse_store_drained_changes_total {drained}");
+        out.push_str("# HELP gatehouse_store_overlay_bytes Bytes of keys and values applied and logged but not yet in the store.\n");
+        out.push_str("# TYPE gatehouse_store_overlay_bytes gauge\n");
+        let _ = writeln!(out, "gatehouse_store_overlay_bytes {waiting}");
         out.push_str(
             "# HELP gatehouse_store_records_read_total Records read from the store (gets that found a value, keys yielded by scans).\n",
         );

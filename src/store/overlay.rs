@@ -13,11 +13,30 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Bound;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::engine::Op;
 
+/// For /metrics (`gatehouse_store_drains_total`, `…_drained_changes_total`,
+/// `gatehouse_store_overlay_bytes`): per process, like `store::reads` (one store per server).
+static DRAINS: AtomicU64 = AtomicU64::new(0);
+static DRAINED_CHANGES: AtomicU64 = AtomicU64::new(0);
+static BYTES: AtomicU64 = AtomicU64::new(0);
+
+/// Drains so far, the changes they moved into the engine, and the bytes waiting now.
+pub fn stats() -> (u64, u64, u64) {
+    (
+        DRAINS.load(Ordering::Relaxed),
+        DRAINED_CHANGES.load(Ordering::Relaxed),
+        BYTES.load(Ordering::Relaxed),
+    )
+}
+
 /// A change as the log numbered it.
 pub type Change = (u64, Vec<Op>);
+
+/// A key and its value in the overlay (`None`: removed).
+pub type Slot = (Vec<u8>, Option<Vec<u8>>);
 
 /// A key's newest value here and the change that wrote it (`None`: removed).
 struct Entry {
@@ -71,6 +90,7 @@ impl Overlay {
             );
         }
         self.changes.push((lsn, ops.to_vec()));
+        BYTES.store(self.bytes as u64, Ordering::Relaxed);
     }
 
     /// `Some(value)` when the key's newest value is here (`Some(None)`: removed); `None` when
@@ -91,12 +111,7 @@ impl Overlay {
 
     /// The keys of `tree` in `[start, end)` (`end` None: to the tree's end), copied in key
     /// order, removals included: a scan merges them over the engine's (`Merged`).
-    pub fn range(
-        &self,
-        tree: &str,
-        start: &[u8],
-        end: Option<&[u8]>,
-    ) -> Vec<(Vec<u8>, Option<Vec<u8>>)> {
+    pub fn range(&self, tree: &str, start: &[u8], end: Option<&[u8]>) -> Vec<Slot> {
         let Some(t) = self.index.get(tree) else {
             return Vec::new();
         };
@@ -126,6 +141,8 @@ impl Overlay {
         let Some(top) = batch.last().map(|(lsn, _)| *lsn) else {
             return;
         };
+        DRAINS.fetch_add(1, Ordering::Relaxed);
+        DRAINED_CHANGES.fetch_add(batch.len() as u64, Ordering::Relaxed);
         for (_, ops) in batch {
             for op in ops {
                 self.bytes = self.bytes.saturating_sub(op_bytes(op));
@@ -140,6 +157,7 @@ impl Overlay {
                 }
             }
         }
+        BYTES.store(self.bytes as u64, Ordering::Relaxed);
     }
 }
 
@@ -147,17 +165,13 @@ impl Overlay {
 /// replaces the engine's, a removal hides it.
 pub struct Merged<'a> {
     base: std::iter::Peekable<super::engine::KvIter<'a>>,
-    over: std::iter::Peekable<std::vec::IntoIter<(Vec<u8>, Option<Vec<u8>>)>>,
+    over: std::iter::Peekable<std::vec::IntoIter<Slot>>,
     rev: bool,
 }
 
 impl<'a> Merged<'a> {
     /// `over` in key order; `rev`: both are walked from the top.
-    pub fn new(
-        base: super::engine::KvIter<'a>,
-        mut over: Vec<(Vec<u8>, Option<Vec<u8>>)>,
-        rev: bool,
-    ) -> Self {
+    pub fn new(base: super::engine::KvIter<'a>, mut over: Vec<Slot>, rev: bool) -> Self {
         if rev {
             over.reverse();
         }

@@ -96,6 +96,9 @@ fn err(e: impl std::fmt::Display) -> StoreError {
     StoreError::Engine(format!("redb: {e}"))
 }
 
+/// `DATA` in a read transaction, and a tree's id in it.
+type TreeRead = (redb::ReadOnlyTable<&'static [u8], &'static [u8]>, TreeId);
+
 /// A key or value read from a range, owning its page.
 type Guard = redb::OwnedAccessGuard<&'static [u8]>;
 
@@ -237,11 +240,7 @@ impl RedbEngine {
     }
 
     /// A read transaction and `DATA` in it, with `tree`'s id (None: nothing to read).
-    fn read_tree(
-        &self,
-        tree: &str,
-    ) -> Result<Option<(redb::ReadOnlyTable<&'static [u8], &'static [u8]>, TreeId)>, StoreError>
-    {
+    fn read_tree(&self, tree: &str) -> Result<Option<TreeRead>, StoreError> {
         // Held while the id is looked up and cached: a reopen (which empties the cache) waits
         // for every holder, so no id of the handle before it lands in the cache after it.
         let db = self.db()?;

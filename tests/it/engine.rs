@@ -135,3 +135,85 @@ fn a_previous_release_store_is_moved_at_the_first_start_and_kept() {
     assert_eq!(s.stop(), Some(0));
     drop(keep);
 }
+
+/// A `/metrics` value.
+fn metric(s: &Server, name: &str) -> u64 {
+    let m = get(&s.url("/metrics"), &[]).text;
+    m.lines()
+        .find_map(|l| l.strip_prefix(name).and_then(|r| r.strip_prefix(' ')))
+        .unwrap_or_else(|| panic!("no {name} in /metrics"))
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+fn gatepass(s: &Server, key: &str, body: serde_json::Value) -> serde_json::Value {
+    let mut b = body;
+    b["key"] = serde_json::json!(key);
+    codelayer(s, "frontoffice_poabs/gatepass_save", &b)
+}
+
+/// Durable writes from handhelds at once go into redb in groups (store::overlay): every
+/// acknowledged change is drained, in fewer transactions than changes, the overlay empties,
+/// and each pass is read back through the store, and again after a kill -9.
+#[test]
+fn writes_at_once_reach_the_store_in_groups_and_survive_a_kill() {
+    const IMEI: &str = "352099001761481";
+    let s = Server::start();
+    let key = codelayer_session(&s, "guard1", "guard-pass-1", IMEI);
+    let (drains0, changes0) = (
+        metric(&s, "gatehouse_store_drains_total"),
+        metric(&s, "gatehouse_store_drained_changes_total"),
+    );
+    let (threads, each) = (8, 25);
+    let numbers: Vec<String> = (0..threads)
+        .flat_map(|t| (0..each).map(move |i| format!("OV{t}-{i:04}")))
+        .collect();
+    std::thread::scope(|sc| {
+        for chunk in numbers.chunks(each) {
+            let (s, key) = (&s, &key);
+            sc.spawn(move || {
+                for gpno in chunk {
+                    let body = serde_json::json!({"gpno": gpno, "kind": "visitor",
+                        "name": "Asha Raman", "phone": "+919445295492", "id_type": "Aadhaar",
+                        "id_number": "XXXX-XXXX-4321", "host": "Estate Manager",
+                        "purpose": "Fertilizer audit", "gate": "North", "guard": "Ravi"});
+                    let r = gatepass(s, key, body);
+                    assert_eq!(r["e"], 200, "{gpno}: {r}");
+                }
+            });
+        }
+    });
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let (drains, changes) = loop {
+        let d = metric(&s, "gatehouse_store_drains_total") - drains0;
+        let c = metric(&s, "gatehouse_store_drained_changes_total") - changes0;
+        if c >= numbers.len() as u64 && metric(&s, "gatehouse_store_overlay_bytes") == 0 {
+            break (d, c);
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not drained: {c} changes in {d} drains, overlay {} bytes",
+            metric(&s, "gatehouse_store_overlay_bytes")
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    assert!(
+        drains < changes,
+        "{changes} changes from {threads} handhelds at once took {drains} transactions"
+    );
+    let mut s = s;
+    let _kept = s.keep_state();
+    let state = s.kill9();
+    let s = Server::start_on(&state, &[]);
+    let key = codelayer_login(&s, "guard1", "guard-pass-1", IMEI);
+    for gpno in &numbers {
+        let r = gatepass(
+            &s,
+            &key,
+            serde_json::json!({"gpno": gpno, "action": "in", "gate": "North", "guard": "Ravi"}),
+        );
+        assert_eq!(r["e"], 200, "{gpno}: {r}");
+        assert_eq!(r["data"]["status"], "in", "{gpno}: {r}");
+    }
+}
