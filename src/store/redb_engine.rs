@@ -8,10 +8,11 @@
 //! dirty pages), and a change touched up to eight trees — 18 % of the server's CPU under
 //! Gatepass Save went there (README, fourteenth scale stop).
 //!
-//! One change is one redb write transaction committed with `Durability::None`: atomic across
-//! trees, visible at once, not on disk. It also records the change's log number under
-//! `META_TREE`'s id, so after a crash redb's state is whole changes up to a known number and
-//! replay starts after it. `flush` commits an empty transaction with `Durability::Immediate`,
+//! A drain of the log's overlay (`store::overlay`: many changes) is one redb write transaction
+//! committed with `Durability::None`: atomic across trees, visible at once, not on disk. It
+//! also records its last change's log number under `META_TREE`'s id, so after a crash redb's
+//! state is whole changes up to a known number and replay starts after it (a replay at open
+//! still commits each record on its own). `flush` commits an empty transaction with `Durability::Immediate`,
 //! which makes every earlier one durable: the log's checkpoint calls it, off the writers' path
 //! (a durable write waits for our log's `fdatasync`, never for redb's, which holds redb's
 //! write lock).
