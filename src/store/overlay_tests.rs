@@ -338,3 +338,68 @@ proptest! {
         check_all(&open(&live), &m);
     }
 }
+
+/// Readers scanning while changes are applied and drained at once never see one torn: change
+/// n sets "a" to n and adds "k<n>", so every scan must find "a" = n with exactly k0..=kn.
+#[test]
+fn scans_during_drains_never_see_a_change_torn() {
+    const CHANGES: u32 = 3_000;
+    let d = tempfile::tempdir().unwrap();
+    let e = open(d.path());
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let k = |n: u32| format!("k{n:08}").into_bytes();
+    std::thread::scope(|sc| {
+        let (e, stop) = (&e, &stop);
+        sc.spawn(move || {
+            for n in 0..CHANGES {
+                let v = n.to_be_bytes();
+                e.apply(&[op("t", b"a", Some(&v)), op("t", &k(n), Some(&v))])
+                    .unwrap();
+                if n % 7 == 0 {
+                    e.flush().unwrap();
+                }
+            }
+            stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        });
+        sc.spawn(move || {
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                e.drain().unwrap();
+                std::thread::yield_now();
+            }
+        });
+        for rev in [false, true] {
+            sc.spawn(move || {
+                let mut seen = 0u32;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let it = if rev {
+                        e.scan_rev("t", b"")
+                    } else {
+                        e.scan("t", b"")
+                    };
+                    let mut rows = all(it.unwrap());
+                    if rev {
+                        rows.reverse();
+                    }
+                    let Some((first, a)) = rows.first() else {
+                        continue;
+                    };
+                    assert_eq!(first, b"a");
+                    let a = u32::from_be_bytes(a.as_slice().try_into().unwrap());
+                    let ks: Vec<Vec<u8>> = rows[1..].iter().map(|(key, _)| key.clone()).collect();
+                    let want: Vec<Vec<u8>> = (0..=a).map(k).collect();
+                    assert!(
+                        ks == want,
+                        "a change seen torn: a = {a}, {} k keys",
+                        ks.len()
+                    );
+                    seen += 1;
+                }
+                assert!(seen > 0, "no scan ran");
+            });
+        }
+    });
+    assert_eq!(
+        e.get("t", b"a").unwrap(),
+        Some((CHANGES - 1).to_be_bytes().to_vec())
+    );
+}
