@@ -429,7 +429,7 @@ impl Metrics {
             flush.waiters.load(Ordering::Relaxed)
         );
         let (drains, drained, waiting) = crate::store::overlay::stats();
-        out.push_str("# HELP gatehouse_store_drains_total Transactions that moved changes from the overlay into the store (one per group of flushes' changes).\n");
+        out.push_str("# HELP gatehouse_store_drains_total Transactions that moved changes from the overlay into the store (after a flush that had changes, at a checkpoint, and per 8 MiB in bulk).\n");
         out.push_str("# TYPE gatehouse_store_drains_total counter\n");
         let _ = writeln!(out, "gatehouse_store_drains_total {drains}");
         out.push_str("# HELP gatehouse_store_drained_changes_total Changes moved from the overlay into the store.\n");

@@ -100,11 +100,6 @@ impl Overlay {
         Some(e.value.as_deref())
     }
 
-    /// Whether any key of `tree` is here.
-    pub fn has_tree(&self, tree: &str) -> bool {
-        self.index.contains_key(tree)
-    }
-
     pub fn trees(&self) -> impl Iterator<Item = &str> {
         self.index.keys().map(String::as_str)
     }

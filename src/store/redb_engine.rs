@@ -318,7 +318,7 @@ impl Engine for RedbEngine {
     }
 
     fn apply(&self, ops: &[Op]) -> Result<(), StoreError> {
-        self.commit(None, ops)
+        self.commit(None, &[ops])
     }
 
     fn flush(&self) -> Result<(), StoreError> {
@@ -359,15 +359,15 @@ impl Engine for RedbEngine {
 }
 
 impl RedbEngine {
-    /// One write transaction, not durable: the ops in order and, for a logged change, its number.
-    fn commit(&self, lsn: Option<u64>, ops: &[Op]) -> Result<(), StoreError> {
-        if ops.is_empty() && lsn.is_none() {
+    /// One write transaction, not durable: the changes' ops in order and, for logged changes,
+    /// the number of the last.
+    fn commit(&self, lsn: Option<u64>, changes: &[&[Op]]) -> Result<(), StoreError> {
+        if changes.iter().all(|ops| ops.is_empty()) && lsn.is_none() {
             return Ok(());
         }
-        self.write(lsn, &[ops]).map_err(|e| self.failed(e))
+        self.write(lsn, changes).map_err(|e| self.failed(e))
     }
 
-    /// The changes' ops in order, in one transaction numbered `lsn`.
     fn write(&self, lsn: Option<u64>, changes: &[&[Op]]) -> Result<(), StoreError> {
         // Held to the end, as in `read_tree`.
         let db = self.db()?;
@@ -379,23 +379,24 @@ impl RedbEngine {
         {
             let mut table = wtx.open_table(DATA).map_err(err)?;
             let mut key = Vec::with_capacity(64);
-            for ops in changes {
-                let mut i = 0;
-                while i < ops.len() {
-                    let name = ops[i].tree.as_str();
-                    let id = self.id_for_write(&wtx, name, &mut dealt)?;
-                    while i < ops.len() && ops[i].tree == name {
-                        let op = &ops[i];
-                        id.key_into(&mut key, &op.key);
-                        match &op.value {
-                            Some(v) => {
-                                table.insert(key.as_slice(), v.as_slice()).map_err(err)?;
-                            }
-                            None => {
-                                table.remove(key.as_slice()).map_err(err)?;
-                            }
-                        }
-                        i += 1;
+            // A change's ops come grouped by tree: the id is looked up once per run.
+            let mut current: Option<(&str, TreeId)> = None;
+            for op in changes.iter().flat_map(|ops| ops.iter()) {
+                let id = match current {
+                    Some((name, id)) if name == op.tree => id,
+                    _ => {
+                        let id = self.id_for_write(&wtx, &op.tree, &mut dealt)?;
+                        current = Some((op.tree.as_str(), id));
+                        id
+                    }
+                };
+                id.key_into(&mut key, &op.key);
+                match &op.value {
+                    Some(v) => {
+                        table.insert(key.as_slice(), v.as_slice()).map_err(err)?;
+                    }
+                    None => {
+                        table.remove(key.as_slice()).map_err(err)?;
                     }
                 }
             }
@@ -474,7 +475,7 @@ impl RedbEngine {
 
 impl LogBase for RedbEngine {
     fn apply_change(&self, lsn: u64, ops: &[Op], _visible: &RwLock<()>) -> Result<(), StoreError> {
-        self.commit(Some(lsn), ops)
+        self.commit(Some(lsn), &[ops])
     }
 
     /// One transaction for them all, numbered like the last: redb's commit costs the same for
@@ -488,7 +489,7 @@ impl LogBase for RedbEngine {
             return Ok(());
         };
         let ops: Vec<&[Op]> = changes.iter().map(|(_, ops)| ops.as_slice()).collect();
-        self.write(Some(*last), &ops).map_err(|e| self.failed(e))
+        self.commit(Some(*last), &ops)
     }
 
     fn recover_start(&self, _top: u64, _has_files: bool) -> Result<Start, StoreError> {
@@ -504,7 +505,7 @@ impl LogBase for RedbEngine {
     }
 
     fn replay(&self, lsn: u64, ops: &[Op]) -> Result<(), StoreError> {
-        self.commit(Some(lsn), ops)
+        self.commit(Some(lsn), &[ops])
     }
 
     fn settle(&self) -> Result<(), StoreError> {

@@ -847,11 +847,7 @@ impl<B: LogBase> WalEngine<B> {
     ) -> Result<KvIter<'a>, StoreError> {
         self.catch_up()?;
         let o = self.shared.overlay.read().expect("overlay poisoned");
-        let over = if o.has_tree(tree) {
-            o.range(tree, start, end)
-        } else {
-            Vec::new()
-        };
+        let over = o.range(tree, start, end);
         let inner: KvIter<'a> = Box::new(Guarded {
             inner: base()?,
             visible: &self.shared.visible,

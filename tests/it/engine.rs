@@ -136,17 +136,6 @@ fn a_previous_release_store_is_moved_at_the_first_start_and_kept() {
     drop(keep);
 }
 
-/// A `/metrics` value.
-fn metric(s: &Server, name: &str) -> u64 {
-    let m = get(&s.url("/metrics"), &[]).text;
-    m.lines()
-        .find_map(|l| l.strip_prefix(name).and_then(|r| r.strip_prefix(' ')))
-        .unwrap_or_else(|| panic!("no {name} in /metrics"))
-        .trim()
-        .parse()
-        .unwrap()
-}
-
 fn gatepass(s: &Server, key: &str, body: serde_json::Value) -> serde_json::Value {
     let mut b = body;
     b["key"] = serde_json::json!(key);

@@ -591,3 +591,14 @@ pub fn first_run_text(server: &Server) -> String {
         )
     })
 }
+
+/// A `/metrics` value (panics when the server does not report it).
+pub fn metric(s: &Server, name: &str) -> u64 {
+    let m = get(&s.url("/metrics"), &[]).text;
+    m.lines()
+        .find_map(|l| l.strip_prefix(name).and_then(|r| r.strip_prefix(' ')))
+        .unwrap_or_else(|| panic!("no {name} in /metrics"))
+        .trim()
+        .parse()
+        .unwrap()
+}

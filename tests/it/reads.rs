@@ -509,17 +509,6 @@ fn hr_lists_by_date_read_their_answer_not_the_roll() {
     );
 }
 
-/// A `/metrics` counter's value.
-fn metric(s: &Server, name: &str) -> u64 {
-    let m = get(&s.url("/metrics"), &[]).text;
-    m.lines()
-        .find_map(|l| l.strip_prefix(name).and_then(|r| r.strip_prefix(' ')))
-        .unwrap_or_else(|| panic!("no {name} in /metrics"))
-        .trim()
-        .parse()
-        .unwrap()
-}
-
 #[test]
 fn a_text_search_whose_client_hung_up_stops_walking() {
     use std::io::Write;
