@@ -55,7 +55,7 @@ pub struct Overlay {
     bytes: usize,
 }
 
-fn op_bytes(op: &Op) -> usize {
+pub(super) fn op_bytes(op: &Op) -> usize {
     op.key.len() + op.value.as_ref().map_or(0, Vec::len)
 }
 

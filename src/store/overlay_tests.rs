@@ -188,6 +188,9 @@ impl LogBase for ReopenedInFlush {
     fn replay(&self, lsn: u64, ops: &[Op]) -> Result<(), StoreError> {
         self.0.replay(lsn, ops)
     }
+    fn replay_changes(&self, changes: &[Change]) -> Result<(), StoreError> {
+        self.0.replay_changes(changes)
+    }
     fn settle(&self) -> Result<(), StoreError> {
         self.0.settle()
     }

@@ -68,6 +68,9 @@ pub const OVERLAY_DRAIN_BYTES: usize = 8 << 20;
 /// ...and past this, with the engine refusing them (a storage fault), it refuses new changes
 /// rather than grow without bound.
 pub const OVERLAY_MAX_BYTES: usize = 64 << 20;
+/// Records replayed together (`LogBase::replay_changes`): a start after a crash replays up to
+/// `CHECKPOINT_BYTES` of log, one redb transaction per record took seconds of it.
+pub const REPLAY_BATCH_BYTES: usize = 8 << 20;
 /// Larger than any record we write (a muster batch is a few MiB): a length beyond it is damage.
 const MAX_RECORD: u32 = 1 << 30;
 
@@ -91,6 +94,15 @@ pub trait LogBase: Engine {
     /// Applies a record again (at open, or after the base was reopened). Records hold absolute
     /// puts and deletes, so a repeat is harmless.
     fn replay(&self, lsn: u64, ops: &[Op]) -> Result<(), StoreError>;
+    /// Applies records again in order, as one when the base can (redb: one transaction,
+    /// numbered like the last; a crash leaves a prefix of them). `recover` and `catch_up` hand
+    /// them over in groups of up to `REPLAY_BATCH_BYTES`.
+    fn replay_changes(&self, changes: &[Change]) -> Result<(), StoreError> {
+        for (lsn, ops) in changes {
+            self.replay(*lsn, ops)?;
+        }
+        Ok(())
+    }
     /// After a replay: forgets what `recover_start` used and makes the base durable, so the
     /// replayed files can go.
     fn settle(&self) -> Result<(), StoreError>;
@@ -319,6 +331,41 @@ fn walk(
     Ok(false)
 }
 
+/// Gathers records for `LogBase::replay_changes`, up to `REPLAY_BATCH_BYTES` at a time.
+struct Replayer<'a, B: LogBase> {
+    base: &'a B,
+    batch: Vec<Change>,
+    bytes: usize,
+}
+
+impl<'a, B: LogBase> Replayer<'a, B> {
+    fn new(base: &'a B) -> Self {
+        Self {
+            base,
+            batch: Vec::new(),
+            bytes: 0,
+        }
+    }
+
+    fn push(&mut self, lsn: u64, ops: Vec<Op>) -> Result<(), StoreError> {
+        self.bytes += ops.iter().map(super::overlay::op_bytes).sum::<usize>();
+        self.batch.push((lsn, ops));
+        if self.bytes >= REPLAY_BATCH_BYTES {
+            self.finish()?;
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self) -> Result<(), StoreError> {
+        if !self.batch.is_empty() {
+            self.base.replay_changes(&self.batch)?;
+            self.batch.clear();
+            self.bytes = 0;
+        }
+        Ok(())
+    }
+}
+
 /// What `recover` did, for the log and tests.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Replayed {
@@ -360,16 +407,17 @@ pub fn recover<B: LogBase>(base: &B, files: &[(u64, PathBuf)]) -> Result<Replaye
     r.base_ahead = start.last > top;
     r.last_lsn = start.last;
     // Pass 2: everything from the start on, in order.
+    let mut replayer = Replayer::new(base);
     walk(files, &mut |lsn, ops| {
         if lsn < start.from {
             r.skipped += 1;
             return Ok(());
         }
-        base.replay(lsn, &ops)?;
         r.applied += 1;
         r.changes += !ops.is_empty() as u64;
-        Ok(())
+        replayer.push(lsn, ops)
     })?;
+    replayer.finish()?;
     r.last_lsn = r.last_lsn.max(top);
     Ok(r)
 }
@@ -636,17 +684,19 @@ impl<B: LogBase> WalEngine<B> {
             return Ok(());
         }
         let mut n = 0u64;
+        let mut replayer = Replayer::new(&*self.base);
         walk(&files(&self.dir)?, &mut |lsn, ops| {
             n += 1;
-            self.base.replay(lsn, &ops)
+            replayer.push(lsn, ops)
         })?;
         for buf in [&io.carry, &p.buf] {
             let mut r = buf.as_slice();
             while let Some((lsn, ops)) = read_record(&mut r) {
                 n += 1;
-                self.base.replay(lsn, &ops)?;
+                replayer.push(lsn, ops)?;
             }
         }
+        replayer.finish()?;
         tracing::warn!(records = n, "store reopened: write-ahead log applied again");
         self.shared.seen_generation.store(now, Ordering::Release);
         Ok(())
