@@ -1,21 +1,25 @@
 #!/usr/bin/env bash
-# usage: scripts/bench/replay.sh BIN_A BIN_B   (env OP=task_save, LOAD=6 s of it, ROUNDS=3)
+# usage: scripts/bench/replay.sh BIN_A BIN_B   (env OP=task_save, LOAD=30 s at most, LOG_MB=24, ROUNDS=3)
 # A start after a crash (issue 15): BIN_A serves the demo estate on CPU 0 while wrk runs OP
-# from 64 connections for LOAD seconds, then it is killed with -9, so the state holds up to a
-# checkpoint's worth of log. Copies of that one crashed state are then started by A and B in
-# turn, ROUNDS times each: seconds from the start to the first /healthz answer, and the records
-# the start replayed (its "write-ahead log replayed" line).
+# from 64 connections until its log holds LOG_MB (or LOAD seconds pass), then it is killed
+# with -9, so the state holds most of a checkpoint's worth of log. Copies of that one crashed
+# state are then started by A and B in turn, ROUNDS times each: seconds from the start to the
+# first /healthz answer, and the records the start replayed (its "write-ahead log replayed").
 set -uo pipefail
 exec 9>/tmp/gatehouse-bench.lock; flock 9
 cd "$(dirname "$0")/../.."
-A=$1; B=$2; OP=${OP:-task_save}; LOAD=${LOAD:-6}; ROUNDS=${ROUNDS:-3}
+A=$1; B=$2; OP=${OP:-task_save}; LOAD=${LOAD:-30}; ROUNDS=${ROUNDS:-3}
 W=$(mktemp -d /tmp/replay.XXXX)
 port=18290
 taskset -c 0 $A serve --state $W/crashed --listen 127.0.0.1:$port --demo >$W/load.log 2>&1 & pid=$!
 for k in $(seq 100); do curl -s -o /dev/null localhost:$port/healthz && break; sleep 0.1; done
 python3 scripts/bench/setup.py "$A" "$W/crashed" http://127.0.0.1:$port "$W/creds.lua" --clockers 256 >/dev/null
-OP=$OP PATH_=/ CREDS=$W/creds.lua taskset -c 1 wrk -t2 -c64 -d${LOAD}s -s scripts/bench/wrk.lua http://127.0.0.1:$port/ | awk '/requests in/{print "load: " $1 " requests"}'
-kill -9 $pid; wait $pid 2>/dev/null
+OP=$OP PATH_=/ CREDS=$W/creds.lua taskset -c 1 wrk -t2 -c64 -d${LOAD}s -s scripts/bench/wrk.lua http://127.0.0.1:$port/ >$W/wrk.out 2>&1 & wrk=$!
+# The kill comes once the log holds LOG_MB (a checkpoint empties it every 32 MiB or 60 s), or
+# when the load ends.
+wal=$(find $W/crashed -type d -name wal)
+while kill -0 $wrk 2>/dev/null && [ $(du -sm $wal | cut -f1) -lt ${LOG_MB:-24} ]; do sleep 0.05; done
+kill -9 $pid; wait $pid 2>/dev/null; kill $wrk 2>/dev/null; wait $wrk 2>/dev/null
 echo "log left by the crash: $(du -shc $(find $W/crashed -type d -name wal) | tail -1 | cut -f1), state $(du -sh $W/crashed | cut -f1)"
 for r in $(seq $ROUNDS); do
   for x in A B; do
