@@ -99,7 +99,7 @@ fn a_group_of_changes_leaves_each_keys_last_op() {
 fn a_long_replay_goes_into_redb_in_few_transactions() {
     let d = tempfile::tempdir().unwrap();
     let value = "v".repeat(4000);
-    // 2,600 records of ~4 KB: ~10.4 MB, two groups.
+    // 2,600 records of ~4 KB: ~10.4 MB, several groups.
     let records: Vec<(u64, Vec<Op>)> = (1..=2600u64)
         .map(|n| {
             let v = format!("{n}:{value}");
@@ -116,9 +116,10 @@ fn a_long_replay_goes_into_redb_in_few_transactions() {
         .flat_map(|(_, ops)| ops)
         .map(|o| o.key.len() + o.value.as_ref().map_or(0, Vec::len))
         .sum();
-    let groups = bytes.div_ceil(wal::REPLAY_BATCH_BYTES) as u64;
-    assert_eq!(groups, 2);
-    assert_eq!(redb.commits() - before, groups);
+    // Each group is at least REPLAY_BATCH_BYTES but the last.
+    let most = bytes.div_ceil(wal::REPLAY_BATCH_BYTES) as u64;
+    let commits = redb.commits() - before;
+    assert!((2..=most).contains(&commits), "{commits} transactions, at most {most}");
     assert_eq!(val(&redb, "t", "last").as_deref(), Some("2600"));
     for n in [1u64, 1300, 2048, 2600] {
         let got = val(&redb, "t", &format!("k{n:05}")).unwrap();

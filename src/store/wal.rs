@@ -69,8 +69,9 @@ pub const OVERLAY_DRAIN_BYTES: usize = 8 << 20;
 /// rather than grow without bound.
 pub const OVERLAY_MAX_BYTES: usize = 64 << 20;
 /// Records replayed together (`LogBase::replay_changes`): a start after a crash replays up to
-/// `CHECKPOINT_BYTES` of log, one redb transaction per record took seconds of it.
-pub const REPLAY_BATCH_BYTES: usize = 8 << 20;
+/// `CHECKPOINT_BYTES` of log, and one redb transaction per record took seconds of it. 8 MiB was
+/// no faster and added ~10 MiB to the start's peak (the group's records, decoded).
+pub const REPLAY_BATCH_BYTES: usize = 2 << 20;
 /// Larger than any record we write (a muster batch is a few MiB): a length beyond it is damage.
 const MAX_RECORD: u32 = 1 << 30;
 
