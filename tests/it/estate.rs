@@ -89,6 +89,18 @@ fn sync_lists_firms_labour_and_todays_tasks() {
     for field in ["fatherName", "gender", "address", "name"] {
         assert!(d[field].is_string(), "{d}");
     }
+    // The firm is read through the hot-record cache: a rename shows at the next call.
+    let dir = tempfile::tempdir().unwrap();
+    let firms = dir.path().join("firms.csv");
+    std::fs::write(&firms, "firmid,firmName\n1,MUNJAMULLAY NORTH\n").unwrap();
+    let out = s.cli_json(&["import", "firms", firms.to_str().unwrap()]);
+    assert_eq!(out["updated"], 1, "{out}");
+    let renamed = codelayer(
+        &s,
+        "estate/labor/details",
+        &json!({"key": key, "code": r["displaycode"], "firmID": "1", "ltype": "R"}),
+    );
+    assert_eq!(renamed["firmName"], "MUNJAMULLAY NORTH", "{renamed}");
     let d = codelayer(
         &s,
         "estate/labor/details",

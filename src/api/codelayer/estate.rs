@@ -263,7 +263,7 @@ async fn details(call: &mut Call) -> OpResult {
     let l = labour::labourer_by_code(store, &code, &firm, ltype)?
         .ok_or_else(|| Problem::new(404, "estate.labour.not_found"))?;
     let firm_name = labour::firm(store, &firm)?
-        .map(|f| f.name)
+        .map(|f| f.name.clone())
         .unwrap_or_default();
     Ok(payload(json!({
         "firmID": firm.as_str(), "firmName": firm_name, "lcode": l.lcode.as_str(), "name": l.name,
