@@ -32,3 +32,13 @@ pub fn get(store: &Store, key: &str) -> Result<u64> {
         .map(|c| c.n)
         .unwrap_or(0))
 }
+
+/// `get` of many counters, read together (a list's per-row figures).
+pub fn get_many(store: &Store, keys: &[String]) -> Result<Vec<u64>> {
+    let keys: Vec<&[u8]> = keys.iter().map(|k| k.as_bytes()).collect();
+    Ok(store
+        .get_many::<Counter>(&keys)?
+        .into_iter()
+        .map(|c| c.map_or(0, |c| c.n))
+        .collect())
+}

@@ -193,6 +193,16 @@ impl Store {
             .transpose()
     }
 
+    /// `get` of many keys of one tree, read together (`Engine::get_many`): a page of a list.
+    pub fn get_many<R: Record>(&self, keys: &[&[u8]]) -> Result<Vec<Option<R>>> {
+        self.0
+            .engine
+            .get_many(R::TREE, keys)?
+            .into_iter()
+            .map(|v| v.map(|v| codec::decode::<R>(&v)).transpose())
+            .collect()
+    }
+
     /// `get` through the cache of hot records (`hot`): for the small trees every request reads
     /// to sign its caller in. A copy of the cached record (`get_shared` for big ones).
     pub fn get_hot<R: Record + Clone + 'static>(&self, key: &[u8]) -> Result<Option<R>> {

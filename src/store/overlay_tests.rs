@@ -331,6 +331,15 @@ proptest! {
             for ((t, k), v) in m.iter().take(3) {
                 prop_assert_eq!(e.get(TREES[*t], k).unwrap(), Some(v.clone()));
             }
+            // A page read together: keys in the overlay, in redb, removed in either, never
+            // written (k12..) and "last", each as the map holds it.
+            let keys: Vec<Vec<u8>> = (0..14u8).map(key).chain([b"last".to_vec()]).collect();
+            let refs: Vec<&[u8]> = keys.iter().map(Vec::as_slice).collect();
+            for (t, name) in TREES.iter().enumerate() {
+                let want: Vec<Option<Vec<u8>>> =
+                    keys.iter().map(|k| m.get(&(t, k.clone())).cloned()).collect();
+                prop_assert_eq!(e.get_many(name, &refs).unwrap(), want);
+            }
         }
         check_all(&e, &m);
         e.flush().unwrap();

@@ -42,6 +42,11 @@ impl Engine for Counted {
         }
         Ok(v)
     }
+    fn get_many(&self, tree: &str, keys: &[&[u8]]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
+        let v = self.0.get_many(tree, keys)?;
+        add(v.iter().filter(|v| v.is_some()).count() as u64);
+        Ok(v)
+    }
     fn scan(&self, tree: &str, prefix: &[u8]) -> Result<KvIter<'_>, StoreError> {
         Ok(counted(self.0.scan(tree, prefix)?))
     }

@@ -303,6 +303,22 @@ impl Engine for RedbEngine {
         Ok(value)
     }
 
+    fn get_many(&self, tree: &str, keys: &[&[u8]]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
+        let Some((table, id)) = self.read_tree(tree)? else {
+            return Ok(vec![None; keys.len()]);
+        };
+        let mut full = Vec::with_capacity(64);
+        keys.iter()
+            .map(|k| {
+                id.key_into(&mut full, k);
+                Ok(table
+                    .get(full.as_slice())
+                    .map_err(err)?
+                    .map(|v| v.value().to_vec()))
+            })
+            .collect()
+    }
+
     fn scan(&self, tree: &str, prefix: &[u8]) -> Result<KvIter<'_>, StoreError> {
         let end = prefix_end(prefix);
         self.range_of(tree, prefix, end.as_deref(), false)

@@ -930,6 +930,36 @@ impl<B: LogBase> Engine for WalEngine<B> {
         self.base.get(tree, key)
     }
 
+    /// The overlay's keys from it, the rest from the base in one read (each key as `get` reads
+    /// it: the overlay first, then the base, which shows whatever a drain let go).
+    fn get_many(&self, tree: &str, keys: &[&[u8]]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
+        self.catch_up()?;
+        let mut out: Vec<Option<Vec<u8>>> = vec![None; keys.len()];
+        let mut missed: Vec<usize> = Vec::new();
+        {
+            let o = self.shared.overlay.read().expect("overlay poisoned");
+            for (i, k) in keys.iter().enumerate() {
+                match o.get(tree, k) {
+                    Some(v) => out[i] = v.map(<[u8]>::to_vec),
+                    None => missed.push(i),
+                }
+            }
+        }
+        if missed.is_empty() {
+            return Ok(out);
+        }
+        let _r = self
+            .shared
+            .visible
+            .read()
+            .expect("write-ahead log visibility poisoned");
+        let ask: Vec<&[u8]> = missed.iter().map(|&i| keys[i]).collect();
+        for (i, v) in missed.into_iter().zip(self.base.get_many(tree, &ask)?) {
+            out[i] = v;
+        }
+        Ok(out)
+    }
+
     fn scan(&self, tree: &str, prefix: &[u8]) -> Result<KvIter<'_>, StoreError> {
         let end = super::engine::prefix_end(prefix);
         self.merged(tree, prefix, end.as_deref(), false, || {

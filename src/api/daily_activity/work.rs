@@ -238,6 +238,31 @@ pub(crate) struct ProjectRef {
 
 impl<'a> TaskView<'a> {
     pub(crate) fn of(svc: &Services, lang: Lang, names: &mut NameCache, t: &'a Task) -> Self {
+        Self::counted(svc, lang, names, t, work::images::count(svc, t.id))
+    }
+
+    /// A page of tasks: their photo counters read together.
+    pub(crate) fn page(
+        svc: &Services,
+        lang: Lang,
+        names: &mut NameCache,
+        tasks: &'a [Task],
+    ) -> Vec<Self> {
+        let counts = work::images::counts(svc, tasks.iter().map(|t| t.id));
+        tasks
+            .iter()
+            .zip(counts)
+            .map(|(t, n)| Self::counted(svc, lang, names, t, n))
+            .collect()
+    }
+
+    fn counted(
+        svc: &Services,
+        lang: Lang,
+        names: &mut NameCache,
+        t: &'a Task,
+        image_count: usize,
+    ) -> Self {
         let now = svc.now_unix();
         let user = |names: &mut NameCache, id: Option<UserId>| {
             id.map(|id| UserRef {
@@ -260,7 +285,7 @@ impl<'a> TaskView<'a> {
             date: t.date.to_string(),
             description: &t.description,
             due_date: t.due_date.map(|d| d.to_string()),
-            image_count: work::images::count(svc, t.id),
+            image_count,
             latitude: t.latitude,
             longitude: t.longitude,
             overdue: t.is_overdue(work::today(svc)),
@@ -394,10 +419,7 @@ mod tests {
         };
         let mut names = NameCache::default();
         let tasks = [full, bare];
-        let items: Vec<TaskView> = tasks
-            .iter()
-            .map(|t| TaskView::of(&svc, Lang::En, &mut names, t))
-            .collect();
+        let items = TaskView::page(&svc, Lang::En, &mut names, &tasks);
         let page = PageView::new(
             items,
             Paging {

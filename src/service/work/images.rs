@@ -153,3 +153,11 @@ pub fn delete_image(
 pub fn count(svc: &Services, task: TaskId) -> usize {
     counters::get(&svc.store, &count_images(task)).unwrap_or(0) as usize
 }
+
+/// `count` for a page of tasks, read together; 0s when the counters cannot be read.
+pub fn counts(svc: &Services, tasks: impl Iterator<Item = TaskId>) -> Vec<usize> {
+    let keys: Vec<String> = tasks.map(count_images).collect();
+    counters::get_many(&svc.store, &keys)
+        .map(|n| n.into_iter().map(|n| n as usize).collect())
+        .unwrap_or_else(|_| vec![0; keys.len()])
+}

@@ -151,10 +151,7 @@ async fn my_tasks(call: &mut Call) -> OpResult {
     filt.involving = Some(me.id);
     let (items, total) = svc_tasks::list(&call.svc, me, &filt, p).await?;
     let mut names = NameCache::default();
-    let items = items
-        .iter()
-        .map(|t| TaskView::of(&call.svc, call.lang, &mut names, t))
-        .collect();
+    let items = TaskView::page(&call.svc, call.lang, &mut names, &items);
     Ok(Reply::ok_typed(&PageView::new(items, p, total)))
 }
 

@@ -333,10 +333,7 @@ pub(super) async fn list(call: &mut Call) -> OpResult {
     check(&f)?;
     let (items, total) = svc_tasks::list(&call.svc, user(call)?, &filt, p).await?;
     let mut names = NameCache::default();
-    let items = items
-        .iter()
-        .map(|t| TaskView::of(&call.svc, call.lang, &mut names, t))
-        .collect();
+    let items = TaskView::page(&call.svc, call.lang, &mut names, &items);
     Ok(Reply::ok_typed(&PageView::new(items, p, total)))
 }
 
