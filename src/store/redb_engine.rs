@@ -12,10 +12,10 @@
 //! committed with `Durability::None`: atomic across trees, visible at once, not on disk. It
 //! also records its last change's log number under `META_TREE`'s id, so after a crash redb's
 //! state is whole changes up to a known number and replay starts after it (a replay at open
-//! still commits each record on its own). `flush` commits an empty transaction with `Durability::Immediate`,
-//! which makes every earlier one durable: the log's checkpoint calls it, off the writers' path
-//! (a durable write waits for our log's `fdatasync`, never for redb's, which holds redb's
-//! write lock).
+//! commits its records in groups the same way). `flush` commits an empty transaction with
+//! `Durability::Immediate`, which makes every earlier one durable: the log's checkpoint calls
+//! it, off the writers' path (a durable write waits for our log's `fdatasync`, never for
+//! redb's, which holds redb's write lock).
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -378,9 +378,8 @@ impl Engine for RedbEngine {
 }
 
 /// The ops of `changes` that show once they commit together: a key's last op, in the order of
-/// those. A drain's group of changes rewrites a few keys in every change (an id counter, the
-/// day's pass numbers, a handheld's session): one insert each instead of one per change, and an
-/// insert is most of a drain's cost (redb rebuilds the leaf page for each).
+/// those. Every change of a drain's group moves the outbox's counter on, and most an id counter
+/// too: one insert each instead of one per change (an insert is most of a drain's cost).
 fn last_of_each_key<'a>(changes: &[&'a [Op]]) -> Vec<&'a Op> {
     let all = changes.iter().flat_map(|ops| ops.iter());
     if changes.len() < 2 {

@@ -76,17 +76,38 @@ fn a_group_of_changes_leaves_each_keys_last_op() {
     redb.apply_change(1, &[put("t", "gone", "0"), put("u", "k", "0")], &visible)
         .unwrap();
     let group = vec![
-        (2, vec![put("t", "k", "2"), put("t", "back", "2"), put("u", "k", "2")]),
-        (3, vec![del("t", "k"), del("t", "back"), put("t", "gone", "3")]),
-        (4, vec![put("t", "back", "4"), del("t", "gone"), put("t", "n", "4")]),
+        (
+            2,
+            vec![
+                put("t", "k", "2"),
+                put("t", "back", "2"),
+                put("u", "k", "2"),
+            ],
+        ),
+        (
+            3,
+            vec![del("t", "k"), del("t", "back"), put("t", "gone", "3")],
+        ),
+        (
+            4,
+            vec![put("t", "back", "4"), del("t", "gone"), put("t", "n", "4")],
+        ),
         (5, vec![put("t", "n", "5")]),
     ];
     redb.apply_changes(&group, &visible).unwrap();
-    assert_eq!(val(&redb, "t", "k"), None, "removed by the group's last op on it");
+    assert_eq!(
+        val(&redb, "t", "k"),
+        None,
+        "removed by the group's last op on it"
+    );
     assert_eq!(val(&redb, "t", "back").as_deref(), Some("4"));
     assert_eq!(val(&redb, "t", "gone"), None);
     assert_eq!(val(&redb, "t", "n").as_deref(), Some("5"));
-    assert_eq!(val(&redb, "u", "k").as_deref(), Some("2"), "same key, other tree");
+    assert_eq!(
+        val(&redb, "u", "k").as_deref(),
+        Some("2"),
+        "same key, other tree"
+    );
     // Numbered like its last change.
     let r = wal::recover(&redb, &[]).unwrap();
     assert_eq!(r.last_lsn, 5);
@@ -103,7 +124,13 @@ fn a_long_replay_goes_into_redb_in_few_transactions() {
     let records: Vec<(u64, Vec<Op>)> = (1..=2600u64)
         .map(|n| {
             let v = format!("{n}:{value}");
-            (n, vec![put("t", &format!("k{n:05}"), &v), put("t", "last", &n.to_string())])
+            (
+                n,
+                vec![
+                    put("t", &format!("k{n:05}"), &v),
+                    put("t", "last", &n.to_string()),
+                ],
+            )
         })
         .collect();
     log_file(&d.path().join("wal/0000000000000001.wal"), &records);
@@ -119,7 +146,10 @@ fn a_long_replay_goes_into_redb_in_few_transactions() {
     // Each group is at least REPLAY_BATCH_BYTES but the last.
     let most = bytes.div_ceil(wal::REPLAY_BATCH_BYTES) as u64;
     let commits = redb.commits() - before;
-    assert!((2..=most).contains(&commits), "{commits} transactions, at most {most}");
+    assert!(
+        (2..=most).contains(&commits),
+        "{commits} transactions, at most {most}"
+    );
     assert_eq!(val(&redb, "t", "last").as_deref(), Some("2600"));
     for n in [1u64, 1300, 2048, 2600] {
         let got = val(&redb, "t", &format!("k{n:05}")).unwrap();

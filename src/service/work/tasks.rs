@@ -580,7 +580,11 @@ fn page_of(
             .collect::<Result<Vec<_>>>()?;
         let keys: Vec<&[u8]> = ids.iter().map(|k| k.as_slice()).collect();
         // One read for the page (`Store::get_many`); an id whose task is gone is left out.
-        let page = store.get_many::<Task>(&keys)?.into_iter().flatten().collect();
+        let page = store
+            .get_many::<Task>(&keys)?
+            .into_iter()
+            .flatten()
+            .collect();
         return Ok((page, total));
     }
     let window = paging.window(usize::MAX);
