@@ -351,6 +351,39 @@ fn tree_ids_outlive_a_reopen_and_are_never_dealt_twice() {
     assert_eq!(names, vec!["gates", "people", "people_by_name"]);
 }
 
+/// Reads share one snapshot between commits: every commit is seen by the next read (the
+/// overlay's proptest drives this through drains and reopens too), and a reopen starts over
+/// on the new handle.
+#[test]
+fn reads_share_a_snapshot_until_the_next_commit() {
+    let d = tempfile::tempdir().unwrap();
+    let e = RedbEngine::open(d.path(), 4 << 20).unwrap();
+    e.apply(&[put("gates", "g1", "north")]).unwrap();
+    assert_eq!(val(&e, "gates", "g1").as_deref(), Some("north"));
+    e.apply(&[put("gates", "g1", "south"), put("gates", "g2", "east")])
+        .unwrap();
+    assert_eq!(val(&e, "gates", "g1").as_deref(), Some("south"));
+    assert_eq!(
+        e.get_many("gates", &[b"g1", b"g2"]).unwrap(),
+        vec![Some(b"south".to_vec()), Some(b"east".to_vec())]
+    );
+    e.apply(&[Op {
+        tree: "gates".into(),
+        key: b"g2".to_vec(),
+        value: None,
+    }])
+    .unwrap();
+    assert_eq!(val(&e, "gates", "g2"), None);
+    assert_eq!(keys(e.scan("gates", b"").unwrap()), vec![b"g1".to_vec()]);
+    e.reopen_now();
+    assert_eq!(val(&e, "gates", "g1").as_deref(), Some("south"));
+    e.apply(&[put("gates", "g3", "west")]).unwrap();
+    assert_eq!(
+        keys(e.scan("gates", b"").unwrap()),
+        vec![b"g1".to_vec(), b"g3".to_vec()]
+    );
+}
+
 /// A sled store of an earlier release, its log holding changes sled never flushed.
 fn sled_store(state: &Path) {
     let sled = Arc::new(SledEngine::open(&state.join("db"), 4 << 20).unwrap());
