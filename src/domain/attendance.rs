@@ -53,6 +53,34 @@ impl Flag {
     }
 }
 
+/// One attendance day's figures, kept with every punch of the day (schema 8): what the
+/// dashboard shows, read as one record instead of the day's punches.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DayFigures {
+    pub punches_in: u64,
+    pub punches_out: u64,
+    /// Punches with a spoofing flag.
+    pub flagged: u64,
+    /// Employees with a clock-in that day (counted by the caller, which knows who came).
+    pub present: u64,
+    /// Punches per site-local hour.
+    pub per_hour: [u64; 24],
+}
+
+impl DayFigures {
+    /// Counts one punch of the day (not `present`).
+    pub fn count(&mut self, p: &Punch) {
+        match p.direction {
+            Direction::In => self.punches_in += 1,
+            Direction::Out => self.punches_out += 1,
+        }
+        if p.suspicious() {
+            self.flagged += 1;
+        }
+        self.per_hour[(p.local_hour() as usize).min(23)] += 1;
+    }
+}
+
 /// One clock-in or clock-out as stored. Instants are UTC unix seconds; the site's offset at the
 /// time and the device's clock offset are kept beside them so a report can show both clocks.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -85,6 +113,17 @@ pub struct Punch {
 impl Punch {
     pub fn suspicious(&self) -> bool {
         self.flags.iter().any(Flag::spoofing)
+    }
+
+    /// The hour of the day, site-local, the punch was made at (the dashboard's chart).
+    pub fn local_hour(&self) -> u32 {
+        use chrono::Timelike;
+        let local = self
+            .at_unix
+            .saturating_add(i64::from(self.site_offset_min) * 60);
+        chrono::DateTime::from_timestamp(local, 0)
+            .unwrap_or_default()
+            .hour()
     }
 }
 
@@ -298,5 +337,64 @@ mod tests {
         let s = advance(b"k2", &out);
         assert!(s.open_in.is_none());
         assert_eq!(s.last.unwrap().direction, Direction::Out);
+    }
+
+    #[test]
+    fn day_figures_count_directions_spoofing_and_the_site_local_hour() {
+        let day = NaiveDate::from_ymd_opt(2026, 12, 5).unwrap();
+        // 23:30 UTC on the 4th is 06:30 at +07:00; 16:59:59 UTC is 23:59:59.
+        let at = |h, m, s| {
+            NaiveDate::from_ymd_opt(2026, 12, 4)
+                .unwrap()
+                .and_hms_opt(h, m, s)
+                .unwrap()
+                .and_utc()
+                .timestamp()
+        };
+        let punch = |direction, at_unix, flags| Punch {
+            id: 1,
+            employee: "E1".into(),
+            direction,
+            at_unix,
+            device_unix: None,
+            clock_offset_secs: None,
+            site_offset_min: 420,
+            attendance_day: day,
+            shift: None,
+            position: LatLon { lat: 0.0, lon: 0.0 },
+            accuracy_m: 1.0,
+            fence: String::new(),
+            fence_distance_m: 0.0,
+            flags,
+            request_id: String::new(),
+            user: None,
+            note: String::new(),
+        };
+        let mut f = DayFigures::default();
+        f.count(&punch(Direction::In, at(23, 30, 0), vec![]));
+        f.count(&punch(
+            Direction::Out,
+            at(16, 59, 59) + 86_400,
+            vec![Flag::MockLocation],
+        ));
+        // Skew alone is not spoofing.
+        f.count(&punch(
+            Direction::In,
+            at(23, 59, 0),
+            vec![Flag::DeviceClockSkew { secs: 400 }],
+        ));
+        let mut per_hour = [0; 24];
+        per_hour[6] = 2;
+        per_hour[23] = 1;
+        assert_eq!(
+            f,
+            DayFigures {
+                punches_in: 2,
+                punches_out: 1,
+                flagged: 1,
+                present: 0,
+                per_hour,
+            }
+        );
     }
 }

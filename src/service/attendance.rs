@@ -8,7 +8,8 @@
 use chrono::{Duration, NaiveDate, NaiveDateTime};
 
 use crate::domain::attendance::{
-    advance, decide, travel_speed_kmh, Decision, Direction, Flag, Punch, PunchState, Rules,
+    advance, decide, travel_speed_kmh, DayFigures, Decision, Direction, Flag, Punch, PunchState,
+    Rules,
 };
 use crate::domain::geofence::{check, FenceCheck, LatLon};
 use crate::domain::hr::Employee;
@@ -242,6 +243,7 @@ pub fn punch(
         ]
         .concat(),
     );
+    count_punch(tx, &p)?;
     tx.put(emp.code.as_bytes(), &advance(&key, &p));
     if p.suspicious() {
         tracing::warn!(employee = %p.employee, flags = ?p.flags, "punch flagged as possibly spoofed");
@@ -351,4 +353,29 @@ pub(super) fn max_open_secs(svc: &Services) -> i64 {
 
 pub(super) fn day_key(d: NaiveDate) -> String {
     day_text(d)
+}
+
+/// Keeps the day's figures with a new punch (schema 8), and its `present` on the employee's
+/// first clock-in of that day. Every punch written goes through here, so the dashboard reads
+/// one record, never the day's punches.
+pub(super) fn count_punch(tx: &mut Tx, p: &Punch) -> Result<()> {
+    use crate::store::tables::attendance::{figures_key, present_key, PRESENT_BY_DAY};
+    let key = figures_key(p.attendance_day);
+    let mut f = tx.get::<DayFigures>(key.as_bytes())?.unwrap_or_default();
+    f.count(p);
+    if p.direction == Direction::In {
+        let mark = present_key(p.attendance_day, &p.employee);
+        if !tx.contains_raw(PRESENT_BY_DAY, &mark)? {
+            tx.index(PRESENT_BY_DAY, &mark);
+            f.present += 1;
+        }
+    }
+    tx.put(key.as_bytes(), &f);
+    Ok(())
+}
+
+/// The dashboard's figures of one attendance day (none yet: zeros).
+pub fn day_figures(store: &Store, day: NaiveDate) -> Result<DayFigures> {
+    let key = crate::store::tables::attendance::figures_key(day);
+    Ok(store.get::<DayFigures>(key.as_bytes())?.unwrap_or_default())
 }

@@ -191,6 +191,11 @@ pub fn issue(svc: &Services, tx: &mut Tx, mut iss: Issue) -> Result<(Gatepass, b
     );
     write(tx, &pass, None);
     tx.index(BY_DAY, &by_day_key(&pass));
+    store::counters::add(
+        tx,
+        &crate::store::tables::gatepass::issued_counter(&day_key(pass.day)),
+        1,
+    )?;
     crate::telemetry::audit::record(
         "gatepass_issued",
         pass.number.as_str(),

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use super::{codec, tables, Record, Result, Store, StoreError};
 
 /// Bump when a migration is added below.
-pub const SCHEMA_VERSION: u32 = 7;
+pub const SCHEMA_VERSION: u32 = 8;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SchemaMeta {
@@ -36,6 +36,9 @@ const MIGRATIONS: &[Migration] = &[
     tables::attendance::build_employee_indexes,
     // 6 → 7: each task's photo count is a counter (task lists read it instead of a scan).
     tables::work::build_image_counts,
+    // 7 → 8: the dashboard's day figures (punches per day and hour, who clocked in, passes
+    // issued, muster lines, slips and weight per day) are counters.
+    tables::build_day_figures,
 ];
 
 pub fn current(store: &Store) -> Result<Option<SchemaMeta>> {

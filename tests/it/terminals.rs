@@ -937,3 +937,60 @@ fn a_serial_approved_before_it_calls_and_acknowledged_punches_survive_kill_9() {
     let check = s.cli_json(&["check"]);
     assert_eq!(check["errors"], json!([]), "{check}");
 }
+
+/// The dashboard's day figures are counters kept by every punch written (schema 8): a
+/// terminal's punches of today show in them as in the day's punches themselves (the console's
+/// day view, which reads the punches), and a batch sent again counts once.
+#[test]
+fn terminal_punches_of_today_count_in_the_dashboard_once() {
+    let s = server();
+    let figures = |s: &Server| {
+        let d = admin_get(s, "/admin/dashboard");
+        let a = d["attendance"].clone();
+        let date = a["date"].as_str().unwrap().to_string();
+        let walk = admin_get(s, &format!("/admin/attendance/day?date={date}"));
+        for k in ["present", "punches_in", "punches_out"] {
+            assert_eq!(a[k], walk[k], "{k}: counters {a}, punches {walk}");
+        }
+        assert_eq!(
+            a["flagged"].as_u64(),
+            walk["flagged"].as_array().map(|f| f.len() as u64),
+            "counters {a}, punches {walk}"
+        );
+        let per_hour: i64 = admin_get(s, "/admin/dashboard/charts")["punches_per_hour"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_i64().unwrap())
+            .sum();
+        let n = |k: &str| a[k].as_i64().unwrap();
+        assert_eq!(per_hour, n("punches_in") + n("punches_out"), "{a}");
+        (n("present"), n("punches_in"), n("punches_out"))
+    };
+    let before = figures(&s);
+    approve(&s, "TODAY0001", &[]);
+    // Site time (UTC+7), a few minutes ago: E003 in, E004 in and out, E003 in again.
+    let now = chrono::Utc::now().naive_utc() + chrono::Duration::minutes(420);
+    let at = |mins: i64| {
+        (now - chrono::Duration::minutes(mins))
+            .format("%Y-%m-%d %H:%M:%S")
+            .to_string()
+    };
+    let body = format!(
+        "3\t{}\t0\t1\t0\t0\t0\n4\t{}\t0\t1\t0\t0\t0\n4\t{}\t1\t1\t0\t0\t0\n3\t{}\t0\t1\t0\t0\t0\n",
+        at(4),
+        at(3),
+        at(2),
+        at(1)
+    );
+    let a = upload(&s, "TODAY0001", "ATTLOG", "10", body.as_bytes());
+    assert_eq!((a.status, a.text.as_str()), (200, "OK: 4"));
+    let after = figures(&s);
+    let again = upload(&s, "TODAY0001", "ATTLOG", "10", body.as_bytes());
+    assert_eq!(again.status, 200, "{again:?}");
+    assert_eq!(figures(&s), after, "a batch sent again counts once");
+    let ins = after.1 - before.1;
+    let outs = after.2 - before.2;
+    assert_eq!((ins, outs), (3, 1), "{before:?} → {after:?}");
+    assert!(after.0 >= 2, "E003 and E004 are in: {after:?}");
+}

@@ -12,7 +12,7 @@ use crate::domain::estate::muster::{
 use crate::domain::estate::{EstateTaskId, FirmId};
 use crate::domain::ids::{TokenHash, UserId};
 use crate::domain::validate::FieldError;
-use crate::store::tables::estate::{EstateFact, LineIdRecord};
+use crate::store::tables::estate::{muster_counter, EstateFact, LineIdRecord};
 use crate::store::{self, Record, Store, Tx};
 
 use super::super::{Result, Services};
@@ -188,9 +188,11 @@ fn stage_slip(
         device.imei.as_bytes(),
         m.diary_slip_no.as_bytes(),
     ]);
-    let unchanged = tx
-        .get::<MusterSlip>(&slip_key)?
-        .is_some_and(|old| old.same_content(&slip));
+    let old = tx.get::<MusterSlip>(&slip_key)?;
+    let unchanged = old.as_ref().is_some_and(|old| old.same_content(&slip));
+    if old.is_none() {
+        store::counters::add(tx, &muster_counter(&day(task.date), "slips"), 1)?;
+    }
     if !unchanged {
         tx.put(&slip_key, &slip);
     }
@@ -266,6 +268,9 @@ fn one_line(
         fingerprint,
     };
     tx.put(&key, &line);
+    let d = day(task.date);
+    store::counters::add(tx, &muster_counter(&d, "lines"), 1)?;
+    store::counters::add(tx, &muster_counter(&d, "net_g"), net_g.max(0))?;
     tx.put(
         &id_key,
         &LineIdRecord {
@@ -277,11 +282,19 @@ fn one_line(
 }
 
 /// Muster lines and slips of one task date.
+/// A task date's muster lines and slips, from their counters (schema 8).
 pub fn counts_of_day(store: &Store, date: NaiveDate) -> Result<(usize, usize)> {
-    let prefix = store::prefix(&[day(date).as_bytes()]);
-    let lines = store.engine().scan(MusterLine::TREE, &prefix)?.count();
-    let slips = store.engine().scan(MusterSlip::TREE, &prefix)?.count();
-    Ok((lines, slips))
+    let d = day(date);
+    let n = store::counters::get_many(
+        store,
+        &[muster_counter(&d, "lines"), muster_counter(&d, "slips")],
+    )?;
+    Ok((n[0] as usize, n[1] as usize))
+}
+
+/// A task date's net weight in grams, from its counter (schema 8).
+pub fn net_g_of_day(store: &Store, date: NaiveDate) -> Result<i64> {
+    Ok(store::counters::get(store, &muster_counter(&day(date), "net_g"))? as i64)
 }
 
 pub fn last_muster_unix(store: &Store) -> Result<Option<i64>> {

@@ -209,9 +209,11 @@ pub fn summary(svc: &Services) -> Result<Summary> {
         .count();
     Ok(Summary {
         inside: store.index_keys(INSIDE, b"")?.len(),
-        today: store
-            .index_keys(BY_DAY, &store::prefix(&[day_key(today).as_bytes()]))?
-            .len(),
+        // A counter (schema 8), not the day's passes.
+        today: crate::store::counters::get(
+            store,
+            &crate::store::tables::gatepass::issued_counter(&day_key(today)),
+        )? as usize,
         overdue,
     })
 }

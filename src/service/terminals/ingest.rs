@@ -361,6 +361,7 @@ fn store_punch(
         PUNCHES_BY_DAY,
         &[store::prefix(&[day_key(day).as_bytes()]), key.clone()].concat(),
     );
+    super::super::attendance::count_punch(tx, &p)?;
     // The state machine of handheld punches follows the newest punch only: a backlog of old
     // terminal punches does not reopen or close today's shift.
     let state = tx

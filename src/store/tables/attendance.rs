@@ -2,7 +2,7 @@
 //! src/service/attendance.rs and src/service/hr.rs).
 
 use super::TableInfo;
-use crate::domain::attendance::{Punch, PunchState};
+use crate::domain::attendance::{DayFigures, Punch, PunchState};
 use crate::domain::geofence::Fence;
 use crate::domain::hr::{Employee, Holiday};
 use crate::domain::shift::Shift;
@@ -40,6 +40,66 @@ impl Record for Holiday {
 
 /// Attendance day (yyyy-mm-dd) ‖ 0 ‖ punch key: the punches of one attendance day.
 pub const PUNCHES_BY_DAY: &str = "punches_by_day";
+
+/// Attendance day (yyyy-mm-dd) → that day's figures (schema 8), kept with every punch.
+impl Record for DayFigures {
+    const TREE: &'static str = "punches_day_figures";
+}
+
+/// Attendance day ‖ 0 ‖ employee code: who clocked in on a day (schema 8), so the day's
+/// `present` counts each employee once.
+pub const PRESENT_BY_DAY: &str = "punches_present_by_day";
+
+/// `DayFigures`' key.
+pub fn figures_key(day: chrono::NaiveDate) -> String {
+    crate::domain::time::ymd(day)
+}
+
+/// `PRESENT_BY_DAY`'s entry for an employee and day.
+pub fn present_key(day: chrono::NaiveDate, employee: &str) -> Vec<u8> {
+    crate::store::key(&[
+        crate::domain::time::ymd(day).as_bytes(),
+        employee.as_bytes(),
+    ])
+}
+
+/// Schema 7 → 8: the day figures and clock-in marks of the punches already stored, read
+/// through the day index (day by day, so only one day's employees are held at once).
+pub fn build_day_figures(store: &crate::store::Store) -> crate::store::Result<()> {
+    use crate::domain::attendance::Direction;
+    let mut out = super::rebuild::Rebuild::new(store);
+    let mut day: Option<(chrono::NaiveDate, DayFigures)> = None;
+    let mut present = std::collections::HashSet::<String>::new();
+    for r in store.engine().scan(PUNCHES_BY_DAY, b"")? {
+        let (k, _) = r?;
+        // Day ‖ 0 ‖ punch key.
+        let Some(at) = k.iter().position(|b| *b == 0) else {
+            continue;
+        };
+        let Some(p) = store.get::<Punch>(&k[at + 1..])? else {
+            continue;
+        };
+        let f = match &mut day {
+            Some((d, f)) if *d == p.attendance_day => f,
+            _ => {
+                if let Some((d, f)) = day.take() {
+                    out.put(figures_key(d).as_bytes(), &f)?;
+                }
+                present.clear();
+                &mut day.insert((p.attendance_day, DayFigures::default())).1
+            }
+        };
+        f.count(&p);
+        if p.direction == Direction::In && present.insert(p.employee.clone()) {
+            f.present += 1;
+            out.index(PRESENT_BY_DAY, present_key(p.attendance_day, &p.employee))?;
+        }
+    }
+    if let Some((d, f)) = day {
+        out.put(figures_key(d).as_bytes(), &f)?;
+    }
+    out.finish()
+}
 
 /// Joining day (yyyy-mm-dd) ‖ 0 ‖ employee code: `emp_newjoin` reads the employees who joined
 /// from a day on, not the roll (schema 6).
@@ -125,10 +185,12 @@ pub fn tables() -> Vec<TableInfo> {
         crate::table!(Employee),
         crate::table!(Punch),
         crate::table!(PunchState),
+        crate::table!(DayFigures),
         crate::table!(Fence),
         crate::table!(Shift),
         crate::table!(Holiday),
         crate::index_table!(PUNCHES_BY_DAY),
+        crate::index_table!(PRESENT_BY_DAY),
         crate::index_table!(EMPLOYEES_BY_DOJ),
         crate::index_table!(EMPLOYEES_BY_DOR),
         crate::index_table!(EMPLOYEES_BY_EDIT),

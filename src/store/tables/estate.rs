@@ -79,6 +79,38 @@ pub const COUNT_LABOURERS: &str = "estate.labourers";
 pub const COUNT_FACES: &str = "estate.faces";
 pub const COUNT_FIRMS: &str = "estate.firms";
 
+/// A counter of the muster of one task date `yyyy-MM-dd` (schema 8): `lines`, `slips`, and
+/// `net_g` (the lines' net weight in grams). The dashboard and the console's estate summary
+/// read these instead of the day's lines.
+pub fn muster_counter(day: &str, what: &str) -> String {
+    format!("estate.muster.{day}.{what}")
+}
+
+/// The task date a muster line's or slip's key begins with.
+fn day_of_key(k: &[u8]) -> String {
+    String::from_utf8_lossy(k.split(|b| *b == 0).next().unwrap_or_default()).into_owned()
+}
+
+/// Schema 7 → 8: the muster counters of every task date already stored.
+pub fn build_muster_counts(store: &crate::store::Store) -> crate::store::Result<()> {
+    let mut counts = std::collections::BTreeMap::<String, u64>::new();
+    for r in store.scan_iter::<MusterLine>(b"")? {
+        let (k, line) = r?;
+        let day = day_of_key(&k);
+        *counts.entry(muster_counter(&day, "lines")).or_default() += 1;
+        *counts.entry(muster_counter(&day, "net_g")).or_default() += line.net_g.max(0) as u64;
+    }
+    for r in store.engine().scan(MusterSlip::TREE, b"")? {
+        let (k, _) = r?;
+        *counts
+            .entry(muster_counter(&day_of_key(&k), "slips"))
+            .or_default() += 1;
+    }
+    let mut out = super::rebuild::Rebuild::new(store);
+    out.counters(counts)?;
+    out.finish()
+}
+
 pub fn tables() -> Vec<TableInfo> {
     vec![
         crate::table!(Firm),

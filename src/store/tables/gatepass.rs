@@ -33,6 +33,27 @@ pub const INSIDE: &str = "gatepasses_inside";
 /// Pass number of every returnable material pass not yet all back.
 pub const RETURNABLE: &str = "gatepasses_returnable";
 
+/// The counter of the passes issued on a site day `YYYYMMDD` (schema 8): `BY_DAY`'s entries of
+/// that day, which the dashboard reads instead of counting them.
+pub fn issued_counter(day_key: &str) -> String {
+    format!("gatepass.issued.{day_key}")
+}
+
+/// Schema 7 → 8: `issued_counter` of every day with passes (the day index's keys only).
+pub fn build_issued_counts(store: &crate::store::Store) -> crate::store::Result<()> {
+    let mut counts = std::collections::BTreeMap::<String, u64>::new();
+    for r in store.engine().scan(BY_DAY, b"")? {
+        let (k, _) = r?;
+        let day = k.split(|b| *b == 0).next().unwrap_or_default();
+        *counts
+            .entry(issued_counter(&String::from_utf8_lossy(day)))
+            .or_default() += 1;
+    }
+    let mut out = super::rebuild::Rebuild::new(store);
+    out.counters(counts)?;
+    out.finish()
+}
+
 pub fn tables() -> Vec<TableInfo> {
     vec![
         crate::table!(Gatepass),

@@ -79,3 +79,13 @@ pub fn replicated() -> Vec<super::outbox::Replicated> {
     .flatten()
     .collect()
 }
+
+/// Schema 7 → 8: every area's day counters (the dashboard's figures).
+pub fn build_day_figures(store: &crate::store::Store) -> crate::store::Result<()> {
+    attendance::build_day_figures(store)?;
+    gatepass::build_issued_counts(store)?;
+    estate::build_muster_counts(store)
+}
+
+#[cfg(test)]
+mod day_figures_tests;

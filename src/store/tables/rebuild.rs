@@ -22,6 +22,15 @@ impl<'a> Rebuild<'a> {
         }
     }
 
+    /// One record.
+    pub fn put<R: Record>(&mut self, key: &[u8], value: &R) -> Result<()> {
+        self.push(Op {
+            tree: R::TREE.into(),
+            key: key.to_vec(),
+            value: Some(codec::encode(value)),
+        })
+    }
+
     /// One index entry of `tree`.
     pub fn index(&mut self, tree: &str, key: Vec<u8>) -> Result<()> {
         self.push(Op {
