@@ -246,7 +246,7 @@ fn backup_max_age_secs(svc: &Services) -> i64 {
 pub fn charts(svc: &Services) -> Result<Value> {
     let store: &Store = &svc.store;
     let today = gatepass::today(svc);
-    // Counters (schema 8), not the days' punches, passes and muster lines: the console polls
+    // Day figures (schema 8), not the days' punches, passes and muster lines: the console polls
     // this every two seconds, and a week of a big estate's muster is hundreds of thousands of
     // lines.
     let per_hour = attendance::day_figures(store, today)?.per_hour;

@@ -36,8 +36,8 @@ const MIGRATIONS: &[Migration] = &[
     tables::attendance::build_employee_indexes,
     // 6 → 7: each task's photo count is a counter (task lists read it instead of a scan).
     tables::work::build_image_counts,
-    // 7 → 8: the dashboard's day figures (punches per day and hour, who clocked in, passes
-    // issued, muster lines, slips and weight per day) are counters.
+    // 7 → 8: the dashboard's day figures: a day's punches (per hour, who clocked in) are one
+    // record a day; passes issued, muster lines, slips and weight per day are counters.
     tables::build_day_figures,
 ];
 

@@ -281,7 +281,6 @@ fn one_line(
     Ok(Verdict::Stored { net_g })
 }
 
-/// Muster lines and slips of one task date.
 /// A task date's muster lines and slips, from their counters (schema 8).
 pub fn counts_of_day(store: &Store, date: NaiveDate) -> Result<(usize, usize)> {
     let d = day(date);
