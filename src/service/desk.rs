@@ -3,6 +3,10 @@
 //! - attendance of a site day by gang or department: present, late, absent; flagged punches
 //!   with their reasons (punches by day index);
 //! - muster of a task day: kg by gang and by task (muster lines are keyed by task date);
+//!
+//! The two day views name people from the whole roll, so the console's screens share them:
+//! rendered once per data version and day (`shared_attendance_day`, `shared_muster_day`,
+//! service::answers), so a screen left on a past day costs nothing and two consoles one render.
 //! - dashboard charts: punches per hour today, passes per day this week, muster kg per day;
 //! - what needs action: pending licences (and terminals), overdue material, locked accounts,
 //!   a backup too old.
@@ -48,6 +52,61 @@ fn local_hhmm(p: &Punch) -> String {
     attendance::local(p.at_unix, p.site_offset_min)
         .format("%H:%M")
         .to_string()
+}
+
+/// `attendance_day` as the admin envelope, shared until the roll, a punch or a shift changes.
+pub async fn shared_attendance_day(
+    svc: &std::sync::Arc<Services>,
+    day: NaiveDate,
+) -> Result<bytes::Bytes> {
+    use crate::store::tables::attendance::PUNCHES_BY_DAY;
+    use crate::store::Record;
+    let version = svc.store.version_of(&[
+        crate::domain::hr::Employee::TREE,
+        Punch::TREE,
+        PUNCHES_BY_DAY,
+        Shift::TREE,
+    ]);
+    let s = svc.clone();
+    // Present, late and absent name everyone on the roll: ~64 bytes an employee.
+    svc.answers
+        .get(
+            "admin.attendance_day",
+            day_text(day),
+            version,
+            256,
+            move |_| enveloped(attendance_day(&s, day)?),
+        )
+        .await
+}
+
+/// `muster_day` as the admin envelope, shared until a line, a labourer, a gang or a task
+/// changes.
+pub async fn shared_muster_day(
+    svc: &std::sync::Arc<Services>,
+    day: NaiveDate,
+) -> Result<bytes::Bytes> {
+    use crate::domain::estate::labour::Labourer;
+    use crate::domain::estate::muster::MusterLine;
+    use crate::store::Record;
+    let version = svc.store.version_of(&[
+        MusterLine::TREE,
+        Labourer::TREE,
+        Gang::TREE,
+        EstateTask::TREE,
+    ]);
+    let s = svc.clone();
+    svc.answers
+        .get("admin.muster_day", day_text(day), version, 64, move |_| {
+            enveloped(muster_day(&s, day)?)
+        })
+        .await
+}
+
+/// The admin family's `{"ok": true, "data": ...}`.
+fn enveloped(data: Value) -> Result<Vec<u8>> {
+    serde_json::to_vec(&json!({"ok": true, "data": data}))
+        .map_err(|e| super::ServiceError::Internal(e.to_string()))
 }
 
 /// Attendance of one site day by gang (or department): who is present, who came late, who is

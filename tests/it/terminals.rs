@@ -968,6 +968,17 @@ fn terminal_punches_of_today_count_in_the_dashboard_once() {
         (n("present"), n("punches_in"), n("punches_out"))
     };
     let before = figures(&s);
+    // The day view is shared while nothing it reads changes: polled again, it is not rendered
+    // again (the console polls it every 2 s).
+    let renders = r#"gatehouse_answers_renders_total{kind="admin.attendance_day"}"#;
+    let hits = r#"gatehouse_answers_hits_total{kind="admin.attendance_day"}"#;
+    let (r0, h0) = (metric(&s, renders), metric(&s, hits));
+    let date = admin_get(&s, "/admin/dashboard")["attendance"]["date"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let view = admin_get(&s, &format!("/admin/attendance/day?date={date}"));
+    assert_eq!((metric(&s, renders), metric(&s, hits)), (r0, h0 + 1));
     approve(&s, "TODAY0001", &[]);
     // Site time (UTC+7), a few minutes ago: E003 in, E004 in and out, E003 in again.
     let now = chrono::Utc::now().naive_utc() + chrono::Duration::minutes(420);
@@ -986,6 +997,10 @@ fn terminal_punches_of_today_count_in_the_dashboard_once() {
     let a = upload(&s, "TODAY0001", "ATTLOG", "10", body.as_bytes());
     assert_eq!((a.status, a.text.as_str()), (200, "OK: 4"));
     let after = figures(&s);
+    // The punches changed it: rendered again, and it shows them.
+    assert_eq!(metric(&s, renders), r0 + 1);
+    let now_view = admin_get(&s, &format!("/admin/attendance/day?date={date}"));
+    assert_ne!(now_view, view);
     let again = upload(&s, "TODAY0001", "ATTLOG", "10", body.as_bytes());
     assert_eq!(again.status, 200, "{again:?}");
     assert_eq!(figures(&s), after, "a batch sent again counts once");

@@ -19,13 +19,13 @@ pub fn routes() -> Vec<Route> {
             "Dashboard Charts",
             |svc, _| Box::pin(charts(svc)),
         ),
-        route(
+        super::route_raw(
             Method::GET,
             "/admin/attendance/day",
             "Attendance Of A Day (console)",
             |svc, req| Box::pin(attendance_day(svc, req)),
         ),
-        route(
+        super::route_raw(
             Method::GET,
             "/admin/muster/day",
             "Muster Of A Day (console)",
@@ -61,12 +61,14 @@ async fn charts(svc: Arc<Services>) -> AdminResult {
     blocking(move || desk::charts(&svc)).await
 }
 
-async fn attendance_day(svc: Arc<Services>, req: Request) -> AdminResult {
+/// Shared by every screen that polls it (service::desk::shared_attendance_day).
+async fn attendance_day(svc: Arc<Services>, req: Request) -> Result<bytes::Bytes, Problem> {
     let day = day_param(&svc, &req)?;
-    blocking(move || desk::attendance_day(&svc, day)).await
+    Ok(desk::shared_attendance_day(&svc, day).await?)
 }
 
-async fn muster_day(svc: Arc<Services>, req: Request) -> AdminResult {
+/// Shared by every screen that polls it (service::desk::shared_muster_day).
+async fn muster_day(svc: Arc<Services>, req: Request) -> Result<bytes::Bytes, Problem> {
     let day = day_param(&svc, &req)?;
-    blocking(move || desk::muster_day(&svc, day)).await
+    Ok(desk::shared_muster_day(&svc, day).await?)
 }
