@@ -25,22 +25,31 @@ pub struct ServeOptions {
 /// Runs until SIGTERM/SIGINT; returns the process exit code.
 pub async fn serve(cfg: Config, opts: ServeOptions) -> Result<(), String> {
     let cfg = Arc::new(cfg);
-    // Moving a sled store of an earlier release copies every record (at the store's first
-    // open, or in a staged restore): on a big store longer than the unit's TimeoutStartSec, so
-    // systemd is told to wait while it runs.
-    let moving = crate::store::migrate_sled::pending(&cfg.state_dir).then(|| {
-        let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let flag = done.clone();
+    // Opening may copy every record: moving a sled store of an earlier release (at the store's
+    // first open, or in a staged restore), or a schema step that reads every record of a tree
+    // (schema 8 reads every punch: a year of a big estate is millions). On a big store that is
+    // longer than the unit's TimeoutStartSec, so systemd is told to wait while it runs: at once
+    // for a move, after 20 s for anything else (a normal start takes milliseconds).
+    let moving = crate::store::migrate_sled::pending(&cfg.state_dir);
+    let opening = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    {
+        let flag = opening.clone();
         std::thread::spawn(move || {
-            while !flag.load(std::sync::atomic::Ordering::Acquire) {
-                notify_systemd(
-                    "EXTEND_TIMEOUT_USEC=60000000\nSTATUS=moving the store from sled to redb",
-                );
-                std::thread::sleep(std::time::Duration::from_secs(20));
+            let status = if moving {
+                "STATUS=moving the store from sled to redb"
+            } else {
+                "STATUS=opening the store: a schema step is reading every record"
+            };
+            let mut waited = 0u32;
+            while flag.load(std::sync::atomic::Ordering::Acquire) {
+                if waited.is_multiple_of(20) && (moving || waited > 0) {
+                    notify_systemd(&format!("EXTEND_TIMEOUT_USEC=60000000\n{status}"));
+                }
+                std::thread::sleep(std::time::Duration::from_secs(1));
+                waited += 1;
             }
         });
-        done
-    });
+    }
     match crate::service::maintenance::apply_staged_restore(
         &cfg.state_dir,
         StoreOptions {
@@ -61,9 +70,7 @@ pub async fn serve(cfg: Config, opts: ServeOptions) -> Result<(), String> {
         "store cache sized"
     );
     let opened = Store::open(&cfg.state_dir, StoreOptions { cache_bytes });
-    if let Some(done) = moving {
-        done.store(true, std::sync::atomic::Ordering::Release);
-    }
+    opening.store(false, std::sync::atomic::Ordering::Release);
     let store = opened.map_err(|e| format!("{e}"))?;
     let metrics = Arc::new(Metrics::default());
     let svc = Services::new(store.clone(), cfg.clone(), metrics).map_err(|e| e.to_string())?;
