@@ -127,6 +127,38 @@ impl Punch {
     }
 }
 
+#[cfg(test)]
+impl Punch {
+    /// A plain punch at +07:00 with no flags, place or note: what tests vary, they set.
+    pub(crate) fn for_tests(
+        id: u64,
+        employee: &str,
+        direction: Direction,
+        at_unix: i64,
+        day: NaiveDate,
+    ) -> Punch {
+        Punch {
+            id,
+            employee: employee.into(),
+            direction,
+            at_unix,
+            device_unix: None,
+            clock_offset_secs: None,
+            site_offset_min: 420,
+            attendance_day: day,
+            shift: None,
+            position: LatLon { lat: 0.0, lon: 0.0 },
+            accuracy_m: 1.0,
+            fence: String::new(),
+            fence_distance_m: 0.0,
+            flags: Vec::new(),
+            request_id: format!("r{id}"),
+            user: None,
+            note: String::new(),
+        }
+    }
+}
+
 /// The last punch of an employee, as the state machine needs it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PunchRef {
@@ -352,23 +384,8 @@ mod tests {
                 .timestamp()
         };
         let punch = |direction, at_unix, flags| Punch {
-            id: 1,
-            employee: "E1".into(),
-            direction,
-            at_unix,
-            device_unix: None,
-            clock_offset_secs: None,
-            site_offset_min: 420,
-            attendance_day: day,
-            shift: None,
-            position: LatLon { lat: 0.0, lon: 0.0 },
-            accuracy_m: 1.0,
-            fence: String::new(),
-            fence_distance_m: 0.0,
             flags,
-            request_id: String::new(),
-            user: None,
-            note: String::new(),
+            ..Punch::for_tests(1, "E1", direction, at_unix, day)
         };
         let mut f = DayFigures::default();
         f.count(&punch(Direction::In, at(23, 30, 0), vec![]));

@@ -109,6 +109,28 @@ pub(crate) fn write_at_version(dir: &std::path::Path, version: u32, mut ops: Vec
     store.flush_blocking().expect("flush");
 }
 
+/// For the schema steps' tests: `write_at_version`, then the store opened (which migrates
+/// it) and checked to be at `SCHEMA_VERSION`.
+#[cfg(test)]
+pub(crate) fn migrated(dir: &std::path::Path, version: u32, ops: Vec<super::Op>) -> Store {
+    write_at_version(dir, version, ops);
+    let store = Store::open(
+        dir,
+        super::StoreOptions {
+            cache_bytes: 8 << 20,
+        },
+    )
+    .expect("migrated store");
+    assert_eq!(
+        current(&store)
+            .expect("schema")
+            .expect("schema record")
+            .version,
+        SCHEMA_VERSION
+    );
+    store
+}
+
 #[derive(Debug, Default, Serialize)]
 pub struct CheckReport {
     pub schema_version: u32,

@@ -5,32 +5,9 @@ use chrono::NaiveDate;
 use crate::domain::attendance::{DayFigures, Direction, Flag, Punch};
 use crate::domain::estate::muster::{MusterLine, MusterSlip};
 use crate::domain::estate::{EstateTaskId, FirmId, LabourCode};
-use crate::domain::geofence::LatLon;
 use crate::domain::ids::UserId;
 use crate::store::tables::{attendance, estate, gatepass};
-use crate::store::{codec, counters, schema, Op, Record, Store, StoreOptions};
-
-fn punch(id: u64, who: &str, direction: Direction, at_unix: i64, day: NaiveDate) -> Punch {
-    Punch {
-        id,
-        employee: who.into(),
-        direction,
-        at_unix,
-        device_unix: None,
-        clock_offset_secs: None,
-        site_offset_min: 420,
-        attendance_day: day,
-        shift: None,
-        position: LatLon { lat: 0.0, lon: 0.0 },
-        accuracy_m: 5.0,
-        fence: String::new(),
-        fence_distance_m: 0.0,
-        flags: Vec::new(),
-        request_id: format!("r{id}"),
-        user: None,
-        note: String::new(),
-    }
-}
+use crate::store::{codec, counters, schema, Op, Record};
 
 fn line(day: NaiveDate, lcode: &str, net_g: i64) -> MusterLine {
     MusterLine {
@@ -78,15 +55,15 @@ fn a_schema_7_store_gets_its_day_counters() {
     let ymd = crate::domain::time::ymd;
     // 01:00 UTC is 08:00 at +07:00.
     let eight = |d: NaiveDate| d.and_hms_opt(1, 0, 0).unwrap().and_utc().timestamp();
-    let mut flagged = punch(3, "E2", Direction::In, eight(d1) + 3600, d1);
+    let mut flagged = Punch::for_tests(3, "E2", Direction::In, eight(d1) + 3600, d1);
     flagged.flags = vec![Flag::MockLocation];
     let punches = [
-        punch(1, "E1", Direction::In, eight(d1), d1),
-        punch(2, "E1", Direction::Out, eight(d1) + 60, d1),
+        Punch::for_tests(1, "E1", Direction::In, eight(d1), d1),
+        Punch::for_tests(2, "E1", Direction::Out, eight(d1) + 60, d1),
         // E1 again: present once.
-        punch(4, "E1", Direction::In, eight(d1) + 120, d1),
+        Punch::for_tests(4, "E1", Direction::In, eight(d1) + 120, d1),
         flagged,
-        punch(5, "E1", Direction::In, eight(d2), d2),
+        Punch::for_tests(5, "E1", Direction::In, eight(d2), d2),
     ];
     let mut ops = Vec::new();
     let mut put = |tree: &str, key: Vec<u8>, value: Vec<u8>| {
@@ -130,18 +107,7 @@ fn a_schema_7_store_gets_its_day_counters() {
             codec::encode(&slip(day, no)),
         );
     }
-    schema::write_at_version(dir.path(), 7, ops);
-    let store = Store::open(
-        dir.path(),
-        StoreOptions {
-            cache_bytes: 8 << 20,
-        },
-    )
-    .unwrap();
-    assert_eq!(
-        schema::current(&store).unwrap().unwrap().version,
-        schema::SCHEMA_VERSION
-    );
+    let store = schema::migrated(dir.path(), 7, ops);
     let n = |k: String| counters::get(&store, &k).unwrap();
     let figures = |d| {
         store

@@ -112,7 +112,7 @@ mod tests {
     use crate::domain::ids::UserId;
     use crate::domain::work::tasks::Priority;
     use crate::domain::work::tickets::{Ticket, TicketId, TicketStatus};
-    use crate::store::{codec, counters, schema, Op, StoreOptions};
+    use crate::store::{codec, counters, schema, Op};
 
     fn device(imei: &str, status: DeviceStatus, seen: Option<i64>) -> Device {
         Device {
@@ -150,9 +150,6 @@ mod tests {
     #[test]
     fn a_schema_2_store_gets_its_counters_and_indexes() {
         let dir = tempfile::tempdir().unwrap();
-        let opts = || StoreOptions {
-            cache_bytes: 8 << 20,
-        };
         let mut ops = Vec::new();
         let mut put = |tree: &str, key: Vec<u8>, value: Vec<u8>| {
             ops.push(Op {
@@ -178,12 +175,7 @@ mod tests {
         ] {
             put(Ticket::TREE, t.id.key().to_vec(), codec::encode(&t));
         }
-        schema::write_at_version(dir.path(), 2, ops);
-        let store = Store::open(dir.path(), opts()).unwrap();
-        assert_eq!(
-            schema::current(&store).unwrap().unwrap().version,
-            schema::SCHEMA_VERSION
-        );
+        let store = schema::migrated(dir.path(), 2, ops);
         let n = |k: &str| counters::get(&store, k).unwrap();
         assert_eq!(n(&identity::count_device_status(DeviceStatus::Approved)), 2);
         assert_eq!(n(&identity::count_device_status(DeviceStatus::Pending)), 1);

@@ -506,7 +506,7 @@ mod tests {
     use super::*;
     use crate::domain::ids::UserId;
     use crate::domain::work::tasks::{Priority, TaskCategory, TaskId, TaskStatus};
-    use crate::store::{codec, counters, schema, Op, Store, StoreOptions};
+    use crate::store::{codec, counters, schema, Op};
 
     fn task(id: u64, day: u32, status: TaskStatus) -> Task {
         Task {
@@ -564,9 +564,6 @@ mod tests {
     #[test]
     fn a_schema_1_store_gets_its_task_order_index_and_counters() {
         let dir = tempfile::tempdir().unwrap();
-        let opts = || StoreOptions {
-            cache_bytes: 8 << 20,
-        };
         let mut ops: Vec<Op> = [
             (1, 2, TaskStatus::Open),
             (2, 5, TaskStatus::Done),
@@ -602,12 +599,7 @@ mod tests {
             key: [7u8; 32].to_vec(),
             value: Some(codec::encode(&token())),
         });
-        schema::write_at_version(dir.path(), 1, ops);
-        let store = Store::open(dir.path(), opts()).unwrap();
-        assert_eq!(
-            schema::current(&store).unwrap().unwrap().version,
-            schema::SCHEMA_VERSION
-        );
+        let store = schema::migrated(dir.path(), 1, ops);
         let order: Vec<u64> = store
             .engine()
             .scan(TASKS_BY_ORDER, b"")
@@ -715,18 +707,7 @@ mod tests {
                 value: Some(codec::encode(&img)),
             });
         }
-        schema::write_at_version(dir.path(), 6, ops);
-        let store = Store::open(
-            dir.path(),
-            StoreOptions {
-                cache_bytes: 8 << 20,
-            },
-        )
-        .unwrap();
-        assert_eq!(
-            schema::current(&store).unwrap().unwrap().version,
-            schema::SCHEMA_VERSION
-        );
+        let store = schema::migrated(dir.path(), 6, ops);
         let n = |t: u64| counters::get(&store, &count_images(TaskId(t))).unwrap();
         assert_eq!((n(1), n(2), n(3)), (3, 0, 1));
         assert!(store
