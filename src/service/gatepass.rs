@@ -20,7 +20,9 @@ use crate::domain::gatepass::{
     Repeat, ReturnRefusal, Returned, Returns, Source, Stamp,
 };
 use crate::domain::time::{local_day, site_offset};
-use crate::store::tables::gatepass::{GatepassSeq, BY_DAY, INSIDE, RETURNABLE};
+use crate::store::tables::gatepass::{
+    due_key, number_of_due_key, GatepassSeq, BY_DAY, INSIDE, INSIDE_COUNTER, RETURNABLE,
+};
 use crate::store::{self, Store, Tx};
 
 use super::{Result, ServiceError, Services};
@@ -189,7 +191,7 @@ pub fn issue(svc: &Services, tx: &mut Tx, mut iss: Issue) -> Result<(Gatepass, b
         iss.content,
         iss.source,
     );
-    write(tx, &pass, None);
+    write(tx, None, &pass, None)?;
     tx.index(BY_DAY, &by_day_key(&pass));
     store::counters::add(
         tx,
@@ -257,28 +259,58 @@ fn allocate(tx: &mut Tx, day: NaiveDate) -> Result<PassNumber> {
     }
 }
 
-/// Writes a pass and keeps the inside / returnable indexes in step with it.
-fn write(tx: &mut Tx, pass: &Gatepass, returns: Option<&Returns>) {
+/// Writes a pass and keeps the inside / returnable indexes and the inside count in step with
+/// it. `before`: the pass as stored, read in this `Tx` (`None` for a new number, which has no
+/// index entries: a new pass writes no removals).
+fn write(
+    tx: &mut Tx,
+    before: Option<&Gatepass>,
+    pass: &Gatepass,
+    returns: Option<&Returns>,
+) -> Result<()> {
     let key = pass.number.as_str().as_bytes();
     tx.put(key, pass);
-    if pass.is_inside() {
-        tx.index(INSIDE, key);
-    } else {
-        tx.delete_raw(INSIDE, key);
+    match (before.is_some_and(Gatepass::is_inside), pass.is_inside()) {
+        (false, true) => {
+            tx.index(INSIDE, key);
+            store::counters::add(tx, INSIDE_COUNTER, 1)?;
+        }
+        (true, false) => {
+            tx.delete_raw(INSIDE, key);
+            store::counters::add(tx, INSIDE_COUNTER, -1)?;
+        }
+        _ => {}
     }
     let empty = Returns::default();
     let returns = returns.unwrap_or(&empty);
-    let may_owe = pass.content.return_due().is_some()
-        && match &pass.stage {
-            gp::Stage::Issued | gp::Stage::In { .. } => true,
-            gp::Stage::Out { .. } => pass.owes_return(returns),
-            _ => false,
-        };
-    if may_owe {
-        tx.index(RETURNABLE, key);
-    } else {
-        tx.delete_raw(RETURNABLE, key);
+    let may_owe = match &pass.stage {
+        gp::Stage::Issued | gp::Stage::In { .. } => true,
+        gp::Stage::Out { .. } => pass.owes_return(returns),
+        _ => false,
+    };
+    let due = |p: &Gatepass| p.content.return_due().map(|d| due_key(d, key));
+    let now = due(pass).filter(|_| may_owe);
+    if let Some(old) = before.and_then(due).filter(|old| Some(old) != now.as_ref()) {
+        tx.delete_raw(RETURNABLE, &old);
     }
+    if let Some(k) = &now {
+        tx.index(RETURNABLE, k);
+    }
+    Ok(())
+}
+
+/// Numbers of the open returnable passes due before `day`: the only ones that can be overdue
+/// on `day`, read as one key range of the index by due day.
+pub(crate) fn due_before(store: &Store, day: NaiveDate) -> Result<Vec<Vec<u8>>> {
+    let mut out = Vec::new();
+    for r in store
+        .engine()
+        .range(RETURNABLE, b"", day_key(day).as_bytes())?
+    {
+        let (k, _) = r?;
+        out.push(number_of_due_key(&k).to_vec());
+    }
+    Ok(out)
 }
 
 fn load(tx: &Tx, number: &PassNumber) -> Result<Gatepass> {
@@ -305,8 +337,9 @@ pub fn update(
             args: vec![("status", pass.status(svc.now_unix()).as_str().into())],
         });
     }
+    let before = pass.clone();
     pass = Gatepass::new(pass.number, pass.day, pass.issued, content, pass.source);
-    write(tx, &pass, None);
+    write(tx, Some(&before), &pass, None)?;
     Ok((pass, true))
 }
 
@@ -325,10 +358,11 @@ pub fn move_pass(
     let mut pass = load(tx, number)?;
     refuse_if_closed(tx, pass.day)?;
     let who = format!("by {} at {}", stamp.guard, stamp.gate);
+    let before = pass.clone();
     let outcome = pass.apply(mv, stamp, repeat).map_err(|r| refused(svc, r))?;
     if outcome == Outcome::Changed {
         let returns = tx.get::<Returns>(number.as_str().as_bytes())?;
-        write(tx, &pass, returns.as_ref());
+        write(tx, Some(&before), &pass, returns.as_ref())?;
         crate::telemetry::audit::record(
             match mv {
                 Move::In => "gatepass_in",
@@ -362,7 +396,7 @@ pub fn record_return(
     let mut returns = tx.get::<Returns>(key)?.unwrap_or_default();
     gp::record_return(&material.items, &mut returns, back, at).map_err(return_refused)?;
     tx.put(key, &returns);
-    write(tx, &pass, Some(&returns));
+    write(tx, Some(&pass), &pass, Some(&returns))?;
     Ok((pass, returns))
 }
 
@@ -394,21 +428,21 @@ pub fn close_day(
         let Some(mut pass) = tx.get::<Gatepass>(&number)? else {
             continue;
         };
-        let before = pass.stage.clone();
+        let before = pass.clone();
         if pass.close_with_day(now) {
             inside.push(pass.number.clone());
-        } else if pass.stage != before {
+        } else if pass.stage != before.stage {
             expired += 1;
         }
-        if pass.stage != before {
+        if pass.stage != before.stage {
             let returns = tx.get::<Returns>(&number)?;
-            write(tx, &pass, returns.as_ref());
+            write(tx, Some(&before), &pass, returns.as_ref())?;
         }
     }
     // Not back by its date: due on or before the closed day.
     let next = day.succ_opt().unwrap_or(day);
     let mut overdue = Vec::new();
-    for number in tx.store().index_keys(RETURNABLE, b"")? {
+    for number in due_before(tx.store(), next)? {
         let Some(pass) = tx.get::<Gatepass>(&number)? else {
             continue;
         };

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use super::{codec, tables, Record, Result, Store, StoreError};
 
 /// Bump when a migration is added below.
-pub const SCHEMA_VERSION: u32 = 8;
+pub const SCHEMA_VERSION: u32 = 9;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SchemaMeta {
@@ -39,6 +39,9 @@ const MIGRATIONS: &[Migration] = &[
     // 7 → 8: the dashboard's day figures: a day's punches (per hour, who clocked in) are one
     // record a day; passes issued, muster lines, slips and weight per day are counters.
     tables::build_day_figures,
+    // 8 → 9: open returnable passes by due day (overdue is a range, not every open pass), and
+    // the count of holders inside.
+    tables::gatepass::build_due_index,
 ];
 
 pub fn current(store: &Store) -> Result<Option<SchemaMeta>> {

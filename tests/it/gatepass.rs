@@ -267,6 +267,33 @@ fn material_that_must_return_is_overdue_and_the_closing_freezes_the_day() {
         admin_data(&s, "GET", "/admin/gatepasses/summary", None)["overdue"],
         1
     );
+    // A pass issued due two days ago, then edited to be due tomorrow before it was used,
+    // leaves: it is not overdue (the edit moved it in the index by due day).
+    let pump = |due: String, action: &str| {
+        json!({"gpno": "HH3-0009", "action": action, "kind": "material", "name": "Raju",
+            "purpose": "Pump repair", "items": [{"name": "Pump", "qty": 1, "unit": "pcs"}],
+            "returnable": true, "return_due": due})
+    };
+    assert_eq!(save(&s, &key, pump(site_day(-2), "issue"))["e"], 200);
+    let edited = save(&s, &key, pump(site_day(1), "update"));
+    assert_eq!(edited["e"], 200, "{edited}");
+    for step in ["in", "out"] {
+        let v = save(&s, &key, json!({"gpno": "HH3-0009", "action": step}));
+        assert_eq!(v["e"], 200, "{v}");
+    }
+    let pump_row = admin_data(&s, "GET", "/admin/gatepasses/HH3-0009", None);
+    assert_eq!(
+        (pump_row["status"].clone(), pump_row["return_due"].clone()),
+        (json!("out"), json!(site_day(1))),
+        "{pump_row}"
+    );
+    let overdue = admin_data(&s, "GET", "/admin/gatepasses?view=overdue", None);
+    assert!(find(&overdue, "HH3-0009").is_none(), "{overdue}");
+    assert_eq!(overdue.as_array().unwrap().len(), 1, "{overdue}");
+    assert_eq!(
+        admin_data(&s, "GET", "/admin/gatepasses/summary", None)["overdue"],
+        1
+    );
     // Search by vehicle, whatever the spacing.
     assert_eq!(
         admin_data(&s, "GET", "/admin/gatepasses?view=all&q=tn72ab", None)
@@ -416,7 +443,7 @@ fn material_that_must_return_is_overdue_and_the_closing_freezes_the_day() {
     );
     assert_eq!(
         admin_data(&s, "GET", "/admin/gatepasses/summary", None),
-        json!({"inside": 0, "today": 4, "overdue": 0})
+        json!({"inside": 0, "today": 5, "overdue": 0})
     );
     // A closing that finds nothing to act on is exactly the POABS sample answer.
     let quiet = codelayer(

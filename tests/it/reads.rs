@@ -649,3 +649,58 @@ fn a_new_request_id_is_known_new_without_a_read_and_retries_still_replay() {
     assert_eq!(list.json()["data"]["total"], 1, "{}", list.text);
     drop(tmp);
 }
+
+/// The gatepass summary (on the dashboard, polled every 2 s) counts holders inside from a
+/// counter and reads only passes due before today: open material passes not yet due, and
+/// visitors inside, cost it nothing, however many.
+#[test]
+fn the_gatepass_summary_reads_the_overdue_only() {
+    let s = Server::start();
+    let key = codelayer_session(&s, "guard3", "guard-pass-3", IMEI);
+    let today = admin_get(&s, "/admin/dashboard")["local_date"]
+        .as_str()
+        .unwrap()
+        .parse::<chrono::NaiveDate>()
+        .unwrap();
+    let day = |offset: i64| (today + chrono::Duration::days(offset)).to_string();
+    let save = |body: Value| {
+        let mut body = body;
+        body["key"] = json!(key);
+        let v = codelayer(&s, "frontoffice_poabs/gatepass_save", &body);
+        assert_eq!(v["e"], 200, "{v}");
+    };
+    let material = |n: &str, due: String, action: &str| {
+        json!({"gpno": n, "action": action, "kind": "material", "name": "Raju",
+            "purpose": "Pump repair", "items": [{"name": "Pump", "qty": 1, "unit": "pcs"}],
+            "returnable": true, "return_due": due})
+    };
+    let summary = || admin_get(&s, "/admin/gatepasses/summary");
+    // One pass overdue: out, due yesterday.
+    save(material("OD-1", day(-1), "issue"));
+    save(json!({"gpno": "OD-1", "action": "in"}));
+    save(json!({"gpno": "OD-1", "action": "out"}));
+    assert_eq!(summary(), json!({"inside": 0, "today": 1, "overdue": 1}));
+    let before = cost(&s, || drop(summary()));
+
+    for i in 0..30 {
+        // Material out, due tomorrow; one of them was first issued due two days ago and
+        // edited before use (its old place in the index must go).
+        let n = format!("MT-{i}");
+        let first_due = if i == 0 { day(-2) } else { day(1) };
+        save(material(&n, first_due, "issue"));
+        if i == 0 {
+            save(material(&n, day(1), "update"));
+        }
+        save(json!({"gpno": n, "action": "in"}));
+        save(json!({"gpno": n, "action": "out"}));
+        // A visitor inside.
+        save(
+            json!({"gpno": format!("VI-{i}"), "action": "in", "kind": "visitor",
+            "name": "Budi", "host": "Manager", "purpose": "Meeting"}),
+        );
+    }
+    // One visitor inside leaves again.
+    save(json!({"gpno": "VI-0", "action": "out"}));
+    assert_eq!(summary(), json!({"inside": 29, "today": 61, "overdue": 1}));
+    assert_eq!(cost(&s, || drop(summary())), before);
+}

@@ -13,7 +13,7 @@ use crate::domain::gatepass::{
 };
 use crate::service::answers::Cancel;
 use crate::service::walks::CHECK_EVERY;
-use crate::store::tables::gatepass::{BY_DAY, INSIDE, RETURNABLE};
+use crate::store::tables::gatepass::{BY_DAY, INSIDE, INSIDE_COUNTER};
 use crate::store::{self, Store};
 
 /// One line of the desk's list (the console builds its screens on these names).
@@ -163,7 +163,7 @@ fn list_rows(
     };
     let numbers: Box<dyn Iterator<Item = Result<Vec<u8>>>> = match view {
         View::Inside => Box::new(store.index_keys(INSIDE, b"")?.into_iter().map(Ok)),
-        View::Overdue => Box::new(store.index_keys(RETURNABLE, b"")?.into_iter().map(Ok)),
+        View::Overdue => Box::new(super::due_before(store, today)?.into_iter().map(Ok)),
         View::Today | View::All => newest_first(store, &day_prefix)?,
     };
     let needle = q.map(|s| s.trim().to_lowercase()).filter(|s| !s.is_empty());
@@ -203,12 +203,15 @@ fn list_rows(
 pub fn summary(svc: &Services) -> Result<Summary> {
     let store = &svc.store;
     let today = today(svc);
-    let overdue = load_many(store, store.index_keys(RETURNABLE, b"")?)?
+    // Only the passes due before today can be overdue (the index is by due day); whether each
+    // left and is not all back is read from the pass.
+    let overdue = load_many(store, super::due_before(store, today)?)?
         .iter()
         .filter(|(p, r)| p.overdue(r, today))
         .count();
     Ok(Summary {
-        inside: store.index_keys(INSIDE, b"")?.len(),
+        // A counter (schema 9), not the index's entries.
+        inside: crate::store::counters::get(store, INSIDE_COUNTER)? as usize,
         // A counter (schema 8), not the day's passes.
         today: crate::store::counters::get(
             store,

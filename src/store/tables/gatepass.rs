@@ -30,8 +30,24 @@ impl Record for GatepassSeq {
 pub const BY_DAY: &str = "gatepasses_by_day";
 /// Pass number of every pass whose holder is inside now.
 pub const INSIDE: &str = "gatepasses_inside";
-/// Pass number of every returnable material pass not yet all back.
-pub const RETURNABLE: &str = "gatepasses_returnable";
+/// Due day `YYYYMMDD` ‖ 0 ‖ pass number of every returnable material pass not yet all back
+/// (schema 9): the overdue ones are the range before today, not every open pass.
+pub const RETURNABLE: &str = "gatepasses_returnable_by_due";
+/// Schema 8's index of the same passes by number only; emptied by schema 9.
+const RETURNABLE_BY_NUMBER: &str = "gatepasses_returnable";
+
+/// The count of `INSIDE`'s entries (schema 9), which the dashboard reads instead of counting.
+pub const INSIDE_COUNTER: &str = "gatepass.inside";
+
+/// `RETURNABLE`'s key of a pass due back on `due`.
+pub fn due_key(due: chrono::NaiveDate, number: &[u8]) -> Vec<u8> {
+    crate::store::key(&[due.format("%Y%m%d").to_string().as_bytes(), number])
+}
+
+/// The pass number in a `RETURNABLE` key.
+pub fn number_of_due_key(k: &[u8]) -> &[u8] {
+    k.iter().position(|b| *b == 0).map_or(k, |i| &k[i + 1..])
+}
 
 /// The counter of the passes issued on a site day `YYYYMMDD` (schema 8): `BY_DAY`'s entries of
 /// that day, which the dashboard reads instead of counting them.
@@ -51,6 +67,30 @@ pub fn build_issued_counts(store: &crate::store::Store) -> crate::store::Result<
     }
     let mut out = super::rebuild::Rebuild::new(store);
     out.counters(counts)?;
+    out.finish()
+}
+
+/// Schema 8 → 9: the returnable passes keyed by their due day, from the index by number (which
+/// is emptied), and the count of holders inside.
+pub fn build_due_index(store: &crate::store::Store) -> crate::store::Result<()> {
+    // Open passes only (a live set): their numbers are held while the index is rewritten.
+    let numbers = store.index_keys(RETURNABLE_BY_NUMBER, b"")?;
+    let mut out = super::rebuild::Rebuild::new(store);
+    for number in numbers {
+        if let Some(due) = store
+            .get::<Gatepass>(&number)?
+            .and_then(|p| p.content.return_due())
+        {
+            out.index(RETURNABLE, due_key(due, &number))?;
+        }
+        out.remove(RETURNABLE_BY_NUMBER, number)?;
+    }
+    let mut inside = 0u64;
+    for r in store.engine().scan(INSIDE, b"")? {
+        r?;
+        inside += 1;
+    }
+    out.counters(std::iter::once((INSIDE_COUNTER.to_string(), inside)).collect())?;
     out.finish()
 }
 

@@ -89,3 +89,5 @@ pub fn build_day_figures(store: &crate::store::Store) -> crate::store::Result<()
 
 #[cfg(test)]
 mod day_figures_tests;
+#[cfg(test)]
+mod gatepass_tests;

@@ -40,6 +40,15 @@ impl<'a> Rebuild<'a> {
         })
     }
 
+    /// One entry of `tree` removed (an index a schema step replaces).
+    pub fn remove(&mut self, tree: &str, key: Vec<u8>) -> Result<()> {
+        self.push(Op {
+            tree: tree.into(),
+            key,
+            value: None,
+        })
+    }
+
     /// Each counter set to its count.
     pub fn counters(&mut self, counts: BTreeMap<String, u64>) -> Result<()> {
         for (k, n) in counts {

@@ -1,0 +1,94 @@
+//! Schema 9: a store written with the index of returnable passes by number gets it by due day,
+//! and the count of holders inside.
+
+use chrono::NaiveDate;
+use serde_json::json;
+
+use crate::domain::gatepass::{parse_content, ContentLimits, Gatepass, PassNumber, Source, Stamp};
+use crate::domain::validate::Fields;
+use crate::store::tables::gatepass::{due_key, INSIDE, INSIDE_COUNTER, RETURNABLE};
+use crate::store::{codec, counters, schema, Op, Record};
+
+fn pass(number: &str, v: serde_json::Value) -> Gatepass {
+    let day = NaiveDate::from_ymd_opt(2026, 12, 1).unwrap();
+    let lim = ContentLimits {
+        max_items: 3,
+        default_valid_hours: 12,
+        max_valid_hours: 72,
+        max_image_bytes: 8,
+    };
+    let content = parse_content(&mut Fields::new(v.as_object().unwrap()), lim)
+        .expect("content")
+        .content;
+    let stamp = Stamp {
+        at_unix: 0,
+        gate: "North".into(),
+        guard: "Ravi".into(),
+    };
+    Gatepass::new(
+        PassNumber::parse(number).unwrap(),
+        day,
+        stamp,
+        content,
+        Source::Desk,
+    )
+}
+
+fn entry(tree: &str, key: &[u8]) -> Op {
+    Op {
+        tree: tree.into(),
+        key: key.to_vec(),
+        value: Some(codec::INDEX_VALUE.to_vec()),
+    }
+}
+
+#[test]
+fn a_schema_8_store_gets_its_returnable_passes_by_due_day_and_the_inside_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let due = |d: u32| NaiveDate::from_ymd_opt(2026, 12, d).unwrap();
+    let material = |n: &str, d: u32| {
+        pass(
+            n,
+            json!({"kind": "material", "name": "Kumar", "purpose": "Repair",
+                "items": [{"name": "Pump", "qty": 1, "unit": "pcs"}],
+                "returnable": true, "return_due": due(d).to_string()}),
+        )
+    };
+    let visitor = |n: &str| {
+        pass(
+            n,
+            json!({"kind": "visitor", "name": "Asha", "host": "Manager", "purpose": "Audit"}),
+        )
+    };
+    let passes = [
+        material("M-1", 3),
+        material("M-2", 1),
+        visitor("V-1"),
+        visitor("V-2"),
+    ];
+    let mut ops: Vec<Op> = passes
+        .iter()
+        .map(|p| Op {
+            tree: Gatepass::TREE.into(),
+            key: p.number.as_str().as_bytes().to_vec(),
+            value: Some(codec::encode(p)),
+        })
+        .collect();
+    // Schema 8's index by number, and two holders inside.
+    ops.extend(["M-1", "M-2"].map(|n| entry("gatepasses_returnable", n.as_bytes())));
+    ops.extend(["V-1", "V-2"].map(|n| entry(INSIDE, n.as_bytes())));
+
+    let store = schema::migrated(dir.path(), 8, ops);
+    let keys = |tree: &str| store.index_keys(tree, b"").unwrap();
+    assert_eq!(
+        keys(RETURNABLE),
+        vec![due_key(due(1), b"M-2"), due_key(due(3), b"M-1")],
+        "by due day, earliest first"
+    );
+    assert!(
+        keys("gatepasses_returnable").is_empty(),
+        "the old index is emptied"
+    );
+    assert_eq!(counters::get(&store, INSIDE_COUNTER).unwrap(), 2);
+    assert!(schema::check(&store).unwrap().ok());
+}
