@@ -1,7 +1,7 @@
 //! Cost flat in data size: fills a store straight (no HTTP) with N attendance punches and
 //! prints, at each size, the p99 of an employee's day (Attendance Today's read; first read
 //! after a start, and read again once the store's cache holds it), the p99 of a
-//! durable punch write (Tx + group commit), the cold start (open + schema check) and the size
+//! durable punch write (Tx + group commit, with the day's figures as the server keeps them), the cold start (open + schema check) and the size
 //! on disk per million rows.
 //!
 //!     bench-fill 10000 1000000        (scripts/bench.sh store; built with --features bench-tools)
@@ -16,10 +16,12 @@
 use std::time::{Duration, Instant};
 
 use chrono::NaiveDate;
-use gatehouse::domain::attendance::{Direction, Punch};
+use gatehouse::domain::attendance::{DayFigures, Direction, Punch};
 use gatehouse::domain::geofence::LatLon;
-use gatehouse::service::attendance::{employee_day, punch_key};
-use gatehouse::store::tables::attendance::PUNCHES_BY_DAY;
+use gatehouse::service::attendance::{count_punch, employee_day, punch_key};
+use gatehouse::store::tables::attendance::{
+    figures_key, present_key, PRESENT_BY_DAY, PUNCHES_BY_DAY,
+};
 use gatehouse::store::{codec, Op, Record, Store, StoreOptions};
 
 const EMPLOYEES: u64 = 5_000;
@@ -223,8 +225,23 @@ fn main() {
         let t = Instant::now();
         let mut punches = Vec::with_capacity(20_000);
         let mut index = Vec::with_capacity(20_000);
+        let mut present = Vec::with_capacity(10_000);
+        // The day figures the server keeps with each punch (schema 8), one record a day: the
+        // store a fill leaves is the one the server would have written.
+        let mut figures = std::collections::BTreeMap::<NaiveDate, DayFigures>::new();
         for i in 0..n {
             let (k, p) = punch(i, day0);
+            let f = figures.entry(p.attendance_day).or_default();
+            f.count(&p);
+            if p.direction == Direction::In {
+                // One clock-in per employee and day.
+                f.present += 1;
+                present.push(Op {
+                    tree: PRESENT_BY_DAY.into(),
+                    key: present_key(p.attendance_day, &p.employee),
+                    value: Some(codec::INDEX_VALUE.to_vec()),
+                });
+            }
             index.push(Op {
                 tree: PUNCHES_BY_DAY.into(),
                 key: index_key(&p, &k),
@@ -239,8 +256,18 @@ fn main() {
                 // One tree per batch: one atomic apply (a fill, not a request path).
                 store.apply(&std::mem::take(&mut punches)).unwrap();
                 store.apply(&std::mem::take(&mut index)).unwrap();
+                store.apply(&std::mem::take(&mut present)).unwrap();
             }
         }
+        let figures: Vec<Op> = figures
+            .iter()
+            .map(|(day, f)| Op {
+                tree: DayFigures::TREE.into(),
+                key: figures_key(*day).into_bytes(),
+                value: Some(codec::encode(f)),
+            })
+            .collect();
+        store.apply(&figures).unwrap();
         store.flush_blocking().unwrap();
         let fill = t.elapsed();
         drop(store);
@@ -280,6 +307,7 @@ fn main() {
                 let mut tx = store.begin().await;
                 tx.put(&k, &p);
                 tx.index(PUNCHES_BY_DAY, &index_key(&p, &k));
+                count_punch(&mut tx, &p).unwrap();
                 tx.commit().await.unwrap();
                 writes.push(t.elapsed());
             }
@@ -295,6 +323,7 @@ fn main() {
                 let mut tx = store.begin().await;
                 tx.put(&k, &p);
                 tx.index(PUNCHES_BY_DAY, &index_key(&p, &k));
+                count_punch(&mut tx, &p).unwrap();
                 tx.commit().await.unwrap();
             }
         });

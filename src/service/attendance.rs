@@ -357,8 +357,8 @@ pub(super) fn day_key(d: NaiveDate) -> String {
 
 /// Keeps the day's figures with a new punch (schema 8), and its `present` on the employee's
 /// first clock-in of that day. Every punch written goes through here, so the dashboard reads
-/// one record, never the day's punches.
-pub(super) fn count_punch(tx: &mut Tx, p: &Punch) -> Result<()> {
+/// one record, never the day's punches (`bench-fill` too, for its timed writes).
+pub fn count_punch(tx: &mut Tx, p: &Punch) -> Result<()> {
     use crate::store::tables::attendance::{figures_key, present_key, PRESENT_BY_DAY};
     let key = figures_key(p.attendance_day);
     let mut f = tx.get::<DayFigures>(key.as_bytes())?.unwrap_or_default();
