@@ -435,7 +435,7 @@ impl Metrics {
         out.push_str("# HELP gatehouse_store_drained_changes_total Changes moved from the overlay into the store.\n");
         out.push_str("# TYPE gatehouse_store_drained_changes_total counter\n");
         let _ = writeln!(out, "gatehouse_store_drained_changes_total {drained}");
-        out.push_str("# HELP gatehouse_store_overlay_bytes Bytes of keys and values applied and logged but not yet in the store.\n");
+        out.push_str("# HELP gatehouse_store_overlay_bytes Memory held by changes applied and logged but not yet in the store (keys, values and their bookkeeping).\n");
         out.push_str("# TYPE gatehouse_store_overlay_bytes gauge\n");
         let _ = writeln!(out, "gatehouse_store_overlay_bytes {waiting}");
         out.push_str(

@@ -6,7 +6,8 @@
 //!
 //!     bench-fill 10000 1000000        (scripts/bench.sh store; built with --features bench-tools)
 //!     FILL_KEEP=DIR bench-fill 1000000 keeps the filled store in DIR; bench-fill --open DIR
-//!     times two opens of it.
+//!     times two opens of it; bench-fill --at-schema 7 DIR first marks it as written at schema
+//!     7, so the first open times the schema steps after it.
 //!
 //! Punches are spread over 5,000 employees, two a day each, most recent days last. The fill
 //! runs with a big store cache (FILL_CACHE_MB, default 512); the measurements after it with
@@ -171,6 +172,21 @@ fn main() {
             drop(s);
             std::thread::sleep(Duration::from_millis(300));
         }
+        return;
+    }
+    if std::env::args().nth(1).is_some_and(|a| a == "--at-schema") {
+        // `bench-fill --at-schema V DIR`: marks a kept store as written at schema V, so
+        // `bench-fill --open DIR` times the first start of a binary that migrates it.
+        let version: u32 = std::env::args().nth(2).unwrap().parse().unwrap();
+        let path = std::path::PathBuf::from(std::env::args().nth(3).unwrap());
+        let store = Store::open(
+            &path,
+            StoreOptions {
+                cache_bytes: cache_bytes(&path),
+            },
+        )
+        .unwrap();
+        gatehouse::store::schema::mark_version(&store, version).unwrap();
         return;
     }
     if std::env::args().nth(1).is_some_and(|a| a == "--as-sled") {

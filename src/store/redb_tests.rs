@@ -141,7 +141,7 @@ fn a_long_replay_goes_into_redb_in_few_transactions() {
     let bytes: usize = records
         .iter()
         .flat_map(|(_, ops)| ops)
-        .map(|o| o.key.len() + o.value.as_ref().map_or(0, Vec::len))
+        .map(super::overlay::op_bytes)
         .sum();
     // Each group is at least REPLAY_BATCH_BYTES but the last.
     let most = bytes.div_ceil(wal::REPLAY_BATCH_BYTES) as u64;

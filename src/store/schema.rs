@@ -93,23 +93,32 @@ pub fn migrate(store: &Store) -> Result<()> {
     store.flush_blocking()
 }
 
+/// Marks the store as written at schema `version`, so its next open runs every step after it:
+/// for the schema steps' tests, and for `bench-fill --at-schema` (how long a first start of a
+/// new binary takes on a big store). Nothing else may call it.
+#[doc(hidden)]
+pub fn mark_version(store: &Store, version: u32) -> Result<()> {
+    let mut meta =
+        current(store)?.ok_or_else(|| StoreError::Schema("no schema record to mark".into()))?;
+    meta.version = version;
+    store.apply(&[super::Op {
+        tree: SchemaMeta::TREE.into(),
+        key: META_KEY.to_vec(),
+        value: Some(codec::encode(&meta)),
+    }])?;
+    store.flush_blocking()
+}
+
 /// For the schema steps' tests: a closed store in `dir` holding `ops` and marked as written at
 /// schema `version`, so the next `Store::open` migrates it.
 #[cfg(test)]
-pub(crate) fn write_at_version(dir: &std::path::Path, version: u32, mut ops: Vec<super::Op>) {
+pub(crate) fn write_at_version(dir: &std::path::Path, version: u32, ops: Vec<super::Op>) {
     let opts = super::StoreOptions {
         cache_bytes: 8 << 20,
     };
     let store = Store::open(dir, opts).expect("test store");
-    let mut meta = current(&store).expect("schema").expect("schema record");
-    meta.version = version;
-    ops.push(super::Op {
-        tree: SchemaMeta::TREE.into(),
-        key: META_KEY.to_vec(),
-        value: Some(codec::encode(&meta)),
-    });
     store.apply(&ops).expect("apply");
-    store.flush_blocking().expect("flush");
+    mark_version(&store, version).expect("mark the version");
 }
 
 /// For the schema steps' tests: `write_at_version`, then the store opened (which migrates

@@ -109,6 +109,41 @@ fn a_flushed_write_survives_losing_everything_sled_had_not_flushed() {
 }
 
 #[test]
+fn a_bulk_writer_that_never_flushes_has_its_records_written_past_the_bound() {
+    let a = tempfile::tempdir().unwrap();
+    let wal_dir = a.path().join("wal");
+    let big = "x".repeat(1 << 20);
+    let e = WalEngine::open_with(sled(&a.path().join("db")), &wal_dir, no_checkpoint()).unwrap();
+    // The n-th record takes the waiting bytes past the bound (each is a little over 1 MiB).
+    let n = wal::PENDING_FLUSH_BYTES / big.len();
+    for i in 0..n {
+        e.apply(&[put("t", &format!("k{i}"), &big)]).unwrap();
+    }
+    e.apply(&[put("t", "last", "1")]).unwrap();
+    // No flush: what a power cut now leaves of the log.
+    copy_log(&wal_dir, &a.path().join("copy"));
+    let fresh = tempfile::tempdir().unwrap();
+    let r = WalEngine::open_with(
+        sled(&fresh.path().join("db")),
+        &a.path().join("copy"),
+        no_checkpoint(),
+    )
+    .unwrap();
+    for i in 0..n {
+        assert_eq!(
+            val(&r, "t", &format!("k{i}")).map(|v| v.len()),
+            Some(big.len()),
+            "k{i}"
+        );
+    }
+    assert_eq!(
+        val(&r, "t", "last"),
+        None,
+        "under the bound: still only in memory"
+    );
+}
+
+#[test]
 fn records_overwrite_the_zeros_in_place_and_the_zeros_move_ahead() {
     let d = tempfile::tempdir().unwrap();
     let wal_dir = d.path().join("wal");
