@@ -85,10 +85,15 @@ pub fn migrate(store: &Store) -> Result<()> {
             m
         }
     };
+    write_meta(store, &meta)
+}
+
+/// Writes the schema record and makes it durable.
+fn write_meta(store: &Store, meta: &SchemaMeta) -> Result<()> {
     store.apply(&[super::Op {
         tree: SchemaMeta::TREE.into(),
         key: META_KEY.to_vec(),
-        value: Some(codec::encode(&meta)),
+        value: Some(codec::encode(meta)),
     }])?;
     store.flush_blocking()
 }
@@ -101,12 +106,7 @@ pub fn mark_version(store: &Store, version: u32) -> Result<()> {
     let mut meta =
         current(store)?.ok_or_else(|| StoreError::Schema("no schema record to mark".into()))?;
     meta.version = version;
-    store.apply(&[super::Op {
-        tree: SchemaMeta::TREE.into(),
-        key: META_KEY.to_vec(),
-        value: Some(codec::encode(&meta)),
-    }])?;
-    store.flush_blocking()
+    write_meta(store, &meta)
 }
 
 /// For the schema steps' tests: a closed store in `dir` holding `ops` and marked as written at
