@@ -624,5 +624,39 @@ pub struct DayClosing {
     pub expired: u32,
 }
 
+/// Small limits for tests: three items, an 8-byte image.
+#[cfg(test)]
+pub(crate) const TEST_LIMITS: ContentLimits = ContentLimits {
+    max_items: 3,
+    default_valid_hours: 12,
+    max_valid_hours: 72,
+    max_image_bytes: 8,
+};
+
+#[cfg(test)]
+impl Gatepass {
+    /// A pass of what `content` says (read under `TEST_LIMITS`), issued from the desk at the
+    /// North gate on 2026-11-23: what tests vary, they set.
+    pub(crate) fn for_tests(number: &str, content: serde_json::Value) -> Gatepass {
+        let day = NaiveDate::from_ymd_opt(2026, 11, 23).expect("a date");
+        let mut f = crate::domain::validate::Fields::new(content.as_object().expect("an object"));
+        let content = parse_content(&mut f, TEST_LIMITS)
+            .expect("valid content")
+            .content;
+        let stamp = Stamp {
+            at_unix: 1000,
+            gate: "North".into(),
+            guard: "Ravi".into(),
+        };
+        Gatepass::new(
+            PassNumber::parse(number).expect("a pass number"),
+            day,
+            stamp,
+            content,
+            Source::Desk,
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests;

@@ -19,12 +19,7 @@ fn stamp(at: i64, gate: &str) -> Stamp {
     }
 }
 
-const LIM: ContentLimits = ContentLimits {
-    max_items: 3,
-    default_valid_hours: 12,
-    max_valid_hours: 72,
-    max_image_bytes: 8,
-};
+const LIM: ContentLimits = TEST_LIMITS;
 
 fn content(v: serde_json::Value) -> Result<Content, Vec<String>> {
     let m = v.as_object().unwrap();
@@ -36,13 +31,7 @@ fn content(v: serde_json::Value) -> Result<Content, Vec<String>> {
 }
 
 fn pass(kind_json: serde_json::Value) -> Gatepass {
-    Gatepass::new(
-        PassNumber::for_day(day(), 1),
-        day(),
-        stamp(1000, "North"),
-        content(kind_json).unwrap(),
-        Source::Desk,
-    )
+    Gatepass::for_tests(PassNumber::for_day(day(), 1).as_str(), kind_json)
 }
 
 fn visitor() -> Gatepass {

@@ -4,35 +4,9 @@
 use chrono::NaiveDate;
 use serde_json::json;
 
-use crate::domain::gatepass::{parse_content, ContentLimits, Gatepass, PassNumber, Source, Stamp};
-use crate::domain::validate::Fields;
+use crate::domain::gatepass::Gatepass;
 use crate::store::tables::gatepass::{due_key, INSIDE, INSIDE_COUNTER, RETURNABLE};
 use crate::store::{codec, counters, schema, Op, Record};
-
-fn pass(number: &str, v: serde_json::Value) -> Gatepass {
-    let day = NaiveDate::from_ymd_opt(2026, 12, 1).unwrap();
-    let lim = ContentLimits {
-        max_items: 3,
-        default_valid_hours: 12,
-        max_valid_hours: 72,
-        max_image_bytes: 8,
-    };
-    let content = parse_content(&mut Fields::new(v.as_object().unwrap()), lim)
-        .expect("content")
-        .content;
-    let stamp = Stamp {
-        at_unix: 0,
-        gate: "North".into(),
-        guard: "Ravi".into(),
-    };
-    Gatepass::new(
-        PassNumber::parse(number).unwrap(),
-        day,
-        stamp,
-        content,
-        Source::Desk,
-    )
-}
 
 fn entry(tree: &str, key: &[u8]) -> Op {
     Op {
@@ -47,7 +21,7 @@ fn a_schema_8_store_gets_its_returnable_passes_by_due_day_and_the_inside_count()
     let dir = tempfile::tempdir().unwrap();
     let due = |d: u32| NaiveDate::from_ymd_opt(2026, 12, d).unwrap();
     let material = |n: &str, d: u32| {
-        pass(
+        Gatepass::for_tests(
             n,
             json!({"kind": "material", "name": "Kumar", "purpose": "Repair",
                 "items": [{"name": "Pump", "qty": 1, "unit": "pcs"}],
@@ -55,7 +29,7 @@ fn a_schema_8_store_gets_its_returnable_passes_by_due_day_and_the_inside_count()
         )
     };
     let visitor = |n: &str| {
-        pass(
+        Gatepass::for_tests(
             n,
             json!({"kind": "visitor", "name": "Asha", "host": "Manager", "purpose": "Audit"}),
         )
