@@ -12,3 +12,5 @@ pub mod telemetry;
 
 #[cfg(test)]
 mod props;
+#[cfg(test)]
+pub(crate) mod test_alloc;

@@ -54,17 +54,34 @@ pub struct Overlay {
     bytes: usize,
 }
 
-/// What holding an op costs beyond its key and value bytes: the `Op` itself, its tree name and
-/// one allocation each for key and value, and in the overlay its index entry (a map node's
-/// share, a second key and value allocation). heaptrack on schema 8's step, whose ops are
-/// index entries of ~16 bytes, found ~164 bytes held per op: a bound of key and value bytes
-/// alone let 8 MiB counted hold 86 MiB.
-const HELD_PER_OP: usize = 160;
+/// What malloc (glibc's) takes for a `n`-byte allocation: a chunk of at least 32 bytes, its
+/// 8-byte header included, rounded up to 16. An empty `Vec` allocates nothing.
+fn chunk(n: usize) -> usize {
+    if n == 0 {
+        0
+    } else {
+        ((n + 8 + 15) & !15).max(32)
+    }
+}
 
-/// An op's weight against the overlay's and a replay's byte bounds: its key and value twice
-/// (the overlay keeps the change and an index copy), its tree's name and `HELD_PER_OP`.
-pub(super) fn op_bytes(op: &Op) -> usize {
-    2 * (op.key.len() + op.value.as_ref().map_or(0, Vec::len)) + op.tree.len() + HELD_PER_OP
+/// An index entry's share of its B-tree's nodes: its key and `Entry`, twice (a node is about
+/// half full after splits, and the branch nodes over the leaves).
+const INDEX_SLOT: usize = 2 * (size_of::<Vec<u8>>() + size_of::<Entry>());
+
+/// An op's weight against the overlay's and a replay's byte bounds: what holding it takes in
+/// malloc's chunks. The change keeps the `Op` and its tree name, key and value; the index a
+/// second key and value and its slot. A schema step's ops are index entries of ~16 bytes: a
+/// bound of key and value bytes alone let "8 MiB" hold 86 MiB (heaptrack), and a flat 160 bytes
+/// per op still counted ~2/3 of what they hold (`overlay_tests`, the lib tests' allocator).
+fn op_bytes(op: &Op) -> usize {
+    let value = op.value.as_ref().map_or(0, |v| chunk(v.len()));
+    size_of::<Op>() + chunk(op.tree.len()) + 2 * (chunk(op.key.len()) + value) + INDEX_SLOT
+}
+
+/// A change's weight: its ops', and its slot in the list of changes (which grows by doubling)
+/// with its own allocation's header.
+pub(super) fn change_bytes(ops: &[Op]) -> usize {
+    2 * size_of::<Change>() + 16 + ops.iter().map(op_bytes).sum::<usize>()
 }
 
 impl Overlay {
@@ -83,8 +100,8 @@ impl Overlay {
 
     /// Adds change `lsn`, newer than every change here.
     pub fn add(&mut self, lsn: u64, ops: &[Op]) {
+        self.bytes += change_bytes(ops);
         for op in ops {
-            self.bytes += op_bytes(op);
             let tree = match self.index.get_mut(op.tree.as_str()) {
                 Some(t) => t,
                 None => self.index.entry(op.tree.clone()).or_default(),
@@ -147,8 +164,8 @@ impl Overlay {
         DRAINS.fetch_add(1, Ordering::Relaxed);
         DRAINED_CHANGES.fetch_add(batch.len() as u64, Ordering::Relaxed);
         for (_, ops) in batch {
+            self.bytes = self.bytes.saturating_sub(change_bytes(ops));
             for op in ops {
-                self.bytes = self.bytes.saturating_sub(op_bytes(op));
                 let Some(tree) = self.index.get_mut(op.tree.as_str()) else {
                     continue;
                 };

@@ -415,3 +415,89 @@ fn scans_during_drains_never_see_a_change_torn() {
         Some((CHANGES - 1).to_be_bytes().to_vec())
     );
 }
+
+/// What `Overlay::add` makes the overlay hold (`test_alloc`), and what it counts, for
+/// `changes` added in order.
+fn held_and_counted(changes: &[Change]) -> (usize, usize) {
+    let mut o = Overlay::default();
+    let before = crate::test_alloc::held();
+    for (lsn, ops) in changes {
+        o.add(*lsn, ops);
+    }
+    let held = crate::test_alloc::held() - before;
+    (held as usize, o.bytes())
+}
+
+/// The overlay's bound counts what it holds (`overlay::change_bytes`), in malloc's chunks as the
+/// lib tests' allocator counts them. A schema step's index entries of ~16 bytes hold ~19× their
+/// key and value bytes; a flat 160 bytes an op (the bound before) counted 0.65 of it. Counted
+/// may be above held (a key written by many changes is indexed once), but not far, or the
+/// overlay drains for nothing.
+#[test]
+fn the_overlays_bound_counts_what_it_holds() {
+    let n = |i: u64| i.to_be_bytes();
+    // A schema step: index entries of 16-byte keys, 1-byte values, 500 to a change.
+    let index: Vec<Change> = (0..40u64)
+        .map(|c| {
+            let ops = (0..500u64)
+                .map(|i| {
+                    op(
+                        "gatepasses_by_day",
+                        &[n(c), n(i * 7919 % 500)].concat(),
+                        Some(&[1]),
+                    )
+                })
+                .collect();
+            (c + 1, ops)
+        })
+        .collect();
+    // Clock Ins as the server writes them (sizes from one): an idempotency record, the punch,
+    // its index entry, the employee's state (256 employees), the day's figures and two
+    // counters written by every change, and the outbox entry.
+    let big = vec![7u8; 573];
+    let clock: Vec<Change> = (0..2_000u64)
+        .map(|c| {
+            let emp = format!("BC{:04}", c % 256);
+            let ops = vec![
+                op(
+                    "idempotency",
+                    &[&[b'd'; 100][..], &n(c)[..]].concat(),
+                    Some(&big),
+                ),
+                op(
+                    "punches_by_day",
+                    &[emp.as_bytes(), &n(c)[..]].concat(),
+                    Some(&[1]),
+                ),
+                op("punches_day_figures", b"2026-12-05", Some(&[3; 35])),
+                op("punch_state", emp.as_bytes(), Some(&[4; 133])),
+                op("counters", b"punch", Some(&[5; 4])),
+                op(
+                    "punches",
+                    &[emp.as_bytes(), &n(c)[..]].concat(),
+                    Some(&[6; 99]),
+                ),
+                op("upstream_outbox", &n(c), Some(&[8; 145])),
+                op("upstream_outbox", b"\xffcounter", Some(&[9; 10])),
+            ];
+            (c + 1, ops)
+        })
+        .collect();
+    // A muster batch: few ops, large values.
+    let muster: Vec<Change> = (0..100u64)
+        .map(|c| {
+            (
+                c + 1,
+                vec![op("muster_lines", &n(c), Some(&vec![2u8; 20_000]))],
+            )
+        })
+        .collect();
+    for (name, changes) in [("index", &index), ("clock", &clock), ("muster", &muster)] {
+        let (held, counted) = held_and_counted(changes);
+        let ratio = counted as f64 / held as f64;
+        assert!(
+            (1.0..1.3).contains(&ratio),
+            "{name}: {held} bytes held, {counted} counted"
+        );
+    }
+}

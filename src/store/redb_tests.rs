@@ -140,8 +140,7 @@ fn a_long_replay_goes_into_redb_in_few_transactions() {
     assert_eq!((r.skipped, r.applied, r.last_lsn), (0, 2600, 2600));
     let bytes: usize = records
         .iter()
-        .flat_map(|(_, ops)| ops)
-        .map(super::overlay::op_bytes)
+        .map(|(_, ops)| super::overlay::change_bytes(ops))
         .sum();
     // Each group is at least REPLAY_BATCH_BYTES but the last.
     let most = bytes.div_ceil(wal::REPLAY_BATCH_BYTES) as u64;

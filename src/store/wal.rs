@@ -353,7 +353,7 @@ impl<'a, B: LogBase> Replayer<'a, B> {
     }
 
     fn push(&mut self, lsn: u64, ops: Vec<Op>) -> Result<(), StoreError> {
-        self.bytes += ops.iter().map(super::overlay::op_bytes).sum::<usize>();
+        self.bytes += super::overlay::change_bytes(&ops);
         self.batch.push((lsn, ops));
         if self.bytes >= REPLAY_BATCH_BYTES {
             self.finish()?;

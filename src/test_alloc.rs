@@ -1,0 +1,51 @@
+//! The lib tests' allocator: the system's, counting what each thread holds, so a test can
+//! measure what a structure keeps in memory (`held`) without other tests' threads in it.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+
+/// What glibc's malloc takes for `n` bytes: a chunk of at least 32, its 8-byte header
+/// included, rounded up to 16. A bound that counted requested bytes alone would undercount
+/// many small allocations (a 1-byte value takes 32).
+fn chunk(n: usize) -> isize {
+    ((n + 8 + 15) & !15).max(32) as isize
+}
+
+thread_local! {
+    static HELD: Cell<isize> = const { Cell::new(0) };
+}
+
+struct Counting;
+
+fn add(n: isize) {
+    // `try_with`: a thread's allocations after its locals are gone are not counted.
+    let _ = HELD.try_with(|h| h.set(h.get() + n));
+}
+
+// SAFETY: every call goes to `System` unchanged; the counting touches a const thread-local.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        add(chunk(layout.size()));
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        add(chunk(layout.size()));
+        unsafe { System.alloc_zeroed(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        add(-chunk(layout.size()));
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        add(chunk(new_size) - chunk(layout.size()));
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static COUNTING: Counting = Counting;
+
+/// Bytes this thread holds now (allocated here and not yet freed), malloc's share included.
+pub fn held() -> isize {
+    HELD.with(Cell::get)
+}
