@@ -485,6 +485,15 @@ impl<B: LogBase> WalEngine<B> {
                     "write-ahead log has a gap (a damaged record): changes after it were not replayed; files kept as *.wal-damaged"
                 );
             }
+        } else if !existing.is_empty() && !r.changed_base() {
+            // The base already holds every record of the files, durably: what a base shows at
+            // open is its durable state (redb: a crash takes it back to its last durable
+            // commit, a clean close makes everything durable). Kept, they were read again at
+            // every start, and a start that kept failing (its port taken) added a file each time.
+            for (_, p) in &existing {
+                fs::remove_file(p)?;
+            }
+            sync_dir(dir)?;
         }
         let seq = existing.last().map(|(s, _)| s + 1).unwrap_or(1);
         let (file, bytes, zeroed) = create(dir, seq, last, sync)?;
@@ -623,26 +632,33 @@ impl<B: LogBase> WalEngine<B> {
         Ok(())
     }
 
-    /// Starts a new file and, on a thread of its own, makes the base durable and removes the
-    /// older files. Called with `io` held, right after a successful sync.
-    fn start_checkpoint(&self, io: &mut Io) -> std::io::Result<()> {
-        if self.checkpointing.swap(true, Ordering::AcqRel) {
-            return Ok(());
-        }
-        // Every record in files ≤ io.seq is in the base (applied before it was logged).
-        let (f, n, z) = match create(&self.dir, io.seq + 1, io.synced, self.sync) {
-            Ok(f) => f,
-            Err(e) => {
-                self.checkpointing.store(false, Ordering::Release);
-                return Err(e);
-            }
-        };
+    /// Starts a new file, anchored at the last record synced; returns the number of the last
+    /// file before it. Every record in those files is in the base (applied before it was
+    /// logged), so a checkpoint may remove them once the base is durable.
+    fn rotate(&self, io: &mut Io) -> std::io::Result<u64> {
+        let (f, n, z) = create(&self.dir, io.seq + 1, io.synced, self.sync)?;
         let old = io.seq;
         io.seq += 1;
         io.bytes = n;
         io.zeroed = z;
         io.since = Instant::now();
         io.file = Some(f);
+        Ok(old)
+    }
+
+    /// Starts a new file and, on a thread of its own, makes the base durable and removes the
+    /// older files. Called with `io` held, right after a successful sync.
+    fn start_checkpoint(&self, io: &mut Io) -> std::io::Result<()> {
+        if self.checkpointing.swap(true, Ordering::AcqRel) {
+            return Ok(());
+        }
+        let old = match self.rotate(io) {
+            Ok(old) => old,
+            Err(e) => {
+                self.checkpointing.store(false, Ordering::Release);
+                return Err(e);
+            }
+        };
         let (base, dir, flag, shared) = (
             self.base.clone(),
             self.dir.clone(),
@@ -666,6 +682,26 @@ impl<B: LogBase> WalEngine<B> {
             let _ = h.join();
         }
         Ok(())
+    }
+
+    /// The log's checkpoint, here and now: the files before a new one go once the base is
+    /// durable, as `start_checkpoint` does on its thread (after a running one has ended).
+    fn checkpoint_now(&self) -> Result<(), StoreError> {
+        while self.checkpointing.swap(true, Ordering::AcqRel) {
+            let running = self.checkpoint.lock().expect("checkpoint handle").take();
+            match running {
+                Some(h) => {
+                    let _ = h.join();
+                }
+                None => std::thread::yield_now(),
+            }
+        }
+        let rotated = self.rotate(&mut self.io.lock().expect("write-ahead log io poisoned"));
+        let result = rotated
+            .map_err(wal_err)
+            .and_then(|old| checkpoint(&self.shared, &*self.base, &self.dir, old));
+        self.checkpointing.store(false, Ordering::Release);
+        result
     }
 
     /// After the base was reopened (a storage fault, `SledEngine`), what it had not flushed is
@@ -1022,7 +1058,13 @@ impl<B: LogBase> Engine for WalEngine<B> {
     fn checkpoint(&self) -> Result<(), StoreError> {
         self.flush()?;
         self.drain_overlay()?;
-        self.base.checkpoint()
+        self.base.checkpoint()?;
+        if self.base.generation() != self.shared.seen_generation.load(Ordering::Acquire) {
+            // A base that reopened to checkpoint (sled) takes the log again first
+            // (`catch_up`): its files go at the next checkpoint of the log's own.
+            return Ok(());
+        }
+        self.checkpoint_now()
     }
 
     fn flush(&self) -> Result<(), StoreError> {

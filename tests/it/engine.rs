@@ -206,3 +206,78 @@ fn writes_at_once_reach_the_store_in_groups_and_survive_a_kill() {
         assert_eq!(r["data"]["status"], "in", "{gpno}: {r}");
     }
 }
+
+fn log_files(state: &Path) -> usize {
+    std::fs::read_dir(state.join("store/wal"))
+        .unwrap()
+        .flatten()
+        .filter(|e| e.path().extension().is_some_and(|x| x == "wal"))
+        .count()
+}
+
+/// Starts of the real binary that fail after the store opened: its port is taken.
+fn fail_to_start(state: &Path, taken: &str, times: usize) -> Vec<usize> {
+    (0..times)
+        .map(|_| {
+            let out = std::process::Command::new(BIN)
+                .args(["serve", "--state"])
+                .arg(state)
+                .args(["--listen", taken])
+                .env_remove("GATEHOUSE_CONFIG")
+                .output()
+                .unwrap();
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert!(
+                !out.status.success() && err.contains("cannot listen"),
+                "{err}"
+            );
+            log_files(state)
+        })
+        .collect()
+}
+
+/// systemd restarts a failed server every 5 s without limit. A start that fails after the
+/// store opened (its port taken by another program) used to leave the log's files as they
+/// were and add one (256 KiB), and read them all again at the next start: a night of that
+/// filled the SD card. Now a start lets go of the files whose records redb holds durably,
+/// after a clean stop and after a kill -9 alike, and what was written is all there.
+#[test]
+fn starts_that_fail_after_the_store_opened_do_not_grow_the_log() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let taken = taken.local_addr().unwrap().to_string();
+    let mut s = Server::start();
+    let keep = s.keep_state();
+    let state = s.state.clone();
+    let add = |s: &Server, name: &str| {
+        s.cli_json(&[
+            "user",
+            "add",
+            "--username",
+            name,
+            "--password",
+            "kept-pass-1",
+            "--role",
+            "clerk",
+        ])
+    };
+    add(&s, "before.stop");
+    assert_eq!(s.stop(), Some(0));
+    assert_eq!(fail_to_start(&state, &taken, 3), vec![1, 1, 1]);
+
+    let s = Server::start_on(&state, &[]);
+    add(&s, "before.kill");
+    s.kill9();
+    // The first start replays what redb lost and keeps those files until they are durable in
+    // redb; it closes redb cleanly on its way out, and the next start lets them go.
+    let counts = fail_to_start(&state, &taken, 3);
+    assert!(counts[0] <= 2 && counts[1..] == [1, 1], "{counts:?}");
+
+    let s = Server::start_on(&state, &[]);
+    let users = s.cli_json(&["user", "list"]).to_string();
+    assert!(
+        users.contains("before.stop") && users.contains("before.kill"),
+        "{users}"
+    );
+    assert_eq!(s.stop(), Some(0));
+    drop(keep);
+}
