@@ -111,9 +111,8 @@ pub trait LogBase: Engine {
     /// After a replay: forgets what `recover_start` used and makes the base durable, so the
     /// replayed files can go.
     fn settle(&self) -> Result<(), StoreError>;
-    /// Whether `open` settles after every replay. A base whose replay is exact without it
-    /// (redb: whole changes, numbered) leaves the files to the first checkpoint instead: a
-    /// durable commit of a big database is most of a start's time (60 ms at 10 M rows).
+    /// Whether `open` settles even when it replayed nothing. A base whose state at open is
+    /// durable (redb) needs no settle to let those files go.
     fn settles_at_open(&self) -> bool {
         true
     }
@@ -466,7 +465,10 @@ impl<B: LogBase> WalEngine<B> {
         if let Some(reused) = Self::reuse(&r, &existing)? {
             return Ok(Self::new(base, dir, limits, sync, last, reused));
         }
-        let settle = r.gap || r.undone || r.base_ahead || base.settles_at_open();
+        // A replay is made durable before its files go. Left to the first checkpoint (to spare
+        // a start its durable commit, 60 ms at 10 M rows), a server killed again before one (an
+        // OOM kill in a loop) replayed them at every start and added a file each time.
+        let settle = r.applied > 0 || r.changed_base() || r.base_ahead || base.settles_at_open();
         if (!existing.is_empty() || r.undone) && settle {
             // Make the recovered state durable in the base, then the files can go (a damaged
             // log is kept, renamed, for whoever investigates).
@@ -485,11 +487,11 @@ impl<B: LogBase> WalEngine<B> {
                     "write-ahead log has a gap (a damaged record): changes after it were not replayed; files kept as *.wal-damaged"
                 );
             }
-        } else if !existing.is_empty() && !r.changed_base() {
-            // The base already holds every record of the files, durably: what a base shows at
-            // open is its durable state (redb: a crash takes it back to its last durable
-            // commit, a clean close makes everything durable). Kept, they were read again at
-            // every start, and a start that kept failing (its port taken) added a file each time.
+        } else if !existing.is_empty() {
+            // Nothing replayed: the base already holds every record of the files, durably (what
+            // redb shows at open is durable: a crash takes it back to its last durable commit, a
+            // clean close makes everything durable). Kept, they were read again at every start,
+            // and a start that kept failing (its port taken) added a file each time.
             for (_, p) in &existing {
                 fs::remove_file(p)?;
             }
