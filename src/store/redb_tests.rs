@@ -206,39 +206,53 @@ fn a_change_redb_holds_beyond_the_log_is_kept_whole() {
     assert_eq!(damaged, 0);
 }
 
-/// A start that replays makes the replay durable in redb before its files go: a copy of the
-/// database taken while it runs (what a crash right after the start leaves) holds the replay.
+/// A log over redb in `dir` that checkpoints only when told.
+fn logged(dir: &Path) -> WalEngine<RedbEngine> {
+    WalEngine::open_with(
+        Arc::new(RedbEngine::open(dir, 4 << 20).unwrap()),
+        &dir.join("wal"),
+        (u64::MAX, std::time::Duration::from_secs(3600)),
+    )
+    .unwrap()
+}
+
+/// What a crash now would leave of `dir`: its database file and log files, copied.
+fn crash_copy(dir: &Path) -> tempfile::TempDir {
+    let copy = tempfile::tempdir().unwrap();
+    std::fs::copy(dir.join(FILE), copy.path().join(FILE)).unwrap();
+    std::fs::create_dir(copy.path().join("wal")).unwrap();
+    for (_, p) in wal::files(&dir.join("wal")).unwrap() {
+        std::fs::copy(&p, copy.path().join("wal").join(p.file_name().unwrap())).unwrap();
+    }
+    copy
+}
+
+/// Three changes, each flushed, to key "k" of tree "t".
+fn write_three(e: &WalEngine<RedbEngine>) {
+    for n in 1..=3 {
+        e.apply(&[put("t", "k", &n.to_string())]).unwrap();
+        e.flush().unwrap();
+    }
+}
+
+/// A start that replays makes the replay durable in redb before its files go: redb alone, as a
+/// crash right after the start leaves it, holds the replay.
 #[test]
 fn a_replay_is_made_durable_before_its_files_go() {
     let d = tempfile::tempdir().unwrap();
     let wal_dir = d.path().join("wal");
-    let open = || {
-        WalEngine::open_with(
-            Arc::new(RedbEngine::open(d.path(), 4 << 20).unwrap()),
-            &wal_dir,
-            (u64::MAX, std::time::Duration::from_secs(3600)),
-        )
-        .unwrap()
-    };
     drop(RedbEngine::open(d.path(), 4 << 20).unwrap());
     // Logged and synced, not in redb: what a crash before the drain leaves.
     log_file(&wal_dir.join("0000000000000005.wal"), &five());
-    let e = open();
+    let e = logged(d.path());
     assert_eq!(val(&e, "t", "k").as_deref(), Some("5"));
     let files = wal::files(&wal_dir).unwrap();
     assert_eq!(files.len(), 1);
     assert!(files[0].0 > 5, "the replayed file is gone");
-    let copy = tempfile::tempdir().unwrap();
-    std::fs::copy(d.path().join(FILE), copy.path().join(FILE)).unwrap();
-    let crashed = RedbEngine::open(copy.path(), 4 << 20).unwrap();
-    assert_eq!(val(&crashed, "t", "k").as_deref(), Some("5"));
-    assert_eq!(val(&crashed, "t", "j").as_deref(), Some("4"));
-    e.apply(&[put("t", "k", "6")]).unwrap();
-    e.flush().unwrap();
-    e.checkpoint().unwrap();
-    drop(e);
-    let e = open();
-    assert_eq!(val(&e, "t", "k").as_deref(), Some("6"));
+    let crashed = crash_copy(d.path());
+    let redb = RedbEngine::open(crashed.path(), 4 << 20).unwrap();
+    assert_eq!(val(&redb, "t", "k").as_deref(), Some("5"));
+    assert_eq!(val(&redb, "t", "j").as_deref(), Some("4"));
 }
 
 /// A start finds the files of a clean stop (every record in redb, durably): they go, and the
@@ -249,41 +263,26 @@ fn a_replay_is_made_durable_before_its_files_go() {
 fn a_start_removes_files_whose_records_redb_holds() {
     let d = tempfile::tempdir().unwrap();
     let wal_dir = d.path().join("wal");
-    let open = || {
-        WalEngine::open_with(
-            Arc::new(RedbEngine::open(d.path(), 4 << 20).unwrap()),
-            &wal_dir,
-            (u64::MAX, std::time::Duration::from_secs(3600)),
-        )
-        .unwrap()
-    };
-    let e = open();
-    for n in 1..=3 {
-        e.apply(&[put("t", "k", &n.to_string())]).unwrap();
-        e.flush().unwrap();
-    }
-    drop(e);
+    write_three(&logged(d.path()));
     let first = wal::files(&wal_dir).unwrap();
     assert_eq!(first.len(), 1);
     for _ in 0..4 {
-        let e = open();
+        let e = logged(d.path());
         assert_eq!(val(&e, "t", "k").as_deref(), Some("3"));
         let now = wal::files(&wal_dir).unwrap();
         assert_eq!(now.len(), 1, "{now:?}");
         assert!(now[0].0 > first[0].0, "the stop's file is gone");
     }
-    // Numbering goes on after the removed files: a write after them replays after a crash.
-    let e = open();
+    // Numbering goes on after the removed files: a crash after a write replays it.
+    let e = logged(d.path());
     e.apply(&[put("t", "k", "4")]).unwrap();
     e.flush().unwrap();
-    let copy = tempfile::tempdir().unwrap();
-    for (_, p) in wal::files(&wal_dir).unwrap() {
-        std::fs::copy(&p, copy.path().join(p.file_name().unwrap())).unwrap();
-    }
+    let crashed = crash_copy(d.path());
     drop(e);
-    let redb = RedbEngine::open(d.path(), 4 << 20).unwrap();
-    let r = wal::recover(&redb, &wal::files(copy.path()).unwrap()).unwrap();
-    assert!(!r.gap);
+    let redb = RedbEngine::open(crashed.path(), 4 << 20).unwrap();
+    assert_eq!(val(&redb, "t", "k").as_deref(), Some("3"));
+    let r = wal::recover(&redb, &wal::files(&crashed.path().join("wal")).unwrap()).unwrap();
+    assert!(!r.gap && r.changes == 1, "{r:?}");
     assert_eq!(val(&redb, "t", "k").as_deref(), Some("4"));
 }
 
@@ -293,19 +292,8 @@ fn a_start_removes_files_whose_records_redb_holds() {
 fn an_explicit_checkpoint_removes_the_files_before_it() {
     let d = tempfile::tempdir().unwrap();
     let wal_dir = d.path().join("wal");
-    let open = || {
-        WalEngine::open_with(
-            Arc::new(RedbEngine::open(d.path(), 4 << 20).unwrap()),
-            &wal_dir,
-            (u64::MAX, std::time::Duration::from_secs(3600)),
-        )
-        .unwrap()
-    };
-    let e = open();
-    for n in 1..=3 {
-        e.apply(&[put("t", "k", &n.to_string())]).unwrap();
-        e.flush().unwrap();
-    }
+    let e = logged(d.path());
+    write_three(&e);
     let before = wal::files(&wal_dir).unwrap();
     e.checkpoint().unwrap();
     let after = wal::files(&wal_dir).unwrap();
@@ -314,8 +302,7 @@ fn an_explicit_checkpoint_removes_the_files_before_it() {
     e.apply(&[put("t", "k", "4")]).unwrap();
     e.flush().unwrap();
     drop(e);
-    let e = open();
-    assert_eq!(val(&e, "t", "k").as_deref(), Some("4"));
+    assert_eq!(val(&logged(d.path()), "t", "k").as_deref(), Some("4"));
 }
 
 #[test]

@@ -13,6 +13,20 @@ use gatehouse::store::{Engine, SledEngine};
 
 use crate::harness::*;
 
+/// A user added through the running server's admin socket (a write to its store).
+fn add_user(s: &Server, name: &str, role: &str) {
+    s.cli_json(&[
+        "user",
+        "add",
+        "--username",
+        name,
+        "--password",
+        "kept-pass-1",
+        "--role",
+        role,
+    ]);
+}
+
 /// Rewrites this release's store under `state` as the previous release kept it: every tree of
 /// `store/` copied through the sled engine and its log into `db/` and `wal/`, `store/` gone.
 /// Returns how many records it holds.
@@ -45,16 +59,7 @@ fn as_previous_release(state: &Path) -> u64 {
 fn a_previous_release_store_is_moved_at_the_first_start_and_kept() {
     let mut s = Server::start();
     for (name, role) in [("moved.clerk", "clerk"), ("moved.guard", "guard")] {
-        s.cli_json(&[
-            "user",
-            "add",
-            "--username",
-            name,
-            "--password",
-            "moved-pass-1",
-            "--role",
-            role,
-        ]);
+        add_user(&s, name, role);
     }
     let keep = s.keep_state();
     let state = s.state.clone();
@@ -249,24 +254,12 @@ fn starts_that_fail_after_the_store_opened_do_not_grow_the_log() {
     let mut s = Server::start();
     let keep = s.keep_state();
     let state = s.state.clone();
-    let add = |s: &Server, name: &str| {
-        s.cli_json(&[
-            "user",
-            "add",
-            "--username",
-            name,
-            "--password",
-            "kept-pass-1",
-            "--role",
-            "clerk",
-        ])
-    };
-    add(&s, "before.stop");
+    add_user(&s, "before.stop", "clerk");
     assert_eq!(s.stop(), Some(0));
     assert_eq!(fail_to_start(&state, &taken, 3), vec![1, 1, 1]);
 
     let s = Server::start_on(&state, &[]);
-    add(&s, "before.kill");
+    add_user(&s, "before.kill", "clerk");
     s.kill9();
     // The first start replays what redb lost, makes it durable there and lets the files go.
     assert_eq!(fail_to_start(&state, &taken, 3), vec![1, 1, 1]);
