@@ -55,8 +55,9 @@ pub struct Overlay {
 }
 
 /// What malloc (glibc's) takes for a `n`-byte allocation: a chunk of at least 32 bytes, its
-/// 8-byte header included, rounded up to 16. An empty `Vec` allocates nothing.
-fn chunk(n: usize) -> usize {
+/// 8-byte header included, rounded up to 16. An empty `Vec` allocates nothing. The lib tests'
+/// counting allocator (`test_alloc`) takes allocations at the same size.
+pub(crate) fn chunk(n: usize) -> usize {
     if n == 0 {
         0
     } else {

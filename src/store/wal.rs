@@ -470,7 +470,7 @@ impl<B: LogBase> WalEngine<B> {
         // A replay is made durable before its files go. Left to the first checkpoint (to spare
         // a start its durable commit, 60 ms at 10 M rows), a server killed again before one (an
         // OOM kill in a loop) replayed them at every start and added a file each time.
-        let settle = r.applied > 0 || r.changed_base() || r.base_ahead || base.settles_at_open();
+        let settle = r.applied > 0 || r.undone || r.gap || r.base_ahead || base.settles_at_open();
         if (!existing.is_empty() || r.undone) && settle {
             // Make the recovered state durable in the base, then the files can go (a damaged
             // log is kept, renamed, for whoever investigates).
