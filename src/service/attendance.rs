@@ -379,3 +379,78 @@ pub fn day_figures(store: &Store, day: NaiveDate) -> Result<DayFigures> {
     let key = crate::store::tables::attendance::figures_key(day);
     Ok(store.get::<DayFigures>(key.as_bytes())?.unwrap_or_default())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn punch(code: &str, id: u64, at_unix: i64, day: NaiveDate) -> Punch {
+        Punch {
+            id,
+            employee: code.into(),
+            direction: if id % 2 == 1 {
+                Direction::In
+            } else {
+                Direction::Out
+            },
+            at_unix,
+            device_unix: None,
+            clock_offset_secs: None,
+            site_offset_min: 420,
+            attendance_day: day,
+            shift: None,
+            position: LatLon::new(8.95, 77.30),
+            accuracy_m: 10.0,
+            fence: "OFFICE".into(),
+            fence_distance_m: 0.0,
+            flags: Vec::new(),
+            request_id: format!("r{id}"),
+            user: None,
+            note: String::new(),
+        }
+    }
+
+    /// An employee's day is the punches indexed under that day and code: not another day's punch
+    /// that lies between them in time, not the punches of a code that begins with theirs. Read
+    /// back both from the overlay (just applied) and from the store under it.
+    #[tokio::test]
+    async fn an_employees_day_is_its_own_punches_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, _svc) = Services::for_tests(dir.path());
+        let d = NaiveDate::from_ymd_opt(2026, 12, 2).unwrap();
+        let (before, after) = (d.pred_opt().unwrap(), d.succ_opt().unwrap());
+        let t = 1_796_000_000;
+        let mut tx = store.begin().await;
+        for p in [
+            punch("E1", 1, t, d),
+            // Between E1's two punches of `d`, under another attendance day.
+            punch("E1", 2, t + 60, before),
+            punch("E1", 3, t + 120, d),
+            punch("E1", 4, t + 180, after),
+            // Another code that starts with "E1", its punch between E1's by time.
+            punch("E10", 5, t + 30, d),
+        ] {
+            let key = punch_key(&p.employee, p.at_unix, p.id);
+            tx.put(&key, &p);
+            let day = store::prefix(&[day_text(p.attendance_day).as_bytes()]);
+            tx.index(PUNCHES_BY_DAY, &[day, key].concat());
+        }
+        tx.commit().await.unwrap();
+        let ids = |code: &str, day: NaiveDate| -> Vec<u64> {
+            employee_day(&store, code, day)
+                .unwrap()
+                .iter()
+                .map(|p| p.id)
+                .collect()
+        };
+        for _ in 0..2 {
+            assert_eq!(ids("E1", d), [1, 3]);
+            assert_eq!(ids("E1", before), [2]);
+            assert_eq!(ids("E1", after), [4]);
+            assert_eq!(ids("E10", d), [5]);
+            assert_eq!(ids("E2", d), Vec::<u64>::new());
+            store.durable().await.unwrap();
+            store.engine().drain().unwrap();
+        }
+    }
+}
