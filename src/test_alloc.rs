@@ -12,13 +12,18 @@ fn chunk(n: usize) -> isize {
 
 thread_local! {
     static HELD: Cell<isize> = const { Cell::new(0) };
+    /// The most `HELD` has been since `reset_peak`.
+    static PEAK: Cell<isize> = const { Cell::new(0) };
 }
 
 struct Counting;
 
 fn add(n: isize) {
     // `try_with`: a thread's allocations after its locals are gone are not counted.
-    let _ = HELD.try_with(|h| h.set(h.get() + n));
+    let _ = HELD.try_with(|h| {
+        h.set(h.get() + n);
+        let _ = PEAK.try_with(|p| p.set(p.get().max(h.get())));
+    });
 }
 
 // SAFETY: every call goes to `System` unchanged; the counting touches a const thread-local.
@@ -47,4 +52,14 @@ static COUNTING: Counting = Counting;
 /// Bytes this thread holds now (allocated here and not yet freed), malloc's share included.
 pub fn held() -> isize {
     HELD.with(Cell::get)
+}
+
+/// Starts a new `peak` from what this thread holds now.
+pub fn reset_peak() {
+    PEAK.with(|p| p.set(held()));
+}
+
+/// The most this thread held at once since `reset_peak`.
+pub fn peak() -> isize {
+    PEAK.with(Cell::get)
 }

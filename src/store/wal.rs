@@ -275,6 +275,14 @@ pub fn encode(buf: &mut Vec<u8>, lsn: u64, ops: &[Op]) {
 
 /// One record, or None at a clean end of file, a torn tail, or a bad checksum.
 pub(crate) fn read_record(r: &mut impl Read) -> Option<(u64, Vec<Op>)> {
+    let mut payload = Vec::new();
+    read_payload(r, &mut payload)?;
+    decode(&payload)
+}
+
+/// The next record's payload into `payload` (its buffer reused), its checksum checked; None as
+/// for `read_record`.
+fn read_payload(r: &mut impl Read, payload: &mut Vec<u8>) -> Option<()> {
     let mut head = [0u8; 8];
     r.read_exact(&mut head).ok()?;
     let len = u32::from_le_bytes(head[..4].try_into().ok()?);
@@ -282,15 +290,36 @@ pub(crate) fn read_record(r: &mut impl Read) -> Option<(u64, Vec<Op>)> {
     if !(12..=MAX_RECORD).contains(&len) {
         return None;
     }
-    let mut payload = vec![0u8; len as usize];
-    r.read_exact(&mut payload).ok()?;
-    if crc32fast::hash(&payload) != crc {
-        return None;
-    }
-    decode(&payload)
+    // Grown as bytes arrive: a damaged header's length (up to MAX_RECORD) allocates no more
+    // than the file holds (a 1 GiB allocation up front is refused on a 1 GB box).
+    payload.clear();
+    r.take(u64::from(len)).read_to_end(payload).ok()?;
+    (payload.len() == len as usize && crc32fast::hash(payload) == crc).then_some(())
 }
 
 fn decode(p: &[u8]) -> Option<(u64, Vec<Op>)> {
+    // The op count (after the 8-byte number), for one allocation; `parse` checks it.
+    let n = p
+        .get(8..12)
+        .and_then(|b| b.try_into().ok())
+        .map_or(0, u32::from_le_bytes);
+    let mut ops = Vec::with_capacity((n as usize).min(4096));
+    let lsn = parse(p, &mut |tree, key, value| {
+        ops.push(Op {
+            tree: tree.to_string(),
+            key: key.to_vec(),
+            value: value.map(<[u8]>::to_vec),
+        })
+    })?;
+    Some((lsn, ops))
+}
+
+/// What `parse` hands each op to: its tree, key and value (None: a delete), borrowed.
+type OnOp<'a> = dyn FnMut(&str, &[u8], Option<&[u8]>) + 'a;
+
+/// Reads a payload's number and hands over its ops as borrowed slices; None if it is malformed.
+/// The numbering pass of `recover` checks records with it and builds nothing.
+fn parse(p: &[u8], on: &mut OnOp<'_>) -> Option<u64> {
     let mut at = 0usize;
     let mut take = |n: usize| -> Option<&[u8]> {
         let s = p.get(at..at.checked_add(n)?)?;
@@ -299,22 +328,21 @@ fn decode(p: &[u8]) -> Option<(u64, Vec<Op>)> {
     };
     let lsn = u64::from_le_bytes(take(8)?.try_into().ok()?);
     let n = u32::from_le_bytes(take(4)?.try_into().ok()?);
-    let mut ops = Vec::with_capacity((n as usize).min(4096));
     for _ in 0..n {
         let put = take(1)?[0] == 1;
         let tl = u16::from_le_bytes(take(2)?.try_into().ok()?) as usize;
-        let tree = std::str::from_utf8(take(tl)?).ok()?.to_string();
+        let tree = std::str::from_utf8(take(tl)?).ok()?;
         let kl = u32::from_le_bytes(take(4)?.try_into().ok()?) as usize;
-        let key = take(kl)?.to_vec();
+        let key = take(kl)?;
         let value = if put {
             let vl = u32::from_le_bytes(take(4)?.try_into().ok()?) as usize;
-            Some(take(vl)?.to_vec())
+            Some(take(vl)?)
         } else {
             None
         };
-        ops.push(Op { tree, key, value });
+        on(tree, key, value);
     }
-    Some((lsn, ops))
+    Some(lsn)
 }
 
 /// Walks the records of `files` in order, up to the first torn record of each file, and up to
@@ -323,15 +351,31 @@ fn walk(
     files: &[(u64, PathBuf)],
     on: &mut dyn FnMut(u64, Vec<Op>) -> Result<(), StoreError>,
 ) -> Result<bool, StoreError> {
+    walk_payloads(files, |lsn, payload| {
+        let (_, ops) =
+            decode(payload).ok_or_else(|| StoreError::Engine("log record unreadable".into()))?;
+        on(lsn, ops)
+    })
+}
+
+/// `walk` over checked payloads, handing each record's number and payload to `on` without
+/// building its ops (what the numbering pass of `recover` needs: one decode per record, not two).
+fn walk_payloads<F>(files: &[(u64, PathBuf)], mut on: F) -> Result<bool, StoreError>
+where
+    F: FnMut(u64, &[u8]) -> Result<(), StoreError>,
+{
     let mut seen: Option<u64> = None;
+    let mut payload = Vec::new();
     for (_, path) in files {
         let mut rd = BufReader::with_capacity(256 << 10, File::open(path)?);
-        while let Some((lsn, ops)) = read_record(&mut rd) {
+        while let Some(lsn) =
+            read_payload(&mut rd, &mut payload).and_then(|()| parse(&payload, &mut |_, _, _| ()))
+        {
             if seen.is_some_and(|s| lsn > s + 1) {
                 return Ok(true);
             }
             seen = Some(seen.map_or(lsn, |s| s.max(lsn)));
-            on(lsn, ops)?;
+            on(lsn, &payload)?;
         }
     }
     Ok(false)
@@ -404,7 +448,7 @@ pub fn recover<B: LogBase>(base: &B, files: &[(u64, PathBuf)]) -> Result<Replaye
     let mut r = Replayed::default();
     // Pass 1: how far the log is durable.
     let mut top = 0u64;
-    r.gap = walk(files, &mut |lsn, _| {
+    r.gap = walk_payloads(files, |lsn, _| {
         top = top.max(lsn);
         Ok(())
     })?;

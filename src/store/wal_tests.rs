@@ -213,6 +213,25 @@ fn a_record_torn_over_the_zeros_ends_the_log() {
     assert_eq!(val(s.as_ref(), "t", "b"), None);
 }
 
+/// A damaged header may claim a record of up to a gigabyte: reading it allocates what the file
+/// holds after it, not what it claims. A 1 GiB allocation is refused outright on a 1 GB box
+/// without swap (the kernel's overcommit check), and the start aborted, at every restart.
+#[test]
+fn a_torn_header_claiming_a_huge_record_costs_only_what_follows_it() {
+    let mut bytes = Vec::new();
+    wal::encode(&mut bytes, 1, &[put("t", "k", "v")]);
+    bytes.extend_from_slice(&(1u32 << 30).to_le_bytes());
+    bytes.extend_from_slice(&0u32.to_le_bytes());
+    bytes.extend(std::iter::repeat_n(7u8, 64 << 10));
+    let mut r = bytes.as_slice();
+    assert!(matches!(wal::read_record(&mut r), Some((1, ops)) if ops.len() == 1));
+    crate::test_alloc::reset_peak();
+    let before = crate::test_alloc::held();
+    assert!(wal::read_record(&mut r).is_none());
+    let grew = crate::test_alloc::peak() - before;
+    assert!(grew < 1 << 20, "reading the torn record took {grew} bytes");
+}
+
 #[test]
 fn replay_stops_at_a_torn_tail() {
     let d = tempfile::tempdir().unwrap();
