@@ -4,7 +4,8 @@
 # from 64 connections until its log holds LOG_MB (or LOAD seconds pass), then it is killed
 # with -9, so the state holds most of a checkpoint's worth of log. Copies of that one crashed
 # state are then started by A and B in turn, ROUNDS times each: seconds from the start to the
-# first /healthz answer, the records the start replayed (its "write-ahead log replayed") and
+# first /healthz answer, the records the start replayed (its "write-ahead log replayed"), the
+# CPU time the process used by then (steadier than the wall clock on a shared machine) and
 # the RSS peak by then.
 set -uo pipefail
 exec 9>/tmp/gatehouse-bench.lock; flock 9
@@ -30,8 +31,8 @@ for r in $(seq $ROUNDS); do
     until curl -s -o /dev/null localhost:$port/healthz; do sleep 0.005; done
     t1=$(date +%s.%N)
     applied=$(grep 'log replayed' $W/run.log | grep -o 'applied[^0-9]*[0-9]*' | head -1)
-    hwm=$(awk '/VmHWM/{printf "%.1f MiB", $2/1024}' /proc/$p/status)
-    python3 -c "print(f'$x round $r: {($t1-$t0):.3f} s to the first answer, $applied, RSS peak $hwm')"
+    cpu=$(awk -v t=$(getconf CLK_TCK) '{printf "%.0f ms CPU", ($14+$15)*1000/t}' /proc/$p/stat); hwm=$(awk '/VmHWM/{printf "%.1f MiB", $2/1024}' /proc/$p/status)
+    python3 -c "print(f'$x round $r: {($t1-$t0):.3f} s to the first answer, $applied, RSS peak $hwm, $cpu')"
     kill $p; wait $p 2>/dev/null
     [ -n "${KEEP_LOG:-}" ] && cp $W/run.log $KEEP_LOG.$x
   done
