@@ -273,3 +273,65 @@ fn starts_that_fail_after_the_store_opened_do_not_grow_the_log() {
     assert_eq!(s.stop(), Some(0));
     drop(keep);
 }
+
+/// A log file's first byte past its records (where its zeros begin): records are a 4-byte
+/// length, a 4-byte checksum and that many bytes (`store::wal::encode`).
+fn end_of_records(log: &[u8]) -> usize {
+    let mut at = 0;
+    loop {
+        let len = u32::from_le_bytes(log[at..at + 4].try_into().unwrap()) as usize;
+        if len == 0 {
+            return at;
+        }
+        at += 8 + len;
+    }
+}
+
+/// An SD card's damaged block may leave a log header claiming a record of up to a gigabyte.
+/// The start allocated all of it before reading the record, which a 1 GB box without swap
+/// refuses outright, so the server aborted at every restart ("memory allocation of 1073741824
+/// bytes failed"). Here the address space is cut to ~880 MiB, as on such a box: the start gets
+/// past the store (and fails only at its taken port), the records before the damage are there.
+#[test]
+fn a_damaged_log_header_does_not_stop_the_start() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let taken = taken.local_addr().unwrap().to_string();
+    let mut s = Server::start();
+    let keep = s.keep_state();
+    let state = s.state.clone();
+    add_user(&s, "before.damage", "clerk");
+    s.kill9();
+    let file = std::fs::read_dir(state.join("store/wal"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|x| x == "wal"))
+        .unwrap();
+    let mut log = std::fs::read(&file).unwrap();
+    let at = end_of_records(&log);
+    log[at..at + 4].copy_from_slice(&(1u32 << 30).to_le_bytes());
+    log[at + 4..at + 8].copy_from_slice(&0xdead_beef_u32.to_le_bytes());
+    log[at + 8..at + 108].fill(7);
+    std::fs::write(&file, &log).unwrap();
+
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(r#"ulimit -v 900000 && exec "$0" serve --state "$1" --listen "$2""#)
+        .arg(BIN)
+        .arg(&state)
+        .arg(&taken)
+        .env_remove("GATEHOUSE_CONFIG")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("cannot listen"),
+        "{:?}: {err}",
+        out.status
+    );
+
+    let s = Server::start_on(&state, &[]);
+    let users = s.cli_json(&["user", "list"]).to_string();
+    assert!(users.contains("before.damage"), "{users}");
+    drop(keep);
+}
