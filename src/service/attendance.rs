@@ -384,30 +384,10 @@ pub fn day_figures(store: &Store, day: NaiveDate) -> Result<DayFigures> {
 mod tests {
     use super::*;
 
+    /// A punch for the index test (ins and outs alternate by id).
     fn punch(code: &str, id: u64, at_unix: i64, day: NaiveDate) -> Punch {
-        Punch {
-            id,
-            employee: code.into(),
-            direction: if id % 2 == 1 {
-                Direction::In
-            } else {
-                Direction::Out
-            },
-            at_unix,
-            device_unix: None,
-            clock_offset_secs: None,
-            site_offset_min: 420,
-            attendance_day: day,
-            shift: None,
-            position: LatLon::new(8.95, 77.30),
-            accuracy_m: 10.0,
-            fence: "OFFICE".into(),
-            fence_distance_m: 0.0,
-            flags: Vec::new(),
-            request_id: format!("r{id}"),
-            user: None,
-            note: String::new(),
-        }
+        let direction = [Direction::Out, Direction::In][(id % 2) as usize];
+        Punch::for_tests(id, code, direction, at_unix, day)
     }
 
     /// An employee's day is the punches indexed under that day and code: not another day's punch

@@ -351,31 +351,37 @@ fn walk(
     files: &[(u64, PathBuf)],
     on: &mut dyn FnMut(u64, Vec<Op>) -> Result<(), StoreError>,
 ) -> Result<bool, StoreError> {
-    walk_payloads(files, |lsn, payload| {
-        let (_, ops) =
-            decode(payload).ok_or_else(|| StoreError::Engine("log record unreadable".into()))?;
-        on(lsn, ops)
-    })
+    walk_with(files, decode, on)
 }
 
-/// `walk` over checked payloads, handing each record's number and payload to `on` without
-/// building its ops (what the numbering pass of `recover` needs: one decode per record, not two).
-fn walk_payloads<F>(files: &[(u64, PathBuf)], mut on: F) -> Result<bool, StoreError>
-where
-    F: FnMut(u64, &[u8]) -> Result<(), StoreError>,
-{
+/// The record numbers `walk` would hand over, each record checked but its ops not built (what
+/// the numbering pass of `recover` needs: one decode per record, not two).
+fn walk_numbers(
+    files: &[(u64, PathBuf)],
+    mut on: impl FnMut(u64) -> Result<(), StoreError>,
+) -> Result<bool, StoreError> {
+    let check = |p: &[u8]| parse(p, &mut |_, _, _| ()).map(|lsn| (lsn, ()));
+    walk_with(files, check, |lsn, ()| on(lsn))
+}
+
+/// `walk`, reading each checked payload with `read` (None: a malformed record, the end).
+fn walk_with<T>(
+    files: &[(u64, PathBuf)],
+    read: impl Fn(&[u8]) -> Option<(u64, T)>,
+    mut on: impl FnMut(u64, T) -> Result<(), StoreError>,
+) -> Result<bool, StoreError> {
     let mut seen: Option<u64> = None;
     let mut payload = Vec::new();
     for (_, path) in files {
         let mut rd = BufReader::with_capacity(256 << 10, File::open(path)?);
-        while let Some(lsn) =
-            read_payload(&mut rd, &mut payload).and_then(|()| parse(&payload, &mut |_, _, _| ()))
+        while let Some((lsn, record)) =
+            read_payload(&mut rd, &mut payload).and_then(|()| read(&payload))
         {
             if seen.is_some_and(|s| lsn > s + 1) {
                 return Ok(true);
             }
             seen = Some(seen.map_or(lsn, |s| s.max(lsn)));
-            on(lsn, &payload)?;
+            on(lsn, record)?;
         }
     }
     Ok(false)
@@ -448,7 +454,7 @@ pub fn recover<B: LogBase>(base: &B, files: &[(u64, PathBuf)]) -> Result<Replaye
     let mut r = Replayed::default();
     // Pass 1: how far the log is durable.
     let mut top = 0u64;
-    r.gap = walk_payloads(files, |lsn, _| {
+    r.gap = walk_numbers(files, |lsn| {
         top = top.max(lsn);
         Ok(())
     })?;

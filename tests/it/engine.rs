@@ -213,28 +213,47 @@ fn writes_at_once_reach_the_store_in_groups_and_survive_a_kill() {
 }
 
 fn log_files(state: &Path) -> usize {
+    log_paths(state).len()
+}
+
+/// The log's files in `state`.
+fn log_paths(state: &Path) -> Vec<std::path::PathBuf> {
     std::fs::read_dir(state.join("store/wal"))
         .unwrap()
         .flatten()
-        .filter(|e| e.path().extension().is_some_and(|x| x == "wal"))
-        .count()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "wal"))
+        .collect()
+}
+
+/// A port another program holds, and its address: a start on it fails after the store opened.
+fn taken_port() -> (std::net::TcpListener, String) {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap().to_string();
+    (l, addr)
+}
+
+/// Runs `serve` (built by the caller on `state` and a taken port) and checks that it got past
+/// the store and failed at the port.
+fn fails_at_its_port(serve: &mut std::process::Command) {
+    let out = serve.env_remove("GATEHOUSE_CONFIG").output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("cannot listen"),
+        "{:?}: {err}",
+        out.status
+    );
 }
 
 /// Starts of the real binary that fail after the store opened: its port is taken.
 fn fail_to_start(state: &Path, taken: &str, times: usize) -> Vec<usize> {
     (0..times)
         .map(|_| {
-            let out = std::process::Command::new(BIN)
-                .args(["serve", "--state"])
-                .arg(state)
-                .args(["--listen", taken])
-                .env_remove("GATEHOUSE_CONFIG")
-                .output()
-                .unwrap();
-            let err = String::from_utf8_lossy(&out.stderr);
-            assert!(
-                !out.status.success() && err.contains("cannot listen"),
-                "{err}"
+            fails_at_its_port(
+                std::process::Command::new(BIN)
+                    .args(["serve", "--state"])
+                    .arg(state)
+                    .args(["--listen", taken]),
             );
             log_files(state)
         })
@@ -249,8 +268,7 @@ fn fail_to_start(state: &Path, taken: &str, times: usize) -> Vec<usize> {
 /// and what was written is all there.
 #[test]
 fn starts_that_fail_after_the_store_opened_do_not_grow_the_log() {
-    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let taken = taken.local_addr().unwrap().to_string();
+    let (_held, taken) = taken_port();
     let mut s = Server::start();
     let keep = s.keep_state();
     let state = s.state.clone();
@@ -294,19 +312,13 @@ fn end_of_records(log: &[u8]) -> usize {
 /// past the store (and fails only at its taken port), the records before the damage are there.
 #[test]
 fn a_damaged_log_header_does_not_stop_the_start() {
-    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let taken = taken.local_addr().unwrap().to_string();
+    let (_held, taken) = taken_port();
     let mut s = Server::start();
     let keep = s.keep_state();
     let state = s.state.clone();
     add_user(&s, "before.damage", "clerk");
     s.kill9();
-    let file = std::fs::read_dir(state.join("store/wal"))
-        .unwrap()
-        .flatten()
-        .map(|e| e.path())
-        .find(|p| p.extension().is_some_and(|x| x == "wal"))
-        .unwrap();
+    let file = log_paths(&state).remove(0);
     let mut log = std::fs::read(&file).unwrap();
     let at = end_of_records(&log);
     log[at..at + 4].copy_from_slice(&(1u32 << 30).to_le_bytes());
@@ -314,20 +326,13 @@ fn a_damaged_log_header_does_not_stop_the_start() {
     log[at + 8..at + 108].fill(7);
     std::fs::write(&file, &log).unwrap();
 
-    let out = std::process::Command::new("sh")
-        .arg("-c")
-        .arg(r#"ulimit -v 900000 && exec "$0" serve --state "$1" --listen "$2""#)
-        .arg(BIN)
-        .arg(&state)
-        .arg(&taken)
-        .env_remove("GATEHOUSE_CONFIG")
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        !out.status.success() && err.contains("cannot listen"),
-        "{:?}: {err}",
-        out.status
+    fails_at_its_port(
+        std::process::Command::new("sh")
+            .arg("-c")
+            .arg(r#"ulimit -v 900000 && exec "$0" serve --state "$1" --listen "$2""#)
+            .arg(BIN)
+            .arg(&state)
+            .arg(&taken),
     );
 
     let s = Server::start_on(&state, &[]);
