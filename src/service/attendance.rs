@@ -165,7 +165,7 @@ pub fn punch(
         }
     }
     let fences = geofence::allowed_fences(tx.store(), emp)?;
-    let (fence, fence_distance_m) = match check(&fences, input.position, input.accuracy_m) {
+    let (fence, fence_distance_m) = match check(fences.iter(), input.position, input.accuracy_m) {
         FenceCheck::Inside { fence, distance_m } => (fence, distance_m),
         FenceCheck::NoFence => return Err(PunchError::NoFence),
         FenceCheck::Outside {

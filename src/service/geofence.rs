@@ -1,6 +1,8 @@
 //! Allowed locations and shifts: where and when employees may punch. Written by import
 //! (`gatehouse import locations|shifts`), the admin API and the demo; read at every punch.
 
+use std::sync::Arc;
+
 use crate::domain::geofence::{Fence, LatLon, Member, Scope, Shape};
 use crate::domain::hr::Employee;
 use crate::domain::shift::Shift;
@@ -24,27 +26,35 @@ fn admit_new(tx: &mut Tx, counter: &str, max: u64, what: &str) -> std::result::R
     crate::store::counters::add(tx, counter, 1).map_err(|e| e.to_string())
 }
 
-/// Every allowed location (at most `MAX_FENCES`).
-pub fn fences(store: &Store) -> Result<Vec<Fence>> {
-    Ok(store
-        .scan::<Fence>(b"")?
-        .into_iter()
-        .map(|(_, f)| f)
-        .collect())
+/// Every allowed location (at most `MAX_FENCES`), shared until the tree is written: every
+/// punch reads them.
+pub fn fences(store: &Store) -> Result<Arc<Vec<Fence>>> {
+    Ok(store.all_shared::<Fence>()?)
+}
+
+/// The active fences that apply to one employee: a view of the shared list, not a copy.
+pub struct AllowedFences {
+    all: Arc<Vec<Fence>>,
+    applying: Vec<usize>,
+}
+
+impl AllowedFences {
+    pub fn iter(&self) -> impl Iterator<Item = &Fence> {
+        self.applying.iter().map(|&i| &self.all[i])
+    }
 }
 
 /// The active fences that apply to an employee.
-pub fn allowed_fences(store: &Store, e: &Employee) -> Result<Vec<Fence>> {
+pub fn allowed_fences(store: &Store, e: &Employee) -> Result<AllowedFences> {
     let m = Member {
         code: &e.code,
         firm: &e.firm,
         department: &e.department,
         group: &e.group,
     };
-    Ok(fences(store)?
-        .into_iter()
-        .filter(|f| f.applies_to(&m))
-        .collect())
+    let all = fences(store)?;
+    let applying = (0..all.len()).filter(|&i| all[i].applies_to(&m)).collect();
+    Ok(AllowedFences { all, applying })
 }
 
 /// Every shift (at most `MAX_SHIFTS`).

@@ -225,6 +225,25 @@ impl Store {
         Ok(Some(r))
     }
 
+    /// Every record of a small tree (one whose size is capped on write), read whole once per
+    /// data version and shared through the cache of hot records: the allowed locations every
+    /// punch checks. A write to the tree makes the next call read it again.
+    pub fn all_shared<R: Record + Send + Sync + 'static>(&self) -> Result<Arc<Vec<R>>> {
+        // No record has an empty key, and the entry holds a `Vec<R>`, never an `R`.
+        const WHOLE_TREE: &[u8] = b"";
+        let version = self.0.versions.of(&[R::TREE]);
+        if let Some(all) = self.0.hot.get::<Vec<R>>(R::TREE, WHOLE_TREE, version) {
+            return Ok(all);
+        }
+        let all = Arc::new(
+            self.scan_iter::<R>(b"")?
+                .map(|r| r.map(|(_, v)| v))
+                .collect::<Result<Vec<R>>>()?,
+        );
+        self.0.hot.put(R::TREE, WHOLE_TREE, version, all.clone());
+        Ok(all)
+    }
+
     /// Every record whose key starts with `prefix`, in key order.
     pub fn scan<R: Record>(&self, prefix: &[u8]) -> Result<Vec<(Vec<u8>, R)>> {
         self.scan_iter::<R>(prefix)?.collect()

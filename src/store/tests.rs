@@ -520,6 +520,44 @@ fn hot_reads_see_every_committed_write_at_once() {
     });
 }
 
+/// A small tree read whole is shared while unwritten, and read again after any write to it,
+/// whether a new key, a changed one or a deletion; a `get_hot` of a key beside it is unharmed.
+#[test]
+fn a_whole_small_tree_is_shared_until_it_is_written() {
+    let (_d, store) = open();
+    let sample = |id: u64| Sample {
+        id,
+        name: format!("n{id}"),
+        weight: 0.0,
+        tags: vec![],
+        flag: None,
+    };
+    let ids = |all: &[Sample]| all.iter().map(|s| s.id).collect::<Vec<_>>();
+    rt().block_on(async {
+        assert!(store.all_shared::<Sample>().unwrap().is_empty());
+        let mut tx = store.begin().await;
+        tx.put(b"a", &sample(1));
+        tx.put(b"b", &sample(2));
+        tx.commit().await.unwrap();
+        let first = store.all_shared::<Sample>().unwrap();
+        assert_eq!(ids(&first), [1, 2]);
+        assert!(Arc::ptr_eq(&first, &store.all_shared::<Sample>().unwrap()));
+        assert_eq!(store.get_hot::<Sample>(b"a").unwrap(), Some(sample(1)));
+        assert!(Arc::ptr_eq(&first, &store.all_shared::<Sample>().unwrap()));
+        let mut tx = store.begin().await;
+        tx.put(b"c", &sample(3));
+        tx.commit().await.unwrap();
+        assert_eq!(ids(&store.all_shared::<Sample>().unwrap()), [1, 2, 3]);
+        let mut tx = store.begin().await;
+        tx.put(b"a", &sample(4));
+        tx.delete::<Sample>(b"b");
+        tx.commit().await.unwrap();
+        assert_eq!(ids(&store.all_shared::<Sample>().unwrap()), [4, 3]);
+        // The first answer is unchanged for whoever still holds it.
+        assert_eq!(ids(&first), [1, 2]);
+    });
+}
+
 #[test]
 fn the_filter_of_known_ids_never_hides_a_record() {
     let (_d, store) = open();

@@ -756,4 +756,36 @@ fn a_change_to_the_roll_is_seen_by_the_next_attendance_request() {
     assert_eq!(v["updated"], 1, "{v}");
     assert_eq!(name_now(), "Renamed Mandor");
     assert_ne!(before, "Renamed Mandor");
+
+    // The allowed locations are shared between punches too: 2 km north of the office is
+    // refused (twice, so the second reads the shared list), then a location imported there
+    // lets the very next punch in, and the list of locations shows it at once.
+    let far = punch_body(north_of_office(2000.0), 10.0);
+    for _ in 0..2 {
+        let a = da.call("POST", "/attendances/clock-in", Some(&far));
+        assert_eq!(a.status, 403, "{}", a.text);
+    }
+    let f = write(
+        dir.path(),
+        "far.csv",
+        &format!(
+            "code,name,scope,latitude,longitude,radius_m,polygon\nFAR,Far field,all,{},{},100,\n",
+            north_of_office(2000.0).0,
+            north_of_office(2000.0).1
+        ),
+    );
+    let v = import(&s, "locations", &f);
+    assert_eq!(v["inserted"], 1, "{v}");
+    let a = da.call("POST", "/attendances/clock-in", Some(&far));
+    assert_eq!(a.status, 201, "{}", a.text);
+    assert_eq!(a.json()["data"]["punch"]["location"], "FAR", "{}", a.text);
+    let l = da.call("GET", "/attendances/locations", None).json();
+    assert!(
+        l["data"]["locations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|x| x["code"] == "FAR"),
+        "{l}"
+    );
 }
