@@ -207,7 +207,7 @@ fn load_is_bounded_and_refused_in_the_familys_envelope() {
 /// The store cache is sized at each start from the memory limit and the store's size on disk,
 /// and the start says what it chose (a technician reads it in the journal). The growth with a
 /// big store is `config::tests::the_store_cache_grows_with_the_store_up_to_a_sixteenth_of_the_limit`
-/// (a store past 128 MiB is too slow to build here).
+/// (a store past 256 MiB is too slow to build here).
 #[test]
 fn the_start_sizes_the_store_cache_from_the_limit_and_the_store() {
     // The log line comes on stderr, the listening line the harness waits for on stdout: wait
@@ -228,7 +228,7 @@ fn the_start_sizes_the_store_cache_from_the_limit_and_the_store() {
     };
     // The demo estate, so the store has a size of its own to report on the next start.
     let mut s = Server::start_with(&["--demo"], &[("GATEHOUSE_MEMORY__LIMIT_MB", "512")]);
-    assert_eq!(sized(&s), (8, 0.0), "a new box under 512 MiB: 1/64 of it");
+    assert_eq!(sized(&s), (16, 0.0), "a new box under 512 MiB: 1/32 of it");
     let keep = s.keep_state();
     let state = s.state.clone();
     assert_eq!(s.stop(), Some(0));
