@@ -32,29 +32,31 @@ pub fn fences(store: &Store) -> Result<Arc<Vec<Fence>>> {
     Ok(store.all_shared::<Fence>()?)
 }
 
-/// The active fences that apply to one employee: a view of the shared list, not a copy.
-pub struct AllowedFences {
+/// The active fences that apply to one employee: the shared list seen through the employee,
+/// not a copy.
+pub struct AllowedFences<'e> {
     all: Arc<Vec<Fence>>,
-    applying: Vec<usize>,
+    member: Member<'e>,
 }
 
-impl AllowedFences {
+impl AllowedFences<'_> {
     pub fn iter(&self) -> impl Iterator<Item = &Fence> {
-        self.applying.iter().map(|&i| &self.all[i])
+        self.all.iter().filter(|f| f.applies_to(&self.member))
     }
 }
 
 /// The active fences that apply to an employee.
-pub fn allowed_fences(store: &Store, e: &Employee) -> Result<AllowedFences> {
-    let m = Member {
+pub fn allowed_fences<'e>(store: &Store, e: &'e Employee) -> Result<AllowedFences<'e>> {
+    let member = Member {
         code: &e.code,
         firm: &e.firm,
         department: &e.department,
         group: &e.group,
     };
-    let all = fences(store)?;
-    let applying = (0..all.len()).filter(|&i| all[i].applies_to(&m)).collect();
-    Ok(AllowedFences { all, applying })
+    Ok(AllowedFences {
+        all: fences(store)?,
+        member,
+    })
 }
 
 /// Every shift (at most `MAX_SHIFTS`).
